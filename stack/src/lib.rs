@@ -1,0 +1,7 @@
+//! tunstack: an async userspace TCP/IP stack, written to be read.
+#![warn(missing_docs)]
+
+pub mod ip;
+pub mod link;
+pub mod time;
+pub mod wire;

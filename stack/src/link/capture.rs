@@ -1,0 +1,1 @@
+//! A link wrapper that writes every packet to a pcapng file.

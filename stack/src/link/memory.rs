@@ -1,0 +1,1 @@
+//! An in-memory wire between two stacks in one process.

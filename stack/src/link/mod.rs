@@ -1,0 +1,63 @@
+//! The link layer: where IP packets leave the stack and where they come in.
+//!
+//! A [`Link`] moves whole IP packets; it knows nothing of what is inside them. Three links make
+//! up every setup in this project, and they compose:
+//!
+//! - [`tun::TunLink`]: a Linux TUN device, so the kernel (ping, curl, nc, a browser) is the peer;
+//! - [`memory::MemoryLink`]: one end of an in-memory wire between two stacks in one process;
+//! - [`capture::Capture`]: wraps any link and writes every packet that passes to a pcapng file
+//!   that Wireshark opens.
+//!
+//! A link is polled, like tokio's I/O types: `poll_recv` and `poll_send` return `Pending` and
+//! keep the task's waker when they cannot make progress. The driver task is the only caller.
+
+use std::io;
+use std::task::{Context, Poll};
+
+pub mod capture;
+pub mod memory;
+pub mod tun;
+
+
+/// A device that carries IP packets: the bottom of the stack.
+pub trait Link: Send + 'static {
+    /// The largest IP packet (header included) this link carries, in bytes.
+    fn mtu(&self) -> usize;
+
+    /// Receives one packet into `buf` and returns its length.
+    ///
+    /// `buf` holds at least [`Link::mtu`] bytes. Returns `Pending` (keeping `cx`'s waker) when no
+    /// packet is waiting.
+    fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+
+    /// Sends one packet.
+    ///
+    /// `comment` says why the stack sent it, when that is worth telling (e.g. "retransmission #2
+    /// after RTO 400 ms"); links that record packets keep it, the others ignore it. Returns
+    /// `Pending` (keeping `cx`'s waker) when the link cannot take the packet yet.
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>>;
+}
+
+impl<L: Link + ?Sized> Link for Box<L> {
+    fn mtu(&self) -> usize {
+        (**self).mtu()
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        (**self).poll_recv(cx, buf)
+    }
+
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        (**self).poll_send(cx, packet, comment)
+    }
+}

@@ -1,0 +1,1 @@
+//! A Linux TUN device as a link.
