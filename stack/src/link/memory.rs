@@ -1,1 +1,400 @@
 //! An in-memory wire between two stacks in one process.
+//!
+//! [`pair`] returns the two ends of a cable. What one end sends, the other receives, in order.
+//! Each direction is a bounded queue, like the transmit ring of a network card: when it is full,
+//! the packet is dropped and counted (*tail drop*), and the sender is not told, because a real
+//! link does not tell either. TCP's retransmissions and UDP's silence above it then behave as they
+//! would on a congested link.
+//!
+//! ```text
+//!   end A                                            end B
+//!   poll_send ──► [ queue A→B: queue_len packets ] ──► poll_recv
+//!   poll_recv ◄── [ queue B→A: queue_len packets ] ◄── poll_send
+//! ```
+//!
+//! The wire is built for speed, because benchmarks run two stacks over it: packets travel in
+//! buffers taken from a free list that both directions share, so once the wire has warmed up no
+//! packet allocates. A send wakes the task waiting on the other end, if any.
+//!
+//! Dropping one end is pulling the cable: the other end still receives what was already on the
+//! wire, then gets [`io::ErrorKind::NotConnected`]; what it sends afterwards is discarded.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use super::Link;
+
+/// How an in-memory wire behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryConfig {
+    /// The largest packet either end may send, in bytes. Default 1500, Ethernet's MTU.
+    pub mtu: usize,
+    /// How many packets each direction holds before it drops new ones. Default 1024.
+    pub queue_len: usize,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        MemoryConfig {
+            mtu: 1500,
+            queue_len: 1024,
+        }
+    }
+}
+
+/// What one end of the wire has done, as counted by [`MemoryLink::stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryStats {
+    /// Packets this end put on the wire.
+    pub sent: u64,
+    /// Packets this end took off the wire.
+    pub received: u64,
+    /// Packets this end sent that were dropped because the queue to the other end was full.
+    pub dropped_queue_full: u64,
+    /// Packets this end sent after the other end was dropped: nobody was there to receive them.
+    pub dropped_peer_closed: u64,
+}
+
+/// One end of an in-memory wire, made by [`pair`].
+#[derive(Debug)]
+pub struct MemoryLink {
+    wire: Arc<Mutex<Wire>>,
+    /// Which end this is: 0 or 1. Packets for this end wait in `wire.ends[side]`.
+    side: usize,
+    mtu: usize,
+}
+
+/// The state both ends share, behind one lock.
+#[derive(Debug)]
+struct Wire {
+    ends: [End; 2],
+    /// Empty packet buffers, `mtu` bytes of capacity each, ready for the next send.
+    free: Vec<Vec<u8>>,
+    queue_len: usize,
+}
+
+/// One end's side of the wire: the packets travelling towards it and who waits for them.
+#[derive(Debug, Default)]
+struct End {
+    incoming: VecDeque<Vec<u8>>,
+    /// The task blocked in `poll_recv` on this end, woken by the next send towards it.
+    waker: Option<Waker>,
+    /// False once this end's `MemoryLink` is dropped.
+    closed: bool,
+    stats: MemoryStats,
+}
+
+/// Makes the two ends of an in-memory wire.
+///
+/// ```
+/// use std::future::poll_fn;
+/// use tunstack::link::{memory, Link, MemoryConfig};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let (mut a, mut b) = memory::pair(MemoryConfig::default());
+/// poll_fn(|cx| a.poll_send(cx, b"an IP packet", None)).await?;
+/// let mut buf = vec![0; b.mtu()];
+/// let n = poll_fn(|cx| b.poll_recv(cx, &mut buf)).await?;
+/// assert_eq!(&buf[..n], b"an IP packet");
+/// # Ok(())
+/// # }
+/// ```
+pub fn pair(config: MemoryConfig) -> (MemoryLink, MemoryLink) {
+    let wire = Arc::new(Mutex::new(Wire {
+        ends: [End::default(), End::default()],
+        free: Vec::new(),
+        queue_len: config.queue_len,
+    }));
+    let end = |side| MemoryLink {
+        wire: Arc::clone(&wire),
+        side,
+        mtu: config.mtu,
+    };
+    (end(0), end(1))
+}
+
+impl MemoryLink {
+    /// This end's counters.
+    pub fn stats(&self) -> MemoryStats {
+        self.lock().ends[self.side].stats
+    }
+
+    /// The index of the other end.
+    fn peer(&self) -> usize {
+        1 - self.side
+    }
+
+    /// Locks the wire.
+    ///
+    /// A poisoned lock (a panic while it was held) is taken over as is: every critical section
+    /// below leaves the wire consistent between statements, so there is nothing to repair.
+    fn lock(&self) -> MutexGuard<'_, Wire> {
+        self.wire.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Link for MemoryLink {
+    fn mtu(&self) -> usize {
+        self.mtu
+    }
+
+    /// Takes the oldest packet travelling towards this end.
+    ///
+    /// Errors: [`io::ErrorKind::NotConnected`] once the other end is dropped and every packet it
+    /// sent has been received; [`io::ErrorKind::InvalidInput`] if `buf` is shorter than the
+    /// waiting packet (the packet stays queued).
+    fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let (side, peer) = (self.side, self.peer());
+        let mut wire = self.lock();
+        let Wire { ends, free, .. } = &mut *wire;
+        let Some(packet) = ends[side].incoming.pop_front() else {
+            if ends[peer].closed {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    "the other end of the in-memory wire was dropped",
+                )));
+            }
+            let waker = &mut ends[side].waker;
+            // Cloning a waker is cheap but not free; keep the stored one if it wakes this task.
+            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *waker = Some(cx.waker().clone());
+            }
+            return Poll::Pending;
+        };
+        let Some(dest) = buf.get_mut(..packet.len()) else {
+            let message = format!(
+                "receive buffer of {} bytes is shorter than the {}-byte packet waiting",
+                buf.len(),
+                packet.len()
+            );
+            ends[side].incoming.push_front(packet);
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidInput, message)));
+        };
+        dest.copy_from_slice(&packet);
+        let len = packet.len();
+        ends[side].stats.received += 1;
+        free.push(packet);
+        Poll::Ready(Ok(len))
+    }
+
+    /// Puts a packet on the wire towards the other end.
+    ///
+    /// Never `Pending`: a full queue drops the packet instead (counted in
+    /// [`MemoryStats::dropped_queue_full`]), as does a dropped peer. The only error is a packet
+    /// longer than the MTU, [`io::ErrorKind::InvalidInput`]: the IP layer must never send one.
+    fn poll_send(
+        &mut self,
+        _cx: &mut Context<'_>,
+        packet: &[u8],
+        _comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        if packet.len() > self.mtu {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a {}-byte packet does not fit the in-memory wire's MTU of {} bytes",
+                    packet.len(),
+                    self.mtu
+                ),
+            )));
+        }
+        let (side, peer, mtu) = (self.side, self.peer(), self.mtu);
+        let mut wire = self.lock();
+        let Wire {
+            ends,
+            free,
+            queue_len,
+        } = &mut *wire;
+        if ends[peer].closed {
+            ends[side].stats.dropped_peer_closed += 1;
+            return Poll::Ready(Ok(()));
+        }
+        if ends[peer].incoming.len() >= *queue_len {
+            ends[side].stats.dropped_queue_full += 1;
+            return Poll::Ready(Ok(()));
+        }
+        // Reuse a buffer a receiver gave back; only a cold wire allocates.
+        let mut buffer = free.pop().unwrap_or_else(|| Vec::with_capacity(mtu));
+        buffer.clear();
+        buffer.extend_from_slice(packet);
+        ends[peer].incoming.push_back(buffer);
+        ends[side].stats.sent += 1;
+        let waker = ends[peer].waker.take();
+        // Wake after unlocking, so the woken task does not find the lock still held.
+        drop(wire);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for MemoryLink {
+    /// Pulls the cable: marks this end closed and wakes the other end, so that a task waiting in
+    /// `poll_recv` there sees the wire go dead instead of waiting forever.
+    fn drop(&mut self) {
+        let (side, peer) = (self.side, self.peer());
+        let mut wire = self.lock();
+        let Wire { ends, free, .. } = &mut *wire;
+        ends[side].closed = true;
+        ends[side].waker = None;
+        // Packets nobody will read: give their buffers back (the peer may still be sending).
+        free.extend(ends[side].incoming.drain(..));
+        let waker = ends[peer].waker.take();
+        drop(wire);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::testing::{recv, send, WakeCounter};
+
+    fn small(queue_len: usize) -> (MemoryLink, MemoryLink) {
+        pair(MemoryConfig {
+            mtu: 100,
+            queue_len,
+        })
+    }
+
+    #[tokio::test]
+    async fn delivers_in_order_both_ways() {
+        let (mut a, mut b) = small(8);
+        for i in 0..5u8 {
+            send(&mut a, &[i; 10]).await.unwrap();
+        }
+        send(&mut b, b"back").await.unwrap();
+        let mut buf = [0u8; 100];
+        for i in 0..5u8 {
+            let n = recv(&mut b, &mut buf).await.unwrap();
+            assert_eq!(&buf[..n], &[i; 10]);
+        }
+        let n = recv(&mut a, &mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"back");
+        let stats = a.stats();
+        assert_eq!((stats.sent, stats.received), (5, 1));
+        assert_eq!((b.stats().sent, b.stats().received), (1, 5));
+    }
+
+    #[tokio::test]
+    async fn tail_drops_when_the_queue_is_full() {
+        let (mut a, mut b) = small(4);
+        for i in 0..7u8 {
+            // Every send succeeds from the sender's point of view, dropped or not.
+            send(&mut a, &[i]).await.unwrap();
+        }
+        let stats = a.stats();
+        assert_eq!((stats.sent, stats.dropped_queue_full), (4, 3));
+        let mut buf = [0u8; 100];
+        for i in 0..4u8 {
+            let n = recv(&mut b, &mut buf).await.unwrap();
+            assert_eq!(
+                &buf[..n],
+                &[i],
+                "the first packets stay, the last are dropped"
+            );
+        }
+        // Room again: the next packet gets through.
+        send(&mut a, &[9]).await.unwrap();
+        assert_eq!(recv(&mut b, &mut buf).await.unwrap(), 1);
+        assert_eq!(buf[0], 9);
+    }
+
+    #[tokio::test]
+    async fn rejects_a_packet_over_the_mtu() {
+        let (mut a, mut b) = small(4);
+        send(&mut a, &[0; 100]).await.unwrap();
+        let err = send(&mut a, &[0; 101]).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("MTU of 100"), "{err}");
+        assert_eq!(a.stats().sent, 1);
+        let mut short = [0u8; 50];
+        let err = recv(&mut b, &mut short).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        let mut buf = [0u8; 100];
+        assert_eq!(recv(&mut b, &mut buf).await.unwrap(), 100, "still queued");
+    }
+
+    #[test]
+    fn a_send_wakes_the_waiting_receiver() {
+        let (mut a, mut b) = small(4);
+        let counter = WakeCounter::new();
+        let waker = counter.waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut buf = [0u8; 100];
+        assert!(b.poll_recv(&mut cx, &mut buf).is_pending());
+        assert!(b.poll_recv(&mut cx, &mut buf).is_pending());
+        assert_eq!(counter.count(), 0);
+        assert!(a.poll_send(&mut cx, b"ping", None).is_ready());
+        assert_eq!(counter.count(), 1, "one send, one wake-up");
+        assert!(matches!(b.poll_recv(&mut cx, &mut buf), Poll::Ready(Ok(4))));
+    }
+
+    #[tokio::test]
+    async fn a_pending_task_is_woken_across_tasks() {
+        let (mut a, mut b) = small(4);
+        let receiver = tokio::spawn(async move {
+            let mut buf = [0u8; 100];
+            let n = recv(&mut b, &mut buf).await.unwrap();
+            buf[..n].to_vec()
+        });
+        tokio::task::yield_now().await;
+        send(&mut a, b"hello").await.unwrap();
+        assert_eq!(receiver.await.unwrap(), b"hello");
+    }
+
+    #[tokio::test]
+    async fn dropping_one_end_is_pulling_the_cable() {
+        let (mut a, mut b) = small(4);
+        send(&mut a, b"last words").await.unwrap();
+        drop(a);
+        let mut buf = [0u8; 100];
+        let n = recv(&mut b, &mut buf).await.unwrap();
+        assert_eq!(
+            &buf[..n],
+            b"last words",
+            "what was on the wire still arrives"
+        );
+        let err = recv(&mut b, &mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotConnected);
+        send(&mut b, b"anyone?").await.unwrap();
+        assert_eq!(b.stats().dropped_peer_closed, 1);
+    }
+
+    #[test]
+    fn dropping_an_end_wakes_the_other() {
+        let (a, mut b) = small(4);
+        let counter = WakeCounter::new();
+        let waker = counter.waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut buf = [0u8; 100];
+        assert!(b.poll_recv(&mut cx, &mut buf).is_pending());
+        drop(a);
+        assert_eq!(counter.count(), 1);
+        assert!(matches!(
+            b.poll_recv(&mut cx, &mut buf),
+            Poll::Ready(Err(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn buffers_are_recycled_once_warm() {
+        let (mut a, mut b) = small(4);
+        let mut buf = [0u8; 100];
+        for round in 0..100u8 {
+            send(&mut a, &[round; 60]).await.unwrap();
+            send(&mut b, &[round; 30]).await.unwrap();
+            recv(&mut b, &mut buf).await.unwrap();
+            recv(&mut a, &mut buf).await.unwrap();
+        }
+        // Two packets were ever in flight at once, so two buffers were ever made.
+        assert_eq!(a.lock().free.len(), 2);
+        assert!(a.lock().free.iter().all(|b| b.capacity() >= 100));
+    }
+}

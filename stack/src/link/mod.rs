@@ -16,8 +16,11 @@ use std::task::{Context, Poll};
 
 pub mod capture;
 pub mod memory;
+#[cfg(test)]
+mod testing;
 pub mod tun;
 
+pub use memory::{MemoryConfig, MemoryLink, MemoryStats};
 
 /// A device that carries IP packets: the bottom of the stack.
 pub trait Link: Send + 'static {

@@ -1,0 +1,124 @@
+//! Helpers the link tests share: awaiting a link, counting wake-ups, building real packets.
+//!
+//! The packets are built by hand here, from the RFC layouts, so that the link tests do not depend
+//! on the UDP and ICMP codecs they may one day carry.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Wake, Waker};
+
+use super::Link;
+use crate::ip::checksum;
+use crate::ip::header::{self, IpProtocol};
+
+/// Receives one packet, waiting as long as it takes.
+pub async fn recv<L: Link>(link: &mut L, buf: &mut [u8]) -> io::Result<usize> {
+    poll_fn(|cx| link.poll_recv(cx, buf)).await
+}
+
+/// Sends one packet without a comment.
+pub async fn send<L: Link>(link: &mut L, packet: &[u8]) -> io::Result<()> {
+    poll_fn(|cx| link.poll_send(cx, packet, None)).await
+}
+
+/// A waker that counts how often it is woken.
+pub struct WakeCounter(AtomicUsize);
+
+impl WakeCounter {
+    pub fn new() -> Arc<WakeCounter> {
+        Arc::new(WakeCounter(AtomicUsize::new(0)))
+    }
+
+    pub fn waker(self: &Arc<Self>) -> Waker {
+        Waker::from(Arc::clone(self))
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Wake for WakeCounter {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// An IPv4 packet around `payload`, TTL 64, DF set.
+fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, protocol: IpProtocol, payload: &[u8]) -> Vec<u8> {
+    let repr = header::Repr {
+        src_addr: src,
+        dst_addr: dst,
+        protocol,
+        ttl: 64,
+        tos: 0,
+        ident: 0x1234,
+        dont_fragment: true,
+        more_fragments: false,
+        fragment_offset: 0,
+        payload_len: payload.len(),
+    };
+    let mut packet = vec![0; repr.total_len()];
+    repr.emit(&mut packet);
+    packet[header::HEADER_LEN..].copy_from_slice(payload);
+    packet
+}
+
+/// A UDP datagram ([RFC 768]) in an IPv4 packet, with a correct checksum.
+///
+/// [RFC 768]: https://www.rfc-editor.org/rfc/rfc768
+pub fn udp_packet(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), payload: &[u8]) -> Vec<u8> {
+    let len = 8 + payload.len();
+    let mut udp = Vec::with_capacity(len);
+    udp.extend_from_slice(&src.1.to_be_bytes());
+    udp.extend_from_slice(&dst.1.to_be_bytes());
+    udp.extend_from_slice(&(len as u16).to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend_from_slice(payload);
+    let sum = checksum::pseudo_header(src.0, dst.0, IpProtocol::Udp.into(), len as u16);
+    // A computed zero is sent as all ones: zero means "no checksum" in UDP.
+    let sum = match checksum::finish(checksum::add(sum, &udp)) {
+        0 => 0xffff,
+        s => s,
+    };
+    udp[6..8].copy_from_slice(&sum.to_be_bytes());
+    ipv4(src.0, dst.0, IpProtocol::Udp, &udp)
+}
+
+/// An ICMP echo request ([RFC 792]: type 8, code 0) in an IPv4 packet.
+///
+/// [RFC 792]: https://www.rfc-editor.org/rfc/rfc792
+pub fn icmp_echo_request(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ident: u16,
+    seq: u16,
+    data: &[u8],
+) -> Vec<u8> {
+    let mut icmp = vec![8, 0, 0, 0];
+    icmp.extend_from_slice(&ident.to_be_bytes());
+    icmp.extend_from_slice(&seq.to_be_bytes());
+    icmp.extend_from_slice(data);
+    let sum = checksum::checksum(&icmp);
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+    ipv4(src, dst, IpProtocol::Icmp, &icmp)
+}
+
+#[test]
+fn built_packets_verify() {
+    let a = Ipv4Addr::new(10, 77, 0, 1);
+    let b = Ipv4Addr::new(10, 77, 0, 2);
+    let udp = udp_packet((a, 5000), (b, 9), b"hi");
+    let packet = header::Packet::new_checked(&udp[..]).unwrap();
+    let repr = header::Repr::parse(&packet).unwrap();
+    assert_eq!(repr.protocol, IpProtocol::Udp);
+    let pseudo = checksum::pseudo_header(a, b, 17, packet.payload().len() as u16);
+    assert_eq!(checksum::finish(checksum::add(pseudo, packet.payload())), 0);
+    let ping = icmp_echo_request(b, a, 1, 1, b"abc");
+    let packet = header::Packet::new_checked(&ping[..]).unwrap();
+    assert!(header::Repr::parse(&packet).is_ok());
+    assert_eq!(checksum::checksum(packet.payload()), 0);
+}
