@@ -20,6 +20,7 @@ pub mod memory;
 mod testing;
 pub mod tun;
 
+pub use capture::Capture;
 pub use memory::{MemoryConfig, MemoryLink, MemoryStats};
 
 /// A device that carries IP packets: the bottom of the stack.
