@@ -523,6 +523,10 @@ mod tests {
     /// one line per frame; `None` (after saying why) if tshark is not installed.
     fn tshark(path: &Path, extra: &[&str]) -> Option<Vec<String>> {
         let mut command = std::process::Command::new("tshark");
+        // Wireshark's defaults, not the user's profile: a personal preference must not change
+        // what the test sees. A directory that does not exist holds no preferences.
+        let no_profile = std::env::temp_dir().join("tunstack-no-wireshark-profile");
+        command.env("WIRESHARK_CONFIG_DIR", no_profile);
         command.arg("-r").arg(path);
         command.args([
             "-o",
