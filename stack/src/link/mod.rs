@@ -8,6 +8,8 @@
 //! - [`capture::Capture`]: wraps any link and writes every packet that passes to a pcapng file
 //!   that Wireshark opens.
 //!
+//! [`netns`] helps tests and demos put a TUN device in a network namespace of its own.
+//!
 //! A link is polled, like tokio's I/O types: `poll_recv` and `poll_send` return `Pending` and
 //! keep the task's waker when they cannot make progress. The driver task is the only caller.
 
@@ -15,7 +17,9 @@ use std::io;
 use std::task::{Context, Poll};
 
 pub mod capture;
+mod iproute;
 pub mod memory;
+pub mod netns;
 #[cfg(test)]
 mod testing;
 pub mod tun;
