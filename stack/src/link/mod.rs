@@ -26,6 +26,7 @@ pub mod tun;
 
 pub use capture::Capture;
 pub use memory::{MemoryConfig, MemoryLink, MemoryStats};
+pub use tun::TunLink;
 
 /// A device that carries IP packets: the bottom of the stack.
 pub trait Link: Send + 'static {

@@ -1,1 +1,357 @@
-//! A Linux TUN device as a link.
+//! A Linux TUN device as a link: the kernel is the peer.
+//!
+//! A TUN device is a network interface whose "wire" is a file descriptor. The kernel routes
+//! packets for the device's network to it, like to any interface; a program reading the
+//! descriptor gets each one as a raw IPv4 packet, and every packet the program writes arrives in
+//! the kernel as if it had come in from a wire ([kernel documentation]).
+//!
+//! ```text
+//!   Linux kernel: ping, curl, nc, a browser            this process
+//!   sockets ──► route 10.77.0.0/24 dev tun0 ──► tun0 ──► fd ──► TunLink::poll_recv ──► stack
+//!   sockets ◄── input: "from 10.77.0.2"     ◄── tun0 ◄── fd ◄── TunLink::poll_send ◄── stack
+//!   address 10.77.0.1/24                                         address 10.77.0.2
+//! ```
+//!
+//! The device is opened with `IFF_TUN | IFF_NO_PI`: packets start with the IP header, without
+//! the 4-byte packet-information prefix, which is the framing a pcapng `LINKTYPE_IPV4` capture
+//! expects too. The descriptor is non-blocking and registered with tokio's reactor
+//! ([`AsyncFd`]), so waiting for a packet is waiting for the descriptor to become readable.
+//!
+//! Setting up the kernel side is what a user would type, and [`TunLink::configure`] types it:
+//!
+//! ```text
+//! echo 1 > /proc/sys/net/ipv6/conf/tun0/disable_ipv6   # no IPv6 chatter on an IPv4 link
+//! ip addr add 10.77.0.1/24 dev tun0                    # the kernel's address, and the route
+//! ip link set dev tun0 up
+//! ```
+//!
+//! Creating the device needs CAP_NET_ADMIN. Tests do all of it inside a fresh network namespace
+//! ([`super::netns`]), never in the host's.
+//!
+//! [kernel documentation]: https://docs.kernel.org/networking/tuntap.html
+
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
+use std::task::{ready, Context, Poll};
+
+use tokio::io::unix::AsyncFd;
+use tun_tap::{Iface, Mode};
+
+use super::iproute::ip;
+use super::Link;
+use crate::ip::Ipv4Cidr;
+
+/// The MTU assumed when the device's cannot be read: Ethernet's, and a new TUN device's default.
+const DEFAULT_MTU: usize = 1500;
+
+/// A Linux TUN device carrying raw IPv4 packets.
+///
+/// ```no_run
+/// use tunstack::link::{Link, TunLink};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let tun = TunLink::open("tun0")?; // needs CAP_NET_ADMIN
+/// tun.configure("10.77.0.1/24".parse()?)?;
+/// // Now `ping 10.77.0.2` sends echo requests into `tun`, for the stack to answer.
+/// println!("{} is up, MTU {}", tun.name(), tun.mtu());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TunLink {
+    device: AsyncFd<Iface>,
+    mtu: usize,
+}
+
+impl TunLink {
+    /// Creates the TUN device `name` (e.g. `"tun0"`), or attaches to it if it exists as a
+    /// persistent TUN device, and reads its MTU.
+    ///
+    /// The device starts down and without an address: see [`TunLink::configure`].
+    ///
+    /// Errors: a name longer than 15 bytes (Linux's limit) is `InvalidInput`; without
+    /// CAP_NET_ADMIN the error says to run as root.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime with I/O enabled, like tokio's own sockets.
+    pub fn open(name: &str) -> io::Result<TunLink> {
+        if name.len() >= libc::IFNAMSIZ {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "interface name `{name}` is longer than {} bytes",
+                    libc::IFNAMSIZ - 1
+                ),
+            ));
+        }
+        let iface = Iface::without_packet_info(name, Mode::Tun).map_err(open_error)?;
+        iface.set_non_blocking()?;
+        let mtu = device_mtu(iface.name()).unwrap_or_else(|err| {
+            tracing::warn!(%err, dev = iface.name(), "cannot read the MTU; assuming {DEFAULT_MTU}");
+            DEFAULT_MTU
+        });
+        tracing::info!(dev = iface.name(), mtu, "opened TUN device");
+        // SAFETY: `register` needs the descriptor to stay open and the same for the `AsyncFd`'s
+        // whole life. `Iface` owns it (a `File` it never replaces) and only closes it when
+        // dropped, which happens inside the `AsyncFd`'s own drop, after deregistration.
+        let device = unsafe { AsyncFd::register(iface) }?;
+        Ok(TunLink { device, mtu })
+    }
+
+    /// The device's name, as the kernel gave it.
+    pub fn name(&self) -> &str {
+        self.device.get_ref().name()
+    }
+
+    /// Sets up the kernel's side of the link, logging each step at `info` level: turns IPv6 off
+    /// on the device, gives the kernel the address `peer` (e.g. `10.77.0.1/24`, which also routes
+    /// the whole /24 to the device), and brings the device up.
+    ///
+    /// The stack then takes another address on that network, e.g. 10.77.0.2. IPv6 is off so that
+    /// the kernel sends no router solicitations or other IPv6 packets into an IPv4-only link.
+    pub fn configure(&self, peer: Ipv4Cidr) -> io::Result<()> {
+        let dev = self.name();
+        disable_ipv6(dev)?;
+        ip(&["addr", "add", &peer.to_string(), "dev", dev])?;
+        ip(&["link", "set", "dev", dev, "up"])?;
+        Ok(())
+    }
+}
+
+impl Link for TunLink {
+    /// The device's MTU when it was opened.
+    fn mtu(&self) -> usize {
+        self.mtu
+    }
+
+    /// Reads one packet. A packet longer than `buf` is cut short by the kernel, which is why
+    /// `buf` must hold the MTU.
+    fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        loop {
+            let mut ready = ready!(self.device.poll_read_ready(cx))?;
+            // `try_io` clears the readiness on WouldBlock (another reader was faster, or the
+            // wake-up was spurious), and the next `poll_read_ready` waits again.
+            if let Ok(result) = ready.try_io(|device| device.get_ref().recv(buf)) {
+                if let Ok(len) = result {
+                    tracing::trace!(dev = self.name(), len, "tun: packet in");
+                }
+                return Poll::Ready(result);
+            }
+        }
+    }
+
+    /// Writes one packet. A packet longer than the MTU is an `InvalidInput` error.
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+        _comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        if packet.len() > self.mtu {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a {}-byte packet does not fit {}'s MTU of {} bytes",
+                    packet.len(),
+                    self.name(),
+                    self.mtu
+                ),
+            )));
+        }
+        loop {
+            let mut ready = ready!(self.device.poll_write_ready(cx))?;
+            if let Ok(result) = ready.try_io(|device| device.get_ref().send(packet)) {
+                tracing::trace!(dev = self.name(), len = packet.len(), "tun: packet out");
+                return Poll::Ready(result.and_then(|written| whole_packet(written, packet.len())));
+            }
+        }
+    }
+}
+
+/// A TUN write takes a packet whole or not at all; anything else is reported, not ignored.
+fn whole_packet(written: usize, len: usize) -> io::Result<()> {
+    if written == len {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::WriteZero,
+            format!("the TUN device took {written} of {len} bytes"),
+        ))
+    }
+}
+
+/// Adds what to do about the common reasons `/dev/net/tun` cannot be used.
+fn open_error(err: io::Error) -> io::Error {
+    let hint = match err.raw_os_error() {
+        Some(libc::EPERM | libc::EACCES) => {
+            "creating a TUN device needs CAP_NET_ADMIN: run as root (sudo)"
+        }
+        Some(libc::ENOENT) => "/dev/net/tun is missing: load the tun module (modprobe tun)",
+        _ => "cannot create the TUN device",
+    };
+    io::Error::new(err.kind(), format!("{hint} ({err})"))
+}
+
+/// Reads the MTU of interface `name` with the SIOCGIFMTU ioctl, asked of an IPv4 socket
+/// (netdevice(7): any socket will do; the request names the interface).
+fn device_mtu(name: &str) -> io::Result<usize> {
+    // SAFETY: socket() takes plain integers; a non-negative result is a new descriptor we own.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor nobody else owns; OwnedFd closes it.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: ifreq is plain data (a name and a union of integers and addresses): all zeros is
+    // a valid value.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    // Leave at least one zero byte at the end: the kernel reads a C string.
+    for (slot, byte) in request.ifr_name[..libc::IFNAMSIZ - 1]
+        .iter_mut()
+        .zip(name.bytes())
+    {
+        *slot = byte as libc::c_char;
+    }
+    // SAFETY: SIOCGIFMTU reads the name and writes `ifru_mtu` inside `request`, which lives
+    // until the call returns.
+    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFMTU as _, &mut request) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: after SIOCGIFMTU succeeds, the union holds the MTU.
+    let mtu = unsafe { request.ifr_ifru.ifru_mtu };
+    usize::try_from(mtu).map_err(|_| io::Error::other(format!("negative MTU {mtu}")))
+}
+
+/// Turns IPv6 off on `dev` by writing "1" to its `disable_ipv6` sysctl, if the kernel has IPv6.
+fn disable_ipv6(dev: &str) -> io::Result<()> {
+    let path = format!("/proc/sys/net/ipv6/conf/{dev}/disable_ipv6");
+    if !Path::new(&path).exists() {
+        tracing::debug!("{path} does not exist: no IPv6 to disable");
+        return Ok(());
+    }
+    tracing::info!("running `echo 1 > {path}`");
+    OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(b"1\n"))
+        .map_err(|err| io::Error::new(err.kind(), format!("cannot write 1 to {path}: {err}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ip::checksum;
+    use crate::ip::header::{IpProtocol, Packet, Repr};
+    use crate::link::netns::{can_use_tun, NetNs};
+    use crate::link::testing::{icmp_echo_request, recv, send};
+
+    /// The kernel's address on the TUN network, and the one the stack would use.
+    const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+    const STACK: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
+
+    #[test]
+    fn rejects_a_name_linux_would_cut_short() {
+        let err = TunLink::open("sixteen-bytes-00").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("longer than 15 bytes"), "{err}");
+    }
+
+    #[test]
+    fn open_errors_say_what_to_do() {
+        let err = open_error(io::Error::from_raw_os_error(libc::EPERM));
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+        assert!(err.to_string().contains("CAP_NET_ADMIN"), "{err}");
+        let err = open_error(io::Error::from_raw_os_error(libc::ENOENT));
+        assert!(err.to_string().contains("modprobe tun"), "{err}");
+    }
+
+    /// The kernel is the peer: it sends us a UDP datagram through the device, and answers the
+    /// echo request we write into it. All of it inside a namespace made for this test.
+    #[test]
+    fn the_kernel_talks_to_us_in_a_fresh_namespace() {
+        if let Err(why) = can_use_tun() {
+            eprintln!("skipped: {why}");
+            return;
+        }
+        let ns = NetNs::create("tunstack-link").unwrap();
+        ns.run(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(kernel_exchange(&ns));
+        })
+        .unwrap();
+    }
+
+    async fn kernel_exchange(ns: &NetNs) {
+        let mut tun = TunLink::open("tun0").unwrap();
+        assert_eq!((tun.name(), tun.mtu()), ("tun0", 1500));
+        tun.configure("10.77.0.1/24".parse().unwrap()).unwrap();
+        let output = ns
+            .exec("ip", &["-o", "addr", "show", "dev", "tun0"])
+            .output();
+        let addrs = String::from_utf8(output.unwrap().stdout).unwrap();
+        assert!(addrs.contains("inet 10.77.0.1/24"), "{addrs}");
+        assert!(!addrs.contains("inet6"), "IPv6 is off: {addrs}");
+
+        // Kernel → stack: a datagram from an ordinary socket, created in the namespace too.
+        let socket = std::net::UdpSocket::bind((KERNEL, 0)).unwrap();
+        socket.send_to(b"to the stack", (STACK, 9)).unwrap();
+        let mut buf = vec![0; tun.mtu()];
+        let len = next_packet(&mut tun, &mut buf, IpProtocol::Udp).await;
+        let packet = Packet::new_checked(&buf[..len]).unwrap();
+        assert_eq!((packet.src_addr(), packet.dst_addr()), (KERNEL, STACK));
+        let udp = packet.payload();
+        assert_eq!(&udp[2..4], &9u16.to_be_bytes(), "destination port");
+        assert_eq!(&udp[8..], b"to the stack");
+
+        // Stack → kernel: an echo request, and the kernel's echo reply (RFC 792: type 0).
+        let request = icmp_echo_request(STACK, KERNEL, 0x7475, 1, b"ping over tun");
+        send(&mut tun, &request).await.unwrap();
+        let len = next_packet(&mut tun, &mut buf, IpProtocol::Icmp).await;
+        let packet = Packet::new_checked(&buf[..len]).unwrap();
+        assert_eq!((packet.src_addr(), packet.dst_addr()), (KERNEL, STACK));
+        let icmp = packet.payload();
+        assert_eq!(icmp[0], 0, "echo reply");
+        assert_eq!(checksum::checksum(icmp), 0);
+        assert_eq!(
+            &icmp[4..],
+            &request[header_len(&request) + 4..],
+            "same id, seq, data"
+        );
+
+        let err = send(&mut tun, &[0; 1501]).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    fn header_len(packet: &[u8]) -> usize {
+        Packet::new_checked(packet).unwrap().header_len()
+    }
+
+    /// Receives until a valid IPv4 packet of `protocol` arrives, within five seconds; returns its
+    /// length. Any non-IPv4 packet fails the test: the device is configured for IPv4 only.
+    async fn next_packet(tun: &mut TunLink, buf: &mut [u8], protocol: IpProtocol) -> usize {
+        let wait = async {
+            loop {
+                let len = recv(tun, buf).await.unwrap();
+                let packet = Packet::new_checked(&buf[..len]).expect("an IPv4 packet");
+                let repr = Repr::parse(&packet).unwrap();
+                if repr.protocol == protocol {
+                    return len;
+                }
+                eprintln!("(skipping {repr})");
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), wait)
+            .await
+            .unwrap_or_else(|_| panic!("no {protocol} packet from the kernel within 5 s"))
+    }
+}
