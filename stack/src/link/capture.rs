@@ -336,7 +336,10 @@ mod tests {
     use pcap_file::pcapng::PcapNgReader;
 
     use super::*;
-    use crate::link::testing::{icmp_echo_request, recv, send, udp_packet, TempFile, WakeCounter};
+    use crate::link::testing::{
+        icmp_echo_request, recv, send, tshark_fields, tshark_problems, udp_packet, TempFile,
+        WakeCounter,
+    };
     use crate::link::{memory, MemoryConfig, MemoryLink};
 
     /// 2023-11-14 22:13:20.123456789 UTC: a fixed origin with all nine decimals in use.
@@ -519,34 +522,6 @@ mod tests {
         assert_eq!(a.packets_written(), 5);
     }
 
-    /// Runs tshark on `path` with checksum validation on, printing `fields` separated by `|`,
-    /// one line per frame; `None` (after saying why) if tshark is not installed.
-    fn tshark(path: &Path, extra: &[&str]) -> Option<Vec<String>> {
-        let mut command = std::process::Command::new("tshark");
-        // Wireshark's defaults, not the user's profile: a personal preference must not change
-        // what the test sees. A directory that does not exist holds no preferences.
-        let no_profile = std::env::temp_dir().join("tunstack-no-wireshark-profile");
-        command.env("WIRESHARK_CONFIG_DIR", no_profile);
-        command.arg("-r").arg(path);
-        command.args([
-            "-o",
-            "ip.check_checksum:TRUE",
-            "-o",
-            "udp.check_checksum:TRUE",
-        ]);
-        let output = match command.args(extra).output() {
-            Ok(output) => output,
-            Err(err) => {
-                eprintln!("skipped: cannot run tshark ({err}); install it (Debian: tshark)");
-                return None;
-            }
-        };
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "tshark failed: {stderr}");
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        Some(stdout.lines().map(str::to_owned).collect())
-    }
-
     /// Wireshark's dissectors are the oracle: the file parses, the checksums are good, and the
     /// direction, comment and nanosecond timestamps show up in the fields a learner filters on.
     #[tokio::test(start_paused = true)]
@@ -571,11 +546,7 @@ mod tests {
             "icmp.type",
             "icmp.checksum.status",
         ];
-        let mut args = vec!["-T", "fields", "-E", "separator=|"];
-        for field in fields {
-            args.extend(["-e", field]);
-        }
-        let Some(frames) = tshark(file.path(), &args) else {
+        let Some(frames) = tshark_fields(file.path(), &fields) else {
             return;
         };
         // Checksum status 1 is "Good"; empty fields belong to protocols not in the frame.
@@ -587,8 +558,7 @@ mod tests {
             ]
         );
 
-        let problems = ["-Y", "_ws.malformed || _ws.expert.severity >= warning"];
-        let flagged = tshark(file.path(), &problems).unwrap_or_default();
+        let flagged = tshark_problems(file.path()).unwrap_or_default();
         assert!(flagged.is_empty(), "tshark flags: {flagged:?}");
     }
 }

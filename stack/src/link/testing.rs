@@ -7,6 +7,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Wake, Waker};
@@ -68,6 +69,48 @@ impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
+}
+
+/// Runs tshark on the capture at `path`, with IP and UDP checksum validation on, and returns
+/// its output lines; `None`, after printing why, if tshark cannot run (the test then skips).
+pub fn tshark(path: &Path, args: &[&str]) -> Option<Vec<String>> {
+    let mut command = Command::new("tshark");
+    // Wireshark's defaults, not the user's profile: a personal preference must not change what
+    // the test sees. A directory that does not exist holds no preferences.
+    let no_profile = std::env::temp_dir().join("tunstack-no-wireshark-profile");
+    command.env("WIRESHARK_CONFIG_DIR", no_profile);
+    command.arg("-r").arg(path);
+    command.args(["-o", "ip.check_checksum:TRUE"]);
+    command.args(["-o", "udp.check_checksum:TRUE"]);
+    let output = match command.args(args).output() {
+        Ok(output) => output,
+        Err(err) => {
+            eprintln!("skipped: cannot run tshark ({err}); install it (Debian: tshark)");
+            return None;
+        }
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "tshark failed: {stderr}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    Some(stdout.lines().map(str::to_owned).collect())
+}
+
+/// The given fields of every frame, one line per frame, separated by `|`.
+pub fn tshark_fields(path: &Path, fields: &[&str]) -> Option<Vec<String>> {
+    let mut args = vec!["-T", "fields", "-E", "separator=|"];
+    for field in fields {
+        args.extend(["-e", field]);
+    }
+    tshark(path, &args)
+}
+
+/// The frames Wireshark finds malformed or flags with a warning or an error (a bad checksum is
+/// an error): an empty list is a clean capture.
+pub fn tshark_problems(path: &Path) -> Option<Vec<String>> {
+    tshark(
+        path,
+        &["-Y", "_ws.malformed || _ws.expert.severity >= warning"],
+    )
 }
 
 /// An IPv4 packet around `payload`, TTL 64, DF set.

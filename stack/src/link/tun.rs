@@ -250,7 +250,10 @@ mod tests {
     use crate::ip::checksum;
     use crate::ip::header::{IpProtocol, Packet, Repr};
     use crate::link::netns::{can_use_tun, NetNs};
-    use crate::link::testing::{icmp_echo_request, recv, send};
+    use crate::link::testing::{
+        icmp_echo_request, recv, send, tshark_fields, tshark_problems, TempFile,
+    };
+    use crate::link::Capture;
 
     /// The kernel's address on the TUN network, and the one the stack would use.
     const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
@@ -273,26 +276,55 @@ mod tests {
     }
 
     /// The kernel is the peer: it sends us a UDP datagram through the device, and answers the
-    /// echo request we write into it. All of it inside a namespace made for this test.
+    /// echo request we write into it. All of it inside a namespace made for this test, and
+    /// recorded through a `Capture` that tshark then reads.
     #[test]
     fn the_kernel_talks_to_us_in_a_fresh_namespace() {
         if let Err(why) = can_use_tun() {
             eprintln!("skipped: {why}");
             return;
         }
+        let file = TempFile::new("tun-capture");
         let ns = NetNs::create("tunstack-link").unwrap();
         ns.run(|| {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
-            runtime.block_on(kernel_exchange(&ns));
+            runtime.block_on(kernel_exchange(&ns, file.path()));
         })
         .unwrap();
+
+        let fields = [
+            "frame.packet_flags_direction",
+            "frame.interface_name",
+            "ip.src",
+            "ip.dst",
+            "ip.checksum.status",
+            "udp.dstport",
+            "udp.checksum.status",
+            "icmp.type",
+            "icmp.checksum.status",
+        ];
+        let Some(frames) = tshark_fields(file.path(), &fields) else {
+            return;
+        };
+        // The kernel's packets and ours, every checksum good (status 1), nothing else: with
+        // IPv6 off, the kernel sends nothing unasked.
+        assert_eq!(
+            frames,
+            [
+                "0x00000001|tun0|10.77.0.1|10.77.0.2|1|9|1||",
+                "0x00000002|tun0|10.77.0.2|10.77.0.1|1|||8|1",
+                "0x00000001|tun0|10.77.0.1|10.77.0.2|1|||0|1",
+            ]
+        );
+        let flagged = tshark_problems(file.path()).unwrap_or_default();
+        assert!(flagged.is_empty(), "tshark flags: {flagged:?}");
     }
 
-    async fn kernel_exchange(ns: &NetNs) {
-        let mut tun = TunLink::open("tun0").unwrap();
+    async fn kernel_exchange(ns: &NetNs, capture: &Path) {
+        let tun = TunLink::open("tun0").unwrap();
         assert_eq!((tun.name(), tun.mtu()), ("tun0", 1500));
         tun.configure("10.77.0.1/24".parse().unwrap()).unwrap();
         let output = ns
@@ -301,6 +333,7 @@ mod tests {
         let addrs = String::from_utf8(output.unwrap().stdout).unwrap();
         assert!(addrs.contains("inet 10.77.0.1/24"), "{addrs}");
         assert!(!addrs.contains("inet6"), "IPv6 is off: {addrs}");
+        let mut tun = Capture::create(tun, capture, "tun0").unwrap();
 
         // Kernel → stack: a datagram from an ordinary socket, created in the namespace too.
         let socket = std::net::UdpSocket::bind((KERNEL, 0)).unwrap();
@@ -330,6 +363,11 @@ mod tests {
 
         let err = send(&mut tun, &[0; 1501]).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(
+            tun.packets_written(),
+            3,
+            "the refused packet is not recorded"
+        );
     }
 
     fn header_len(packet: &[u8]) -> usize {
@@ -338,7 +376,7 @@ mod tests {
 
     /// Receives until a valid IPv4 packet of `protocol` arrives, within five seconds; returns its
     /// length. Any non-IPv4 packet fails the test: the device is configured for IPv4 only.
-    async fn next_packet(tun: &mut TunLink, buf: &mut [u8], protocol: IpProtocol) -> usize {
+    async fn next_packet(tun: &mut impl Link, buf: &mut [u8], protocol: IpProtocol) -> usize {
         let wait = async {
             loop {
                 let len = recv(tun, buf).await.unwrap();
