@@ -3,5 +3,6 @@
 
 pub mod ip;
 pub mod link;
+pub mod tcp;
 pub mod time;
 pub mod wire;
