@@ -5,4 +5,5 @@ pub mod ip;
 pub mod link;
 pub mod tcp;
 pub mod time;
+pub mod udp;
 pub mod wire;
