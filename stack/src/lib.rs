@@ -3,5 +3,7 @@
 
 pub mod ip;
 pub mod link;
+pub mod tcp;
 pub mod time;
+pub mod udp;
 pub mod wire;

@@ -6,6 +6,7 @@
 pub mod addr;
 pub mod checksum;
 pub mod header;
+pub mod icmp;
 
 pub use addr::Ipv4Cidr;
 pub use header::IpProtocol;

@@ -1,0 +1,5 @@
+//! The transport layer's datagram service: UDP ([RFC 768]).
+//!
+//! [RFC 768]: https://www.rfc-editor.org/rfc/rfc768
+
+pub mod header;
