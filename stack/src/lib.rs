@@ -1,9 +1,67 @@
-//! tunstack: an async userspace TCP/IP stack, written to be read.
+//! # tunstack: a TCP/IP stack written to be read
+//!
+//! tunstack is a userspace IPv4 stack (ICMP, UDP, TCP) that runs on a Linux TUN device, so the
+//! Linux kernel and its tools (`ping`, `nc`, `curl`, a browser) can talk to servers built on it,
+//! and on an in-memory wire, so two stacks can talk inside one process. Its sockets are shaped
+//! like `tokio::net`.
+//!
+//! ## The map
+//!
+//! Each layer of the TCP/IP model is a folder; a packet's way through the stack is a way through
+//! the folders:
+//!
+//! ```text
+//!  application      your code: tokio-style sockets         socket/  (UdpSocket, ...)
+//!  ─────────────────────────────────────────────────────────────────────────────────────
+//!  transport        ports, datagrams, streams              udp/   tcp/
+//!  ─────────────────────────────────────────────────────────────────────────────────────
+//!  internet         addresses, TTL, ICMP                   ip/    ip/icmp/
+//!  ─────────────────────────────────────────────────────────────────────────────────────
+//!  link             whole packets in and out               link/  (TUN, memory wire, capture)
+//! ```
+//!
+//! Going down, each layer puts its header in front of what the layer above gave it
+//! (encapsulation); going up, each layer checks and strips its own header and hands the rest up
+//! (demultiplexing by protocol number, then by port):
+//!
+//! ```text
+//!  ┌──────────────┬─────────────┬──────────────────────┐
+//!  │ IPv4 header  │ UDP header  │ data                 │   one packet on the link
+//!  │ 20 bytes     │ 8 bytes     │                      │
+//!  └──────────────┴─────────────┴──────────────────────┘
+//!    ip/header.rs   udp/header.rs  your bytes
+//! ```
+//!
+//! ## Reading order
+//!
+//! 1. [`ip::checksum`] and [`ip::header`]: what an IPv4 packet looks like, byte by byte.
+//! 2. [`ip`] input and output: checking a packet, unwrapping it, and wrapping one.
+//! 3. [`ip::icmp`]: echo (ping) and the errors that say "nobody here".
+//! 4. [`udp`]: ports and datagrams.
+//! 5. [`host`]: the core that ties the layers together, with time passed in as an argument.
+//! 6. [`driver`](Stack): the one async task that moves packets between the link and the core.
+//! 7. [`socket`]: the sockets an application uses.
+//! 8. [`link`]: TUN, the in-memory wire, and the capture that Wireshark reads.
+//!
+//! Set `RUST_LOG=tunstack=debug` to watch each layer wrap and unwrap every packet.
 #![warn(missing_docs)]
 
+mod driver;
+pub mod host;
 pub mod ip;
 pub mod link;
+pub mod ports;
+mod queue;
+pub mod socket;
+pub mod stats;
 pub mod tcp;
 pub mod time;
 pub mod udp;
 pub mod wire;
+
+pub use driver::Stack;
+pub use host::{Config, Host};
+pub use ip::Ipv4Cidr;
+pub use socket::udp::UdpSocket;
+pub use socket::ToSocketAddrV4;
+pub use stats::Stats;

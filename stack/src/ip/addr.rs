@@ -100,14 +100,13 @@ impl FromStr for Ipv4Cidr {
         let address: Ipv4Addr = addr
             .parse()
             .map_err(|_| CidrParseError(format!("`{addr}` is not an IPv4 address")))?;
-        let prefix_len = match prefix {
-            None => 32,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|n| *n <= 32)
-                .ok_or_else(|| CidrParseError(format!("`/{p}` is not a prefix length (0-32)")))?,
-        };
+        let prefix_len =
+            match prefix {
+                None => 32,
+                Some(p) => p.parse::<u8>().ok().filter(|n| *n <= 32).ok_or_else(|| {
+                    CidrParseError(format!("`/{p}` is not a prefix length (0-32)"))
+                })?,
+            };
         Ok(Ipv4Cidr {
             address,
             prefix_len,

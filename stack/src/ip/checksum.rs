@@ -102,7 +102,11 @@ mod tests {
         let data: Vec<u8> = (0..=255u8).cycle().take(1001).collect();
         for split in (0..data.len()).step_by(2) {
             let (a, b) = data.split_at(split);
-            assert_eq!(finish(add(add(0, a), b)), checksum(&data), "split at {split}");
+            assert_eq!(
+                finish(add(add(0, a), b)),
+                checksum(&data),
+                "split at {split}"
+            );
         }
     }
 

@@ -411,6 +411,45 @@ impl Repr {
     }
 }
 
+/// Reads the header of a datagram quoted inside an ICMP error ([RFC 792]: the quote is the
+/// IP header plus at least 8 bytes of data). The quote is cut short, so Total Length is not held
+/// against the buffer, and the checksum is not checked (routers may have rewritten the TTL).
+/// Returns the header and its length in bytes.
+///
+/// [RFC 792]: https://www.rfc-editor.org/rfc/rfc792
+pub fn parse_quoted(bytes: &[u8]) -> Result<(Repr, usize), WireError> {
+    match bytes.first() {
+        None => return Err(WireError::Truncated),
+        Some(b) if b >> 4 != 4 => return Err(WireError::BadVersion),
+        Some(_) => {}
+    }
+    if bytes.len() < HEADER_LEN {
+        return Err(WireError::Truncated);
+    }
+    let header_len = usize::from(bytes[field::VER_IHL] & 0x0f) * 4;
+    if header_len < HEADER_LEN {
+        return Err(WireError::BadLength);
+    }
+    if header_len > bytes.len() {
+        return Err(WireError::Truncated);
+    }
+    // Only the header is looked at: every accessor used below reads within `header_len`.
+    let packet = Packet::new_unchecked(&bytes[..header_len]);
+    let repr = Repr {
+        src_addr: packet.src_addr(),
+        dst_addr: packet.dst_addr(),
+        protocol: packet.protocol(),
+        ttl: packet.ttl(),
+        tos: packet.tos(),
+        ident: packet.ident(),
+        dont_fragment: packet.dont_fragment(),
+        more_fragments: packet.more_fragments(),
+        fragment_offset: packet.fragment_offset(),
+        payload_len: usize::from(packet.total_len()).saturating_sub(header_len),
+    };
+    Ok((repr, header_len))
+}
+
 impl fmt::Display for Repr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -498,7 +537,10 @@ mod tests {
             Packet::new_checked(&short_total[..]).err(),
             Some(WireError::BadLength)
         );
-        assert_eq!(Packet::new_checked(&[][..]).err(), Some(WireError::Truncated));
+        assert_eq!(
+            Packet::new_checked(&[][..]).err(),
+            Some(WireError::Truncated)
+        );
     }
 
     #[test]
@@ -525,6 +567,21 @@ mod tests {
         assert_eq!(parsed.payload_len, 13);
         assert_eq!(packet.options(), &[1, 1, 1, 0]);
         assert_eq!(packet.payload(), &UDP_PACKET[20..]);
+    }
+
+    #[test]
+    fn reads_a_quoted_header_cut_short() {
+        let (quoted, header_len) = parse_quoted(&UDP_PACKET[..28]).unwrap();
+        assert_eq!(
+            (quoted.dst_addr, quoted.protocol, header_len),
+            (repr().dst_addr, IpProtocol::Udp, 20)
+        );
+        assert_eq!(
+            quoted.payload_len, 13,
+            "from Total Length, though the quote holds only 8"
+        );
+        assert_eq!(parse_quoted(&UDP_PACKET[..19]), Err(WireError::Truncated));
+        assert_eq!(parse_quoted(&[0x60; 40]), Err(WireError::BadVersion));
     }
 
     #[test]

@@ -1,12 +1,58 @@
 //! The internet layer: IPv4 ([RFC 791]) and its control messages, ICMP ([RFC 792]).
 //!
+//! Going up ([`input`]): check that a packet from the link is a whole, valid IPv4 packet for us,
+//! strip the header and hand the payload to ICMP, UDP or TCP by the Protocol field. Going down
+//! ([`output`]): put an IPv4 header in front of what a transport layer built and queue the packet
+//! for the link.
+//!
 //! [RFC 791]: https://www.rfc-editor.org/rfc/rfc791
 //! [RFC 792]: https://www.rfc-editor.org/rfc/rfc792
+
+use std::net::Ipv4Addr;
+
+use crate::stats::LayerStats;
 
 pub mod addr;
 pub mod checksum;
 pub mod header;
 pub mod icmp;
+pub(crate) mod input;
+pub(crate) mod output;
 
 pub use addr::Ipv4Cidr;
 pub use header::IpProtocol;
+
+/// The default Time to Live of packets we send (Linux's default, `net.ipv4.ip_default_ttl`).
+pub const DEFAULT_TTL: u8 = 64;
+
+/// The IPv4 layer's state: our address, the next Identification value, and counters.
+#[derive(Debug)]
+pub(crate) struct Ipv4Layer {
+    /// Our address and the network it is on.
+    pub(crate) cidr: Ipv4Cidr,
+    /// TTL for packets we send.
+    pub(crate) ttl: u8,
+    /// Identification of the next packet: a counter from a random start ([RFC 6864] allows any
+    /// value for atomic, DF-marked datagrams; a counter keeps captures easy to follow).
+    ///
+    /// [RFC 6864]: https://www.rfc-editor.org/rfc/rfc6864
+    pub(crate) next_ident: u16,
+    /// Counters.
+    pub(crate) stats: LayerStats,
+}
+
+impl Ipv4Layer {
+    pub(crate) fn new(cidr: Ipv4Cidr, ttl: u8, first_ident: u16) -> Ipv4Layer {
+        Ipv4Layer {
+            cidr,
+            ttl,
+            next_ident: first_ident,
+            stats: LayerStats::default(),
+        }
+    }
+
+    /// Our address.
+    pub(crate) fn addr(&self) -> Ipv4Addr {
+        self.cidr.address()
+    }
+}

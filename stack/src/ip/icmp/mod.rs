@@ -1,7 +1,64 @@
-//! ICMP ([RFC 792]): echo requests and replies, and the error messages of the internet layer.
+//! ICMP ([RFC 792]): the internet layer's control messages.
+//!
+//! The stack answers echo requests (so `ping` works), sends echo requests of its own
+//! ([`crate::Stack::ping`]), tells senders when a datagram has nowhere to go (destination
+//! unreachable: port or protocol), and passes the errors it receives to the transport that sent
+//! the offending datagram (a connected UDP socket then fails with `ConnectionRefused`, as on
+//! Linux).
 //!
 //! [RFC 792]: https://www.rfc-editor.org/rfc/rfc792
 
+use std::collections::HashMap;
+use std::task::Waker;
+use std::time::Duration;
+
+use crate::stats::LayerStats;
+use crate::time::Instant;
+
 pub mod header;
+pub(crate) mod input;
+pub(crate) mod output;
+mod ratelimit;
 
 pub use header::{DstUnreachable, TimeExceeded};
+pub use ratelimit::RateLimit;
+pub(crate) use ratelimit::TokenBucket;
+
+/// How much of an offending datagram an ICMP error quotes: the whole error packet stays within
+/// 576 bytes ([RFC 1812 4.3.2.3], which Linux follows), i.e. up to 548 bytes after the IP and ICMP
+/// headers.
+///
+/// [RFC 1812 4.3.2.3]: https://www.rfc-editor.org/rfc/rfc1812#section-4.3.2.3
+pub const ERROR_QUOTE_MAX: usize = 576 - 20 - 8;
+
+/// An echo request we sent and are waiting on.
+#[derive(Debug)]
+pub(crate) struct PendingEcho {
+    sent_at: Instant,
+    rtt: Option<Duration>,
+    waker: Option<Waker>,
+}
+
+/// The ICMP layer's state.
+#[derive(Debug)]
+pub(crate) struct IcmpLayer {
+    /// Counters.
+    pub(crate) stats: LayerStats,
+    /// Limits the errors we send.
+    pub(crate) limiter: TokenBucket,
+    /// The Identifier of our echo requests (one per stack, like one `ping` process).
+    pub(crate) echo_ident: u16,
+    /// Echo requests in flight, by sequence number.
+    pub(crate) pending: HashMap<u16, PendingEcho>,
+}
+
+impl IcmpLayer {
+    pub(crate) fn new(limit: RateLimit, echo_ident: u16) -> IcmpLayer {
+        IcmpLayer {
+            stats: LayerStats::default(),
+            limiter: TokenBucket::new(limit),
+            echo_ident,
+            pending: HashMap::new(),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! udp-echo: the course's UDP server, on our own stack.
+//!
+//! Every datagram goes back to its sender unchanged. There is no `accept` and no connection:
+//! each `recv_from` may bring a datagram from a different sender, and the reply names it.
+//!
+//! ```text
+//! sudo udp-echo                     # creates tun0, 10.77.0.1 (kernel) <-> 10.77.0.2 (us)
+//! ping 10.77.0.2                    # answered by our ICMP
+//! echo hello | nc -u -w1 10.77.0.2 7
+//! ```
+
+use std::net::Ipv4Addr;
+
+use clap::Parser;
+use tunstack::UdpSocket;
+use tunstack_demos::{exit_with, init_logging, shutdown_signal, start_on_tun, TunOptions};
+
+/// A UDP echo server on tunstack: every datagram comes back to its sender unchanged.
+///
+/// Creates a TUN device, gives the kernel side its address, and serves until Ctrl-C. Needs
+/// CAP_NET_ADMIN (run it with sudo). Answers ping too.
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    after_help = "Try: ping 10.77.0.2, then: echo hello | nc -u -w1 10.77.0.2 7"
+)]
+struct Args {
+    #[command(flatten)]
+    tun: TunOptions,
+
+    /// The UDP port to serve (7 is the echo service, RFC 862).
+    #[arg(long, default_value_t = 7)]
+    port: u16,
+}
+
+#[tokio::main]
+async fn main() {
+    init_logging();
+    let args = Args::parse();
+    let net = start_on_tun("udp-echo", &args.tun).unwrap_or_else(|err| exit_with(&err));
+    let socket = UdpSocket::bind(&net.stack, (Ipv4Addr::UNSPECIFIED, args.port))
+        .await
+        .unwrap_or_else(|err| exit_with(&format!("udp-echo: bind to port {}: {err}", args.port)));
+    let addr = args.tun.addr;
+    println!(
+        "udp-echo ready: {addr}:{} on {} (kernel side {})",
+        args.port, net.device, args.tun.peer
+    );
+    println!(
+        "try: ping {addr}   or   echo hello | nc -u -w1 {addr} {}",
+        args.port
+    );
+
+    let mut buf = vec![0u8; 65536];
+    loop {
+        tokio::select! {
+            received = socket.recv_from(&mut buf) => match received {
+                Ok((n, sender)) => {
+                    tracing::info!("{n} bytes from {sender}, echoing");
+                    if let Err(err) = socket.send_to(&buf[..n], sender).await {
+                        tracing::warn!("reply to {sender} failed: {err}");
+                    }
+                }
+                Err(err) => tracing::warn!("receive failed: {err}"),
+            },
+            _ = shutdown_signal() => break,
+        }
+    }
+    eprintln!("udp-echo: stopped\n{}", net.stack.stats());
+}

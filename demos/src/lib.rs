@@ -1,0 +1,111 @@
+//! What every demo shares: the command-line options for a TUN device, setting the device up,
+//! logging, and waiting for Ctrl-C.
+//!
+//! A demo puts our stack on one side of a TUN device and the Linux kernel on the other:
+//!
+//! ```text
+//!   your shell (ping, nc, curl)            the demo program
+//!   ┌───────────────────────────┐          ┌──────────────────────────┐
+//!   │ Linux TCP/IP, 10.77.0.1   │◄── tun0 ─►│ tunstack, 10.77.0.2      │
+//!   └───────────────────────────┘          └──────────────────────────┘
+//! ```
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use tunstack::link::{Capture, Link, TunLink};
+use tunstack::{Config, Ipv4Cidr, Stack};
+
+/// Options every TUN demo takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TunOptions {
+    /// Name of the TUN device to create.
+    #[arg(long, default_value = "tun0", value_name = "NAME")]
+    pub tun: String,
+
+    /// The stack's own IPv4 address (the demo's side of the device).
+    #[arg(long, default_value = "10.77.0.2", value_name = "IP")]
+    pub addr: Ipv4Addr,
+
+    /// The kernel side's address and prefix, given to the device (the network both sides are on).
+    #[arg(long, default_value = "10.77.0.1/24", value_name = "IP/PREFIX")]
+    pub peer: Ipv4Cidr,
+
+    /// Write every packet to this pcapng file (open it in Wireshark, even while the demo runs).
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
+}
+
+/// A stack running on a TUN device, ready for sockets.
+pub struct TunStack {
+    /// The stack.
+    pub stack: Stack,
+    /// The device's name, as the kernel gave it.
+    pub device: String,
+}
+
+/// Sets up logging for a demo: `info` by default, `RUST_LOG` to see more (e.g.
+/// `RUST_LOG=tunstack=debug` shows every packet wrapped and unwrapped, layer by layer).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// Creates the TUN device, gives the kernel side its address, brings it up and starts our stack
+/// on it. The error is one line, meant for the user.
+pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String> {
+    if !opts.peer.contains(opts.addr) || opts.peer.address() == opts.addr {
+        return Err(format!(
+            "{program}: --addr {} must be another address on --peer's network {}",
+            opts.addr, opts.peer
+        ));
+    }
+    let link = TunLink::open(&opts.tun).map_err(|err| match err.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            format!("{program}: creating a TUN device needs CAP_NET_ADMIN: run it with sudo")
+        }
+        _ => format!("{program}: {err}"),
+    })?;
+    let device = link.name().to_string();
+    link.configure(opts.peer)
+        .map_err(|err| format!("{program}: setting up {device}: {err}"))?;
+    let addr = Ipv4Cidr::new(opts.addr, opts.peer.prefix_len())
+        .ok_or_else(|| format!("{program}: bad prefix length"))?;
+    let link: Box<dyn Link> = match &opts.capture {
+        Some(path) => Box::new(
+            Capture::create(link, path, &device)
+                .map_err(|err| format!("{program}: cannot write {}: {err}", path.display()))?,
+        ),
+        None => Box::new(link),
+    };
+    Ok(TunStack {
+        stack: Stack::new(link, Config::new(addr)),
+        device,
+    })
+}
+
+/// Prints `message` and exits with status 1: how demos report a set-up error.
+pub fn exit_with(message: &str) -> ! {
+    eprintln!("{message}");
+    std::process::exit(1)
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,143 @@
+//! ICMP output: echo replies and requests, and the errors that tell a sender its datagram had
+//! nowhere to go.
+
+use std::borrow::Cow;
+use std::net::Ipv4Addr;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tracing::debug;
+
+use super::header::{DstUnreachable, Repr};
+use super::{IcmpLayer, PendingEcho, ERROR_QUOTE_MAX};
+use crate::ip::header::{parse_quoted, IpProtocol};
+use crate::ip::Ipv4Layer;
+use crate::queue::PacketQueue;
+use crate::stats::DropReason;
+use crate::time::Instant;
+
+impl IcmpLayer {
+    /// Wraps an ICMP message in IPv4 and queues it; counts a drop when the queue is full.
+    pub(crate) fn send(
+        &mut self,
+        ip: &mut Ipv4Layer,
+        out: &mut PacketQueue,
+        dst: Ipv4Addr,
+        message: &Repr,
+        comment: Option<Cow<'static, str>>,
+    ) -> bool {
+        let len = message.buffer_len();
+        debug!("icmp: wrap {message} for {dst}");
+        if ip.send(out, dst, IpProtocol::Icmp, len, comment, |buf| {
+            message.emit(buf)
+        }) {
+            self.stats.sent += 1;
+            true
+        } else {
+            debug!("icmp: output queue full, message dropped");
+            self.stats.drop::<()>(DropReason::QueueFull);
+            false
+        }
+    }
+
+    /// Tells the sender of `offending` (a whole IPv4 packet we received and could not deliver)
+    /// why, quoting the packet's start so that the sender can find the socket it came from.
+    ///
+    /// Rate-limited: when the bucket is empty the error is not sent, and counted as
+    /// [`DropReason::RateLimited`].
+    pub(crate) fn send_unreachable(
+        &mut self,
+        now: Instant,
+        ip: &mut Ipv4Layer,
+        out: &mut PacketQueue,
+        reason: DstUnreachable,
+        to: Ipv4Addr,
+        offending: &[u8],
+    ) {
+        if !self.limiter.try_take(now) {
+            debug!(%to, "icmp: error rate limit reached, not sending {reason:?}");
+            self.stats.drop::<()>(DropReason::RateLimited);
+            return;
+        }
+        let quote = &offending[..offending.len().min(ERROR_QUOTE_MAX)];
+        let message = Repr::DstUnreachable {
+            reason,
+            invoking: quote,
+        };
+        let why = explain(reason, offending);
+        self.send(ip, out, to, &message, Some(Cow::Owned(why)));
+    }
+
+    /// Sends echo request number `seq_no` to `dst` and starts waiting for its reply.
+    pub(crate) fn send_echo_request(
+        &mut self,
+        now: Instant,
+        ip: &mut Ipv4Layer,
+        out: &mut PacketQueue,
+        dst: Ipv4Addr,
+        seq_no: u16,
+        data: &[u8],
+    ) -> bool {
+        let message = Repr::EchoRequest {
+            ident: self.echo_ident,
+            seq_no,
+            data,
+        };
+        if !self.send(ip, out, dst, &message, None) {
+            return false;
+        }
+        self.pending.insert(
+            seq_no,
+            PendingEcho {
+                sent_at: now,
+                rtt: None,
+                waker: None,
+            },
+        );
+        true
+    }
+
+    /// The round-trip time of echo request `seq_no` once its reply is in.
+    pub(crate) fn poll_echo_reply(&mut self, cx: &mut Context<'_>, seq_no: u16) -> Poll<Duration> {
+        match self.pending.get_mut(&seq_no) {
+            Some(PendingEcho { rtt: Some(rtt), .. }) => {
+                let rtt = *rtt;
+                self.pending.remove(&seq_no);
+                Poll::Ready(rtt)
+            }
+            Some(pending) => {
+                pending.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+            // Forgotten (e.g. a timed-out wait was dropped): nothing will come.
+            None => Poll::Pending,
+        }
+    }
+
+    /// Stops waiting for the reply to `seq_no` (the caller gave up).
+    pub(crate) fn forget_echo(&mut self, seq_no: u16) {
+        self.pending.remove(&seq_no);
+    }
+}
+
+/// Words for a capture comment: which port or protocol had nobody behind it.
+fn explain(reason: DstUnreachable, offending: &[u8]) -> String {
+    let Ok((header, header_len)) = parse_quoted(offending) else {
+        return format!("destination unreachable: {reason}");
+    };
+    match reason {
+        DstUnreachable::PortUnreachable => {
+            let port = offending
+                .get(header_len + 2..header_len + 4)
+                .map_or(0, |p| u16::from_be_bytes([p[0], p[1]]));
+            format!(
+                "port unreachable: no {} socket on port {port}",
+                header.protocol
+            )
+        }
+        DstUnreachable::ProtoUnreachable => {
+            format!("protocol unreachable: no transport for {}", header.protocol)
+        }
+        other => format!("destination unreachable: {other}"),
+    }
+}

@@ -1,0 +1,206 @@
+//! IPv4 input: from the link up to a transport protocol.
+//!
+//! Each check below is one reason a packet can be dropped, in the order a reader would ask
+//! "is this really an IPv4 packet for me?". A dropped packet is counted and logged, never
+//! answered with a panic. What survives is unwrapped: the header stays here as a [`Repr`], the
+//! payload goes up.
+
+use std::net::Ipv4Addr;
+
+use tracing::debug;
+
+use super::header::{Packet, Repr};
+use super::Ipv4Layer;
+use crate::stats::DropReason;
+
+/// A packet that passed every check, unwrapped.
+#[derive(Debug)]
+pub(crate) struct Inbound<'a> {
+    /// The header's values.
+    pub(crate) header: Repr,
+    /// The payload: the transport segment.
+    pub(crate) payload: &'a [u8],
+    /// The whole packet, without any link padding (ICMP errors quote it).
+    pub(crate) packet: &'a [u8],
+}
+
+impl Ipv4Layer {
+    /// Validates a packet from the link and unwraps it, or returns `None` when it was dropped
+    /// (and counted).
+    pub(crate) fn receive<'a>(&mut self, bytes: &'a [u8]) -> Option<Inbound<'a>> {
+        self.stats.received += 1;
+
+        // 1. The lengths: version 4, a header that fits, a Total Length that fits the buffer.
+        let packet = match Packet::new_checked(bytes) {
+            Ok(packet) => packet,
+            Err(err) => {
+                debug!(len = bytes.len(), %err, "ip: drop malformed packet");
+                return self.stats.drop(err.into());
+            }
+        };
+
+        // 2. The header checksum (RFC 791 3.1; RFC 1122 3.2.1.2: silently discard on failure).
+        let header = match Repr::parse(&packet) {
+            Ok(header) => header,
+            Err(err) => {
+                debug!(%err, "ip: drop packet with bad header");
+                return self.stats.drop(err.into());
+            }
+        };
+
+        // 3. Fragments: without reassembly a fragment must not be read as a whole datagram.
+        if packet.is_fragment() {
+            debug!(%header, offset = header.fragment_offset, "ip: drop fragment (no reassembly)");
+            return self.stats.drop(DropReason::Fragment);
+        }
+
+        // 4. TTL: no host sends 0 (RFC 1122 3.2.1.7); any other value is fine for a host.
+        if header.ttl == 0 {
+            debug!(%header, "ip: drop packet with TTL 0");
+            return self.stats.drop(DropReason::TtlZero);
+        }
+
+        // 5. The destination: this host has one address and does not forward.
+        if header.dst_addr != self.addr() {
+            debug!(%header, "ip: drop packet for another host");
+            return self.stats.drop(DropReason::NotForUs);
+        }
+
+        // 6. The source must be one host's unicast address (RFC 1122 3.2.1.3), and not ours.
+        if !self.is_valid_source(header.src_addr) {
+            debug!(%header, "ip: drop packet from an invalid source address");
+            return self.stats.drop(DropReason::BadSource);
+        }
+
+        debug!(
+            "ip: unwrap {header}{} -> {} bytes up to {}",
+            if packet.options().is_empty() {
+                ""
+            } else {
+                " (options skipped)"
+            },
+            header.payload_len,
+            header.protocol
+        );
+        self.stats.delivered += 1;
+        let total_len = usize::from(packet.total_len());
+        Some(Inbound {
+            header,
+            payload: &bytes[packet.header_len()..total_len],
+            packet: &bytes[..total_len],
+        })
+    }
+
+    /// Whether `src` may appear as the source of a packet we accept.
+    fn is_valid_source(&self, src: Ipv4Addr) -> bool {
+        !(src.is_unspecified()
+            || src.is_broadcast()
+            || src.is_multicast()
+            || src == self.addr()
+            || src == self.cidr.broadcast() && self.cidr.prefix_len() < 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ip::header::IpProtocol;
+    use crate::ip::Ipv4Cidr;
+
+    fn layer() -> Ipv4Layer {
+        Ipv4Layer::new("10.77.0.2/24".parse().unwrap(), 64, 1)
+    }
+
+    fn packet(src: [u8; 4], dst: [u8; 4], payload: &[u8]) -> Vec<u8> {
+        let repr = Repr {
+            src_addr: Ipv4Addr::from(src),
+            dst_addr: Ipv4Addr::from(dst),
+            protocol: IpProtocol::Udp,
+            ttl: 64,
+            tos: 0,
+            ident: 7,
+            dont_fragment: true,
+            more_fragments: false,
+            fragment_offset: 0,
+            payload_len: payload.len(),
+        };
+        let mut bytes = vec![0; repr.total_len()];
+        repr.emit(&mut bytes);
+        bytes[20..].copy_from_slice(payload);
+        bytes
+    }
+
+    const PEER: [u8; 4] = [10, 77, 0, 1];
+    const US: [u8; 4] = [10, 77, 0, 2];
+
+    #[test]
+    fn delivers_a_valid_packet() {
+        let mut ip = layer();
+        let bytes = packet(PEER, US, b"payload");
+        let mut padded = bytes.clone();
+        padded.extend_from_slice(&[0; 4]); // link padding after Total Length
+        let inbound = ip.receive(&padded).unwrap();
+        assert_eq!(inbound.header.protocol, IpProtocol::Udp);
+        assert_eq!(inbound.payload, b"payload");
+        assert_eq!(inbound.packet, &bytes[..]);
+        assert_eq!((ip.stats.received, ip.stats.delivered), (1, 1));
+    }
+
+    #[test]
+    fn counts_each_drop_reason() {
+        let mut ip = layer();
+        let good = packet(PEER, US, b"x");
+        let cases: Vec<(Vec<u8>, DropReason)> = vec![
+            (good[..10].to_vec(), DropReason::Truncated),
+            (
+                {
+                    let mut b = good.clone();
+                    b[0] = 0x60;
+                    b
+                },
+                DropReason::BadVersion,
+            ),
+            (
+                {
+                    let mut b = good.clone();
+                    b[12] ^= 1;
+                    b
+                },
+                DropReason::BadChecksum,
+            ),
+            (packet(PEER, [10, 77, 0, 9], b"x"), DropReason::NotForUs),
+            (packet([224, 0, 0, 1], US, b"x"), DropReason::BadSource),
+            (packet(US, US, b"x"), DropReason::BadSource),
+            (packet([10, 77, 0, 255], US, b"x"), DropReason::BadSource),
+        ];
+        for (bytes, reason) in &cases {
+            let before = ip.stats.dropped.get(*reason);
+            assert!(ip.receive(bytes).is_none(), "{reason} should drop");
+            assert_eq!(ip.stats.dropped.get(*reason), before + 1, "{reason}");
+        }
+        assert_eq!(ip.stats.delivered, 0);
+    }
+
+    #[test]
+    fn drops_fragments_and_ttl_zero() {
+        let mut ip = layer();
+        for (byte, value, reason) in [
+            (6, 0x20, DropReason::Fragment), // MF
+            (7, 0x10, DropReason::Fragment), // offset 128
+            (8, 0x00, DropReason::TtlZero),
+        ] {
+            let mut bytes = packet(PEER, US, b"x");
+            bytes[byte] = value;
+            Packet::new_checked(&mut bytes[..]).unwrap().fill_checksum();
+            assert!(ip.receive(&bytes).is_none());
+            assert!(ip.stats.dropped.get(reason) > 0, "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_point_to_point_network_has_no_broadcast_address() {
+        let mut ip = Ipv4Layer::new(Ipv4Cidr::new(Ipv4Addr::from(US), 31).unwrap(), 64, 1);
+        let bytes = packet([10, 77, 0, 3], US, b"x");
+        assert!(ip.receive(&bytes).is_some(), "10.77.0.3 is a host on a /31");
+    }
+}

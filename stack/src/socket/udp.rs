@@ -1,0 +1,159 @@
+//! [`UdpSocket`]: datagrams, shaped like `tokio::net::UdpSocket`.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+
+use tokio::io::ReadBuf;
+
+use super::ToSocketAddrV4;
+use crate::Stack;
+
+/// A UDP socket on a [`Stack`].
+///
+/// As in the course's UDP server there is no `accept` and no connection: each `recv_from` may
+/// bring a datagram from a different sender, and `send_to` names the receiver every time.
+/// `connect` only fixes a default peer (and filters what is received).
+///
+/// ```no_run
+/// # async fn demo(stack: tunstack::Stack) -> std::io::Result<()> {
+/// use tunstack::UdpSocket;
+///
+/// // The course's UDP server, on our stack.
+/// let server = UdpSocket::bind(&stack, "0.0.0.0:9001").await?;
+/// let mut buf = [0u8; 4096];
+/// let (n, sender) = server.recv_from(&mut buf).await?;
+/// println!("Got datagram from {sender}: {}", String::from_utf8_lossy(&buf[..n]));
+/// server.send_to(b"Got your datagram!", sender).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct UdpSocket {
+    stack: Stack,
+    handle: usize,
+}
+
+impl UdpSocket {
+    /// Binds a socket to `addr` on `stack`. Port 0 picks a random free port from the ephemeral
+    /// range 49152–65535; the address must be the stack's own or `0.0.0.0`.
+    ///
+    /// Errors: `AddrInUse` when the port is taken, `AddrNotAvailable` for another address.
+    pub async fn bind(stack: &Stack, addr: impl ToSocketAddrV4) -> io::Result<UdpSocket> {
+        let addr = addr.to_socket_addr_v4()?;
+        let handle = stack.shared().lock().udp_bind(addr)?;
+        Ok(UdpSocket {
+            stack: stack.clone(),
+            handle,
+        })
+    }
+
+    /// The address this socket is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self
+            .stack
+            .shared()
+            .lock()
+            .udp_local_addr(self.handle)?
+            .into())
+    }
+
+    /// The peer given to [`UdpSocket::connect`]; `NotConnected` before that.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self
+            .stack
+            .shared()
+            .lock()
+            .udp_peer_addr(self.handle)?
+            .into())
+    }
+
+    /// Sets the default peer: `send` goes there, and only its datagrams are received. An ICMP
+    /// port unreachable from it makes the next receive fail with `ConnectionRefused`.
+    pub async fn connect(&self, addr: impl ToSocketAddrV4) -> io::Result<()> {
+        let addr = addr.to_socket_addr_v4()?;
+        self.stack.shared().lock().udp_connect(self.handle, addr)
+    }
+
+    /// Sends one datagram to `target`; returns the bytes sent (all of `buf`).
+    ///
+    /// A datagram larger than the link's MTU allows (1472 bytes of payload on MTU 1500) is an
+    /// `InvalidInput` error: the stack does not fragment. Waits only when the stack's output
+    /// queue is full.
+    ///
+    /// Cancel safety: cancel safe; a cancelled send sent nothing.
+    pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrV4) -> io::Result<usize> {
+        let target = target.to_socket_addr_v4()?;
+        poll_fn(|cx| self.poll_send_to(cx, buf, target.into())).await
+    }
+
+    /// Sends one datagram to the connected peer.
+    ///
+    /// Cancel safety: cancel safe.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        let peer = self.peer_addr()?;
+        self.send_to(buf, peer).await
+    }
+
+    /// Receives one datagram; returns its length and its sender. A datagram longer than `buf`
+    /// is cut to fit and the rest discarded.
+    ///
+    /// Cancel safety: cancel safe; no datagram is lost if the future is dropped.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        poll_fn(|cx| {
+            let mut read = ReadBuf::new(buf);
+            self.poll_recv_from(cx, &mut read)
+                .map_ok(|from| (read.filled().len(), from))
+        })
+        .await
+    }
+
+    /// Receives one datagram from the connected peer.
+    ///
+    /// Cancel safety: cancel safe.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv_from(buf).await.map(|(n, _)| n)
+    }
+
+    /// Polls to send one datagram to `target`, as `tokio::net::UdpSocket::poll_send_to`.
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        let target = target.to_socket_addr_v4()?;
+        let shared = self.stack.shared();
+        let sent = shared.lock().udp_poll_send_to(cx, self.handle, buf, target);
+        if let Poll::Ready(Ok(_)) = sent {
+            shared.kick();
+        }
+        sent
+    }
+
+    /// Polls to receive one datagram into `buf`, as `tokio::net::UdpSocket::poll_recv_from`.
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        let mut host = self.stack.shared().lock();
+        let unfilled = buf.initialize_unfilled();
+        match host.udp_poll_recv_from(cx, self.handle, unfilled) {
+            Poll::Ready(Ok((n, from))) => {
+                buf.advance(n);
+                Poll::Ready(Ok(from.into()))
+            }
+            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for UdpSocket {
+    /// Closes the socket: the port is free again, and datagrams for it are answered with ICMP
+    /// port unreachable.
+    fn drop(&mut self) {
+        self.stack.shared().lock().udp_close(self.handle);
+    }
+}

@@ -1,0 +1,245 @@
+//! Counters: what each layer received, delivered, sent, and dropped (and why).
+//!
+//! Nothing in the stack drops a packet silently. Every drop is counted under a [`DropReason`] in
+//! the layer that made the decision, and logged at debug level. [`Stats`] is a snapshot of all
+//! counters, cheap to copy, and prints as a small table.
+
+use std::fmt;
+
+/// Why a layer dropped a packet (or a datagram, or a segment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// Shorter than its header, or than its length field says.
+    Truncated,
+    /// A length field is inconsistent.
+    BadLength,
+    /// Not IPv4 (e.g. an IPv6 packet on the link).
+    BadVersion,
+    /// The checksum does not match.
+    BadChecksum,
+    /// A malformed TCP option.
+    BadOption,
+    /// An IPv4 fragment: this stack does not reassemble them (yet), and dropping is safer than
+    /// misreading a fragment as a whole datagram.
+    Fragment,
+    /// Addressed to another host.
+    NotForUs,
+    /// Time to Live of zero: no host may send that ([RFC 1122 3.2.1.7]).
+    ///
+    /// [RFC 1122 3.2.1.7]: https://www.rfc-editor.org/rfc/rfc1122#section-3.2.1.7
+    TtlZero,
+    /// A source address no host may use (broadcast, multicast, or our own).
+    BadSource,
+    /// A protocol this stack does not speak.
+    UnknownProtocol,
+    /// A message type this layer does not handle (e.g. an ICMP timestamp request).
+    Unhandled,
+    /// No socket is bound to the destination port.
+    NoSocket,
+    /// A bounded queue was full.
+    QueueFull,
+    /// Held back by a rate limit (e.g. ICMP errors, [RFC 1812 4.3.2.8]).
+    ///
+    /// [RFC 1812 4.3.2.8]: https://www.rfc-editor.org/rfc/rfc1812#section-4.3.2.8
+    RateLimited,
+    /// Larger than the link's MTU.
+    TooBig,
+}
+
+impl DropReason {
+    /// Every reason, in display order.
+    pub const ALL: [DropReason; 15] = [
+        DropReason::Truncated,
+        DropReason::BadLength,
+        DropReason::BadVersion,
+        DropReason::BadChecksum,
+        DropReason::BadOption,
+        DropReason::Fragment,
+        DropReason::NotForUs,
+        DropReason::TtlZero,
+        DropReason::BadSource,
+        DropReason::UnknownProtocol,
+        DropReason::Unhandled,
+        DropReason::NoSocket,
+        DropReason::QueueFull,
+        DropReason::RateLimited,
+        DropReason::TooBig,
+    ];
+
+    /// A short snake_case name, used in logs and in the JSON stats.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Truncated => "truncated",
+            DropReason::BadLength => "bad_length",
+            DropReason::BadVersion => "bad_version",
+            DropReason::BadChecksum => "bad_checksum",
+            DropReason::BadOption => "bad_option",
+            DropReason::Fragment => "fragment",
+            DropReason::NotForUs => "not_for_us",
+            DropReason::TtlZero => "ttl_zero",
+            DropReason::BadSource => "bad_source",
+            DropReason::UnknownProtocol => "unknown_protocol",
+            DropReason::Unhandled => "unhandled",
+            DropReason::NoSocket => "no_socket",
+            DropReason::QueueFull => "queue_full",
+            DropReason::RateLimited => "rate_limited",
+            DropReason::TooBig => "too_big",
+        }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl From<crate::wire::WireError> for DropReason {
+    fn from(err: crate::wire::WireError) -> Self {
+        use crate::wire::WireError;
+        match err {
+            WireError::Truncated => DropReason::Truncated,
+            WireError::BadLength => DropReason::BadLength,
+            WireError::BadVersion => DropReason::BadVersion,
+            WireError::BadChecksum => DropReason::BadChecksum,
+            WireError::BadOption => DropReason::BadOption,
+            WireError::Unsupported => DropReason::Unhandled,
+        }
+    }
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Drop counts, one per [`DropReason`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Drops {
+    counts: [u64; DropReason::ALL.len()],
+}
+
+impl Drops {
+    /// How many were dropped for `reason`.
+    pub fn get(&self, reason: DropReason) -> u64 {
+        self.counts[reason.index()]
+    }
+
+    /// The total over all reasons.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// The reasons with a non-zero count, with their counts.
+    pub fn iter(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
+        DropReason::ALL
+            .iter()
+            .map(|r| (*r, self.get(*r)))
+            .filter(|(_, n)| *n > 0)
+    }
+
+    pub(crate) fn add(&mut self, reason: DropReason) {
+        self.counts[reason.index()] += 1;
+    }
+}
+
+impl fmt::Display for Drops {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (reason, n) in self.iter() {
+            if !first {
+                f.write_str(", ")?;
+            }
+            write!(f, "{reason}={n}")?;
+            first = false;
+        }
+        if first {
+            f.write_str("-")?;
+        }
+        Ok(())
+    }
+}
+
+/// The counters of one layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LayerStats {
+    /// Packets handed to this layer by the one below.
+    pub received: u64,
+    /// Packets this layer handed up (to a protocol above, or to a socket).
+    pub delivered: u64,
+    /// Packets this layer sent down.
+    pub sent: u64,
+    /// Packets dropped, by reason.
+    pub dropped: Drops,
+}
+
+impl LayerStats {
+    /// Counts a drop; returns `None` so that input paths can `return layer.drop(reason)`.
+    pub(crate) fn drop<T>(&mut self, reason: DropReason) -> Option<T> {
+        self.dropped.add(reason);
+        None
+    }
+}
+
+/// A snapshot of every layer's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// IPv4: every packet from the link, and every packet sent to it.
+    pub ip: LayerStats,
+    /// ICMP messages.
+    pub icmp: LayerStats,
+    /// UDP datagrams.
+    pub udp: LayerStats,
+    /// TCP segments.
+    pub tcp: LayerStats,
+}
+
+impl fmt::Display for Stats {
+    /// A table, one row per layer.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<6} {:>10} {:>10} {:>10}  dropped",
+            "layer", "received", "delivered", "sent"
+        )?;
+        for (name, s) in [
+            ("ip", &self.ip),
+            ("icmp", &self.icmp),
+            ("udp", &self.udp),
+            ("tcp", &self.tcp),
+        ] {
+            writeln!(
+                f,
+                "{:<6} {:>10} {:>10} {:>10}  {}",
+                name, s.received, s.delivered, s.sent, s.dropped
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_has_its_own_slot() {
+        let mut drops = Drops::default();
+        for (i, reason) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(reason.index(), i);
+            drops.add(*reason);
+        }
+        assert_eq!(drops.total(), DropReason::ALL.len() as u64);
+        assert!(DropReason::ALL.iter().all(|r| drops.get(*r) == 1));
+    }
+
+    #[test]
+    fn display_lists_only_what_happened() {
+        let mut s = LayerStats::default();
+        assert_eq!(s.dropped.to_string(), "-");
+        let _: Option<()> = s.drop(DropReason::BadChecksum);
+        let _: Option<()> = s.drop(DropReason::BadChecksum);
+        let _: Option<()> = s.drop(DropReason::Fragment);
+        assert_eq!(s.dropped.to_string(), "bad_checksum=2, fragment=1");
+    }
+}
