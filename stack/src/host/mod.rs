@@ -320,3 +320,6 @@ impl Host {
         self.icmp.forget_echo(seq_no);
     }
 }
+
+#[cfg(test)]
+mod tests;
