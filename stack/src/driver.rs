@@ -149,6 +149,11 @@ impl Stack {
         self.shared().lock().stats()
     }
 
+    /// Snapshots of every TCP connection: state, RTT estimate, windows, counters.
+    pub fn tcp_connections(&self) -> Vec<crate::tcp::ConnInfo> {
+        self.shared().lock().tcp_connections()
+    }
+
     /// Sends one ICMP echo request (what `ping` does) and waits for its reply; returns the
     /// round-trip time. Wrap it in `tokio::time::timeout`: a lost request or reply is never
     /// answered.
@@ -287,7 +292,7 @@ impl<L: Link> Future for Driver<L> {
             if this.shared.kicked.load(Ordering::Acquire) {
                 continue;
             }
-            if this.shared.closed.load(Ordering::Acquire) && !this.shared.lock().has_output() {
+            if this.shared.closed.load(Ordering::Acquire) && !this.shared.lock().is_busy() {
                 debug!("driver: last handle dropped, the stack stops");
                 return Poll::Ready(());
             }

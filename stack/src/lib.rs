@@ -62,6 +62,8 @@ pub mod wire;
 pub use driver::Stack;
 pub use host::{Config, Host};
 pub use ip::Ipv4Cidr;
+pub use socket::tcp_listener::TcpListener;
+pub use socket::tcp_stream::TcpStream;
 pub use socket::udp::UdpSocket;
 pub use socket::ToSocketAddrV4;
 pub use stats::Stats;

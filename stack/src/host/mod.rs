@@ -12,10 +12,8 @@
 //! that [`Host::transmit`] hands out.
 
 use std::borrow::Cow;
-use std::io;
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::net::Ipv4Addr;
+use std::task::{Context, Waker};
 
 use tracing::debug;
 
@@ -25,7 +23,8 @@ use crate::ip::icmp::{IcmpLayer, RateLimit};
 use crate::ip::input::Inbound;
 use crate::ip::{Ipv4Cidr, Ipv4Layer, DEFAULT_TTL};
 use crate::queue::PacketQueue;
-use crate::stats::{DropReason, LayerStats, Stats};
+use crate::stats::{DropReason, Stats};
+use crate::tcp::{TcpConfig, TcpLayer};
 use crate::time::Instant;
 use crate::udp::input::Delivery;
 use crate::udp::UdpLayer;
@@ -49,6 +48,8 @@ pub struct Config {
     pub udp_recv_queue: usize,
     /// How many ready packets wait for the link before senders have to wait.
     pub out_queue: usize,
+    /// TCP's settings.
+    pub tcp: TcpConfig,
 }
 
 impl Config {
@@ -63,6 +64,7 @@ impl Config {
             icmp_rate_limit: RateLimit::default(),
             udp_recv_queue: 256,
             out_queue: 256,
+            tcp: TcpConfig::default(),
         }
     }
 }
@@ -82,7 +84,7 @@ pub struct Host {
     pub(crate) ip: Ipv4Layer,
     pub(crate) icmp: IcmpLayer,
     pub(crate) udp: UdpLayer,
-    pub(crate) tcp_stats: LayerStats,
+    pub(crate) tcp: TcpLayer,
     /// Packets built and ready for the link.
     pub(crate) out: PacketQueue,
     /// Senders waiting for room in `out`.
@@ -103,7 +105,7 @@ impl Host {
             ip,
             icmp,
             udp: UdpLayer::new(config.udp_recv_queue),
-            tcp_stats: LayerStats::default(),
+            tcp: TcpLayer::new(config.tcp.clone(), config.mtu, config.seed),
             out: PacketQueue::new(config.out_queue),
             out_waiters: Vec::new(),
             rng,
@@ -127,7 +129,7 @@ impl Host {
             ip: self.ip.stats,
             icmp: self.icmp.stats,
             udp: self.udp.stats,
-            tcp: self.tcp_stats,
+            tcp: self.tcp.stats,
         }
     }
 
@@ -167,9 +169,8 @@ impl Host {
                 }
             }
             IpProtocol::Tcp => {
-                self.tcp_stats.received += 1;
-                debug!(%src, "tcp: no TCP in this build yet, segment dropped");
-                self.tcp_stats.dropped.add(DropReason::NoSocket);
+                self.tcp
+                    .receive(now, &mut self.ip, &mut self.out, (src, dst), payload);
             }
             IpProtocol::Unknown(number) => {
                 // RFC 1122 3.2.2.1: a host SHOULD send protocol unreachable.
@@ -182,144 +183,46 @@ impl Host {
         }
     }
 
-    /// The next packet for the link, swapped into `buf`; `None` when there is nothing to send.
-    pub fn transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
-        let comment = self.out.pop_into(buf)?;
-        for waker in self.out_waiters.drain(..) {
-            waker.wake();
+    /// The next packet for the link, in `buf`; `None` when there is nothing to send. Runs the
+    /// timers that are due first.
+    ///
+    /// Packets built on arrival (echo replies, ICMP errors, resets, UDP datagrams) go first, in
+    /// order; then TCP's segments, one connection after another.
+    pub fn transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        if let Some(comment) = self.out.pop_into(buf) {
+            for waker in self.out_waiters.drain(..) {
+                waker.wake();
+            }
+            return Some(Transmit { comment });
         }
-        Some(Transmit { comment })
+        self.tcp.transmit(now, &mut self.ip, buf)
     }
 
     /// When the host next needs [`Host::transmit`] called even if no packet arrives: the
     /// earliest timer. `None`: no timer is running.
     pub fn poll_at(&self) -> Option<Instant> {
-        None
+        self.tcp.poll_at()
     }
 
-    /// Whether packets are waiting for the link.
-    pub fn has_output(&self) -> bool {
-        self.out.len() > 0
+    /// Whether the host still has work without any socket: packets waiting for the link, or
+    /// TCP connections finishing their close.
+    pub fn is_busy(&self) -> bool {
+        self.out.len() > 0 || self.tcp.has_connections()
+    }
+
+    /// Whether something waits to be sent right now (the driver should be woken).
+    pub(crate) fn wants_transmit(&self) -> bool {
+        self.out.len() > 0 || self.tcp.has_ready()
     }
 
     /// Registers `cx` to be woken when the output queue has room.
-    fn wait_for_room(&mut self, cx: &mut Context<'_>) {
+    pub(crate) fn wait_for_room(&mut self, cx: &mut Context<'_>) {
         if !self.out_waiters.iter().any(|w| w.will_wake(cx.waker())) {
             self.out_waiters.push(cx.waker().clone());
         }
     }
-
-    // ----- UDP sockets -----
-
-    /// Binds a UDP socket; see [`crate::UdpSocket::bind`].
-    pub(crate) fn udp_bind(&mut self, addr: SocketAddrV4) -> io::Result<usize> {
-        let our = self.addr();
-        self.udp.bind(addr, our, &mut self.rng)
-    }
-
-    /// Closes a UDP socket.
-    pub(crate) fn udp_close(&mut self, handle: usize) {
-        self.udp.close(handle);
-    }
-
-    /// The local address of a UDP socket.
-    pub(crate) fn udp_local_addr(&mut self, handle: usize) -> io::Result<SocketAddrV4> {
-        let addr = self.addr();
-        Ok(SocketAddrV4::new(addr, self.udp.socket(handle)?.local_port))
-    }
-
-    /// Connects a UDP socket to `remote`: it then only receives from there.
-    pub(crate) fn udp_connect(&mut self, handle: usize, remote: SocketAddrV4) -> io::Result<()> {
-        let socket = self.udp.socket(handle)?;
-        socket.remote = Some(remote);
-        socket.error = None;
-        Ok(())
-    }
-
-    /// The peer a UDP socket is connected to.
-    pub(crate) fn udp_peer_addr(&mut self, handle: usize) -> io::Result<SocketAddrV4> {
-        self.udp.socket(handle)?.remote.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::NotConnected, "UDP socket is not connected")
-        })
-    }
-
-    /// Sends one datagram from a UDP socket to `to`.
-    pub(crate) fn udp_poll_send_to(
-        &mut self,
-        cx: &mut Context<'_>,
-        handle: usize,
-        payload: &[u8],
-        to: SocketAddrV4,
-    ) -> Poll<io::Result<usize>> {
-        let local_port = self.udp.socket(handle)?.local_port;
-        let mtu = self.config.mtu;
-        match self
-            .udp
-            .send(&mut self.ip, &mut self.out, mtu, local_port, to, payload)
-        {
-            Ok(true) => Poll::Ready(Ok(payload.len())),
-            Ok(false) => {
-                self.wait_for_room(cx);
-                Poll::Pending
-            }
-            Err(err) => Poll::Ready(Err(err)),
-        }
-    }
-
-    /// Receives one datagram on a UDP socket.
-    pub(crate) fn udp_poll_recv_from(
-        &mut self,
-        cx: &mut Context<'_>,
-        handle: usize,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<(usize, SocketAddrV4)>> {
-        self.udp.socket(handle)?.poll_recv_from(cx, buf)
-    }
-
-    // ----- ICMP echo (ping) -----
-
-    /// Sends echo request `seq_no` to `dst` with `data` as its payload.
-    pub(crate) fn ping_send(
-        &mut self,
-        now: Instant,
-        dst: Ipv4Addr,
-        seq_no: u16,
-        data: &[u8],
-    ) -> io::Result<()> {
-        let max = self.config.mtu.saturating_sub(28);
-        if data.len() > max {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "a {}-byte echo payload does not fit MTU {} (max {max})",
-                    data.len(),
-                    self.config.mtu
-                ),
-            ));
-        }
-        if self
-            .icmp
-            .send_echo_request(now, &mut self.ip, &mut self.out, dst, seq_no, data)
-        {
-            Ok(())
-        } else {
-            Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "output queue full",
-            ))
-        }
-    }
-
-    /// The round-trip time of echo request `seq_no`, once its reply has come.
-    pub(crate) fn ping_poll_reply(&mut self, cx: &mut Context<'_>, seq_no: u16) -> Poll<Duration> {
-        self.icmp.poll_echo_reply(cx, seq_no)
-    }
-
-    /// Stops waiting for the reply to echo request `seq_no`.
-    pub(crate) fn ping_forget(&mut self, seq_no: u16) {
-        self.icmp.forget_echo(seq_no);
-    }
 }
 
+mod sockets;
 #[cfg(test)]
 mod tests;

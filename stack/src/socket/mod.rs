@@ -9,6 +9,8 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
+pub mod tcp_listener;
+pub mod tcp_stream;
 pub mod udp;
 
 /// Anything that names one IPv4 socket address: `"10.77.0.2:7"`, a `SocketAddr`, a

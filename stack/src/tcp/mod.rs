@@ -1,12 +1,240 @@
 //! The transport layer's reliable byte stream: TCP ([RFC 9293]).
 //!
+//! TCP turns IP's datagrams, which may be lost, duplicated or reordered, into an ordered,
+//! reliable stream of bytes between two sockets. The pieces, in reading order:
+//!
+//! | file | job |
+//! |---|---|
+//! | [`header`], [`options`], [`flags`] | the segment's bytes |
+//! | [`seq`] | sequence numbers, modulo 2³² |
+//! | [`state`] | the eleven states and the diagram joining them |
+//! | `connection.rs` | one connection's control block (TCB) and what the application does to it |
+//! | `input.rs` | "segment arrives": the RFC's numbered checks |
+//! | `output.rs` | what to send next: SYN, data, FIN, ACK, window probes |
+//! | `timers.rs` | retransmission, persist and TIME-WAIT timers |
+//! | `recv_buffer.rs`, `ring.rs` | bytes in, bytes out, reassembly of early segments |
+//! | [`rto`], `congestion.rs`, `isn.rs` | timeout estimation, congestion window, initial sequence numbers |
+//! | `demux.rs`, `listener.rs`, `api.rs` | the connection table, listening sockets, resets for closed ports |
+//!
 //! [RFC 9293]: https://www.rfc-editor.org/rfc/rfc9293
 
+use std::collections::{HashMap, VecDeque};
+
+use crate::ip::icmp::TokenBucket;
+use crate::stats::LayerStats;
+use crate::time::Instant;
+
+mod api;
+pub mod config;
+mod congestion;
+pub(crate) mod connection;
+mod demux;
 pub mod flags;
 pub mod header;
+pub(crate) mod input;
+mod isn;
+mod listener;
 pub mod options;
+mod output;
+mod recv_buffer;
+mod ring;
+pub mod rto;
 pub mod seq;
+pub mod state;
+mod timers;
 
+pub use config::TcpConfig;
+pub use connection::{ConnInfo, ConnStats, Quad};
 pub use flags::Flags;
 pub use options::{SackBlock, SackBlocks, TcpOption, Timestamps};
 pub use seq::SeqNumber;
+pub use state::State;
+
+use connection::Connection;
+use isn::IsnGenerator;
+use listener::Listener;
+
+/// A handle on a connection in the table: its slot and the slot's generation, so that a handle
+/// to a forgotten connection never reaches the next one in the same slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct ConnId {
+    index: usize,
+    generation: u64,
+}
+
+/// One place in the connection table.
+#[derive(Debug, Default)]
+struct Slot {
+    generation: u64,
+    conn: Option<Connection>,
+    /// Whether the slot is in the `ready` queue.
+    queued: bool,
+}
+
+/// The TCP layer: every connection and listener of the host.
+#[derive(Debug)]
+pub(crate) struct TcpLayer {
+    /// Counters.
+    pub(crate) stats: LayerStats,
+    config: TcpConfig,
+    /// The MSS we announce: the link MTU minus 40 bytes of IPv4 and TCP headers.
+    our_mss: usize,
+    slots: Vec<Slot>,
+    /// Connections by 4-tuple.
+    by_quad: HashMap<Quad, usize>,
+    /// Listening sockets by port.
+    listeners: HashMap<u16, Listener>,
+    isn: IsnGenerator,
+    challenge_acks: TokenBucket,
+    /// Connections that may have something to send, in turn.
+    ready: VecDeque<usize>,
+    /// When the timers last ran.
+    timers_ran_at: Option<Instant>,
+}
+
+impl TcpLayer {
+    pub(crate) fn new(config: TcpConfig, mtu: usize, seed: Option<u64>) -> TcpLayer {
+        TcpLayer {
+            stats: LayerStats::default(),
+            our_mss: mtu.saturating_sub(40).max(config::MIN_MSS),
+            challenge_acks: TokenBucket::new(config.challenge_ack_limit),
+            config,
+            slots: Vec::new(),
+            by_quad: HashMap::new(),
+            listeners: HashMap::new(),
+            isn: IsnGenerator::new(seed),
+            ready: VecDeque::new(),
+            timers_ran_at: None,
+        }
+    }
+
+    /// The connection behind `id`, if it still exists.
+    fn conn(&self, id: ConnId) -> Option<&Connection> {
+        let slot = self.slots.get(id.index)?;
+        (slot.generation == id.generation)
+            .then_some(slot.conn.as_ref())
+            .flatten()
+    }
+
+    fn conn_mut(&mut self, id: ConnId) -> Option<&mut Connection> {
+        let slot = self.slots.get_mut(id.index)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.conn.as_mut()
+    }
+
+    fn id_of(&self, index: usize) -> ConnId {
+        ConnId {
+            index,
+            generation: self.slots[index].generation,
+        }
+    }
+
+    /// Puts a new connection in the table.
+    fn insert(&mut self, conn: Connection) -> ConnId {
+        let quad = conn.quad;
+        let index = match self.slots.iter().position(|s| s.conn.is_none()) {
+            Some(free) => free,
+            None => {
+                self.slots.push(Slot::default());
+                self.slots.len() - 1
+            }
+        };
+        let slot = &mut self.slots[index];
+        slot.generation += 1;
+        slot.conn = Some(conn);
+        self.by_quad.insert(quad, index);
+        self.mark_ready(index);
+        self.id_of(index)
+    }
+
+    /// Forgets a connection.
+    fn remove(&mut self, index: usize) {
+        if let Some(conn) = self.slots.get_mut(index).and_then(|s| s.conn.take()) {
+            tracing::debug!(quad = %conn.quad, "tcp: connection forgotten");
+            if self.by_quad.get(&conn.quad) == Some(&index) {
+                self.by_quad.remove(&conn.quad);
+            }
+            if let Some(listener) = self.listeners.get_mut(&conn.quad.local.port()) {
+                listener.forget(index);
+            }
+        }
+    }
+
+    /// Queues a connection to be asked for output.
+    fn mark_ready(&mut self, index: usize) {
+        if let Some(slot) = self.slots.get_mut(index) {
+            if !slot.queued {
+                slot.queued = true;
+                self.ready.push_back(index);
+            }
+        }
+    }
+
+    /// After anything happened to a connection: queue it for output, hand a finished
+    /// handshake to its listener, forget it if it is closed and nobody holds it.
+    fn settle(&mut self, index: usize) {
+        let Some(conn) = self.slots.get(index).and_then(|s| s.conn.as_ref()) else {
+            return;
+        };
+        let (state, orphaned, port) = (conn.state, conn.orphaned, conn.quad.local.port());
+        if state == state::State::Closed && orphaned {
+            self.remove(index);
+            return;
+        }
+        if let Some(listener) = self.listeners.get_mut(&port) {
+            if listener.is_half_open(index) {
+                match state {
+                    state::State::SynReceived => {}
+                    state::State::Closed => {
+                        self.remove(index);
+                        return;
+                    }
+                    _ => listener.established(index),
+                }
+            }
+        }
+        self.mark_ready(index);
+    }
+
+    /// The earliest deadline of any connection.
+    pub(crate) fn poll_at(&self) -> Option<Instant> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.conn.as_ref()?.poll_at())
+            .min()
+    }
+
+    /// Runs the timers that are due (once per distinct `now`).
+    fn run_timers(&mut self, now: Instant) {
+        if self.timers_ran_at == Some(now) {
+            return;
+        }
+        self.timers_ran_at = Some(now);
+        let (syn_retries, retries) = (self.config.syn_retries, self.config.retries);
+        for index in 0..self.slots.len() {
+            let due = self.slots[index]
+                .conn
+                .as_ref()
+                .and_then(Connection::poll_at)
+                .is_some_and(|t| t <= now);
+            if due {
+                if let Some(conn) = self.slots[index].conn.as_mut() {
+                    conn.on_timer(now, syn_retries, retries);
+                }
+                self.settle(index);
+            }
+        }
+    }
+
+    /// Whether some connection is queued to be asked for output.
+    pub(crate) fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    /// Whether any connection is still open or closing (the driver keeps running for them).
+    pub(crate) fn has_connections(&self) -> bool {
+        self.slots.iter().any(|s| s.conn.is_some())
+    }
+}

@@ -1,0 +1,230 @@
+//! What sockets ask of the core: the UDP, TCP and ping calls behind [`crate::socket`].
+//!
+//! Each call takes the lock's worth of work only: queue, copy, or leave a waker.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::Host;
+use crate::tcp::{ConnId, ConnInfo};
+use crate::time::Instant;
+
+impl Host {
+    // ----- UDP sockets -----
+
+    /// Binds a UDP socket; see [`crate::UdpSocket::bind`].
+    pub(crate) fn udp_bind(&mut self, addr: SocketAddrV4) -> io::Result<usize> {
+        let our = self.addr();
+        self.udp.bind(addr, our, &mut self.rng)
+    }
+
+    /// Closes a UDP socket.
+    pub(crate) fn udp_close(&mut self, handle: usize) {
+        self.udp.close(handle);
+    }
+
+    /// The local address of a UDP socket.
+    pub(crate) fn udp_local_addr(&mut self, handle: usize) -> io::Result<SocketAddrV4> {
+        let addr = self.addr();
+        Ok(SocketAddrV4::new(addr, self.udp.socket(handle)?.local_port))
+    }
+
+    /// Connects a UDP socket to `remote`: it then only receives from there.
+    pub(crate) fn udp_connect(&mut self, handle: usize, remote: SocketAddrV4) -> io::Result<()> {
+        let socket = self.udp.socket(handle)?;
+        socket.remote = Some(remote);
+        socket.error = None;
+        Ok(())
+    }
+
+    /// The peer a UDP socket is connected to.
+    pub(crate) fn udp_peer_addr(&mut self, handle: usize) -> io::Result<SocketAddrV4> {
+        self.udp.socket(handle)?.remote.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotConnected, "UDP socket is not connected")
+        })
+    }
+
+    /// Sends one datagram from a UDP socket to `to`.
+    pub(crate) fn udp_poll_send_to(
+        &mut self,
+        cx: &mut Context<'_>,
+        handle: usize,
+        payload: &[u8],
+        to: SocketAddrV4,
+    ) -> Poll<io::Result<usize>> {
+        let local_port = self.udp.socket(handle)?.local_port;
+        let mtu = self.config.mtu;
+        match self
+            .udp
+            .send(&mut self.ip, &mut self.out, mtu, local_port, to, payload)
+        {
+            Ok(true) => Poll::Ready(Ok(payload.len())),
+            Ok(false) => {
+                self.wait_for_room(cx);
+                Poll::Pending
+            }
+            Err(err) => Poll::Ready(Err(err)),
+        }
+    }
+
+    /// Receives one datagram on a UDP socket.
+    pub(crate) fn udp_poll_recv_from(
+        &mut self,
+        cx: &mut Context<'_>,
+        handle: usize,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddrV4)>> {
+        self.udp.socket(handle)?.poll_recv_from(cx, buf)
+    }
+
+    // ----- ICMP echo (ping) -----
+
+    /// Sends echo request `seq_no` to `dst` with `data` as its payload.
+    pub(crate) fn ping_send(
+        &mut self,
+        now: Instant,
+        dst: Ipv4Addr,
+        seq_no: u16,
+        data: &[u8],
+    ) -> io::Result<()> {
+        let max = self.config.mtu.saturating_sub(28);
+        if data.len() > max {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a {}-byte echo payload does not fit MTU {} (max {max})",
+                    data.len(),
+                    self.config.mtu
+                ),
+            ));
+        }
+        if self
+            .icmp
+            .send_echo_request(now, &mut self.ip, &mut self.out, dst, seq_no, data)
+        {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "output queue full",
+            ))
+        }
+    }
+
+    /// The round-trip time of echo request `seq_no`, once its reply has come.
+    pub(crate) fn ping_poll_reply(&mut self, cx: &mut Context<'_>, seq_no: u16) -> Poll<Duration> {
+        self.icmp.poll_echo_reply(cx, seq_no)
+    }
+
+    /// Stops waiting for the reply to echo request `seq_no`.
+    pub(crate) fn ping_forget(&mut self, seq_no: u16) {
+        self.icmp.forget_echo(seq_no);
+    }
+
+    // ----- TCP -----
+
+    /// Opens a listener on `port`; see [`crate::TcpListener::bind`].
+    pub(crate) fn tcp_listen(
+        &mut self,
+        addr: SocketAddrV4,
+        backlog: Option<usize>,
+    ) -> io::Result<u16> {
+        let our = self.addr();
+        if !addr.ip().is_unspecified() && *addr.ip() != our {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                format!(
+                    "cannot bind to {}: this stack's address is {our}",
+                    addr.ip()
+                ),
+            ));
+        }
+        self.tcp.listen(addr.port(), backlog, &mut self.rng)
+    }
+
+    /// Closes the listener on `port`.
+    pub(crate) fn tcp_unlisten(&mut self, port: u16) {
+        self.tcp.unlisten(port, &mut self.ip, &mut self.out);
+    }
+
+    /// The next connection accepted on `port`.
+    pub(crate) fn tcp_poll_accept(
+        &mut self,
+        cx: &mut Context<'_>,
+        port: u16,
+    ) -> Poll<io::Result<(ConnId, SocketAddrV4)>> {
+        self.tcp.poll_accept(port, cx)
+    }
+
+    /// Starts connecting to `remote`.
+    pub(crate) fn tcp_connect(&mut self, now: Instant, remote: SocketAddrV4) -> io::Result<ConnId> {
+        let our = self.addr();
+        self.tcp.connect(now, our, remote, &mut self.rng)
+    }
+
+    /// Waits for a connection's handshake.
+    pub(crate) fn tcp_poll_established(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: ConnId,
+    ) -> Poll<io::Result<()>> {
+        self.tcp.poll_established(id, cx)
+    }
+
+    /// Reads from a connection.
+    pub(crate) fn tcp_poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: ConnId,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.tcp.poll_read(id, cx, buf)
+    }
+
+    /// Writes to a connection.
+    pub(crate) fn tcp_poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: ConnId,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.tcp.poll_write(id, cx, data)
+    }
+
+    /// Shuts a connection down for writing.
+    pub(crate) fn tcp_shutdown(&mut self, id: ConnId) -> io::Result<()> {
+        self.tcp.shutdown(id)
+    }
+
+    /// The application dropped its handle.
+    pub(crate) fn tcp_release(&mut self, id: ConnId) {
+        self.tcp.release(id, &mut self.ip, &mut self.out);
+    }
+
+    /// Aborts a connection with a reset.
+    pub(crate) fn tcp_abort(&mut self, id: ConnId) {
+        self.tcp.abort(id, &mut self.ip, &mut self.out);
+    }
+
+    /// Sets `TCP_NODELAY` on a connection.
+    pub(crate) fn tcp_set_nodelay(&mut self, id: ConnId, nodelay: bool) -> io::Result<()> {
+        self.tcp.set_nodelay(id, nodelay)
+    }
+
+    /// Reads `TCP_NODELAY` of a connection.
+    pub(crate) fn tcp_nodelay(&self, id: ConnId) -> io::Result<bool> {
+        self.tcp.nodelay(id)
+    }
+
+    /// A snapshot of a connection.
+    pub(crate) fn tcp_info(&self, id: ConnId) -> io::Result<ConnInfo> {
+        self.tcp.info(id)
+    }
+
+    /// Snapshots of every TCP connection.
+    pub fn tcp_connections(&self) -> Vec<ConnInfo> {
+        self.tcp.all_info()
+    }
+}

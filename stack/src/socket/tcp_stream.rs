@@ -1,0 +1,260 @@
+//! [`TcpStream`]: a TCP connection, shaped like `tokio::net::TcpStream`.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::ToSocketAddrV4;
+use crate::tcp::{ConnId, ConnInfo};
+use crate::Stack;
+
+/// What a stream and its halves share: the stack and the connection's handle. Dropping the last
+/// of them closes the connection.
+#[derive(Debug)]
+struct Inner {
+    stack: Stack,
+    id: ConnId,
+}
+
+impl Inner {
+    /// Runs `f` on the core, then wakes the driver if `f` left something to send.
+    fn with_host<R>(&self, f: impl FnOnce(&mut crate::Host, ConnId) -> R) -> R {
+        let shared = self.stack.shared();
+        let mut host = shared.lock();
+        let result = f(&mut host, self.id);
+        let kick = host.wants_transmit();
+        drop(host);
+        if kick {
+            shared.kick();
+        }
+        result
+    }
+
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        self.with_host(|host, id| {
+            let n = std::task::ready!(host.tcp_poll_read(cx, id, buf.initialize_unfilled()))?;
+            buf.advance(n);
+            Poll::Ready(Ok(()))
+        })
+    }
+
+    fn poll_write(&self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        self.with_host(|host, id| host.tcp_poll_write(cx, id, data))
+    }
+
+    fn shutdown(&self) -> io::Result<()> {
+        self.with_host(|host, id| host.tcp_shutdown(id))
+    }
+}
+
+impl Drop for Inner {
+    /// Closes the connection: FIN after the buffered data, and the stack finishes the close in
+    /// the background (a reset instead if received data was never read).
+    fn drop(&mut self) {
+        self.with_host(|host, id| host.tcp_release(id));
+    }
+}
+
+/// A TCP connection on a [`Stack`]: a reliable, ordered byte stream.
+///
+/// Read and write it with tokio's `AsyncReadExt` / `AsyncWriteExt`, or hand it to anything that
+/// takes an `AsyncRead + AsyncWrite` (hyper, tokio-util codecs). TCP keeps no message
+/// boundaries: two writes may arrive as one read, or one write as several.
+///
+/// ```no_run
+/// # async fn demo(stack: tunstack::Stack) -> std::io::Result<()> {
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// use tunstack::TcpStream;
+///
+/// // The course's client: connect() is where SYN, SYN-ACK, ACK happen.
+/// let mut stream = TcpStream::connect(&stack, "10.77.0.1:9000").await?;
+/// stream.write_all(b"Hello from the client!").await?;
+/// let mut buf = [0u8; 1024];
+/// let n = stream.read(&mut buf).await?;
+/// println!("Server said: {}", String::from_utf8_lossy(&buf[..n]));
+/// println!("My ephemeral port was: {}", stream.local_addr()?.port());
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct TcpStream {
+    inner: Arc<Inner>,
+}
+
+impl TcpStream {
+    pub(crate) fn from_accepted(stack: Stack, id: ConnId) -> TcpStream {
+        TcpStream {
+            inner: Arc::new(Inner { stack, id }),
+        }
+    }
+
+    /// Opens a connection to `addr`: the three-way handshake, from a random ephemeral port.
+    ///
+    /// Errors: `ConnectionRefused` when the peer answers with a reset (nothing listens there),
+    /// `TimedOut` when no SYN-ACK comes after every retransmission of the SYN.
+    ///
+    /// Cancel safety: dropping the future abandons the attempt.
+    pub async fn connect(stack: &Stack, addr: impl ToSocketAddrV4) -> io::Result<TcpStream> {
+        let remote = addr.to_socket_addr_v4()?;
+        let shared = stack.shared();
+        let id = shared.lock().tcp_connect(shared.now(), remote)?;
+        shared.kick();
+        let stream = TcpStream::from_accepted(stack.clone(), id);
+        poll_fn(|cx| {
+            stream
+                .inner
+                .with_host(|host, id| host.tcp_poll_established(cx, id))
+        })
+        .await?;
+        Ok(stream)
+    }
+
+    /// Our address and (ephemeral, for a client) port.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.info()?.quad.local.into())
+    }
+
+    /// The peer's address and port.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.info()?.quad.remote.into())
+    }
+
+    /// Turns Nagle's algorithm off (`true`: small writes go at once) or on (the default: a
+    /// small segment waits while data is in flight, so that small writes are merged).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.inner
+            .with_host(|host, id| host.tcp_set_nodelay(id, nodelay))
+    }
+
+    /// Whether Nagle's algorithm is off.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.inner.with_host(|host, id| host.tcp_nodelay(id))
+    }
+
+    /// A snapshot of the connection: state, RTT estimate, windows, counters.
+    pub fn info(&self) -> io::Result<ConnInfo> {
+        self.inner.with_host(|host, id| host.tcp_info(id))
+    }
+
+    /// Closes at once with a reset instead of a FIN (as `SO_LINGER` 0 does): unsent data is
+    /// discarded and the peer sees `ConnectionReset`.
+    pub fn abort(self) {
+        self.inner.with_host(|host, id| host.tcp_abort(id));
+    }
+
+    /// Borrows the stream as a read half and a write half, usable from two tasks' code at once.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (ReadHalf(&self.inner), WriteHalf(&self.inner))
+    }
+
+    /// Splits the stream into halves that own it, to move into separate tasks. Dropping the
+    /// write half shuts down writing; dropping both closes the connection.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        (
+            OwnedReadHalf(self.inner.clone()),
+            OwnedWriteHalf(self.inner),
+        )
+    }
+}
+
+impl AsyncRead for TcpStream {
+    /// Reads what has arrived in order; 0 bytes once the peer has closed (its FIN) and
+    /// everything before it was read.
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.inner.poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TcpStream {
+    /// Copies into the send buffer; waits while it is full (the peer reads slower than we
+    /// write, or the network is slow): backpressure.
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write(cx, buf)
+    }
+
+    /// Nothing to do: written data is in the stack's hands, as with tokio's `TcpStream`.
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Shuts down writing: a FIN follows the buffered data. Reading goes on (a half-close).
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.inner.shutdown())
+    }
+}
+
+/// The read half of a borrowed [`TcpStream`].
+#[derive(Debug)]
+pub struct ReadHalf<'a>(&'a Inner);
+
+/// The write half of a borrowed [`TcpStream`].
+#[derive(Debug)]
+pub struct WriteHalf<'a>(&'a Inner);
+
+/// The read half of a [`TcpStream`], owned.
+#[derive(Debug)]
+pub struct OwnedReadHalf(Arc<Inner>);
+
+/// The write half of a [`TcpStream`], owned; dropping it shuts down writing.
+#[derive(Debug)]
+pub struct OwnedWriteHalf(Arc<Inner>);
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        // As tokio's does: the peer reads end-of-stream.
+        let _ = self.0.shutdown();
+    }
+}
+
+macro_rules! read_half {
+    ($t:ty) => {
+        impl AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                self.0.poll_read(cx, buf)
+            }
+        }
+    };
+}
+
+macro_rules! write_half {
+    ($t:ty) => {
+        impl AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.0.poll_write(cx, buf)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.0.shutdown())
+            }
+        }
+    };
+}
+
+read_half!(ReadHalf<'_>);
+read_half!(OwnedReadHalf);
+write_half!(WriteHalf<'_>);
+write_half!(OwnedWriteHalf);

@@ -1,0 +1,259 @@
+//! What sockets ask of the TCP layer: listen, accept, connect, read, write, close
+//! ([RFC 9293 3.10] calls these the user calls: OPEN, SEND, RECEIVE, CLOSE, ABORT).
+//!
+//! [RFC 9293 3.10]: https://www.rfc-editor.org/rfc/rfc9293#section-3.10
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::task::{Context, Poll};
+
+use tracing::debug;
+
+use super::connection::{error, ConnInfo, Connection, Quad};
+use super::listener::Listener;
+use super::state::State;
+use super::{ConnId, TcpLayer};
+use crate::ip::Ipv4Layer;
+use crate::ports;
+use crate::queue::PacketQueue;
+use crate::time::Instant;
+
+/// The error for a handle whose connection is gone.
+fn gone() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "the connection is closed")
+}
+
+impl TcpLayer {
+    /// Opens a listener on `port` (0: a random free ephemeral port); returns the port.
+    pub(crate) fn listen(
+        &mut self,
+        port: u16,
+        backlog: Option<usize>,
+        rng: &mut fastrand::Rng,
+    ) -> io::Result<u16> {
+        let port = match port {
+            0 => ports::pick_ephemeral(rng, |p| self.listeners.contains_key(&p)).ok_or_else(
+                || {
+                    io::Error::new(
+                        io::ErrorKind::AddrInUse,
+                        "every ephemeral TCP port is in use",
+                    )
+                },
+            )?,
+            p if self.listeners.contains_key(&p) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!("TCP port {p} already has a listener"),
+                ))
+            }
+            p => p,
+        };
+        let backlog = backlog.unwrap_or(self.config.backlog);
+        self.listeners.insert(port, Listener::new(backlog));
+        debug!(port, backlog, "tcp: LISTEN");
+        Ok(port)
+    }
+
+    /// Closes the listener on `port`; connections it had not handed out are reset.
+    pub(crate) fn unlisten(&mut self, port: u16, ip: &mut Ipv4Layer, out: &mut PacketQueue) {
+        let Some(listener) = self.listeners.remove(&port) else {
+            return;
+        };
+        for index in listener.into_connections() {
+            let id = self.id_of(index);
+            self.abort(id, ip, out);
+        }
+    }
+
+    /// The next connection whose handshake completed on `port`.
+    pub(crate) fn poll_accept(
+        &mut self,
+        port: u16,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(ConnId, SocketAddrV4)>> {
+        let Some(listener) = self.listeners.get_mut(&port) else {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the listener is closed",
+            )));
+        };
+        match listener.poll_accept(cx) {
+            Some(index) => {
+                let id = self.id_of(index);
+                let remote = self.conn(id).map_or_else(
+                    || SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+                    |c| c.quad.remote,
+                );
+                Poll::Ready(Ok((id, remote)))
+            }
+            None => Poll::Pending,
+        }
+    }
+
+    /// Starts an active open to `remote` from `local_ip` and a random free ephemeral port.
+    pub(crate) fn connect(
+        &mut self,
+        now: Instant,
+        local_ip: Ipv4Addr,
+        remote: SocketAddrV4,
+        rng: &mut fastrand::Rng,
+    ) -> io::Result<ConnId> {
+        if remote.port() == 0 || remote.ip().is_unspecified() || remote.ip().is_broadcast() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("cannot connect to {remote}"),
+            ));
+        }
+        // A port whose 4-tuple with `remote` is free (RFC 6056), and that no listener holds.
+        let quad_for = |port| Quad {
+            local: SocketAddrV4::new(local_ip, port),
+            remote,
+        };
+        let port = ports::pick_ephemeral(rng, |p| {
+            self.by_quad.contains_key(&quad_for(p)) || self.listeners.contains_key(&p)
+        })
+        .ok_or_else(|| {
+            io::Error::new(io::ErrorKind::AddrInUse, "every ephemeral port is in use")
+        })?;
+        let quad = quad_for(port);
+        let iss = self.isn.isn(quad.local, quad.remote, now);
+        debug!(%quad, %iss, "tcp: active open, SYN-SENT");
+        let conn = Connection::new(quad, State::SynSent, iss, self.our_mss, &self.config);
+        Ok(self.insert(conn))
+    }
+
+    /// Waits for the handshake of `id` to finish.
+    pub(crate) fn poll_established(
+        &mut self,
+        id: ConnId,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.conn_mut(id) {
+            Some(conn) => conn.poll_established(cx),
+            None => Poll::Ready(Err(gone())),
+        }
+    }
+
+    /// Reads from `id`; a read that opens the window queues a window update.
+    pub(crate) fn poll_read(
+        &mut self,
+        id: ConnId,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let Some(conn) = self.conn_mut(id) else {
+            return Poll::Ready(Err(gone()));
+        };
+        match conn.poll_read(cx, buf) {
+            Poll::Ready(Ok((n, update))) => {
+                if update {
+                    self.mark_ready(id.index);
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Writes to `id`'s send buffer.
+    pub(crate) fn poll_write(
+        &mut self,
+        id: ConnId,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let Some(conn) = self.conn_mut(id) else {
+            return Poll::Ready(Err(gone()));
+        };
+        let written = conn.poll_write(cx, data);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.mark_ready(id.index);
+        }
+        written
+    }
+
+    /// Shuts down writing on `id`: FIN after the buffered data.
+    pub(crate) fn shutdown(&mut self, id: ConnId) -> io::Result<()> {
+        let conn = self.conn_mut(id).ok_or_else(gone)?;
+        if let Some(kind) = conn.error {
+            return Err(error(kind));
+        }
+        conn.shutdown_write();
+        self.settle(id.index);
+        Ok(())
+    }
+
+    /// The application let go of `id`: close gracefully in the background, or reset if it
+    /// leaves unread data behind (RFC 2525 2.17; Linux does the same).
+    pub(crate) fn release(&mut self, id: ConnId, ip: &mut Ipv4Layer, out: &mut PacketQueue) {
+        let Some(conn) = self.conn_mut(id) else {
+            return;
+        };
+        conn.orphaned = true;
+        if conn.recv.readable() > 0 && conn.state.is_synchronized() {
+            debug!(quad = %conn.quad, "tcp: closed with unread data, reset");
+            self.abort(id, ip, out);
+            return;
+        }
+        conn.shutdown_write();
+        self.settle(id.index);
+    }
+
+    /// ABORT (RFC 9293 3.10.5): a reset to the peer if it knows of us, then forget.
+    pub(crate) fn abort(&mut self, id: ConnId, ip: &mut Ipv4Layer, out: &mut PacketQueue) {
+        let Some(conn) = self.conn_mut(id) else {
+            return;
+        };
+        let (quad, seq, ack) = (conn.quad, conn.snd_nxt, conn.rcv_nxt);
+        let tell_peer = matches!(
+            conn.state,
+            State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+        );
+        conn.orphaned = true;
+        if conn.error.is_none() {
+            conn.fail(io::ErrorKind::ConnectionAborted);
+        }
+        if tell_peer {
+            self.send_rst(
+                ip,
+                out,
+                quad,
+                seq,
+                Some(ack),
+                "reset: connection aborted".into(),
+            );
+        }
+        self.settle(id.index);
+    }
+
+    /// Turns Nagle's algorithm off (`true`) or on for `id`.
+    pub(crate) fn set_nodelay(&mut self, id: ConnId, nodelay: bool) -> io::Result<()> {
+        let conn = self.conn_mut(id).ok_or_else(gone)?;
+        conn.nodelay = nodelay;
+        self.mark_ready(id.index);
+        Ok(())
+    }
+
+    /// Whether Nagle's algorithm is off for `id`.
+    pub(crate) fn nodelay(&self, id: ConnId) -> io::Result<bool> {
+        Ok(self.conn(id).ok_or_else(gone)?.nodelay)
+    }
+
+    /// A snapshot of `id`.
+    pub(crate) fn info(&self, id: ConnId) -> io::Result<ConnInfo> {
+        Ok(self.conn(id).ok_or_else(gone)?.info())
+    }
+
+    /// Snapshots of every connection.
+    pub(crate) fn all_info(&self) -> Vec<ConnInfo> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.conn.as_ref().map(Connection::info))
+            .collect()
+    }
+}

@@ -1,0 +1,97 @@
+//! TCP's settings: buffer sizes, timers, limits.
+
+use std::time::Duration;
+
+use super::rto::RtoConfig;
+use crate::ip::icmp::RateLimit;
+
+/// How TCP behaves on this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpConfig {
+    /// Bytes a connection buffers for sending: what the application wrote and the peer has not
+    /// acknowledged yet. A full buffer makes writes wait (backpressure).
+    pub send_buffer: usize,
+    /// Bytes a connection buffers on receipt: the largest window it offers.
+    pub recv_buffer: usize,
+    /// The listen backlog when none is given: connections the handshake has started or finished
+    /// that `accept` has not taken yet. SYNs beyond it are dropped (and counted).
+    pub backlog: usize,
+    /// Retransmission timeout bounds.
+    pub rto: RtoConfig,
+    /// How many times a SYN (or SYN-ACK) is sent again before `connect` fails with `TimedOut`
+    /// (Linux: `tcp_syn_retries` = 6, about two minutes with backoff).
+    pub syn_retries: u32,
+    /// How many times a data segment or FIN is sent again before the connection fails with
+    /// `TimedOut` (Linux: `tcp_retries2` = 15).
+    pub retries: u32,
+    /// Maximum segment lifetime; TIME-WAIT lasts twice this ([RFC 9293 3.4.2]). Tests shorten
+    /// it.
+    ///
+    /// [RFC 9293 3.4.2]: https://www.rfc-editor.org/rfc/rfc9293#section-3.4.2
+    pub msl: Duration,
+    /// Limit on challenge ACKs ([RFC 5961 7]): answers to suspicious RSTs and SYNs.
+    ///
+    /// [RFC 5961 7]: https://www.rfc-editor.org/rfc/rfc5961#section-7
+    pub challenge_ack_limit: RateLimit,
+    /// The initial congestion window, in segments ([RFC 6928]: 10).
+    ///
+    /// [RFC 6928]: https://www.rfc-editor.org/rfc/rfc6928
+    pub initial_window: u32,
+}
+
+impl Default for TcpConfig {
+    /// 256 KiB buffers each way, backlog 128, Linux's retry counts, MSL 30 s (TIME-WAIT 60 s,
+    /// as on Linux), 100 challenge ACKs per second, initial window 10.
+    fn default() -> Self {
+        TcpConfig {
+            send_buffer: 256 * 1024,
+            recv_buffer: 256 * 1024,
+            backlog: 128,
+            rto: RtoConfig::default(),
+            syn_retries: 6,
+            retries: 15,
+            msl: Duration::from_secs(30),
+            challenge_ack_limit: RateLimit {
+                per_second: 100,
+                burst: 10,
+            },
+            initial_window: 10,
+        }
+    }
+}
+
+/// The smallest MSS we use, whatever the peer announces (Linux's `TCP_MIN_MSS`): a peer
+/// announcing 0 or 1 would otherwise make us send one byte per segment.
+pub(crate) const MIN_MSS: usize = 88;
+
+/// The MSS a peer is assumed to take when its SYN carries no MSS option ([RFC 9293 3.7.1]).
+///
+/// [RFC 9293 3.7.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.7.1
+pub(crate) const DEFAULT_MSS: usize = 536;
+
+/// The largest window scale shift ([RFC 7323 2.3]).
+///
+/// [RFC 7323 2.3]: https://www.rfc-editor.org/rfc/rfc7323#section-2.3
+pub(crate) const MAX_WINDOW_SHIFT: u8 = 14;
+
+/// The window scale shift that lets a 16-bit window field announce `buffer` bytes.
+pub(crate) fn window_shift_for(buffer: usize) -> u8 {
+    let mut shift = 0;
+    while shift < MAX_WINDOW_SHIFT && (buffer >> shift) > 0xffff {
+        shift += 1;
+    }
+    shift
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_shift_covers_the_buffer() {
+        assert_eq!(window_shift_for(65_535), 0);
+        assert_eq!(window_shift_for(65_536), 1);
+        assert_eq!(window_shift_for(256 * 1024), 3);
+        assert_eq!(window_shift_for(usize::MAX), MAX_WINDOW_SHIFT);
+    }
+}

@@ -1,0 +1,455 @@
+//! One connection's state: the Transmission Control Block ([RFC 9293 3.3.1]).
+//!
+//! The send side tracks three numbers of the peer's sequence space we send into, the receive
+//! side two of ours:
+//!
+//! ```text
+//!  send:       1          2          3          4
+//!        ----------|----------|----------|----------
+//!              SND.UNA    SND.NXT    SND.UNA
+//!                                   +SND.WND
+//!   1 - acknowledged      2 - sent, not yet acknowledged
+//!   3 - may be sent       4 - beyond the peer's window
+//!
+//!  receive:       1          2          3
+//!            ----------|----------|----------
+//!                   RCV.NXT    RCV.NXT
+//!                             +RCV.WND
+//!   1 - received and acknowledged   2 - may be received   3 - beyond our window
+//! ```
+//!
+//! Input ([`super::input`]), output ([`super::output`]) and timers ([`super::timers`]) all work
+//! on this block; this file holds the block and what the application does to it.
+//!
+//! [RFC 9293 3.3.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.3.1
+
+use std::io;
+use std::net::SocketAddrV4;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use tracing::debug;
+
+use super::config::{window_shift_for, TcpConfig};
+use super::congestion::Congestion;
+use super::recv_buffer::RecvBuffer;
+use super::ring::RingBuffer;
+use super::rto::RttEstimator;
+use super::seq::SeqNumber;
+use super::state::State;
+use crate::time::Instant;
+
+/// A connection's four addresses and ports: its key in the connection table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Quad {
+    /// Our address and port.
+    pub local: SocketAddrV4,
+    /// The peer's address and port.
+    pub remote: SocketAddrV4,
+}
+
+impl std::fmt::Display for Quad {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} <-> {}", self.local, self.remote)
+    }
+}
+
+/// Per-connection counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnStats {
+    /// Segments received for this connection.
+    pub segments_in: u64,
+    /// Segments sent.
+    pub segments_out: u64,
+    /// Segments sent again after a timeout.
+    pub retransmissions: u64,
+    /// Times the retransmission timer expired.
+    pub timeouts: u64,
+    /// Zero-window probes sent.
+    pub window_probes: u64,
+    /// Bytes the application wrote.
+    pub bytes_written: u64,
+    /// Bytes the application read.
+    pub bytes_read: u64,
+}
+
+/// A snapshot of one connection, for observers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// Addresses and ports.
+    pub quad: Quad,
+    /// The state.
+    pub state: State,
+    /// Smoothed round-trip time, once measured.
+    pub srtt: Option<Duration>,
+    /// Round-trip time variation.
+    pub rttvar: Duration,
+    /// Current retransmission timeout.
+    pub rto: Duration,
+    /// Congestion window in bytes.
+    pub cwnd: usize,
+    /// Slow-start threshold in bytes (`usize::MAX` until the first loss).
+    pub ssthresh: usize,
+    /// Bytes sent and not yet acknowledged.
+    pub bytes_in_flight: usize,
+    /// The peer's receive window.
+    pub peer_window: usize,
+    /// The MSS we send with.
+    pub mss: usize,
+    /// Counters.
+    pub stats: ConnStats,
+}
+
+/// The Transmission Control Block.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) quad: Quad,
+    pub(crate) state: State,
+    /// Opened by a listener (a RST in SYN-RECEIVED then just forgets it: RFC 9293 note 1).
+    pub(crate) passive: bool,
+
+    // ----- send sequence space -----
+    /// Initial send sequence number.
+    pub(crate) iss: SeqNumber,
+    /// Oldest unacknowledged sequence number.
+    pub(crate) snd_una: SeqNumber,
+    /// Next sequence number to send (moves back to SND.UNA when the timer expires).
+    pub(crate) snd_nxt: SeqNumber,
+    /// The highest sequence number sent so far, plus one.
+    pub(crate) snd_max: SeqNumber,
+    /// The peer's window, scaled to bytes.
+    pub(crate) snd_wnd: usize,
+    /// The largest window the peer has offered (RFC 5961 5.2, and sender SWS avoidance).
+    pub(crate) max_snd_wnd: usize,
+    /// Sequence and ack numbers of the segment that last updated SND.WND.
+    pub(crate) snd_wl1: SeqNumber,
+    pub(crate) snd_wl2: SeqNumber,
+    /// The peer's window scale shift (0 unless both sides offered scaling).
+    pub(crate) snd_shift: u8,
+    /// Bytes the application wrote that are not acknowledged yet; the first is at
+    /// [`Connection::data_start`].
+    pub(crate) send: RingBuffer,
+    /// The application shut down writing: a FIN follows the buffered data.
+    pub(crate) fin_queued: bool,
+    /// The MSS we send with: the peer's, bounded by our link.
+    pub(crate) send_mss: usize,
+    /// The MSS we announce: our link's MTU minus 40.
+    pub(crate) our_mss: usize,
+
+    // ----- receive sequence space -----
+    /// The peer's initial sequence number.
+    pub(crate) irs: SeqNumber,
+    /// Next sequence number expected.
+    pub(crate) rcv_nxt: SeqNumber,
+    /// Our window scale shift (0 unless both sides offered scaling).
+    pub(crate) rcv_shift: u8,
+    /// The shift we offered in our SYN (in effect once the peer offers one too).
+    pub(crate) offered_shift: u8,
+    /// The peer's SYN offered window scaling.
+    pub(crate) peer_scales: bool,
+    /// The right edge of the window we last announced: it never moves back (RFC 9293 3.8.6).
+    pub(crate) rcv_adv: SeqNumber,
+    /// Received bytes.
+    pub(crate) recv: RecvBuffer,
+    /// The sequence number of the peer's FIN, once a segment carrying it arrived.
+    pub(crate) fin_seq: Option<SeqNumber>,
+    /// The peer's FIN is in order and consumed: reads return 0 after the data.
+    pub(crate) fin_received: bool,
+
+    // ----- timers -----
+    pub(crate) rtt: RttEstimator,
+    /// The segment being timed for an RTT sample: its end and when it was sent (Karn's rule:
+    /// cleared when anything is retransmitted).
+    pub(crate) timed: Option<(SeqNumber, Instant)>,
+    pub(crate) retransmit_at: Option<Instant>,
+    /// Expirations in a row of the retransmission timer.
+    pub(crate) retries: u32,
+    pub(crate) persist_at: Option<Instant>,
+    /// Zero-window probes in a row without the window opening.
+    pub(crate) persist_backoff: u32,
+    /// A probe is due.
+    pub(crate) probe_now: bool,
+    pub(crate) time_wait_until: Option<Instant>,
+    /// How long TIME-WAIT lasts: 2 × MSL.
+    pub(crate) time_wait: Duration,
+    pub(crate) congestion: Congestion,
+    /// The initial congestion window in segments.
+    pub(crate) initial_window: u32,
+
+    // ----- what to send -----
+    /// An ACK is owed (data arrived, or a segment was not acceptable).
+    pub(crate) ack_now: bool,
+    /// Why the next segment is sent, for the capture's frame comment.
+    pub(crate) note: Option<String>,
+
+    // ----- the application's side -----
+    pub(crate) nodelay: bool,
+    /// The application dropped its handle: nobody will read; finish the close alone.
+    pub(crate) orphaned: bool,
+    /// Why the connection failed, reported to the next read or write.
+    pub(crate) error: Option<io::ErrorKind>,
+    readers: Vec<Waker>,
+    writers: Vec<Waker>,
+    pub(crate) stats: ConnStats,
+}
+
+impl Connection {
+    /// A connection in `state` (SYN-SENT for `connect`, SYN-RECEIVED for a SYN to a listener).
+    pub(crate) fn new(
+        quad: Quad,
+        state: State,
+        iss: SeqNumber,
+        our_mss: usize,
+        config: &TcpConfig,
+    ) -> Connection {
+        let offered_shift = window_shift_for(config.recv_buffer);
+        Connection {
+            quad,
+            state,
+            passive: state == State::SynReceived,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_max: iss,
+            snd_wnd: 0,
+            max_snd_wnd: 0,
+            snd_wl1: SeqNumber(0),
+            snd_wl2: iss,
+            snd_shift: 0,
+            send: RingBuffer::new(config.send_buffer),
+            fin_queued: false,
+            send_mss: super::config::DEFAULT_MSS.min(our_mss),
+            our_mss,
+            irs: SeqNumber(0),
+            rcv_nxt: SeqNumber(0),
+            rcv_shift: 0,
+            offered_shift,
+            peer_scales: false,
+            rcv_adv: SeqNumber(0),
+            // Room for the rounding of a scaled window (see `output::window_to_announce`).
+            recv: RecvBuffer::new(config.recv_buffer, 1 << offered_shift),
+            fin_seq: None,
+            fin_received: false,
+            rtt: RttEstimator::new(config.rto),
+            timed: None,
+            retransmit_at: None,
+            retries: 0,
+            persist_at: None,
+            persist_backoff: 0,
+            probe_now: false,
+            time_wait_until: None,
+            time_wait: config.msl * 2,
+            congestion: Congestion::new(our_mss, config.initial_window),
+            initial_window: config.initial_window,
+            ack_now: false,
+            note: None,
+            nodelay: false,
+            orphaned: false,
+            error: None,
+            readers: Vec::new(),
+            writers: Vec::new(),
+            stats: ConnStats::default(),
+        }
+    }
+
+    /// The sequence number of the first byte in the send buffer (after our SYN).
+    pub(crate) fn data_start(&self) -> SeqNumber {
+        if self.snd_una == self.iss {
+            self.iss + 1
+        } else {
+            self.snd_una
+        }
+    }
+
+    /// The sequence number just past the buffered data.
+    pub(crate) fn data_end(&self) -> SeqNumber {
+        self.data_start() + self.send.len()
+    }
+
+    /// Our FIN's sequence number, once the application has shut down writing.
+    pub(crate) fn fin_seq_out(&self) -> Option<SeqNumber> {
+        self.fin_queued.then(|| self.data_end())
+    }
+
+    /// Whether our FIN has been acknowledged.
+    pub(crate) fn fin_acked(&self) -> bool {
+        self.fin_seq_out().is_some_and(|fin| self.snd_una > fin)
+    }
+
+    /// Bytes of sequence space sent and not yet acknowledged.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.snd_max - self.snd_una
+    }
+
+    /// Moves to `state`, logging the transition.
+    pub(crate) fn set_state(&mut self, state: State) {
+        if self.state != state {
+            debug!(quad = %self.quad, "tcp: {} -> {}", self.state, state);
+            self.state = state;
+            self.wake_all();
+        }
+    }
+
+    /// Ends the connection with an error for the application (reset, refused, timed out).
+    pub(crate) fn fail(&mut self, kind: io::ErrorKind) {
+        debug!(quad = %self.quad, ?kind, "tcp: connection failed");
+        self.error = Some(kind);
+        self.retransmit_at = None;
+        self.persist_at = None;
+        self.time_wait_until = None;
+        self.set_state(State::Closed);
+        self.wake_all();
+    }
+
+    /// Wakes every task waiting on this connection.
+    pub(crate) fn wake_all(&mut self) {
+        self.wake_readers();
+        self.wake_writers();
+    }
+
+    pub(crate) fn wake_readers(&mut self) {
+        for waker in self.readers.drain(..) {
+            waker.wake();
+        }
+    }
+
+    pub(crate) fn wake_writers(&mut self) {
+        for waker in self.writers.drain(..) {
+            waker.wake();
+        }
+    }
+
+    fn wait(list: &mut Vec<Waker>, cx: &mut Context<'_>) {
+        if !list.iter().any(|w| w.will_wake(cx.waker())) {
+            list.push(cx.waker().clone());
+        }
+    }
+
+    /// A snapshot for observers.
+    pub(crate) fn info(&self) -> ConnInfo {
+        ConnInfo {
+            quad: self.quad,
+            state: self.state,
+            srtt: self.rtt.srtt(),
+            rttvar: self.rtt.rttvar(),
+            rto: self.rtt.rto(),
+            cwnd: self.congestion.window(),
+            ssthresh: self.congestion.ssthresh(),
+            bytes_in_flight: self.in_flight(),
+            peer_window: self.snd_wnd,
+            mss: self.send_mss,
+            stats: self.stats,
+        }
+    }
+
+    // ----- what the application does -----
+
+    /// Waits until the handshake is done (for `connect`).
+    pub(crate) fn poll_established(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(kind) = self.error {
+            return Poll::Ready(Err(error(kind)));
+        }
+        match self.state {
+            State::SynSent | State::SynReceived => {
+                Self::wait(&mut self.writers, cx);
+                Poll::Pending
+            }
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+
+    /// Reads received bytes into `out`; `Ok(0)` once the peer's FIN has been read past.
+    /// Returns whether the read opened the window enough to be worth announcing.
+    pub(crate) fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut [u8],
+    ) -> Poll<io::Result<(usize, bool)>> {
+        if out.is_empty() {
+            return Poll::Ready(Ok((0, false)));
+        }
+        let n = self.recv.read(out);
+        if n > 0 {
+            self.stats.bytes_read += n as u64;
+            let update = self.window_update_due();
+            if update {
+                self.ack_now = true;
+            }
+            return Poll::Ready(Ok((n, update)));
+        }
+        if let Some(kind) = self.error {
+            return Poll::Ready(Err(error(kind)));
+        }
+        if self.fin_received || self.state == State::Closed {
+            return Poll::Ready(Ok((0, false)));
+        }
+        Self::wait(&mut self.readers, cx);
+        Poll::Pending
+    }
+
+    /// Whether the window we could announce now is enough larger than the one the peer knows
+    /// to send an update without waiting for data: the receiver's side of silly-window
+    /// avoidance (RFC 9293 3.8.6.2.2: an increase of at least min(buffer/2, MSS)).
+    fn window_update_due(&self) -> bool {
+        let known = self.rcv_adv - self.rcv_nxt;
+        let possible = self.recv.window();
+        let threshold = (self.recv.capacity() / 2).min(self.our_mss);
+        self.state.can_receive() && possible >= known + threshold
+    }
+
+    /// Appends `data` to the send buffer; waits while the buffer is full.
+    pub(crate) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if let Some(kind) = self.error {
+            return Poll::Ready(Err(error(kind)));
+        }
+        if self.fin_queued || !matches!(self.state, State::Established | State::CloseWait) {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the connection was shut down for writing",
+            )));
+        }
+        if data.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let n = self.send.push(data);
+        if n == 0 {
+            Self::wait(&mut self.writers, cx);
+            return Poll::Pending;
+        }
+        self.stats.bytes_written += n as u64;
+        Poll::Ready(Ok(n))
+    }
+
+    /// Shuts down writing: a FIN goes after the buffered data (RFC 9293 3.10.4, CLOSE).
+    pub(crate) fn shutdown_write(&mut self) {
+        match self.state {
+            State::SynSent => self.set_state(State::Closed),
+            State::SynReceived | State::Established => {
+                self.fin_queued = true;
+                self.set_state(State::FinWait1);
+            }
+            State::CloseWait => {
+                self.fin_queued = true;
+                self.set_state(State::LastAck);
+            }
+            // Already closing, or closed.
+            _ => {}
+        }
+    }
+}
+
+/// An `io::Error` of `kind` with words a user can act on.
+pub(crate) fn error(kind: io::ErrorKind) -> io::Error {
+    let text = match kind {
+        io::ErrorKind::ConnectionRefused => "connection refused: nothing listens on that port",
+        io::ErrorKind::ConnectionReset => "connection reset by the peer",
+        io::ErrorKind::ConnectionAborted => "connection aborted",
+        io::ErrorKind::TimedOut => "connection timed out: no answer after every retransmission",
+        _ => "connection failed",
+    };
+    io::Error::new(kind, text)
+}

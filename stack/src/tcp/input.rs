@@ -1,0 +1,423 @@
+//! TCP input: what a connection does when a segment arrives ([RFC 9293 3.10.7]).
+//!
+//! The RFC describes segment arrival as numbered checks, one state group at a time. The code
+//! below keeps that order and those numbers, so it can be read side by side with the RFC:
+//!
+//! - SYN-SENT (3.10.7.3): first the ACK, second the RST, fourth the SYN;
+//! - every other state (3.10.7.4): first the sequence number, second the RST, fourth the SYN,
+//!   fifth the ACK, seventh the text, eighth the FIN. (The third, security, and the sixth, URG,
+//!   have nothing to do here: this stack sets no security labels and treats urgent data as
+//!   ordinary data.)
+//!
+//! The RST and SYN checks are hardened as [RFC 5961] asks, so that a blind attacker who guesses
+//! a sequence number somewhere in the window gets a challenge ACK instead of a reset.
+//!
+//! CLOSED and LISTEN (3.10.7.1 and 3.10.7.2) need no connection and live in [`super::TcpLayer`].
+//!
+//! [RFC 9293 3.10.7]: https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7
+//! [RFC 5961]: https://www.rfc-editor.org/rfc/rfc5961
+
+use std::io;
+
+use tracing::debug;
+
+use super::config::{DEFAULT_MSS, MAX_WINDOW_SHIFT, MIN_MSS};
+use super::congestion::Congestion;
+use super::connection::Connection;
+use super::header::Repr;
+use super::seq::SeqNumber;
+use super::state::State;
+use crate::time::Instant;
+
+/// A segment for a connection: its header and its data.
+#[derive(Debug)]
+pub(crate) struct Segment<'a> {
+    pub(crate) header: Repr,
+    pub(crate) payload: &'a [u8],
+}
+
+/// What the connection asks the layer to send besides its own next segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reply {
+    /// Nothing more.
+    None,
+    /// A reset with this sequence number (and this ACK, when given).
+    Rst {
+        seq: SeqNumber,
+        ack: Option<SeqNumber>,
+    },
+    /// A challenge ACK (RFC 5961), if the rate limit allows.
+    ChallengeAck,
+}
+
+impl Connection {
+    /// Handles one segment for this connection.
+    pub(crate) fn on_segment(&mut self, now: Instant, seg: &Segment<'_>) -> Reply {
+        self.stats.segments_in += 1;
+        match self.state {
+            State::SynSent => self.on_segment_syn_sent(now, seg),
+            // A closed connection only waits for its handle to go; its segments are the
+            // layer's to answer.
+            State::Closed | State::Listen => Reply::None,
+            _ => self.on_segment_synchronized(now, seg),
+        }
+    }
+
+    /// RFC 9293 3.10.7.3: SYN-SENT.
+    fn on_segment_syn_sent(&mut self, now: Instant, seg: &Segment<'_>) -> Reply {
+        let h = &seg.header;
+
+        // First, check the ACK bit: it must acknowledge our SYN and nothing we never sent.
+        if h.flags.ack() && (h.ack <= self.iss || h.ack > self.snd_max) {
+            if h.flags.rst() {
+                return Reply::None;
+            }
+            debug!(quad = %self.quad, ack = %h.ack, "tcp: SYN-SENT: unacceptable ACK, reset");
+            return Reply::Rst {
+                seq: h.ack,
+                ack: None,
+            };
+        }
+
+        // Second, check the RST bit: with an acceptable ACK, the peer refused us.
+        if h.flags.rst() {
+            if h.flags.ack() {
+                self.fail(io::ErrorKind::ConnectionRefused);
+            }
+            return Reply::None;
+        }
+
+        // Fourth, check the SYN bit.
+        if !h.flags.syn() {
+            return Reply::None;
+        }
+        self.learn_peer(h);
+        if h.flags.ack() {
+            // Our SYN is acknowledged: the connection is open; ACK the peer's SYN.
+            self.snd_una = h.ack;
+            self.snd_nxt = self.snd_nxt.max(h.ack);
+            self.retransmit_at = None;
+            self.retries = 0;
+            if let Some((end, sent)) = self.timed.take() {
+                if h.ack >= end {
+                    self.rtt.sample(now - sent);
+                }
+            }
+            self.update_window(h, true);
+            self.set_state(State::Established);
+            self.ack_now = true;
+        } else {
+            // Simultaneous open: both sent SYN. Answer with SYN-ACK, same ISS (3.10.7.3).
+            self.update_window(h, true);
+            self.snd_nxt = self.iss;
+            self.set_state(State::SynReceived);
+        }
+        Reply::None
+    }
+
+    /// What the peer's SYN tells us: its ISN, MSS and window scale (RFC 9293 3.7.1, RFC 7323).
+    pub(crate) fn learn_peer(&mut self, h: &Repr) {
+        self.irs = h.seq;
+        self.rcv_nxt = h.seq + 1;
+        let peer_mss = h.mss.map_or(DEFAULT_MSS, usize::from);
+        self.send_mss = peer_mss.max(MIN_MSS).min(self.our_mss);
+        self.congestion = Congestion::new(self.send_mss, self.initial_window);
+        // Scaling is on only if both SYNs carry the option; then each side scales its own.
+        self.peer_scales = h.window_scale.is_some();
+        match h.window_scale {
+            Some(shift) => {
+                self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
+                self.rcv_shift = self.offered_shift;
+            }
+            None => {
+                self.snd_shift = 0;
+                self.rcv_shift = 0;
+            }
+        }
+        // The window we will announce with our SYN-ACK or ACK starts here.
+        self.rcv_adv = self.rcv_nxt;
+    }
+
+    /// RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states.
+    fn on_segment_synchronized(&mut self, now: Instant, seg: &Segment<'_>) -> Reply {
+        let h = &seg.header;
+        let wnd = self.rcv_adv - self.rcv_nxt;
+
+        // First, check the sequence number; a RST is judged more strictly (RFC 5961 3.2).
+        if h.flags.rst() {
+            return self.on_rst(h.seq, wnd);
+        }
+        if !self.acceptable(h.seq, h.segment_len(), wnd) {
+            // Not for this window: an old duplicate or a probe. Answer with an ACK that says
+            // where we are, then drop it.
+            debug!(quad = %self.quad, seq = %h.seq, rcv_nxt = %self.rcv_nxt, wnd, "tcp: segment outside the window");
+            if self.state == State::TimeWait && h.flags.fin() {
+                // The peer did not get our last ACK: it resent its FIN. Restart 2 MSL.
+                self.time_wait_until = Some(now + self.time_wait);
+            }
+            self.ack_now = true;
+            return Reply::None;
+        }
+
+        // Fourth, check the SYN bit (RFC 5961 4.2: challenge ACK, whatever its sequence
+        // number). A repeat of the SYN we are answering gets our SYN-ACK again instead.
+        if h.flags.syn() {
+            if self.state == State::SynReceived && h.seq == self.irs && !h.flags.ack() {
+                self.snd_nxt = self.iss;
+                return Reply::None;
+            }
+            debug!(quad = %self.quad, "tcp: SYN in a synchronized state");
+            return Reply::ChallengeAck;
+        }
+
+        // Trim what lies before RCV.NXT or beyond the window.
+        let (seq, data, fin) = self.trim(h.seq, seg.payload, h.flags.fin(), wnd);
+
+        // Fifth, check the ACK field.
+        if !h.flags.ack() {
+            return Reply::None;
+        }
+        if let Some(reply) = self.on_ack(now, h) {
+            return reply;
+        }
+        if self.state == State::Closed {
+            return Reply::None;
+        }
+
+        // Seventh, process the segment text.
+        if !data.is_empty() {
+            if let Some(reply) = self.on_data(seq, data) {
+                return reply;
+            }
+        }
+
+        // Eighth, check the FIN bit: note where the peer's stream ends; it is consumed once
+        // every byte before it has arrived.
+        if fin && self.fin_seq.is_none() {
+            self.fin_seq = Some(seq + data.len());
+        }
+        self.consume_fin(now);
+        Reply::None
+    }
+
+    /// The acceptability test of RFC 9293 3.10.7.4 (four cases on segment and window length).
+    pub(crate) fn acceptable(&self, seq: SeqNumber, len: usize, wnd: usize) -> bool {
+        let in_window = |s: SeqNumber| s - self.rcv_nxt < wnd;
+        match (len, wnd) {
+            (0, 0) => seq == self.rcv_nxt,
+            (0, _) => in_window(seq),
+            (_, 0) => false,
+            (_, _) => in_window(seq) || in_window(seq + (len - 1)),
+        }
+    }
+
+    /// Second, check the RST bit (RFC 5961 3.2): only an exact match resets; anywhere else in
+    /// the window earns a challenge ACK; outside it, nothing.
+    fn on_rst(&mut self, seq: SeqNumber, wnd: usize) -> Reply {
+        if seq != self.rcv_nxt {
+            if wnd > 0 && seq - self.rcv_nxt < wnd {
+                debug!(quad = %self.quad, %seq, "tcp: RST inside the window but not exact");
+                return Reply::ChallengeAck;
+            }
+            return Reply::None;
+        }
+        debug!(quad = %self.quad, state = %self.state, "tcp: reset by the peer");
+        match self.state {
+            // RFC 9293 note 1: a passively opened connection goes back to LISTEN, i.e. this
+            // half-open one is forgotten; an actively opened one was refused.
+            State::SynReceived if self.passive => {
+                self.orphaned = true;
+                self.set_state(State::Closed);
+            }
+            State::SynReceived => self.fail(io::ErrorKind::ConnectionRefused),
+            // The peer could not wait for our last ACK: the close is over all the same.
+            State::Closing | State::LastAck | State::TimeWait => self.set_state(State::Closed),
+            _ => self.fail(io::ErrorKind::ConnectionReset),
+        }
+        Reply::None
+    }
+
+    /// Cuts the data to what is new and fits the window. Returns the first sequence number
+    /// kept, the data kept, and whether the FIN is kept.
+    fn trim<'a>(
+        &self,
+        mut seq: SeqNumber,
+        mut data: &'a [u8],
+        mut fin: bool,
+        wnd: usize,
+    ) -> (SeqNumber, &'a [u8], bool) {
+        // Already received: the front.
+        if seq < self.rcv_nxt {
+            let old = (self.rcv_nxt - seq).min(data.len());
+            data = &data[old..];
+            seq += old;
+            if seq < self.rcv_nxt {
+                fin = false; // the FIN too was old
+            }
+        }
+        // Beyond the window: the back (and the FIN behind it).
+        let room = wnd.saturating_sub(seq - self.rcv_nxt);
+        if data.len() > room {
+            data = &data[..room];
+            fin = false;
+        }
+        // Nothing counts after the peer's FIN.
+        if let Some(end) = self.fin_seq {
+            let keep = if end > seq {
+                (end - seq).min(data.len())
+            } else {
+                0
+            };
+            data = &data[..keep];
+        }
+        (seq, data, fin)
+    }
+
+    /// Fifth, check the ACK field. `Some` ends processing of this segment.
+    fn on_ack(&mut self, now: Instant, h: &Repr) -> Option<Reply> {
+        if self.state == State::SynReceived {
+            // Our SYN-ACK must be what it acknowledges; then the handshake is complete.
+            if h.ack > self.snd_una && h.ack <= self.snd_max {
+                self.update_window(h, false);
+                self.set_state(State::Established);
+            } else {
+                return Some(Reply::Rst {
+                    seq: h.ack,
+                    ack: None,
+                });
+            }
+        }
+        // RFC 5961 5.2: acceptable only within (SND.UNA - MAX.SND.WND) ..= SND.NXT.
+        if h.ack > self.snd_max {
+            debug!(quad = %self.quad, ack = %h.ack, "tcp: ACK for data never sent");
+            self.ack_now = true;
+            return Some(Reply::None);
+        }
+        if h.ack < self.snd_una && self.snd_una - h.ack > self.max_snd_wnd {
+            debug!(quad = %self.quad, ack = %h.ack, "tcp: ACK too old");
+            return Some(Reply::ChallengeAck);
+        }
+        if h.ack > self.snd_una {
+            self.ack_advance(now, h.ack);
+        }
+        if self.snd_wl1 < h.seq || (self.snd_wl1 == h.seq && self.snd_wl2 <= h.ack) {
+            self.update_window(h, false);
+        }
+        if self.snd_wnd == 0 && !self.send.is_empty() {
+            // A closed window: probe it instead of timing out (RFC 9293 3.8.6.1).
+            self.retransmit_at = None;
+            self.arm_persist(now);
+        }
+        // Our FIN acknowledged: the closing states move on.
+        if self.fin_acked() {
+            match self.state {
+                State::FinWait1 => self.set_state(State::FinWait2),
+                State::Closing => self.enter_time_wait(now),
+                State::LastAck => self.set_state(State::Closed),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// SND.UNA moves to `ack`: drop what is acknowledged, take an RTT sample, restart the timer.
+    fn ack_advance(&mut self, now: Instant, ack: SeqNumber) {
+        let acked = ack - self.snd_una;
+        let syn = usize::from(self.snd_una == self.iss);
+        let data = acked.saturating_sub(syn).min(self.send.len());
+        self.send.consume(data);
+        self.snd_una = ack;
+        if self.snd_nxt < ack {
+            self.snd_nxt = ack;
+        }
+        // Karn's rule holds because `timed` is cleared whenever anything is sent again.
+        if let Some((end, sent)) = self.timed {
+            if ack >= end {
+                self.rtt.sample(now - sent);
+                self.timed = None;
+            }
+        }
+        self.congestion.on_ack(acked);
+        // RFC 6298 5.2 and 5.3: all acknowledged, stop the timer; else restart it.
+        self.retries = 0;
+        self.rtt.reset_backoff();
+        self.retransmit_at = (self.snd_una < self.snd_max).then(|| now + self.rtt.rto());
+        if data > 0 {
+            self.wake_writers();
+        }
+    }
+
+    /// SND.WND from the segment (RFC 9293 3.10.7.4, fifth step); the window of a SYN is never
+    /// scaled (RFC 7323 2.2).
+    fn update_window(&mut self, h: &Repr, syn: bool) {
+        let shift = if syn { 0 } else { self.snd_shift };
+        let old = self.snd_wnd;
+        self.snd_wnd = usize::from(h.window) << shift;
+        self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+        self.snd_wl1 = h.seq;
+        self.snd_wl2 = h.ack;
+        if old == 0 && self.snd_wnd > 0 && self.persist_at.take().is_some() {
+            // The window opened: stop probing, and send from SND.UNA again (the probe's byte
+            // may not have been taken).
+            self.persist_backoff = 0;
+            self.probe_now = false;
+            self.snd_nxt = self.snd_una;
+        }
+    }
+
+    /// Seventh, process the segment text. `Some` ends processing of this segment.
+    fn on_data(&mut self, seq: SeqNumber, data: &[u8]) -> Option<Reply> {
+        if !matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        ) {
+            return None; // after the peer's FIN: ignore (RFC 9293 3.10.7.4)
+        }
+        if self.orphaned {
+            // Nobody will read this: tell the peer its data is lost (RFC 2525 2.17).
+            debug!(quad = %self.quad, "tcp: data for a closed socket, reset");
+            let reply = Reply::Rst {
+                seq: self.snd_nxt,
+                ack: Some(self.rcv_nxt),
+            };
+            self.fail(io::ErrorKind::ConnectionAborted);
+            return Some(reply);
+        }
+        let advanced = self.recv.insert(seq - self.rcv_nxt, data);
+        self.rcv_nxt += advanced;
+        self.ack_now = true;
+        if advanced > 0 {
+            self.wake_readers();
+        } else {
+            debug!(quad = %self.quad, %seq, len = data.len(), "tcp: out-of-order segment held");
+        }
+        None
+    }
+
+    /// Consumes the peer's FIN once every byte before it has arrived.
+    fn consume_fin(&mut self, now: Instant) {
+        match self.fin_seq {
+            Some(fin) if !self.fin_received && self.rcv_nxt == fin => {}
+            _ => return,
+        }
+        self.rcv_nxt += 1;
+        self.fin_received = true;
+        self.ack_now = true;
+        self.wake_readers();
+        match self.state {
+            State::SynReceived | State::Established => self.set_state(State::CloseWait),
+            State::FinWait1 if self.fin_acked() => self.enter_time_wait(now),
+            State::FinWait1 => self.set_state(State::Closing),
+            State::FinWait2 => self.enter_time_wait(now),
+            _ => {}
+        }
+    }
+
+    /// Both FINs are acknowledged: wait 2 MSL before forgetting the connection.
+    pub(crate) fn enter_time_wait(&mut self, now: Instant) {
+        self.set_state(State::TimeWait);
+        self.retransmit_at = None;
+        self.persist_at = None;
+        self.time_wait_until = Some(now + self.time_wait);
+    }
+}

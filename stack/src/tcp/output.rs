@@ -1,0 +1,294 @@
+//! TCP output: which segment a connection sends next, and writing it out.
+//!
+//! One question, asked each time the link can take a packet: is there something to send? In
+//! order: our SYN (or SYN-ACK); data and our FIN, as far as the peer's window, the congestion
+//! window and silly-window avoidance allow; a zero-window probe when one is due; otherwise a
+//! bare ACK if one is owed. Every segment but the first SYN carries an ACK and our window.
+//!
+//! Then encapsulation: the data is copied from the send buffer into the packet, the TCP header
+//! goes in front of it, then the IPv4 header in front of that.
+
+use std::borrow::Cow;
+
+use tracing::debug;
+
+use super::connection::Connection;
+use super::flags::Flags;
+use super::header::Repr;
+use super::options::SackBlocks;
+use super::seq::SeqNumber;
+use super::state::State;
+use crate::host::Transmit;
+use crate::ip::header::{IpProtocol, HEADER_LEN as IP_HEADER_LEN};
+use crate::ip::Ipv4Layer;
+use crate::time::Instant;
+
+/// The longest a zero-window probe waits ([RFC 1122 4.2.2.17] asks for exponential backoff; we
+/// cap it like the retransmission timeout).
+///
+/// [RFC 1122 4.2.2.17]: https://www.rfc-editor.org/rfc/rfc1122#section-4.2.2.17
+const MAX_PERSIST: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A segment chosen to be sent.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    seq: SeqNumber,
+    flags: Flags,
+    /// Bytes of data, starting at `seq` (after the SYN, if any).
+    len: usize,
+    probe: bool,
+}
+
+impl Connection {
+    /// Builds the next segment into `buf` (IPv4 header included) if there is one to send.
+    pub(crate) fn transmit(
+        &mut self,
+        now: Instant,
+        ip: &mut Ipv4Layer,
+        buf: &mut Vec<u8>,
+    ) -> Option<Transmit> {
+        let plan = self.next_segment(now)?;
+        let header = self.header_for(&plan);
+        let tcp_len = header.buffer_len();
+        buf.clear();
+        buf.resize(IP_HEADER_LEN + tcp_len, 0);
+
+        // Encapsulation, inside out: data, then the TCP header, then the IPv4 header.
+        let data_at = IP_HEADER_LEN + header.header_len();
+        let offset = plan.seq - self.data_start();
+        self.send
+            .read_at(offset, &mut buf[data_at..data_at + plan.len]);
+        let (src, dst) = (*self.quad.local.ip(), *self.quad.remote.ip());
+        header.emit(&mut buf[IP_HEADER_LEN..], src, dst);
+        debug!("tcp: wrap {} bytes -> {header}", plan.len);
+        let ip_header = ip.next_header(dst, IpProtocol::Tcp, tcp_len);
+        ip.wrap(buf, &ip_header);
+
+        let comment = self.after_sending(now, &plan);
+        Some(Transmit { comment })
+    }
+
+    /// Decides what to send now, if anything.
+    fn next_segment(&mut self, now: Instant) -> Option<Plan> {
+        match self.state {
+            State::Closed | State::Listen => return None,
+            // Our SYN, or SYN-ACK, until it is acknowledged (sent again after a timeout).
+            State::SynSent | State::SynReceived if self.snd_nxt == self.iss => {
+                let flags = if self.state == State::SynSent {
+                    Flags::SYN
+                } else {
+                    Flags::SYN | Flags::ACK
+                };
+                return Some(Plan {
+                    seq: self.iss,
+                    flags,
+                    len: 0,
+                    probe: false,
+                });
+            }
+            State::SynSent => return None,
+            _ => {}
+        }
+        if self.state.is_synchronized() {
+            if let Some(plan) = self.data_segment(now) {
+                return Some(plan);
+            }
+        }
+        self.ack_now.then_some(Plan {
+            seq: self.snd_nxt,
+            flags: Flags::ACK,
+            len: 0,
+            probe: false,
+        })
+    }
+
+    /// Data (and our FIN) as far as the windows allow, or a zero-window probe.
+    fn data_segment(&mut self, now: Instant) -> Option<Plan> {
+        let offset = self.snd_nxt - self.data_start();
+        let avail = self.send.len().saturating_sub(offset);
+        let probe = self.probe_now && avail > 0;
+        let limit = self.snd_wnd.min(self.congestion.window());
+        let right_edge = self.snd_una + limit;
+        let usable = if right_edge > self.snd_nxt {
+            right_edge - self.snd_nxt
+        } else {
+            0
+        };
+        let mut len = avail.min(self.send_mss).min(if probe { 1 } else { usable });
+        if len > 0 && !probe && !self.may_send(len, avail) {
+            len = 0;
+        }
+        // The FIN goes with the last byte of data, or alone once the data has all gone.
+        let fin = self
+            .fin_seq_out()
+            .is_some_and(|fin| len == avail && self.snd_nxt + len == fin);
+        if len == 0 && !fin {
+            if avail > 0 && self.snd_max == self.snd_una {
+                // Data waits and nothing is in flight to bring an ACK: make sure a probe comes.
+                self.arm_persist(now);
+            }
+            return None;
+        }
+        let mut flags = Flags::ACK;
+        if fin {
+            flags |= Flags::FIN;
+        }
+        if len > 0 && len == avail {
+            flags |= Flags::PSH; // the last of what the application wrote
+        }
+        Some(Plan {
+            seq: self.snd_nxt,
+            flags,
+            len,
+            probe,
+        })
+    }
+
+    /// Whether a segment of `len` bytes (of `avail` waiting) may go now: full segments always;
+    /// smaller ones under Nagle's rule ([RFC 9293 3.7.4]: only with nothing in flight, unless
+    /// `nodelay`) or when they fill half the largest window the peer offered (sender-side
+    /// silly window avoidance, 3.8.6.2.1). Retransmissions always go.
+    ///
+    /// [RFC 9293 3.7.4]: https://www.rfc-editor.org/rfc/rfc9293#section-3.7.4
+    fn may_send(&self, len: usize, avail: usize) -> bool {
+        len >= self.send_mss
+            || self.snd_nxt < self.snd_max
+            || (len == avail && (self.nodelay || self.snd_max == self.snd_una))
+            || (self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2)
+    }
+
+    /// Starts the persist timer if it is not running.
+    pub(crate) fn arm_persist(&mut self, now: Instant) {
+        if self.persist_at.is_none() && !self.probe_now {
+            let backoff = 1u32.checked_shl(self.persist_backoff).unwrap_or(u32::MAX);
+            let wait = self
+                .rtt
+                .rto()
+                .checked_mul(backoff)
+                .unwrap_or(MAX_PERSIST)
+                .min(MAX_PERSIST);
+            self.persist_at = Some(now + wait);
+        }
+    }
+
+    /// The header of a planned segment.
+    fn header_for(&mut self, plan: &Plan) -> Repr {
+        let syn = plan.flags.syn();
+        // Our SYN offers scaling; our SYN-ACK only answers an offer (RFC 7323 1.3).
+        let offer_scale = syn && (self.state == State::SynSent || self.peer_scales);
+        let window = self.window_to_announce(syn);
+        Repr {
+            src_port: self.quad.local.port(),
+            dst_port: self.quad.remote.port(),
+            seq: plan.seq,
+            ack: if plan.flags.ack() {
+                self.rcv_nxt
+            } else {
+                SeqNumber(0)
+            },
+            flags: plan.flags,
+            window,
+            urgent: 0,
+            mss: syn.then_some(self.our_mss.min(usize::from(u16::MAX)) as u16),
+            window_scale: offer_scale.then_some(self.offered_shift),
+            sack_permitted: false,
+            sack_blocks: SackBlocks::default(),
+            timestamps: None,
+            payload_len: plan.len,
+        }
+    }
+
+    /// The window field to send, and the right edge it announces (RFC 9293 3.8.6): free
+    /// receive buffer, but never less than announced before (the edge does not move back), and
+    /// not a small increase (the receiver's side of silly window avoidance).
+    pub(crate) fn window_to_announce(&mut self, syn: bool) -> u16 {
+        let free = self.recv.window();
+        if syn {
+            // The window in a SYN is not scaled (RFC 7323 2.2).
+            let window = free.min(usize::from(u16::MAX));
+            self.rcv_adv = self.rcv_nxt + window;
+            return window as u16;
+        }
+        let known = if self.rcv_adv > self.rcv_nxt {
+            self.rcv_adv - self.rcv_nxt
+        } else {
+            0
+        };
+        let threshold = (self.recv.capacity() / 2).min(self.our_mss);
+        let mut window = free;
+        if window > known && window - known < threshold {
+            window = known;
+        }
+        window = window.max(known);
+        let shift = self.rcv_shift;
+        let mut field = (window >> shift).min(usize::from(u16::MAX));
+        if field << shift < known {
+            // Rounding down would pull the edge back: round up instead (the receive buffer
+            // has room for the difference).
+            field = known.div_ceil(1 << shift).min(usize::from(u16::MAX));
+        }
+        let edge = self.rcv_nxt + (field << shift);
+        if edge > self.rcv_adv {
+            self.rcv_adv = edge;
+        }
+        field as u16
+    }
+
+    /// Bookkeeping once a segment has gone: sequence numbers, timers, counters. Returns the
+    /// capture comment for it.
+    fn after_sending(&mut self, now: Instant, plan: &Plan) -> Option<Cow<'static, str>> {
+        self.stats.segments_out += 1;
+        if plan.flags.ack() {
+            self.ack_now = false;
+        }
+        let len = plan.len + usize::from(plan.flags.syn()) + usize::from(plan.flags.fin());
+        let resent = plan.seq < self.snd_max && !plan.probe;
+        if len > 0 {
+            self.snd_nxt = plan.seq + len;
+            if self.snd_nxt > self.snd_max {
+                self.snd_max = self.snd_nxt;
+            }
+            if resent {
+                self.stats.retransmissions += 1;
+                self.timed = None; // Karn: no RTT sample from a segment sent twice
+            } else if self.timed.is_none() && !plan.probe {
+                self.timed = Some((self.snd_nxt, now));
+            }
+        }
+        if plan.probe {
+            // A probe is answered by an ACK, not timed out: the persist timer stays in charge.
+            self.probe_now = false;
+            self.stats.window_probes += 1;
+            self.retransmit_at = None;
+            self.arm_persist(now);
+            return Some(Cow::Owned(format!(
+                "zero-window probe #{}: is the window still closed?",
+                self.persist_backoff
+            )));
+        }
+        if len > 0 && self.retransmit_at.is_none() {
+            self.retransmit_at = Some(now + self.rtt.rto());
+        }
+        let note = self.note.take();
+        if resent {
+            return note.map(Cow::Owned);
+        }
+        describe(plan.flags, self.state).map(Cow::Borrowed)
+    }
+}
+
+/// A comment for the capture, for segments whose purpose is worth naming.
+fn describe(flags: Flags, state: State) -> Option<&'static str> {
+    if flags.syn() && flags.ack() {
+        Some("handshake 2/3: SYN-ACK, the server's SYN and its ACK of the client's")
+    } else if flags.syn() {
+        Some("handshake 1/3: SYN, the client's initial sequence number")
+    } else if flags.fin() {
+        Some(match state {
+            State::LastAck => "close: FIN after the peer's (passive close)",
+            _ => "close: FIN, no more data from this side",
+        })
+    } else {
+        None
+    }
+}

@@ -1,0 +1,236 @@
+//! The receive buffer: bytes in order for the application, and segments that came early.
+//!
+//! Everything from RCV.NXT on is stored in one ring, each byte at its place in the stream. The
+//! bytes before RCV.NXT wait for the application to read them; after RCV.NXT, segments that
+//! arrived out of order sit in their places with holes between them. When a segment fills the
+//! first hole, RCV.NXT jumps over everything that has become contiguous ([RFC 9293 3.10.7.4],
+//! seventh step: "segment text"). That is reassembly, without copying anything twice.
+//!
+//! ```text
+//!          readable (in order)   RCV.NXT   hole   early    hole   early
+//!   ┌──────────────────────────────┬───────┬─────────┬──────┬───────┬────────────┐
+//!   │ for the application          │       │ 1000..  │      │ 3000..│   free     │
+//!   └──────────────────────────────┴───────┴─────────┴──────┴───────┴────────────┘
+//!                                  |<------------ receive window ------------->|
+//! ```
+//!
+//! [RFC 9293 3.10.7.4]: https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+
+use std::ops::Range;
+
+use super::ring::RingBuffer;
+
+/// How many separate early ranges are kept; a segment that would make more is dropped (the
+/// sender will send it again). Bounds the work a hostile sender can cause.
+pub(crate) const MAX_RANGES: usize = 32;
+
+/// Received bytes: in order for the reader, and early ones waiting for the holes to fill.
+#[derive(Debug)]
+pub(crate) struct RecvBuffer {
+    ring: RingBuffer,
+    /// The window we offer: at most this many bytes held from the reader's position on.
+    window_limit: usize,
+    /// Early ranges, as offsets from RCV.NXT: sorted, disjoint, never touching.
+    early: Vec<Range<usize>>,
+}
+
+impl RecvBuffer {
+    /// A buffer that offers a window of `capacity` bytes, with `slack` bytes of extra room for
+    /// data a rounded-up window scale lets in.
+    pub(crate) fn new(capacity: usize, slack: usize) -> RecvBuffer {
+        RecvBuffer {
+            ring: RingBuffer::new(capacity + slack),
+            window_limit: capacity,
+            early: Vec::new(),
+        }
+    }
+
+    /// The size of the window when the buffer is empty.
+    pub(crate) fn capacity(&self) -> usize {
+        self.window_limit
+    }
+
+    /// Bytes in order, ready for the application.
+    pub(crate) fn readable(&self) -> usize {
+        self.ring.len()
+    }
+
+    /// The receive window: how many bytes from RCV.NXT on we can take.
+    pub(crate) fn window(&self) -> usize {
+        self.window_limit.saturating_sub(self.ring.len())
+    }
+
+    /// Whether early segments are waiting for a hole to fill.
+    #[cfg(test)]
+    pub(crate) fn has_holes(&self) -> bool {
+        !self.early.is_empty()
+    }
+
+    /// The early ranges, as offsets from RCV.NXT (for SACK blocks).
+    #[cfg(test)]
+    pub(crate) fn early_ranges(&self) -> &[Range<usize>] {
+        &self.early
+    }
+
+    /// Stores `data`, which starts `offset` bytes after RCV.NXT. Returns how far RCV.NXT moves
+    /// (zero when the data was early, or did not fit).
+    pub(crate) fn insert(&mut self, offset: usize, data: &[u8]) -> usize {
+        let stored = self.ring.write_beyond(offset, data);
+        if stored == 0 {
+            return 0;
+        }
+        if !self.add_range(offset..offset + stored) {
+            return 0;
+        }
+        // Whatever now starts at RCV.NXT has become readable.
+        match self.early.first() {
+            Some(first) if first.start == 0 => {
+                let advance = first.end;
+                self.early.remove(0);
+                for range in &mut self.early {
+                    range.start -= advance;
+                    range.end -= advance;
+                }
+                self.ring.extend(advance);
+                advance
+            }
+            _ => 0,
+        }
+    }
+
+    /// Records `new` among the early ranges, merging with those it touches. `false` when it
+    /// would make too many ranges (the data is then forgotten).
+    fn add_range(&mut self, new: Range<usize>) -> bool {
+        let first = self.early.partition_point(|r| r.end < new.start);
+        let last = self.early.partition_point(|r| r.start <= new.end);
+        if first == last && self.early.len() >= MAX_RANGES {
+            return false;
+        }
+        let mut merged = new;
+        for range in &self.early[first..last] {
+            merged.start = merged.start.min(range.start);
+            merged.end = merged.end.max(range.end);
+        }
+        self.early.splice(first..last, [merged]);
+        true
+    }
+
+    /// Moves in-order bytes into `out`; returns how many.
+    pub(crate) fn read(&mut self, out: &mut [u8]) -> usize {
+        let n = self.ring.read_at(0, out);
+        self.ring.consume(n);
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn read_all(buf: &mut RecvBuffer) -> Vec<u8> {
+        let mut out = vec![0u8; buf.readable()];
+        let n = buf.read(&mut out);
+        out.truncate(n);
+        out
+    }
+
+    #[test]
+    fn in_order_data_is_readable_at_once() {
+        let mut buf = RecvBuffer::new(16, 0);
+        assert_eq!(buf.insert(0, b"hello"), 5);
+        assert_eq!(buf.window(), 11);
+        assert_eq!(read_all(&mut buf), b"hello");
+        assert_eq!(buf.window(), 16);
+    }
+
+    #[test]
+    fn a_hole_at_the_start_holds_everything_back() {
+        let mut buf = RecvBuffer::new(32, 0);
+        assert_eq!(buf.insert(5, b"world"), 0);
+        assert_eq!(buf.readable(), 0);
+        assert_eq!(buf.early_ranges(), std::slice::from_ref(&(5..10)));
+        assert_eq!(
+            buf.insert(0, b"hello"),
+            10,
+            "the hole filled: both segments readable"
+        );
+        assert_eq!(read_all(&mut buf), b"helloworld");
+        assert!(!buf.has_holes());
+    }
+
+    #[test]
+    fn several_holes_fill_in_any_order() {
+        let mut buf = RecvBuffer::new(32, 0);
+        assert_eq!(buf.insert(12, b"mno"), 0);
+        assert_eq!(buf.insert(4, b"efg"), 0);
+        assert_eq!(buf.early_ranges(), &[4..7, 12..15]);
+        assert_eq!(
+            buf.insert(7, b"hijkl"),
+            0,
+            "the middle hole fills, the first remains"
+        );
+        assert_eq!(buf.early_ranges(), std::slice::from_ref(&(4..15)));
+        assert_eq!(buf.insert(0, b"abcd"), 15);
+        assert_eq!(read_all(&mut buf), b"abcdefghijklmno");
+    }
+
+    #[test]
+    fn duplicates_and_overlaps_change_nothing() {
+        let mut buf = RecvBuffer::new(32, 0);
+        assert_eq!(buf.insert(2, b"cdef"), 0);
+        assert_eq!(buf.insert(3, b"de"), 0, "a duplicate inside a held range");
+        assert_eq!(buf.insert(0, b"abcd"), 6, "overlaps the held range");
+        assert_eq!(read_all(&mut buf), b"abcdef");
+    }
+
+    #[test]
+    fn data_beyond_the_buffer_is_cut() {
+        let mut buf = RecvBuffer::new(8, 0);
+        assert_eq!(buf.insert(0, b"0123456789"), 8);
+        assert_eq!(buf.window(), 0);
+        assert_eq!(buf.insert(0, b"x"), 0, "no room at all");
+        assert_eq!(read_all(&mut buf), b"01234567");
+    }
+
+    #[test]
+    fn too_many_holes_drops_the_newcomer() {
+        let mut buf = RecvBuffer::new(1000, 0);
+        for i in 0..MAX_RANGES {
+            buf.insert(2 + i * 2, b"x");
+        }
+        assert_eq!(buf.early_ranges().len(), MAX_RANGES);
+        buf.insert(500, b"y");
+        assert_eq!(buf.early_ranges().len(), MAX_RANGES);
+        // Data that joins an existing range is still taken.
+        buf.insert(3, b"z");
+        assert_eq!(buf.early_ranges()[0], 2..5);
+    }
+
+    proptest! {
+        /// Any order of arrival, with duplicates, delivers the stream exactly once and in order.
+        #[test]
+        fn any_arrival_order_reassembles(
+            cuts in proptest::collection::vec(0usize..200, 0..20),
+            order in proptest::collection::vec(any::<proptest::sample::Index>(), 0..40),
+        ) {
+            let stream: Vec<u8> = (0..200u32).map(|i| (i * 7) as u8).collect();
+            let mut bounds: Vec<usize> = cuts;
+            bounds.extend([0, 200]);
+            bounds.sort_unstable();
+            bounds.dedup();
+            let segments: Vec<Range<usize>> = bounds.windows(2).map(|w| w[0]..w[1]).collect();
+            let mut buf = RecvBuffer::new(256, 0);
+            let mut rcv_nxt = 0;
+            let mut arrivals: Vec<Range<usize>> = order.iter().map(|i| segments[i.index(segments.len())].clone()).collect();
+            arrivals.extend(segments.iter().cloned()); // everything arrives at least once
+            for seg in arrivals {
+                if seg.end <= rcv_nxt { continue; } // a duplicate of delivered data: trimmed by TCP
+                let start = seg.start.max(rcv_nxt);
+                rcv_nxt += buf.insert(start - rcv_nxt, &stream[start..seg.end]);
+            }
+            prop_assert_eq!(rcv_nxt, 200);
+            prop_assert_eq!(read_all(&mut buf), stream);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! A fixed-size ring of bytes: the storage behind TCP's send and receive buffers.
+//!
+//! The ring holds a window of a byte stream. Bytes are appended at the back and consumed at the
+//! front; in between, any byte can be read, and (for the receive side) written at an offset, so
+//! that a segment that arrives early is stored where it belongs without an extra copy.
+//!
+//! ```text
+//!            start                      start+len
+//!   ┌───────────┬──────────────────────────┬─────────────┐
+//!   │   free    │ bytes held (len)         │    free     │   capacity bytes, wrapping
+//!   └───────────┴──────────────────────────┴─────────────┘
+//! ```
+
+/// A byte ring buffer of fixed capacity.
+#[derive(Debug)]
+pub(crate) struct RingBuffer {
+    storage: Box<[u8]>,
+    start: usize,
+    len: usize,
+}
+
+impl RingBuffer {
+    /// An empty ring that holds `capacity` bytes.
+    pub(crate) fn new(capacity: usize) -> RingBuffer {
+        RingBuffer {
+            storage: vec![0; capacity].into_boxed_slice(),
+            start: 0,
+            len: 0,
+        }
+    }
+
+    /// How many bytes it holds at most.
+    pub(crate) fn capacity(&self) -> usize {
+        self.storage.len()
+    }
+
+    /// How many bytes it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it holds nothing.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many more bytes fit.
+    pub(crate) fn free(&self) -> usize {
+        self.capacity() - self.len
+    }
+
+    /// Appends as much of `data` as fits; returns how much.
+    pub(crate) fn push(&mut self, data: &[u8]) -> usize {
+        let n = data.len().min(self.free());
+        let at = self.len;
+        self.write_at(at, &data[..n]);
+        self.len += n;
+        n
+    }
+
+    /// Copies `data` into the free space at `offset` bytes past the end of what is held, without
+    /// making it part of the held bytes (see [`RingBuffer::extend`]). Returns how much fitted.
+    pub(crate) fn write_beyond(&mut self, offset: usize, data: &[u8]) -> usize {
+        if offset >= self.free() {
+            return 0;
+        }
+        let n = data.len().min(self.free() - offset);
+        let at = self.len + offset;
+        self.write_at(at, &data[..n]);
+        n
+    }
+
+    /// Makes `n` bytes past the end (written by [`RingBuffer::write_beyond`]) part of the held
+    /// bytes.
+    pub(crate) fn extend(&mut self, n: usize) {
+        self.len += n.min(self.free());
+    }
+
+    /// Copies held bytes starting `offset` bytes from the front into `out`; returns how many
+    /// (fewer than `out.len()` when the held bytes run out).
+    pub(crate) fn read_at(&self, offset: usize, out: &mut [u8]) -> usize {
+        if offset >= self.len {
+            return 0;
+        }
+        let n = out.len().min(self.len - offset);
+        let (first, second) = self.slices(offset, n);
+        out[..first.len()].copy_from_slice(first);
+        out[first.len()..n].copy_from_slice(second);
+        n
+    }
+
+    /// Drops `n` bytes from the front (they were read, or acknowledged).
+    pub(crate) fn consume(&mut self, n: usize) {
+        let n = n.min(self.len);
+        self.start = (self.start + n) % self.capacity().max(1);
+        self.len -= n;
+        if self.len == 0 {
+            // Realign: the next bytes go in one piece, which keeps copies in one slice.
+            self.start = 0;
+        }
+    }
+
+    /// The `n` bytes at `offset` from the front, as at most two slices (the ring may wrap).
+    fn slices(&self, offset: usize, n: usize) -> (&[u8], &[u8]) {
+        let cap = self.capacity();
+        let from = (self.start + offset) % cap.max(1);
+        let first = n.min(cap - from);
+        (
+            &self.storage[from..from + first],
+            &self.storage[..n - first],
+        )
+    }
+
+    /// Writes `data` at position `at` counted from the front, wrapping.
+    fn write_at(&mut self, at: usize, data: &[u8]) {
+        let cap = self.capacity();
+        if data.is_empty() || cap == 0 {
+            return;
+        }
+        let from = (self.start + at) % cap;
+        let first = data.len().min(cap - from);
+        self.storage[from..from + first].copy_from_slice(&data[..first]);
+        self.storage[..data.len() - first].copy_from_slice(&data[first..]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn push_read_consume_across_the_wrap() {
+        let mut ring = RingBuffer::new(8);
+        assert_eq!(ring.push(b"abcdef"), 6);
+        ring.consume(4);
+        assert_eq!(ring.push(b"ghijklmn"), 6, "only 6 bytes are free");
+        let mut out = [0u8; 8];
+        assert_eq!(ring.read_at(0, &mut out), 8);
+        assert_eq!(&out, b"efghijkl");
+        assert_eq!(ring.read_at(5, &mut out[..2]), 2);
+        assert_eq!(&out[..2], b"jk");
+        assert_eq!(ring.read_at(8, &mut out), 0);
+    }
+
+    #[test]
+    fn bytes_written_ahead_join_when_extended() {
+        let mut ring = RingBuffer::new(10);
+        ring.push(b"ab");
+        assert_eq!(ring.write_beyond(3, b"fgh"), 3); // "cde" has not arrived yet
+        assert_eq!(ring.len(), 2);
+        ring.write_beyond(0, b"cde");
+        ring.extend(6);
+        let mut out = [0u8; 8];
+        assert_eq!(ring.read_at(0, &mut out), 8);
+        assert_eq!(&out, b"abcdefgh");
+        assert_eq!(
+            ring.write_beyond(2, b"xyz"),
+            0,
+            "offset 2 is past the 2 free bytes"
+        );
+        assert_eq!(ring.write_beyond(1, b"xyz"), 1);
+    }
+
+    proptest! {
+        /// The ring behaves like an unbounded queue cut to its capacity.
+        #[test]
+        fn matches_a_plain_queue(ops in proptest::collection::vec((any::<bool>(), 0usize..20), 1..60)) {
+            let mut ring = RingBuffer::new(16);
+            let mut model: std::collections::VecDeque<u8> = Default::default();
+            let mut next = 0u8;
+            for (push, n) in ops {
+                if push {
+                    let data: Vec<u8> = (0..n).map(|_| { next = next.wrapping_add(1); next }).collect();
+                    let pushed = ring.push(&data);
+                    prop_assert_eq!(pushed, n.min(16 - model.len()));
+                    model.extend(&data[..pushed]);
+                } else {
+                    let n = n.min(model.len());
+                    ring.consume(n);
+                    model.drain(..n);
+                }
+                let mut out = vec![0u8; 16];
+                let got = ring.read_at(0, &mut out);
+                prop_assert_eq!(&out[..got], &model.iter().copied().collect::<Vec<_>>()[..]);
+            }
+        }
+    }
+}

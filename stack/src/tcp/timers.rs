@@ -1,0 +1,79 @@
+//! TCP's timers: retransmission ([RFC 6298]), persist (zero-window probes, [RFC 9293 3.8.6.1])
+//! and TIME-WAIT ([RFC 9293 3.4.2]).
+//!
+//! Each is a deadline in the connection, never a sleeping task: the layer asks every
+//! connection for its earliest deadline ([`Connection::poll_at`]) and calls
+//! [`Connection::on_timer`] once the time has come.
+//!
+//! [RFC 6298]: https://www.rfc-editor.org/rfc/rfc6298
+//! [RFC 9293 3.8.6.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.1
+//! [RFC 9293 3.4.2]: https://www.rfc-editor.org/rfc/rfc9293#section-3.4.2
+
+use std::io;
+
+use tracing::debug;
+
+use super::connection::Connection;
+use super::state::State;
+use crate::time::Instant;
+
+impl Connection {
+    /// The earliest of this connection's deadlines.
+    pub(crate) fn poll_at(&self) -> Option<Instant> {
+        [self.retransmit_at, self.persist_at, self.time_wait_until]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Runs the timers that are due at `now`. `syn_retries` and `retries` are the limits after
+    /// which the connection gives up.
+    pub(crate) fn on_timer(&mut self, now: Instant, syn_retries: u32, retries: u32) {
+        if self.time_wait_until.is_some_and(|t| now >= t) {
+            // 2 MSL have passed: no segment of this connection can still be on its way.
+            self.time_wait_until = None;
+            self.set_state(State::Closed);
+            return;
+        }
+        if self.retransmit_at.is_some_and(|t| now >= t) {
+            self.on_retransmission_timeout(now, syn_retries, retries);
+        }
+        if self.persist_at.is_some_and(|t| now >= t) {
+            // Probe the closed window with one byte; the answer tells us its size.
+            self.persist_at = None;
+            self.persist_backoff += 1;
+            self.probe_now = true;
+            self.snd_nxt = self.snd_una;
+            debug!(quad = %self.quad, n = self.persist_backoff, "tcp: persist timer, window probe due");
+        }
+    }
+
+    /// The retransmission timer expired (RFC 6298 5.4 to 5.6): back off, and send again from
+    /// the oldest unacknowledged byte — or give up after too many tries.
+    fn on_retransmission_timeout(&mut self, now: Instant, syn_retries: u32, retries: u32) {
+        self.stats.timeouts += 1;
+        let limit = match self.state {
+            State::SynSent | State::SynReceived => syn_retries,
+            _ => retries,
+        };
+        if self.retries >= limit {
+            debug!(quad = %self.quad, tries = self.retries, "tcp: giving up after every retransmission");
+            self.fail(io::ErrorKind::TimedOut);
+            return;
+        }
+        let rto = self.rtt.rto();
+        self.retries += 1;
+        self.note = Some(format!(
+            "retransmission #{} after RTO {} ms",
+            self.retries,
+            rto.as_millis()
+        ));
+        debug!(quad = %self.quad, rto_ms = rto.as_millis() as u64, n = self.retries, "tcp: retransmission timeout");
+        self.congestion.on_timeout(self.in_flight());
+        self.rtt.back_off();
+        self.timed = None;
+        // Go back to SND.UNA: the congestion window (now one segment) paces the resending.
+        self.snd_nxt = self.snd_una;
+        self.retransmit_at = Some(now + self.rtt.rto());
+    }
+}
