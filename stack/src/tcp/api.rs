@@ -116,7 +116,7 @@ impl TcpLayer {
             io::Error::new(io::ErrorKind::AddrInUse, "every ephemeral port is in use")
         })?;
         let quad = quad_for(port);
-        let iss = self.isn.isn(quad.local, quad.remote, now);
+        let iss = self.iss_for(&quad, now);
         debug!(%quad, %iss, "tcp: active open, SYN-SENT");
         let conn = Connection::new(quad, State::SynSent, iss, self.our_mss, &self.config);
         Ok(self.insert(conn))

@@ -129,8 +129,9 @@ pub(crate) struct Connection {
     /// Bytes the application wrote that are not acknowledged yet; the first is at
     /// [`Connection::data_start`].
     pub(crate) send: RingBuffer,
-    /// The application shut down writing: a FIN follows the buffered data.
-    pub(crate) fin_queued: bool,
+    /// The sequence number of our FIN, once the application shut down writing: it follows the
+    /// data buffered at that moment.
+    pub(crate) our_fin: Option<SeqNumber>,
     /// The MSS we send with: the peer's, bounded by our link.
     pub(crate) send_mss: usize,
     /// The MSS we announce: our link's MTU minus 40.
@@ -217,7 +218,7 @@ impl Connection {
             snd_wl2: iss,
             snd_shift: 0,
             send: RingBuffer::new(config.send_buffer),
-            fin_queued: false,
+            our_fin: None,
             send_mss: super::config::DEFAULT_MSS.min(our_mss),
             our_mss,
             irs: SeqNumber(0),
@@ -268,7 +269,7 @@ impl Connection {
 
     /// Our FIN's sequence number, once the application has shut down writing.
     pub(crate) fn fin_seq_out(&self) -> Option<SeqNumber> {
-        self.fin_queued.then(|| self.data_end())
+        self.our_fin
     }
 
     /// Whether our FIN has been acknowledged.
@@ -406,7 +407,7 @@ impl Connection {
         if let Some(kind) = self.error {
             return Poll::Ready(Err(error(kind)));
         }
-        if self.fin_queued || !matches!(self.state, State::Established | State::CloseWait) {
+        if self.our_fin.is_some() || !matches!(self.state, State::Established | State::CloseWait) {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "the connection was shut down for writing",
@@ -429,11 +430,11 @@ impl Connection {
         match self.state {
             State::SynSent => self.set_state(State::Closed),
             State::SynReceived | State::Established => {
-                self.fin_queued = true;
+                self.our_fin = Some(self.data_end());
                 self.set_state(State::FinWait1);
             }
             State::CloseWait => {
-                self.fin_queued = true;
+                self.our_fin = Some(self.data_end());
                 self.set_state(State::LastAck);
             }
             // Already closing, or closed.

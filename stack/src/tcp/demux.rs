@@ -120,7 +120,7 @@ impl TcpLayer {
             debug!(%quad, "tcp: backlog full, SYN dropped");
             return self.stats.dropped.add(DropReason::QueueFull);
         }
-        let iss = self.isn.isn(quad.local, quad.remote, now);
+        let iss = self.iss_for(&quad, now);
         let mut conn = Connection::new(quad, State::SynReceived, iss, self.our_mss, &self.config);
         conn.learn_peer(h);
         conn.stats.segments_in += 1;

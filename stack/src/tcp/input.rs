@@ -147,6 +147,13 @@ impl Connection {
         if h.flags.rst() {
             return self.on_rst(h.seq, wnd);
         }
+        if self.state == State::SynReceived && h.flags.syn() && !h.flags.ack() && h.seq == self.irs
+        {
+            // The peer sent its SYN again: our SYN-ACK was lost. Send it again now rather
+            // than a bare ACK the peer in SYN-SENT would drop (Linux does the same).
+            self.snd_nxt = self.iss;
+            return Reply::None;
+        }
         if !self.acceptable(h.seq, h.segment_len(), wnd) {
             // Not for this window: an old duplicate or a probe. Answer with an ACK that says
             // where we are, then drop it.
@@ -160,12 +167,8 @@ impl Connection {
         }
 
         // Fourth, check the SYN bit (RFC 5961 4.2: challenge ACK, whatever its sequence
-        // number). A repeat of the SYN we are answering gets our SYN-ACK again instead.
+        // number).
         if h.flags.syn() {
-            if self.state == State::SynReceived && h.seq == self.irs && !h.flags.ack() {
-                self.snd_nxt = self.iss;
-                return Reply::None;
-            }
             debug!(quad = %self.quad, "tcp: SYN in a synchronized state");
             return Reply::ChallengeAck;
         }
@@ -185,6 +188,10 @@ impl Connection {
         }
 
         // Seventh, process the segment text.
+        if data.is_empty() && !seg.payload.is_empty() {
+            // All of it was old, or beyond the window or the peer's FIN: say where we are.
+            self.ack_now = true;
+        }
         if !data.is_empty() {
             if let Some(reply) = self.on_data(seq, data) {
                 return reply;

@@ -90,6 +90,9 @@ pub(crate) struct TcpLayer {
     ready: VecDeque<usize>,
     /// When the timers last ran.
     timers_ran_at: Option<Instant>,
+    /// Tests choose the next ISS, e.g. just below 2^32.
+    #[cfg(test)]
+    pub(crate) next_iss: Option<seq::SeqNumber>,
 }
 
 impl TcpLayer {
@@ -105,7 +108,18 @@ impl TcpLayer {
             isn: IsnGenerator::new(seed),
             ready: VecDeque::new(),
             timers_ran_at: None,
+            #[cfg(test)]
+            next_iss: None,
         }
+    }
+
+    /// The initial send sequence number for a new connection (RFC 6528).
+    fn iss_for(&mut self, quad: &Quad, now: Instant) -> seq::SeqNumber {
+        #[cfg(test)]
+        if let Some(iss) = self.next_iss.take() {
+            return iss;
+        }
+        self.isn.isn(quad.local, quad.remote, now)
     }
 
     /// The connection behind `id`, if it still exists.
@@ -238,3 +252,6 @@ impl TcpLayer {
         self.slots.iter().any(|s| s.conn.is_some())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -146,14 +146,16 @@ impl Connection {
 
     /// Whether a segment of `len` bytes (of `avail` waiting) may go now: full segments always;
     /// smaller ones under Nagle's rule ([RFC 9293 3.7.4]: only with nothing in flight, unless
-    /// `nodelay`) or when they fill half the largest window the peer offered (sender-side
+    /// `nodelay`, or unless the application has closed, so that no more data can come to fill
+    /// the segment) or when they fill half the largest window the peer offered (sender-side
     /// silly window avoidance, 3.8.6.2.1). Retransmissions always go.
     ///
     /// [RFC 9293 3.7.4]: https://www.rfc-editor.org/rfc/rfc9293#section-3.7.4
     fn may_send(&self, len: usize, avail: usize) -> bool {
         len >= self.send_mss
             || self.snd_nxt < self.snd_max
-            || (len == avail && (self.nodelay || self.snd_max == self.snd_una))
+            || (len == avail
+                && (self.nodelay || self.our_fin.is_some() || self.snd_max == self.snd_una))
             || (self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2)
     }
 

@@ -1,0 +1,293 @@
+//! ESTABLISHED: data both ways, windows, reassembly, wrap-around.
+
+use std::time::Duration;
+
+use super::harness::*;
+use crate::tcp::{Flags, SeqNumber, State, TcpConfig};
+
+/// An established passive connection on port 80; returns the connection, our next sequence
+/// number and the peer's.
+fn established(h: &mut Harness) -> (crate::tcp::ConnId, u32, u32) {
+    let (id, iss) = h.passive_open(80);
+    (id, iss.0.wrapping_add(1), PEER_ISN.wrapping_add(1))
+}
+
+fn data(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+#[test]
+fn receive_and_send_both_at_once() {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = established(&mut h);
+    h.write(id, b"from us").unwrap();
+    h.send(&Seg::to(80, Flags::ACK | Flags::PSH, theirs, ours).with_payload(b"from the peer"));
+    let segs = h.recv_all();
+    // Our data goes with the ACK of theirs: one segment.
+    assert_eq!(segs.len(), 1, "{segs:?}");
+    assert_eq!(segs[0].payload, b"from us");
+    assert_eq!(segs[0].ack, SeqNumber(theirs) + 13);
+    assert!(segs[0].flags.psh());
+    assert_eq!(h.read(id).unwrap().unwrap(), b"from the peer");
+}
+
+#[test]
+fn a_push_is_readable_at_once_and_acknowledged() {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = established(&mut h);
+    h.send(&Seg::to(80, Flags::ACK | Flags::PSH, theirs, ours).with_payload(b"hi"));
+    let ack = h.expect();
+    assert_eq!((ack.flags, ack.ack), (Flags::ACK, SeqNumber(theirs) + 2));
+    assert_eq!(h.read(id).unwrap().unwrap(), b"hi");
+    assert_eq!(
+        h.read(id).unwrap(),
+        None,
+        "nothing more: the read would wait"
+    );
+}
+
+#[test]
+fn sending_more_than_the_peers_window() {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = established(&mut h);
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours).with_window(3000));
+    h.write(id, &data(10_000)).unwrap();
+    let segs = h.recv_all();
+    let sizes: Vec<usize> = segs.iter().map(|s| s.payload.len()).collect();
+    // Two full segments; the 80 bytes left in the window wait (silly window avoidance: a
+    // sliver of a segment is not worth sending while more data waits).
+    assert_eq!(sizes, [1460, 1460], "{segs:?}");
+    // The peer takes it all and opens the window again.
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours.wrapping_add(2920)).with_window(5000));
+    let sizes: Vec<usize> = h.recv_all().iter().map(|s| s.payload.len()).collect();
+    assert_eq!(sizes, [1460, 1460, 1460]);
+}
+
+#[test]
+fn a_window_shrunk_by_the_peer_is_respected() {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = established(&mut h);
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours).with_window(2920));
+    h.write(id, &data(2920)).unwrap();
+    assert_eq!(h.recv_all().len(), 2);
+    // It acknowledges the first segment but shrinks the window so that nothing more fits.
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours.wrapping_add(1460)).with_window(1460));
+    h.write(id, &data(1000)).unwrap();
+    h.expect_silence();
+}
+
+#[test]
+fn the_mss_of_the_peer_bounds_our_segments() {
+    let mut h = Harness::new();
+    h.listen(80);
+    h.send(&Seg::to(80, Flags::SYN, PEER_ISN, 0).with_mss(500));
+    let syn_ack = h.expect();
+    h.send(&Seg::to(
+        80,
+        Flags::ACK,
+        PEER_ISN.wrapping_add(1),
+        syn_ack.seq.0 + 1,
+    ));
+    let id = h.accept(80).unwrap();
+    h.write(id, &data(1200)).unwrap();
+    let sizes: Vec<usize> = h.recv_all().iter().map(|s| s.payload.len()).collect();
+    assert_eq!(
+        sizes,
+        [500, 500],
+        "the 200-byte tail waits for an ACK (Nagle)"
+    );
+    h.send(&Seg::to(
+        80,
+        Flags::ACK,
+        PEER_ISN.wrapping_add(1),
+        syn_ack.seq.0.wrapping_add(1001),
+    ));
+    assert_eq!(h.expect().payload.len(), 200);
+}
+
+#[test]
+fn out_of_order_segments_wait_for_the_hole() {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = established(&mut h);
+    let stream = data(4000);
+    // Several holes: 1000..2000 and 3000..4000 arrive before 0..1000 and 2000..3000.
+    h.send(&Seg::to(80, Flags::ACK, theirs.wrapping_add(3000), ours).with_payload(&stream[3000..]));
+    let dup = h.expect();
+    assert_eq!(
+        dup.ack,
+        SeqNumber(theirs),
+        "out of order: an immediate duplicate ACK"
+    );
+    h.send(
+        &Seg::to(80, Flags::ACK, theirs.wrapping_add(1000), ours).with_payload(&stream[1000..2000]),
+    );
+    assert_eq!(h.expect().ack, SeqNumber(theirs));
+    assert_eq!(
+        h.read(id).unwrap(),
+        None,
+        "a hole at the start holds everything"
+    );
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours).with_payload(&stream[..1000]));
+    assert_eq!(
+        h.expect().ack,
+        SeqNumber(theirs) + 2000,
+        "up to the next hole"
+    );
+    h.send(
+        &Seg::to(80, Flags::ACK, theirs.wrapping_add(2000), ours).with_payload(&stream[2000..3000]),
+    );
+    assert_eq!(
+        h.expect().ack,
+        SeqNumber(theirs) + 4000,
+        "every hole filled"
+    );
+    assert_eq!(h.read(id).unwrap().unwrap(), stream);
+}
+
+#[test]
+fn duplicates_and_overlaps_are_trimmed() {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = established(&mut h);
+    let stream = data(300);
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours).with_payload(&stream[..200]));
+    h.expect();
+    // A full duplicate: an ACK, nothing delivered twice.
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours).with_payload(&stream[..200]));
+    assert_eq!(h.expect().ack, SeqNumber(theirs) + 200);
+    // An overlap: only the new part counts.
+    h.send(
+        &Seg::to(80, Flags::ACK, theirs.wrapping_add(100), ours).with_payload(&stream[100..300]),
+    );
+    assert_eq!(h.expect().ack, SeqNumber(theirs) + 300);
+    assert_eq!(h.read(id).unwrap().unwrap(), stream);
+}
+
+#[test]
+fn data_partly_or_wholly_outside_the_window() {
+    let mut h = Harness::with_config(|c: &mut TcpConfig| c.recv_buffer = 1000);
+    let (id, ours, theirs) = established(&mut h);
+    let stream = data(1500);
+    // Partly: the first 1000 bytes fit, the rest is cut.
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours).with_payload(&stream));
+    let ack = h.expect();
+    assert_eq!((ack.ack, ack.window), (SeqNumber(theirs) + 1000, 0));
+    // Wholly outside: an ACK, and the data is dropped.
+    h.send(&Seg::to(80, Flags::ACK, theirs.wrapping_add(1000), ours).with_payload(&stream[1000..]));
+    assert_eq!(h.expect().ack, SeqNumber(theirs) + 1000);
+    assert_eq!(h.read(id).unwrap().unwrap(), &stream[..1000]);
+}
+
+#[test]
+fn ack_for_unsent_data_is_answered_and_dropped() {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = established(&mut h);
+    h.send(
+        &Seg::to(80, Flags::ACK | Flags::PSH, theirs, ours.wrapping_add(5000)).with_payload(b"x"),
+    );
+    let ack = h.expect();
+    assert_eq!(
+        ack.ack,
+        SeqNumber(theirs),
+        "the segment was dropped, data not taken"
+    );
+    assert_eq!(h.read(id).unwrap(), None);
+    assert_eq!(h.state(id), Some(State::Established));
+}
+
+#[test]
+fn a_segment_without_ack_is_dropped() {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = established(&mut h);
+    h.send(&Seg::to(80, Flags::PSH, theirs, ours).with_payload(b"no ack flag"));
+    h.expect_silence();
+    assert_eq!(h.read(id).unwrap(), None);
+}
+
+#[test]
+fn sequence_numbers_wrap_while_sending_and_receiving() {
+    let mut h = Harness::new();
+    h.host.tcp.next_iss = Some(SeqNumber(u32::MAX - 1000));
+    let (id, ours, theirs) = established(&mut h);
+    assert!(
+        ours > u32::MAX - 1001 && theirs > PEER_ISN,
+        "both start just below 2^32"
+    );
+    let stream = data(20_000);
+    let mut acked = ours;
+    let mut sent = Vec::new();
+    h.write(id, &stream).unwrap();
+    while sent.len() < stream.len() {
+        let segs = h.recv_all();
+        assert!(!segs.is_empty(), "stalled at {}", sent.len());
+        for seg in &segs {
+            assert_eq!(seg.seq, SeqNumber(ours) + sent.len());
+            sent.extend_from_slice(&seg.payload);
+            acked = seg.seq.0.wrapping_add(seg.payload.len() as u32);
+        }
+        h.send(&Seg::to(80, Flags::ACK, theirs, acked));
+    }
+    assert_eq!(sent, stream);
+    assert!(
+        SeqNumber(acked).0 < 100_000,
+        "our sequence numbers crossed 2^32"
+    );
+    // And receiving across the peer's wrap (its ISN is 256 below 2^32).
+    let mut seq = theirs;
+    for chunk in stream.chunks(1000) {
+        h.send(&Seg::to(80, Flags::ACK, seq, acked).with_payload(chunk));
+        seq = seq.wrapping_add(chunk.len() as u32);
+    }
+    assert_eq!(h.recv_all().last().unwrap().ack, SeqNumber(seq));
+    assert_eq!(h.read(id).unwrap().unwrap(), stream);
+}
+
+#[test]
+fn buffers_wrap_around() {
+    let mut h = Harness::with_config(|c: &mut TcpConfig| {
+        c.send_buffer = 3000;
+        c.recv_buffer = 3000;
+    });
+    let (id, ours, theirs) = established(&mut h);
+    let stream = data(50_000);
+    let (mut written, mut echoed, mut got) = (0, Vec::new(), Vec::new());
+    let (mut seq_out, mut seq_in) = (ours, theirs);
+    while echoed.len() < stream.len() || got.len() < stream.len() {
+        if written < stream.len() {
+            written += h.write(id, &stream[written..]).unwrap();
+        }
+        for seg in h.recv_all() {
+            echoed.extend_from_slice(&seg.payload);
+            seq_out = seq_out.wrapping_add(seg.payload.len() as u32);
+        }
+        // The peer acknowledges everything and sends 700 bytes of its own.
+        let chunk = &stream[got.len().min(stream.len())..(got.len() + 700).min(stream.len())];
+        h.send(&Seg::to(80, Flags::ACK, seq_in, seq_out).with_payload(chunk));
+        seq_in = seq_in.wrapping_add(chunk.len() as u32);
+        if let Some(bytes) = h.read(id).unwrap() {
+            got.extend_from_slice(&bytes);
+        }
+        h.advance(Duration::from_millis(1));
+    }
+    assert_eq!(echoed, stream);
+    assert_eq!(got, stream);
+}
+
+#[test]
+fn nagle_holds_small_segments_while_data_is_in_flight() {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = established(&mut h);
+    h.write(id, b"a").unwrap();
+    assert_eq!(h.expect().payload, b"a", "nothing in flight: sent at once");
+    h.write(id, b"b").unwrap();
+    h.write(id, b"c").unwrap();
+    h.expect_silence();
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours.wrapping_add(1)));
+    assert_eq!(h.expect().payload, b"bc", "the ACK releases them, merged");
+    h.host.tcp_set_nodelay(id, true).unwrap();
+    h.write(id, b"d").unwrap();
+    assert_eq!(
+        h.expect().payload,
+        b"d",
+        "nodelay: at once though bc is in flight"
+    );
+}

@@ -1,0 +1,332 @@
+//! A scripted peer for TCP tests: we play the remote host segment by segment, on virtual time.
+//!
+//! The host under test is 10.77.0.2; the test is 10.77.0.1. `send` builds a segment as the
+//! peer, hands it to the host; `recv` takes the host's next segment and parses it. Time moves
+//! only when a test calls `advance`.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use crate::host::{Config, Host};
+use crate::ip::header::{self as ip_header, IpProtocol};
+use crate::tcp::header::{Packet, Repr};
+use crate::tcp::options::SackBlocks;
+use crate::tcp::{ConnId, Flags, SeqNumber, State, TcpConfig};
+use crate::time::Instant;
+
+pub(super) const US: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
+pub(super) const THEM: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+/// The peer's port.
+pub(super) const PEER_PORT: u16 = 40000;
+/// The peer's initial sequence number: just below 2^32, so every test crosses the wrap.
+pub(super) const PEER_ISN: u32 = 0xffff_ff00;
+
+/// A segment as the test sees it.
+#[derive(Clone, PartialEq, Eq)]
+pub(super) struct Seg {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq: SeqNumber,
+    pub ack: SeqNumber,
+    pub flags: Flags,
+    pub window: u16,
+    pub mss: Option<u16>,
+    pub window_scale: Option<u8>,
+    pub payload: Vec<u8>,
+    pub comment: Option<String>,
+}
+
+impl std::fmt::Debug for Seg {
+    /// One line, like a capture's summary; the payload by its length only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} > {} {} seq={} ack={} win={} len={}",
+            self.src_port,
+            self.dst_port,
+            self.flags,
+            self.seq,
+            self.ack,
+            self.window,
+            self.payload.len()
+        )?;
+        if let Some(comment) = &self.comment {
+            write!(f, " ({comment})")?;
+        }
+        Ok(())
+    }
+}
+
+impl Seg {
+    /// A segment from the peer to our `port`, with only `flags` set.
+    pub fn to(port: u16, flags: Flags, seq: u32, ack: u32) -> Seg {
+        Seg {
+            src_port: PEER_PORT,
+            dst_port: port,
+            seq: SeqNumber(seq),
+            ack: SeqNumber(ack),
+            flags,
+            window: 65535,
+            mss: None,
+            window_scale: None,
+            payload: Vec::new(),
+            comment: None,
+        }
+    }
+
+    pub fn with_payload(mut self, payload: &[u8]) -> Seg {
+        self.payload = payload.to_vec();
+        self
+    }
+
+    pub fn with_window(mut self, window: u16) -> Seg {
+        self.window = window;
+        self
+    }
+
+    pub fn with_mss(mut self, mss: u16) -> Seg {
+        self.mss = Some(mss);
+        self
+    }
+
+    pub fn with_window_scale(mut self, shift: u8) -> Seg {
+        self.window_scale = Some(shift);
+        self
+    }
+
+    /// SEG.LEN: data plus SYN and FIN.
+    pub fn len(&self) -> usize {
+        self.payload.len() + usize::from(self.flags.syn()) + usize::from(self.flags.fin())
+    }
+}
+
+/// The host under test and the virtual clock.
+pub(super) struct Harness {
+    pub host: Host,
+    pub now: Instant,
+}
+
+pub(super) fn cx() -> Context<'static> {
+    Context::from_waker(Waker::noop())
+}
+
+impl Harness {
+    /// A host with short timers: MSL 1 s, initial RTO 1 s.
+    pub fn new() -> Harness {
+        Self::with_config(|_| {})
+    }
+
+    pub fn with_config(tweak: impl FnOnce(&mut TcpConfig)) -> Harness {
+        let mut config = Config::new("10.77.0.2/24".parse().unwrap_or_else(|_| unreachable!()));
+        config.seed = Some(7);
+        config.tcp.msl = Duration::from_secs(1);
+        tweak(&mut config.tcp);
+        Harness {
+            host: Host::new(config),
+            now: Instant::from_secs(100),
+        }
+    }
+
+    /// Lets `d` pass.
+    pub fn advance(&mut self, d: Duration) {
+        self.now += d;
+    }
+
+    /// The peer sends `seg`.
+    pub fn send(&mut self, seg: &Seg) {
+        let header = Repr {
+            src_port: seg.src_port,
+            dst_port: seg.dst_port,
+            seq: seg.seq,
+            ack: seg.ack,
+            flags: seg.flags,
+            window: seg.window,
+            urgent: 0,
+            mss: seg.mss,
+            window_scale: seg.window_scale,
+            sack_permitted: false,
+            sack_blocks: SackBlocks::default(),
+            timestamps: None,
+            payload_len: seg.payload.len(),
+        };
+        let tcp_len = header.buffer_len();
+        let ip = ip_header::Repr {
+            src_addr: THEM,
+            dst_addr: US,
+            protocol: IpProtocol::Tcp,
+            ttl: 64,
+            tos: 0,
+            ident: 1,
+            dont_fragment: true,
+            more_fragments: false,
+            fragment_offset: 0,
+            payload_len: tcp_len,
+        };
+        let mut packet = vec![0u8; ip.total_len()];
+        ip.emit(&mut packet);
+        let data_at = 20 + header.header_len();
+        packet[data_at..].copy_from_slice(&seg.payload);
+        header.emit(&mut packet[20..], THEM, US);
+        self.host.receive(self.now, &packet);
+    }
+
+    /// The host's next segment, if it has one now.
+    pub fn recv(&mut self) -> Option<Seg> {
+        let mut buf = Vec::new();
+        let transmit = self.host.transmit(self.now, &mut buf)?;
+        let ip = ip_header::Packet::new_checked(&buf[..]).expect("our packets parse");
+        let ip_repr = ip_header::Repr::parse(&ip).expect("our IP headers are valid");
+        assert_eq!(ip_repr.protocol, IpProtocol::Tcp, "expected TCP");
+        assert_eq!((ip_repr.src_addr, ip_repr.dst_addr), (US, THEM));
+        let packet = Packet::new_checked(ip.payload()).expect("our segments parse");
+        let h = Repr::parse(&packet, US, THEM).expect("our checksums are right");
+        Some(Seg {
+            src_port: h.src_port,
+            dst_port: h.dst_port,
+            seq: h.seq,
+            ack: h.ack,
+            flags: h.flags,
+            window: h.window,
+            mss: h.mss,
+            window_scale: h.window_scale,
+            payload: packet.payload().to_vec(),
+            comment: transmit.comment.map(|c| c.into_owned()),
+        })
+    }
+
+    /// Exactly one segment from the host, which must exist.
+    pub fn expect(&mut self) -> Seg {
+        match self.recv() {
+            Some(seg) => seg,
+            None => panic!("expected a segment at {}, the host sent none", self.now),
+        }
+    }
+
+    /// Every segment the host has now.
+    pub fn recv_all(&mut self) -> Vec<Seg> {
+        std::iter::from_fn(|| self.recv()).collect()
+    }
+
+    /// Asserts the host sends nothing now.
+    pub fn expect_silence(&mut self) {
+        if let Some(seg) = self.recv() {
+            panic!("expected no segment at {}, got {seg:?}", self.now);
+        }
+    }
+
+    pub fn listen(&mut self, port: u16) {
+        self.host
+            .tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port), None)
+            .expect("listen");
+    }
+
+    pub fn listen_with_backlog(&mut self, port: u16, backlog: usize) {
+        self.host
+            .tcp_listen(
+                SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port),
+                Some(backlog),
+            )
+            .expect("listen");
+    }
+
+    pub fn accept(&mut self, port: u16) -> Option<ConnId> {
+        match self.host.tcp_poll_accept(&mut cx(), port) {
+            Poll::Ready(Ok((id, remote))) => {
+                assert_eq!(remote, SocketAddrV4::new(THEM, PEER_PORT));
+                Some(id)
+            }
+            Poll::Ready(Err(err)) => panic!("accept failed: {err}"),
+            Poll::Pending => None,
+        }
+    }
+
+    pub fn connect(&mut self, port: u16) -> ConnId {
+        self.host
+            .tcp_connect(self.now, SocketAddrV4::new(THEM, port))
+            .expect("connect")
+    }
+
+    pub fn state(&self, id: ConnId) -> Option<State> {
+        self.host.tcp_info(id).ok().map(|info| info.state)
+    }
+
+    /// Everything readable now; `Ok(None)` when nothing is (the read would wait).
+    pub fn read(&mut self, id: ConnId) -> io::Result<Option<Vec<u8>>> {
+        let mut buf = vec![0u8; 1 << 20];
+        match self.host.tcp_poll_read(&mut cx(), id, &mut buf) {
+            Poll::Ready(Ok(n)) => {
+                buf.truncate(n);
+                Ok(Some(buf))
+            }
+            Poll::Ready(Err(err)) => Err(err),
+            Poll::Pending => Ok(None),
+        }
+    }
+
+    /// Writes all of `data` (panics if the send buffer cannot take it).
+    pub fn write(&mut self, id: ConnId, data: &[u8]) -> io::Result<usize> {
+        match self.host.tcp_poll_write(&mut cx(), id, data) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Ok(0),
+        }
+    }
+
+    /// The local port of a connection.
+    pub fn local_port(&self, id: ConnId) -> u16 {
+        self.host
+            .tcp_info(id)
+            .expect("connection")
+            .quad
+            .local
+            .port()
+    }
+
+    /// Opens a connection from the peer to our listener on `port`: SYN, our SYN-ACK, the
+    /// peer's ACK. Returns the accepted connection and our ISS.
+    pub fn passive_open(&mut self, port: u16) -> (ConnId, SeqNumber) {
+        self.listen(port);
+        self.send(&Seg::to(port, Flags::SYN, PEER_ISN, 0).with_mss(1460));
+        let syn_ack = self.expect();
+        assert_eq!(syn_ack.flags, Flags::SYN | Flags::ACK);
+        assert_eq!(syn_ack.ack, SeqNumber(PEER_ISN) + 1);
+        self.send(&Seg::to(
+            port,
+            Flags::ACK,
+            PEER_ISN.wrapping_add(1),
+            syn_ack.seq.0.wrapping_add(1),
+        ));
+        let id = self.accept(port).expect("the handshake completed");
+        (id, syn_ack.seq)
+    }
+
+    /// Opens a connection from us to the peer's `port`; returns it and our ISS.
+    pub fn active_open(&mut self, port: u16) -> (ConnId, SeqNumber) {
+        let id = self.connect(port);
+        let syn = self.expect();
+        assert_eq!(syn.flags, Flags::SYN);
+        let local = syn.src_port;
+        let mut syn_ack = Seg::to(
+            local,
+            Flags::SYN | Flags::ACK,
+            PEER_ISN,
+            syn.seq.0.wrapping_add(1),
+        )
+        .with_mss(1460);
+        syn_ack.src_port = port;
+        self.send(&syn_ack);
+        let ack = self.expect();
+        assert_eq!(ack.flags, Flags::ACK);
+        assert_eq!(self.state(id), Some(State::Established));
+        (id, syn.seq)
+    }
+}
+
+/// A segment from the peer's `port` to our `local` port (for active opens, where our port is
+/// ephemeral).
+pub(super) fn from_port(port: u16, local: u16, flags: Flags, seq: u32, ack: u32) -> Seg {
+    let mut seg = Seg::to(local, flags, seq, ack);
+    seg.src_port = port;
+    seg
+}

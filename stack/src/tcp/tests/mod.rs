@@ -1,0 +1,8 @@
+//! TCP on virtual time, one behaviour per test, in the order of `shared/TCP-SCENARIOS.md`:
+//! the test plays the peer segment by segment and checks every segment the stack sends back.
+
+mod harness;
+
+mod close;
+mod data;
+mod handshake;
