@@ -271,9 +271,8 @@ impl Connection {
         if len > 0 && self.retransmit_at.is_none() {
             self.retransmit_at = Some(now + self.rtt.rto());
         }
-        let note = self.note.take();
-        if resent {
-            return note.map(Cow::Owned);
+        if let Some(note) = self.note.take() {
+            return Some(Cow::Owned(note));
         }
         describe(plan.flags, self.state).map(Cow::Borrowed)
     }

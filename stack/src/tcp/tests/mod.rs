@@ -6,3 +6,6 @@ mod harness;
 mod close;
 mod data;
 mod handshake;
+mod loss;
+mod reset;
+mod window;
