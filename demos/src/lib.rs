@@ -10,6 +10,7 @@
 //!   └───────────────────────────┘          └──────────────────────────┘
 //! ```
 
+use std::future::Future;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
@@ -95,17 +96,53 @@ pub fn exit_with(message: &str) -> ! {
     std::process::exit(1)
 }
 
-/// Waits for Ctrl-C (SIGINT) or SIGTERM.
-pub async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+/// Starts listening for Ctrl-C (SIGINT) and SIGTERM now, and returns a future that completes
+/// when either arrives.
+///
+/// Call it once, before the demo says it is ready, and keep the future across loop iterations
+/// (`tokio::pin!`, then `&mut shutdown` in `select!`): a signal is only seen by a listener that
+/// exists when it arrives, so a listener made anew in each iteration misses a Ctrl-C that comes
+/// while the loop body runs, and the demo does not stop. A signal whose listener cannot be set
+/// up keeps its default action, which ends the process.
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+
+    async fn next(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending().await,
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    }
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        tokio::select! {
+            _ = next(interrupt) => {}
+            _ = next(terminate) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_signal_that_comes_before_the_wait_is_not_lost() {
+        let shutdown = shutdown_signal();
+        // Ctrl-C while the demo is busy elsewhere (echoing a datagram), not yet awaiting.
+        // SAFETY: raise(3) takes an integer; the listener above has replaced the default action.
+        assert_eq!(unsafe { libc::raise(libc::SIGINT) }, 0);
+        tokio::time::timeout(Duration::from_secs(5), shutdown)
+            .await
+            .expect("the earlier SIGINT ends the wait");
     }
 }
