@@ -5,15 +5,15 @@
 //! Needs root and `/dev/net/tun`; without them each test prints `skipped: <why>` and passes,
 //! except under CI, which must run them.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::process::Command;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tunstack::link::netns::NetNs;
 use tunstack_tests::{
-    output_within, tshark_check, tshark_check_fields, tun_tests_can_run, Direction, Exited, Frame,
-    Running, TempFile, DEFAULT_FIELDS, KERNEL, STACK,
+    linux_ping, linux_udp, output_within, tshark_check, tshark_check_fields, tun_tests_can_run,
+    Direction, Exited, Frame, Running, TempFile, DEFAULT_FIELDS, KERNEL, STACK,
 };
 
 const UDP_ECHO: &str = env!("CARGO_BIN_EXE_udp-echo");
@@ -52,16 +52,6 @@ fn assert_ready_then_hint(exited: &Exited, program: &str) {
     assert_eq!(readies, 1, "{stdout:?}");
 }
 
-/// A Linux UDP socket bound to `addr` inside `ns`, with a 3-second read timeout.
-fn linux_udp(ns: &NetNs, addr: impl Into<SocketAddr>) -> UdpSocket {
-    let addr = addr.into();
-    let socket = ns.run(|| UdpSocket::bind(addr)).unwrap().unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(3)))
-        .unwrap();
-    socket
-}
-
 #[test]
 fn udp_echo_answers_ping_and_udp_and_stops_cleanly_on_ctrl_c() {
     let Some(ns) = namespace("echo") else {
@@ -71,32 +61,9 @@ fn udp_echo_answers_ping_and_udp_and_stops_cleanly_on_ctrl_c() {
     let path = capture.path().to_str().unwrap();
     let demo = start_demo(&ns, UDP_ECHO, &["--capture", path]);
 
-    let ping = output_within(
-        &mut ns.exec(
-            "ping",
-            &[
-                "-c",
-                "2",
-                "-i",
-                "0.2",
-                "-W",
-                "1",
-                "-w",
-                "5",
-                "-n",
-                "10.77.0.2",
-            ],
-        ),
-        Duration::from_secs(10),
-    )
-    .unwrap();
-    let ping_out = String::from_utf8_lossy(&ping.stdout);
-    assert!(
-        ping_out.contains("2 packets transmitted, 2 received"),
-        "{ping_out}"
-    );
+    linux_ping(&ns, STACK, 2, &[]);
 
-    let linux = linux_udp(&ns, (KERNEL, 0));
+    let linux = linux_udp(&ns, (KERNEL, 0)).unwrap();
     linux.send_to(b"hello over tun", (STACK, 7)).unwrap();
     let mut buf = [0; 64];
     let (n, from) = linux.recv_from(&mut buf).unwrap();
@@ -135,7 +102,7 @@ fn course_server(
     ignore: usize,
     answer: usize,
 ) -> JoinHandle<Vec<(Vec<u8>, SocketAddr)>> {
-    let server = linux_udp(ns, ([0, 0, 0, 0], 9001));
+    let server = linux_udp(ns, ([0, 0, 0, 0], 9001)).unwrap();
     std::thread::spawn(move || {
         let mut got = Vec::new();
         let mut buf = [0; 4096];

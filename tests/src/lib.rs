@@ -9,6 +9,7 @@
 //!   too, and nothing reaches the host's own network.
 //! - [`tshark_check`]: reads a capture with tshark, fails on any malformed packet or bad checksum,
 //!   and returns the frames for further assertions.
+//! - [`linux_udp`] and [`linux_ping`]: the kernel's side, inside a namespace.
 //! - [`output_within`] and [`Running`]: run a command (ping, a demo binary) with a time limit, so
 //!   that no test can hang.
 //! - [`tun_tests_can_run`]: whether this machine can run the TUN tests; if not, the test prints
@@ -28,11 +29,13 @@
 
 use std::net::Ipv4Addr;
 
+mod linux;
 mod process;
 mod temp;
 mod tshark;
 mod tunnet;
 
+pub use linux::{linux_ping, linux_udp};
 pub use process::{output_within, Exited, Running};
 pub use temp::TempFile;
 pub use tshark::{

@@ -18,9 +18,6 @@ use crate::{TempFile, DEVICE, KERNEL, PREFIX_LEN, STACK};
 /// How long [`TunNet::block_on`] lets a test's async code run before giving up on it.
 const BLOCK_ON_LIMIT: Duration = Duration::from_secs(30);
 
-/// How long a Linux socket from [`TunNet::linux_udp`] waits in a read or write.
-const SOCKET_TIMEOUT: Duration = Duration::from_secs(3);
-
 /// How long stopping waits for tasks still running on the stack's runtime.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(2);
 
@@ -176,14 +173,9 @@ impl TunNet {
     }
 
     /// A Linux UDP socket bound to `addr` inside the namespace, e.g. `(KERNEL, 0)`, with
-    /// 3-second read and write timeouts so that a lost datagram fails a test instead of
-    /// hanging it.
+    /// 3-second timeouts: see [`crate::linux_udp`].
     pub fn linux_udp(&self, addr: impl Into<SocketAddr>) -> io::Result<std::net::UdpSocket> {
-        let addr = addr.into();
-        let socket = self.run(|| std::net::UdpSocket::bind(addr))??;
-        socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
-        socket.set_write_timeout(Some(SOCKET_TIMEOUT))?;
-        Ok(socket)
+        crate::linux_udp(&self.ns, addr)
     }
 
     /// A command that runs `program args...` inside the namespace (`ip netns exec`); run it with

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::time::timeout;
 use tunstack::UdpSocket;
 use tunstack_tests::{
-    output_within, tshark_check, tun_tests_can_run, Direction, Frame, TunNet, KERNEL, STACK,
+    linux_ping, tshark_check, tun_tests_can_run, Direction, Frame, TunNet, KERNEL, STACK,
 };
 
 /// How long any single wait in these tests may take.
@@ -33,28 +33,6 @@ fn start(label: &str) -> Option<TunNet> {
 /// reordered, shifted or mixed-up echo shows.
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + len) as u8).collect()
-}
-
-/// Runs `ping ARGS... 10.77.0.2` inside the namespace and returns its output; fails the test
-/// unless it got `count` replies.
-fn linux_ping(net: &TunNet, count: usize, extra: &[&str]) -> String {
-    let count_arg = count.to_string();
-    let stack = STACK.to_string();
-    // -i 0.2: quick; -W 1: one second per reply at most; -w 5: five seconds for the whole run.
-    let mut args = vec!["-c", &count_arg, "-i", "0.2", "-W", "1", "-w", "5", "-n"];
-    args.extend_from_slice(extra);
-    args.push(&stack);
-    let output = output_within(&mut net.exec("ping", &args), Duration::from_secs(10)).unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "ping {args:?} failed ({}):\n{stdout}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let summary = format!("{count} packets transmitted, {count} received");
-    assert!(stdout.contains(&summary), "{stdout}");
-    stdout
 }
 
 /// The (identifier, sequence number, data) of an echo request or reply frame.
@@ -95,8 +73,8 @@ fn linux_ping_gets_its_replies() {
     let Some(mut net) = start("ping") else {
         return;
     };
-    linux_ping(&net, 3, &[]);
-    let big = linux_ping(&net, 3, &["-s", "1400"]);
+    linux_ping(net.ns(), STACK, 3, &[]);
+    let big = linux_ping(net.ns(), STACK, 3, &["-s", "1400"]);
     assert!(big.contains("1408 bytes from 10.77.0.2"), "{big}");
 
     let stats = net.stack().stats();
