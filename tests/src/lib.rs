@@ -17,13 +17,12 @@
 //!
 //! ```text
 //!   network namespace tunstack-<label>-<pid>-<n>, removed when the test ends
-//!   ┌──────────────────────────────────────────────────────────────────────────┐
-//!   │ Linux: ping, std::net sockets      tun0       TunNet's runtime           │
-//!   │ 10.77.0.1/24  ◄──────────────────► ════ ◄──► Capture ◄──► Stack 10.77.0.2│
-//!   │                                                  │                        │
-//!   └──────────────────────────────────────────────────┼────────────────────────┘
-//!                                                      ▼
-//!                                      /tmp/tunstack-<label>-….tmp.pcapng ──► tshark_check
+//!  ┌────────────────────────────────────────────────────────────────────────────┐
+//!  │  Linux: ping, std::net sockets          TunNet's runtime                   │
+//!  │  10.77.0.1/24  ◄──── tun0 ────►  Capture  ◄────►  Stack 10.77.0.2/24       │
+//!  └─────────────────────────────────────┼──────────────────────────────────────┘
+//!                                        ▼
+//!                        /tmp/tunstack-<label>-<pid>-<n>.tmp.pcapng ──► tshark_check
 //! ```
 #![warn(missing_docs)]
 

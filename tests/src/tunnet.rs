@@ -32,8 +32,7 @@ const SHUTDOWN_LIMIT: Duration = Duration::from_secs(2);
 /// Dropping a `TunNet` (also while a failed test unwinds) stops the stack, removes the namespace
 /// with the device in it, and deletes the capture file.
 ///
-/// ```no_run
-/// use std::time::Duration;
+/// ```
 /// use tunstack::UdpSocket;
 /// use tunstack_tests::{tshark_check, TunNet, KERNEL};
 ///
@@ -50,7 +49,7 @@ const SHUTDOWN_LIMIT: Duration = Duration::from_secs(2);
 /// })??;
 /// let mut buf = [0; 16];
 /// let (n, from) = linux.recv_from(&mut buf)?;
-/// assert_eq!(&buf[..n], b"hello");
+/// assert_eq!((&buf[..n], from.ip()), (&b"hello"[..], tunstack_tests::STACK.into()));
 /// net.stop();
 /// let frames = tshark_check(net.capture_path());
 /// assert_eq!(frames.len(), 1);
