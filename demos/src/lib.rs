@@ -10,8 +10,10 @@
 //!   └───────────────────────────┘          └──────────────────────────┘
 //! ```
 
+use std::future::Future;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use tunstack::link::{Capture, Link, TunLink};
 use tunstack::{Config, Ipv4Cidr, Stack};
@@ -95,17 +97,104 @@ pub fn exit_with(message: &str) -> ! {
     std::process::exit(1)
 }
 
-/// Waits for Ctrl-C (SIGINT) or SIGTERM.
-pub async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+/// Starts listening for Ctrl-C (SIGINT) and SIGTERM now, and returns a future that completes
+/// when either arrives.
+///
+/// Call it once, before the demo says it is ready, and keep the future across loop iterations
+/// (`tokio::pin!`, then `&mut shutdown` in `select!`): a signal is only seen by a listener that
+/// exists when it arrives, so a listener made anew in each iteration misses a Ctrl-C that comes
+/// while the loop body runs, and the demo does not stop. A signal whose listener cannot be set
+/// up keeps its default action, which ends the process.
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+
+    async fn next(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending().await,
         }
+    }
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        tokio::select! {
+            _ = next(interrupt) => {}
+            _ = next(terminate) => {}
+        }
+    }
+}
+
+/// The course's retry schedule (`call_with_retry`): before retry number `retry` (from 0), wait
+/// `base * 2^retry` (0.5 s, 1 s, 2 s, 4 s... for a base of 0.5 s), plus a random jitter of up to
+/// half of that, so that clients that failed together do not all retry together.
+pub fn backoff_delay(base: Duration, retry: u32, rng: &mut fastrand::Rng) -> Duration {
+    let backoff = base.saturating_mul(2u32.saturating_pow(retry));
+    backoff.saturating_add(backoff.mul_f64(rng.f64() * 0.5))
+}
+
+/// Parses a duration given on the command line: seconds (`1`, `0.25`, `2s`) or milliseconds
+/// (`200ms`). It must be positive.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.strip_suffix("ms") {
+        Some(number) => (number, 1e-3),
+        None => (text.strip_suffix('s').unwrap_or(text), 1.0),
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 1, 0.5, 2s or 200ms"))?;
+    match Duration::try_from_secs_f64(value * unit) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(format!("`{text}` is not a positive duration")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_with_up_to_half_again_of_jitter() {
+        let mut rng = fastrand::Rng::with_seed(1);
+        let base = Duration::from_millis(500);
+        for (retry, secs) in [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0)] {
+            for _ in 0..100 {
+                let delay = backoff_delay(base, retry, &mut rng).as_secs_f64();
+                assert!(
+                    (secs..=secs * 1.5).contains(&delay),
+                    "retry {retry}: {delay} s"
+                );
+            }
+        }
+        let far = backoff_delay(base, 200, &mut rng);
+        assert!(far >= Duration::from_secs(3600), "saturates, no overflow");
+    }
+
+    #[tokio::test]
+    async fn a_signal_that_comes_before_the_wait_is_not_lost() {
+        let shutdown = shutdown_signal();
+        // Ctrl-C while the demo is busy elsewhere (echoing a datagram), not yet awaiting.
+        // SAFETY: raise(3) takes an integer; the listener above has replaced the default action.
+        assert_eq!(unsafe { libc::raise(libc::SIGINT) }, 0);
+        tokio::time::timeout(Duration::from_secs(5), shutdown)
+            .await
+            .expect("the earlier SIGINT ends the wait");
+    }
+
+    #[test]
+    fn durations_in_seconds_or_milliseconds() {
+        assert_eq!(parse_duration("1"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
+        for bad in ["", "soon", "0", "-1", "1h", "NaN", "inf"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 }

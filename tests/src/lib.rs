@@ -1,1 +1,87 @@
+//! What tunstack's cross-layer test suites share.
+//!
+//! The suites in `tests/tests/` put the Linux kernel on the other side of a TUN device and check
+//! what crossed it with Wireshark's dissectors. This crate holds the pieces they all need:
+//!
+//! - [`TunNet`]: a network namespace made for one test, with `tun0` in it, the kernel at
+//!   10.77.0.1/24, our [`Stack`](tunstack::Stack) at 10.77.0.2/24, and every packet recorded to a
+//!   pcapng file. Test code runs inside the namespace, so the Linux sockets it makes live there
+//!   too, and nothing reaches the host's own network.
+//! - [`tshark_check`]: reads a capture with tshark, fails on any malformed packet or bad checksum,
+//!   and returns the frames for further assertions.
+//! - [`linux_udp`] and [`linux_ping`]: the kernel's side, inside a namespace.
+//! - [`output_within`] and [`Running`]: run a command (ping, a demo binary) with a time limit, so
+//!   that no test can hang.
+//! - [`tun_tests_can_run`]: whether this machine can run the TUN tests; if not, the test prints
+//!   `skipped: <why>` and returns (but in CI, where they must run, it fails instead).
+//!
+//! ```text
+//!   network namespace tunstack-<label>-<pid>-<n>, removed when the test ends
+//!  ┌────────────────────────────────────────────────────────────────────────────┐
+//!  │  Linux: ping, std::net sockets          TunNet's runtime                   │
+//!  │  10.77.0.1/24  ◄──── tun0 ────►  Capture  ◄────►  Stack 10.77.0.2/24       │
+//!  └─────────────────────────────────────┼──────────────────────────────────────┘
+//!                                        ▼
+//!                        /tmp/tunstack-<label>-<pid>-<n>.tmp.pcapng ──► tshark_check
+//! ```
+#![warn(missing_docs)]
 
+use std::net::Ipv4Addr;
+
+mod linux;
+mod process;
+mod temp;
+mod tshark;
+mod tunnet;
+
+pub use linux::{linux_ping, linux_udp};
+pub use process::{output_within, Exited, Running};
+pub use temp::TempFile;
+pub use tshark::{
+    tshark_available, tshark_check, tshark_check_fields, tshark_findings, Direction, Frame,
+    DEFAULT_FIELDS,
+};
+pub use tunnet::TunNet;
+
+/// The kernel's address on the test network (`tun0`'s address inside the namespace).
+pub const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+
+/// Our stack's address on the test network.
+pub const STACK: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
+
+/// The test network's prefix length: 10.77.0.0/24.
+pub const PREFIX_LEN: u8 = 24;
+
+/// The TUN device's name inside each test namespace.
+pub const DEVICE: &str = "tun0";
+
+/// Whether this machine can run tests that need a TUN device in a network namespace (root, or
+/// CAP_NET_ADMIN and CAP_SYS_ADMIN, `/dev/net/tun`, iproute2).
+///
+/// When it cannot, prints `skipped: <why>` and returns `false`; the test then returns early.
+/// Under CI (`CI=true`), where these tests must run, it panics with the reason instead, so that a
+/// CI machine that lost its TUN device fails rather than passing without testing anything.
+///
+/// ```no_run
+/// if !tunstack_tests::tun_tests_can_run() {
+///     return;
+/// }
+/// // ... TunNet::start("my-test") ...
+/// ```
+pub fn tun_tests_can_run() -> bool {
+    match tunstack::link::netns::can_use_tun() {
+        Ok(()) => true,
+        Err(why) => {
+            skip_or_fail(&why);
+            false
+        }
+    }
+}
+
+/// Prints `skipped: <why>` for a test that cannot run here, or panics under CI.
+pub(crate) fn skip_or_fail(why: &str) {
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("CI must run this test, but: {why}");
+    }
+    eprintln!("skipped: {why}");
+}

@@ -41,6 +41,8 @@ async fn main() {
     let socket = UdpSocket::bind(&net.stack, (Ipv4Addr::UNSPECIFIED, args.port))
         .await
         .unwrap_or_else(|err| exit_with(&format!("udp-echo: bind to port {}: {err}", args.port)));
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
     let addr = args.tun.addr;
     println!(
         "udp-echo ready: {addr}:{} on {} (kernel side {})",
@@ -63,7 +65,7 @@ async fn main() {
                 }
                 Err(err) => tracing::warn!("receive failed: {err}"),
             },
-            _ = shutdown_signal() => break,
+            _ = &mut shutdown => break,
         }
     }
     eprintln!("udp-echo: stopped\n{}", net.stack.stats());

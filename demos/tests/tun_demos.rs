@@ -1,0 +1,383 @@
+//! The demo programs, end to end: each runs as a learner would run it, inside a network namespace
+//! made for the test (where it creates its own `tun0`), with Linux's `ping` and sockets on the
+//! other side, and leaves a capture that tshark must find clean.
+//!
+//! Needs root and `/dev/net/tun`; without them each test prints `skipped: <why>` and passes,
+//! except under CI, which must run them.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tunstack::link::netns::NetNs;
+use tunstack_tests::{
+    linux_ping, linux_udp, output_within, tshark_check, tshark_check_fields, tun_tests_can_run,
+    Direction, Exited, Frame, Running, TempFile, DEFAULT_FIELDS, KERNEL, STACK,
+};
+
+const UDP_ECHO: &str = env!("CARGO_BIN_EXE_udp-echo");
+const UDP_CLIENT: &str = env!("CARGO_BIN_EXE_udp-client");
+
+/// How long a demo may take to create its device and say it is ready.
+const READY: Duration = Duration::from_secs(10);
+
+/// How long a demo may take to finish once it has nothing left to do (or was told to stop).
+const EXIT: Duration = Duration::from_secs(10);
+
+/// A namespace for one demo run, or `None` (after printing why) when TUN tests cannot run here.
+fn namespace(label: &str) -> Option<NetNs> {
+    if !tun_tests_can_run() {
+        return None;
+    }
+    Some(NetNs::create(&format!("tunstack-demo-{label}")).unwrap())
+}
+
+/// Starts `program args...` inside `ns` and waits for its ready line.
+fn start_demo(ns: &NetNs, program: &str, args: &[&str]) -> Running {
+    let mut demo = Running::spawn(&mut ns.exec(program, args)).unwrap();
+    demo.wait_for_line("ready", READY).unwrap();
+    demo
+}
+
+/// Checks how a demo's output begins: exactly one ready line, first, then the "try:" hint.
+fn assert_ready_then_hint(exited: &Exited, program: &str) {
+    let stdout = &exited.stdout;
+    assert!(
+        stdout.len() >= 2 && stdout[0].starts_with(&format!("{program} ready: ")),
+        "{stdout:?}"
+    );
+    assert!(stdout[1].starts_with("try: "), "{stdout:?}");
+    let readies = stdout.iter().filter(|line| line.contains("ready")).count();
+    assert_eq!(readies, 1, "{stdout:?}");
+}
+
+#[test]
+fn udp_echo_answers_ping_and_udp_and_stops_cleanly_on_ctrl_c() {
+    let Some(ns) = namespace("echo") else {
+        return;
+    };
+    let capture = TempFile::new("demo-udp-echo");
+    let path = capture.path().to_str().unwrap();
+    let demo = start_demo(&ns, UDP_ECHO, &["--capture", path]);
+
+    linux_ping(&ns, STACK, 2, &[]);
+
+    let linux = linux_udp(&ns, (KERNEL, 0)).unwrap();
+    linux.send_to(b"hello over tun", (STACK, 7)).unwrap();
+    let mut buf = [0; 64];
+    let (n, from) = linux.recv_from(&mut buf).unwrap();
+    assert_eq!(
+        (&buf[..n], from),
+        (&b"hello over tun"[..], (STACK, 7).into())
+    );
+
+    demo.interrupt().unwrap();
+    let exited = demo.wait_within(EXIT).unwrap();
+    assert!(exited.status.success(), "{exited:?}");
+    assert_ready_then_hint(&exited, "udp-echo");
+    assert!(exited.stderr.contains("udp-echo: stopped"), "{exited:?}");
+
+    // The file is complete after Ctrl-C: two pings and the datagram, each with its answer.
+    let frames = tshark_check(capture.path());
+    assert_eq!(frames.len(), 6, "{frames:#?}");
+    for (i, frame) in frames.iter().enumerate() {
+        let want = [Direction::Inbound, Direction::Outbound][i % 2];
+        assert_eq!(frame.direction(), Some(want), "{frame:?}");
+    }
+    let types: Vec<_> = frames[..4].iter().map(|f| f.num("icmp.type")).collect();
+    assert_eq!(types, [Some(8), Some(0), Some(8), Some(0)]);
+    assert_eq!(frames[5].num("udp.srcport"), Some(7));
+    assert_eq!(
+        frames[5].bytes("udp.payload").as_deref(),
+        Some(&b"hello over tun"[..])
+    );
+}
+
+/// The course's UDP server, inside `ns` on 0.0.0.0:9001: answers "Got your datagram!" to each
+/// datagram but the first `ignore` ones, until it has answered `answer` (or heard nothing for
+/// three seconds). Returns every datagram it got, with its sender.
+fn course_server(
+    ns: &NetNs,
+    ignore: usize,
+    answer: usize,
+) -> JoinHandle<Vec<(Vec<u8>, SocketAddr)>> {
+    let server = linux_udp(ns, ([0, 0, 0, 0], 9001)).unwrap();
+    std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0; 4096];
+        while got.len() < ignore + answer {
+            let Ok((n, sender)) = server.recv_from(&mut buf) else {
+                break;
+            };
+            got.push((buf[..n].to_vec(), sender));
+            if got.len() > ignore {
+                server.send_to(b"Got your datagram!", sender).unwrap();
+            }
+        }
+        got
+    })
+}
+
+/// The port in the client's "My ephemeral port was: N" line.
+fn ephemeral_port(exited: &Exited) -> u16 {
+    let line = exited
+        .stdout
+        .iter()
+        .find_map(|line| line.strip_prefix("My ephemeral port was: "))
+        .unwrap_or_else(|| panic!("no ephemeral port line: {exited:?}"));
+    line.parse().unwrap()
+}
+
+#[test]
+fn udp_client_gets_the_course_servers_reply() {
+    let Some(ns) = namespace("client") else {
+        return;
+    };
+    // Bound before the client creates tun0 and the kernel's 10.77.0.1, as a learner would.
+    let server = course_server(&ns, 0, 3);
+    let capture = TempFile::new("demo-udp-client");
+    let path = capture.path().to_str().unwrap();
+    let client = start_demo(&ns, UDP_CLIENT, &["--count", "3", "--capture", path]);
+    let exited = client.wait_within(EXIT).unwrap();
+    assert!(exited.status.success(), "{exited:?}");
+    assert_ready_then_hint(&exited, "udp-client");
+
+    let replies: Vec<_> = exited
+        .stdout
+        .iter()
+        .filter(|line| line.starts_with("Server said: "))
+        .collect();
+    assert_eq!(replies.len(), 3, "{exited:?}");
+    for reply in replies {
+        assert!(
+            reply.starts_with(
+                "Server said: \"Got your datagram!\" (18 bytes from 10.77.0.1:9001, RTT "
+            ) && reply.ends_with(" ms)"),
+            "{reply}"
+        );
+    }
+    let stats = exited
+        .stdout
+        .iter()
+        .find_map(|line| line.strip_prefix("RTT Stats: {'min_ms': "))
+        .unwrap_or_else(|| panic!("no RTT stats: {exited:?}"));
+    let numbers: Vec<f64> = stats
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let [min, avg, max] = numbers[..] else {
+        panic!("min, avg, max: {stats}");
+    };
+    assert!(
+        0.0 < min && min <= avg && avg <= max && max < 1000.0,
+        "{stats}"
+    );
+
+    let port = ephemeral_port(&exited);
+    assert!((49152..=65535).contains(&port), "{port}");
+    let got = server.join().unwrap();
+    assert_eq!(got.len(), 3);
+    for (data, sender) in got {
+        assert_eq!((&data[..], sender), (&b"hello"[..], (STACK, port).into()));
+    }
+
+    let frames = tshark_check(capture.path());
+    assert_eq!(frames.len(), 6, "{frames:#?}");
+    for pair in frames.chunks(2) {
+        assert_eq!(pair[0].direction(), Some(Direction::Outbound));
+        assert_eq!(pair[0].num("udp.srcport"), Some(port.into()));
+        assert_eq!(pair[0].bytes("udp.payload").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(pair[1].direction(), Some(Direction::Inbound));
+        assert_eq!(
+            pair[1].bytes("udp.payload").as_deref(),
+            Some(&b"Got your datagram!"[..])
+        );
+    }
+}
+
+/// Seconds since the capture's first frame.
+fn time_relative(frame: &Frame) -> f64 {
+    frame.get("frame.time_relative").unwrap().parse().unwrap()
+}
+
+/// The delay in the client's "Retry N after X s" line.
+fn retry_delay(exited: &Exited, n: u32) -> f64 {
+    let prefix = format!("Retry {n} after ");
+    let line = exited
+        .stdout
+        .iter()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} line: {exited:?}"));
+    line.strip_suffix(" s").unwrap().parse().unwrap()
+}
+
+#[test]
+fn udp_client_retries_after_a_lost_reply() {
+    let Some(ns) = namespace("client-retry") else {
+        return;
+    };
+    let server = course_server(&ns, 1, 1);
+    let capture = TempFile::new("demo-udp-client-retry");
+    let path = capture.path().to_str().unwrap();
+    let client = start_demo(
+        &ns,
+        UDP_CLIENT,
+        &[
+            "--timeout",
+            "200ms",
+            "--message",
+            "again",
+            "--capture",
+            path,
+        ],
+    );
+    let exited = client.wait_within(EXIT).unwrap();
+    assert!(exited.status.success(), "{exited:?}");
+    assert!(
+        exited
+            .stdout
+            .contains(&"No reply within 0.20 s".to_string()),
+        "{exited:?}"
+    );
+    let delay = retry_delay(&exited, 1);
+    assert!(
+        (0.5..=0.75).contains(&delay),
+        "0.5 s plus up to 50%: {delay}"
+    );
+    assert_eq!(
+        server.join().unwrap().len(),
+        2,
+        "the first try and the retry"
+    );
+
+    let mut fields = DEFAULT_FIELDS.to_vec();
+    fields.push("frame.time_relative");
+    let frames = tshark_check_fields(capture.path(), &fields);
+    let [first, retry, reply] = &frames[..] else {
+        panic!("two tries and one reply: {frames:#?}");
+    };
+    assert_eq!(first.direction(), Some(Direction::Outbound));
+    assert_eq!(retry.direction(), Some(Direction::Outbound));
+    assert_eq!(reply.direction(), Some(Direction::Inbound));
+    // On the wire: the timeout, then the backoff the client printed (give or take scheduling).
+    let gap = time_relative(retry) - time_relative(first);
+    assert!(
+        gap >= 0.2 + delay - 0.01 && gap < 0.2 + delay + 0.5,
+        "gap {gap} s, delay {delay} s"
+    );
+}
+
+#[test]
+fn udp_client_gives_up_after_its_retries_when_nobody_listens() {
+    let Some(ns) = namespace("client-refused") else {
+        return;
+    };
+    let capture = TempFile::new("demo-udp-client-refused");
+    let path = capture.path().to_str().unwrap();
+    let client = start_demo(
+        &ns,
+        UDP_CLIENT,
+        &["--timeout", "200ms", "--retries", "2", "--capture", path],
+    );
+    let exited = client.wait_within(EXIT).unwrap();
+    assert_eq!(exited.status.code(), Some(1), "{exited:?}");
+    let refused = exited
+        .stdout
+        .iter()
+        .filter(|line| line.starts_with("No server at 10.77.0.1:9001: connection refused"))
+        .count();
+    assert_eq!(refused, 3, "{exited:?}");
+    let (first, second) = (retry_delay(&exited, 1), retry_delay(&exited, 2));
+    assert!((0.5..=0.75).contains(&first), "{first}");
+    assert!((1.0..=1.5).contains(&second), "the wait doubles: {second}");
+    assert!(
+        exited
+            .stderr
+            .contains("no reply from 10.77.0.1:9001 after 3 tries"),
+        "{exited:?}"
+    );
+
+    // Three datagrams out, three ICMP port unreachable back from Linux.
+    let frames = tshark_check(capture.path());
+    assert_eq!(frames.len(), 6, "{frames:#?}");
+    for pair in frames.chunks(2) {
+        assert_eq!(pair[0].num("udp.dstport"), Some(9001));
+        assert_eq!(
+            (pair[1].num("icmp.type"), pair[1].num("icmp.code")),
+            (Some(3), Some(3))
+        );
+    }
+}
+
+/// A command that runs `program` inside `ns` as user nobody, without any capability; `None`
+/// when neither setpriv nor capsh is installed.
+fn unprivileged(ns: &NetNs, program: &str) -> Option<Command> {
+    let installed = |tool: &str| {
+        Command::new(tool)
+            .arg("--help")
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    if installed("setpriv") {
+        let args = ["--reuid=65534", "--regid=65534", "--clear-groups", program];
+        Some(ns.exec("setpriv", &args))
+    } else if installed("capsh") {
+        let args = ["--user=nobody", "--", "-c", "exec \"$0\"", program];
+        Some(ns.exec("capsh", &args))
+    } else {
+        None
+    }
+}
+
+#[test]
+fn without_cap_net_admin_a_demo_says_to_use_sudo() {
+    let Some(ns) = namespace("unprivileged") else {
+        return;
+    };
+    for (program, name) in [(UDP_ECHO, "udp-echo"), (UDP_CLIENT, "udp-client")] {
+        let Some(mut command) = unprivileged(&ns, program) else {
+            eprintln!("skipped: neither setpriv nor capsh is installed to drop privileges");
+            return;
+        };
+        let output = output_within(&mut command, EXIT).unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
+        assert!(output.stdout.is_empty(), "{name} is not ready");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("{name}: ")) && stderr.contains("sudo"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("CAP_NET_ADMIN"), "{stderr}");
+    }
+    let links = output_within(&mut ns.exec("ip", &["-o", "link"]), EXIT).unwrap();
+    let links = String::from_utf8_lossy(&links.stdout);
+    assert!(!links.contains("tun0"), "no device was made: {links}");
+}
+
+#[test]
+fn udp_client_help_explains_every_option() {
+    let output = output_within(Command::new(UDP_CLIENT).arg("--help"), EXIT).unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for option in [
+        "--to <ADDR:PORT>",
+        "--message <TEXT>",
+        "--timeout <DURATION>",
+        "--retries <N>",
+        "--count <N>",
+        "--tun <NAME>",
+        "--addr <IP>",
+        "--peer <IP/PREFIX>",
+        "--capture <FILE>",
+        "[default: 10.77.0.1:9001]",
+        "[default: hello]",
+        "[default: 1s]",
+        "[default: 5]",
+        "call_with_retry",
+        "Got your datagram!",
+    ] {
+        assert!(help.contains(option), "--help lacks {option:?}:\n{help}");
+    }
+}

@@ -1,0 +1,299 @@
+//! [`TunNet`]: our stack and the Linux kernel on the two ends of a TUN device, in a network
+//! namespace made for one test.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+use tunstack::link::netns::NetNs;
+use tunstack::link::{Capture, TunLink};
+use tunstack::{Config, Ipv4Cidr, Stack};
+
+use crate::{TempFile, DEVICE, KERNEL, PREFIX_LEN, STACK};
+
+/// How long [`TunNet::block_on`] lets a test's async code run before giving up on it.
+const BLOCK_ON_LIMIT: Duration = Duration::from_secs(30);
+
+/// How long stopping waits for tasks still running on the stack's runtime.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(2);
+
+/// Our stack at 10.77.0.2/24 and the Linux kernel at 10.77.0.1/24, on the two ends of `tun0`,
+/// in a network namespace of their own, with every packet recorded to a pcapng file.
+///
+/// The stack runs on a multi-threaded tokio runtime whose threads were started inside the
+/// namespace. Test code runs there too: [`TunNet::block_on`] runs async code (our sockets) and
+/// [`TunNet::run`] plain code (Linux sockets) on a thread that has entered the namespace, so a
+/// socket made there belongs to it, whichever thread uses it later.
+///
+/// Dropping a `TunNet` (also while a failed test unwinds) stops the stack, removes the namespace
+/// with the device in it, and deletes the capture file.
+///
+/// ```
+/// use tunstack::UdpSocket;
+/// use tunstack_tests::{tshark_check, TunNet, KERNEL};
+///
+/// # fn main() -> std::io::Result<()> {
+/// if !tunstack_tests::tun_tests_can_run() {
+///     return Ok(());
+/// }
+/// let mut net = TunNet::start("example")?;
+/// let linux = net.linux_udp((KERNEL, 0))?; // a kernel socket, inside the namespace
+/// let to = linux.local_addr()?;
+/// net.block_on(async {
+///     let ours = UdpSocket::bind(net.stack(), "0.0.0.0:0").await?;
+///     ours.send_to(b"hello", to).await
+/// })??;
+/// let mut buf = [0; 16];
+/// let (n, from) = linux.recv_from(&mut buf)?;
+/// assert_eq!((&buf[..n], from.ip()), (&b"hello"[..], tunstack_tests::STACK.into()));
+/// net.stop();
+/// let frames = tshark_check(net.capture_path());
+/// assert_eq!(frames.len(), 1);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TunNet {
+    stack: Stack,
+    /// `None` once stopped.
+    runtime: Option<Runtime>,
+    // Dropped in this order, after `Drop::drop` has stopped the runtime (which closes the device
+    // and the capture file): the namespace, then the file.
+    ns: NetNs,
+    capture: TempFile,
+}
+
+impl TunNet {
+    /// Creates the namespace `tunstack-<label>-<pid>-<n>` and, inside it, `tun0` with the kernel
+    /// at 10.77.0.1/24 (IPv6 off), a capture of the device to a temporary pcapng file, and our
+    /// stack at 10.77.0.2/24 with the default [`Config`].
+    ///
+    /// Needs what [`crate::tun_tests_can_run`] checks for.
+    pub fn start(label: &str) -> io::Result<TunNet> {
+        let addr = Ipv4Cidr::new(STACK, PREFIX_LEN).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "bad test network prefix")
+        })?;
+        TunNet::start_with(label, Config::new(addr))
+    }
+
+    /// Like [`TunNet::start`], with the stack configured by `config` (its address should be on
+    /// 10.77.0.0/24 for the kernel to reach it).
+    pub fn start_with(label: &str, config: Config) -> io::Result<TunNet> {
+        let capture = TempFile::new(label);
+        let ns = NetNs::create(&format!("tunstack-{label}"))?;
+        let peer = Ipv4Cidr::new(KERNEL, PREFIX_LEN).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "bad test network prefix")
+        })?;
+        let path = capture.path();
+        let (runtime, stack) = ns.run(|| -> io::Result<(Runtime, Stack)> {
+            // The loopback interface, for tests that want 127.0.0.1 inside the namespace.
+            let status = Command::new("ip")
+                .args(["link", "set", "dev", "lo", "up"])
+                .status()?;
+            if !status.success() {
+                return Err(io::Error::other(format!(
+                    "`ip link set dev lo up` failed ({status})"
+                )));
+            }
+            // Worker threads start here, so they are in the namespace too.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name(format!("tunnet-{label}"))
+                .enable_all()
+                .build()?;
+            let stack = runtime.block_on(async {
+                let tun = TunLink::open(DEVICE)?;
+                tun.configure(peer)?;
+                let link = Capture::create(tun, path, DEVICE)?;
+                Ok::<_, io::Error>(Stack::new(link, config))
+            })?;
+            Ok((runtime, stack))
+        })??;
+        Ok(TunNet {
+            stack,
+            runtime: Some(runtime),
+            ns,
+            capture,
+        })
+    }
+
+    /// Our stack, for creating sockets on it (inside [`TunNet::block_on`]).
+    pub fn stack(&self) -> &Stack {
+        &self.stack
+    }
+
+    /// The namespace.
+    pub fn ns(&self) -> &NetNs {
+        &self.ns
+    }
+
+    /// The pcapng file every packet on `tun0` goes to. It is complete after [`TunNet::stop`].
+    pub fn capture_path(&self) -> &Path {
+        self.capture.path()
+    }
+
+    /// Runs `future` to completion on a thread inside the namespace, on the stack's runtime:
+    /// `tokio::spawn`, `tokio::time` and our sockets work in it, and the std sockets it creates
+    /// are Linux sockets in the namespace. Blocking calls in `future` itself do not hold up the
+    /// stack, whose driver runs on the runtime's worker threads.
+    ///
+    /// A panic in `future` reaches the caller. Errors: the namespace cannot be entered, the net
+    /// was stopped, or `future` has not finished after 30 s (`TimedOut`).
+    pub fn block_on<F>(&self, future: F) -> io::Result<F::Output>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the TunNet was stopped"))?;
+        let limited = async { tokio::time::timeout(BLOCK_ON_LIMIT, future).await };
+        self.ns.run(|| runtime.block_on(limited))?.map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the test's async code ran for more than {BLOCK_ON_LIMIT:?}"),
+            )
+        })
+    }
+
+    /// Runs `f` on a thread inside the namespace and returns what it returns: for making Linux
+    /// sockets (`std::net`) and starting Linux-side threads there.
+    pub fn run<F, R>(&self, f: F) -> io::Result<R>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        self.ns.run(f)
+    }
+
+    /// A Linux UDP socket bound to `addr` inside the namespace, e.g. `(KERNEL, 0)`, with
+    /// 3-second timeouts: see [`crate::linux_udp`].
+    pub fn linux_udp(&self, addr: impl Into<SocketAddr>) -> io::Result<std::net::UdpSocket> {
+        crate::linux_udp(&self.ns, addr)
+    }
+
+    /// A command that runs `program args...` inside the namespace (`ip netns exec`); run it with
+    /// [`crate::output_within`] so that it cannot hang the test.
+    pub fn exec(&self, program: &str, args: &[&str]) -> Command {
+        self.ns.exec(program, args)
+    }
+
+    /// Stops the stack: shuts its runtime down (waiting up to 2 s for tasks still running),
+    /// which ends the driver task and with it closes the TUN device and the capture file. The
+    /// capture is then complete; the namespace stays until the `TunNet` is dropped.
+    pub fn stop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(SHUTDOWN_LIMIT);
+        }
+    }
+}
+
+impl Drop for TunNet {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::MetadataExt;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::{output_within, tun_tests_can_run};
+
+    /// The calling thread's network namespace, by inode: equal inodes, same namespace.
+    fn current_namespace() -> u64 {
+        std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino()
+    }
+
+    fn namespace_listed(name: &str) -> bool {
+        let list = output_within(
+            Command::new("ip").args(["netns", "list"]),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        String::from_utf8_lossy(&list.stdout)
+            .lines()
+            .any(|line| line.split_whitespace().next() == Some(name))
+    }
+
+    #[test]
+    fn test_code_runs_inside_the_namespace_and_drop_removes_it() {
+        if !tun_tests_can_run() {
+            return;
+        }
+        let host = current_namespace();
+        let net = TunNet::start("tunnet-inside").unwrap();
+        let inside = net.run(current_namespace).unwrap();
+        assert_ne!(inside, host);
+        let seen = net
+            .block_on(async {
+                let worker = tokio::spawn(async { current_namespace() });
+                let blocking = tokio::task::spawn_blocking(current_namespace);
+                [
+                    current_namespace(),
+                    worker.await.unwrap(),
+                    blocking.await.unwrap(),
+                ]
+            })
+            .unwrap();
+        assert_eq!(
+            seen, [inside; 3],
+            "block_on, a spawned task, a blocking task"
+        );
+        assert_eq!(current_namespace(), host, "the test's own thread stays out");
+
+        let addrs = output_within(
+            &mut net.exec("ip", &["-o", "addr", "show", "dev", DEVICE]),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let addrs = String::from_utf8_lossy(&addrs.stdout);
+        assert!(addrs.contains("inet 10.77.0.1/24"), "{addrs}");
+        let linux = net.linux_udp((KERNEL, 0)).unwrap();
+        assert_eq!(linux.local_addr().unwrap().ip(), KERNEL);
+
+        let name = net.ns().name().to_owned();
+        let capture = net.capture_path().to_owned();
+        assert!(namespace_listed(&name));
+        assert!(capture.exists());
+        drop(net);
+        assert!(!namespace_listed(&name), "{name} is gone");
+        assert!(!capture.exists(), "{} is gone", capture.display());
+    }
+
+    #[test]
+    fn a_failing_test_cleans_up_too() {
+        if !tun_tests_can_run() {
+            return;
+        }
+        let left = Mutex::new(None);
+        let result = std::panic::catch_unwind(|| {
+            let net = TunNet::start("tunnet-panic").unwrap();
+            *left.lock().unwrap() =
+                Some((net.ns().name().to_owned(), net.capture_path().to_owned()));
+            net.block_on(async { panic!("an assertion failed") })
+        });
+        assert!(result.is_err(), "the panic reaches the test");
+        let (name, capture) = left.lock().unwrap().take().unwrap();
+        assert!(!namespace_listed(&name), "{name} is gone");
+        assert!(!capture.exists(), "{} is gone", capture.display());
+    }
+
+    #[test]
+    fn a_stopped_net_says_so() {
+        if !tun_tests_can_run() {
+            return;
+        }
+        let mut net = TunNet::start("tunnet-stopped").unwrap();
+        net.stop();
+        let err = net.block_on(async {}).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotConnected);
+    }
+}
