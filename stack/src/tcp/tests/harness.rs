@@ -95,11 +95,6 @@ impl Seg {
         self.window_scale = Some(shift);
         self
     }
-
-    /// SEG.LEN: data plus SYN and FIN.
-    pub fn len(&self) -> usize {
-        self.payload.len() + usize::from(self.flags.syn()) + usize::from(self.flags.fin())
-    }
 }
 
 /// The host under test and the virtual clock.
