@@ -182,6 +182,12 @@ struct Driver<L> {
     tx: Vec<u8>,
     /// A packet the link could not take yet, kept in `tx` until it can.
     unsent: Option<Transmit>,
+    /// The link reported it can no longer receive (e.g. the other end of the wire is gone):
+    /// the stack goes on without it, so that timers still run and sockets still get answers
+    /// (a connect times out rather than hangs).
+    rx_closed: bool,
+    /// Likewise for sending: what the core sends is dropped.
+    tx_closed: bool,
     sleep: Pin<Box<tokio::time::Sleep>>,
 }
 
@@ -194,13 +200,14 @@ impl<L: Link> Driver<L> {
             rx: vec![0; mtu],
             tx: Vec::with_capacity(mtu),
             unsent: None,
+            rx_closed: false,
+            tx_closed: false,
             sleep: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
         }
     }
 
-    /// One pass: receive, transmit, arm the timer. Returns whether anything happened, or an
-    /// error that ends the driver.
-    fn pass(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
+    /// One pass: receive, transmit, arm the timer. Returns whether anything happened.
+    fn pass(&mut self, cx: &mut Context<'_>) -> bool {
         let shared = self.shared.clone();
         let now = shared.now();
         let mut host = shared.lock();
@@ -208,12 +215,18 @@ impl<L: Link> Driver<L> {
 
         // 1. Up: everything the link has, a batch at a time.
         for _ in 0..BATCH {
+            if self.rx_closed {
+                break;
+            }
             match self.link.poll_recv(cx, &mut self.rx) {
                 Poll::Ready(Ok(n)) => {
                     host.receive(now, &self.rx[..n]);
                     progress = true;
                 }
-                Poll::Ready(Err(err)) if is_fatal(&err) => return Err(err),
+                Poll::Ready(Err(err)) if is_fatal(&err) => {
+                    warn!(%err, "link: cannot receive any more");
+                    self.rx_closed = true;
+                }
                 Poll::Ready(Err(err)) => {
                     warn!(%err, "link: receive failed");
                     progress = true;
@@ -230,14 +243,20 @@ impl<L: Link> Driver<L> {
                     None => break,
                 }
             }
+            if self.tx_closed {
+                self.unsent = None;
+                continue;
+            }
             let comment = self.unsent.as_ref().and_then(|t| t.comment.as_deref());
             match self.link.poll_send(cx, &self.tx, comment) {
                 Poll::Ready(result) => {
                     if let Err(err) = result {
                         if is_fatal(&err) {
-                            return Err(err);
+                            warn!(%err, "link: cannot send any more; packets are dropped");
+                            self.tx_closed = true;
+                        } else {
+                            warn!(%err, len = self.tx.len(), "link: send failed, packet lost");
                         }
-                        warn!(%err, len = self.tx.len(), "link: send failed, packet lost");
                     }
                     self.unsent = None;
                     progress = true;
@@ -260,7 +279,7 @@ impl<L: Link> Driver<L> {
                 progress = true;
             }
         }
-        Ok(progress)
+        progress
     }
 }
 
@@ -281,13 +300,8 @@ impl<L: Link> Future for Driver<L> {
         // A bounded number of passes, then yield so other tasks on this thread get a turn.
         for _ in 0..16 {
             this.shared.kicked.store(false, Ordering::Release);
-            match this.pass(cx) {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(err) => {
-                    warn!(%err, "link: closed, the stack stops");
-                    return Poll::Ready(());
-                }
+            if this.pass(cx) {
+                continue;
             }
             if this.shared.kicked.load(Ordering::Acquire) {
                 continue;
@@ -303,7 +317,7 @@ impl<L: Link> Future for Driver<L> {
     }
 }
 
-/// Errors after which a link will never work again.
+/// Errors after which a link will never work again in that direction.
 fn is_fatal(err: &io::Error) -> bool {
     matches!(
         err.kind(),

@@ -228,7 +228,10 @@ impl Connection {
             peer_scales: false,
             rcv_adv: SeqNumber(0),
             // Room for the rounding of a scaled window (see `output::window_to_announce`).
-            recv: RecvBuffer::new(config.recv_buffer, 1 << offered_shift),
+            recv: RecvBuffer::new(
+                config.recv_buffer,
+                config.recv_buffer / 8 + (1 << offered_shift),
+            ),
             fin_seq: None,
             fin_received: false,
             rtt: RttEstimator::new(config.rto),

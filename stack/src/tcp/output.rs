@@ -114,7 +114,10 @@ impl Connection {
         } else {
             0
         };
-        let mut len = avail.min(self.send_mss).min(if probe { 1 } else { usable });
+        // A probe carries one byte into a zero window, or as much as a small open window takes
+        // when silly window avoidance held it back (RFC 1122 4.2.3.4: the override timeout).
+        let room = if probe { usable.max(1) } else { usable };
+        let mut len = avail.min(self.send_mss).min(room);
         if len > 0 && !probe && !self.may_send(len, avail) {
             len = 0;
         }
@@ -200,9 +203,15 @@ impl Connection {
         }
     }
 
-    /// The window field to send, and the right edge it announces (RFC 9293 3.8.6): free
-    /// receive buffer, but never less than announced before (the edge does not move back), and
-    /// not a small increase (the receiver's side of silly window avoidance).
+    /// The window field to send, and the right edge it announces (RFC 9293 3.8.6): the free
+    /// receive buffer, but not a small increase (the receiver's side of silly window
+    /// avoidance), and not less than announced before: the right edge does not move back.
+    ///
+    /// With window scaling the field counts units of 2^shift bytes, so keeping the edge where it
+    /// was may mean rounding up, by up to one unit per announcement while the application does
+    /// not read (RFC 7323 appendix F). The receive buffer has slack for that (an eighth more);
+    /// should the rounding ever outgrow it, the edge moves back by less than one unit rather
+    /// than promise room the buffer does not have.
     pub(crate) fn window_to_announce(&mut self, syn: bool) -> u16 {
         let free = self.recv.window();
         if syn {
@@ -221,18 +230,13 @@ impl Connection {
         if window > known && window - known < threshold {
             window = known;
         }
-        window = window.max(known);
         let shift = self.rcv_shift;
-        let mut field = (window >> shift).min(usize::from(u16::MAX));
+        let mut field = window >> shift;
         if field << shift < known {
-            // Rounding down would pull the edge back: round up instead (the receive buffer
-            // has room for the difference).
-            field = known.div_ceil(1 << shift).min(usize::from(u16::MAX));
+            field = known.div_ceil(1 << shift).min(self.recv.storage() >> shift);
         }
-        let edge = self.rcv_nxt + (field << shift);
-        if edge > self.rcv_adv {
-            self.rcv_adv = edge;
-        }
+        let field = field.min(usize::from(u16::MAX));
+        self.rcv_adv = self.rcv_nxt + (field << shift);
         field as u16
     }
 

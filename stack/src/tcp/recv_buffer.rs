@@ -60,6 +60,11 @@ impl RecvBuffer {
         self.window_limit.saturating_sub(self.ring.len())
     }
 
+    /// How many bytes from RCV.NXT on the ring can hold: the window plus the slack.
+    pub(crate) fn storage(&self) -> usize {
+        self.ring.free()
+    }
+
     /// Whether early segments are waiting for a hole to fill.
     #[cfg(test)]
     pub(crate) fn has_holes(&self) -> bool {

@@ -94,10 +94,8 @@ impl RingBuffer {
         let n = n.min(self.len);
         self.start = (self.start + n) % self.capacity().max(1);
         self.len -= n;
-        if self.len == 0 {
-            // Realign: the next bytes go in one piece, which keeps copies in one slice.
-            self.start = 0;
-        }
+        // No realigning when empty: bytes written beyond the end (early segments) keep their
+        // places relative to `start`.
     }
 
     /// The `n` bytes at `offset` from the front, as at most two slices (the ring may wrap).
