@@ -180,6 +180,17 @@ pub(crate) struct Connection {
     // ----- what to send -----
     /// An ACK is owed (data arrived, or a segment was not acceptable).
     pub(crate) ack_now: bool,
+    /// The owed ACK must not wait for the end of the current batch of packets: a second
+    /// full-sized segment since the last ACK, an out-of-order segment, a filled hole, or a FIN
+    /// ([RFC 1122 4.2.3.2], [RFC 5681 4.2]).
+    ///
+    /// [RFC 1122 4.2.3.2]: https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.2
+    /// [RFC 5681 4.2]: https://www.rfc-editor.org/rfc/rfc5681#section-4.2
+    pub(crate) ack_immediately: bool,
+    /// Bytes received since our last ACK.
+    pub(crate) unacked_bytes: usize,
+    /// The largest segment received so far: our estimate of the peer's MSS.
+    pub(crate) rcv_mss: usize,
     /// Why the next segment is sent, for the capture's frame comment.
     pub(crate) note: Option<String>,
 
@@ -246,6 +257,9 @@ impl Connection {
             congestion: Congestion::new(our_mss, config.initial_window),
             initial_window: config.initial_window,
             ack_now: false,
+            ack_immediately: false,
+            unacked_bytes: 0,
+            rcv_mss: 0,
             note: None,
             nodelay: false,
             orphaned: false,

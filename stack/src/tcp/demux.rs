@@ -63,7 +63,13 @@ impl TcpLayer {
             if !self.reopens_time_wait(index, &header) {
                 self.stats.delivered += 1;
                 let reply = match self.slots[index].conn.as_mut() {
-                    Some(conn) => conn.on_segment(now, &segment),
+                    Some(conn) => {
+                        let reply = conn.on_segment(now, &segment);
+                        if conn.ack_immediately && conn.send_ack_now(now, ip, out) {
+                            self.stats.sent += 1;
+                        }
+                        reply
+                    }
                     None => Reply::None,
                 };
                 self.answer(now, ip, out, index, quad, reply);

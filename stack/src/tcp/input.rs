@@ -390,9 +390,17 @@ impl Connection {
             self.fail(io::ErrorKind::ConnectionAborted);
             return Some(reply);
         }
+        let in_order = seq == self.rcv_nxt;
         let advanced = self.recv.insert(seq - self.rcv_nxt, data);
         self.rcv_nxt += advanced;
         self.ack_now = true;
+        self.rcv_mss = self.rcv_mss.max(data.len());
+        self.unacked_bytes += data.len();
+        // ACK at least every second full-sized segment, and at once when the segment is out
+        // of order or fills a hole: the sender counts those duplicate ACKs (RFC 5681 4.2).
+        if !in_order || advanced > data.len() || self.unacked_bytes >= 2 * self.rcv_mss {
+            self.ack_immediately = true;
+        }
         if advanced > 0 {
             self.wake_readers();
         } else {
@@ -410,6 +418,7 @@ impl Connection {
         self.rcv_nxt += 1;
         self.fin_received = true;
         self.ack_now = true;
+        self.ack_immediately = true;
         self.wake_readers();
         match self.state {
             State::SynReceived | State::Established => self.set_state(State::CloseWait),

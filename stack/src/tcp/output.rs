@@ -68,6 +68,38 @@ impl Connection {
         Some(Transmit { comment })
     }
 
+    /// Sends the owed ACK at once, into the host's packet queue, instead of after the batch of
+    /// packets being received (see [`Connection::ack_immediately`]).
+    pub(crate) fn send_ack_now(
+        &mut self,
+        now: Instant,
+        ip: &mut Ipv4Layer,
+        out: &mut crate::queue::PacketQueue,
+    ) -> bool {
+        let plan = Plan {
+            seq: self.snd_nxt,
+            flags: Flags::ACK,
+            len: 0,
+            probe: false,
+        };
+        let header = self.header_for(&plan);
+        let (src, dst) = (*self.quad.local.ip(), *self.quad.remote.ip());
+        let note = self.note.take().map(Cow::Owned);
+        let sent = ip.send(
+            out,
+            dst,
+            IpProtocol::Tcp,
+            header.buffer_len(),
+            note,
+            |segment| header.emit(segment, src, dst),
+        );
+        if sent {
+            debug!("tcp: wrap 0 bytes -> {header}");
+            self.after_sending(now, &plan);
+        }
+        sent
+    }
+
     /// Decides what to send now, if anything.
     fn next_segment(&mut self, now: Instant) -> Option<Plan> {
         match self.state {
@@ -246,6 +278,8 @@ impl Connection {
         self.stats.segments_out += 1;
         if plan.flags.ack() {
             self.ack_now = false;
+            self.ack_immediately = false;
+            self.unacked_bytes = 0;
         }
         let len = plan.len + usize::from(plan.flags.syn()) + usize::from(plan.flags.fin());
         let resent = plan.seq < self.snd_max && !plan.probe;
