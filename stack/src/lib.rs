@@ -38,10 +38,14 @@
 //! 2. [`ip`] input and output: checking a packet, unwrapping it, and wrapping one.
 //! 3. [`ip::icmp`]: echo (ping) and the errors that say "nobody here".
 //! 4. [`udp`]: ports and datagrams.
-//! 5. [`host`]: the core that ties the layers together, with time passed in as an argument.
-//! 6. [`driver`](Stack): the one async task that moves packets between the link and the core.
-//! 7. [`socket`]: the sockets an application uses.
-//! 8. [`link`]: TUN, the in-memory wire, and the capture that Wireshark reads.
+//! 5. [`tcp`]: the byte stream: [`tcp::header`] and [`tcp::seq`], the [`tcp::state`] diagram,
+//!    then the connection's control block, its input ("segment arrives", RFC 9293's numbered
+//!    steps), its output and its timers; [`tcp::rto`] for the retransmission timeout.
+//! 6. [`host`]: the core that ties the layers together, with time passed in as an argument.
+//! 7. [`Stack`]: the one async task that moves packets between the link and the core.
+//! 8. [`socket`]: the sockets an application uses ([`UdpSocket`], [`TcpListener`],
+//!    [`TcpStream`]), shaped like tokio's.
+//! 9. [`link`]: TUN, the in-memory wire, and the capture that Wireshark reads.
 //!
 //! Set `RUST_LOG=tunstack=debug` to watch each layer wrap and unwrap every packet.
 #![warn(missing_docs)]

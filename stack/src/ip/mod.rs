@@ -1,8 +1,8 @@
 //! The internet layer: IPv4 ([RFC 791]) and its control messages, ICMP ([RFC 792]).
 //!
-//! Going up ([`input`]): check that a packet from the link is a whole, valid IPv4 packet for us,
+//! Going up (`input.rs`): check that a packet from the link is a whole, valid IPv4 packet for us,
 //! strip the header and hand the payload to ICMP, UDP or TCP by the Protocol field. Going down
-//! ([`output`]): put an IPv4 header in front of what a transport layer built and queue the packet
+//! (`output.rs`): put an IPv4 header in front of what a transport layer built and queue the packet
 //! for the link.
 //!
 //! [RFC 791]: https://www.rfc-editor.org/rfc/rfc791
