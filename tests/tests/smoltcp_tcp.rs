@@ -454,7 +454,7 @@ async fn ours_to_smol_over_a_congested_wire() {
 ///
 /// What happens: the stream we deliver is corrupt at offset 261,340, where the first segment
 /// after the first hole begins (see `held_segments_survive_the_reader_catching_up` in
-/// `tcp_receiver.rs`: our reader caught up while the segment was held). Retransmissions are
+/// `tcp_scripted_peer.rs`: our reader caught up while the segment was held). Retransmissions are
 /// slow too: we send one duplicate ACK per batch of segments, not one per segment, so smoltcp
 /// never fast-retransmits and waits for its RTO (see
 /// `each_out_of_order_segment_gets_a_duplicate_ack`).
