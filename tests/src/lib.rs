@@ -1,14 +1,19 @@
 //! What tunstack's cross-layer test suites share.
 //!
-//! The suites in `tests/tests/` put the Linux kernel on the other side of a TUN device and check
-//! what crossed it with Wireshark's dissectors. This crate holds the pieces they all need:
+//! The suites in `tests/tests/` put an independent peer on the other side of our stack (the
+//! Linux kernel over a TUN device, or smoltcp over the in-memory wire) and check what crossed
+//! the link with Wireshark's dissectors. This crate holds the pieces they all need:
 //!
+//! - [`smol::SmolStack`]: smoltcp in this process, on one end of an in-memory wire, with
+//!   tokio-shaped TCP sockets, on tokio's clock (so on virtual time in tests).
+//! - [`Pattern`]: a reproducible byte stream for byte-exact transfers.
 //! - [`TunNet`]: a network namespace made for one test, with `tun0` in it, the kernel at
 //!   10.77.0.1/24, our [`Stack`](tunstack::Stack) at 10.77.0.2/24, and every packet recorded to a
 //!   pcapng file. Test code runs inside the namespace, so the Linux sockets it makes live there
 //!   too, and nothing reaches the host's own network.
 //! - [`tshark_check`]: reads a capture with tshark, fails on any malformed packet or bad checksum,
-//!   and returns the frames for further assertions.
+//!   and returns the frames for further assertions; [`tshark_filter`] finds the frames a display
+//!   filter matches, e.g. [`TCP_TROUBLE`].
 //! - [`linux_udp`] and [`linux_ping`]: the kernel's side, inside a namespace.
 //! - [`output_within`] and [`Running`]: run a command (ping, a demo binary) with a time limit, so
 //!   that no test can hang.
@@ -29,17 +34,20 @@
 use std::net::Ipv4Addr;
 
 mod linux;
+mod pattern;
 mod process;
+pub mod smol;
 mod temp;
 mod tshark;
 mod tunnet;
 
 pub use linux::{linux_ping, linux_udp};
+pub use pattern::Pattern;
 pub use process::{output_within, Exited, Running};
 pub use temp::TempFile;
 pub use tshark::{
-    tshark_available, tshark_check, tshark_check_fields, tshark_findings, Direction, Frame,
-    DEFAULT_FIELDS,
+    tshark_available, tshark_check, tshark_check_fields, tshark_filter, tshark_findings, Direction,
+    Frame, DEFAULT_FIELDS, TCP_TROUBLE,
 };
 pub use tunnet::TunNet;
 

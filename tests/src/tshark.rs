@@ -193,6 +193,26 @@ pub fn tshark_findings(path: &Path) -> io::Result<Vec<Frame>> {
     frames(path, DEFAULT_FIELDS, Some(PROBLEMS))
 }
 
+/// The frames of the capture at `path` that match the display filter `filter`, with
+/// [`DEFAULT_FIELDS`] and checksum validation on, as in [`tshark_check`].
+///
+/// For example, [`TCP_TROUBLE`] finds the segments Wireshark's TCP analysis marks as lost,
+/// retransmitted, duplicate ACKs or out of order:
+///
+/// ```no_run
+/// # let path = std::path::Path::new("run.pcapng");
+/// let trouble = tunstack_tests::tshark_filter(path, tunstack_tests::TCP_TROUBLE).unwrap();
+/// assert!(trouble.is_empty(), "{trouble:#?}");
+/// ```
+pub fn tshark_filter(path: &Path, filter: &str) -> io::Result<Vec<Frame>> {
+    frames(path, DEFAULT_FIELDS, Some(filter))
+}
+
+/// A display filter for what a clean TCP exchange never has: retransmissions, duplicate ACKs,
+/// segments after a gap (a lost one) and segments out of order, per Wireshark's TCP analysis.
+pub const TCP_TROUBLE: &str = "tcp.analysis.retransmission || tcp.analysis.duplicate_ack \
+    || tcp.analysis.lost_segment || tcp.analysis.out_of_order";
+
 /// Runs tshark over the capture and parses one [`Frame`] per output line.
 fn frames(path: &Path, fields: &[&str], filter: Option<&str>) -> io::Result<Vec<Frame>> {
     let mut command = Command::new("tshark");

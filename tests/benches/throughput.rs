@@ -1,0 +1,401 @@
+//! Bulk TCP throughput over the in-memory wire, our stack and smoltcp side by side.
+//!
+//! ```text
+//! cargo bench -p tunstack-tests --bench throughput                      # 1 GiB per run
+//! cargo bench -p tunstack-tests --bench throughput -- --bytes 64M       # a quick run
+//! cargo bench -p tunstack-tests --bench throughput -- --runtime multi --repeat 3
+//! ```
+//!
+//! Each run puts two stacks on the two ends of a [`memory::pair`] in this process, opens one
+//! connection (the receiver listens, the sender connects), and times the sender writing
+//! `--bytes` bytes of a [`Pattern`] and shutting down until the receiver has read them all and
+//! the end of the stream. The receiver checks every byte against the pattern (a `memcmp` per
+//! read) and the count, so a fast but wrong stack does not get a number. The four pairs,
+//! ours→ours, ours→smoltcp, smoltcp→ours and smoltcp→smoltcp, run at MTU 1500 and at MTU
+//! 65535, and the table gives Gbit/s of application data (goodput).
+//!
+//! Both stacks get the same buffers: 4 MiB to send and 4 MiB to receive per connection (ours:
+//! `TcpConfig::send_buffer` / `recv_buffer`; smoltcp: the socket's tx / rx buffers). smoltcp
+//! runs without congestion control (its default); ours runs slow start and congestion
+//! avoidance. The wire's queues hold more packets than a 4 MiB window can put on it, so it
+//! never drops: this measures what the stacks cost, not how they recover from loss.
+//!
+//! The runtime is tokio's current-thread one by default: every task of both stacks and both
+//! applications shares one thread, so a run measures the CPU time the whole exchange costs
+//! per byte, with no cross-thread wake-ups and no noise from how the scheduler spreads tasks
+//! over the cores (this machine has two). `--runtime multi` uses the multi-threaded runtime
+//! instead, where the sender's and the receiver's stacks may run on different cores.
+
+use std::future::Future;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tunstack::link::{memory, MemoryConfig, MemoryLink};
+use tunstack::{Config, Stack, TcpListener, TcpStream};
+use tunstack_tests::smol::{SmolConfig, SmolStack, SmolStream};
+use tunstack_tests::Pattern;
+
+/// Send and receive buffer of every connection, both stacks.
+const BUFFER: usize = 4 * 1024 * 1024;
+/// Packets each direction of the wire holds: more than a 4 MiB window of 1460-byte segments
+/// and their ACKs, so the wire never drops.
+const QUEUE_LEN: usize = 16 * 1024;
+/// The MTUs measured.
+const MTUS: [usize; 2] = [1500, 65535];
+/// The receiver's read size.
+const READ_SIZE: usize = 256 * 1024;
+/// How long one run may take before it is reported as stuck.
+const RUN_LIMIT: Duration = Duration::from_secs(300);
+/// The receiver's address and port; the sender is .1.
+const RECEIVER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 5201);
+const SENDER_CIDR: &str = "10.0.0.1/24";
+const RECEIVER_CIDR: &str = "10.0.0.2/24";
+
+/// Which stack runs an end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Ours,
+    Smol,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Ours => "ours",
+            Kind::Smol => "smoltcp",
+        }
+    }
+}
+
+/// The four pairs, sender first.
+const PAIRS: [(Kind, Kind); 4] = [
+    (Kind::Ours, Kind::Ours),
+    (Kind::Ours, Kind::Smol),
+    (Kind::Smol, Kind::Ours),
+    (Kind::Smol, Kind::Smol),
+];
+
+/// What the command line asks for.
+#[derive(Debug)]
+struct Options {
+    bytes: u64,
+    multi_thread: bool,
+    repeat: usize,
+}
+
+/// Parses `--bytes N` (with an optional K, M or G suffix, powers of 1024), `--runtime
+/// current|multi`, `--repeat N`; `TUNSTACK_BENCH_BYTES` sets the default byte count. Other
+/// arguments (cargo passes `--bench`) are ignored.
+fn options() -> Result<Options, String> {
+    let mut options = Options {
+        bytes: 1 << 30,
+        multi_thread: false,
+        repeat: 1,
+    };
+    if let Ok(bytes) = std::env::var("TUNSTACK_BENCH_BYTES") {
+        options.bytes = parse_size(&bytes)?;
+    }
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--bytes" => options.bytes = parse_size(&value()?)?,
+            "--runtime" => {
+                options.multi_thread = match value()?.as_str() {
+                    "current" => false,
+                    "multi" => true,
+                    other => return Err(format!("--runtime current|multi, not {other}")),
+                }
+            }
+            "--repeat" => {
+                options.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?;
+                options.repeat = options.repeat.max(1);
+            }
+            _ => {}
+        }
+    }
+    if options.bytes == 0 {
+        return Err("--bytes must be more than 0".into());
+    }
+    Ok(options)
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_uppercase()),
+        _ => (text, ' '),
+    };
+    let shift = match unit {
+        ' ' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(format!("size {text}: use a number with K, M or G")),
+    };
+    let n: u64 = digits.parse().map_err(|e| format!("size {text}: {e}"))?;
+    Ok(n << shift)
+}
+
+/// One end of a connection, whichever stack runs it.
+trait Conn: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Conn for T {}
+
+/// A stack on one end of the wire.
+enum Node {
+    Ours(Stack),
+    Smol(SmolStack),
+}
+
+impl Node {
+    fn start(kind: Kind, link: MemoryLink, cidr: &str) -> Node {
+        let cidr = cidr.parse().expect("a valid CIDR");
+        match kind {
+            Kind::Ours => {
+                let mut config = Config::new(cidr);
+                config.seed = Some(1);
+                config.tcp.send_buffer = BUFFER;
+                config.tcp.recv_buffer = BUFFER;
+                Node::Ours(Stack::new(link, config))
+            }
+            Kind::Smol => {
+                let mut config = SmolConfig::new(cidr);
+                config.send_buffer = BUFFER;
+                config.recv_buffer = BUFFER;
+                Node::Smol(SmolStack::new(link, config))
+            }
+        }
+    }
+
+    /// Listens on the receiver's port; the returned future accepts the one connection.
+    async fn listen(
+        &self,
+    ) -> io::Result<Pin<Box<dyn Future<Output = io::Result<Box<dyn Conn>>> + Send>>> {
+        Ok(match self {
+            Node::Ours(stack) => {
+                let listener =
+                    TcpListener::bind(stack, (Ipv4Addr::UNSPECIFIED, RECEIVER.port())).await?;
+                Box::pin(async move {
+                    let (stream, _) = listener.accept().await?;
+                    Ok(Box::new(stream) as Box<dyn Conn>)
+                })
+            }
+            Node::Smol(stack) => {
+                let listener = stack.listen(RECEIVER.port())?;
+                Box::pin(async move { Ok(Box::new(listener.accept().await?) as Box<dyn Conn>) })
+            }
+        })
+    }
+
+    async fn connect(&self) -> io::Result<Box<dyn Conn>> {
+        Ok(match self {
+            Node::Ours(stack) => Box::new(TcpStream::connect(stack, RECEIVER).await?),
+            Node::Smol(stack) => Box::new(SmolStream::connect(stack, RECEIVER).await?),
+        })
+    }
+
+    /// Our stack's counters for its connections so far (smoltcp does not count these).
+    fn counters(&self) -> Counters {
+        let mut counters = Counters::default();
+        if let Node::Ours(stack) = self {
+            for conn in stack.tcp_connections() {
+                counters.retransmissions += conn.stats.retransmissions;
+                counters.timeouts += conn.stats.timeouts;
+                counters.window_probes += conn.stats.window_probes;
+            }
+        }
+        counters
+    }
+}
+
+/// What our stack counted on a run's connection (both ends, when both are ours).
+#[derive(Debug, Default, Clone, Copy)]
+struct Counters {
+    retransmissions: u64,
+    timeouts: u64,
+    window_probes: u64,
+}
+
+impl std::ops::Add for Counters {
+    type Output = Counters;
+    fn add(self, other: Counters) -> Counters {
+        Counters {
+            retransmissions: self.retransmissions + other.retransmissions,
+            timeouts: self.timeouts + other.timeouts,
+            window_probes: self.window_probes + other.window_probes,
+        }
+    }
+}
+
+/// What one run measured.
+struct Outcome {
+    elapsed: Duration,
+    counters: Counters,
+}
+
+/// Reads to the end, checking every byte; returns the count.
+async fn receive(conn: &mut dyn Conn, pattern: &Pattern) -> io::Result<u64> {
+    let mut buf = vec![0; READ_SIZE];
+    let mut received = 0u64;
+    loop {
+        let n = conn.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(received);
+        }
+        pattern.check(received, &buf[..n])?;
+        received += n as u64;
+    }
+}
+
+/// One transfer of `bytes` from a `sender` stack to a `receiver` stack over a fresh wire.
+async fn transfer(sender: Kind, receiver: Kind, mtu: usize, bytes: u64) -> io::Result<Outcome> {
+    let (a, b) = memory::pair(MemoryConfig {
+        mtu,
+        queue_len: QUEUE_LEN,
+    });
+    let tx_node = Node::start(sender, a, SENDER_CIDR);
+    let rx_node = Node::start(receiver, b, RECEIVER_CIDR);
+    let accept = tokio::spawn(rx_node.listen().await?);
+    let mut tx = tx_node.connect().await?;
+    let mut rx = accept.await.map_err(io::Error::other)??;
+    let pattern = Pattern::new(42);
+
+    let start = Instant::now();
+    let reader = {
+        let pattern = pattern.clone();
+        tokio::spawn(async move { receive(&mut *rx, &pattern).await })
+    };
+    let writer = tokio::spawn(async move {
+        pattern.write_to(&mut tx, bytes).await?;
+        tx.shutdown().await?;
+        Ok::<_, io::Error>(tx)
+    });
+    let received = reader.await.map_err(io::Error::other)??;
+    let elapsed = start.elapsed();
+    let tx = writer.await.map_err(io::Error::other)??;
+    if received != bytes {
+        return Err(io::Error::other(format!(
+            "received {received} of {bytes} bytes"
+        )));
+    }
+    let counters = tx_node.counters() + rx_node.counters();
+    drop(tx);
+    Ok(Outcome { elapsed, counters })
+}
+
+fn gbits(bytes: u64, elapsed: Duration) -> f64 {
+    bytes as f64 * 8.0 / elapsed.as_secs_f64() / 1e9
+}
+
+/// The best of `options.repeat` runs of one pair at one MTU, each on a fresh runtime; the
+/// first failure ends them.
+fn measure(options: &Options, sender: Kind, receiver: Kind, mtu: usize) -> io::Result<Outcome> {
+    let mut best: Option<Outcome> = None;
+    for _ in 0..options.repeat {
+        let runtime = if options.multi_thread {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_time()
+                .build()?
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()?
+        };
+        let outcome = runtime.block_on(async {
+            let run = transfer(sender, receiver, mtu, options.bytes);
+            match tokio::time::timeout(RUN_LIMIT, run).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("not done after {RUN_LIMIT:?}"),
+                )),
+            }
+        })?;
+        // Dropping the runtime ends the stacks' tasks (and smoltcp's TIME-WAIT).
+        drop(runtime);
+        if best.as_ref().is_none_or(|b| outcome.elapsed < b.elapsed) {
+            best = Some(outcome);
+        }
+    }
+    best.ok_or_else(|| io::Error::other("no run"))
+}
+
+fn pair_name((sender, receiver): (Kind, Kind)) -> String {
+    format!("{}→{}", sender.name(), receiver.name())
+}
+
+fn main() {
+    let options = match options() {
+        Ok(options) => options,
+        Err(err) => {
+            eprintln!("throughput: {err}");
+            std::process::exit(2);
+        }
+    };
+    let runtime_name = if options.multi_thread {
+        "multi-thread (2 workers)"
+    } else {
+        "current-thread"
+    };
+    println!(
+        "tunstack throughput over the in-memory wire: {} bytes ({:.2} MiB) per run, every byte \
+         checked, best of {}, tokio {runtime_name} runtime",
+        options.bytes,
+        options.bytes as f64 / (1 << 20) as f64,
+        options.repeat,
+    );
+    println!(
+        "buffers: {} KiB send, {} KiB receive, per connection, on both stacks; smoltcp without \
+         congestion control; wire queues {QUEUE_LEN} packets each way (no drops)",
+        BUFFER / 1024,
+        BUFFER / 1024,
+    );
+    println!();
+
+    let mut table = Vec::new();
+    for mtu in MTUS {
+        let mut row = Vec::new();
+        for pair in PAIRS {
+            let name = pair_name(pair);
+            match measure(&options, pair.0, pair.1, mtu) {
+                Ok(outcome) => {
+                    let c = outcome.counters;
+                    let rate = gbits(options.bytes, outcome.elapsed);
+                    println!(
+                        "  MTU {mtu:>5}  {name:<16} {:>7.3} s  {rate:>6.2} Gbit/s   ours: {} \
+                         retransmissions, {} timeouts, {} window probes",
+                        outcome.elapsed.as_secs_f64(),
+                        c.retransmissions,
+                        c.timeouts,
+                        c.window_probes,
+                    );
+                    row.push(format!("{rate:.2}"));
+                }
+                Err(err) => {
+                    println!("  MTU {mtu:>5}  {name:<16} FAILED: {err}");
+                    row.push("failed".to_string());
+                }
+            }
+        }
+        table.push((mtu, row));
+    }
+
+    println!();
+    println!("Gbit/s of application data (sender→receiver):");
+    print!("{:>7}", "MTU");
+    for pair in PAIRS {
+        print!("  {:>16}", pair_name(pair));
+    }
+    println!();
+    for (mtu, row) in table {
+        print!("{mtu:>7}");
+        for cell in row {
+            print!("  {cell:>16}");
+        }
+        println!();
+    }
+}
