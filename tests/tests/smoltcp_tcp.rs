@@ -461,7 +461,6 @@ async fn ours_to_smol_over_a_congested_wire() {
 /// never fast-retransmits and waits for its RTO (see
 /// `each_out_of_order_segment_gets_a_duplicate_ack`).
 #[tokio::test(start_paused = true)]
-#[ignore = "bug: our receiver corrupts held out-of-order data (RingBuffer::consume realigns); one dup ACK per batch"]
 async fn smol_to_ours_over_a_congested_wire() {
     timeout(CONGESTED_LIMIT, async {
         let net = Net::congested(64);

@@ -5,10 +5,10 @@
 //! wire itself, so it controls what arrives, in which order and in which batch. Our stack
 //! (10.0.0.1) listens on port 80. Both run on tokio's paused clock.
 //!
-//! Five tests here fail today and are ignored; each names the problem and where its cause is.
-//! They were found with smoltcp as the peer: as the sender over a congested wire (see
-//! `smoltcp_tcp.rs`, `smol_to_ours_over_a_congested_wire`), and as the receiver in the
-//! throughput benchmark (`tests/benches/throughput.rs`, `--runtime multi`).
+//! The behaviours here were first seen going wrong with smoltcp as the peer: as the sender over
+//! a congested wire (see `smoltcp_tcp.rs`, `smol_to_ours_over_a_congested_wire`), and as the
+//! receiver in the throughput benchmark (`tests/benches/throughput.rs`, `--runtime multi`).
+//! Fast retransmit comes with loss recovery; until then its test is ignored.
 
 use std::future::poll_fn;
 use std::net::Ipv4Addr;
@@ -149,15 +149,10 @@ async fn read_exactly(stream: &mut TcpStream, n: usize) -> Vec<u8> {
 /// the hole (segment 1); then segment 2 fills the hole, and segments 2 and 3 must be read in
 /// order.
 ///
-/// What happens: the application reads segment 2, then 100 stale bytes of the ring (zeros
-/// here) instead of segment 3. `RingBuffer::consume` (stack/src/tcp/ring.rs) moves the ring's
-/// start back to 0 whenever the last held byte is read ("Realign"), but the receive buffer
-/// (stack/src/tcp/recv_buffer.rs) has stored early segments past the held bytes with
-/// `write_beyond`, at positions counted from the old start: after the realignment, `insert`
-/// looks for them 100 bytes (the amount read) too early. So whenever the reader catches up
-/// while a segment is missing, the stream is silently corrupted once the hole fills.
+/// Early segments are stored in the receive ring at their place in the stream, counted from
+/// the ring's start; the ring must not move its start when the reader empties it, or the held
+/// bytes would be looked for in the wrong place once the hole fills.
 #[tokio::test(start_paused = true)]
-#[ignore = "bug: reading every in-order byte while early segments are held corrupts them (RingBuffer::consume realigns)"]
 async fn held_segments_survive_the_reader_catching_up() {
     let (_stack, mut peer, mut stream) = Peer::connect().await;
     peer.send_data(0, b'A', 100).await; // segment 1, in order
@@ -183,14 +178,9 @@ async fn held_segments_survive_the_reader_catching_up() {
 /// retransmits the missing segment at once (fast retransmit, RFC 5681 3.2) instead of waiting
 /// for its retransmission timeout.
 ///
-/// What happens: one ACK for the three. Each out-of-order segment sets `ack_now` on the
-/// connection (`on_data` in stack/src/tcp/input.rs), and the driver receives a batch of up to
-/// 64 packets before it asks the core for output, which then sends one ACK for the whole
-/// batch. Without SACK, the sender never gets its three duplicate ACKs while the wire delivers
-/// in batches, and every loss costs a retransmission timeout: with smoltcp sending over a
-/// congested wire, one RTO (1 s, then backing off) per lost burst.
+/// The driver takes packets from the link in batches, so these ACKs cannot wait for the batch
+/// to end: an out-of-order segment queues its duplicate ACK at once (`send_ack_now`).
 #[tokio::test(start_paused = true)]
-#[ignore = "bug: out-of-order segments arriving in one batch get one duplicate ACK, not one each"]
 async fn each_out_of_order_segment_gets_a_duplicate_ack() {
     let (_stack, mut peer, _stream) = Peer::connect().await;
     for i in 1..=3 {
@@ -239,14 +229,12 @@ async fn a_hole_filled_before_reading_gives_the_bytes_in_order() {
 /// the fast retransmit algorithm ... after receiving 3 duplicate ACKs", i.e. send the missing
 /// segment at once instead of waiting for the retransmission timeout (200 ms at the least).
 ///
-/// What happens: nothing until the timeout. The ACK processing (`on_ack`, stack/src/tcp/
-/// input.rs) counts no duplicate ACKs, and the sender has no fast retransmit or fast recovery.
-/// In the throughput benchmark (ours→smoltcp, MTU 65535, multi-thread runtime) smoltcp shrinks
-/// its window by 87 bytes (rounding to its window scale), trims our segment to it, and then
-/// sends 63 duplicate ACKs for the 87 missing bytes: we wait 200 ms for the RTO, then resend
-/// everything in flight (66 segments); a 1 GiB run drops from about 18 to about 5 Gbit/s.
+/// Without it, every loss costs a retransmission timeout: in the throughput benchmark
+/// (ours→smoltcp, MTU 65535) smoltcp shrinks its window by 87 bytes, trims our segment to it
+/// and sends 63 duplicate ACKs for the missing bytes, and we would wait 200 ms, then resend
+/// everything in flight.
 #[tokio::test(start_paused = true)]
-#[ignore = "missing: fast retransmit after three duplicate ACKs (RFC 5681 3.2); every loss waits for the RTO"]
+#[ignore = "missing until loss recovery lands: fast retransmit after three duplicate ACKs (RFC 5681 3.2); every loss waits for the RTO"]
 async fn three_duplicate_acks_bring_a_fast_retransmit() {
     let (_stack, mut peer, mut stream) = Peer::connect().await;
     // The peer sent no MSS option: we send 536-byte segments (RFC 9293 3.7.1).
@@ -271,16 +259,10 @@ async fn three_duplicate_acks_bring_a_fast_retransmit() {
 /// then the window opens wide and the transfer goes on, the peer acknowledging every 50 ms.
 /// Once the window is open, nothing should be probed or sent twice.
 ///
-/// What happens: the persist timer is still running, and when it fires (one RTO, 200 ms,
-/// after it was started) we send a "zero-window probe" into the open window and move SND.NXT
-/// back to SND.UNA, sending everything in flight again. `update_window` (stack/src/tcp/
-/// input.rs) stops the persist timer only when the old window was 0; the timer armed in
-/// `data_segment` (stack/src/tcp/output.rs) for a window that was small but not 0 is never
-/// stopped. In the throughput benchmark (ours→smoltcp, MTU 1500, multi-thread runtime)
-/// smoltcp announces 1152 bytes for a moment, and 200 ms later we resend about 1,100 segments
-/// (1.6 MB) that had arrived.
+/// A persist timer left running would fire mid-transfer, probe the open window and move
+/// SND.NXT back, sending everything in flight again; `update_window` stops it whenever the
+/// window grows.
 #[tokio::test(start_paused = true)]
-#[ignore = "bug: a persist timer armed for a small non-zero window keeps running once the window opens, then rewinds SND.NXT"]
 async fn the_persist_timer_stops_when_a_small_window_opens() {
     let (_stack, mut peer, mut stream) = Peer::connect().await;
     let writer = tokio::spawn(async move {
@@ -325,14 +307,11 @@ async fn the_persist_timer_stops_when_a_small_window_opens() {
 /// ACK SHOULD be generated for at least every second full-sized segment", so two ACKs at the
 /// least (TCP-SCENARIOS.md lists it under delayed ACK).
 ///
-/// What happens: one ACK for the four, for the reason given at
-/// `each_out_of_order_segment_gets_a_duplicate_ack`: the driver takes up to 64 packets from
-/// the link before the core sends, and the core sends one ACK for all of them. In bulk
-/// transfers over the memory wire we acknowledge about one segment in 50 (stretch ACKs);
-/// a sender that grows its congestion window per ACK (as ours does, by at most one MSS per
-/// ACK in slow start) then grows it far more slowly than with an ACK per two segments.
+/// As with out-of-order segments, the ACK cannot wait for the driver's batch to end: after
+/// every second full-sized segment it is queued at once. A sender that grows its congestion
+/// window per ACK (ours grows it by at most one MSS per ACK in slow start) would otherwise
+/// grow it far more slowly.
 #[tokio::test(start_paused = true)]
-#[ignore = "bug: segments arriving in one driver batch get one ACK, not one per two full-sized segments"]
 async fn every_second_full_sized_segment_is_acknowledged() {
     let (_stack, mut peer, _stream) = Peer::connect().await;
     for i in 0..4 {

@@ -314,6 +314,9 @@ impl Connection {
             // A closed window: probe it instead of timing out (RFC 9293 3.8.6.1).
             self.retransmit_at = None;
             self.arm_persist(now);
+        } else if self.snd_una < self.snd_max && self.retransmit_at.is_none() {
+            // Data is in flight again (after probing a closed window): time it.
+            self.retransmit_at = Some(now + self.rtt.rto());
         }
         // Our FIN acknowledged: the closing states move on.
         if self.fin_acked() {
@@ -363,12 +366,17 @@ impl Connection {
         self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
         self.snd_wl1 = h.seq;
         self.snd_wl2 = h.ack;
-        if old == 0 && self.snd_wnd > 0 && self.persist_at.take().is_some() {
-            // The window opened: stop probing, and send from SND.UNA again (the probe's byte
-            // may not have been taken).
+        let probing = self.persist_at.is_some() || self.probe_now;
+        if probing && self.snd_wnd > old {
+            // The window opened (from zero, or from a sliver too small to use): the persist
+            // timer's work is done; the normal path sends now.
+            self.persist_at = None;
             self.persist_backoff = 0;
             self.probe_now = false;
-            self.snd_nxt = self.snd_una;
+            if old == 0 {
+                // A probe's byte may not have been taken: send from SND.UNA again.
+                self.snd_nxt = self.snd_una;
+            }
         }
     }
 
