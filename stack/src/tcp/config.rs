@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::congestion::Algorithm;
 use super::rto::RtoConfig;
 use crate::ip::icmp::RateLimit;
 
@@ -33,6 +34,8 @@ pub struct TcpConfig {
     ///
     /// [RFC 5961 7]: https://www.rfc-editor.org/rfc/rfc5961#section-7
     pub challenge_ack_limit: RateLimit,
+    /// The congestion control algorithm new connections start with (each socket can switch).
+    pub congestion: Algorithm,
     /// The initial congestion window, in segments ([RFC 6928]: 10).
     ///
     /// [RFC 6928]: https://www.rfc-editor.org/rfc/rfc6928
@@ -41,7 +44,7 @@ pub struct TcpConfig {
 
 impl Default for TcpConfig {
     /// 256 KiB buffers each way, backlog 128, Linux's retry counts, MSL 30 s (TIME-WAIT 60 s,
-    /// as on Linux), 100 challenge ACKs per second, initial window 10.
+    /// as on Linux), 100 challenge ACKs per second, CUBIC with an initial window of 10.
     fn default() -> Self {
         TcpConfig {
             send_buffer: 256 * 1024,
@@ -55,6 +58,7 @@ impl Default for TcpConfig {
                 per_second: 100,
                 burst: 10,
             },
+            congestion: Algorithm::Cubic,
             initial_window: 10,
         }
     }

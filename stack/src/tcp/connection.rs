@@ -31,7 +31,7 @@ use std::time::Duration;
 use tracing::debug;
 
 use super::config::{window_shift_for, TcpConfig};
-use super::congestion::Congestion;
+use super::congestion::{Algorithm, CongestionControl};
 use super::recv_buffer::RecvBuffer;
 use super::ring::RingBuffer;
 use super::rto::RttEstimator;
@@ -173,7 +173,9 @@ pub(crate) struct Connection {
     pub(crate) time_wait_until: Option<Instant>,
     /// How long TIME-WAIT lasts: 2 × MSL.
     pub(crate) time_wait: Duration,
-    pub(crate) congestion: Congestion,
+    /// The congestion control algorithm and its window.
+    pub(crate) congestion: Box<dyn CongestionControl>,
+    pub(crate) algorithm: Algorithm,
     /// The initial congestion window in segments.
     pub(crate) initial_window: u32,
 
@@ -254,7 +256,8 @@ impl Connection {
             probe_now: false,
             time_wait_until: None,
             time_wait: config.msl * 2,
-            congestion: Congestion::new(our_mss, config.initial_window),
+            congestion: config.congestion.build(our_mss, config.initial_window),
+            algorithm: config.congestion,
             initial_window: config.initial_window,
             ack_now: false,
             ack_immediately: false,

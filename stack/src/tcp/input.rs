@@ -22,7 +22,6 @@ use std::io;
 use tracing::debug;
 
 use super::config::{DEFAULT_MSS, MAX_WINDOW_SHIFT, MIN_MSS};
-use super::congestion::Congestion;
 use super::connection::Connection;
 use super::header::Repr;
 use super::seq::SeqNumber;
@@ -121,7 +120,7 @@ impl Connection {
         self.rcv_nxt = h.seq + 1;
         let peer_mss = h.mss.map_or(DEFAULT_MSS, usize::from);
         self.send_mss = peer_mss.max(MIN_MSS).min(self.our_mss);
-        self.congestion = Congestion::new(self.send_mss, self.initial_window);
+        self.congestion = self.algorithm.build(self.send_mss, self.initial_window);
         // Scaling is on only if both SYNs carry the option; then each side scales its own.
         self.peer_scales = h.window_scale.is_some();
         match h.window_scale {
@@ -347,7 +346,7 @@ impl Connection {
                 self.timed = None;
             }
         }
-        self.congestion.on_ack(acked);
+        self.congestion.on_ack(now, acked, self.rtt.srtt());
         // RFC 6298 5.2 and 5.3: all acknowledged, stop the timer; else restart it.
         self.retries = 0;
         self.rtt.reset_backoff();

@@ -26,7 +26,7 @@ use crate::time::Instant;
 
 mod api;
 pub mod config;
-mod congestion;
+pub mod congestion;
 pub(crate) mod connection;
 mod demux;
 pub mod flags;
@@ -44,6 +44,7 @@ pub mod state;
 mod timers;
 
 pub use config::TcpConfig;
+pub use congestion::{Algorithm, CongestionControl};
 pub use connection::{ConnInfo, ConnStats, Quad};
 pub use flags::Flags;
 pub use options::{SackBlock, SackBlocks, TcpOption, Timestamps};

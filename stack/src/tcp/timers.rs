@@ -69,7 +69,7 @@ impl Connection {
             rto.as_millis()
         ));
         debug!(quad = %self.quad, rto_ms = rto.as_millis() as u64, n = self.retries, "tcp: retransmission timeout");
-        self.congestion.on_timeout(self.in_flight());
+        self.congestion.on_timeout(now, self.in_flight());
         self.rtt.back_off();
         self.timed = None;
         // Go back to SND.UNA: the congestion window (now one segment) paces the resending.
