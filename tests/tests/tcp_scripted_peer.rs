@@ -8,7 +8,6 @@
 //! The behaviours here were first seen going wrong with smoltcp as the peer: as the sender over
 //! a congested wire (see `smoltcp_tcp.rs`, `smol_to_ours_over_a_congested_wire`), and as the
 //! receiver in the throughput benchmark (`tests/benches/throughput.rs`, `--runtime multi`).
-//! Fast retransmit comes with loss recovery; until then its test is ignored.
 
 use std::future::poll_fn;
 use std::net::Ipv4Addr;
@@ -234,7 +233,6 @@ async fn a_hole_filled_before_reading_gives_the_bytes_in_order() {
 /// and sends 63 duplicate ACKs for the missing bytes, and we would wait 200 ms, then resend
 /// everything in flight.
 #[tokio::test(start_paused = true)]
-#[ignore = "missing until loss recovery lands: fast retransmit after three duplicate ACKs (RFC 5681 3.2); every loss waits for the RTO"]
 async fn three_duplicate_acks_bring_a_fast_retransmit() {
     let (_stack, mut peer, mut stream) = Peer::connect().await;
     // The peer sent no MSS option: we send 536-byte segments (RFC 9293 3.7.1).

@@ -36,6 +36,19 @@ pub struct TcpConfig {
     pub challenge_ack_limit: RateLimit,
     /// The congestion control algorithm new connections start with (each socket can switch).
     pub congestion: Algorithm,
+    /// Offer selective acknowledgments ([RFC 2018]).
+    ///
+    /// [RFC 2018]: https://www.rfc-editor.org/rfc/rfc2018
+    pub sack: bool,
+    /// Offer timestamps ([RFC 7323]): RTT samples from every ACK, even of retransmissions, and
+    /// spurious timeouts undone.
+    ///
+    /// [RFC 7323]: https://www.rfc-editor.org/rfc/rfc7323
+    pub timestamps: bool,
+    /// How long the ACK of a lone segment may wait for a second segment or data to ride on
+    /// (RFC 9293 3.8.6.3 allows up to 200 ms; Linux waits 40 ms); `None` acknowledges every
+    /// segment at once. Each socket can switch.
+    pub delayed_ack: Option<Duration>,
     /// The initial congestion window, in segments ([RFC 6928]: 10).
     ///
     /// [RFC 6928]: https://www.rfc-editor.org/rfc/rfc6928
@@ -44,7 +57,8 @@ pub struct TcpConfig {
 
 impl Default for TcpConfig {
     /// 256 KiB buffers each way, backlog 128, Linux's retry counts, MSL 30 s (TIME-WAIT 60 s,
-    /// as on Linux), 100 challenge ACKs per second, CUBIC with an initial window of 10.
+    /// as on Linux), 100 challenge ACKs per second, CUBIC with an initial window of 10, SACK
+    /// and timestamps offered, ACKs delayed up to 40 ms (as Linux does).
     fn default() -> Self {
         TcpConfig {
             send_buffer: 256 * 1024,
@@ -59,6 +73,9 @@ impl Default for TcpConfig {
                 burst: 10,
             },
             congestion: Algorithm::Cubic,
+            sack: true,
+            timestamps: true,
+            delayed_ack: Some(Duration::from_millis(40)),
             initial_window: 10,
         }
     }

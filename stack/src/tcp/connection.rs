@@ -61,10 +61,22 @@ pub struct ConnStats {
     pub segments_in: u64,
     /// Segments sent.
     pub segments_out: u64,
-    /// Segments sent again after a timeout.
+    /// Segments sent again, for any reason (the three below, and going back after a timeout).
     pub retransmissions: u64,
+    /// Retransmissions after three duplicate ACKs, or after a partial ACK (fast retransmit).
+    pub fast_retransmissions: u64,
+    /// Retransmissions of holes the peer's SACK blocks showed.
+    pub sack_retransmissions: u64,
     /// Times the retransmission timer expired.
     pub timeouts: u64,
+    /// Timeouts found spurious afterwards (the original arrived; timestamps told) and undone.
+    pub spurious_timeouts: u64,
+    /// Times fast recovery began.
+    pub fast_recoveries: u64,
+    /// Duplicate ACKs received.
+    pub duplicate_acks: u64,
+    /// Bytes the peer reported holding out of order (SACK), counted once.
+    pub sacked_bytes: u64,
     /// Zero-window probes sent.
     pub window_probes: u64,
     /// Bytes the application wrote.
@@ -86,6 +98,14 @@ pub struct ConnInfo {
     pub rttvar: Duration,
     /// Current retransmission timeout.
     pub rto: Duration,
+    /// The congestion control algorithm.
+    pub congestion: Algorithm,
+    /// Whether loss recovery is under way.
+    pub in_recovery: bool,
+    /// Whether SACK was agreed in the handshake.
+    pub sack: bool,
+    /// Whether timestamps were agreed in the handshake.
+    pub timestamps: bool,
     /// Congestion window in bytes.
     pub cwnd: usize,
     /// Slow-start threshold in bytes (`usize::MAX` until the first loss).
@@ -179,6 +199,49 @@ pub(crate) struct Connection {
     /// The initial congestion window in segments.
     pub(crate) initial_window: u32,
 
+    // ----- loss recovery (recovery.rs) -----
+    /// SACK agreed: both SYNs carried SACK-permitted.
+    pub(crate) sack_ok: bool,
+    /// We offer SACK (our configuration).
+    pub(crate) sack_wanted: bool,
+    /// What the peer's SACK blocks say it holds.
+    pub(crate) scoreboard: super::sack::Scoreboard,
+    /// Duplicate ACKs in a row.
+    pub(crate) dupacks: u32,
+    /// In fast recovery until the cumulative ACK reaches this (RFC 6675 RecoveryPoint).
+    pub(crate) recovery_point: Option<SeqNumber>,
+    /// The highest sequence number sent when the last recovery or timeout began (RFC 6582
+    /// "recover"): duplicate ACKs for data before it start no new recovery.
+    pub(crate) recover: SeqNumber,
+    /// The highest sequence number retransmitted in this recovery (RFC 6675 HighRxt).
+    pub(crate) high_rxt: SeqNumber,
+    /// A fast retransmission of SND.UNA's segment is due.
+    pub(crate) rtx_now: bool,
+    /// NewReno without SACK: the window inflation by duplicate ACKs during recovery.
+    pub(crate) inflation: usize,
+    /// What to restore if the last timeout turns out spurious: (cwnd, ssthresh, timestamp of
+    /// the retransmission).
+    pub(crate) undo: Option<(usize, usize, u32)>,
+
+    // ----- timestamps (RFC 7323) -----
+    /// Timestamps agreed: both SYNs carried the option.
+    pub(crate) ts_ok: bool,
+    /// We offer timestamps (our configuration).
+    pub(crate) ts_wanted: bool,
+    /// The peer's latest timestamp, to echo (TS.Recent).
+    pub(crate) ts_recent: u32,
+    /// Added to our clock for this connection's timestamps (RFC 7323 7.1: not guessable
+    /// across connections).
+    pub(crate) ts_offset: u32,
+    /// A retransmission cancelled the timed RTT sample: take the next one from a timestamp.
+    pub(crate) ts_sample_wanted: bool,
+
+    // ----- delayed ACK (RFC 9293 3.8.6.3) -----
+    /// How long an ACK for a lone segment may wait; `None`: acknowledge at once.
+    pub(crate) delayed_ack: Option<Duration>,
+    /// When the delayed ACK is due.
+    pub(crate) delack_at: Option<Instant>,
+
     // ----- what to send -----
     /// An ACK is owed (data arrived, or a segment was not acceptable).
     pub(crate) ack_now: bool,
@@ -193,6 +256,8 @@ pub(crate) struct Connection {
     pub(crate) unacked_bytes: usize,
     /// The largest segment received so far: our estimate of the peer's MSS.
     pub(crate) rcv_mss: usize,
+    /// Where the latest out-of-order segment began: its SACK block goes first.
+    pub(crate) last_early: Option<SeqNumber>,
     /// Why the next segment is sent, for the capture's frame comment.
     pub(crate) note: Option<String>,
 
@@ -258,11 +323,29 @@ impl Connection {
             time_wait: config.msl * 2,
             congestion: config.congestion.build(our_mss, config.initial_window),
             algorithm: config.congestion,
+            sack_ok: false,
+            sack_wanted: config.sack,
+            scoreboard: Default::default(),
+            dupacks: 0,
+            recovery_point: None,
+            recover: iss,
+            high_rxt: iss,
+            rtx_now: false,
+            inflation: 0,
+            undo: None,
+            ts_ok: false,
+            ts_wanted: config.timestamps,
+            ts_recent: 0,
+            ts_offset: iss.0.rotate_left(13),
+            ts_sample_wanted: false,
+            delayed_ack: config.delayed_ack,
+            delack_at: None,
             initial_window: config.initial_window,
             ack_now: false,
             ack_immediately: false,
             unacked_bytes: 0,
             rcv_mss: 0,
+            last_early: None,
             note: None,
             nodelay: false,
             orphaned: false,
@@ -300,6 +383,11 @@ impl Connection {
     /// Bytes of sequence space sent and not yet acknowledged.
     pub(crate) fn in_flight(&self) -> usize {
         self.snd_max - self.snd_una
+    }
+
+    /// Our timestamp clock at `now`: milliseconds, offset per connection (RFC 7323 5.4, 7.1).
+    pub(crate) fn ts_clock(&self, now: Instant) -> u32 {
+        (now.total_millis() as u32).wrapping_add(self.ts_offset)
     }
 
     /// Moves to `state`, logging the transition.
@@ -354,6 +442,10 @@ impl Connection {
             srtt: self.rtt.srtt(),
             rttvar: self.rtt.rttvar(),
             rto: self.rtt.rto(),
+            congestion: self.algorithm,
+            in_recovery: self.recovery_point.is_some(),
+            sack: self.sack_ok,
+            timestamps: self.ts_ok,
             cwnd: self.congestion.window(),
             ssthresh: self.congestion.ssthresh(),
             bytes_in_flight: self.in_flight(),

@@ -121,6 +121,12 @@ impl Connection {
         let peer_mss = h.mss.map_or(DEFAULT_MSS, usize::from);
         self.send_mss = peer_mss.max(MIN_MSS).min(self.our_mss);
         self.congestion = self.algorithm.build(self.send_mss, self.initial_window);
+        // SACK and timestamps, like scaling, are on only if both SYNs carry them.
+        self.sack_ok = self.sack_wanted && h.sack_permitted;
+        self.ts_ok = self.ts_wanted && h.timestamps.is_some();
+        if let Some(ts) = h.timestamps {
+            self.ts_recent = ts.value;
+        }
         // Scaling is on only if both SYNs carry the option; then each side scales its own.
         self.peer_scales = h.window_scale.is_some();
         match h.window_scale {
@@ -172,6 +178,13 @@ impl Connection {
             return Reply::ChallengeAck;
         }
 
+        // RFC 7323 4.3: remember the timestamp to echo, from segments at the left window edge.
+        if let Some(ts) = h.timestamps.filter(|_| self.ts_ok) {
+            if h.seq <= self.rcv_nxt {
+                self.ts_recent = ts.value;
+            }
+        }
+
         // Trim what lies before RCV.NXT or beyond the window.
         let (seq, data, fin) = self.trim(h.seq, seg.payload, h.flags.fin(), wnd);
 
@@ -192,7 +205,7 @@ impl Connection {
             self.ack_now = true;
         }
         if !data.is_empty() {
-            if let Some(reply) = self.on_data(seq, data) {
+            if let Some(reply) = self.on_data(now, seq, data) {
                 return reply;
             }
         }
@@ -303,8 +316,11 @@ impl Connection {
             debug!(quad = %self.quad, ack = %h.ack, "tcp: ACK too old");
             return Some(Reply::ChallengeAck);
         }
+        let sack_news = self.take_sack_blocks(h);
         if h.ack > self.snd_una {
-            self.ack_advance(now, h.ack);
+            self.ack_advance(now, h);
+        } else if self.is_duplicate_ack(h) {
+            self.on_duplicate_ack(now, sack_news);
         }
         if self.snd_wl1 < h.seq || (self.snd_wl1 == h.seq && self.snd_wl2 <= h.ack) {
             self.update_window(h, false);
@@ -329,8 +345,10 @@ impl Connection {
         None
     }
 
-    /// SND.UNA moves to `ack`: drop what is acknowledged, take an RTT sample, restart the timer.
-    fn ack_advance(&mut self, now: Instant, ack: SeqNumber) {
+    /// SND.UNA moves to `h.ack`: drop what is acknowledged, take an RTT sample, grow the
+    /// window (or go on with recovery), restart the timer.
+    fn ack_advance(&mut self, now: Instant, h: &Repr) {
+        let ack = h.ack;
         let acked = ack - self.snd_una;
         let syn = usize::from(self.snd_una == self.iss);
         let data = acked.saturating_sub(syn).min(self.send.len());
@@ -339,14 +357,37 @@ impl Connection {
         if self.snd_nxt < ack {
             self.snd_nxt = ack;
         }
-        // Karn's rule holds because `timed` is cleared whenever anything is sent again.
-        if let Some((end, sent)) = self.timed {
-            if ack >= end {
+        self.scoreboard.prune(ack);
+        self.dupacks = 0;
+        let echo = h.timestamps.map_or(0, |ts| ts.echo);
+        if self.ts_ok && self.detect_spurious_timeout(echo) {
+            // The original segments arrived after all: go on from where we were.
+            self.snd_nxt = self.snd_max;
+        }
+        // Karn's rule holds because `timed` is cleared whenever anything is sent again; with
+        // timestamps, the echo names the copy that was acknowledged, so a sample is possible
+        // even then (RFC 7323 4.1).
+        match self.timed {
+            Some((end, sent)) if ack >= end => {
                 self.rtt.sample(now - sent);
                 self.timed = None;
             }
+            Some(_) => {}
+            None if self.ts_ok && echo != 0 && self.ts_sample_wanted => {
+                self.ts_sample_wanted = false;
+                let elapsed = self.ts_clock(now).wrapping_sub(echo);
+                if elapsed < 60_000 {
+                    self.rtt
+                        .sample(std::time::Duration::from_millis(u64::from(elapsed)));
+                }
+            }
+            None => {}
         }
-        self.congestion.on_ack(now, acked, self.rtt.srtt());
+        if self.recovery_point.is_some() {
+            self.on_ack_in_recovery(acked);
+        } else {
+            self.congestion.on_ack(now, acked, self.rtt.srtt());
+        }
         // RFC 6298 5.2 and 5.3: all acknowledged, stop the timer; else restart it.
         self.retries = 0;
         self.rtt.reset_backoff();
@@ -380,7 +421,7 @@ impl Connection {
     }
 
     /// Seventh, process the segment text. `Some` ends processing of this segment.
-    fn on_data(&mut self, seq: SeqNumber, data: &[u8]) -> Option<Reply> {
+    fn on_data(&mut self, now: Instant, seq: SeqNumber, data: &[u8]) -> Option<Reply> {
         if !matches!(
             self.state,
             State::Established | State::FinWait1 | State::FinWait2
@@ -400,13 +441,22 @@ impl Connection {
         let in_order = seq == self.rcv_nxt;
         let advanced = self.recv.insert(seq - self.rcv_nxt, data);
         self.rcv_nxt += advanced;
-        self.ack_now = true;
+        if !in_order {
+            self.last_early = Some(seq);
+        }
         self.rcv_mss = self.rcv_mss.max(data.len());
         self.unacked_bytes += data.len();
         // ACK at least every second full-sized segment, and at once when the segment is out
         // of order or fills a hole: the sender counts those duplicate ACKs (RFC 5681 4.2).
+        // A lone in-order segment may wait a little for a second one, or for data to carry
+        // the ACK (delayed ACK, RFC 9293 3.8.6.3).
         if !in_order || advanced > data.len() || self.unacked_bytes >= 2 * self.rcv_mss {
+            self.ack_now = true;
             self.ack_immediately = true;
+        } else if let Some(delay) = self.delayed_ack {
+            self.delack_at.get_or_insert(now + delay);
+        } else {
+            self.ack_now = true;
         }
         if advanced > 0 {
             self.wake_readers();

@@ -15,7 +15,8 @@ use tracing::debug;
 use super::connection::Connection;
 use super::flags::Flags;
 use super::header::Repr;
-use super::options::SackBlocks;
+use super::options::{SackBlock, SackBlocks, Timestamps, MAX_OPTIONS_LEN};
+use super::recovery::Resend;
 use super::seq::SeqNumber;
 use super::state::State;
 use crate::host::Transmit;
@@ -37,6 +38,8 @@ struct Plan {
     /// Bytes of data, starting at `seq` (after the SYN, if any).
     len: usize,
     probe: bool,
+    /// Sent again by loss recovery (it does not move SND.NXT).
+    resend: Option<Resend>,
 }
 
 impl Connection {
@@ -48,7 +51,7 @@ impl Connection {
         buf: &mut Vec<u8>,
     ) -> Option<Transmit> {
         let plan = self.next_segment(now)?;
-        let header = self.header_for(&plan);
+        let header = self.header_for(&plan, now);
         let tcp_len = header.buffer_len();
         buf.clear();
         buf.resize(IP_HEADER_LEN + tcp_len, 0);
@@ -81,8 +84,9 @@ impl Connection {
             flags: Flags::ACK,
             len: 0,
             probe: false,
+            resend: None,
         };
-        let header = self.header_for(&plan);
+        let header = self.header_for(&plan, now);
         let (src, dst) = (*self.quad.local.ip(), *self.quad.remote.ip());
         let note = self.note.take().map(Cow::Owned);
         let sent = ip.send(
@@ -116,6 +120,7 @@ impl Connection {
                     flags,
                     len: 0,
                     probe: false,
+                    resend: None,
                 });
             }
             State::SynSent => return None,
@@ -131,25 +136,35 @@ impl Connection {
             flags: Flags::ACK,
             len: 0,
             probe: false,
+            resend: None,
         })
     }
 
-    /// Data (and our FIN) as far as the windows allow, or a zero-window probe.
+    /// A retransmission loss recovery asks for, then data (and our FIN) as far as the windows
+    /// allow, or a zero-window probe.
     fn data_segment(&mut self, now: Instant) -> Option<Plan> {
+        if let Some(plan) = self.recovery_segment() {
+            return Some(plan);
+        }
+        // After going back to SND.UNA on a timeout, skip what the peer reported holding
+        // (RFC 6675 section 5.1).
+        while let Some(end) = self.scoreboard.sacked_until(self.snd_nxt) {
+            self.snd_nxt = end;
+        }
         let offset = self.snd_nxt - self.data_start();
         let avail = self.send.len().saturating_sub(offset);
         let probe = self.probe_now && avail > 0;
-        let limit = self.snd_wnd.min(self.congestion.window());
-        let right_edge = self.snd_una + limit;
-        let usable = if right_edge > self.snd_nxt {
+        let right_edge = self.snd_una + self.snd_wnd;
+        let window_room = if right_edge > self.snd_nxt {
             right_edge - self.snd_nxt
         } else {
             0
         };
+        let usable = window_room.min(self.congestion_room());
         // A probe carries one byte into a zero window, or as much as a small open window takes
         // when silly window avoidance held it back (RFC 1122 4.2.3.4: the override timeout).
         let room = if probe { usable.max(1) } else { usable };
-        let mut len = avail.min(self.send_mss).min(room);
+        let mut len = avail.min(self.segment_size()).min(room);
         if len > 0 && !probe && !self.may_send(len, avail) {
             len = 0;
         }
@@ -176,6 +191,33 @@ impl Connection {
             flags,
             len,
             probe,
+            resend: None,
+        })
+    }
+
+    /// The segment loss recovery wants resent, if any (see `recovery.rs`). A fast
+    /// retransmission goes whatever the congestion window (RFC 5681 3.2); a SACK hole only when
+    /// the pipe has room.
+    fn recovery_segment(&mut self) -> Option<Plan> {
+        let (seq, len, why) = self.recovery_resend()?;
+        let fin = self.our_fin == Some(seq + len);
+        if len == 0 && !fin {
+            self.rtx_now = false;
+            return None;
+        }
+        if why == Resend::Sack && self.congestion_room() < len {
+            return None;
+        }
+        let mut flags = Flags::ACK;
+        if fin {
+            flags |= Flags::FIN;
+        }
+        Some(Plan {
+            seq,
+            flags,
+            len,
+            probe: false,
+            resend: Some(why),
         })
     }
 
@@ -187,7 +229,7 @@ impl Connection {
     ///
     /// [RFC 9293 3.7.4]: https://www.rfc-editor.org/rfc/rfc9293#section-3.7.4
     fn may_send(&self, len: usize, avail: usize) -> bool {
-        len >= self.send_mss
+        len >= self.segment_size()
             || self.snd_nxt < self.snd_max
             || (len == avail
                 && (self.nodelay || self.our_fin.is_some() || self.snd_max == self.snd_una))
@@ -209,10 +251,27 @@ impl Connection {
     }
 
     /// The header of a planned segment.
-    fn header_for(&mut self, plan: &Plan) -> Repr {
+    fn header_for(&mut self, plan: &Plan, now: Instant) -> Repr {
         let syn = plan.flags.syn();
-        // Our SYN offers scaling; our SYN-ACK only answers an offer (RFC 7323 1.3).
-        let offer_scale = syn && (self.state == State::SynSent || self.peer_scales);
+        // Our SYN offers each option; our SYN-ACK only answers the peer's offers (RFC 7323
+        // 1.3, RFC 2018 section 2).
+        let active = self.state == State::SynSent;
+        let offer_scale = syn && (active || self.peer_scales);
+        let sack_permitted = syn
+            && if active {
+                self.sack_wanted
+            } else {
+                self.sack_ok
+            };
+        let timestamps = (self.ts_ok || (syn && active && self.ts_wanted)).then(|| Timestamps {
+            value: self.ts_clock(now),
+            echo: if plan.flags.ack() { self.ts_recent } else { 0 },
+        });
+        let sack_blocks = if self.sack_ok && !syn {
+            self.sack_blocks()
+        } else {
+            SackBlocks::default()
+        };
         let window = self.window_to_announce(syn);
         Repr {
             src_port: self.quad.local.port(),
@@ -228,11 +287,51 @@ impl Connection {
             urgent: 0,
             mss: syn.then_some(self.our_mss.min(usize::from(u16::MAX)) as u16),
             window_scale: offer_scale.then_some(self.offered_shift),
-            sack_permitted: false,
-            sack_blocks: SackBlocks::default(),
-            timestamps: None,
+            sack_permitted,
+            sack_blocks,
+            timestamps,
             payload_len: plan.len,
         }
+    }
+
+    /// How much data one segment carries: the MSS less the options every data segment carries
+    /// now (RFC 9293 3.7.1: the MSS counts data only; the header's options come out of it, so
+    /// that the packet still fits the path's MTU): 12 bytes of timestamps, and SACK blocks
+    /// while we hold early data.
+    pub(crate) fn segment_size(&self) -> usize {
+        let timestamps = if self.ts_ok { 12 } else { 0 };
+        let sack = if self.sack_ok && !self.recv.early_ranges().is_empty() {
+            let room = MAX_OPTIONS_LEN - timestamps;
+            let blocks = self.recv.early_ranges().len().min((room - 4) / 8);
+            4 + 8 * blocks
+        } else {
+            0
+        };
+        self.send_mss.saturating_sub(timestamps + sack).max(1)
+    }
+
+    /// SACK blocks for what we hold beyond RCV.NXT (RFC 2018 section 4): the block with the most
+    /// recently received segment first, then the others in order, as many as fit.
+    fn sack_blocks(&self) -> SackBlocks {
+        let mut blocks = SackBlocks::default();
+        let ranges = self.recv.early_ranges();
+        let block = |r: &std::ops::Range<usize>| SackBlock {
+            left: self.rcv_nxt + r.start,
+            right: self.rcv_nxt + r.end,
+        };
+        let latest = self
+            .last_early
+            .map(|seq| seq - self.rcv_nxt)
+            .and_then(|off| ranges.iter().position(|r| r.start <= off && off < r.end));
+        if let Some(i) = latest {
+            blocks.push(block(&ranges[i]));
+        }
+        for (i, r) in ranges.iter().enumerate() {
+            if Some(i) != latest && !blocks.push(block(r)) {
+                break;
+            }
+        }
+        blocks
     }
 
     /// The window field to send, and the right edge it announces (RFC 9293 3.8.6): the free
@@ -280,17 +379,36 @@ impl Connection {
             self.ack_now = false;
             self.ack_immediately = false;
             self.unacked_bytes = 0;
+            self.delack_at = None;
         }
         let len = plan.len + usize::from(plan.flags.syn()) + usize::from(plan.flags.fin());
         let resent = plan.seq < self.snd_max && !plan.probe;
         if len > 0 {
-            self.snd_nxt = plan.seq + len;
-            if self.snd_nxt > self.snd_max {
-                self.snd_max = self.snd_nxt;
+            match plan.resend {
+                // Loss recovery fills a hole; SND.NXT stays where new data goes on.
+                Some(why) => {
+                    self.high_rxt = self.high_rxt.max(plan.seq + len);
+                    match why {
+                        Resend::Fast => {
+                            self.rtx_now = false;
+                            self.stats.fast_retransmissions += 1;
+                        }
+                        Resend::Sack => self.stats.sack_retransmissions += 1,
+                    }
+                }
+                None => {
+                    self.snd_nxt = plan.seq + len;
+                    if self.snd_nxt > self.snd_max {
+                        self.snd_max = self.snd_nxt;
+                    }
+                }
             }
             if resent {
                 self.stats.retransmissions += 1;
-                self.timed = None; // Karn: no RTT sample from a segment sent twice
+                if self.timed.take().is_some() {
+                    // Karn: no RTT sample from a segment sent twice; a timestamp can tell.
+                    self.ts_sample_wanted = true;
+                }
             } else if self.timed.is_none() && !plan.probe {
                 self.timed = Some((self.snd_nxt, now));
             }

@@ -72,7 +72,6 @@ impl RecvBuffer {
     }
 
     /// The early ranges, as offsets from RCV.NXT (for SACK blocks).
-    #[cfg(test)]
     pub(crate) fn early_ranges(&self) -> &[Range<usize>] {
         &self.early
     }

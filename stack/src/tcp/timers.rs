@@ -20,10 +20,15 @@ use crate::time::Instant;
 impl Connection {
     /// The earliest of this connection's deadlines.
     pub(crate) fn poll_at(&self) -> Option<Instant> {
-        [self.retransmit_at, self.persist_at, self.time_wait_until]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.retransmit_at,
+            self.persist_at,
+            self.time_wait_until,
+            self.delack_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Runs the timers that are due at `now`. `syn_retries` and `retries` are the limits after
@@ -34,6 +39,11 @@ impl Connection {
             self.time_wait_until = None;
             self.set_state(State::Closed);
             return;
+        }
+        if self.delack_at.is_some_and(|t| now >= t) {
+            // No second segment and no data came to carry the ACK: send it alone.
+            self.delack_at = None;
+            self.ack_now = true;
         }
         if self.retransmit_at.is_some_and(|t| now >= t) {
             self.on_retransmission_timeout(now, syn_retries, retries);
@@ -69,6 +79,7 @@ impl Connection {
             rto.as_millis()
         ));
         debug!(quad = %self.quad, rto_ms = rto.as_millis() as u64, n = self.retries, "tcp: retransmission timeout");
+        self.on_timeout_recovery(self.ts_clock(now));
         self.congestion.on_timeout(now, self.in_flight());
         self.rtt.back_off();
         self.timed = None;

@@ -108,7 +108,9 @@ pub(super) fn cx() -> Context<'static> {
 }
 
 impl Harness {
-    /// A host with short timers: MSL 1 s, initial RTO 1 s.
+    /// A host with short timers (MSL 1 s, initial RTO 1 s), every segment acknowledged at once
+    /// (tests of delayed ACK switch it back on), and no SACK or timestamps unless the peer
+    /// offers them.
     pub fn new() -> Harness {
         Self::with_config(|_| {})
     }
@@ -117,6 +119,7 @@ impl Harness {
         let mut config = Config::new("10.77.0.2/24".parse().unwrap_or_else(|_| unreachable!()));
         config.seed = Some(7);
         config.tcp.msl = Duration::from_secs(1);
+        config.tcp.delayed_ack = None;
         tweak(&mut config.tcp);
         Harness {
             host: Host::new(config),
@@ -171,6 +174,11 @@ impl Harness {
     pub fn recv(&mut self) -> Option<Seg> {
         let mut buf = Vec::new();
         let transmit = self.host.transmit(self.now, &mut buf)?;
+        assert!(
+            buf.len() <= self.host.config().mtu,
+            "a packet over the MTU: {} bytes",
+            buf.len()
+        );
         let ip = ip_header::Packet::new_checked(&buf[..]).expect("our packets parse");
         let ip_repr = ip_header::Repr::parse(&ip).expect("our IP headers are valid");
         assert_eq!(ip_repr.protocol, IpProtocol::Tcp, "expected TCP");

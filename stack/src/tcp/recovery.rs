@@ -1,0 +1,248 @@
+//! Loss recovery: fast retransmit and fast recovery, with SACK ([RFC 6675]) or without
+//! (NewReno, [RFC 6582]), and undoing a timeout that was spurious ([RFC 3522], [RFC 4015]).
+//!
+//! The retransmission timer is the last resort: it waits at least 200 ms, and then starts over
+//! from one segment. Most losses are noticed much sooner by the ACKs that keep coming: each
+//! segment that arrives after a hole makes the receiver repeat its cumulative ACK (a duplicate
+//! ACK). Three duplicates in a row are taken as a loss (three, not one, because the network may
+//! just have reordered a segment or two):
+//!
+//! ```text
+//!  sender                      receiver
+//!    │──── 1 ───────────────────►│  ACK 2
+//!    │──── 2 ─────── ✗           │
+//!    │──── 3 ───────────────────►│  ACK 2 (dup 1), SACK 3
+//!    │──── 4 ───────────────────►│  ACK 2 (dup 2), SACK 3-4
+//!    │──── 5 ───────────────────►│  ACK 2 (dup 3), SACK 3-5
+//!    │──── 2 again (fast retransmit, no timeout)
+//!    │                           │  ACK 6
+//! ```
+//!
+//! Then fast recovery keeps data flowing with a reduced window instead of collapsing it:
+//!
+//! - With SACK, the sender knows exactly which ranges the receiver holds. It estimates how much
+//!   is still in the network (the "pipe") and, while the pipe is below the congestion window,
+//!   sends the next hole deemed lost, or new data (RFC 6675 NextSeg).
+//! - Without SACK (NewReno), each duplicate ACK means one segment left the network, so the
+//!   window is inflated by one segment per duplicate; an ACK that covers only part of what was
+//!   outstanding ("partial ACK") shows the next hole, which is resent at once.
+//!
+//! Recovery ends when the cumulative ACK covers everything that was outstanding when it began.
+//!
+//! [RFC 6675]: https://www.rfc-editor.org/rfc/rfc6675
+//! [RFC 6582]: https://www.rfc-editor.org/rfc/rfc6582
+//! [RFC 3522]: https://www.rfc-editor.org/rfc/rfc3522
+//! [RFC 4015]: https://www.rfc-editor.org/rfc/rfc4015
+
+use tracing::debug;
+
+use super::connection::Connection;
+use super::header::Repr;
+use super::sack::DUP_THRESH;
+use super::seq::SeqNumber;
+use crate::time::Instant;
+
+/// Why a segment is sent again: for counters and capture comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resend {
+    /// Three duplicate ACKs, or a partial ACK in NewReno recovery.
+    Fast,
+    /// A hole the SACK blocks show to be lost.
+    Sack,
+}
+
+impl Connection {
+    /// Records the SACK blocks of an incoming ACK. Returns whether they told us anything new.
+    pub(crate) fn take_sack_blocks(&mut self, h: &Repr) -> bool {
+        if !self.sack_ok {
+            return false;
+        }
+        let before = self.scoreboard.sacked_bytes();
+        let mut news = false;
+        for block in &h.sack_blocks {
+            news |= self.scoreboard.add(
+                block.left,
+                block.right,
+                self.snd_una.max(h.ack),
+                self.snd_max,
+            );
+        }
+        let after = self.scoreboard.sacked_bytes();
+        self.stats.sacked_bytes += after.saturating_sub(before) as u64;
+        news
+    }
+
+    /// Whether `h` is a duplicate ACK (RFC 5681 section 2): data is outstanding, and the
+    /// segment acknowledges nothing new, carries no data, no SYN or FIN, and the same window.
+    /// Answers to zero-window probes look the same but say nothing about loss: not counted.
+    pub(crate) fn is_duplicate_ack(&self, h: &Repr) -> bool {
+        self.snd_wnd > 0
+            && self.persist_at.is_none()
+            && h.flags.ack()
+            && h.ack == self.snd_una
+            && h.payload_len == 0
+            && !h.flags.syn()
+            && !h.flags.fin()
+            && usize::from(h.window) << self.snd_shift == self.snd_wnd
+            && self.snd_una != self.snd_max
+    }
+
+    /// A duplicate ACK arrived (with `sack_news` if its SACK blocks reported new data held).
+    pub(crate) fn on_duplicate_ack(&mut self, now: Instant, sack_news: bool) {
+        self.dupacks += 1;
+        self.stats.duplicate_acks += 1;
+        if self.recovery_point.is_some() {
+            if !self.sack_ok {
+                // NewReno: a segment left the network; one more may enter (RFC 6582 3.2 step 4).
+                self.inflation += self.send_mss;
+            }
+            return;
+        }
+        // With SACK, the data at SND.UNA may be known lost before the third duplicate.
+        let lost_by_sack = sack_news
+            && self
+                .scoreboard
+                .lost_below(self.send_mss)
+                .is_some_and(|point| point > self.snd_una);
+        // RFC 6582 3.2 step 2: losses from before the last recovery or timeout start no new one.
+        let after_recover = self.snd_una > self.recover || self.recover == self.iss;
+        if (self.dupacks as usize >= DUP_THRESH || lost_by_sack) && after_recover {
+            self.enter_recovery(now);
+        }
+    }
+
+    /// Three duplicate ACKs (or SACK) say a segment is lost: fast retransmit, then fast recovery.
+    fn enter_recovery(&mut self, now: Instant) {
+        let flight = self.in_flight();
+        let old = (self.congestion.window(), self.congestion.ssthresh());
+        self.congestion.on_loss(now, flight);
+        self.recovery_point = Some(self.snd_max);
+        self.recover = self.snd_max;
+        self.high_rxt = self.snd_una;
+        self.rtx_now = true;
+        // NewReno: the three segments that left the network (RFC 6582 3.2 step 3).
+        self.inflation = if self.sack_ok {
+            0
+        } else {
+            DUP_THRESH * self.send_mss
+        };
+        self.undo = None;
+        self.stats.fast_recoveries += 1;
+        self.note = Some(format!(
+            "fast retransmission after {} duplicate ACKs{}",
+            self.dupacks,
+            if self.sack_ok { " (SACK)" } else { "" }
+        ));
+        debug!(
+            quad = %self.quad,
+            cwnd = self.congestion.window(),
+            ssthresh = self.congestion.ssthresh(),
+            old_cwnd = old.0,
+            "tcp: loss detected by duplicate ACKs, fast recovery begins"
+        );
+    }
+
+    /// New data was acknowledged while in recovery: a full ACK ends it; a partial ACK shows the
+    /// next hole (RFC 6582 3.2 step 5, RFC 6675 section 5).
+    pub(crate) fn on_ack_in_recovery(&mut self, acked: usize) {
+        let Some(point) = self.recovery_point else {
+            return;
+        };
+        if self.snd_una >= point {
+            self.recovery_point = None;
+            self.inflation = 0;
+            self.rtx_now = false;
+            debug!(quad = %self.quad, cwnd = self.congestion.window(), "tcp: recovery over");
+            return;
+        }
+        self.high_rxt = self.high_rxt.max(self.snd_una);
+        if !self.sack_ok {
+            // Partial ACK: resend the first unacknowledged segment now; deflate the window by
+            // what was acknowledged, and add back one segment.
+            self.rtx_now = true;
+            self.inflation = self.inflation.saturating_sub(acked) + self.send_mss;
+            self.note = Some("fast retransmission after a partial ACK (NewReno)".into());
+        }
+    }
+
+    /// The retransmission loss recovery wants now, if any: `(first sequence number, bytes,
+    /// why)`. `None` also when the pipe is full.
+    pub(crate) fn recovery_resend(&mut self) -> Option<(SeqNumber, usize, Resend)> {
+        if self.rtx_now {
+            let len = self.resendable_at(self.snd_una, self.snd_max);
+            return Some((self.snd_una, len, Resend::Fast));
+        }
+        if self.recovery_point.is_none() || !self.sack_ok {
+            return None;
+        }
+        // RFC 6675 NextSeg (1): the first hole above HighRxt that is deemed lost.
+        let lost = self.scoreboard.lost_below(self.send_mss)?;
+        let from = self.high_rxt.max(self.snd_una);
+        let (start, end) = self.scoreboard.next_hole(from, self.snd_max)?;
+        if start >= lost {
+            return None;
+        }
+        let len = self.resendable_at(start, end);
+        if len == 0 {
+            return None;
+        }
+        if self.note.is_none() {
+            self.note = Some(format!(
+                "SACK retransmission: the peer holds data after {start}"
+            ));
+        }
+        Some((start, len, Resend::Sack))
+    }
+
+    /// How many bytes of data to resend from `seq`: one segment, within `[seq, end)` and what
+    /// the send buffer holds.
+    fn resendable_at(&self, seq: SeqNumber, end: SeqNumber) -> usize {
+        let offset = seq - self.data_start();
+        let buffered = self.send.len().saturating_sub(offset);
+        (end - seq).min(self.segment_size()).min(buffered)
+    }
+
+    /// How much more may be sent now under the congestion window: pipe-based in SACK recovery,
+    /// window-inflated in NewReno recovery, and otherwise what is in flight from SND.UNA to
+    /// SND.NXT (after a timeout, SND.NXT went back: what lay beyond is deemed lost).
+    pub(crate) fn congestion_room(&self) -> usize {
+        let cwnd = self.congestion.window();
+        match self.recovery_point {
+            Some(_) if self.sack_ok => cwnd.saturating_sub(self.scoreboard.pipe(
+                self.snd_una,
+                self.snd_max,
+                self.high_rxt,
+                self.send_mss,
+            )),
+            Some(_) => (cwnd + self.inflation).saturating_sub(self.in_flight()),
+            None => cwnd.saturating_sub(self.snd_nxt - self.snd_una),
+        }
+    }
+
+    /// After a timeout: leave fast recovery (go-back-N from SND.UNA takes over, skipping what
+    /// the SACK blocks say was received), and remember how to undo it.
+    pub(crate) fn on_timeout_recovery(&mut self, ts_now: u32) {
+        self.undo = Some((self.congestion.window(), self.congestion.ssthresh(), ts_now));
+        self.recovery_point = None;
+        self.inflation = 0;
+        self.rtx_now = false;
+        self.dupacks = 0;
+        self.recover = self.snd_max;
+    }
+
+    /// An ACK of new data echoing timestamp `tsecr`: if it echoes a time before the last
+    /// timeout's retransmission, the original segment had arrived and the timeout was
+    /// spurious (the Eifel algorithm, RFC 3522): restore the window (RFC 4015).
+    pub(crate) fn detect_spurious_timeout(&mut self, tsecr: u32) -> bool {
+        let Some((cwnd, ssthresh, rtx_ts)) = self.undo.take() else {
+            return false;
+        };
+        if tsecr != 0 && (tsecr.wrapping_sub(rtx_ts) as i32) < 0 {
+            self.congestion = self.algorithm.resume(self.send_mss, cwnd, ssthresh);
+            self.stats.spurious_timeouts += 1;
+            debug!(quad = %self.quad, cwnd, "tcp: the timeout was spurious, window restored");
+            return true;
+        }
+        false
+    }
+}
