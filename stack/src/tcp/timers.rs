@@ -82,7 +82,10 @@ impl Connection {
         self.on_timeout_recovery(self.ts_clock(now));
         self.congestion.on_timeout(now, self.in_flight());
         self.rtt.back_off();
-        self.timed = None;
+        if self.timed.take().is_some() {
+            // Karn: the timed segment goes again; only a timestamp can time it now.
+            self.ts_sample_wanted = true;
+        }
         // Go back to SND.UNA: the congestion window (now one segment) paces the resending.
         self.snd_nxt = self.snd_una;
         self.retransmit_at = Some(now + self.rtt.rto());

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::host::{Config, Host};
 use crate::ip::header::{self as ip_header, IpProtocol};
 use crate::tcp::header::{Packet, Repr};
-use crate::tcp::options::SackBlocks;
+use crate::tcp::options::{SackBlock, SackBlocks, Timestamps};
 use crate::tcp::{ConnId, Flags, SeqNumber, State, TcpConfig};
 use crate::time::Instant;
 
@@ -34,6 +34,11 @@ pub(super) struct Seg {
     pub window: u16,
     pub mss: Option<u16>,
     pub window_scale: Option<u8>,
+    pub sack_permitted: bool,
+    /// SACK blocks, as (left, right) sequence numbers.
+    pub sack: Vec<(u32, u32)>,
+    /// Timestamps: (value, echo).
+    pub ts: Option<(u32, u32)>,
     pub payload: Vec<u8>,
     pub comment: Option<String>,
 }
@@ -71,9 +76,27 @@ impl Seg {
             window: 65535,
             mss: None,
             window_scale: None,
+            sack_permitted: false,
+            sack: Vec::new(),
+            ts: None,
             payload: Vec::new(),
             comment: None,
         }
+    }
+
+    pub fn with_sack_permitted(mut self) -> Seg {
+        self.sack_permitted = true;
+        self
+    }
+
+    pub fn with_sack(mut self, blocks: &[(u32, u32)]) -> Seg {
+        self.sack = blocks.to_vec();
+        self
+    }
+
+    pub fn with_ts(mut self, value: u32, echo: u32) -> Seg {
+        self.ts = Some((value, echo));
+        self
     }
 
     pub fn with_payload(mut self, payload: &[u8]) -> Seg {
@@ -144,9 +167,18 @@ impl Harness {
             urgent: 0,
             mss: seg.mss,
             window_scale: seg.window_scale,
-            sack_permitted: false,
-            sack_blocks: SackBlocks::default(),
-            timestamps: None,
+            sack_permitted: seg.sack_permitted,
+            sack_blocks: {
+                let mut blocks = SackBlocks::default();
+                for &(left, right) in &seg.sack {
+                    blocks.push(SackBlock {
+                        left: SeqNumber(left),
+                        right: SeqNumber(right),
+                    });
+                }
+                blocks
+            },
+            timestamps: seg.ts.map(|(value, echo)| Timestamps { value, echo }),
             payload_len: seg.payload.len(),
         };
         let tcp_len = header.buffer_len();
@@ -194,6 +226,14 @@ impl Harness {
             window: h.window,
             mss: h.mss,
             window_scale: h.window_scale,
+            sack_permitted: h.sack_permitted,
+            sack: h
+                .sack_blocks
+                .as_slice()
+                .iter()
+                .map(|b| (b.left.0, b.right.0))
+                .collect(),
+            ts: h.timestamps.map(|ts| (ts.value, ts.echo)),
             payload: packet.payload().to_vec(),
             comment: transmit.comment.map(|c| c.into_owned()),
         })

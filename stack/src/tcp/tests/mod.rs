@@ -7,5 +7,6 @@ mod close;
 mod data;
 mod handshake;
 mod loss;
+mod recovery;
 mod reset;
 mod window;
