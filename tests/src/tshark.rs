@@ -13,6 +13,16 @@
 //! Wireshark paints red (a bad checksum is one, a length field that lies is another); a checksum
 //! status of 0 is "Bad". The checksum fields are checked on their own as well because, unlike
 //! the expert item, they are also set for the headers an ICMP error quotes.
+//!
+//! One "Bad" TCP checksum is forgiven, on frames the kernel sent us only: 0xffff where 0x0000
+//! was expected. In one's complement arithmetic both are zero, and a receiver that adds up the
+//! segment with its checksum gets the same all-ones sum either way, so the segment is intact
+//! ([RFC 1624]); a checksum computed from scratch is never 0xffff, but one updated
+//! incrementally can be, and Linux sends it now and then (about one segment in 65,536).
+//! Wireshark marks it Bad with a warning (`tcp.checksum.ffff`). Our own frames get no such
+//! allowance.
+//!
+//! [RFC 1624]: https://www.rfc-editor.org/rfc/rfc1624
 
 use std::io;
 use std::path::Path;
@@ -21,10 +31,12 @@ use std::time::Duration;
 
 use crate::output_within;
 
-/// The display filter for frames that fail the check.
+/// The display filter for frames that fail the check. Direction 1 is inbound: sent by the
+/// kernel (see the module documentation for the 0xffff checksum).
 const PROBLEMS: &str = "_ws.malformed || _ws.expert.severity >= error \
-    || ip.checksum.status == 0 || udp.checksum.status == 0 \
-    || icmp.checksum.status == 0 || tcp.checksum.status == 0";
+    || ip.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0 \
+    || (tcp.checksum.status == 0 \
+        && !(tcp.checksum.ffff && frame.packet_flags_direction == 1))";
 
 /// The fields [`tshark_check`] reports for every frame. A field that a frame has more than once
 /// (an ICMP error has the quoted datagram's IP and UDP headers too) has all its values, outer
@@ -300,6 +312,73 @@ mod tests {
             let sent = capture.poll_send(&mut cx, packet, None);
             assert!(matches!(sent, Poll::Ready(Ok(()))), "{sent:?}");
         }
+    }
+
+    /// Writes `packets` to a capture at `path`, each in the direction given: inbound ones as
+    /// if the other end of the wire had sent them.
+    fn write_capture_directed(path: &Path, packets: &[(Direction, Vec<u8>)]) {
+        let (a, mut b) = memory::pair(MemoryConfig::default());
+        let mut capture = Capture::create(a, path, "mem0").unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut buf = vec![0; 2048];
+        for (direction, packet) in packets {
+            match direction {
+                Direction::Outbound => {
+                    let sent = capture.poll_send(&mut cx, packet, None);
+                    assert!(matches!(sent, Poll::Ready(Ok(()))), "{sent:?}");
+                }
+                Direction::Inbound => {
+                    let sent = b.poll_send(&mut cx, packet, None);
+                    assert!(matches!(sent, Poll::Ready(Ok(()))), "{sent:?}");
+                    let got = capture.poll_recv(&mut cx, &mut buf);
+                    assert!(matches!(got, Poll::Ready(Ok(n)) if n == packet.len()));
+                }
+            }
+        }
+    }
+
+    /// A TCP segment whose checksum is 0x0000 (the one's complement sum of everything else is
+    /// all ones), and the same segment with the other zero, 0xffff, in its checksum field.
+    fn tcp_with_zero_checksum() -> (Vec<u8>, Vec<u8>) {
+        let builder = PacketBuilder::ipv4(A, B, 64)
+            .tcp(40000, 80, 1000, 64240)
+            .ack(1);
+        let mut packet = Vec::new();
+        builder.write(&mut packet, &[0, 0]).unwrap();
+        let (checksum_at, data_at) = (20 + 16, 20 + 20);
+        // Adding the checksum C = !S to a zero word of the data makes the sum S + !S = 0xffff,
+        // and the checksum of that is 0.
+        let checksum = [packet[checksum_at], packet[checksum_at + 1]];
+        packet[data_at..data_at + 2].copy_from_slice(&checksum);
+        packet[checksum_at..checksum_at + 2].copy_from_slice(&[0, 0]);
+        let mut ffff = packet.clone();
+        ffff[checksum_at..checksum_at + 2].copy_from_slice(&[0xff, 0xff]);
+        (packet, ffff)
+    }
+
+    #[test]
+    fn a_tcp_checksum_of_0xffff_passes_from_the_kernel_but_not_from_us() {
+        if !tshark_available() {
+            return;
+        }
+        let file = TempFile::new("tshark-ffff");
+        let (zero, ffff) = tcp_with_zero_checksum();
+        write_capture_directed(
+            file.path(),
+            &[
+                (Direction::Inbound, zero.clone()),           // 1
+                (Direction::Inbound, ffff.clone()),           // 2: Linux does this, and it is valid
+                (Direction::Outbound, zero),                  // 3
+                (Direction::Outbound, ffff.clone()),          // 4: we never should
+                (Direction::Inbound, corrupt(ffff, 20 + 21)), // 5: and then a bit flips
+            ],
+        );
+        let flagged: Vec<u64> = tshark_findings(file.path())
+            .unwrap()
+            .iter()
+            .map(Frame::number)
+            .collect();
+        assert_eq!(flagged, [4, 5]);
     }
 
     /// Flips the low bit of byte `at`.
