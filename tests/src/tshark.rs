@@ -207,6 +207,19 @@ pub fn tshark_findings(path: &Path) -> io::Result<Vec<Frame>> {
 
 /// Runs tshark over the capture and parses one [`Frame`] per output line.
 fn frames(path: &Path, fields: &[&str], filter: Option<&str>) -> io::Result<Vec<Frame>> {
+    let mut frames = Vec::new();
+    for_each_frame(path, fields, filter, |frame| frames.push(frame))?;
+    Ok(frames)
+}
+
+/// Runs tshark over the capture and hands each frame to `f` as its line is parsed, so that a
+/// capture of a hundred thousand frames need not be held as [`Frame`]s all at once.
+pub(crate) fn for_each_frame(
+    path: &Path,
+    fields: &[&str],
+    filter: Option<&str>,
+    mut f: impl FnMut(Frame),
+) -> io::Result<()> {
     let mut command = Command::new("tshark");
     // Wireshark's defaults, not a personal profile: a preference must not change what a test
     // sees. A directory that does not exist holds no preferences.
@@ -241,10 +254,10 @@ fn frames(path: &Path, fields: &[&str], filter: Option<&str>) -> io::Result<Vec<
         )));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
-    Ok(stdout
-        .lines()
-        .map(|line| parse_line(line, fields))
-        .collect())
+    for line in stdout.lines() {
+        f(parse_line(line, fields));
+    }
+    Ok(())
 }
 
 /// One line of `-T fields` output: the fields' values, tab-separated, each field's several
@@ -275,6 +288,7 @@ mod tests {
     use tunstack::link::{memory, Capture, Link, MemoryConfig};
 
     use super::*;
+    use crate::test_captures::write_capture_directed;
     use crate::TempFile;
 
     const A: [u8; 4] = [10, 77, 0, 1];
@@ -311,29 +325,6 @@ mod tests {
         for packet in packets {
             let sent = capture.poll_send(&mut cx, packet, None);
             assert!(matches!(sent, Poll::Ready(Ok(()))), "{sent:?}");
-        }
-    }
-
-    /// Writes `packets` to a capture at `path`, each in the direction given: inbound ones as
-    /// if the other end of the wire had sent them.
-    fn write_capture_directed(path: &Path, packets: &[(Direction, Vec<u8>)]) {
-        let (a, mut b) = memory::pair(MemoryConfig::default());
-        let mut capture = Capture::create(a, path, "mem0").unwrap();
-        let mut cx = Context::from_waker(Waker::noop());
-        let mut buf = vec![0; 2048];
-        for (direction, packet) in packets {
-            match direction {
-                Direction::Outbound => {
-                    let sent = capture.poll_send(&mut cx, packet, None);
-                    assert!(matches!(sent, Poll::Ready(Ok(()))), "{sent:?}");
-                }
-                Direction::Inbound => {
-                    let sent = b.poll_send(&mut cx, packet, None);
-                    assert!(matches!(sent, Poll::Ready(Ok(()))), "{sent:?}");
-                    let got = capture.poll_recv(&mut cx, &mut buf);
-                    assert!(matches!(got, Poll::Ready(Ok(n)) if n == packet.len()));
-                }
-            }
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 use tunstack::link::netns::NetNs;
 use tunstack::link::{Capture, TunLink};
+use tunstack::tcp::{ConnInfo, State};
 use tunstack::{Config, Ipv4Cidr, Stack};
 
 use crate::{TempFile, DEVICE, KERNEL, PREFIX_LEN, STACK};
@@ -177,10 +178,45 @@ impl TunNet {
         crate::linux_udp(&self.ns, addr)
     }
 
+    /// A Linux TCP connection to `addr` from inside the namespace, with 3-second timeouts: see
+    /// [`crate::linux_tcp_connect`].
+    pub fn linux_tcp_connect(&self, addr: impl Into<SocketAddr>) -> io::Result<TcpStream> {
+        crate::linux_tcp_connect(&self.ns, addr)
+    }
+
+    /// A Linux TCP listener on `addr` inside the namespace, e.g. `(KERNEL, 0)`: see
+    /// [`crate::linux_tcp_listener`].
+    pub fn linux_tcp_listener(&self, addr: impl Into<SocketAddr>) -> io::Result<TcpListener> {
+        crate::linux_tcp_listener(&self.ns, addr)
+    }
+
     /// A command that runs `program args...` inside the namespace (`ip netns exec`); run it with
     /// [`crate::output_within`] so that it cannot hang the test.
     pub fn exec(&self, program: &str, args: &[&str]) -> Command {
         self.ns.exec(program, args)
+    }
+
+    /// Waits up to `limit` until each of our stack's TCP connections is gone, CLOSED or in
+    /// TIME-WAIT: no handshake, transfer or close still under way. After that every segment of
+    /// their closing handshakes has passed the device (so it is in the capture), and stopping
+    /// the stack cuts nothing short. The error lists the connections that were not done.
+    pub fn wait_for_tcp_closes(&self, limit: Duration) -> Result<(), Vec<ConnInfo>> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let busy: Vec<ConnInfo> = self
+                .stack
+                .tcp_connections()
+                .into_iter()
+                .filter(|c| !matches!(c.state, State::Closed | State::TimeWait))
+                .collect();
+            if busy.is_empty() {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(busy);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Stops the stack: shuts its runtime down (waiting up to 2 s for tasks still running),
