@@ -75,8 +75,20 @@ pub const DEFAULT_FIELDS: &[&str] = &[
 /// Separates a field's values when a frame has it more than once: a character no field holds.
 const AGGREGATOR: char = '\u{1f}';
 
-/// How long one tshark run may take.
+/// How long one tshark run may take, plus a second for every 5 MB of capture (a 100 MiB
+/// transfer makes some 220 MB, which tshark reads in about 5 s on an idle machine).
 const TSHARK_LIMIT: Duration = Duration::from_secs(30);
+
+/// How tshark is to treat what TCP carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Payloads {
+    /// Wireshark's defaults: dissected by port, or by guessing (heuristic dissectors).
+    Dissected,
+    /// Every TCP payload as plain data. Random test data is otherwise now and then taken for
+    /// some protocol by a guessing dissector (or by the dissector of a port that an ephemeral
+    /// port happens to be) and then reported malformed, which says nothing about the stack.
+    Opaque,
+}
 
 /// Which way a frame went, as the capture recorded it (pcapng `epb_flags`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,13 +214,24 @@ pub fn tshark_check_fields(path: &Path, fields: &[&str]) -> Vec<Frame> {
 /// The frames of the capture at `path` that tshark finds malformed or with a bad checksum (see
 /// the module documentation), with [`DEFAULT_FIELDS`]: an empty list is a clean capture.
 pub fn tshark_findings(path: &Path) -> io::Result<Vec<Frame>> {
-    frames(path, DEFAULT_FIELDS, Some(PROBLEMS))
+    findings(path, Payloads::Dissected)
+}
+
+/// [`tshark_findings`], with TCP payloads dissected or not.
+pub(crate) fn findings(path: &Path, payloads: Payloads) -> io::Result<Vec<Frame>> {
+    let mut frames = Vec::new();
+    for_each_frame(path, DEFAULT_FIELDS, Some(PROBLEMS), payloads, |frame| {
+        frames.push(frame)
+    })?;
+    Ok(frames)
 }
 
 /// Runs tshark over the capture and parses one [`Frame`] per output line.
 fn frames(path: &Path, fields: &[&str], filter: Option<&str>) -> io::Result<Vec<Frame>> {
     let mut frames = Vec::new();
-    for_each_frame(path, fields, filter, |frame| frames.push(frame))?;
+    for_each_frame(path, fields, filter, Payloads::Dissected, |frame| {
+        frames.push(frame)
+    })?;
     Ok(frames)
 }
 
@@ -218,6 +241,7 @@ pub(crate) fn for_each_frame(
     path: &Path,
     fields: &[&str],
     filter: Option<&str>,
+    payloads: Payloads,
     mut f: impl FnMut(Frame),
 ) -> io::Result<()> {
     let mut command = Command::new("tshark");
@@ -230,6 +254,9 @@ pub(crate) fn for_each_frame(
     command.args(["-o", "ip.check_checksum:TRUE"]);
     command.args(["-o", "udp.check_checksum:TRUE"]);
     command.args(["-o", "tcp.check_checksum:TRUE"]);
+    if payloads == Payloads::Opaque {
+        command.args(["-d", "tcp.port==1-65535,data"]);
+    }
     command.arg("-r").arg(path);
     if let Some(filter) = filter {
         command.args(["-Y", filter]);
@@ -239,7 +266,9 @@ pub(crate) fn for_each_frame(
     for field in fields {
         command.args(["-e", field]);
     }
-    let output = output_within(&mut command, TSHARK_LIMIT).map_err(|err| match err.kind() {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    let limit = TSHARK_LIMIT + Duration::from_secs(size / 5_000_000);
+    let output = output_within(&mut command, limit).map_err(|err| match err.kind() {
         io::ErrorKind::NotFound => io::Error::new(
             err.kind(),
             format!("{err} (install Wireshark's tshark; Debian: apt-get install tshark)"),
