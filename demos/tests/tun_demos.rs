@@ -5,19 +5,22 @@
 //! Needs root and `/dev/net/tun`; without them each test prints `skipped: <why>` and passes,
 //! except under CI, which must run them.
 
-use std::net::SocketAddr;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, SocketAddrV4};
 use std::process::Command;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tunstack::link::netns::NetNs;
 use tunstack_tests::{
-    linux_ping, linux_udp, output_within, tshark_check, tshark_check_fields, tun_tests_can_run,
-    Direction, Exited, Frame, Running, TempFile, DEFAULT_FIELDS, KERNEL, STACK,
+    linux_ping, linux_tcp_connect, linux_udp, output_within, tshark_check, tshark_check_fields,
+    tshark_tcp_check, tun_tests_can_run, Direction, Exited, Frame, Running, TempFile,
+    DEFAULT_FIELDS, KERNEL, STACK,
 };
 
 const UDP_ECHO: &str = env!("CARGO_BIN_EXE_udp-echo");
 const UDP_CLIENT: &str = env!("CARGO_BIN_EXE_udp-client");
+const TCP_ECHO: &str = env!("CARGO_BIN_EXE_tcp-echo");
 
 /// How long a demo may take to create its device and say it is ready.
 const READY: Duration = Duration::from_secs(10);
@@ -335,7 +338,12 @@ fn without_cap_net_admin_a_demo_says_to_use_sudo() {
     let Some(ns) = namespace("unprivileged") else {
         return;
     };
-    for (program, name) in [(UDP_ECHO, "udp-echo"), (UDP_CLIENT, "udp-client")] {
+    let demos = [
+        (UDP_ECHO, "udp-echo"),
+        (UDP_CLIENT, "udp-client"),
+        (TCP_ECHO, "tcp-echo"),
+    ];
+    for (program, name) in demos {
         let Some(mut command) = unprivileged(&ns, program) else {
             eprintln!("skipped: neither setpriv nor capsh is installed to drop privileges");
             return;
@@ -380,4 +388,64 @@ fn udp_client_help_explains_every_option() {
     ] {
         assert!(help.contains(option), "--help lacks {option:?}:\n{help}");
     }
+}
+
+/// Checks a TCP demo's capture: clean (tshark_tcp_check) and every connection complete; returns
+/// the connections.
+fn complete_connections(capture: &TempFile) -> Vec<tunstack_tests::TcpConversation> {
+    let conversations = tshark_tcp_check(capture.path());
+    for conversation in &conversations {
+        if let Err(why) = conversation.check_complete() {
+            panic!("{why}");
+        }
+    }
+    conversations
+}
+
+#[test]
+fn tcp_echo_echoes_a_linux_socket_and_nc_and_stops_cleanly_on_ctrl_c() {
+    let Some(ns) = namespace("tcp-echo") else {
+        return;
+    };
+    let capture = TempFile::new("demo-tcp-echo");
+    let path = capture.path().to_str().unwrap();
+    let demo = start_demo(&ns, TCP_ECHO, &["--capture", path]);
+
+    // A Linux socket: 4 KiB out, our FIN after the echo, Linux's close.
+    let sent: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
+    let mut linux = linux_tcp_connect(&ns, (STACK, 7)).unwrap();
+    linux.write_all(&sent).unwrap();
+    linux.shutdown(Shutdown::Write).unwrap();
+    let mut echoed = Vec::new();
+    linux.read_to_end(&mut echoed).unwrap();
+    assert!(echoed == sent, "4 KiB come back byte-exact");
+    drop(linux);
+
+    // nc, as the demo's "try:" line says; -N sends our FIN once its input ends.
+    let nc = "printf 'hello through nc\\n' | nc -N -w 3 10.77.0.2 7";
+    let output = output_within(&mut ns.exec("sh", &["-c", nc]), EXIT).unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(output.stdout, b"hello through nc\n");
+
+    // The last ACK of each close is on its way through the device; let the demo read it.
+    std::thread::sleep(Duration::from_millis(300));
+    demo.interrupt().unwrap();
+    let exited = demo.wait_within(EXIT).unwrap();
+    assert!(exited.status.success(), "{exited:?}");
+    assert_ready_then_hint(&exited, "tcp-echo");
+    assert!(exited.stderr.contains("tcp-echo: stopped"), "{exited:?}");
+
+    let conversations = complete_connections(&capture);
+    let [socket, nc] = &conversations[..] else {
+        panic!("the socket's connection and nc's: {conversations:#?}");
+    };
+    for conversation in [socket, nc] {
+        assert_eq!(conversation.client_direction, Some(Direction::Inbound));
+        assert_eq!(conversation.server, SocketAddrV4::new(STACK, 7));
+    }
+    assert_eq!(
+        (socket.bytes_from_client, socket.bytes_from_server),
+        (4096, 4096)
+    );
+    assert_eq!((nc.bytes_from_client, nc.bytes_from_server), (17, 17));
 }
