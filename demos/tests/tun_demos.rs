@@ -22,6 +22,7 @@ const UDP_ECHO: &str = env!("CARGO_BIN_EXE_udp-echo");
 const UDP_CLIENT: &str = env!("CARGO_BIN_EXE_udp-client");
 const TCP_ECHO: &str = env!("CARGO_BIN_EXE_tcp-echo");
 const TCP_CLIENT: &str = env!("CARGO_BIN_EXE_tcp-client");
+const TCP_RTT: &str = env!("CARGO_BIN_EXE_tcp-rtt");
 
 /// How long a demo may take to create its device and say it is ready.
 const READY: Duration = Duration::from_secs(10);
@@ -344,6 +345,7 @@ fn without_cap_net_admin_a_demo_says_to_use_sudo() {
         (UDP_CLIENT, "udp-client"),
         (TCP_ECHO, "tcp-echo"),
         (TCP_CLIENT, "tcp-client"),
+        (TCP_RTT, "tcp-rtt"),
     ];
     for (program, name) in demos {
         let Some(mut command) = unprivileged(&ns, program) else {
@@ -600,7 +602,60 @@ fn tcp_client_says_when_no_answer_comes() {
 }
 
 #[test]
-fn tcp_client_help_explains_every_option() {
+fn tcp_rtt_times_handshakes_with_a_linux_listener() {
+    let Some(ns) = namespace("tcp-rtt") else {
+        return;
+    };
+    let server = course_tcp_server(&ns, 3);
+    let capture = TempFile::new("demo-tcp-rtt");
+    let path = capture.path().to_str().unwrap();
+    let rtt = start_demo(&ns, TCP_RTT, &["--samples", "3", "--capture", path]);
+    let exited = rtt.wait_within(EXIT).unwrap();
+    assert!(exited.status.success(), "{exited:?}");
+    assert_ready_then_hint(&exited, "tcp-rtt");
+
+    let mut ports = Vec::new();
+    for sample in 1..=3 {
+        let prefix = format!("Sample {sample}: ");
+        let line = exited
+            .stdout
+            .iter()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no sample {sample}: {exited:?}"));
+        let (ms, port) = line
+            .strip_suffix(')')
+            .and_then(|l| l.split_once(" ms (connect + close, from port "))
+            .unwrap_or_else(|| panic!("{line}"));
+        let ms: f64 = ms.parse().unwrap();
+        assert!(0.0 < ms && ms < 1000.0, "{line}");
+        ports.push(port.parse::<u16>().unwrap());
+    }
+    let stats = exited
+        .stdout
+        .iter()
+        .find_map(|line| line.strip_prefix("RTT Stats: {'min_ms': "))
+        .unwrap_or_else(|| panic!("no RTT stats: {exited:?}"));
+    let numbers: Vec<f64> = stats
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let [min, avg, max] = numbers[..] else {
+        panic!("min, avg, max: {stats}");
+    };
+    assert!(0.0 < min && min <= avg && avg <= max, "{stats}");
+
+    let got = server.join().unwrap().unwrap();
+    let clients: Vec<SocketAddr> = got.iter().map(|(_, client)| *client).collect();
+    let want: Vec<SocketAddr> = ports.iter().map(|&p| (STACK, p).into()).collect();
+    assert_eq!(clients, want, "one connection per sample, nothing sent");
+    assert!(got.iter().all(|(data, _)| data.is_empty()));
+
+    let conversations = complete_connections(&capture);
+    assert_eq!(conversations.len(), 3, "{conversations:#?}");
+}
+
+#[test]
+fn tcp_client_and_tcp_rtt_help_explain_every_option() {
     let common = [
         "--to <ADDR:PORT>",
         "--timeout <DURATION>",
@@ -617,7 +672,8 @@ fn tcp_client_help_explains_every_option() {
         "server.py",
         "Server said",
     ];
-    for (program, own) in [(TCP_CLIENT, &client_only[..])] {
+    let rtt_only = ["--samples <N>", "[default: 10]", "RTT Stats", "measure_rtt"];
+    for (program, own) in [(TCP_CLIENT, &client_only[..]), (TCP_RTT, &rtt_only[..])] {
         let output = output_within(Command::new(program).arg("--help"), EXIT).unwrap();
         assert!(output.status.success());
         let help = String::from_utf8_lossy(&output.stdout);
