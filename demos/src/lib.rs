@@ -130,6 +130,33 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     }
 }
 
+/// Waits up to `limit` until each of the stack's TCP connections is gone, CLOSED or in
+/// TIME-WAIT: their closing handshakes are over. A client calls it before it exits, because
+/// closing a stream only starts the close (our FIN goes out, the peer's comes back later), and
+/// the device and the stack disappear with the process. Returns whether they all finished.
+pub async fn wait_for_closes(stack: &Stack, limit: Duration) -> bool {
+    use tunstack::tcp::State;
+    let done = || {
+        stack
+            .tcp_connections()
+            .iter()
+            .all(|c| matches!(c.state, State::Closed | State::TimeWait))
+    };
+    let deadline = tokio::time::Instant::now() + limit;
+    while !done() {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    true
+}
+
+/// Milliseconds, for printing a duration as the course does (`elapsed * 1000`).
+pub fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
 /// The course's retry schedule (`call_with_retry`): before retry number `retry` (from 0), wait
 /// `base * 2^retry` (0.5 s, 1 s, 2 s, 4 s... for a base of 0.5 s), plus a random jitter of up to
 /// half of that, so that clients that failed together do not all retry together.

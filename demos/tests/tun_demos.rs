@@ -5,19 +5,24 @@
 //! Needs root and `/dev/net/tun`; without them each test prints `skipped: <why>` and passes,
 //! except under CI, which must run them.
 
-use std::net::SocketAddr;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, SocketAddrV4};
 use std::process::Command;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tunstack::link::netns::NetNs;
 use tunstack_tests::{
-    linux_ping, linux_udp, output_within, tshark_check, tshark_check_fields, tun_tests_can_run,
+    accept_within, linux_ping, linux_tcp_connect, linux_tcp_listener, linux_udp, output_within,
+    skip_or_fail, tshark_check, tshark_check_fields, tshark_tcp_check, tun_tests_can_run,
     Direction, Exited, Frame, Running, TempFile, DEFAULT_FIELDS, KERNEL, STACK,
 };
 
 const UDP_ECHO: &str = env!("CARGO_BIN_EXE_udp-echo");
 const UDP_CLIENT: &str = env!("CARGO_BIN_EXE_udp-client");
+const TCP_ECHO: &str = env!("CARGO_BIN_EXE_tcp-echo");
+const TCP_CLIENT: &str = env!("CARGO_BIN_EXE_tcp-client");
+const TCP_RTT: &str = env!("CARGO_BIN_EXE_tcp-rtt");
 
 /// How long a demo may take to create its device and say it is ready.
 const READY: Duration = Duration::from_secs(10);
@@ -335,7 +340,14 @@ fn without_cap_net_admin_a_demo_says_to_use_sudo() {
     let Some(ns) = namespace("unprivileged") else {
         return;
     };
-    for (program, name) in [(UDP_ECHO, "udp-echo"), (UDP_CLIENT, "udp-client")] {
+    let demos = [
+        (UDP_ECHO, "udp-echo"),
+        (UDP_CLIENT, "udp-client"),
+        (TCP_ECHO, "tcp-echo"),
+        (TCP_CLIENT, "tcp-client"),
+        (TCP_RTT, "tcp-rtt"),
+    ];
+    for (program, name) in demos {
         let Some(mut command) = unprivileged(&ns, program) else {
             eprintln!("skipped: neither setpriv nor capsh is installed to drop privileges");
             return;
@@ -379,5 +391,297 @@ fn udp_client_help_explains_every_option() {
         "Got your datagram!",
     ] {
         assert!(help.contains(option), "--help lacks {option:?}:\n{help}");
+    }
+}
+
+/// Checks a TCP demo's capture: clean (tshark_tcp_check) and every connection complete; returns
+/// the connections.
+fn complete_connections(capture: &TempFile) -> Vec<tunstack_tests::TcpConversation> {
+    let conversations = tshark_tcp_check(capture.path());
+    for conversation in &conversations {
+        if let Err(why) = conversation.check_complete() {
+            panic!("{why}");
+        }
+    }
+    conversations
+}
+
+#[test]
+fn tcp_echo_echoes_a_linux_socket_and_nc_and_stops_cleanly_on_ctrl_c() {
+    let Some(ns) = namespace("tcp-echo") else {
+        return;
+    };
+    let capture = TempFile::new("demo-tcp-echo");
+    let path = capture.path().to_str().unwrap();
+    let demo = start_demo(&ns, TCP_ECHO, &["--capture", path]);
+
+    // A Linux socket: 4 KiB out, our FIN after the echo, Linux's close.
+    let sent: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
+    let mut linux = linux_tcp_connect(&ns, (STACK, 7)).unwrap();
+    linux.write_all(&sent).unwrap();
+    linux.shutdown(Shutdown::Write).unwrap();
+    let mut echoed = Vec::new();
+    linux.read_to_end(&mut echoed).unwrap();
+    assert!(echoed == sent, "4 KiB come back byte-exact");
+    drop(linux);
+
+    // nc, as the demo's "try:" line says; -N sends our FIN once its input ends.
+    let nc = "printf 'hello through nc\\n' | nc -N -w 3 10.77.0.2 7";
+    let output = output_within(&mut ns.exec("sh", &["-c", nc]), EXIT).unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(output.stdout, b"hello through nc\n");
+
+    // The last ACK of each close is on its way through the device; let the demo read it.
+    std::thread::sleep(Duration::from_millis(300));
+    demo.interrupt().unwrap();
+    let exited = demo.wait_within(EXIT).unwrap();
+    assert!(exited.status.success(), "{exited:?}");
+    assert_ready_then_hint(&exited, "tcp-echo");
+    assert!(exited.stderr.contains("tcp-echo: stopped"), "{exited:?}");
+
+    let conversations = complete_connections(&capture);
+    let [socket, nc] = &conversations[..] else {
+        panic!("the socket's connection and nc's: {conversations:#?}");
+    };
+    for conversation in [socket, nc] {
+        assert_eq!(conversation.client_direction, Some(Direction::Inbound));
+        assert_eq!(conversation.server, SocketAddrV4::new(STACK, 7));
+    }
+    assert_eq!(
+        (socket.bytes_from_client, socket.bytes_from_server),
+        (4096, 4096)
+    );
+    assert_eq!((nc.bytes_from_client, nc.bytes_from_server), (17, 17));
+}
+
+/// What a client sent to [`course_tcp_server`], and from where.
+type Heard = (Vec<u8>, SocketAddr);
+
+/// The course's server.py inside `ns`, on 0.0.0.0:9000: accepts `clients` connections one
+/// after the other and echoes each until the client closes. Returns what each client sent, and
+/// from where. Bound before the demo creates tun0, as a learner would start it.
+fn course_tcp_server(ns: &NetNs, clients: usize) -> JoinHandle<io::Result<Vec<Heard>>> {
+    let listener = linux_tcp_listener(ns, ([0, 0, 0, 0], 9000)).unwrap();
+    std::thread::spawn(move || {
+        let mut got = Vec::new();
+        for _ in 0..clients {
+            let (mut conn, client) = accept_within(&listener, READY + EXIT)?;
+            let mut received = Vec::new();
+            let mut buf = [0; 1024];
+            loop {
+                let n = conn.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                received.extend_from_slice(&buf[..n]);
+                conn.write_all(&buf[..n])?;
+            }
+            got.push((received, client));
+        }
+        Ok(got)
+    })
+}
+
+#[test]
+fn tcp_client_gets_the_course_servers_reply() {
+    let Some(ns) = namespace("tcp-client") else {
+        return;
+    };
+    let server = course_tcp_server(&ns, 1);
+    let capture = TempFile::new("demo-tcp-client");
+    let path = capture.path().to_str().unwrap();
+    let client = start_demo(&ns, TCP_CLIENT, &["--capture", path]);
+    let exited = client.wait_within(EXIT).unwrap();
+    assert!(exited.status.success(), "{exited:?}");
+    assert_ready_then_hint(&exited, "tcp-client");
+    assert!(
+        exited
+            .stdout
+            .contains(&"Server said: Hello, network!".to_string()),
+        "{exited:?}"
+    );
+    let port = ephemeral_port(&exited);
+    assert!((49152..=65535).contains(&port), "{port}");
+    let connected = format!("Connected to 10.77.0.1:9000 from 10.77.0.2:{port} (handshake ");
+    assert!(
+        exited
+            .stdout
+            .iter()
+            .any(|line| line.starts_with(&connected)),
+        "{exited:?}"
+    );
+    let got = server.join().unwrap().unwrap();
+    assert_eq!(got, [(b"Hello, network!".to_vec(), (STACK, port).into())]);
+
+    let conversations = complete_connections(&capture);
+    let [conversation] = &conversations[..] else {
+        panic!("one connection: {conversations:#?}");
+    };
+    assert_eq!(conversation.client_direction, Some(Direction::Outbound));
+    assert_eq!(conversation.client, SocketAddrV4::new(STACK, port));
+    assert_eq!(conversation.server, SocketAddrV4::new(KERNEL, 9000));
+    assert_eq!(
+        (
+            conversation.bytes_from_client,
+            conversation.bytes_from_server
+        ),
+        (15, 15)
+    );
+}
+
+#[test]
+fn tcp_client_says_when_nobody_listens() {
+    let Some(ns) = namespace("tcp-client-refused") else {
+        return;
+    };
+    let capture = TempFile::new("demo-tcp-client-refused");
+    let path = capture.path().to_str().unwrap();
+    let client = start_demo(&ns, TCP_CLIENT, &["--capture", path]);
+    let exited = client.wait_within(EXIT).unwrap();
+    assert_eq!(exited.status.code(), Some(1), "{exited:?}");
+    assert!(
+        exited.stderr.contains(
+            "tcp-client: 10.77.0.1:9000 refused the connection (it answered our SYN with a \
+             reset): nothing listens on port 9000 there; start the server first (see --help)"
+        ),
+        "{exited:?}"
+    );
+    assert!(!exited.stdout.iter().any(|l| l.starts_with("Server said")));
+
+    let frames = tshark_check(capture.path());
+    let [syn, rst] = &frames[..] else {
+        panic!("our SYN and Linux's reset: {frames:#?}");
+    };
+    assert_eq!(syn.direction(), Some(Direction::Outbound));
+    assert_eq!(syn.num("tcp.flags"), Some(0x002));
+    assert_eq!(rst.direction(), Some(Direction::Inbound));
+    assert_eq!(rst.num("tcp.flags"), Some(0x014), "RST|ACK");
+}
+
+/// Makes the kernel in `ns` drop every TCP segment to port 9000, as a firewall would, so that
+/// a SYN gets no answer at all. `false` (after saying why) when nft cannot run here.
+fn drop_port_9000(ns: &NetNs) -> bool {
+    let rules = "add table inet tunstack; \
+                 add chain inet tunstack input { type filter hook input priority 0; policy accept; }; \
+                 add rule inet tunstack input tcp dport 9000 drop";
+    match output_within(&mut ns.exec("nft", &[rules]), EXIT) {
+        Ok(output) if output.status.success() => true,
+        Ok(output) => {
+            skip_or_fail(&format!(
+                "nft failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+            false
+        }
+        Err(err) => {
+            skip_or_fail(&format!(
+                "cannot run nft ({err}); Debian: apt-get install nftables"
+            ));
+            false
+        }
+    }
+}
+
+#[test]
+fn tcp_client_says_when_no_answer_comes() {
+    let Some(ns) = namespace("tcp-client-silent") else {
+        return;
+    };
+    if !drop_port_9000(&ns) {
+        return;
+    }
+    let client = start_demo(&ns, TCP_CLIENT, &["--timeout", "300ms"]);
+    let exited = client.wait_within(EXIT).unwrap();
+    assert_eq!(exited.status.code(), Some(1), "{exited:?}");
+    assert!(
+        exited.stderr.contains(
+            "tcp-client: no answer from 10.77.0.1:9000 within 0.30 s: no SYN-ACK came back"
+        ),
+        "{exited:?}"
+    );
+}
+
+#[test]
+fn tcp_rtt_times_handshakes_with_a_linux_listener() {
+    let Some(ns) = namespace("tcp-rtt") else {
+        return;
+    };
+    let server = course_tcp_server(&ns, 3);
+    let capture = TempFile::new("demo-tcp-rtt");
+    let path = capture.path().to_str().unwrap();
+    let rtt = start_demo(&ns, TCP_RTT, &["--samples", "3", "--capture", path]);
+    let exited = rtt.wait_within(EXIT).unwrap();
+    assert!(exited.status.success(), "{exited:?}");
+    assert_ready_then_hint(&exited, "tcp-rtt");
+
+    let mut ports = Vec::new();
+    for sample in 1..=3 {
+        let prefix = format!("Sample {sample}: ");
+        let line = exited
+            .stdout
+            .iter()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no sample {sample}: {exited:?}"));
+        let (ms, port) = line
+            .strip_suffix(')')
+            .and_then(|l| l.split_once(" ms (connect + close, from port "))
+            .unwrap_or_else(|| panic!("{line}"));
+        let ms: f64 = ms.parse().unwrap();
+        assert!(0.0 < ms && ms < 1000.0, "{line}");
+        ports.push(port.parse::<u16>().unwrap());
+    }
+    let stats = exited
+        .stdout
+        .iter()
+        .find_map(|line| line.strip_prefix("RTT Stats: {'min_ms': "))
+        .unwrap_or_else(|| panic!("no RTT stats: {exited:?}"));
+    let numbers: Vec<f64> = stats
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let [min, avg, max] = numbers[..] else {
+        panic!("min, avg, max: {stats}");
+    };
+    assert!(0.0 < min && min <= avg && avg <= max, "{stats}");
+
+    let got = server.join().unwrap().unwrap();
+    let clients: Vec<SocketAddr> = got.iter().map(|(_, client)| *client).collect();
+    let want: Vec<SocketAddr> = ports.iter().map(|&p| (STACK, p).into()).collect();
+    assert_eq!(clients, want, "one connection per sample, nothing sent");
+    assert!(got.iter().all(|(data, _)| data.is_empty()));
+
+    let conversations = complete_connections(&capture);
+    assert_eq!(conversations.len(), 3, "{conversations:#?}");
+}
+
+#[test]
+fn tcp_client_and_tcp_rtt_help_explain_every_option() {
+    let common = [
+        "--to <ADDR:PORT>",
+        "--timeout <DURATION>",
+        "--tun <NAME>",
+        "--addr <IP>",
+        "--peer <IP/PREFIX>",
+        "--capture <FILE>",
+        "[default: 10.77.0.1:9000]",
+        "[default: 5s]",
+    ];
+    let client_only = [
+        "--message <TEXT>",
+        "[default: \"Hello, network!\"]",
+        "server.py",
+        "Server said",
+    ];
+    let rtt_only = ["--samples <N>", "[default: 10]", "RTT Stats", "measure_rtt"];
+    for (program, own) in [(TCP_CLIENT, &client_only[..]), (TCP_RTT, &rtt_only[..])] {
+        let output = output_within(Command::new(program).arg("--help"), EXIT).unwrap();
+        assert!(output.status.success());
+        let help = String::from_utf8_lossy(&output.stdout);
+        for option in common.iter().chain(own) {
+            assert!(
+                help.contains(option),
+                "{program} --help lacks {option:?}:\n{help}"
+            );
+        }
     }
 }

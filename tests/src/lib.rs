@@ -14,7 +14,12 @@
 //! - [`tshark_check`]: reads a capture with tshark, fails on any malformed packet or bad checksum,
 //!   and returns the frames for further assertions; [`tshark_filter`] finds the frames a display
 //!   filter matches, e.g. [`TCP_TROUBLE`].
-//! - [`linux_udp`] and [`linux_ping`]: the kernel's side, inside a namespace.
+//! - [`tshark_tcp_check`]: the same for a capture of TCP connections, of any size, and also fails
+//!   on any retransmission, out-of-order segment, gap or duplicate ACK that Wireshark's analysis
+//!   finds; returns each connection's summary ([`TcpConversation`]) to check that it is complete.
+//! - [`linux_udp`], [`linux_tcp_connect`], [`linux_tcp_listener`] and [`linux_ping`]: the
+//!   kernel's side, inside a namespace.
+//! - [`smol`]: smoltcp on the other end of an in-memory wire, the independent in-process peer.
 //! - [`output_within`] and [`Running`]: run a command (ping, a demo binary) with a time limit, so
 //!   that no test can hang.
 //! - [`tun_tests_can_run`]: whether this machine can run the TUN tests; if not, the test prints
@@ -37,13 +42,20 @@ mod linux;
 mod pattern;
 mod process;
 pub mod smol;
+mod tcp_capture;
 mod temp;
+#[cfg(test)]
+mod test_captures;
 mod tshark;
 mod tunnet;
 
-pub use linux::{linux_ping, linux_udp};
+pub use linux::{accept_within, linux_ping, linux_tcp_connect, linux_tcp_listener, linux_udp};
 pub use pattern::Pattern;
 pub use process::{output_within, Exited, Running};
+pub use tcp_capture::{
+    tcp_conversations, tshark_tcp_check, Flagged, TcpCapture, TcpConversation,
+    TCP_ANALYSIS_PROBLEMS,
+};
 pub use temp::TempFile;
 pub use tshark::{
     tshark_available, tshark_check, tshark_check_fields, tshark_filter, tshark_findings, Direction,
@@ -86,8 +98,9 @@ pub fn tun_tests_can_run() -> bool {
     }
 }
 
-/// Prints `skipped: <why>` for a test that cannot run here, or panics under CI.
-pub(crate) fn skip_or_fail(why: &str) {
+/// Prints `skipped: <why>` for a test that cannot run here (the test then returns), or panics
+/// under CI (`CI=true`), where every test must run.
+pub fn skip_or_fail(why: &str) {
     if std::env::var("CI").is_ok_and(|ci| ci == "true") {
         panic!("CI must run this test, but: {why}");
     }

@@ -1,14 +1,15 @@
 //! The kernel's side of a test: Linux sockets and `ping`, inside a namespace.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::time::Duration;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
 
 use tunstack::link::netns::NetNs;
 
 use crate::output_within;
 
-/// How long a Linux socket from [`linux_udp`] waits in a read or write.
+/// How long a Linux socket from [`linux_udp`] or [`linux_tcp_connect`] waits in a read or write
+/// (and the latter in its handshake).
 const SOCKET_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A Linux UDP socket bound to `addr` inside `ns`, e.g. `(KERNEL, 0)` or `([0, 0, 0, 0], 9001)`,
@@ -20,6 +21,57 @@ pub fn linux_udp(ns: &NetNs, addr: impl Into<SocketAddr>) -> io::Result<UdpSocke
     socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
     socket.set_write_timeout(Some(SOCKET_TIMEOUT))?;
     Ok(socket)
+}
+
+/// A Linux TCP connection to `addr`, opened from inside `ns` (the handshake waits at most 3
+/// seconds), with 3-second read and write timeouts, so that a stalled transfer fails a test
+/// instead of hanging it. Errors as `connect(2)`'s: `ConnectionRefused` when a reset answers.
+pub fn linux_tcp_connect(ns: &NetNs, addr: impl Into<SocketAddr>) -> io::Result<TcpStream> {
+    let addr = addr.into();
+    let stream = ns.run(|| TcpStream::connect_timeout(&addr, SOCKET_TIMEOUT))??;
+    stream.set_read_timeout(Some(SOCKET_TIMEOUT))?;
+    stream.set_write_timeout(Some(SOCKET_TIMEOUT))?;
+    Ok(stream)
+}
+
+/// A Linux TCP listener on `addr` inside `ns`, e.g. `(KERNEL, 0)` or `([0, 0, 0, 0], 9000)`
+/// (`0.0.0.0` works before the TUN device and its address exist). `accept` blocks for as long
+/// as no client comes: accept on a thread the test does not wait on forever, or set the
+/// listener non-blocking.
+pub fn linux_tcp_listener(ns: &NetNs, addr: impl Into<SocketAddr>) -> io::Result<TcpListener> {
+    let addr = addr.into();
+    ns.run(|| TcpListener::bind(addr))?
+}
+
+/// Waits up to `limit` for a connection on `listener` (made by [`linux_tcp_listener`]) and
+/// returns it, with 3-second read and write timeouts; `TimedOut` when no client came. Leaves
+/// the listener non-blocking.
+pub fn accept_within(
+    listener: &TcpListener,
+    limit: Duration,
+) -> io::Result<(TcpStream, SocketAddr)> {
+    listener.set_nonblocking(true)?;
+    let deadline = Instant::now() + limit;
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                stream.set_nonblocking(false)?;
+                stream.set_read_timeout(Some(SOCKET_TIMEOUT))?;
+                stream.set_write_timeout(Some(SOCKET_TIMEOUT))?;
+                return Ok((stream, peer));
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                if Instant::now() >= deadline {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("no connection within {limit:?}"),
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 /// Runs Linux's `ping -c COUNT EXTRA... DST` inside `ns` and returns what it printed.

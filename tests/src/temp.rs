@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// A path in the temporary directory, unique to this process and call, whose file (if any) is
 /// removed when the `TempFile` is dropped, also when a test fails.
 ///
-/// The name ends in `.tmp.pcapng`, which the repository ignores.
+/// The name ends in `.tmp.pcapng`, which the repository ignores. To look at a test's capture
+/// in Wireshark afterwards, run the test with `TUNSTACK_KEEP_CAPTURES=1`: the files then stay
+/// (and the paths are printed).
 #[derive(Debug)]
 pub struct TempFile(PathBuf);
 
@@ -27,6 +29,12 @@ impl TempFile {
 
 impl Drop for TempFile {
     fn drop(&mut self) {
+        if std::env::var_os("TUNSTACK_KEEP_CAPTURES").is_some_and(|v| !v.is_empty()) {
+            if self.0.exists() {
+                eprintln!("kept {}", self.0.display());
+            }
+            return;
+        }
         let _ = std::fs::remove_file(&self.0);
     }
 }

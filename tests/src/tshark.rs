@@ -13,6 +13,16 @@
 //! Wireshark paints red (a bad checksum is one, a length field that lies is another); a checksum
 //! status of 0 is "Bad". The checksum fields are checked on their own as well because, unlike
 //! the expert item, they are also set for the headers an ICMP error quotes.
+//!
+//! One "Bad" TCP checksum is forgiven, on frames the kernel sent us only: 0xffff where 0x0000
+//! was expected. In one's complement arithmetic both are zero, and a receiver that adds up the
+//! segment with its checksum gets the same all-ones sum either way, so the segment is intact
+//! ([RFC 1624]); a checksum computed from scratch is never 0xffff, but one updated
+//! incrementally can be, and Linux sends it now and then (about one segment in 65,536).
+//! Wireshark marks it Bad with a warning (`tcp.checksum.ffff`). Our own frames get no such
+//! allowance.
+//!
+//! [RFC 1624]: https://www.rfc-editor.org/rfc/rfc1624
 
 use std::io;
 use std::path::Path;
@@ -21,10 +31,12 @@ use std::time::Duration;
 
 use crate::output_within;
 
-/// The display filter for frames that fail the check.
+/// The display filter for frames that fail the check. Direction 1 is inbound: sent by the
+/// kernel (see the module documentation for the 0xffff checksum).
 const PROBLEMS: &str = "_ws.malformed || _ws.expert.severity >= error \
-    || ip.checksum.status == 0 || udp.checksum.status == 0 \
-    || icmp.checksum.status == 0 || tcp.checksum.status == 0";
+    || ip.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0 \
+    || (tcp.checksum.status == 0 \
+        && !(tcp.checksum.ffff && frame.packet_flags_direction == 1))";
 
 /// The fields [`tshark_check`] reports for every frame. A field that a frame has more than once
 /// (an ICMP error has the quoted datagram's IP and UDP headers too) has all its values, outer
@@ -63,8 +75,20 @@ pub const DEFAULT_FIELDS: &[&str] = &[
 /// Separates a field's values when a frame has it more than once: a character no field holds.
 const AGGREGATOR: char = '\u{1f}';
 
-/// How long one tshark run may take.
+/// How long one tshark run may take, plus a second for every 5 MB of capture (a 100 MiB
+/// transfer makes some 220 MB, which tshark reads in about 5 s on an idle machine).
 const TSHARK_LIMIT: Duration = Duration::from_secs(30);
+
+/// How tshark is to treat what TCP carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Payloads {
+    /// Wireshark's defaults: dissected by port, or by guessing (heuristic dissectors).
+    Dissected,
+    /// Every TCP payload as plain data. Random test data is otherwise now and then taken for
+    /// some protocol by a guessing dissector (or by the dissector of a port that an ephemeral
+    /// port happens to be) and then reported malformed, which says nothing about the stack.
+    Opaque,
+}
 
 /// Which way a frame went, as the capture recorded it (pcapng `epb_flags`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,7 +214,16 @@ pub fn tshark_check_fields(path: &Path, fields: &[&str]) -> Vec<Frame> {
 /// The frames of the capture at `path` that tshark finds malformed or with a bad checksum (see
 /// the module documentation), with [`DEFAULT_FIELDS`]: an empty list is a clean capture.
 pub fn tshark_findings(path: &Path) -> io::Result<Vec<Frame>> {
-    frames(path, DEFAULT_FIELDS, Some(PROBLEMS))
+    findings(path, Payloads::Dissected)
+}
+
+/// [`tshark_findings`], with TCP payloads dissected or not.
+pub(crate) fn findings(path: &Path, payloads: Payloads) -> io::Result<Vec<Frame>> {
+    let mut frames = Vec::new();
+    for_each_frame(path, DEFAULT_FIELDS, Some(PROBLEMS), payloads, |frame| {
+        frames.push(frame)
+    })?;
+    Ok(frames)
 }
 
 /// The frames of the capture at `path` that match the display filter `filter`, with
@@ -215,6 +248,22 @@ pub const TCP_TROUBLE: &str = "tcp.analysis.retransmission || tcp.analysis.dupli
 
 /// Runs tshark over the capture and parses one [`Frame`] per output line.
 fn frames(path: &Path, fields: &[&str], filter: Option<&str>) -> io::Result<Vec<Frame>> {
+    let mut frames = Vec::new();
+    for_each_frame(path, fields, filter, Payloads::Dissected, |frame| {
+        frames.push(frame)
+    })?;
+    Ok(frames)
+}
+
+/// Runs tshark over the capture and hands each frame to `f` as its line is parsed, so that a
+/// capture of a hundred thousand frames need not be held as [`Frame`]s all at once.
+pub(crate) fn for_each_frame(
+    path: &Path,
+    fields: &[&str],
+    filter: Option<&str>,
+    payloads: Payloads,
+    mut f: impl FnMut(Frame),
+) -> io::Result<()> {
     let mut command = Command::new("tshark");
     // Wireshark's defaults, not a personal profile: a preference must not change what a test
     // sees. A directory that does not exist holds no preferences.
@@ -225,6 +274,9 @@ fn frames(path: &Path, fields: &[&str], filter: Option<&str>) -> io::Result<Vec<
     command.args(["-o", "ip.check_checksum:TRUE"]);
     command.args(["-o", "udp.check_checksum:TRUE"]);
     command.args(["-o", "tcp.check_checksum:TRUE"]);
+    if payloads == Payloads::Opaque {
+        command.args(["-d", "tcp.port==1-65535,data"]);
+    }
     command.arg("-r").arg(path);
     if let Some(filter) = filter {
         command.args(["-Y", filter]);
@@ -234,7 +286,9 @@ fn frames(path: &Path, fields: &[&str], filter: Option<&str>) -> io::Result<Vec<
     for field in fields {
         command.args(["-e", field]);
     }
-    let output = output_within(&mut command, TSHARK_LIMIT).map_err(|err| match err.kind() {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    let limit = TSHARK_LIMIT + Duration::from_secs(size / 5_000_000);
+    let output = output_within(&mut command, limit).map_err(|err| match err.kind() {
         io::ErrorKind::NotFound => io::Error::new(
             err.kind(),
             format!("{err} (install Wireshark's tshark; Debian: apt-get install tshark)"),
@@ -249,10 +303,10 @@ fn frames(path: &Path, fields: &[&str], filter: Option<&str>) -> io::Result<Vec<
         )));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
-    Ok(stdout
-        .lines()
-        .map(|line| parse_line(line, fields))
-        .collect())
+    for line in stdout.lines() {
+        f(parse_line(line, fields));
+    }
+    Ok(())
 }
 
 /// One line of `-T fields` output: the fields' values, tab-separated, each field's several
@@ -283,6 +337,7 @@ mod tests {
     use tunstack::link::{memory, Capture, Link, MemoryConfig};
 
     use super::*;
+    use crate::test_captures::write_capture_directed;
     use crate::TempFile;
 
     const A: [u8; 4] = [10, 77, 0, 1];
@@ -320,6 +375,50 @@ mod tests {
             let sent = capture.poll_send(&mut cx, packet, None);
             assert!(matches!(sent, Poll::Ready(Ok(()))), "{sent:?}");
         }
+    }
+
+    /// A TCP segment whose checksum is 0x0000 (the one's complement sum of everything else is
+    /// all ones), and the same segment with the other zero, 0xffff, in its checksum field.
+    fn tcp_with_zero_checksum() -> (Vec<u8>, Vec<u8>) {
+        let builder = PacketBuilder::ipv4(A, B, 64)
+            .tcp(40000, 80, 1000, 64240)
+            .ack(1);
+        let mut packet = Vec::new();
+        builder.write(&mut packet, &[0, 0]).unwrap();
+        let (checksum_at, data_at) = (20 + 16, 20 + 20);
+        // Adding the checksum C = !S to a zero word of the data makes the sum S + !S = 0xffff,
+        // and the checksum of that is 0.
+        let checksum = [packet[checksum_at], packet[checksum_at + 1]];
+        packet[data_at..data_at + 2].copy_from_slice(&checksum);
+        packet[checksum_at..checksum_at + 2].copy_from_slice(&[0, 0]);
+        let mut ffff = packet.clone();
+        ffff[checksum_at..checksum_at + 2].copy_from_slice(&[0xff, 0xff]);
+        (packet, ffff)
+    }
+
+    #[test]
+    fn a_tcp_checksum_of_0xffff_passes_from_the_kernel_but_not_from_us() {
+        if !tshark_available() {
+            return;
+        }
+        let file = TempFile::new("tshark-ffff");
+        let (zero, ffff) = tcp_with_zero_checksum();
+        write_capture_directed(
+            file.path(),
+            &[
+                (Direction::Inbound, zero.clone()),           // 1
+                (Direction::Inbound, ffff.clone()),           // 2: Linux does this, and it is valid
+                (Direction::Outbound, zero),                  // 3
+                (Direction::Outbound, ffff.clone()),          // 4: we never should
+                (Direction::Inbound, corrupt(ffff, 20 + 21)), // 5: and then a bit flips
+            ],
+        );
+        let flagged: Vec<u64> = tshark_findings(file.path())
+            .unwrap()
+            .iter()
+            .map(Frame::number)
+            .collect();
+        assert_eq!(flagged, [4, 5]);
     }
 
     /// Flips the low bit of byte `at`.

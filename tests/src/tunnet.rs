@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 use tunstack::link::netns::NetNs;
 use tunstack::link::{Capture, TunLink};
+use tunstack::tcp::{ConnInfo, State};
 use tunstack::{Config, Ipv4Cidr, Stack};
 
 use crate::{TempFile, DEVICE, KERNEL, PREFIX_LEN, STACK};
@@ -69,8 +70,9 @@ pub struct TunNet {
 
 impl TunNet {
     /// Creates the namespace `tunstack-<label>-<pid>-<n>` and, inside it, `tun0` with the kernel
-    /// at 10.77.0.1/24 (IPv6 off), a capture of the device to a temporary pcapng file, and our
-    /// stack at 10.77.0.2/24 with the default [`Config`].
+    /// at 10.77.0.1/24 (IPv6 off, its tail loss probe off: see the comment in `start_with`), a
+    /// capture of the device to a temporary pcapng file, and our stack at 10.77.0.2/24 with the
+    /// default [`Config`].
     ///
     /// Needs what [`crate::tun_tests_can_run`] checks for.
     pub fn start(label: &str) -> io::Result<TunNet> {
@@ -99,6 +101,15 @@ impl TunNet {
                     "`ip link set dev lo up` failed ({status})"
                 )));
             }
+            // The kernel's tail loss probe (RFC 8985 TLP) fires 2 × SRTT + 2 ms after its last
+            // segment goes unacknowledged: a few milliseconds on this sub-millisecond link. A
+            // userspace stack answering a burst of hundreds of packets one by one (a hundred
+            // clients at once, in a debug build, while other tests run) can take longer than
+            // that, and the probe shows in the capture as a retransmission nothing was lost for.
+            // The suites check that our stack causes no retransmission, so the probe is off in
+            // their namespaces (this namespace only: `tcp_early_retrans` is per namespace).
+            // Fast retransmit and the retransmission timer stay on.
+            std::fs::write("/proc/sys/net/ipv4/tcp_early_retrans", "0")?;
             // Worker threads start here, so they are in the namespace too.
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -177,10 +188,45 @@ impl TunNet {
         crate::linux_udp(&self.ns, addr)
     }
 
+    /// A Linux TCP connection to `addr` from inside the namespace, with 3-second timeouts: see
+    /// [`crate::linux_tcp_connect`].
+    pub fn linux_tcp_connect(&self, addr: impl Into<SocketAddr>) -> io::Result<TcpStream> {
+        crate::linux_tcp_connect(&self.ns, addr)
+    }
+
+    /// A Linux TCP listener on `addr` inside the namespace, e.g. `(KERNEL, 0)`: see
+    /// [`crate::linux_tcp_listener`].
+    pub fn linux_tcp_listener(&self, addr: impl Into<SocketAddr>) -> io::Result<TcpListener> {
+        crate::linux_tcp_listener(&self.ns, addr)
+    }
+
     /// A command that runs `program args...` inside the namespace (`ip netns exec`); run it with
     /// [`crate::output_within`] so that it cannot hang the test.
     pub fn exec(&self, program: &str, args: &[&str]) -> Command {
         self.ns.exec(program, args)
+    }
+
+    /// Waits up to `limit` until each of our stack's TCP connections is gone, CLOSED or in
+    /// TIME-WAIT: no handshake, transfer or close still under way. After that every segment of
+    /// their closing handshakes has passed the device (so it is in the capture), and stopping
+    /// the stack cuts nothing short. The error lists the connections that were not done.
+    pub fn wait_for_tcp_closes(&self, limit: Duration) -> Result<(), Vec<ConnInfo>> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let busy: Vec<ConnInfo> = self
+                .stack
+                .tcp_connections()
+                .into_iter()
+                .filter(|c| !matches!(c.state, State::Closed | State::TimeWait))
+                .collect();
+            if busy.is_empty() {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(busy);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Stops the stack: shuts its runtime down (waiting up to 2 s for tasks still running),

@@ -58,6 +58,10 @@ async fn main() {
     let listener = TcpListener::bind(&net.stack, (Ipv4Addr::UNSPECIFIED, args.port))
         .await
         .unwrap_or_else(|err| exit_with(&format!("tcp-echo: listen on port {}: {err}", args.port)));
+    // Listening for Ctrl-C from before "ready" on, with one listener kept across the loop: one
+    // made anew in each turn would miss a Ctrl-C that comes while the loop body runs.
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
     let addr = args.tun.addr;
     println!(
         "tcp-echo ready: {addr}:{} on {} (kernel side {})",
@@ -79,7 +83,7 @@ async fn main() {
                 }
                 Err(err) => tracing::warn!("accept failed: {err}"),
             },
-            _ = shutdown_signal() => break,
+            _ = &mut shutdown => break,
         }
     }
     eprintln!("tcp-echo: stopped\n{}", net.stack.stats());

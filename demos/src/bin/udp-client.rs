@@ -34,7 +34,7 @@ use clap::Parser;
 use tokio::time::{timeout, Instant};
 use tunstack::UdpSocket;
 use tunstack_demos::{
-    backoff_delay, exit_with, init_logging, parse_duration, shutdown_signal, start_on_tun,
+    backoff_delay, exit_with, init_logging, millis, parse_duration, shutdown_signal, start_on_tun,
     TunOptions,
 };
 
@@ -203,8 +203,4 @@ async fn call_with_retry(
         println!("Retry {retry} after {:.2} s", delay.as_secs_f64());
         tokio::time::sleep(delay).await;
     }
-}
-
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
 }

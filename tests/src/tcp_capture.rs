@@ -1,0 +1,482 @@
+//! Whole TCP connections in a capture, as Wireshark follows them: [`tshark_tcp_check`].
+//!
+//! Wireshark numbers every TCP connection it sees (`tcp.stream`) and follows each one's
+//! sequence numbers. On a link that loses, reorders and duplicates nothing, as a TUN device
+//! between two stacks on one machine, its analysis must find nothing to say:
+//!
+//! | flag | what it means | what it would say about a stack |
+//! |---|---|---|
+//! | `tcp.analysis.retransmission` | data sent again | a timer fired too early, or an ACK was lost in the stack |
+//! | `tcp.analysis.out_of_order` | data below what was already sent | segments left in the wrong order |
+//! | `tcp.analysis.lost_segment` | a gap before this segment | a segment was built but never sent |
+//! | `tcp.analysis.duplicate_ack` | the same ACK again, with nothing new | an ACK that told the peer nothing (or a hole) |
+//!
+//! (and the fast, spurious and "ACKed unseen segment" variants). Window updates, zero windows
+//! and "window full" are not on the list: they are flow control doing its job.
+//!
+//! A connection is complete when it opens with SYN, SYN-ACK, ACK, each sent once, carries its
+//! data, and closes with one FIN each way and no reset: [`TcpConversation::check_complete`].
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddrV4;
+use std::path::Path;
+
+use crate::tshark::{findings, for_each_frame, Payloads};
+use crate::{Direction, Frame};
+
+/// Wireshark's TCP analysis flags that a capture of a clean run must not have.
+pub const TCP_ANALYSIS_PROBLEMS: &[&str] = &[
+    "tcp.analysis.retransmission",
+    "tcp.analysis.fast_retransmission",
+    "tcp.analysis.spurious_retransmission",
+    "tcp.analysis.out_of_order",
+    "tcp.analysis.lost_segment",
+    "tcp.analysis.ack_lost_segment",
+    "tcp.analysis.duplicate_ack",
+];
+
+/// The fields read for every TCP frame, then the analysis flags.
+const FIELDS: &[&str] = &[
+    "frame.number",
+    "frame.packet_flags_direction",
+    "tcp.stream",
+    "ip.src",
+    "tcp.srcport",
+    "ip.dst",
+    "tcp.dstport",
+    "tcp.flags",
+    "tcp.len",
+];
+
+const FIN: u64 = 0x01;
+const SYN: u64 = 0x02;
+const RST: u64 = 0x04;
+const ACK: u64 = 0x10;
+
+/// One TCP connection as the capture shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpConversation {
+    /// Wireshark's number for it (`tcp.stream`), from 0 in order of first appearance.
+    pub stream: u64,
+    /// Who sent the first SYN (or, without one, the first frame).
+    pub client: SocketAddrV4,
+    /// The other end.
+    pub server: SocketAddrV4,
+    /// Which way the client's frames went: `Inbound` when the kernel was the client.
+    pub client_direction: Option<Direction>,
+    /// How many frames it has.
+    pub frames: u64,
+    /// The first three frames: who sent each (`true`: the client) and its SYN, ACK, RST and FIN
+    /// flags.
+    pub opening: Vec<(bool, u64)>,
+    /// SYNs from the client.
+    pub syns: u64,
+    /// SYN-ACKs from the server.
+    pub syn_acks: u64,
+    /// FINs from the client.
+    pub fins_from_client: u64,
+    /// FINs from the server.
+    pub fins_from_server: u64,
+    /// Resets, either way.
+    pub resets: u64,
+    /// Payload bytes from the client.
+    pub bytes_from_client: u64,
+    /// Payload bytes from the server.
+    pub bytes_from_server: u64,
+}
+
+impl TcpConversation {
+    fn new(stream: u64, first: &Frame) -> Option<TcpConversation> {
+        let endpoint = |ip: &str, port: &str| -> Option<SocketAddrV4> {
+            Some(SocketAddrV4::new(
+                first.get(ip)?.parse().ok()?,
+                u16::try_from(first.num(port)?).ok()?,
+            ))
+        };
+        Some(TcpConversation {
+            stream,
+            client: endpoint("ip.src", "tcp.srcport")?,
+            server: endpoint("ip.dst", "tcp.dstport")?,
+            client_direction: first.direction(),
+            frames: 0,
+            opening: Vec::new(),
+            syns: 0,
+            syn_acks: 0,
+            fins_from_client: 0,
+            fins_from_server: 0,
+            resets: 0,
+            bytes_from_client: 0,
+            bytes_from_server: 0,
+        })
+    }
+
+    /// Counts one more frame of this connection.
+    fn add(&mut self, frame: &Frame) {
+        let from_client = frame.get("ip.src") == Some(&self.client.ip().to_string())
+            && frame.num("tcp.srcport") == Some(self.client.port().into());
+        let flags = frame.num("tcp.flags").unwrap_or(0) & (SYN | ACK | RST | FIN);
+        let len = frame.num("tcp.len").unwrap_or(0);
+        self.frames += 1;
+        if self.opening.len() < 3 {
+            self.opening.push((from_client, flags));
+        }
+        match (from_client, flags & (SYN | ACK)) {
+            (true, SYN) => self.syns += 1,
+            (false, f) if f == SYN | ACK => self.syn_acks += 1,
+            _ => {}
+        }
+        if flags & FIN != 0 {
+            match from_client {
+                true => self.fins_from_client += 1,
+                false => self.fins_from_server += 1,
+            }
+        }
+        if flags & RST != 0 {
+            self.resets += 1;
+        }
+        match from_client {
+            true => self.bytes_from_client += len,
+            false => self.bytes_from_server += len,
+        }
+    }
+
+    /// Whether the connection went the whole way: SYN, SYN-ACK, ACK as its first three
+    /// frames, each handshake segment sent once, one FIN each way, no reset. The error lists
+    /// every way it falls short.
+    pub fn check_complete(&self) -> Result<(), String> {
+        let mut wrong = Vec::new();
+        let opening = [(true, SYN), (false, SYN | ACK), (true, ACK)];
+        if self.opening != opening {
+            wrong.push(format!(
+                "opens with {} instead of SYN, SYN-ACK, ACK",
+                describe(&self.opening)
+            ));
+        }
+        let counts = [
+            (self.syns, "SYNs from the client"),
+            (self.syn_acks, "SYN-ACKs from the server"),
+            (self.fins_from_client, "FINs from the client"),
+            (self.fins_from_server, "FINs from the server"),
+        ];
+        for (count, what) in counts {
+            if count != 1 {
+                wrong.push(format!("{count} {what}, not 1"));
+            }
+        }
+        if self.resets != 0 {
+            wrong.push(format!("{} resets", self.resets));
+        }
+        match wrong.is_empty() {
+            true => Ok(()),
+            false => Err(format!("{self}: {}", wrong.join("; "))),
+        }
+    }
+}
+
+impl fmt::Display for TcpConversation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "tcp.stream {} {} -> {} ({} frames, {} + {} bytes)",
+            self.stream,
+            self.client,
+            self.server,
+            self.frames,
+            self.bytes_from_client,
+            self.bytes_from_server
+        )
+    }
+}
+
+/// "client SYN, server SYN|ACK, ..." for the opening frames.
+fn describe(frames: &[(bool, u64)]) -> String {
+    let names = frames.iter().map(|&(from_client, flags)| {
+        let names: Vec<_> = [(SYN, "SYN"), (ACK, "ACK"), (RST, "RST"), (FIN, "FIN")]
+            .iter()
+            .filter(|(bit, _)| flags & bit != 0)
+            .map(|(_, name)| *name)
+            .collect();
+        let who = if from_client { "client" } else { "server" };
+        format!("{who} {}", names.join("|"))
+    });
+    names.collect::<Vec<_>>().join(", ")
+}
+
+/// A frame that Wireshark's TCP analysis flagged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flagged {
+    /// The frame's number.
+    pub number: u64,
+    /// Its connection (`tcp.stream`).
+    pub stream: u64,
+    /// Which of [`TCP_ANALYSIS_PROBLEMS`] it has.
+    pub flags: Vec<&'static str>,
+}
+
+/// What [`tcp_conversations`] found in a capture.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TcpCapture {
+    /// Every connection, by `tcp.stream`.
+    pub conversations: Vec<TcpConversation>,
+    /// Every frame with one of [`TCP_ANALYSIS_PROBLEMS`].
+    pub flagged: Vec<Flagged>,
+}
+
+/// Reads every TCP frame of the capture at `path` with tshark, in one pass: the connections and
+/// the frames its analysis flagged.
+pub fn tcp_conversations(path: &Path) -> io::Result<TcpCapture> {
+    let fields: Vec<&str> = FIELDS
+        .iter()
+        .chain(TCP_ANALYSIS_PROBLEMS)
+        .copied()
+        .collect();
+    let mut capture = TcpCapture::default();
+    let mut bad_line = None;
+    for_each_frame(path, &fields, Some("tcp"), Payloads::Opaque, |frame| {
+        let Some(stream) = frame.num("tcp.stream") else {
+            bad_line.get_or_insert_with(|| format!("{frame:?}"));
+            return;
+        };
+        let index = usize::try_from(stream).unwrap_or(usize::MAX);
+        if index == capture.conversations.len() {
+            match TcpConversation::new(stream, &frame) {
+                Some(conversation) => capture.conversations.push(conversation),
+                None => {
+                    bad_line.get_or_insert_with(|| format!("{frame:?}"));
+                    return;
+                }
+            }
+        }
+        let Some(conversation) = capture.conversations.get_mut(index) else {
+            bad_line.get_or_insert_with(|| format!("stream {stream} out of order: {frame:?}"));
+            return;
+        };
+        conversation.add(&frame);
+        // A flag with no value (FT_NONE) prints as "1" when the frame has it.
+        let flags: Vec<&'static str> = TCP_ANALYSIS_PROBLEMS
+            .iter()
+            .copied()
+            .filter(|flag| frame.get(flag).is_some())
+            .collect();
+        if !flags.is_empty() {
+            capture.flagged.push(Flagged {
+                number: frame.number(),
+                stream,
+                flags,
+            });
+        }
+    })?;
+    match bad_line {
+        None => Ok(capture),
+        Some(line) => Err(io::Error::other(format!(
+            "tshark gave a TCP frame without its stream or addresses: {line}"
+        ))),
+    }
+}
+
+/// Checks a capture of a clean run over TCP and returns its connections, for the test to check
+/// further (e.g. each with [`TcpConversation::check_complete`], and the bytes each way).
+///
+/// Reads the capture twice: the checks of [`crate::tshark_check`] (no malformed packet, no bad
+/// checksum), then [`tcp_conversations`]. Unlike `tshark_check` it does not return every frame's
+/// fields and payload, so it suits captures of hundreds of megabytes. TCP payloads are taken as
+/// plain data, not dissected: the tests send random bytes, which Wireshark's guessing
+/// dissectors now and then mistake for some protocol and call malformed.
+///
+/// # Panics
+///
+/// When a frame is malformed or has a bad checksum, when any frame has one of
+/// [`TCP_ANALYSIS_PROBLEMS`] (the message lists the first of them with tshark's summary line),
+/// or when tshark cannot read the file.
+pub fn tshark_tcp_check(path: &Path) -> Vec<TcpConversation> {
+    let flagged = match findings(path, Payloads::Opaque) {
+        Ok(flagged) => flagged,
+        Err(err) => panic!("tshark could not check {}: {err}", path.display()),
+    };
+    assert!(
+        flagged.is_empty(),
+        "tshark flags {} frame(s) of {} as malformed or with a bad checksum:\n{}",
+        flagged.len(),
+        path.display(),
+        flagged
+            .iter()
+            .take(20)
+            .map(|f| format!("  #{} {}", f.number(), f.get("_ws.col.Info").unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let capture = match tcp_conversations(path) {
+        Ok(capture) => capture,
+        Err(err) => panic!("tshark could not read {}: {err}", path.display()),
+    };
+    assert!(
+        capture.flagged.is_empty(),
+        "tshark's TCP analysis flags {} frame(s) of {}:\n{}",
+        capture.flagged.len(),
+        path.display(),
+        summaries(path, &capture.flagged)
+    );
+    capture.conversations
+}
+
+/// tshark's summary line of the first flagged frames, for a failure message.
+fn summaries(path: &Path, flagged: &[Flagged]) -> String {
+    let shown = &flagged[..flagged.len().min(20)];
+    let numbers: Vec<String> = shown.iter().map(|f| f.number.to_string()).collect();
+    // `frame.number in {..}` changed syntax between Wireshark versions; a plain `or` works in all.
+    let filter = numbers
+        .iter()
+        .map(|n| format!("frame.number == {n}"))
+        .collect::<Vec<_>>()
+        .join(" || ");
+    let mut lines = Vec::new();
+    let fields = ["frame.number", "tcp.stream", "_ws.col.Info"];
+    let listed = for_each_frame(path, &fields, Some(&filter), Payloads::Opaque, |frame| {
+        lines.push(format!(
+            "  #{} stream {}: {}",
+            frame.number(),
+            frame.get("tcp.stream").unwrap_or("?"),
+            frame.get("_ws.col.Info").unwrap_or("")
+        ));
+    });
+    if let Err(err) = listed {
+        lines.push(format!("  (tshark could not list them: {err})"));
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use etherparse::PacketBuilder;
+
+    use super::*;
+    use crate::test_captures::write_capture_directed;
+    use crate::{tshark_available, TempFile};
+
+    const LINUX: [u8; 4] = [10, 77, 0, 1];
+    const US: [u8; 4] = [10, 77, 0, 2];
+
+    /// A segment from Linux (port 40000) to us (port 7) or back, with the flags named.
+    fn segment(inbound: bool, seq: u32, ack: Option<u32>, flags: &str, data: &[u8]) -> Vec<u8> {
+        let (src, dst, sport, dport) = match inbound {
+            true => (LINUX, US, 40000, 7),
+            false => (US, LINUX, 7, 40000),
+        };
+        let mut tcp = PacketBuilder::ipv4(src, dst, 64).tcp(sport, dport, seq, 64240);
+        if let Some(ack) = ack {
+            tcp = tcp.ack(ack);
+        }
+        for flag in flags.chars() {
+            tcp = match flag {
+                'S' => tcp.syn(),
+                'F' => tcp.fin(),
+                'P' => tcp.psh(),
+                'R' => tcp.rst(),
+                _ => unreachable!(),
+            };
+        }
+        let mut packet = Vec::new();
+        tcp.write(&mut packet, data).unwrap();
+        packet
+    }
+
+    /// Linux connects, says hello, we echo it, Linux closes, we close.
+    fn echo_exchange() -> Vec<(Direction, Vec<u8>)> {
+        let (i, o) = (Direction::Inbound, Direction::Outbound);
+        vec![
+            (i, segment(true, 1000, None, "S", &[])),
+            (o, segment(false, 5000, Some(1001), "S", &[])),
+            (i, segment(true, 1001, Some(5001), "", &[])),
+            (i, segment(true, 1001, Some(5001), "P", b"hello")),
+            (o, segment(false, 5001, Some(1006), "P", b"hello")),
+            (i, segment(true, 1006, Some(5006), "F", &[])),
+            (o, segment(false, 5006, Some(1007), "F", &[])),
+            (i, segment(true, 1007, Some(5007), "", &[])),
+        ]
+    }
+
+    #[test]
+    fn a_whole_connection_is_complete_and_clean() {
+        if !tshark_available() {
+            return;
+        }
+        let file = TempFile::new("tcp-capture-whole");
+        write_capture_directed(file.path(), &echo_exchange());
+        let conversations = tshark_tcp_check(file.path());
+        let [conversation] = &conversations[..] else {
+            panic!("{conversations:#?}");
+        };
+        assert_eq!(conversation.check_complete(), Ok(()));
+        assert_eq!(conversation.client, "10.77.0.1:40000".parse().unwrap());
+        assert_eq!(conversation.server, "10.77.0.2:7".parse().unwrap());
+        assert_eq!(conversation.client_direction, Some(Direction::Inbound));
+        assert_eq!(conversation.frames, 8);
+        assert_eq!(
+            (
+                conversation.bytes_from_client,
+                conversation.bytes_from_server
+            ),
+            (5, 5)
+        );
+    }
+
+    #[test]
+    fn a_segment_sent_twice_is_flagged() {
+        if !tshark_available() {
+            return;
+        }
+        let file = TempFile::new("tcp-capture-twice");
+        let mut packets = echo_exchange();
+        let again = packets[3].clone();
+        packets.insert(5, again); // the hello once more, after its echo acknowledged it
+        write_capture_directed(file.path(), &packets);
+        let capture = tcp_conversations(file.path()).unwrap();
+        let [flagged] = &capture.flagged[..] else {
+            panic!("{capture:#?}");
+        };
+        assert_eq!(flagged.number, 6);
+        assert!(
+            flagged.flags.contains(&"tcp.analysis.retransmission"),
+            "{flagged:?}"
+        );
+        let result = std::panic::catch_unwind(|| tshark_tcp_check(file.path()));
+        let message = *result.unwrap_err().downcast::<String>().unwrap();
+        assert!(
+            message.contains("TCP analysis flags 1 frame(s)"),
+            "{message}"
+        );
+        assert!(message.contains("#6 stream 0: "), "{message}");
+    }
+
+    #[test]
+    fn a_connection_cut_short_says_what_it_lacks() {
+        if !tshark_available() {
+            return;
+        }
+        let file = TempFile::new("tcp-capture-reset");
+        let mut packets = echo_exchange();
+        packets.truncate(5);
+        packets.push((
+            Direction::Outbound,
+            segment(false, 5006, Some(1006), "R", &[]),
+        ));
+        write_capture_directed(file.path(), &packets);
+        let conversations = tshark_tcp_check(file.path());
+        let err = conversations[0].check_complete().unwrap_err();
+        assert!(
+            err.contains("0 FINs from the client, not 1")
+                && err.contains("0 FINs from the server, not 1")
+                && err.contains("1 resets"),
+            "{err}"
+        );
+        assert!(!err.contains("opens with"), "{err}");
+
+        let late = TempFile::new("tcp-capture-late");
+        write_capture_directed(late.path(), &echo_exchange()[1..]);
+        let err = tshark_tcp_check(late.path())[0]
+            .check_complete()
+            .unwrap_err();
+        assert!(err.contains("opens with client SYN|ACK"), "{err}");
+    }
+}
