@@ -100,7 +100,7 @@ impl Host {
             None => fastrand::Rng::new(),
         };
         let ip = Ipv4Layer::new(config.addr, config.ttl, rng.u16(..));
-        let icmp = IcmpLayer::new(config.icmp_rate_limit, rng.u16(..));
+        let icmp = IcmpLayer::new(config.icmp_rate_limit, rng.u16(..), config.mtu);
         Host {
             ip,
             icmp,

@@ -48,16 +48,26 @@ impl IcmpLayer {
         debug!("icmp: unwrap {repr} from {from}");
         match repr {
             // RFC 792: "the data received in the echo message must be returned in the echo reply".
+            // RFC 1122 3.2.2.6: unless the reply would need fragmentation, which this stack does
+            // not do; then "the datagram MUST be truncated to maximum transmission size and
+            // sent". A request larger than our MTU can come from a peer with a larger one.
             Repr::EchoRequest {
                 ident,
                 seq_no,
                 data,
             } => {
                 self.stats.delivered += 1;
+                let fits = data.len().min(self.max_data());
+                if fits < data.len() {
+                    debug!(
+                        len = data.len(),
+                        fits, "icmp: echo reply truncated to the MTU"
+                    );
+                }
                 let reply = Repr::EchoReply {
                     ident,
                     seq_no,
-                    data,
+                    data: &data[..fits],
                 };
                 self.send(ip, out, from, &reply, None);
                 None
@@ -114,5 +124,101 @@ impl IcmpLayer {
             local_port: u16::from_be_bytes([ports[0], ports[1]]),
             remote: SocketAddrV4::new(quoted.dst_addr, u16::from_be_bytes([ports[2], ports[3]])),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ip::header as ip;
+    use crate::ip::icmp::RateLimit;
+
+    const PEER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+
+    fn layers(mtu: usize) -> (IcmpLayer, Ipv4Layer, PacketQueue) {
+        let cidr = "10.77.0.2/24".parse().unwrap();
+        (
+            IcmpLayer::new(RateLimit::default(), 7, mtu),
+            Ipv4Layer::new(cidr, 64, 1),
+            PacketQueue::new(8),
+        )
+    }
+
+    fn echo_request(data: &[u8]) -> Vec<u8> {
+        let repr = Repr::EchoRequest {
+            ident: 0x1234,
+            seq_no: 9,
+            data,
+        };
+        let mut message = vec![0; repr.buffer_len()];
+        repr.emit(&mut message);
+        message
+    }
+
+    /// The one packet the layer queued, checked and unwrapped: its length and ICMP message.
+    fn sent(out: &mut PacketQueue) -> (usize, Vec<u8>) {
+        let mut packet = Vec::new();
+        out.pop_into(&mut packet).expect("a packet was queued");
+        assert!(out.pop_into(&mut Vec::new()).is_none(), "only one");
+        let view = ip::Packet::new_checked(&packet[..]).unwrap();
+        assert!(ip::Repr::parse(&view).is_ok());
+        (packet.len(), view.payload().to_vec())
+    }
+
+    #[test]
+    fn returns_the_whole_data_of_an_echo_that_fits() {
+        let (mut icmp, mut ip, mut out) = layers(1500);
+        let data: Vec<u8> = (0..1472u32).map(|i| i as u8).collect();
+        let request = echo_request(&data);
+        assert_eq!(
+            icmp.receive(Instant::ZERO, &mut ip, &mut out, PEER, &request),
+            None
+        );
+        let (len, reply) = sent(&mut out);
+        assert_eq!(len, 1500);
+        let expected = Repr::EchoReply {
+            ident: 0x1234,
+            seq_no: 9,
+            data: &data,
+        };
+        assert_eq!(
+            Repr::parse(&Packet::new_checked(&reply[..]).unwrap()),
+            Ok(expected)
+        );
+    }
+
+    /// Found by the `host_receive` fuzz target: a 1523-byte echo request (a peer's MTU may be
+    /// larger than ours) was answered with a 1523-byte reply, over our MTU of 1500.
+    #[test]
+    fn truncates_an_echo_reply_to_the_mtu() {
+        let (mut icmp, mut ip, mut out) = layers(1500);
+        let data: Vec<u8> = (0..1495u32).map(|i| (i * 7) as u8).collect();
+        let request = echo_request(&data);
+        assert_eq!(ip::HEADER_LEN + request.len(), 1523);
+        icmp.receive(Instant::ZERO, &mut ip, &mut out, PEER, &request);
+        let (len, reply) = sent(&mut out);
+        assert_eq!(len, 1500);
+        let expected = Repr::EchoReply {
+            ident: 0x1234,
+            seq_no: 9,
+            data: &data[..1472],
+        };
+        assert_eq!(
+            Repr::parse(&Packet::new_checked(&reply[..]).unwrap()),
+            Ok(expected)
+        );
+    }
+
+    /// On a link smaller than the 576 bytes an error may take, the quote is cut to fit.
+    #[test]
+    fn quotes_no_more_than_the_mtu_carries() {
+        let (mut icmp, mut ip, mut out) = layers(100);
+        let offending = vec![0x45; 300];
+        let reason = DstUnreachable::PortUnreachable;
+        icmp.send_unreachable(Instant::ZERO, &mut ip, &mut out, reason, PEER, &offending);
+        let (len, message) = sent(&mut out);
+        assert_eq!(len, 100);
+        let repr = Repr::parse(&Packet::new_checked(&message[..]).unwrap()).unwrap();
+        assert_eq!(repr.invoking(), Some(&offending[..72]));
     }
 }

@@ -50,15 +50,25 @@ pub(crate) struct IcmpLayer {
     pub(crate) echo_ident: u16,
     /// Echo requests in flight, by sequence number.
     pub(crate) pending: HashMap<u16, PendingEcho>,
+    /// The largest ICMP message that fits in one packet on the link (the MTU less the IPv4
+    /// header): this stack does not fragment, so nothing it sends may be longer.
+    pub(crate) max_message: usize,
 }
 
 impl IcmpLayer {
-    pub(crate) fn new(limit: RateLimit, echo_ident: u16) -> IcmpLayer {
+    /// The ICMP layer of a host on a link with this `mtu`.
+    pub(crate) fn new(limit: RateLimit, echo_ident: u16, mtu: usize) -> IcmpLayer {
         IcmpLayer {
             stats: LayerStats::default(),
             limiter: TokenBucket::new(limit),
             echo_ident,
             pending: HashMap::new(),
+            max_message: mtu.saturating_sub(crate::ip::header::HEADER_LEN),
         }
+    }
+
+    /// How many data bytes fit after the ICMP header in one packet on the link.
+    fn max_data(&self) -> usize {
+        self.max_message.saturating_sub(header::HEADER_LEN)
     }
 }

@@ -59,7 +59,9 @@ impl IcmpLayer {
             self.stats.drop::<()>(DropReason::RateLimited);
             return;
         }
-        let quote = &offending[..offending.len().min(ERROR_QUOTE_MAX)];
+        // At most 548 bytes (RFC 1812), and never more than the link carries.
+        let quote_len = offending.len().min(ERROR_QUOTE_MAX).min(self.max_data());
+        let quote = &offending[..quote_len];
         let message = Repr::DstUnreachable {
             reason,
             invoking: quote,
