@@ -267,3 +267,23 @@ async fn a_stalled_reader_resumes() {
     let c = writer.await.unwrap();
     assert_eq!(c.info().unwrap().stats.timeouts, 0, "probes, not timeouts");
 }
+
+#[tokio::test(start_paused = true)]
+async fn congestion_control_and_delayed_ack_switch_per_socket() {
+    use tunstack::tcp::Algorithm;
+    let (client, server) = pair();
+    let listener = TcpListener::bind(&server, "0.0.0.0:80").await.unwrap();
+    let mut c = within("connect", TcpStream::connect(&client, "10.0.0.2:80")).await.unwrap();
+    let (mut s, _) = within("accept", listener.accept()).await.unwrap();
+    assert_eq!(c.info().unwrap().congestion, Algorithm::Cubic, "CUBIC by default");
+    c.write_all(&[1; 100_000]).await.unwrap();
+    c.set_congestion_control(Algorithm::NewReno).unwrap();
+    s.set_delayed_ack(None).unwrap();
+    assert_eq!(c.info().unwrap().congestion, Algorithm::NewReno);
+    c.write_all(&[2; 100_000]).await.unwrap();
+    c.shutdown().await.unwrap();
+    let mut got = Vec::new();
+    within("read", s.read_to_end(&mut got)).await.unwrap();
+    assert_eq!(got.len(), 200_000);
+    assert!(got[..100_000].iter().all(|b| *b == 1) && got[100_000..].iter().all(|b| *b == 2));
+}

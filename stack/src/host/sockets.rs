@@ -213,6 +213,24 @@ impl Host {
         self.tcp.set_nodelay(id, nodelay)
     }
 
+    /// Switches a connection's congestion control.
+    pub(crate) fn tcp_set_congestion(
+        &mut self,
+        id: ConnId,
+        algorithm: crate::tcp::Algorithm,
+    ) -> io::Result<()> {
+        self.tcp.set_congestion(id, algorithm)
+    }
+
+    /// Sets a connection's delayed ACK.
+    pub(crate) fn tcp_set_delayed_ack(
+        &mut self,
+        id: ConnId,
+        delay: Option<Duration>,
+    ) -> io::Result<()> {
+        self.tcp.set_delayed_ack(id, delay)
+    }
+
     /// Reads `TCP_NODELAY` of a connection.
     pub(crate) fn tcp_nodelay(&self, id: ConnId) -> io::Result<bool> {
         self.tcp.nodelay(id)

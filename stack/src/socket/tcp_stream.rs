@@ -130,6 +130,24 @@ impl TcpStream {
             .with_host(|host, id| host.tcp_set_nodelay(id, nodelay))
     }
 
+    /// Chooses the congestion control algorithm from now on (the window and threshold carry
+    /// over): [`Algorithm::Cubic`](crate::tcp::Algorithm::Cubic), the default, or
+    /// [`Algorithm::NewReno`](crate::tcp::Algorithm::NewReno). Like Linux's
+    /// `TCP_CONGESTION` socket option.
+    pub fn set_congestion_control(&self, algorithm: crate::tcp::Algorithm) -> io::Result<()> {
+        self.inner
+            .with_host(|host, id| host.tcp_set_congestion(id, algorithm))
+    }
+
+    /// Sets how long the ACK of a lone segment may wait for a second segment, or for data to
+    /// carry it (delayed ACK; at most 200 ms, RFC 9293 3.8.6.3). `None` acknowledges every
+    /// segment at once, like Linux's `TCP_QUICKACK`.
+    pub fn set_delayed_ack(&self, delay: Option<std::time::Duration>) -> io::Result<()> {
+        let delay = delay.map(|d| d.min(std::time::Duration::from_millis(200)));
+        self.inner
+            .with_host(|host, id| host.tcp_set_delayed_ack(id, delay))
+    }
+
     /// Whether Nagle's algorithm is off.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.inner.with_host(|host, id| host.tcp_nodelay(id))

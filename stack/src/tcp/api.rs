@@ -239,6 +239,34 @@ impl TcpLayer {
         Ok(())
     }
 
+    /// Switches `id` to another congestion control algorithm, keeping its window and threshold.
+    pub(crate) fn set_congestion(
+        &mut self,
+        id: ConnId,
+        algorithm: super::Algorithm,
+    ) -> io::Result<()> {
+        let conn = self.conn_mut(id).ok_or_else(gone)?;
+        let (cwnd, ssthresh) = (conn.congestion.window(), conn.congestion.ssthresh());
+        conn.congestion = algorithm.resume(conn.send_mss, cwnd, ssthresh);
+        conn.algorithm = algorithm;
+        Ok(())
+    }
+
+    /// Sets how long `id` may delay the ACK of a lone segment (`None`: acknowledge at once).
+    pub(crate) fn set_delayed_ack(
+        &mut self,
+        id: ConnId,
+        delay: Option<std::time::Duration>,
+    ) -> io::Result<()> {
+        let conn = self.conn_mut(id).ok_or_else(gone)?;
+        conn.delayed_ack = delay;
+        if delay.is_none() && conn.delack_at.take().is_some() {
+            conn.ack_now = true;
+            self.mark_ready(id.index);
+        }
+        Ok(())
+    }
+
     /// Whether Nagle's algorithm is off for `id`.
     pub(crate) fn nodelay(&self, id: ConnId) -> io::Result<bool> {
         Ok(self.conn(id).ok_or_else(gone)?.nodelay)
