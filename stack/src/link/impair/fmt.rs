@@ -18,7 +18,9 @@ pub(super) struct Human(pub Duration);
 impl fmt::Display for Human {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.0.as_secs_f64();
-        if self.0 < Duration::from_millis(1) {
+        if self.0.is_zero() {
+            f.write_str("0")
+        } else if self.0 < Duration::from_millis(1) {
             write!(f, "{} µs", Trimmed(secs * 1e6))
         } else if self.0 < Duration::from_secs(1) {
             write!(f, "{} ms", Trimmed(secs * 1e3))
@@ -69,6 +71,7 @@ mod tests {
         assert_eq!(Human(Duration::from_micros(1500)).to_string(), "1.5 ms");
         assert_eq!(Human(Duration::from_micros(250)).to_string(), "250 µs");
         assert_eq!(Human(Duration::from_millis(2000)).to_string(), "2 s");
+        assert_eq!(Human(Duration::ZERO).to_string(), "0");
         assert_eq!(Rate(10_000_000).to_string(), "10 Mbit/s");
         assert_eq!(Rate(1_500_000).to_string(), "1.5 Mbit/s");
         assert_eq!(Rate(64_000).to_string(), "64 kbit/s");

@@ -34,7 +34,7 @@
 //! direction: the same seed and the same packets give the same losses on every run, and turning
 //! on jitter does not change which packets are lost. Delays and the bottleneck use tokio's
 //! clock, so under tokio's paused test clock (`#[tokio::test(start_paused = true)]`) time only
-//! moves when every task waits, and a run repeats to the microsecond. (tokio's timers tick in
+//! moves when every task waits, and a run repeats exactly. (tokio's timers tick in
 //! milliseconds: a packet due at 10.4 ms leaves at the 11 ms tick.)
 //!
 //! ## Captures: which side of the impairments?
