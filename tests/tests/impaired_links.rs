@@ -1,18 +1,21 @@
-//! TCP between two of our stacks over an impaired in-memory wire, on virtual time: the network
-//! is not reliable, and TCP makes the byte stream reliable anyway.
+//! TCP over an impaired in-memory wire, on virtual time, between two of our stacks and between
+//! ours and smoltcp: the network is not reliable, and TCP makes the byte stream reliable anyway.
 //!
-//! The client's end of the wire is wrapped in [`Impair`], so its outbound side is the path
+//! Our client's end of the wire is wrapped in [`Impair`], so its outbound side is the path
 //! client → server and its inbound side the path back. Every transfer is checked byte for byte
 //! against a [`Pattern`], and bounded in virtual time so that a stall fails instead of hanging.
 
 use std::future::Future;
 use std::time::Duration;
 
+use std::net::{Ipv4Addr, SocketAddrV4};
+
 use tokio::io::AsyncWriteExt;
 use tokio::time::{timeout, Instant};
 use tunstack::link::impair::{ImpairConfig, Impairments, Match, Rule, StatsHandle};
 use tunstack::link::{memory, Impair};
 use tunstack::{Config, Stack, TcpListener, TcpStream};
+use tunstack_tests::smol::{SmolConfig, SmolStack};
 use tunstack_tests::Pattern;
 
 const SERVER: &str = "10.0.0.2:80";
@@ -127,4 +130,56 @@ async fn throughput_stays_below_the_bottleneck_bandwidth() {
     );
     assert!(counters.get().outbound.delayed > 100);
     eprintln!("256 KiB through 2 Mbit/s: {took:?}, {throughput:.0} bit/s of data");
+}
+
+#[tokio::test(start_paused = true)]
+async fn tcp_with_smoltcp_both_ways_at_once_through_loss_and_jitter() {
+    let config = ImpairConfig::both_ways(Impairments {
+        loss: 0.03,
+        delay: Duration::from_millis(10),
+        jitter: Duration::from_millis(2),
+        ..Impairments::default()
+    })
+    .with_seed(9);
+    let (a, b) = memory::pair(Default::default());
+    let impaired = Impair::new(a, config).unwrap();
+    let counters = impaired.stats_handle();
+    let mut our_config = Config::new("10.0.0.1/24".parse().unwrap());
+    our_config.seed = Some(1);
+    let ours = Stack::new(impaired, our_config);
+    let smol = SmolStack::new(b, SmolConfig::new("10.0.0.2/24".parse().unwrap()));
+
+    let listener = smol.listen(80).unwrap();
+    let accepted = tokio::spawn(listener.accept());
+    let conn = TcpStream::connect(&ours, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80))
+        .await
+        .unwrap();
+    let smol_conn = accepted.await.unwrap().unwrap();
+    const LEN: u64 = 256 * 1024;
+    let (to_smol, to_ours) = (Pattern::new(3), Pattern::new(4));
+    let (mut our_read, mut our_write) = conn.into_split();
+    let (mut smol_read, mut smol_write) = tokio::io::split(smol_conn);
+    let all = async {
+        tokio::try_join!(
+            async {
+                to_smol.write_to(&mut our_write, LEN).await?;
+                our_write.shutdown().await
+            },
+            async {
+                to_ours.write_to(&mut smol_write, LEN).await?;
+                smol_write.shutdown().await
+            },
+            to_smol.read_and_check(&mut smol_read),
+            to_ours.read_and_check(&mut our_read),
+        )
+    };
+    let (_, _, at_smol, at_ours) = within(Duration::from_secs(120), "both ways", all)
+        .await
+        .expect("byte-exact both ways");
+    assert_eq!((at_smol, at_ours), (LEN, LEN));
+    let stats = counters.get();
+    assert!(
+        stats.outbound.dropped_loss > 0 && stats.inbound.dropped_loss > 0,
+        "{stats}"
+    );
 }
