@@ -262,34 +262,13 @@ impl Lane {
         summary: &PacketSummary,
         is_copy: bool,
     ) -> Admit {
-        let dir = self.direction;
         let corrupt = self.config.corrupt;
         let bit = (corrupt > 0.0 && !packet.is_empty() && self.rng.corrupt.f64() < corrupt)
             .then(|| self.rng.corrupt.usize(..packet.len() * 8));
-        let through = match &mut self.bottleneck {
-            None => now,
-            Some(bottleneck) => match bottleneck.admit(now, packet.len()) {
-                Some(through) => through,
-                None => {
-                    debug!(
-                        "impair: drop {dir} {summary} (queue full: {} waiting for {})",
-                        bottleneck.limit,
-                        Rate(bottleneck.rate)
-                    );
-                    self.counters.add(Counter::DroppedQueue);
-                    return Admit::Dropped;
-                }
-            },
+        let Some(through) = self.through_bottleneck(now, packet.len(), summary) else {
+            return Admit::Dropped;
         };
-        let mut at = through + self.delay_sample();
-        if self.config.keep_order {
-            at = at.max(self.last_release);
-            self.last_release = at;
-        }
-        if at > now {
-            debug!("impair: delay {dir} {summary} by {}", Human(at - now));
-            self.counters.add(Counter::Delayed);
-        }
+        let at = self.release_time(now, through, summary);
         let reorder = self.config.reorder;
         let reorder = reorder > 0.0 && self.rng.reorder.f64() < reorder;
         if bit.is_none() && !reorder && !is_copy && at <= now && self.queue.is_empty() {
@@ -306,32 +285,83 @@ impl Lane {
             // number them.
             buffer.data[bit / 8] ^= 0x80 >> (bit % 8);
             debug!(
-                "impair: corrupt {dir} {summary} (bit {bit} of {} flipped)",
+                "impair: corrupt {} {summary} (bit {bit} of {} flipped)",
+                self.direction,
                 packet.len() * 8
             );
             self.counters.add(Counter::Corrupted);
             buffer.note(format_args!("impair: bit {bit} flipped"));
         }
         if reorder {
-            let depth = self.rng.reorder.u32(1..=self.config.reorder_depth);
-            let timeout = self.config.reorder_timeout;
-            debug!(
-                "impair: reorder {dir} {summary} (held back until {depth} later packets go, at most {})",
-                Human(timeout)
-            );
-            self.counters.add(Counter::Reordered);
-            buffer.note(format_args!("impair: held back behind {depth} packets"));
-            self.held_back.push(HeldBack {
-                remaining: depth,
-                at,
-                deadline: at + timeout,
-                buffer,
-            });
-            return Admit::Queued;
+            self.hold_back(at, buffer, summary);
+        } else {
+            self.schedule(at, buffer);
+            self.overtake(at);
         }
-        self.schedule(at, buffer);
-        self.overtake(at);
         Admit::Queued
+    }
+
+    /// When a packet arriving at `now` is through the bottleneck (`now` without one); `None`
+    /// if the bottleneck's queue is full and the packet is dropped.
+    fn through_bottleneck(
+        &mut self,
+        now: Instant,
+        len: usize,
+        summary: &PacketSummary,
+    ) -> Option<Instant> {
+        let Some(bottleneck) = &mut self.bottleneck else {
+            return Some(now);
+        };
+        let through = bottleneck.admit(now, len);
+        if through.is_none() {
+            debug!(
+                "impair: drop {} {summary} (queue full: {} waiting for {})",
+                self.direction,
+                bottleneck.limit,
+                Rate(bottleneck.rate)
+            );
+            self.counters.add(Counter::DroppedQueue);
+        }
+        through
+    }
+
+    /// When a packet through the bottleneck at `through` leaves: after the delay and jitter,
+    /// and not before the one before it if `keep_order` says so.
+    fn release_time(&mut self, now: Instant, through: Instant, summary: &PacketSummary) -> Instant {
+        let mut at = through + self.delay_sample();
+        if self.config.keep_order {
+            at = at.max(self.last_release);
+            self.last_release = at;
+        }
+        if at > now {
+            debug!(
+                "impair: delay {} {summary} by {}",
+                self.direction,
+                Human(at - now)
+            );
+            self.counters.add(Counter::Delayed);
+        }
+        at
+    }
+
+    /// Holds a packet due at `at` back, until 1 to `reorder_depth` later packets have been
+    /// scheduled, or `reorder_timeout` has passed.
+    fn hold_back(&mut self, at: Instant, mut buffer: Buffer, summary: &PacketSummary) {
+        let depth = self.rng.reorder.u32(1..=self.config.reorder_depth);
+        let timeout = self.config.reorder_timeout;
+        debug!(
+            "impair: reorder {} {summary} (held back until {depth} later packets go, at most {})",
+            self.direction,
+            Human(timeout)
+        );
+        self.counters.add(Counter::Reordered);
+        buffer.note(format_args!("impair: held back behind {depth} packets"));
+        self.held_back.push(HeldBack {
+            remaining: depth,
+            at,
+            deadline: at + timeout,
+            buffer,
+        });
     }
 
     /// The delay for one packet: `delay`, plus a uniform draw in ±`jitter`, never below zero.
