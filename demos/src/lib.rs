@@ -1,5 +1,5 @@
-//! What every demo shares: the command-line options for a TUN device, setting the device up,
-//! logging, and waiting for Ctrl-C.
+//! What every demo shares: the command-line options for a TUN device (and for impairing it on
+//! purpose), setting the device up, logging, and waiting for Ctrl-C.
 //!
 //! A demo puts our stack on one side of a TUN device and the Linux kernel on the other:
 //!
@@ -15,8 +15,13 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tunstack::link::{Capture, Link, TunLink};
+use tunstack::link::impair::{ImpairConfig, ImpairStats, StatsHandle};
+use tunstack::link::{Capture, Impair, Link, TunLink};
 use tunstack::{Config, Ipv4Cidr, Stack};
+
+mod impair;
+
+pub use impair::{parse_percent, parse_rate, parse_time, ImpairDirection, ImpairOptions};
 
 /// Options every TUN demo takes.
 #[derive(clap::Args, Debug, Clone)]
@@ -34,8 +39,13 @@ pub struct TunOptions {
     pub peer: Ipv4Cidr,
 
     /// Write every packet to this pcapng file (open it in Wireshark, even while the demo runs).
+    /// With impairments, it records what crossed the device: a lost outbound packet is a gap.
     #[arg(long, value_name = "FILE")]
     pub capture: Option<PathBuf>,
+
+    /// Loss, delay, a bottleneck...: see the "Impairments" options.
+    #[command(flatten)]
+    pub impair: ImpairOptions,
 }
 
 /// A stack running on a TUN device, ready for sockets.
@@ -44,6 +54,22 @@ pub struct TunStack {
     pub stack: Stack,
     /// The device's name, as the kernel gave it.
     pub device: String,
+    /// The impairments on the device and their counters, when any were asked for.
+    pub impaired: Option<(ImpairConfig, StatsHandle)>,
+}
+
+impl TunStack {
+    /// A line for the ready banner, e.g. "impairments: loss 5%, delay 50 ms both ways (seed 0)";
+    /// `None` when the device is not impaired.
+    pub fn impairments_line(&self) -> Option<String> {
+        let (config, _) = self.impaired.as_ref()?;
+        Some(format!("impairments: {config}"))
+    }
+
+    /// What the impairments have done so far, when the device is impaired.
+    pub fn impair_stats(&self) -> Option<ImpairStats> {
+        self.impaired.as_ref().map(|(_, stats)| stats.get())
+    }
 }
 
 /// Sets up logging for a demo: `info` by default, `RUST_LOG` to see more (e.g.
@@ -60,6 +86,9 @@ pub fn init_logging() {
 
 /// Creates the TUN device, gives the kernel side its address, brings it up and starts our stack
 /// on it. The error is one line, meant for the user.
+///
+/// With `--capture`, the device is wrapped in a [`Capture`]; with impairments, in an [`Impair`]
+/// outside that, so the capture shows what crossed the device (`Impair<Capture<TunLink>>`).
 pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String> {
     if !opts.peer.contains(opts.addr) || opts.peer.address() == opts.addr {
         return Err(format!(
@@ -85,9 +114,19 @@ pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String
         ),
         None => Box::new(link),
     };
+    let (link, impaired): (Box<dyn Link>, _) = match opts.impair.config() {
+        Some(config) => {
+            let impair = Impair::new(link, config.clone())
+                .map_err(|err| format!("{program}: impairments: {err}"))?;
+            let stats = impair.stats_handle();
+            (Box::new(impair), Some((config, stats)))
+        }
+        None => (link, None),
+    };
     Ok(TunStack {
         stack: Stack::new(link, Config::new(addr)),
         device,
+        impaired,
     })
 }
 

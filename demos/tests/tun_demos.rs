@@ -99,6 +99,84 @@ fn udp_echo_answers_ping_and_udp_and_stops_cleanly_on_ctrl_c() {
     );
 }
 
+#[test]
+fn udp_echo_through_impairments_shows_the_delay_and_the_losses() {
+    let Some(ns) = namespace("echo-impaired") else {
+        return;
+    };
+    let capture = TempFile::new("demo-udp-echo-impaired");
+    let path = capture.path().to_str().unwrap();
+    let demo = start_demo(&ns, UDP_ECHO, &["--delay", "50ms", "--capture", path]);
+    let linux = linux_udp(&ns, (KERNEL, 0)).unwrap();
+    let sent = std::time::Instant::now();
+    linux.send_to(b"slow", (STACK, 7)).unwrap();
+    let mut buf = [0; 64];
+    let (n, _) = linux.recv_from(&mut buf).unwrap();
+    let rtt = sent.elapsed();
+    assert_eq!(&buf[..n], b"slow");
+    assert!(rtt >= Duration::from_millis(100), "50 ms each way: {rtt:?}");
+    demo.interrupt().unwrap();
+    let exited = demo.wait_within(EXIT).unwrap();
+    assert!(exited.status.success(), "{exited:?}");
+    assert_eq!(
+        exited.stdout.get(1).map(String::as_str),
+        Some("impairments: delay 50 ms both ways (seed 0)"),
+        "{exited:?}"
+    );
+    assert!(
+        exited.stderr.contains("\noutbound ") && exited.stderr.contains("\ninbound "),
+        "the counters at the end: {exited:?}"
+    );
+    // The capture is the device's view: the datagram as it arrived, the reply as it left, both
+    // delays in between.
+    let mut fields = DEFAULT_FIELDS.to_vec();
+    fields.push("frame.time_relative");
+    let frames = tshark_check_fields(capture.path(), &fields);
+    let [request, reply] = &frames[..] else {
+        panic!("one datagram and its echo: {frames:#?}");
+    };
+    assert_eq!(request.direction(), Some(Direction::Inbound));
+    assert_eq!(reply.direction(), Some(Direction::Outbound));
+    assert!(
+        time_relative(reply) - time_relative(request) >= 0.1,
+        "{frames:#?}"
+    );
+
+    // Everything coming in lost: the echo never answers.
+    let demo = start_demo(
+        &ns,
+        UDP_ECHO,
+        &["--loss", "100%", "--impair-direction", "in"],
+    );
+    let linux = linux_udp(&ns, (KERNEL, 0)).unwrap();
+    linux
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    linux.send_to(b"lost", (STACK, 7)).unwrap();
+    assert!(linux.recv_from(&mut buf).is_err(), "no echo");
+    demo.interrupt().unwrap();
+    let exited = demo.wait_within(EXIT).unwrap();
+    assert_eq!(
+        exited.stdout.get(1).map(String::as_str),
+        Some("impairments: outbound: no impairment; inbound: loss 100% (seed 0)"),
+        "{exited:?}"
+    );
+    let inbound = exited
+        .stderr
+        .lines()
+        .find(|line| line.starts_with("inbound "))
+        .unwrap_or_else(|| panic!("{exited:?}"));
+    let counts: Vec<u64> = inbound
+        .split_whitespace()
+        .skip(1)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(
+        counts[0] >= 1 && counts[1] == 0 && counts[2] == counts[0],
+        "{inbound}"
+    );
+}
+
 /// The course's UDP server, inside `ns` on 0.0.0.0:9001: answers "Got your datagram!" to each
 /// datagram but the first `ignore` ones, until it has answered `answer` (or heard nothing for
 /// three seconds). Returns every datagram it got, with its sender.

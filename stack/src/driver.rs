@@ -22,7 +22,7 @@ use std::time::Duration;
 use tracing::{debug, warn};
 
 use crate::host::{Config, Host, Transmit};
-use crate::link::Link;
+use crate::link::{is_fatal, Link};
 use crate::stats::Stats;
 use crate::time::Instant;
 
@@ -315,12 +315,4 @@ impl<L: Link> Future for Driver<L> {
         cx.waker().wake_by_ref();
         Poll::Pending
     }
-}
-
-/// Errors after which a link will never work again in that direction.
-fn is_fatal(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected | io::ErrorKind::UnexpectedEof
-    )
 }

@@ -17,7 +17,8 @@
 //!  ─────────────────────────────────────────────────────────────────────────────────────
 //!  internet         addresses, TTL, ICMP                   ip/    ip/icmp/
 //!  ─────────────────────────────────────────────────────────────────────────────────────
-//!  link             whole packets in and out               link/  (TUN, memory wire, capture)
+//!  link             whole packets in and out               link/  (TUN, memory wire, capture,
+//!                                                                  impairments)
 //! ```
 //!
 //! Going down, each layer puts its header in front of what the layer above gave it
@@ -45,7 +46,8 @@
 //! 7. [`Stack`]: the one async task that moves packets between the link and the core.
 //! 8. [`socket`]: the sockets an application uses ([`UdpSocket`], [`TcpListener`],
 //!    [`TcpStream`]), shaped like tokio's.
-//! 9. [`link`]: TUN, the in-memory wire, and the capture that Wireshark reads.
+//! 9. [`link`]: TUN, the in-memory wire, the capture that Wireshark reads, and
+//!    [`link::impair`], which makes the network lose, delay and throttle packets on purpose.
 //!
 //! Set `RUST_LOG=tunstack=debug` to watch each layer wrap and unwrap every packet.
 #![warn(missing_docs)]

@@ -273,9 +273,15 @@ async fn congestion_control_and_delayed_ack_switch_per_socket() {
     use tunstack::tcp::Algorithm;
     let (client, server) = pair();
     let listener = TcpListener::bind(&server, "0.0.0.0:80").await.unwrap();
-    let mut c = within("connect", TcpStream::connect(&client, "10.0.0.2:80")).await.unwrap();
+    let mut c = within("connect", TcpStream::connect(&client, "10.0.0.2:80"))
+        .await
+        .unwrap();
     let (mut s, _) = within("accept", listener.accept()).await.unwrap();
-    assert_eq!(c.info().unwrap().congestion, Algorithm::Cubic, "CUBIC by default");
+    assert_eq!(
+        c.info().unwrap().congestion,
+        Algorithm::Cubic,
+        "CUBIC by default"
+    );
     c.write_all(&[1; 100_000]).await.unwrap();
     c.set_congestion_control(Algorithm::NewReno).unwrap();
     s.set_delayed_ack(None).unwrap();

@@ -96,6 +96,9 @@ async fn main() -> ExitCode {
          side before the client starts (see --help)",
         args.to.port()
     );
+    if let Some(line) = net.impairments_line() {
+        println!("{line}");
+    }
 
     let code = tokio::select! {
         result = run(&net.stack, &args) => match result {
@@ -114,6 +117,9 @@ async fn main() -> ExitCode {
         eprintln!("tcp-client: the server did not finish closing; leaving anyway");
     }
     eprintln!("tcp-client: done\n{}", net.stack.stats());
+    if let Some(stats) = net.impair_stats() {
+        eprintln!("{stats}");
+    }
     code
 }
 

@@ -67,6 +67,9 @@ async fn main() {
         "tcp-echo ready: {addr}:{} on {} (kernel side {})",
         args.port, net.device, args.tun.peer
     );
+    if let Some(line) = net.impairments_line() {
+        println!("{line}");
+    }
     println!("try: nc {addr} {}", args.port);
 
     loop {
@@ -87,4 +90,7 @@ async fn main() {
         }
     }
     eprintln!("tcp-echo: stopped\n{}", net.stack.stats());
+    if let Some(stats) = net.impair_stats() {
+        eprintln!("{stats}");
+    }
 }

@@ -83,6 +83,9 @@ async fn main() -> ExitCode {
         "tcp-rtt ready: {} on {} (kernel side {}), timing {} handshakes with {}",
         args.tun.addr, net.device, args.tun.peer, args.samples, args.to
     );
+    if let Some(line) = net.impairments_line() {
+        println!("{line}");
+    }
     println!(
         "try: --samples 100; a server must listen on 0.0.0.0:{} on the kernel side before \
          tcp-rtt starts (see --help)",
@@ -106,6 +109,9 @@ async fn main() -> ExitCode {
         eprintln!("tcp-rtt: the server did not finish closing every connection; leaving anyway");
     }
     eprintln!("tcp-rtt: done\n{}", net.stack.stats());
+    if let Some(stats) = net.impair_stats() {
+        eprintln!("{stats}");
+    }
     code
 }
 

@@ -111,6 +111,9 @@ async fn main() -> ExitCode {
         "udp-client ready: {}:{port} on {} (kernel side {}), sending to {}",
         args.tun.addr, net.device, args.tun.peer, args.to
     );
+    if let Some(line) = net.impairments_line() {
+        println!("{line}");
+    }
     println!(
         "try: --count 10 for RTT stats; a server must listen on 0.0.0.0:{} on the kernel side \
          before the client starts (see --help)",
@@ -126,6 +129,9 @@ async fn main() -> ExitCode {
     };
     println!("My ephemeral port was: {port}");
     eprintln!("udp-client: done\n{}", net.stack.stats());
+    if let Some(stats) = net.impair_stats() {
+        eprintln!("{stats}");
+    }
     code
 }
 

@@ -48,6 +48,9 @@ async fn main() {
         "udp-echo ready: {addr}:{} on {} (kernel side {})",
         args.port, net.device, args.tun.peer
     );
+    if let Some(line) = net.impairments_line() {
+        println!("{line}");
+    }
     println!(
         "try: ping {addr}   or   echo hello | nc -u -w1 {addr} {}",
         args.port
@@ -69,4 +72,7 @@ async fn main() {
         }
     }
     eprintln!("udp-echo: stopped\n{}", net.stack.stats());
+    if let Some(stats) = net.impair_stats() {
+        eprintln!("{stats}");
+    }
 }

@@ -1,12 +1,14 @@
 //! The link layer: where IP packets leave the stack and where they come in.
 //!
-//! A [`Link`] moves whole IP packets; it knows nothing of what is inside them. Three links make
+//! A [`Link`] moves whole IP packets; it knows nothing of what is inside them. Four links make
 //! up every setup in this project, and they compose:
 //!
 //! - [`tun::TunLink`]: a Linux TUN device, so the kernel (ping, curl, nc, a browser) is the peer;
 //! - [`memory::MemoryLink`]: one end of an in-memory wire between two stacks in one process;
 //! - [`capture::Capture`]: wraps any link and writes every packet that passes to a pcapng file
-//!   that Wireshark opens.
+//!   that Wireshark opens;
+//! - [`impair::Impair`]: wraps any link and makes it lose, duplicate, reorder, corrupt, delay
+//!   and throttle packets, on purpose and reproducibly.
 //!
 //! [`netns`] helps tests and demos put a TUN device in a network namespace of its own.
 //!
@@ -17,6 +19,7 @@ use std::io;
 use std::task::{Context, Poll};
 
 pub mod capture;
+pub mod impair;
 mod iproute;
 pub mod memory;
 pub mod netns;
@@ -25,6 +28,7 @@ mod testing;
 pub mod tun;
 
 pub use capture::Capture;
+pub use impair::Impair;
 pub use memory::{MemoryConfig, MemoryLink, MemoryStats};
 pub use tun::TunLink;
 
@@ -69,4 +73,12 @@ impl<L: Link + ?Sized> Link for Box<L> {
     ) -> Poll<io::Result<()>> {
         (**self).poll_send(cx, packet, comment)
     }
+}
+
+/// Errors after which a link will never work again in that direction.
+pub(crate) fn is_fatal(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected | io::ErrorKind::UnexpectedEof
+    )
 }
