@@ -390,6 +390,22 @@ impl Connection {
         (now.total_millis() as u32).wrapping_add(self.ts_offset)
     }
 
+    /// Takes an RTT measurement, and says so when the RTO changes (RFC 6298).
+    pub(crate) fn rtt_sample(&mut self, rtt: Duration) {
+        let before = self.rtt.rto();
+        self.rtt.sample(rtt);
+        let after = self.rtt.rto();
+        if before.as_millis() != after.as_millis() {
+            debug!(
+                quad = %self.quad,
+                rtt_us = rtt.as_micros() as u64,
+                srtt_us = self.rtt.srtt().unwrap_or_default().as_micros() as u64,
+                rto_ms = after.as_millis() as u64,
+                "tcp: RTO changed"
+            );
+        }
+    }
+
     /// Moves to `state`, logging the transition.
     pub(crate) fn set_state(&mut self, state: State) {
         if self.state != state {

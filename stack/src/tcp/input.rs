@@ -19,7 +19,7 @@
 
 use std::io;
 
-use tracing::debug;
+use tracing::{debug, trace};
 
 use super::config::{DEFAULT_MSS, MAX_WINDOW_SHIFT, MIN_MSS};
 use super::connection::Connection;
@@ -99,7 +99,7 @@ impl Connection {
             self.retries = 0;
             if let Some((end, sent)) = self.timed.take() {
                 if h.ack >= end {
-                    self.rtt.sample(now - sent);
+                    self.rtt_sample(now - sent);
                 }
             }
             self.update_window(h, true);
@@ -369,7 +369,7 @@ impl Connection {
         // even then (RFC 7323 4.1).
         match self.timed {
             Some((end, sent)) if ack >= end => {
-                self.rtt.sample(now - sent);
+                self.rtt_sample(now - sent);
                 self.timed = None;
             }
             Some(_) => {}
@@ -377,8 +377,7 @@ impl Connection {
                 self.ts_sample_wanted = false;
                 let elapsed = self.ts_clock(now).wrapping_sub(echo);
                 if elapsed < 60_000 {
-                    self.rtt
-                        .sample(std::time::Duration::from_millis(u64::from(elapsed)));
+                    self.rtt_sample(std::time::Duration::from_millis(u64::from(elapsed)));
                 }
             }
             None => {}
@@ -387,6 +386,12 @@ impl Connection {
             self.on_ack_in_recovery(acked);
         } else {
             self.congestion.on_ack(now, acked, self.rtt.srtt());
+            trace!(
+                quad = %self.quad,
+                cwnd = self.congestion.window(),
+                ssthresh = self.congestion.ssthresh(),
+                "tcp: congestion window grows"
+            );
         }
         // RFC 6298 5.2 and 5.3: all acknowledged, stop the timer; else restart it.
         self.retries = 0;

@@ -405,6 +405,22 @@ impl Connection {
             }
             if resent {
                 self.stats.retransmissions += 1;
+                if self.note.is_none() {
+                    self.note = Some(match plan.resend {
+                        Some(Resend::Sack) => "SACK retransmission of a hole".into(),
+                        Some(Resend::Fast) => "fast retransmission".into(),
+                        None => "retransmission: going back to the oldest unacknowledged byte \
+                                 after the timeout"
+                            .into(),
+                    });
+                }
+                debug!(
+                    quad = %self.quad,
+                    seq = %plan.seq,
+                    len = plan.len,
+                    why = self.note.as_deref().unwrap_or(""),
+                    "tcp: retransmission"
+                );
                 if self.timed.take().is_some() {
                     // Karn: no RTT sample from a segment sent twice; a timestamp can tell.
                     self.ts_sample_wanted = true;
