@@ -11,6 +11,8 @@
 //! ```
 
 use std::future::Future;
+pub mod encap;
+
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;

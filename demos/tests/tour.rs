@@ -31,7 +31,14 @@ fn run_tour(out: &Path) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-const CAPTURES: [&str; 2] = ["01-ping.pcapng", "02-udp.pcapng"];
+const CAPTURES: [&str; 6] = [
+    "01-ping.pcapng",
+    "02-udp.pcapng",
+    "03-handshake.pcapng",
+    "04-http-get.pcapng",
+    "05-lossy-transfer.pcapng",
+    "06-close.pcapng",
+];
 
 #[test]
 fn the_tour_repeats_byte_for_byte() {
@@ -67,6 +74,37 @@ fn the_tour_captures_pass_tshark() {
             "icmp.type == 3 && icmp.code == 3",
             1,
         ),
+        // Five handshakes: five SYNs, five SYN-ACKs.
+        (
+            "03-handshake.pcapng",
+            "tcp.flags.syn == 1 && tcp.flags.ack == 0",
+            5,
+            "tcp.flags.syn == 1 && tcp.flags.ack == 1",
+            5,
+        ),
+        (
+            "04-http-get.pcapng",
+            "http.request.method == \"GET\"",
+            1,
+            "http.response.code == 200",
+            1,
+        ),
+        // Three segments lost, three retransmissions with a comment saying why.
+        (
+            "05-lossy-transfer.pcapng",
+            "tcp.flags.syn == 1",
+            2,
+            "frame.comment contains \"retransmission\"",
+            3,
+        ),
+        // A FIN each way, and no reset.
+        (
+            "06-close.pcapng",
+            "tcp.flags.fin == 1",
+            2,
+            "tcp.flags.reset == 1",
+            0,
+        ),
     ];
     for (name, filter_a, count_a, filter_b, count_b) in expected {
         let path = dir.0.join(name);
@@ -92,4 +130,76 @@ fn the_tour_captures_pass_tshark() {
         assert_eq!(count(filter_a), count_a, "{name}: {filter_a}");
         assert_eq!(count(filter_b), count_b, "{name}: {filter_b}");
     }
+}
+
+#[test]
+fn the_checked_in_captures_are_what_the_tour_writes() {
+    let dir = TempDir::new("checked-in");
+    run_tour(&dir.0);
+    let checked_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("../captures");
+    for name in CAPTURES {
+        let fresh = std::fs::read(dir.0.join(name)).unwrap();
+        let kept = std::fs::read(checked_in.join(name)).unwrap_or_default();
+        assert!(
+            fresh == kept,
+            "captures/{name} is not what the tour writes now: run \
+             `cargo run -p tunstack-demos --bin tour` and commit captures/"
+        );
+    }
+}
+
+/// One row per TCP data segment of a capture, as tshark reads it: (relative seq, flagged as a
+/// retransmission of any kind).
+fn data_segments(path: &Path) -> Vec<(u64, bool)> {
+    let out = Command::new("tshark")
+        .args([
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-o",
+            "tcp.relative_sequence_numbers:TRUE",
+        ])
+        .arg("-r")
+        .arg(path)
+        .args(["-Y", "tcp.len > 0 && tcp.srcport != 5001", "-T", "fields"])
+        .args(["-e", "tcp.seq", "-e", "tcp.analysis.retransmission"])
+        .args([
+            "-e",
+            "tcp.analysis.fast_retransmission",
+            "-e",
+            "tcp.analysis.out_of_order",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let seq = fields[0].parse().unwrap();
+            (seq, fields[1..].iter().any(|f| !f.is_empty()))
+        })
+        .collect()
+}
+
+#[test]
+fn retransmissions_are_exactly_where_the_wire_lost_segments() {
+    if Command::new("tshark").arg("--version").output().is_err() {
+        println!("skipped: tshark is not installed (apt-get install tshark)");
+        return;
+    }
+    let dir = TempDir::new("lossy");
+    run_tour(&dir.0);
+    let segments = data_segments(&dir.0.join("05-lossy-transfer.pcapng"));
+    // The capture is on the client's side, before the wire: lost segments are in it. The wire
+    // drops the 5th, 30th and 31st data segments it carries, retransmissions counted too.
+    let lost: Vec<u64> = [5, 30, 31].iter().map(|n| segments[n - 1].0).collect();
+    let resent: Vec<u64> = segments.iter().filter(|s| s.1).map(|s| s.0).collect();
+    assert_eq!(
+        resent, lost,
+        "every retransmission fills a loss, and every loss is filled"
+    );
+    let firsts: Vec<u64> = segments.iter().filter(|s| !s.1).map(|s| s.0).collect();
+    let mut unique = firsts.clone();
+    unique.dedup();
+    assert_eq!(firsts, unique, "no other segment was sent twice");
 }

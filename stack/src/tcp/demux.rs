@@ -174,14 +174,7 @@ impl TcpLayer {
     ) {
         match reply {
             Reply::None => {}
-            Reply::Rst { seq, ack } => self.send_rst(
-                ip,
-                out,
-                quad,
-                seq,
-                ack,
-                "reset: unacceptable segment".into(),
-            ),
+            Reply::Rst { seq, ack, why } => self.send_rst(ip, out, quad, seq, ack, why.into()),
             Reply::ChallengeAck => {
                 if self.challenge_acks.try_take(now) {
                     if let Some(conn) = self.slots[index].conn.as_mut() {

@@ -44,6 +44,8 @@ pub(crate) enum Reply {
     Rst {
         seq: SeqNumber,
         ack: Option<SeqNumber>,
+        /// Why, for the capture's comment.
+        why: &'static str,
     },
     /// A challenge ACK (RFC 5961), if the rate limit allows.
     ChallengeAck,
@@ -75,6 +77,7 @@ impl Connection {
             return Reply::Rst {
                 seq: h.ack,
                 ack: None,
+                why: "reset: the SYN-ACK acknowledges a SYN we never sent",
             };
         }
 
@@ -105,6 +108,8 @@ impl Connection {
             self.update_window(h, true);
             self.set_state(State::Established);
             self.ack_now = true;
+            self.note =
+                Some("handshake 3/3: ACK of the server's SYN, the connection is open".into());
         } else {
             // Simultaneous open: both sent SYN. Answer with SYN-ACK, same ISS (3.10.7.3).
             self.update_window(h, true);
@@ -303,6 +308,7 @@ impl Connection {
                 return Some(Reply::Rst {
                     seq: h.ack,
                     ack: None,
+                    why: "reset: the ACK does not acknowledge our SYN-ACK",
                 });
             }
         }
@@ -439,6 +445,7 @@ impl Connection {
             let reply = Reply::Rst {
                 seq: self.snd_nxt,
                 ack: Some(self.rcv_nxt),
+                why: "reset: data for a socket the application has closed",
             };
             self.fail(io::ErrorKind::ConnectionAborted);
             return Some(reply);

@@ -187,9 +187,8 @@ impl Connection {
             return None;
         }
         if self.note.is_none() {
-            self.note = Some(format!(
-                "SACK retransmission: the peer holds data after {start}"
-            ));
+            self.note =
+                Some("SACK retransmission: a hole below data the peer reported holding".into());
         }
         Some((start, len, Resend::Sack))
     }

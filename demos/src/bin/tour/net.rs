@@ -1,0 +1,101 @@
+//! The tour's network: two hosts on one wire, the client's side captured.
+//!
+//! ```text
+//!   client 10.77.0.1                                          server 10.77.0.2
+//!   ┌───────┐   ┌─────────┐   ┌──────────────────────┐         ┌───────┐
+//!   │ Stack │───│ Capture │───│ Impair: delay, loss… │═ wire ══│ Stack │
+//!   └───────┘   └─────────┘   └──────────────────────┘         └───────┘
+//! ```
+//!
+//! The capture sits between the client's stack and the impairments, where a capture on the
+//! client's network card would be: it records every packet the client sends, including those
+//! the network then loses, and every packet that reaches it.
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Duration;
+
+use tunstack::link::impair::{ImpairConfig, Impairments, Rule, StatsHandle};
+use tunstack::link::{memory, Capture, Impair, Link};
+use tunstack::{Config, Ipv4Cidr, Stack};
+
+/// The client's address.
+pub const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+/// The server's address.
+pub const SERVER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
+/// The one-way delay of the wire: a 20 ms round trip, a city-to-city path.
+pub const DELAY: Duration = Duration::from_millis(10);
+/// Captures carry this date as their start (2026-01-01 00:00:00 UTC), so that a run writes
+/// the same bytes as the last one.
+const EPOCH: Duration = Duration::from_secs(1_767_225_600);
+
+/// How the wire behaves in one step.
+pub struct Wire {
+    /// The bottleneck rate in bits per second, if any.
+    pub rate: Option<u64>,
+    /// Packets from the client that the wire loses on purpose.
+    pub drops: Vec<Rule>,
+}
+
+impl Wire {
+    /// A clean wire with a 20 ms round trip.
+    pub fn clean() -> Wire {
+        Wire {
+            rate: None,
+            drops: Vec::new(),
+        }
+    }
+}
+
+/// Two hosts on a wire.
+pub struct Net {
+    pub client: Stack,
+    pub server: Stack,
+    /// What the impairments did.
+    pub impaired: StatsHandle,
+}
+
+/// `addr/24`: both hosts are on 10.77.0.0/24.
+const fn cidr(addr: Ipv4Addr) -> Ipv4Cidr {
+    match Ipv4Cidr::new(addr, 24) {
+        Some(cidr) => cidr,
+        None => panic!("24 is a valid prefix length"),
+    }
+}
+
+/// A fresh pair of hosts whose wire behaves as `wire` says, the client's side captured to
+/// `capture`.
+pub fn net(capture: &Path, wire: Wire) -> io::Result<Net> {
+    let (client_end, server_end) = memory::pair(Default::default());
+    let outbound = Impairments {
+        delay: DELAY,
+        rate: wire.rate,
+        script: wire.drops,
+        ..Impairments::default()
+    };
+    let inbound = Impairments {
+        delay: DELAY,
+        rate: wire.rate,
+        ..Impairments::default()
+    };
+    let impaired = Impair::new(
+        client_end,
+        ImpairConfig {
+            outbound,
+            inbound,
+            seed: 1,
+        },
+    )?;
+    let counters = impaired.stats_handle();
+    let client_link = Capture::create(impaired, capture, "client")?.with_epoch(EPOCH);
+    let mut client_config = Config::new(cidr(CLIENT));
+    client_config.seed = Some(1);
+    let mut server_config = Config::new(cidr(SERVER));
+    server_config.seed = Some(2);
+    Ok(Net {
+        client: Stack::new(Box::new(client_link) as Box<dyn Link>, client_config),
+        server: Stack::new(server_end, server_config),
+        impaired: counters,
+    })
+}

@@ -1,0 +1,283 @@
+//! The tour's steps: the course's story, one capture each.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+use tunstack::link::impair::{Match, Rule};
+use tunstack::tcp::State;
+use tunstack::{TcpListener, TcpStream, UdpSocket};
+
+use crate::net::{net, Wire, CLIENT, DELAY, SERVER};
+
+/// Milliseconds, with one decimal, for printing durations.
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Step 1: ping, the internet layer's own round trip.
+pub async fn ping(dir: &Path) -> io::Result<PathBuf> {
+    let file = dir.join("01-ping.pcapng");
+    let net = net(&file, Wire::clean())?;
+    println!("  {CLIENT} sends ICMP echo requests to {SERVER}; the server's IP layer answers.");
+    println!("  The wire takes {} each way.\n", ms(DELAY));
+    // 56 bytes of data, as Linux ping sends: with the 8-byte ICMP header, 64 bytes.
+    let data: Vec<u8> = (0..56u8).collect();
+    for seq in 1..=3u16 {
+        let rtt = net.client.ping(SERVER, seq, &data).await?;
+        println!("  64 bytes from {SERVER}: icmp_seq={seq} time={}", ms(rtt));
+    }
+    println!("\n  The round-trip time (RTT) is the delay there plus the delay back: latency.");
+    Ok(file)
+}
+
+/// Step 2: a UDP datagram: the course's UDP server and client.
+pub async fn udp(dir: &Path) -> io::Result<PathBuf> {
+    let file = dir.join("02-udp.pcapng");
+    let net = net(&file, Wire::clean())?;
+    // The course's UDP server: bind, recvfrom, reply to the sender's address. No accept().
+    let server = UdpSocket::bind(&net.server, "0.0.0.0:9001").await?;
+    let server_task = tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        let (n, sender) = server.recv_from(&mut buf).await?;
+        println!(
+            "  server: got datagram from {sender}: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        server.send_to(b"Got your datagram!", sender).await?;
+        io::Result::Ok(())
+    });
+    let client = UdpSocket::bind(&net.client, "0.0.0.0:0").await?;
+    println!(
+        "  client: bound to {}: port 0 asked for an ephemeral port (49152-65535)",
+        client.local_addr()?
+    );
+    let message = b"Hello over UDP!";
+    client.send_to(message, (SERVER, 9001)).await?;
+    println!(
+        "  on the wire: {} bytes of data + 8 (UDP header) + 20 (IPv4 header) = {} bytes",
+        message.len(),
+        message.len() + 28
+    );
+    let mut buf = [0u8; 4096];
+    let (n, from) = client.recv_from(&mut buf).await?;
+    println!(
+        "  client: reply from {from}: {:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    server_task.await.map_err(io::Error::other)??;
+    // A datagram to a port where nobody listens: the server's ICMP says so.
+    client.connect((SERVER, 9999)).await?;
+    client.send(b"anyone?").await?;
+    match client.recv(&mut buf).await {
+        Err(err) => println!("  client: to port 9999 -> {err}"),
+        Ok(n) => println!("  client: unexpected {n}-byte reply from port 9999"),
+    }
+    println!("\n  No connection, no handshake: one datagram out, one back.");
+    Ok(file)
+}
+
+/// Step 3: the TCP three-way handshake, and the course's measure_rtt.
+pub async fn handshake(dir: &Path) -> io::Result<PathBuf> {
+    let file = dir.join("03-handshake.pcapng");
+    let net = net(&file, Wire::clean())?;
+    let listener = TcpListener::bind(&net.server, "0.0.0.0:9000").await?;
+    let server = tokio::spawn(async move {
+        // accept() returns a new socket for each connection; the listener keeps listening.
+        for _ in 0..5 {
+            let (conn, client) = listener.accept().await?;
+            drop((conn, client));
+        }
+        io::Result::Ok(())
+    });
+    // measure_rtt: time connect() + close, five times.
+    let mut samples = Vec::new();
+    for i in 0..5 {
+        let started = Instant::now();
+        let conn = TcpStream::connect(&net.client, (SERVER, 9000)).await?;
+        let elapsed = started.elapsed();
+        if i == 0 {
+            println!(
+                "  connect() returned after {}: SYN →, ← SYN-ACK, and the client's ACK goes \
+                 with no wait: one round trip.",
+                ms(elapsed)
+            );
+            println!(
+                "  The client's ephemeral port: {}",
+                conn.local_addr()?.port()
+            );
+        }
+        samples.push(elapsed.as_secs_f64() * 1000.0);
+        drop(conn);
+    }
+    server.await.map_err(io::Error::other)??;
+    let min = samples.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = samples.iter().copied().fold(0.0, f64::max);
+    let avg = samples.iter().sum::<f64>() / samples.len() as f64;
+    println!("  RTT Stats: {{'min_ms': {min:.1}, 'avg_ms': {avg:.1}, 'max_ms': {max:.1}}}");
+    Ok(file)
+}
+
+/// The tour's web server: answers one GET with a small page, on `listener`.
+async fn serve_one_page(listener: TcpListener) -> io::Result<()> {
+    let (mut conn, _) = listener.accept().await?;
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    // Read up to the blank line that ends the request's headers.
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = conn.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        request.extend_from_slice(&buf[..n]);
+    }
+    let body = "<h1>Hello from tunstack</h1>\n";
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(response.as_bytes()).await?;
+    conn.shutdown().await?;
+    // Wait for the client's FIN so the close completes in the capture.
+    while conn.read(&mut buf).await? > 0 {}
+    Ok(())
+}
+
+/// Step 4: an HTTP GET: a request, a response, over the connection the handshake opened.
+pub async fn http_get(dir: &Path) -> io::Result<(PathBuf, String)> {
+    let file = dir.join("04-http-get.pcapng");
+    let net = net(&file, Wire::clean())?;
+    let listener = TcpListener::bind(&net.server, "0.0.0.0:80").await?;
+    let server = tokio::spawn(serve_one_page(listener));
+    let started = Instant::now();
+    let mut conn = TcpStream::connect(&net.client, (SERVER, 80)).await?;
+    let connected = started.elapsed();
+    let request = format!("GET / HTTP/1.1\r\nHost: {SERVER}\r\nUser-Agent: tunstack-tour\r\n\r\n");
+    conn.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    let mut buf = [0u8; 1024];
+    let n = conn.read(&mut buf).await?;
+    let first_byte = started.elapsed();
+    response.extend_from_slice(&buf[..n]);
+    conn.read_to_end(&mut response).await?;
+    let total = started.elapsed();
+    drop(conn);
+    server.await.map_err(io::Error::other)??;
+    println!("  request:  {}", request.lines().next().unwrap_or(""));
+    let text = String::from_utf8_lossy(&response);
+    println!("  response: {}", text.lines().next().unwrap_or(""));
+    println!(
+        "  handshake {}, first byte of the response {}, all of it {}",
+        ms(connected),
+        ms(first_byte),
+        ms(total)
+    );
+    println!("  (two round trips in all: one for the handshake, one for request and response)");
+    Ok((file, request))
+}
+
+/// Step 5: a bulk transfer over a slow link that loses segments.
+pub async fn lossy_transfer(dir: &Path) -> io::Result<PathBuf> {
+    let file = dir.join("05-lossy-transfer.pcapng");
+    let rate = 10_000_000; // 10 Mbit/s
+    let wire = Wire {
+        rate: Some(rate),
+        drops: vec![
+            Rule::nth(Match::TcpData, 5),
+            Rule::range(Match::TcpData, 30..=31),
+        ],
+    };
+    let net = net(&file, wire)?;
+    let size = 100 * 1024;
+    println!(
+        "  The client uploads {} KiB over a 10 Mbit/s link ({} each way) that loses the 5th, \
+         30th and 31st data segments.",
+        size / 1024,
+        ms(DELAY)
+    );
+    let listener = TcpListener::bind(&net.server, "0.0.0.0:5001").await?;
+    let server = tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await?;
+        let mut got = Vec::new();
+        conn.read_to_end(&mut got).await?;
+        io::Result::Ok(got.len())
+    });
+    let started = Instant::now();
+    let mut conn = TcpStream::connect(&net.client, (SERVER, 5001)).await?;
+    let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    conn.write_all(&data).await?;
+    conn.shutdown().await?;
+    let received = server.await.map_err(io::Error::other)??;
+    let elapsed = started.elapsed();
+    let info = conn.info()?;
+    let stats = info.stats;
+    println!(
+        "  {received} bytes arrived, byte-exact, in {}; the link alone needs {}.",
+        ms(elapsed),
+        ms(Duration::from_secs_f64((size * 8) as f64 / rate as f64))
+    );
+    println!(
+        "  retransmissions: {} (fast, after duplicate ACKs: {}; SACK holes: {}; timeouts: {})",
+        stats.retransmissions,
+        stats.fast_retransmissions,
+        stats.sack_retransmissions,
+        stats.timeouts
+    );
+    println!(
+        "  throughput {:.1} Mbit/s of a 10 Mbit/s link: bandwidth is the pipe's width, \
+         throughput what gets through it, latency and loss included.",
+        (received * 8) as f64 / elapsed.as_secs_f64() / 1e6
+    );
+    println!(
+        "  the client's view at the end: SRTT {}, RTO {}, congestion window {} bytes",
+        ms(info.srtt.unwrap_or_default()),
+        ms(info.rto),
+        info.cwnd
+    );
+    let dropped = net.impaired.get().outbound.dropped_script;
+    println!("  (the wire dropped {dropped} segments on purpose)");
+    Ok(file)
+}
+
+/// Step 6: the close: FIN each way, and TIME-WAIT.
+pub async fn close(dir: &Path) -> io::Result<PathBuf> {
+    let file = dir.join("06-close.pcapng");
+    let net = net(&file, Wire::clean())?;
+    let listener = TcpListener::bind(&net.server, "0.0.0.0:9000").await?;
+    let server = tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await?;
+        let mut buf = [0u8; 64];
+        // read() returns 0: the client's FIN. Then the server closes too.
+        let n = conn.read(&mut buf).await?;
+        println!("  server: read returned {n}: the client has closed its side");
+        drop(conn);
+        io::Result::Ok(())
+    });
+    let mut conn = TcpStream::connect(&net.client, (SERVER, 9000)).await?;
+    conn.shutdown().await?;
+    println!(
+        "  client: shutdown() sent a FIN; the connection is {}",
+        conn.info()?.state
+    );
+    server.await.map_err(io::Error::other)??;
+    let mut buf = [0u8; 64];
+    let n = conn.read(&mut buf).await?;
+    println!(
+        "  client: read returned {n}: the server closed too; the connection is {}",
+        conn.info()?.state
+    );
+    drop(conn);
+    // TIME-WAIT lasts 2 × MSL (60 s here): on the tour's virtual clock it passes at once.
+    let started = Instant::now();
+    while !net.client.tcp_connections().is_empty() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    println!(
+        "  client: after {} s in TIME-WAIT (2 × MSL) the connection is {} and forgotten",
+        started.elapsed().as_secs(),
+        State::Closed
+    );
+    Ok(file)
+}
