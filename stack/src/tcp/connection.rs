@@ -73,6 +73,9 @@ pub struct ConnStats {
     pub spurious_timeouts: u64,
     /// Times fast recovery began.
     pub fast_recoveries: u64,
+    /// Recoveries undone: the missing segment arrived (it was only reordered) before anything
+    /// was resent.
+    pub undone_recoveries: u64,
     /// Duplicate ACKs received.
     pub duplicate_acks: u64,
     /// Bytes the peer reported holding out of order (SACK), counted once.
@@ -222,6 +225,10 @@ pub(crate) struct Connection {
     /// What to restore if the last timeout turns out spurious: (cwnd, ssthresh, timestamp of
     /// the retransmission).
     pub(crate) undo: Option<(usize, usize, u32)>,
+    /// The window and threshold before this recovery cut them, and how many segments it has
+    /// resent: a recovery that ends having resent nothing found no loss, and is undone.
+    pub(crate) recovery_undo: Option<(usize, usize)>,
+    pub(crate) recovery_resent: u32,
 
     // ----- timestamps (RFC 7323) -----
     /// Timestamps agreed: both SYNs carried the option.
@@ -333,6 +340,8 @@ impl Connection {
             rtx_now: false,
             inflation: 0,
             undo: None,
+            recovery_undo: None,
+            recovery_resent: 0,
             ts_ok: false,
             ts_wanted: config.timestamps,
             ts_recent: 0,

@@ -355,6 +355,9 @@ impl Connection {
     /// window (or go on with recovery), restart the timer.
     fn ack_advance(&mut self, now: Instant, h: &Repr) {
         let ack = h.ack;
+        // Whether the window was in use: an application that sends little, or a receiver's
+        // small window, does not show that the network can take a larger one (RFC 7661).
+        let cwnd_limited = self.in_flight() * 2 >= self.congestion.window();
         let acked = ack - self.snd_una;
         let syn = usize::from(self.snd_una == self.iss);
         let data = acked.saturating_sub(syn).min(self.send.len());
@@ -367,8 +370,10 @@ impl Connection {
         self.dupacks = 0;
         let echo = h.timestamps.map_or(0, |ts| ts.echo);
         if self.ts_ok && self.detect_spurious_timeout(echo) {
-            // The original segments arrived after all: go on from where we were.
+            // The original segments arrived after all: go on from where we were. The echoed
+            // timestamp is the original's, so `now - echo` spans the timeout too: no sample.
             self.snd_nxt = self.snd_max;
+            self.ts_sample_wanted = false;
         }
         // Karn's rule holds because `timed` is cleared whenever anything is sent again; with
         // timestamps, the echo names the copy that was acknowledged, so a sample is possible
@@ -390,7 +395,7 @@ impl Connection {
         }
         if self.recovery_point.is_some() {
             self.on_ack_in_recovery(acked);
-        } else {
+        } else if cwnd_limited {
             self.congestion.on_ack(now, acked, self.rtt.srtt());
             trace!(
                 quad = %self.quad,
@@ -459,10 +464,15 @@ impl Connection {
         self.rcv_mss = self.rcv_mss.max(data.len());
         self.unacked_bytes += data.len();
         // ACK at least every second full-sized segment, and at once when the segment is out
-        // of order or fills a hole: the sender counts those duplicate ACKs (RFC 5681 4.2).
+        // of order or fills all or part of a hole: the sender counts those duplicate ACKs and
+        // learns of the fill at once (RFC 5681 4.2).
         // A lone in-order segment may wait a little for a second one, or for data to carry
         // the ACK (delayed ACK, RFC 9293 3.8.6.3).
-        if !in_order || advanced > data.len() || self.unacked_bytes >= 2 * self.rcv_mss {
+        if !in_order
+            || advanced > data.len()
+            || self.recv.has_holes()
+            || self.unacked_bytes >= 2 * self.rcv_mss
+        {
             self.ack_now = true;
             self.ack_immediately = true;
         } else if let Some(delay) = self.delayed_ack {

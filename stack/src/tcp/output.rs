@@ -388,6 +388,7 @@ impl Connection {
                 // Loss recovery fills a hole; SND.NXT stays where new data goes on.
                 Some(why) => {
                     self.high_rxt = self.high_rxt.max(plan.seq + len);
+                    self.recovery_resent += 1;
                     match why {
                         Resend::Fast => {
                             self.rtx_now = false;

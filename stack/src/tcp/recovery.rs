@@ -115,6 +115,8 @@ impl Connection {
     fn enter_recovery(&mut self, now: Instant) {
         let flight = self.in_flight();
         let old = (self.congestion.window(), self.congestion.ssthresh());
+        self.recovery_undo = Some(old);
+        self.recovery_resent = 0;
         self.congestion.on_loss(now, flight);
         self.recovery_point = Some(self.snd_max);
         self.recover = self.snd_max;
@@ -152,6 +154,14 @@ impl Connection {
             self.recovery_point = None;
             self.inflation = 0;
             self.rtx_now = false;
+            if let Some((cwnd, ssthresh)) = self.recovery_undo.take() {
+                if self.recovery_resent == 0 {
+                    // Everything arrived before anything was resent: the "loss" was reordering.
+                    self.congestion = self.algorithm.resume(self.send_mss, cwnd, ssthresh);
+                    self.stats.undone_recoveries += 1;
+                    debug!(quad = %self.quad, cwnd, "tcp: recovery undone: the segment was only late");
+                }
+            }
             debug!(quad = %self.quad, cwnd = self.congestion.window(), "tcp: recovery over");
             return;
         }
@@ -223,6 +233,7 @@ impl Connection {
     pub(crate) fn on_timeout_recovery(&mut self, ts_now: u32) {
         self.undo = Some((self.congestion.window(), self.congestion.ssthresh(), ts_now));
         self.recovery_point = None;
+        self.recovery_undo = None;
         self.inflation = 0;
         self.rtx_now = false;
         self.dupacks = 0;

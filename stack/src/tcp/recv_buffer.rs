@@ -66,7 +66,6 @@ impl RecvBuffer {
     }
 
     /// Whether early segments are waiting for a hole to fill.
-    #[cfg(test)]
     pub(crate) fn has_holes(&self) -> bool {
         !self.early.is_empty()
     }
@@ -107,7 +106,9 @@ impl RecvBuffer {
     fn add_range(&mut self, new: Range<usize>) -> bool {
         let first = self.early.partition_point(|r| r.end < new.start);
         let last = self.early.partition_point(|r| r.start <= new.end);
-        if first == last && self.early.len() >= MAX_RANGES {
+        // Data at RCV.NXT is always taken: it becomes readable at once and can only lower the
+        // count. Refusing it would stall the connection for good.
+        if first == last && self.early.len() >= MAX_RANGES && new.start != 0 {
             return false;
         }
         let mut merged = new;
@@ -209,6 +210,9 @@ mod tests {
         // Data that joins an existing range is still taken.
         buf.insert(3, b"z");
         assert_eq!(buf.early_ranges()[0], 2..5);
+        // So is data at RCV.NXT, even when it fills only part of the first hole.
+        assert_eq!(buf.insert(0, b"a"), 1);
+        assert_eq!(buf.readable(), 1);
     }
 
     proptest! {
