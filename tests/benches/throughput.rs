@@ -26,16 +26,15 @@
 //! over the cores (this machine has two). `--runtime multi` uses the multi-threaded runtime
 //! instead, where the sender's and the receiver's stacks may run on different cores.
 
-use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tunstack::link::{memory, MemoryConfig, MemoryLink};
-use tunstack::{Config, Stack, TcpListener, TcpStream};
-use tunstack_tests::smol::{SmolConfig, SmolStack, SmolStream};
+use tunstack::Config;
+use tunstack_tests::peer::{Conn, Kind, Peer};
+use tunstack_tests::smol::SmolConfig;
 use tunstack_tests::Pattern;
 
 /// Send and receive buffer of every connection, both stacks.
@@ -53,22 +52,6 @@ const RUN_LIMIT: Duration = Duration::from_secs(300);
 const RECEIVER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 5201);
 const SENDER_CIDR: &str = "10.0.0.1/24";
 const RECEIVER_CIDR: &str = "10.0.0.2/24";
-
-/// Which stack runs an end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Ours,
-    Smol,
-}
-
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Ours => "ours",
-            Kind::Smol => "smoltcp",
-        }
-    }
-}
 
 /// The four pairs, sender first.
 const PAIRS: [(Kind, Kind); 4] = [
@@ -140,75 +123,35 @@ fn parse_size(text: &str) -> Result<u64, String> {
     Ok(n << shift)
 }
 
-/// One end of a connection, whichever stack runs it.
-trait Conn: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Conn for T {}
-
-/// A stack on one end of the wire.
-enum Node {
-    Ours(Stack),
-    Smol(SmolStack),
+/// Starts a `kind` stack on `link` at `cidr`, with [`BUFFER`]-sized buffers.
+fn start(kind: Kind, link: MemoryLink, cidr: &str) -> Peer {
+    let cidr = cidr.parse().expect("a valid CIDR");
+    match kind {
+        Kind::Ours => {
+            let mut config = Config::new(cidr);
+            config.seed = Some(1);
+            config.tcp.send_buffer = BUFFER;
+            config.tcp.recv_buffer = BUFFER;
+            Peer::ours(link, config)
+        }
+        Kind::Smol => {
+            let mut config = SmolConfig::new(cidr);
+            config.send_buffer = BUFFER;
+            config.recv_buffer = BUFFER;
+            Peer::smol(link, config)
+        }
+    }
 }
 
-impl Node {
-    fn start(kind: Kind, link: MemoryLink, cidr: &str) -> Node {
-        let cidr = cidr.parse().expect("a valid CIDR");
-        match kind {
-            Kind::Ours => {
-                let mut config = Config::new(cidr);
-                config.seed = Some(1);
-                config.tcp.send_buffer = BUFFER;
-                config.tcp.recv_buffer = BUFFER;
-                Node::Ours(Stack::new(link, config))
-            }
-            Kind::Smol => {
-                let mut config = SmolConfig::new(cidr);
-                config.send_buffer = BUFFER;
-                config.recv_buffer = BUFFER;
-                Node::Smol(SmolStack::new(link, config))
-            }
-        }
+/// Our stack's counters for its connections so far (smoltcp does not count these).
+fn counters(peer: &Peer) -> Counters {
+    let mut counters = Counters::default();
+    for conn in peer.our_connections() {
+        counters.retransmissions += conn.stats.retransmissions;
+        counters.timeouts += conn.stats.timeouts;
+        counters.window_probes += conn.stats.window_probes;
     }
-
-    /// Listens on the receiver's port; the returned future accepts the one connection.
-    async fn listen(
-        &self,
-    ) -> io::Result<Pin<Box<dyn Future<Output = io::Result<Box<dyn Conn>>> + Send>>> {
-        Ok(match self {
-            Node::Ours(stack) => {
-                let listener =
-                    TcpListener::bind(stack, (Ipv4Addr::UNSPECIFIED, RECEIVER.port())).await?;
-                Box::pin(async move {
-                    let (stream, _) = listener.accept().await?;
-                    Ok(Box::new(stream) as Box<dyn Conn>)
-                })
-            }
-            Node::Smol(stack) => {
-                let listener = stack.listen(RECEIVER.port())?;
-                Box::pin(async move { Ok(Box::new(listener.accept().await?) as Box<dyn Conn>) })
-            }
-        })
-    }
-
-    async fn connect(&self) -> io::Result<Box<dyn Conn>> {
-        Ok(match self {
-            Node::Ours(stack) => Box::new(TcpStream::connect(stack, RECEIVER).await?),
-            Node::Smol(stack) => Box::new(SmolStream::connect(stack, RECEIVER).await?),
-        })
-    }
-
-    /// Our stack's counters for its connections so far (smoltcp does not count these).
-    fn counters(&self) -> Counters {
-        let mut counters = Counters::default();
-        if let Node::Ours(stack) = self {
-            for conn in stack.tcp_connections() {
-                counters.retransmissions += conn.stats.retransmissions;
-                counters.timeouts += conn.stats.timeouts;
-                counters.window_probes += conn.stats.window_probes;
-            }
-        }
-        counters
-    }
+    counters
 }
 
 /// What our stack counted on a run's connection (both ends, when both are ours).
@@ -256,10 +199,10 @@ async fn transfer(sender: Kind, receiver: Kind, mtu: usize, bytes: u64) -> io::R
         mtu,
         queue_len: QUEUE_LEN,
     });
-    let tx_node = Node::start(sender, a, SENDER_CIDR);
-    let rx_node = Node::start(receiver, b, RECEIVER_CIDR);
-    let accept = tokio::spawn(rx_node.listen().await?);
-    let mut tx = tx_node.connect().await?;
+    let tx_node = start(sender, a, SENDER_CIDR);
+    let rx_node = start(receiver, b, RECEIVER_CIDR);
+    let accept = tokio::spawn(rx_node.listen(RECEIVER.port()).await?);
+    let mut tx = tx_node.connect(RECEIVER).await?;
     let mut rx = accept.await.map_err(io::Error::other)??;
     let pattern = Pattern::new(42);
 
@@ -281,7 +224,7 @@ async fn transfer(sender: Kind, receiver: Kind, mtu: usize, bytes: u64) -> io::R
             "received {received} of {bytes} bytes"
         )));
     }
-    let counters = tx_node.counters() + rx_node.counters();
+    let counters = counters(&tx_node) + counters(&rx_node);
     drop(tx);
     Ok(Outcome { elapsed, counters })
 }

@@ -20,6 +20,8 @@
 //! - [`linux_udp`], [`linux_tcp_connect`], [`linux_tcp_listener`] and [`linux_ping`]: the
 //!   kernel's side, inside a namespace.
 //! - [`smol`]: smoltcp on the other end of an in-memory wire, the independent in-process peer.
+//! - [`peer`]: either stack, ours or smoltcp, behind one interface ([`peer::Peer`]), for
+//!   scenarios that run over every pairing.
 //! - [`output_within`] and [`Running`]: run a command (ping, a demo binary) with a time limit, so
 //!   that no test can hang.
 //! - [`tun_tests_can_run`]: whether this machine can run the TUN tests; if not, the test prints
@@ -40,6 +42,7 @@ use std::net::Ipv4Addr;
 
 mod linux;
 mod pattern;
+pub mod peer;
 mod process;
 pub mod smol;
 mod tcp_capture;

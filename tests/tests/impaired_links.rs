@@ -183,3 +183,74 @@ async fn tcp_with_smoltcp_both_ways_at_once_through_loss_and_jitter() {
         "{stats}"
     );
 }
+
+/// One ACK is lost; the segment it acknowledged had arrived. The client's retransmission
+/// timer fires, it sends the segment again, and the server answers the duplicate with an ACK
+/// that echoes the timestamp of the original (RFC 7323 4.3: a segment outside the window does
+/// not update TS.Recent). The client sees that the timeout was spurious (RFC 3522) and
+/// restores its window. An RTT sample from that echo, `now − TSval of the original`, would be
+/// the retransmission timeout plus one round trip (210 ms here), while the path's round trip is
+/// 10 ms throughout.
+///
+/// That sample would measure our own timer, not the path, and feed back: a larger RTO makes the
+/// next such sample larger; where ACKs are lost often it runs away (2 MiB through 20% loss each
+/// way once ended with SRTT up to 2.2 s and RTO up to 18 s). So the ACK that shows a timeout
+/// spurious gives no sample.
+#[tokio::test(start_paused = true)]
+async fn a_lost_ack_does_not_inflate_the_rtt_estimate() {
+    let path = Impairments {
+        delay: Duration::from_millis(5),
+        ..Impairments::default()
+    };
+    let config = ImpairConfig {
+        outbound: path.clone(),
+        // The 10th pure ACK the client would receive is lost.
+        inbound: Impairments {
+            script: vec![Rule::nth(Match::TcpPureAck, 10)],
+            ..path
+        },
+        seed: 0,
+    };
+    let (a, b) = memory::pair(Default::default());
+    let stack = |link, addr: &str| {
+        let mut config = Config::new(addr.parse().unwrap());
+        config.seed = Some(1);
+        config.tcp.delayed_ack = None; // every segment acknowledged at once: clean samples
+        Stack::new(link, config)
+    };
+    let client = stack(
+        Box::new(Impair::new(a, config).unwrap()) as Box<dyn tunstack::link::Link>,
+        "10.0.0.1/24",
+    );
+    let server = stack(Box::new(b), "10.0.0.2/24");
+    let listener = TcpListener::bind(&server, "0.0.0.0:80").await.unwrap();
+    let mut conn = TcpStream::connect(&client, SERVER).await.unwrap();
+    let (mut peer, _) = listener.accept().await.unwrap();
+    tokio::spawn(async move {
+        let mut buf = vec![0; 4096];
+        while tokio::io::AsyncReadExt::read(&mut peer, &mut buf)
+            .await
+            .unwrap()
+            > 0
+        {}
+    });
+    // One 1000-byte write every 500 ms: a segment, its ACK, and (when the server reads) a
+    // window update.
+    for i in 0..8u8 {
+        conn.write_all(&[i; 1000]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let info = conn.info().unwrap();
+    assert!(info.timestamps);
+    assert_eq!(
+        (info.stats.timeouts, info.stats.spurious_timeouts),
+        (1, 1),
+        "one timeout, found spurious: {info:?}"
+    );
+    let srtt = info.srtt.unwrap();
+    assert!(
+        srtt <= Duration::from_millis(20),
+        "SRTT {srtt:?} after one lost ACK on a 10 ms path (RTO {:?})",
+        info.rto
+    );
+}

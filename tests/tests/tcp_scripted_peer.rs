@@ -326,3 +326,56 @@ async fn every_second_full_sized_segment_is_acknowledged() {
         "an ACK per two full-sized segments: {acks:?}"
     );
 }
+
+/// 32 segments arrive early, each after a hole of its own, so the receive buffer holds 32
+/// separate early ranges, its limit (`MAX_RANGES` in `tcp/recv_buffer.rs`). Then the sender
+/// resends the first missing segment, at RCV.NXT but shorter than the hole (the hole is two
+/// segments wide). It is in order and in the window: RFC 9293 3.10.7.4 says to take it and
+/// advance RCV.NXT.
+///
+/// A receive buffer that refused it (because it holds as many early ranges as it may) would
+/// ACK the old RCV.NXT again and again: a sender that resends one segment at a time after a
+/// timeout (smoltcp does; so does ours in slow start after an RTO) would never get past the
+/// hole. Data at RCV.NXT is always taken: it can only lower the range count. Found with
+/// smoltcp sending to us through a bottleneck in `tests/benches/goodput.rs`.
+#[tokio::test(start_paused = true)]
+async fn a_segment_at_rcv_nxt_is_taken_even_with_every_early_range_in_use() {
+    let (_stack, mut peer, mut stream) = Peer::connect().await;
+    // Early ranges at 200..300, 400..500, ..., 6400..6500: 32 of them, holes between.
+    for i in 1..=32 {
+        peer.send_data(200 * i, b'e', 100).await;
+    }
+    let acks = peer.received().await;
+    assert!(acks.iter().all(|s| s.ack == PEER_ISN + 1), "{acks:?}");
+
+    peer.send_data(0, b'A', 100).await; // in order; the hole is 0..200
+    tokio::time::sleep(Duration::from_millis(250)).await; // past any delayed ACK
+    let acks = peer.received().await;
+    assert_eq!(
+        acks.last().map(|s| s.ack),
+        Some(PEER_ISN + 101),
+        "the in-order segment is taken and acknowledged: {acks:?}"
+    );
+    assert_eq!(read_exactly(&mut stream, 100).await, [b'A'; 100]);
+}
+
+/// A segment at RCV.NXT fills part of a hole (0..200 is missing, 200..300 held; 0..100
+/// arrives). RFC 5681 4.2: "an immediate ACK SHOULD be generated when a segment arrives that
+/// fills in all or part of a gap in the sequence space", so that a sender in loss recovery
+/// learns at once where the next hole is (a partial ACK, RFC 6582).
+///
+/// Every partial ACK of a recovery would otherwise come one delayed-ACK timeout (40 ms) later.
+#[tokio::test(start_paused = true)]
+async fn a_segment_filling_part_of_a_hole_is_acknowledged_at_once() {
+    let (_stack, mut peer, _stream) = Peer::connect().await;
+    peer.send_data(200, b'e', 100).await; // early: 0..200 is missing
+    let acks = peer.received().await;
+    assert_eq!(acks.last().map(|s| s.ack), Some(PEER_ISN + 1), "{acks:?}");
+    peer.send_data(0, b'A', 100).await; // fills 0..100 of the hole
+    let acks = peer.received().await; // within QUIET (10 ms): before any delayed ACK
+    assert_eq!(
+        acks.last().map(|s| s.ack),
+        Some(PEER_ISN + 101),
+        "an immediate ACK for part of the gap: {acks:?}"
+    );
+}
