@@ -364,3 +364,109 @@ fn a_tcpdump_capture_of_tun0_draws_the_same_ladder_as_our_own_capture() {
     assert_eq!(uncommented, drawn, "ours:\n{}", ours.join("\n"));
     assert_eq!(rows(&cooked_lines), drawn);
 }
+
+/// Two of our stacks on an in-memory wire that loses the client's second data segment, with the
+/// client's side captured to `file` either before the loss (`capture_sees_the_loss`: the segment
+/// is in the file, on its way out) or after it (the segment never reaches the capture).
+async fn lossy_transfer(capture_sees_the_loss: bool, file: &Path) {
+    use tunstack::link::impair::{ImpairConfig, Impairments, Match, Rule};
+    use tunstack::link::{memory, Capture, Impair, Link};
+    use tunstack::{Config, Stack, TcpStream};
+
+    let (a, b) = memory::pair(Default::default());
+    let lose = ImpairConfig::outbound_only(Impairments {
+        script: vec![Rule::nth(Match::TcpData, 2)],
+        delay: Duration::from_millis(10),
+        ..Impairments::default()
+    });
+    let epoch = Duration::from_secs(1_767_225_600);
+    let client_link: Box<dyn Link> = if capture_sees_the_loss {
+        let impaired = Impair::new(a, lose).unwrap();
+        Box::new(
+            Capture::create(impaired, file, "client")
+                .unwrap()
+                .with_epoch(epoch),
+        )
+    } else {
+        let captured = Capture::create(a, file, "client")
+            .unwrap()
+            .with_epoch(epoch);
+        Box::new(Impair::new(captured, lose).unwrap())
+    };
+    let config = |addr: &str, seed| {
+        let mut config = Config::new(addr.parse().unwrap());
+        config.seed = Some(seed);
+        config
+    };
+    let client = Stack::new(client_link, config("10.77.0.1/24", 1));
+    let server = Stack::new(b, config("10.77.0.2/24", 2));
+    let listener = TcpListener::bind(&server, "0.0.0.0:7").await.unwrap();
+    let receive = async {
+        let (mut conn, _) = listener.accept().await?;
+        let mut all = Vec::new();
+        conn.read_to_end(&mut all).await?;
+        std::io::Result::Ok(all.len())
+    };
+    let send = async {
+        let mut conn = TcpStream::connect(&client, "10.77.0.2:7").await?;
+        conn.write_all(&[b'x'; 6 * 1000]).await?;
+        conn.shutdown().await
+    };
+    let (received, sent) = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(receive, send)
+    })
+    .await
+    .unwrap();
+    sent.unwrap();
+    assert_eq!(received.unwrap(), 6000);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_segment_lost_after_the_capture_point_ends_in_a_cross() {
+    let file = TempFile::new("ladder-lost");
+    lossy_transfer(true, file.path()).await;
+    let lines = ladder(file.path(), &["--max-rows", "0"]);
+    let lost = lines
+        .iter()
+        .find(|line| line.contains('✗'))
+        .unwrap_or_else(|| panic!("no lost row: {lines:#?}"));
+    assert!(
+        lost.contains("─✗ │  lost: never acknowledged, sent again in frame "),
+        "{lost}"
+    );
+    assert!(has_row(&lines, &["dup ack #1"]), "{lines:#?}");
+    assert!(
+        has_row(&lines, &["►│  retransmission of frame ", "  # "]),
+        "the retransmission, with the stack's comment: {lines:#?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains('╌')), "{lines:#?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_segment_lost_before_the_capture_point_is_a_dashed_gap() {
+    let file = TempFile::new("ladder-gap");
+    lossy_transfer(false, file.path()).await;
+    let lines = ladder(file.path(), &["--max-rows", "0"]);
+    assert!(
+        has_row(
+            &lines,
+            &[
+                "│╌╌╌╌ seq=1449 len=1448 ╌",
+                "╌✗ │  not captured: lost before the capture point"
+            ]
+        ),
+        "{lines:#?}"
+    );
+    assert!(has_row(
+        &lines,
+        &[
+            "│──── [ACK] seq=1449 ack=1 len=1448 ",
+            "►│  retransmission  "
+        ]
+    ));
+    assert!(
+        !lines.iter().any(|l| l.contains("lost: never")),
+        "{lines:#?}"
+    );
+}
