@@ -24,7 +24,7 @@
 //!  0.000000  │──── [SYN] seq=0 win=65535 ──────────────────────►│  mss=1460 ws=7 sackOK
 //!  0.000010  │◄─── [SYN, ACK] seq=0 ack=1 win=65535 ────────────│  mss=1460 ws=7 sackOK
 //!  0.000020  │──── [ACK] seq=1 ack=1 win=65535 ────────────────►│
-//!  0.000030  │──── [PSH, ACK] seq=1 ack=1 len=5 win=65535 ───✗  │  lost: never acknowledged, ...
+//!  0.000030  │──── [PSH, ACK] seq=1 ack=1 len=5 win=65535 ────✗ │  lost: never acknowledged, ...
 //!  0.200030  │──── [PSH, ACK] seq=1 ack=1 len=5 win=65535 ─────►│  retransmission of frame 4
 //!  0.200040  │◄─── [ACK] seq=1 ack=6 win=65535 ─────────────────│
 //! ```

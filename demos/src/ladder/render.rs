@@ -7,7 +7,7 @@
 //!   0.000000  │──── [SYN] seq=0 win=65535 ───────────────────►│  mss=1460 ws=7 sackOK
 //!   0.000000  │◄─── [SYN, ACK] seq=0 ack=1 win=65535 ─────────│  mss=1460 ws=7 sackOK
 //!   0.000000  │──── [ACK] seq=1 ack=1 win=65535 ─────────────►│
-//!   0.000000  │──── [PSH, ACK] seq=1 ack=1 len=1460 ──────✗   │  lost: never acknowledged, ...
+//!   0.000000  │──── [PSH, ACK] seq=1 ack=1 len=1460 ────────✗ │  lost: never acknowledged, ...
 //! ```
 //!
 //! Everything here is a pure function of the rows and the options, so the tests check the
