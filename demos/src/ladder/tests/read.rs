@@ -426,3 +426,65 @@ fn files_that_are_not_captures_are_an_error() {
     };
     assert!(why.starts_with("not a pcapng file"), "{why}");
 }
+
+#[test]
+fn damaged_files_and_packets_never_panic() {
+    // Good files, then thousands of damaged copies of them: bytes changed, cut anywhere. Each
+    // must read (or fail to) and draw without a panic.
+    let request = icmp::Repr::EchoRequest {
+        ident: 1,
+        seq_no: 1,
+        data: b"ping",
+    };
+    let good_packets = [
+        syn(),
+        syn_ack(),
+        tcp_packet(
+            CLIENT,
+            SERVER,
+            Segment::new(Flags::PSH | Flags::ACK, 1001, 5001),
+            b"hello",
+        ),
+        udp_packet(CLIENT, SERVER, b"datagram"),
+        icmp_packet(*CLIENT.ip(), *SERVER.ip(), &request),
+    ];
+    let numbered = good_packets.iter().enumerate();
+    let files = [
+        pcapng(
+            &[(DataLink::IPV4, Some(9))],
+            numbered
+                .map(|(i, p)| (0, i as u64, p.clone(), vec![EnhancedPacketOption::Flags(2)]))
+                .collect(),
+        ),
+        pcap(
+            DataLink::ETHERNET,
+            TsResolution::MicroSecond,
+            &[(T0, [&[0; 12][..], &[8, 0], &syn()].concat())],
+        ),
+    ];
+    let all = Options {
+        selection: crate::ladder::Selection::All,
+        ..Options::default()
+    };
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut damage = |mut bytes: Vec<u8>| {
+        for _ in 0..rng.usize(1..6) {
+            let at = rng.usize(..bytes.len());
+            bytes[at] = rng.u8(..);
+        }
+        bytes.truncate(rng.usize(..=bytes.len()));
+        bytes
+    };
+    for round in 0..2000 {
+        let bytes = damage(files[round % files.len()].clone());
+        if let Ok(capture) = read_from(&bytes[..]) {
+            let _ = render("damaged", &capture, &all);
+        }
+    }
+    // Damaged packets straight into the decoder, then drawn together.
+    let mut damaged = Trace::default();
+    for round in 0..2000 {
+        damaged.packet(damage(good_packets[round % good_packets.len()].clone()));
+    }
+    assert!(damaged.render(&all).len() > 10);
+}
