@@ -14,6 +14,24 @@ use tunstack::ip::header::{self as ip_header, IpProtocol};
 use tunstack::tcp::header as tcp_header;
 use tunstack::udp::header as udp_header;
 
+/// The IPv4 packet in frame `number` (counting from 1) of one of our pcapng captures (link type
+/// raw IPv4), or `None` if there is no such frame or the file cannot be read.
+pub fn frame_of_capture(path: &std::path::Path, number: usize) -> Option<Vec<u8>> {
+    use pcap_file::pcapng::{Block, PcapNgReader};
+    let file = std::fs::File::open(path).ok()?;
+    let mut reader = PcapNgReader::new(file).ok()?;
+    let mut seen = 0;
+    while let Some(block) = reader.next_block() {
+        if let Ok(Block::EnhancedPacket(packet)) = block {
+            seen += 1;
+            if seen == number {
+                return Some(packet.data.into_owned());
+            }
+        }
+    }
+    None
+}
+
 /// One box: a title and its lines.
 struct Part {
     title: String,

@@ -22,6 +22,7 @@ use tunstack::link::{Capture, Impair, Link, TunLink};
 use tunstack::{Config, Ipv4Cidr, Stack};
 
 mod impair;
+pub mod ladder;
 
 pub use impair::{parse_percent, parse_rate, parse_time, ImpairDirection, ImpairOptions};
 

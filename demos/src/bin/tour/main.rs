@@ -9,9 +9,10 @@
 //! included, and takes a moment however many seconds of network time it tells of.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
+use tunstack_demos::{encap, ladder};
 
 mod net;
 mod steps;
@@ -34,6 +35,36 @@ fn heading(n: u32, title: &str) {
         "\n── Step {n}: {title} {}",
         "─".repeat(70usize.saturating_sub(title.chars().count()))
     );
+}
+
+/// Draws the ladder diagram of a step's capture, at most `rows` rows.
+fn show_ladder(file: &Path, rows: usize) {
+    let capture = match ladder::read_file(file) {
+        Ok(capture) => capture,
+        Err(err) => {
+            println!("  (cannot draw {}: {err})", file.display());
+            return;
+        }
+    };
+    let options = ladder::Options {
+        selection: ladder::Selection::First,
+        style: ladder::Style {
+            max_rows: Some(rows),
+            ..ladder::Style::default()
+        },
+    };
+    let title = file
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    match ladder::render(&title, &capture, &options) {
+        Ok(lines) => {
+            println!();
+            for line in lines {
+                println!("  {line}");
+            }
+        }
+        Err(err) => println!("  (cannot draw {}: {err})", file.display()),
+    }
 }
 
 fn main() {
@@ -60,17 +91,33 @@ async fn tour(args: &Args) -> io::Result<()> {
     let mut captures = Vec::new();
     heading(1, "ping (ICMP echo, the internet layer)");
     captures.push(steps::ping(dir).await?);
+    show_ladder(&captures[0], 12);
     heading(2, "a UDP datagram (the transport layer, no connection)");
     captures.push(steps::udp(dir).await?);
+    show_ladder(&captures[1], 12);
     heading(3, "the TCP three-way handshake");
     captures.push(steps::handshake(dir).await?);
+    show_ladder(&captures[2], 12);
     heading(4, "an HTTP GET (the application layer, on TCP)");
-    let (file, _request) = steps::http_get(dir).await?;
+    let file = steps::http_get(dir).await?;
+    show_ladder(&file, 16);
+    // Frame 4 is the request: after SYN, SYN-ACK and the handshake's ACK.
+    if let Some(boxes) = encap::frame_of_capture(&file, 4).and_then(|p| encap::boxes(&p)) {
+        println!(
+            "\n  Frame 4, the request, as it crossed the wire: each layer's header in front of"
+        );
+        println!("  the data of the layer above (encapsulation):\n");
+        for line in boxes.lines() {
+            println!("  {line}");
+        }
+    }
     captures.push(file);
     heading(5, "a transfer over a slow link that loses packets");
     captures.push(steps::lossy_transfer(dir).await?);
+    show_ladder(&captures[4], 36);
     heading(6, "the close: FIN, FIN, and TIME-WAIT");
     captures.push(steps::close(dir).await?);
+    show_ladder(&captures[5], 12);
     println!("\nThe captures:");
     for file in &captures {
         println!("  {}", file.display());
