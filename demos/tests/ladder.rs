@@ -157,12 +157,12 @@ fn without_a_file_it_names_a_capture_to_try() {
         .lines()
         .find(|line| line.starts_with("try: "))
         .expect("a try: line");
-    assert_eq!(hint, "try: ladder captures/02-udp.pcapng --all");
-    assert!(dir.0.join("captures/02-udp.pcapng").exists());
+    assert_eq!(hint, "try: ladder captures/03-handshake.pcapng --all");
+    assert!(dir.0.join("captures/03-handshake.pcapng").exists());
     assert_eq!(stderr.lines().filter(|l| l.starts_with("try: ")).count(), 1);
 
     // The hint's own command works there.
-    let output = ladder_in(&dir.0, &["captures/02-udp.pcapng", "--all"]);
+    let output = ladder_in(&dir.0, &["captures/03-handshake.pcapng", "--all"]);
     assert!(output.status.success(), "{output:?}");
 
     // Elsewhere, it says how to make the captures first.
