@@ -88,6 +88,11 @@ async fn tour(args: &Args) -> io::Result<()> {
         net::CLIENT,
         net::SERVER
     );
+    println!(
+        "try: afterwards, `wireshark {dir}/03-handshake.pcapng`, or draw any step with \
+         `cargo run -p tunstack-demos --bin ladder -- {dir}/05-lossy-transfer.pcapng`",
+        dir = dir.display()
+    );
     let mut captures = Vec::new();
     heading(1, "ping (ICMP echo, the internet layer)");
     captures.push(steps::ping(dir).await?);
