@@ -393,10 +393,12 @@ impl Connection {
             }
             None => {}
         }
+        // Congestion control counts data only: SYN and FIN take sequence space but are not
+        // data, and RFC 5681 3.1 grows cwnd for ACKs "that cumulatively acknowledge new data".
         if self.recovery_point.is_some() {
-            self.on_ack_in_recovery(acked);
-        } else if cwnd_limited {
-            self.congestion.on_ack(now, acked, self.rtt.srtt());
+            self.on_ack_in_recovery(data);
+        } else if cwnd_limited && data > 0 {
+            self.congestion.on_ack(now, data, self.rtt.srtt());
             trace!(
                 quad = %self.quad,
                 cwnd = self.congestion.window(),
