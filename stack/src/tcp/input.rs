@@ -325,7 +325,10 @@ impl Connection {
         let sack_news = self.take_sack_blocks(h);
         if h.ack > self.snd_una {
             self.ack_advance(now, h);
-        } else if self.is_duplicate_ack(h) {
+            if sack_news {
+                self.on_sack_with_progress(now);
+            }
+        } else if self.is_duplicate_ack(h, sack_news) {
             self.on_duplicate_ack(now, sack_news);
         }
         if self.snd_wl1 < h.seq || (self.snd_wl1 == h.seq && self.snd_wl2 <= h.ack) {

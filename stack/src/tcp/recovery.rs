@@ -72,19 +72,24 @@ impl Connection {
         news
     }
 
-    /// Whether `h` is a duplicate ACK (RFC 5681 section 2): data is outstanding, and the
-    /// segment acknowledges nothing new, carries no data, no SYN or FIN, and the same window.
+    /// Whether `h` is a duplicate ACK. Data must be outstanding and the segment must acknowledge
+    /// nothing new. Then, by RFC 5681 section 2, it carries no data, no SYN or FIN, and the same
+    /// window; or, by RFC 6675 section 2, it reports (`sack_news`) data held that was not known
+    /// to be held before, whatever else it carries: a receiver whose window grows with every
+    /// segment (Linux's does, early in a connection) sends no RFC 5681 duplicates at all.
     /// Answers to zero-window probes look the same but say nothing about loss: not counted.
-    pub(crate) fn is_duplicate_ack(&self, h: &Repr) -> bool {
-        self.snd_wnd > 0
+    pub(crate) fn is_duplicate_ack(&self, h: &Repr, sack_news: bool) -> bool {
+        let outstanding = self.snd_wnd > 0
             && self.persist_at.is_none()
             && h.flags.ack()
             && h.ack == self.snd_una
-            && h.payload_len == 0
-            && !h.flags.syn()
-            && !h.flags.fin()
-            && usize::from(h.window) << self.snd_shift == self.snd_wnd
-            && self.snd_una != self.snd_max
+            && self.snd_una != self.snd_max;
+        outstanding
+            && (sack_news
+                || (h.payload_len == 0
+                    && !h.flags.syn()
+                    && !h.flags.fin()
+                    && usize::from(h.window) << self.snd_shift == self.snd_wnd))
     }
 
     /// A duplicate ACK arrived (with `sack_news` if its SACK blocks reported new data held).
@@ -98,17 +103,37 @@ impl Connection {
             }
             return;
         }
-        // With SACK, the data at SND.UNA may be known lost before the third duplicate.
-        let lost_by_sack = sack_news
+        if (self.dupacks as usize >= DUP_THRESH || (sack_news && self.sack_shows_loss()))
+            && self.after_recover()
+        {
+            self.enter_recovery(now);
+        }
+    }
+
+    /// An ACK moved SND.UNA and its SACK blocks reported more data held above it: by RFC 6675
+    /// such an ACK counts too, and the scoreboard may show the new SND.UNA lost (a hole found
+    /// just after a recovery ended, say) without waiting for three more ACKs.
+    pub(crate) fn on_sack_with_progress(&mut self, now: Instant) {
+        if self.recovery_point.is_none() && self.sack_shows_loss() && self.after_recover() {
+            self.enter_recovery(now);
+        }
+    }
+
+    /// Whether the SACK scoreboard deems the data at SND.UNA lost: DupThresh segments' worth
+    /// held above it, or DupThresh separate ranges (RFC 6675 IsLost).
+    fn sack_shows_loss(&self) -> bool {
+        self.snd_una != self.snd_max
             && self
                 .scoreboard
                 .lost_below(self.send_mss)
-                .is_some_and(|point| point > self.snd_una);
-        // RFC 6582 3.2 step 2: losses from before the last recovery or timeout start no new one.
-        let after_recover = self.snd_una > self.recover || self.recover == self.iss;
-        if (self.dupacks as usize >= DUP_THRESH || lost_by_sack) && after_recover {
-            self.enter_recovery(now);
-        }
+                .is_some_and(|point| point > self.snd_una)
+    }
+
+    /// RFC 6582 3.2 step 2: losses of data sent before the last recovery or timeout began start
+    /// no new recovery (that one dealt with them). `recover` is SND.MAX as it was then, one past
+    /// the highest sequence number sent, so an ACK of `recover` itself covers all of that data.
+    fn after_recover(&self) -> bool {
+        self.snd_una >= self.recover
     }
 
     /// Three duplicate ACKs (or SACK) say a segment is lost: fast retransmit, then fast recovery.
