@@ -17,6 +17,12 @@
 //! - [`tshark_tcp_check`]: the same for a capture of TCP connections, of any size, and also fails
 //!   on any retransmission, out-of-order segment, gap or duplicate ACK that Wireshark's analysis
 //!   finds; returns each connection's summary ([`TcpConversation`]) to check that it is complete.
+//!   [`tshark_tcp_check_lossy`] is the same without the analysis check, for runs over a lossy
+//!   link, and returns what the analysis flagged, each way, to count.
+//! - [`KernelLoss`]: a firewall rule in the namespace that drops a share of what the kernel sends
+//!   to `tun0`; [`TunNet::start_impaired`] puts our [`Impair`](tunstack::link::Impair) on our
+//!   stack's side.
+//! - [`Nstat`]: the kernel's TCP counters in the namespace (retransmissions, recoveries...).
 //! - [`linux_udp`], [`linux_tcp_connect`], [`linux_tcp_listener`] and [`linux_ping`]: the
 //!   kernel's side, inside a namespace.
 //! - [`smol`]: smoltcp on the other end of an in-memory wire, the independent in-process peer.
@@ -40,7 +46,9 @@
 
 use std::net::Ipv4Addr;
 
+mod kernel_loss;
 mod linux;
+mod nstat;
 mod pattern;
 pub mod peer;
 mod process;
@@ -52,12 +60,14 @@ mod test_captures;
 mod tshark;
 mod tunnet;
 
+pub use kernel_loss::{Firewall, KernelLoss, Verdict};
 pub use linux::{accept_within, linux_ping, linux_tcp_connect, linux_tcp_listener, linux_udp};
+pub use nstat::Nstat;
 pub use pattern::Pattern;
 pub use process::{output_within, Exited, Running};
 pub use tcp_capture::{
-    tcp_conversations, tshark_tcp_check, Flagged, TcpCapture, TcpConversation,
-    TCP_ANALYSIS_PROBLEMS,
+    tcp_conversations, tshark_tcp_check, tshark_tcp_check_lossy, Flagged, TcpCapture,
+    TcpConversation, TCP_ANALYSIS_PROBLEMS,
 };
 pub use temp::TempFile;
 pub use tshark::{

@@ -9,8 +9,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
+use tunstack::link::impair::{ImpairConfig, ImpairStats, StatsHandle};
 use tunstack::link::netns::NetNs;
-use tunstack::link::{Capture, TunLink};
+use tunstack::link::{Capture, Impair, TunLink};
 use tunstack::tcp::{ConnInfo, State};
 use tunstack::{Config, Ipv4Cidr, Stack};
 
@@ -60,6 +61,8 @@ const SHUTDOWN_LIMIT: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub struct TunNet {
     stack: Stack,
+    /// The counters of the impairments between our stack and the device, if any.
+    impair: Option<StatsHandle>,
     /// `None` once stopped.
     runtime: Option<Runtime>,
     // Dropped in this order, after `Drop::drop` has stopped the runtime (which closes the device
@@ -70,7 +73,7 @@ pub struct TunNet {
 
 impl TunNet {
     /// Creates the namespace `tunstack-<label>-<pid>-<n>` and, inside it, `tun0` with the kernel
-    /// at 10.77.0.1/24 (IPv6 off, its tail loss probe off: see the comment in `start_with`), a
+    /// at 10.77.0.1/24 (IPv6 off, its tail loss probe off: see the comment in `start_link`), a
     /// capture of the device to a temporary pcapng file, and our stack at 10.77.0.2/24 with the
     /// default [`Config`].
     ///
@@ -85,13 +88,57 @@ impl TunNet {
     /// Like [`TunNet::start`], with the stack configured by `config` (its address should be on
     /// 10.77.0.0/24 for the kernel to reach it).
     pub fn start_with(label: &str, config: Config) -> io::Result<TunNet> {
+        TunNet::start_link(label, config, None)
+    }
+
+    /// Like [`TunNet::start_with`], with [`Impair`] between our stack and the capture:
+    /// `Impair<Capture<TunLink>>`. Its outbound impairments act on what our stack sends, its
+    /// inbound ones on what the kernel sent; [`TunNet::impair_stats`] counts what they did.
+    ///
+    /// The capture sits beneath the impairments, so it records what crossed `tun0`, as
+    /// `tcpdump` on the device would: a segment our stack sent and the impairments dropped is
+    /// not in it (a gap, then Wireshark's retransmission), while a segment the kernel sent is
+    /// in it even when the inbound impairments then drop it before our stack sees it.
+    ///
+    /// ```no_run
+    /// use tunstack::link::impair::{ImpairConfig, Impairments};
+    /// use tunstack_tests::{TunNet, STACK};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let loss = ImpairConfig::outbound_only(Impairments {
+    ///     loss: 0.05,
+    ///     ..Impairments::default()
+    /// })
+    /// .with_seed(1);
+    /// let config = tunstack::Config::new(tunstack::Ipv4Cidr::new(STACK, 24).unwrap());
+    /// let net = TunNet::start_impaired("example-lossy", config, loss)?;
+    /// // ... a transfer ...
+    /// println!("{}", net.impair_stats().unwrap());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn start_impaired(
+        label: &str,
+        config: Config,
+        impairments: ImpairConfig,
+    ) -> io::Result<TunNet> {
+        TunNet::start_link(label, config, Some(impairments))
+    }
+
+    /// Makes the namespace, the device, the capture and the stack: [`TunNet::start_with`], with
+    /// the impairments wrapped around the capture when there are some.
+    fn start_link(
+        label: &str,
+        config: Config,
+        impairments: Option<ImpairConfig>,
+    ) -> io::Result<TunNet> {
         let capture = TempFile::new(label);
         let ns = NetNs::create(&format!("tunstack-{label}"))?;
         let peer = Ipv4Cidr::new(KERNEL, PREFIX_LEN).ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "bad test network prefix")
         })?;
         let path = capture.path();
-        let (runtime, stack) = ns.run(|| -> io::Result<(Runtime, Stack)> {
+        let (runtime, stack, impair) = ns.run(|| -> io::Result<_> {
             // The loopback interface, for tests that want 127.0.0.1 inside the namespace.
             let status = Command::new("ip")
                 .args(["link", "set", "dev", "lo", "up"])
@@ -116,16 +163,24 @@ impl TunNet {
                 .thread_name(format!("tunnet-{label}"))
                 .enable_all()
                 .build()?;
-            let stack = runtime.block_on(async {
+            let (stack, impair) = runtime.block_on(async {
                 let tun = TunLink::open(DEVICE)?;
                 tun.configure(peer)?;
                 let link = Capture::create(tun, path, DEVICE)?;
-                Ok::<_, io::Error>(Stack::new(link, config))
+                Ok::<_, io::Error>(match impairments {
+                    None => (Stack::new(link, config), None),
+                    Some(impairments) => {
+                        let link = Impair::new(link, impairments)?;
+                        let counters = link.stats_handle();
+                        (Stack::new(link, config), Some(counters))
+                    }
+                })
             })?;
-            Ok((runtime, stack))
+            Ok((runtime, stack, impair))
         })??;
         Ok(TunNet {
             stack,
+            impair,
             runtime: Some(runtime),
             ns,
             capture,
@@ -135,6 +190,12 @@ impl TunNet {
     /// Our stack, for creating sockets on it (inside [`TunNet::block_on`]).
     pub fn stack(&self) -> &Stack {
         &self.stack
+    }
+
+    /// What the impairments have done so far, per direction; `None` unless the net was made by
+    /// [`TunNet::start_impaired`].
+    pub fn impair_stats(&self) -> Option<ImpairStats> {
+        self.impair.as_ref().map(StatsHandle::get)
     }
 
     /// The namespace.
@@ -159,15 +220,25 @@ impl TunNet {
         F: Future + Send,
         F::Output: Send,
     {
+        self.block_on_within(BLOCK_ON_LIMIT, future)
+    }
+
+    /// [`TunNet::block_on`] with another time limit than 30 s, for a test that knows it takes
+    /// longer (a transfer through a lossy link).
+    pub fn block_on_within<F>(&self, limit: Duration, future: F) -> io::Result<F::Output>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
         let runtime = self
             .runtime
             .as_ref()
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the TunNet was stopped"))?;
-        let limited = async { tokio::time::timeout(BLOCK_ON_LIMIT, future).await };
+        let limited = async { tokio::time::timeout(limit, future).await };
         self.ns.run(|| runtime.block_on(limited))?.map_err(|_| {
             io::Error::new(
                 io::ErrorKind::TimedOut,
-                format!("the test's async code ran for more than {BLOCK_ON_LIMIT:?}"),
+                format!("the test's async code ran for more than {limit:?}"),
             )
         })
     }
