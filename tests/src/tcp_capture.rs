@@ -47,6 +47,8 @@ const FIELDS: &[&str] = &[
     "tcp.dstport",
     "tcp.flags",
     "tcp.len",
+    "frame.comment",
+    "tcp.options.sack.dsack",
 ];
 
 const FIN: u64 = 0x01;
@@ -214,6 +216,26 @@ pub struct Flagged {
     pub direction: Option<Direction>,
     /// Which of [`TCP_ANALYSIS_PROBLEMS`] it has.
     pub flags: Vec<&'static str>,
+    /// The frame's comment (our stack names why it resends a segment).
+    pub comment: Option<String>,
+    /// It carries a D-SACK block (RFC 2883): the receiver says it got a segment twice.
+    pub dsack: bool,
+}
+
+impl Flagged {
+    /// Whether this is one of the frames a timer makes on a busy machine, with no packet lost:
+    /// a segment our stack resent because a timer (tail loss probe, retransmission timeout)
+    /// fired before the ACK it waited for was processed, or a receiver's D-SACK answer to such
+    /// a copy. A test that is descheduled long enough sees these; they are no loss.
+    pub fn is_timer_artefact(&self) -> bool {
+        let ours_by_timer = self.direction == Some(Direction::Outbound)
+            && self
+                .comment
+                .as_deref()
+                .is_some_and(|c| c.contains("tail loss probe") || c.contains("after RTO"));
+        let answers_a_copy = self.dsack && self.flags == ["tcp.analysis.duplicate_ack"];
+        ours_by_timer || answers_a_copy
+    }
 }
 
 /// What [`tcp_conversations`] found in a capture.
@@ -296,6 +318,8 @@ pub fn tcp_conversations(path: &Path) -> io::Result<TcpCapture> {
                 stream,
                 direction: frame.direction(),
                 flags,
+                comment: frame.get("frame.comment").map(str::to_owned),
+                dsack: frame.get("tcp.options.sack.dsack").is_some(),
             });
         }
     })?;
@@ -320,15 +344,23 @@ pub fn tcp_conversations(path: &Path) -> io::Result<TcpCapture> {
 ///
 /// When a frame is malformed or has a bad checksum, when any frame has one of
 /// [`TCP_ANALYSIS_PROBLEMS`] (the message lists the first of them with tshark's summary line),
-/// or when tshark cannot read the file.
+/// or when tshark cannot read the file. Timer artefacts of a busy machine
+/// ([`Flagged::is_timer_artefact`]) are no failure: a clean run loses nothing, but a test
+/// descheduled for longer than two round trips may see a tail loss probe go out.
 pub fn tshark_tcp_check(path: &Path) -> Vec<TcpConversation> {
     let capture = tshark_tcp_check_lossy(path);
+    let flagged: Vec<Flagged> = capture
+        .flagged
+        .iter()
+        .filter(|f| !f.is_timer_artefact())
+        .cloned()
+        .collect();
     assert!(
-        capture.flagged.is_empty(),
+        flagged.is_empty(),
         "tshark's TCP analysis flags {} frame(s) of {}:\n{}",
-        capture.flagged.len(),
+        flagged.len(),
         path.display(),
-        summaries(path, &capture.flagged)
+        summaries(path, &flagged)
     );
     capture.conversations
 }
@@ -539,5 +571,32 @@ mod tests {
             .check_complete()
             .unwrap_err();
         assert!(err.contains("opens with client SYN|ACK"), "{err}");
+    }
+
+    #[test]
+    fn only_timer_copies_and_their_dsack_answers_are_timer_artefacts() {
+        let flagged = |direction, flags: &[&'static str], comment: Option<&str>, dsack| Flagged {
+            number: 1,
+            stream: 0,
+            direction: Some(direction),
+            flags: flags.to_vec(),
+            comment: comment.map(str::to_owned),
+            dsack,
+        };
+        let rtx = &["tcp.analysis.retransmission"][..];
+        let dup = &["tcp.analysis.duplicate_ack"][..];
+        let probe = "tail loss probe: the last segment again, after two round trips without an ACK";
+        assert!(flagged(Direction::Outbound, rtx, Some(probe), false).is_timer_artefact());
+        let rto = "retransmission #1 after RTO 200 ms";
+        assert!(flagged(Direction::Outbound, rtx, Some(rto), false).is_timer_artefact());
+        assert!(flagged(Direction::Inbound, dup, None, true).is_timer_artefact());
+        // A fast retransmission means a loss; Linux's retransmissions carry no comment of ours;
+        // a duplicate ACK without D-SACK reports a gap.
+        let fast = "fast retransmission after 3 duplicate ACKs";
+        assert!(!flagged(Direction::Outbound, rtx, Some(fast), false).is_timer_artefact());
+        assert!(!flagged(Direction::Inbound, rtx, Some(probe), false).is_timer_artefact());
+        assert!(!flagged(Direction::Inbound, dup, None, false).is_timer_artefact());
+        let lost = &["tcp.analysis.duplicate_ack", "tcp.analysis.lost_segment"][..];
+        assert!(!flagged(Direction::Inbound, lost, None, true).is_timer_artefact());
     }
 }

@@ -49,6 +49,11 @@ pub struct TcpConfig {
     /// (RFC 9293 3.8.6.3 allows up to 200 ms; Linux waits 40 ms); `None` acknowledges every
     /// segment at once. Each socket can switch.
     pub delayed_ack: Option<Duration>,
+    /// Send a tail loss probe ([RFC 8985 section 7]) when no ACK comes for two round trips,
+    /// rather than wait for the retransmission timeout. Needs SACK.
+    ///
+    /// [RFC 8985 section 7]: https://www.rfc-editor.org/rfc/rfc8985#section-7
+    pub tail_loss_probes: bool,
     /// The initial congestion window, in segments ([RFC 6928]: 10).
     ///
     /// [RFC 6928]: https://www.rfc-editor.org/rfc/rfc6928
@@ -58,7 +63,7 @@ pub struct TcpConfig {
 impl Default for TcpConfig {
     /// 256 KiB buffers each way, backlog 128, Linux's retry counts, MSL 30 s (TIME-WAIT 60 s,
     /// as on Linux), 100 challenge ACKs per second, CUBIC with an initial window of 10, SACK
-    /// and timestamps offered, ACKs delayed up to 40 ms (as Linux does).
+    /// and timestamps offered, ACKs delayed up to 40 ms (as Linux does), tail loss probes on.
     fn default() -> Self {
         TcpConfig {
             send_buffer: 256 * 1024,
@@ -76,6 +81,7 @@ impl Default for TcpConfig {
             sack: true,
             timestamps: true,
             delayed_ack: Some(Duration::from_millis(40)),
+            tail_loss_probes: true,
             initial_window: 10,
         }
     }

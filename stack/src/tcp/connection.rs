@@ -71,6 +71,14 @@ pub struct ConnStats {
     pub timeouts: u64,
     /// Timeouts found spurious afterwards (the original arrived; timestamps told) and undone.
     pub spurious_timeouts: u64,
+    /// Retransmissions found lost in turn (data sent after them arrived first) and sent again
+    /// without waiting for the timeout.
+    pub lost_retransmissions: u64,
+    /// Tail loss probes sent (RFC 8985): no ACK came for two round trips.
+    pub tail_loss_probes: u64,
+    /// Tail loss probes that resent data and were acknowledged outside recovery: a loss
+    /// repaired without a timeout (the congestion window shrank as for one).
+    pub tail_losses_repaired: u64,
     /// Times fast recovery began.
     pub fast_recoveries: u64,
     /// Recoveries undone: the missing segment arrived (it was only reordered) before anything
@@ -220,6 +228,25 @@ pub(crate) struct Connection {
     pub(crate) high_rxt: SeqNumber,
     /// A fast retransmission of SND.UNA's segment is due.
     pub(crate) rtx_now: bool,
+    /// Tail loss probes are on (configuration).
+    pub(crate) tail_loss_probes: bool,
+    /// When a tail loss probe is due if no ACK comes first (RFC 8985 PTO).
+    pub(crate) probe_timeout_at: Option<Instant>,
+    /// A tail loss probe is to be sent now.
+    pub(crate) tail_probe_now: bool,
+    /// A probe is out: SND.MAX after it was sent (RFC 8985 TLP.end_seq).
+    pub(crate) tail_probe_end: Option<SeqNumber>,
+    /// The probe out resent data (rather than sending new data).
+    pub(crate) tail_probe_resent: bool,
+    /// Where the probe out begins: data below it not held by the peer when the probe is, was
+    /// sent before the probe and is lost.
+    pub(crate) tail_probe_start: SeqNumber,
+    /// In recovery, unSACKed data below this is deemed lost, besides what the scoreboard's
+    /// DupThresh rule says (set when a tail loss probe arrived before it).
+    pub(crate) lost_below_probe: Option<SeqNumber>,
+    /// SND.MAX when SND.UNA's segment was last resent in this recovery: once data sent after
+    /// that reaches the peer while SND.UNA stays, the retransmission was lost too.
+    pub(crate) una_resent_at: Option<SeqNumber>,
     /// NewReno without SACK: the window inflation by duplicate ACKs during recovery.
     pub(crate) inflation: usize,
     /// What to restore if the last timeout turns out spurious: (cwnd, ssthresh, timestamp of
@@ -337,6 +364,14 @@ impl Connection {
             recovery_point: None,
             recover: iss,
             high_rxt: iss,
+            tail_loss_probes: config.tail_loss_probes,
+            probe_timeout_at: None,
+            tail_probe_now: false,
+            tail_probe_end: None,
+            tail_probe_resent: false,
+            tail_probe_start: iss,
+            lost_below_probe: None,
+            una_resent_at: None,
             rtx_now: false,
             inflation: 0,
             undo: None,
@@ -430,6 +465,7 @@ impl Connection {
         self.error = Some(kind);
         self.retransmit_at = None;
         self.persist_at = None;
+        self.probe_timeout_at = None;
         self.time_wait_until = None;
         self.set_state(State::Closed);
         self.wake_all();

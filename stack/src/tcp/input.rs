@@ -331,6 +331,10 @@ impl Connection {
         } else if self.is_duplicate_ack(h, sack_news) {
             self.on_duplicate_ack(now, sack_news);
         }
+        if sack_news {
+            self.check_lost_retransmission();
+            self.check_tail_probe_sacked(now);
+        }
         if self.snd_wl1 < h.seq || (self.snd_wl1 == h.seq && self.snd_wl2 <= h.ack) {
             self.update_window(h, false);
         }
@@ -360,7 +364,8 @@ impl Connection {
         let ack = h.ack;
         // Whether the window was in use: an application that sends little, or a receiver's
         // small window, does not show that the network can take a larger one (RFC 7661).
-        let cwnd_limited = self.in_flight() * 2 >= self.congestion.window();
+        let in_flight = self.in_flight();
+        let cwnd_limited = in_flight * 2 >= self.congestion.window();
         let acked = ack - self.snd_una;
         let syn = usize::from(self.snd_una == self.iss);
         let data = acked.saturating_sub(syn).min(self.send.len());
@@ -413,6 +418,8 @@ impl Connection {
         self.retries = 0;
         self.rtt.reset_backoff();
         self.retransmit_at = (self.snd_una < self.snd_max).then(|| now + self.rtt.rto());
+        self.tail_probe_acked(now, ack, in_flight);
+        self.arm_tail_loss_probe(now);
         if data > 0 {
             self.wake_writers();
         }

@@ -12,8 +12,9 @@
 //! | `input.rs` | "segment arrives": the RFC's numbered checks |
 //! | `output.rs` | what to send next: SYN, data, FIN, ACK, window probes |
 //! | `timers.rs` | retransmission, persist and TIME-WAIT timers |
+//! | `recovery.rs`, `sack.rs`, `tail_loss.rs` | loss recovery: fast retransmit, SACK, tail loss probes |
 //! | `recv_buffer.rs`, `ring.rs` | bytes in, bytes out, reassembly of early segments |
-//! | [`rto`], `congestion.rs`, `isn.rs` | timeout estimation, congestion window, initial sequence numbers |
+//! | [`rto`], [`congestion`], `isn.rs` | timeout estimation, congestion window, initial sequence numbers |
 //! | `demux.rs`, `listener.rs`, `api.rs` | the connection table, listening sockets, resets for closed ports |
 //!
 //! [RFC 9293]: https://www.rfc-editor.org/rfc/rfc9293
@@ -43,6 +44,7 @@ pub mod rto;
 mod sack;
 pub mod seq;
 pub mod state;
+mod tail_loss;
 mod timers;
 
 pub use config::TcpConfig;

@@ -38,6 +38,8 @@ struct Plan {
     /// Bytes of data, starting at `seq` (after the SYN, if any).
     len: usize,
     probe: bool,
+    /// A tail loss probe (new data or the last segment again).
+    tail_probe: bool,
     /// Sent again by loss recovery (it does not move SND.NXT).
     resend: Option<Resend>,
 }
@@ -84,6 +86,7 @@ impl Connection {
             flags: Flags::ACK,
             len: 0,
             probe: false,
+            tail_probe: false,
             resend: None,
         };
         let header = self.header_for(&plan, now);
@@ -120,6 +123,7 @@ impl Connection {
                     flags,
                     len: 0,
                     probe: false,
+                    tail_probe: false,
                     resend: None,
                 });
             }
@@ -136,6 +140,7 @@ impl Connection {
             flags: Flags::ACK,
             len: 0,
             probe: false,
+            tail_probe: false,
             resend: None,
         })
     }
@@ -146,6 +151,11 @@ impl Connection {
         if let Some(plan) = self.recovery_segment() {
             return Some(plan);
         }
+        if self.tail_probe_now {
+            if let Some(plan) = self.tail_probe_segment() {
+                return Some(plan);
+            }
+        }
         // After going back to SND.UNA on a timeout, skip what the peer reported holding
         // (RFC 6675 section 5.1).
         while let Some(end) = self.scoreboard.sacked_until(self.snd_nxt) {
@@ -154,13 +164,7 @@ impl Connection {
         let offset = self.snd_nxt - self.data_start();
         let avail = self.send.len().saturating_sub(offset);
         let probe = self.probe_now && avail > 0;
-        let right_edge = self.snd_una + self.snd_wnd;
-        let window_room = if right_edge > self.snd_nxt {
-            right_edge - self.snd_nxt
-        } else {
-            0
-        };
-        let usable = window_room.min(self.congestion_room());
+        let usable = self.window_room().min(self.congestion_room());
         // A probe carries one byte into a zero window, or as much as a small open window takes
         // when silly window avoidance held it back (RFC 1122 4.2.3.4: the override timeout).
         let room = if probe { usable.max(1) } else { usable };
@@ -191,7 +195,52 @@ impl Connection {
             flags,
             len,
             probe,
+            tail_probe: false,
             resend: None,
+        })
+    }
+
+    /// What the peer's window still takes beyond SND.NXT.
+    fn window_room(&self) -> usize {
+        let right_edge = self.snd_una + self.snd_wnd;
+        if right_edge > self.snd_nxt {
+            right_edge - self.snd_nxt
+        } else {
+            0
+        }
+    }
+
+    /// A tail loss probe (see `tail_loss.rs`): one new segment if the peer's window takes one,
+    /// whatever the congestion window; else the last segment sent, again.
+    fn tail_probe_segment(&mut self) -> Option<Plan> {
+        let offset = self.snd_nxt - self.data_start();
+        let avail = self.send.len().saturating_sub(offset);
+        let new = avail.min(self.segment_size()).min(self.window_room());
+        let (seq, len, fin, resend) = if new > 0 && self.snd_nxt == self.snd_max {
+            let fin = self.fin_seq_out() == Some(self.snd_nxt + new);
+            (self.snd_nxt, new, fin, None)
+        } else {
+            let (seq, len, fin) = self.last_segment();
+            (seq, len, fin, Some(Resend::Probe))
+        };
+        if len == 0 && !fin {
+            self.tail_probe_now = false;
+            return None;
+        }
+        let mut flags = Flags::ACK;
+        if fin {
+            flags |= Flags::FIN;
+        }
+        if resend.is_none() && len == avail {
+            flags |= Flags::PSH;
+        }
+        Some(Plan {
+            seq,
+            flags,
+            len,
+            probe: false,
+            tail_probe: true,
+            resend,
         })
     }
 
@@ -217,6 +266,7 @@ impl Connection {
             flags,
             len,
             probe: false,
+            tail_probe: false,
             resend: Some(why),
         })
     }
@@ -388,6 +438,9 @@ impl Connection {
                 // Loss recovery fills a hole; SND.NXT stays where new data goes on.
                 Some(why) => {
                     self.high_rxt = self.high_rxt.max(plan.seq + len);
+                    if plan.seq == self.snd_una {
+                        self.una_resent_at = Some(self.snd_max);
+                    }
                     self.recovery_resent += 1;
                     match why {
                         Resend::Fast => {
@@ -395,6 +448,7 @@ impl Connection {
                             self.stats.fast_retransmissions += 1;
                         }
                         Resend::Sack => self.stats.sack_retransmissions += 1,
+                        Resend::Probe => {}
                     }
                 }
                 None => {
@@ -410,6 +464,9 @@ impl Connection {
                     self.note = Some(match plan.resend {
                         Some(Resend::Sack) => "SACK retransmission of a hole".into(),
                         Some(Resend::Fast) => "fast retransmission".into(),
+                        Some(Resend::Probe) => "tail loss probe: the last segment again, after \
+                                                two round trips without an ACK"
+                            .into(),
                         None => "retransmission: going back to the oldest unacknowledged byte \
                                  after the timeout"
                             .into(),
@@ -443,6 +500,16 @@ impl Connection {
         }
         if len > 0 && self.retransmit_at.is_none() {
             self.retransmit_at = Some(now + self.rtt.rto());
+        }
+        if plan.tail_probe {
+            self.after_tail_loss_probe(now, plan.seq, plan.resend.is_some());
+            if plan.resend.is_none() && self.note.is_none() {
+                self.note =
+                    Some("tail loss probe: new data after two round trips without an ACK".into());
+            }
+        } else if len > 0 && plan.resend.is_none() && !resent {
+            // New data went out: a probe is due if no ACK comes (RFC 8985 7.2).
+            self.arm_tail_loss_probe(now);
         }
         if let Some(note) = self.note.take() {
             return Some(Cow::Owned(note));

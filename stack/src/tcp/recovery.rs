@@ -47,6 +47,8 @@ use crate::time::Instant;
 pub(crate) enum Resend {
     /// Three duplicate ACKs, or a partial ACK in NewReno recovery.
     Fast,
+    /// A tail loss probe: the last segment again, after two round trips without an ACK.
+    Probe,
     /// A hole the SACK blocks show to be lost.
     Sack,
 }
@@ -103,10 +105,48 @@ impl Connection {
             }
             return;
         }
-        if (self.dupacks as usize >= DUP_THRESH || (sack_news && self.sack_shows_loss()))
+        if (self.dupacks as usize >= self.dup_thresh() || (sack_news && self.sack_shows_loss()))
             && self.after_recover()
         {
             self.enter_recovery(now);
+        }
+    }
+
+    /// In recovery, new SACK information arrived: if the peer now holds DupThresh segments'
+    /// worth of data sent after SND.UNA's segment was resent, and still not that segment, the
+    /// retransmission was lost as well; send it again now rather than wait for the timeout.
+    /// (The idea of RACK, RFC 8985 section 6, for this one segment: data sent later arrived.)
+    pub(crate) fn check_lost_retransmission(&mut self) {
+        let Some(mark) = self.una_resent_at else {
+            return;
+        };
+        if self.recovery_point.is_none()
+            || self.scoreboard.sacked_beyond(mark) < DUP_THRESH * self.send_mss
+        {
+            return;
+        }
+        self.una_resent_at = None;
+        self.rtx_now = true;
+        self.stats.lost_retransmissions += 1;
+        self.note = Some("fast retransmission again: the last one was lost too".into());
+        debug!(quad = %self.quad, seq = %self.snd_una, "tcp: a retransmission was lost");
+    }
+
+    /// How many duplicate ACKs mean a loss: three (RFC 5681 3.2), fewer when fewer than four
+    /// segments are in flight and no new one can go to bring more ACKs — the receiver's window
+    /// is full or the application has nothing more to send (Early Retransmit, RFC 5827 3.1):
+    /// with two segments out and the first lost, one duplicate is all that can ever come.
+    pub(crate) fn dup_thresh(&self) -> usize {
+        let segments = self.in_flight().div_ceil(self.send_mss);
+        let unsent = self
+            .send
+            .len()
+            .saturating_sub(self.snd_max - self.data_start());
+        let window_full = self.snd_una + self.snd_wnd <= self.snd_max;
+        if segments < DUP_THRESH + 1 && (unsent == 0 || window_full) {
+            segments.saturating_sub(1).max(1)
+        } else {
+            DUP_THRESH
         }
     }
 
@@ -132,12 +172,12 @@ impl Connection {
     /// RFC 6582 3.2 step 2: losses of data sent before the last recovery or timeout began start
     /// no new recovery (that one dealt with them). `recover` is SND.MAX as it was then, one past
     /// the highest sequence number sent, so an ACK of `recover` itself covers all of that data.
-    fn after_recover(&self) -> bool {
+    pub(crate) fn after_recover(&self) -> bool {
         self.snd_una >= self.recover
     }
 
     /// Three duplicate ACKs (or SACK) say a segment is lost: fast retransmit, then fast recovery.
-    fn enter_recovery(&mut self, now: Instant) {
+    pub(crate) fn enter_recovery(&mut self, now: Instant) {
         let flight = self.in_flight();
         let old = (self.congestion.window(), self.congestion.ssthresh());
         self.recovery_undo = Some(old);
@@ -145,13 +185,17 @@ impl Connection {
         self.congestion.on_loss(now, flight);
         self.recovery_point = Some(self.snd_max);
         self.recover = self.snd_max;
+        // Recovery answers for the loss a tail loss probe found; no probes while it lasts.
+        self.tail_probe_end = None;
+        self.tail_probe_now = false;
+        self.probe_timeout_at = None;
         self.high_rxt = self.snd_una;
         self.rtx_now = true;
-        // NewReno: the three segments that left the network (RFC 6582 3.2 step 3).
+        // NewReno: the segments that left the network, one per duplicate (RFC 6582 3.2 step 3).
         self.inflation = if self.sack_ok {
             0
         } else {
-            DUP_THRESH * self.send_mss
+            self.dupacks as usize * self.send_mss
         };
         self.undo = None;
         self.stats.fast_recoveries += 1;
@@ -177,6 +221,8 @@ impl Connection {
         };
         if self.snd_una >= point {
             self.recovery_point = None;
+            self.una_resent_at = None;
+            self.lost_below_probe = None;
             self.inflation = 0;
             self.rtx_now = false;
             if let Some((cwnd, ssthresh)) = self.recovery_undo.take() {
@@ -191,6 +237,9 @@ impl Connection {
             return;
         }
         self.high_rxt = self.high_rxt.max(self.snd_una);
+        // The new SND.UNA may begin a hole already resent: data sent from now on, SACKed
+        // before it, would show that resending lost as well.
+        self.una_resent_at = (self.snd_una < self.high_rxt).then_some(self.snd_max);
         if !self.sack_ok {
             // Partial ACK: resend the first unacknowledged segment now; deflate the window by
             // what was acknowledged, and add back one segment.
@@ -211,7 +260,13 @@ impl Connection {
             return None;
         }
         // RFC 6675 NextSeg (1): the first hole above HighRxt that is deemed lost.
-        let lost = self.scoreboard.lost_below(self.send_mss)?;
+        let lost = match (
+            self.scoreboard.lost_below(self.send_mss),
+            self.lost_below_probe,
+        ) {
+            (Some(a), Some(b)) => a.max(b),
+            (a, b) => a.or(b)?,
+        };
         let from = self.high_rxt.max(self.snd_una);
         let (start, end) = self.scoreboard.next_hole(from, self.snd_max)?;
         if start >= lost {
@@ -237,7 +292,8 @@ impl Connection {
     }
 
     /// How much more may be sent now under the congestion window: pipe-based in SACK recovery,
-    /// window-inflated in NewReno recovery, and otherwise what is in flight from SND.UNA to
+    /// window-inflated in NewReno recovery, up to two segments more after duplicate ACKs, and
+    /// otherwise what is in flight from SND.UNA to
     /// SND.NXT (after a timeout, SND.NXT went back: what lay beyond is deemed lost).
     pub(crate) fn congestion_room(&self) -> usize {
         let cwnd = self.congestion.window();
@@ -249,6 +305,13 @@ impl Connection {
                 self.send_mss,
             )),
             Some(_) => (cwnd + self.inflation).saturating_sub(self.in_flight()),
+            // Limited Transmit (RFC 3042): each of the first two duplicate ACKs says a segment
+            // left the network; one new segment may take its place, beyond cwnd, so that more
+            // ACKs come back — enough for fast retransmit even when the window is small.
+            None if self.snd_nxt == self.snd_max => {
+                let limited = (self.dupacks as usize).min(DUP_THRESH - 1) * self.send_mss;
+                (cwnd + limited).saturating_sub(self.snd_nxt - self.snd_una)
+            }
             None => cwnd.saturating_sub(self.snd_nxt - self.snd_una),
         }
     }
@@ -261,6 +324,8 @@ impl Connection {
         self.recovery_undo = None;
         self.inflation = 0;
         self.rtx_now = false;
+        self.una_resent_at = None;
+        self.lost_below_probe = None;
         self.dupacks = 0;
         self.recover = self.snd_max;
     }

@@ -114,6 +114,15 @@ impl Scoreboard {
         (start < limit).then_some((start, limit))
     }
 
+    /// Bytes reported held at or beyond `seq`.
+    pub(crate) fn sacked_beyond(&self, seq: SeqNumber) -> usize {
+        self.blocks
+            .iter()
+            .filter(|&&(_, r)| r > seq)
+            .map(|&(l, r)| r - l.max(seq))
+            .sum()
+    }
+
     /// The point below which unSACKed bytes are deemed lost: where more than
     /// (DupThresh − 1) × MSS bytes have been SACKed above (RFC 6675 IsLost). `None`: nothing
     /// is lost yet.

@@ -1,5 +1,5 @@
-//! TCP's timers: retransmission ([RFC 6298]), persist (zero-window probes, [RFC 9293 3.8.6.1])
-//! and TIME-WAIT ([RFC 9293 3.4.2]).
+//! TCP's timers: retransmission ([RFC 6298]), tail loss probe (`tail_loss.rs`), persist
+//! (zero-window probes, [RFC 9293 3.8.6.1]) and TIME-WAIT ([RFC 9293 3.4.2]).
 //!
 //! Each is a deadline in the connection, never a sleeping task: the layer asks every
 //! connection for its earliest deadline ([`Connection::poll_at`]) and calls
@@ -22,6 +22,7 @@ impl Connection {
     pub(crate) fn poll_at(&self) -> Option<Instant> {
         [
             self.retransmit_at,
+            self.probe_timeout_at,
             self.persist_at,
             self.time_wait_until,
             self.delack_at,
@@ -47,6 +48,8 @@ impl Connection {
         }
         if self.retransmit_at.is_some_and(|t| now >= t) {
             self.on_retransmission_timeout(now, syn_retries, retries);
+        } else if self.probe_timeout_at.is_some_and(|t| now >= t) {
+            self.on_probe_timeout();
         }
         if self.persist_at.is_some_and(|t| now >= t) {
             // Probe the closed window with one byte; the answer tells us its size.
@@ -80,6 +83,9 @@ impl Connection {
         ));
         debug!(quad = %self.quad, rto_ms = rto.as_millis() as u64, n = self.retries, "tcp: retransmission timeout");
         self.on_timeout_recovery(self.ts_clock(now));
+        self.probe_timeout_at = None;
+        self.tail_probe_now = false;
+        self.tail_probe_end = None;
         self.congestion.on_timeout(now, self.in_flight());
         self.rtt.back_off();
         if self.timed.take().is_some() {

@@ -332,3 +332,212 @@ fn a_spurious_timeout_is_undone() {
         "the window is restored (then grows with this ACK)"
     );
 }
+
+#[test]
+fn limited_transmit_sends_a_new_segment_on_each_of_the_first_two_duplicates() {
+    let mut h = Harness::new();
+    let (id, _, theirs) = with_sack(&mut h);
+    // Twelve segments written; the initial window (ten) lets ten go.
+    h.write(id, &vec![7u8; 12 * 1000]).unwrap();
+    let seqs: Vec<u32> = h.recv_all().iter().map(|s| s.seq.0).collect();
+    assert_eq!(seqs.len(), 10);
+    let next = seqs[9].wrapping_add(1000);
+    // Segment 1 lost; 2 arrives: the first duplicate lets segment 11 go (RFC 3042)...
+    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[0]).with_sack(&[(seqs[1], seqs[2])]));
+    let sent = h.recv_all();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].seq.0, next, "new data, not a retransmission");
+    // ... the second, segment 12 ...
+    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[0]).with_sack(&[(seqs[1], seqs[3])]));
+    assert_eq!(h.expect().seq.0, next.wrapping_add(1000));
+    // ... and the third brings the fast retransmission.
+    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[0]).with_sack(&[(seqs[1], seqs[4])]));
+    assert_eq!(h.expect().seq.0, seqs[0]);
+    assert_eq!(h.host.tcp_info(id).unwrap().stats.timeouts, 0);
+}
+
+#[test]
+fn early_retransmit_needs_only_one_duplicate_when_two_segments_are_out() {
+    let mut h = Harness::new();
+    let (id, _, theirs) = with_sack(&mut h);
+    let seqs = send_segments(&mut h, id, 2);
+    // The first lost, the second arrives: one duplicate is all the peer can ever send, and
+    // nothing is left to send to bring more (RFC 5827).
+    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[0]).with_sack(&[(seqs[1], seqs[1] + 1000)]));
+    let again = h.expect();
+    assert_eq!(again.seq.0, seqs[0], "at once, not after the timeout");
+    assert!(again
+        .comment
+        .unwrap()
+        .contains("fast retransmission after 1 duplicate ACKs"));
+    // With four or more out, three are still needed.
+    let mut h = Harness::new();
+    let (id, _, theirs) = with_sack(&mut h);
+    let seqs = send_segments(&mut h, id, 4);
+    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[0]).with_sack(&[(seqs[1], seqs[2])]));
+    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[0]).with_sack(&[(seqs[1], seqs[3])]));
+    h.expect_silence();
+    let _ = id;
+}
+
+#[test]
+fn a_lost_fast_retransmission_is_sent_again_without_a_timeout() {
+    let mut h = Harness::new();
+    let (id, _, theirs) = with_sack(&mut h);
+    h.write(id, &vec![7u8; 30 * 1000]).unwrap();
+    let seqs: Vec<u32> = h.recv_all().iter().map(|s| s.seq.0).collect();
+    assert_eq!(seqs.len(), 10);
+    let sacked = |upto: u32| [(seqs[1], upto)];
+    // Segment 1 lost; three duplicates: fast retransmit, and recovery sends new data as the
+    // SACKs show the pipe draining.
+    let mut end = seqs[1];
+    for i in 2..=4 {
+        end = seqs[i - 1].wrapping_add(1000);
+        h.send(&Seg::to(80, Flags::ACK, theirs, seqs[0]).with_sack(&sacked(end)));
+    }
+    let sent = h.recv_all();
+    assert!(sent.iter().any(|s| s.seq.0 == seqs[0]), "{sent:?}");
+    // The retransmission is lost too. The rest of the flight and what recovery sent after the
+    // retransmission arrive, in order.
+    let mut resent = Vec::new();
+    let mut top = seqs[9].wrapping_add(1000);
+    for _ in 0..12 {
+        end = end.wrapping_add(1000);
+        h.send(&Seg::to(80, Flags::ACK, theirs, seqs[0]).with_sack(&sacked(end)));
+        for seg in h.recv_all() {
+            if seg.seq.0 == seqs[0] {
+                resent.push(seg);
+            } else if !seg.payload.is_empty() {
+                top = top.max(seg.seq.0.wrapping_add(seg.payload.len() as u32));
+            }
+        }
+        if !resent.is_empty() || end == top {
+            break;
+        }
+    }
+    assert_eq!(
+        resent.len(),
+        1,
+        "segment 1 a third time, before any timeout"
+    );
+    assert!(resent[0]
+        .comment
+        .as_deref()
+        .unwrap()
+        .contains("was lost too"));
+    let info = h.host.tcp_info(id).unwrap();
+    assert_eq!(
+        (info.stats.timeouts, info.stats.lost_retransmissions),
+        (0, 1)
+    );
+}
+
+/// Advances 1 ms at a time until the host sends something; returns it and the wait.
+fn wait_for_segment(h: &mut Harness, limit: Duration) -> (Seg, Duration) {
+    let mut waited = Duration::ZERO;
+    loop {
+        if let Some(seg) = h.recv() {
+            return (seg, waited);
+        }
+        assert!(waited < limit, "nothing sent within {limit:?}");
+        h.advance(Duration::from_millis(1));
+        waited += Duration::from_millis(1);
+    }
+}
+
+/// A SACK connection whose SRTT is 10 ms: the handshake's round trip took that long.
+fn with_sack_and_srtt_10ms(h: &mut Harness) -> (ConnId, u32, u32) {
+    h.listen(80);
+    h.send(
+        &Seg::to(80, Flags::SYN, PEER_ISN, 0)
+            .with_mss(1000)
+            .with_sack_permitted(),
+    );
+    let syn_ack = h.expect();
+    h.advance(Duration::from_millis(10));
+    let ours = syn_ack.seq.0.wrapping_add(1);
+    let theirs = PEER_ISN.wrapping_add(1);
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours));
+    let id = h.accept(80).expect("established");
+    assert_eq!(
+        h.host.tcp_info(id).unwrap().srtt,
+        Some(Duration::from_millis(10))
+    );
+    (id, ours, theirs)
+}
+
+#[test]
+fn a_tail_loss_is_probed_after_two_round_trips_and_recovered_without_a_timeout() {
+    let mut h = Harness::new();
+    let (id, _, theirs) = with_sack_and_srtt_10ms(&mut h);
+    let seqs = send_segments(&mut h, id, 3);
+    // All three lost: no ACK comes. After 2 × SRTT = 20 ms (well before the 200 ms RTO) the
+    // last segment goes again: nothing new is left to send (RFC 8985 7.3).
+    let (probe, waited) = wait_for_segment(&mut h, Duration::from_millis(150));
+    assert_eq!(waited, Duration::from_millis(20));
+    assert_eq!(probe.seq.0, seqs[2], "the last segment");
+    assert!(probe.comment.unwrap().starts_with("tail loss probe"));
+    // The probe arrives; the peer SACKs it: the two before it are lost, resent at once.
+    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[0]).with_sack(&[(seqs[2], seqs[2] + 1000)]));
+    let resent: Vec<u32> = h.recv_all().iter().map(|s| s.seq.0).collect();
+    assert_eq!(resent, [seqs[0], seqs[1]]);
+    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[2] + 1000));
+    let info = h.host.tcp_info(id).unwrap();
+    assert_eq!((info.stats.timeouts, info.stats.tail_loss_probes), (0, 1));
+    assert!(!info.in_recovery);
+}
+
+#[test]
+fn a_tail_loss_probe_sends_new_data_when_the_window_allows() {
+    let mut h = Harness::new();
+    let (id, _, theirs) = with_sack_and_srtt_10ms(&mut h);
+    // Twelve segments written, ten sent (the initial window): the probe is the eleventh,
+    // beyond the congestion window.
+    h.write(id, &vec![7u8; 12 * 1000]).unwrap();
+    let seqs: Vec<u32> = h.recv_all().iter().map(|s| s.seq.0).collect();
+    assert_eq!(seqs.len(), 10);
+    let (probe, waited) = wait_for_segment(&mut h, Duration::from_millis(150));
+    assert_eq!(waited, Duration::from_millis(20));
+    assert_eq!(probe.seq.0, seqs[9] + 1000, "new data");
+    assert!(probe
+        .comment
+        .unwrap()
+        .starts_with("tail loss probe: new data"));
+    // Only one probe: then the retransmission timer, restarted when the probe went.
+    let (again, waited) = wait_for_segment(&mut h, Duration::from_secs(1));
+    assert_eq!(
+        waited,
+        h.host.tcp_info(id).unwrap().rto / 2,
+        "the RTO, backed off once"
+    );
+    assert_eq!(again.seq.0, seqs[0]);
+    assert!(again.comment.unwrap().contains("after RTO"));
+    let _ = theirs;
+}
+
+#[test]
+fn an_ack_in_time_cancels_the_probe() {
+    let mut h = Harness::new();
+    let (id, _, theirs) = with_sack_and_srtt_10ms(&mut h);
+    let seqs = send_segments(&mut h, id, 4);
+    h.advance(Duration::from_millis(15));
+    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[2]));
+    // The probe timer restarted at the ACK; it would be due 2 × SRTT later. Then the last
+    // ACK comes, and nothing is outstanding: no probe at all.
+    h.advance(Duration::from_millis(15));
+    h.expect_silence();
+    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[3] + 1000));
+    h.advance(Duration::from_secs(1));
+    h.expect_silence();
+    assert_eq!(h.host.tcp_info(id).unwrap().stats.tail_loss_probes, 0);
+}
+
+#[test]
+fn without_sack_there_is_no_probe() {
+    let mut h = Harness::new();
+    let (id, _, _) = plain(&mut h);
+    send_segments(&mut h, id, 3);
+    let (seg, waited) = wait_for_segment(&mut h, Duration::from_secs(2));
+    assert!(waited >= Duration::from_millis(200), "{waited:?}");
+    assert!(seg.comment.unwrap().contains("after RTO"));
+}
