@@ -9,6 +9,8 @@
 //!   │ Linux TCP/IP, 10.77.0.1   │◄── tun0 ─►│ tunstack, 10.77.0.2      │
 //!   └───────────────────────────┘          └──────────────────────────┘
 //! ```
+//!
+//! [`http`] holds the pieces of the HTTP demo, `http-server`.
 
 use std::future::Future;
 use std::net::Ipv4Addr;
@@ -19,6 +21,7 @@ use tunstack::link::impair::{ImpairConfig, ImpairStats, StatsHandle};
 use tunstack::link::{Capture, Impair, Link, TunLink};
 use tunstack::{Config, Ipv4Cidr, Stack};
 
+pub mod http;
 mod impair;
 
 pub use impair::{parse_percent, parse_rate, parse_time, ImpairDirection, ImpairOptions};
