@@ -10,7 +10,7 @@
 //!   └───────────────────────────┘          └──────────────────────────┘
 //! ```
 //!
-//! [`http`] holds the pieces of the HTTP demo, `http-server`.
+//! [`http`] holds the pieces of the two HTTP demos, `http-server` and `http-get`.
 
 use std::future::Future;
 use std::net::Ipv4Addr;
