@@ -29,6 +29,8 @@ const UDP_CLIENT: &str = env!("CARGO_BIN_EXE_udp-client");
 const TCP_ECHO: &str = env!("CARGO_BIN_EXE_tcp-echo");
 const TCP_CLIENT: &str = env!("CARGO_BIN_EXE_tcp-client");
 const TCP_RTT: &str = env!("CARGO_BIN_EXE_tcp-rtt");
+const HTTP_SERVER: &str = env!("CARGO_BIN_EXE_http-server");
+const HTTP_GET: &str = env!("CARGO_BIN_EXE_http-get");
 
 #[test]
 fn udp_echo_answers_ping_and_udp_and_stops_cleanly_on_ctrl_c() {
@@ -387,6 +389,8 @@ fn without_cap_net_admin_a_demo_says_to_use_sudo() {
         (TCP_ECHO, "tcp-echo"),
         (TCP_CLIENT, "tcp-client"),
         (TCP_RTT, "tcp-rtt"),
+        (HTTP_SERVER, "http-server"),
+        (HTTP_GET, "http-get"),
     ];
     for (program, name) in demos {
         let Some(mut command) = unprivileged(&ns, program) else {
