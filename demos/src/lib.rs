@@ -9,6 +9,8 @@
 //!   │ Linux TCP/IP, 10.77.0.1   │◄── tun0 ─►│ tunstack, 10.77.0.2      │
 //!   └───────────────────────────┘          └──────────────────────────┘
 //! ```
+//!
+//! [`http`] holds the pieces of the two HTTP demos, `http-server` and `http-get`.
 
 use std::future::Future;
 pub mod encap;
@@ -21,6 +23,7 @@ use tunstack::link::impair::{ImpairConfig, ImpairStats, StatsHandle};
 use tunstack::link::{Capture, Impair, Link, TunLink};
 use tunstack::{Config, Ipv4Cidr, Stack};
 
+pub mod http;
 mod impair;
 pub mod ladder;
 

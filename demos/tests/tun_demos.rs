@@ -11,51 +11,26 @@ use std::process::Command;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use common::{
+    assert_ready_then_hint, complete_connections, ephemeral_port, namespace, start_demo, EXIT,
+    READY,
+};
 use tunstack::link::netns::NetNs;
 use tunstack_tests::{
     accept_within, linux_ping, linux_tcp_connect, linux_tcp_listener, linux_udp, output_within,
-    skip_or_fail, tshark_check, tshark_check_fields, tshark_tcp_check, tun_tests_can_run,
-    Direction, Exited, Frame, Running, TempFile, DEFAULT_FIELDS, KERNEL, STACK,
+    skip_or_fail, tshark_check, tshark_check_fields, Direction, Exited, Frame, TempFile,
+    DEFAULT_FIELDS, KERNEL, STACK,
 };
+
+mod common;
 
 const UDP_ECHO: &str = env!("CARGO_BIN_EXE_udp-echo");
 const UDP_CLIENT: &str = env!("CARGO_BIN_EXE_udp-client");
 const TCP_ECHO: &str = env!("CARGO_BIN_EXE_tcp-echo");
 const TCP_CLIENT: &str = env!("CARGO_BIN_EXE_tcp-client");
 const TCP_RTT: &str = env!("CARGO_BIN_EXE_tcp-rtt");
-
-/// How long a demo may take to create its device and say it is ready.
-const READY: Duration = Duration::from_secs(10);
-
-/// How long a demo may take to finish once it has nothing left to do (or was told to stop).
-const EXIT: Duration = Duration::from_secs(10);
-
-/// A namespace for one demo run, or `None` (after printing why) when TUN tests cannot run here.
-fn namespace(label: &str) -> Option<NetNs> {
-    if !tun_tests_can_run() {
-        return None;
-    }
-    Some(NetNs::create(&format!("tunstack-demo-{label}")).unwrap())
-}
-
-/// Starts `program args...` inside `ns` and waits for its ready line.
-fn start_demo(ns: &NetNs, program: &str, args: &[&str]) -> Running {
-    let mut demo = Running::spawn(&mut ns.exec(program, args)).unwrap();
-    demo.wait_for_line("ready", READY).unwrap();
-    demo
-}
-
-/// Checks how a demo's output begins: exactly one ready line, first, then the "try:" hint.
-fn assert_ready_then_hint(exited: &Exited, program: &str) {
-    let stdout = &exited.stdout;
-    assert!(
-        stdout.len() >= 2 && stdout[0].starts_with(&format!("{program} ready: ")),
-        "{stdout:?}"
-    );
-    assert!(stdout[1].starts_with("try: "), "{stdout:?}");
-    let readies = stdout.iter().filter(|line| line.contains("ready")).count();
-    assert_eq!(readies, 1, "{stdout:?}");
-}
+const HTTP_SERVER: &str = env!("CARGO_BIN_EXE_http-server");
+const HTTP_GET: &str = env!("CARGO_BIN_EXE_http-get");
 
 #[test]
 fn udp_echo_answers_ping_and_udp_and_stops_cleanly_on_ctrl_c() {
@@ -200,16 +175,6 @@ fn course_server(
         }
         got
     })
-}
-
-/// The port in the client's "My ephemeral port was: N" line.
-fn ephemeral_port(exited: &Exited) -> u16 {
-    let line = exited
-        .stdout
-        .iter()
-        .find_map(|line| line.strip_prefix("My ephemeral port was: "))
-        .unwrap_or_else(|| panic!("no ephemeral port line: {exited:?}"));
-    line.parse().unwrap()
 }
 
 #[test]
@@ -424,6 +389,8 @@ fn without_cap_net_admin_a_demo_says_to_use_sudo() {
         (TCP_ECHO, "tcp-echo"),
         (TCP_CLIENT, "tcp-client"),
         (TCP_RTT, "tcp-rtt"),
+        (HTTP_SERVER, "http-server"),
+        (HTTP_GET, "http-get"),
     ];
     for (program, name) in demos {
         let Some(mut command) = unprivileged(&ns, program) else {
@@ -470,18 +437,6 @@ fn udp_client_help_explains_every_option() {
     ] {
         assert!(help.contains(option), "--help lacks {option:?}:\n{help}");
     }
-}
-
-/// Checks a TCP demo's capture: clean (tshark_tcp_check) and every connection complete; returns
-/// the connections.
-fn complete_connections(capture: &TempFile) -> Vec<tunstack_tests::TcpConversation> {
-    let conversations = tshark_tcp_check(capture.path());
-    for conversation in &conversations {
-        if let Err(why) = conversation.check_complete() {
-            panic!("{why}");
-        }
-    }
-    conversations
 }
 
 #[test]

@@ -29,13 +29,10 @@ async fn within<T>(fut: impl std::future::Future<Output = T>) -> T {
         .expect("done within 120 s of virtual time")
 }
 
-// Known problem, not fixed yet: an ACK that covers our SYN or our FIN, and no data, grows the
-// congestion window by one byte, as if the SYN's or the FIN's sequence number were a byte of
-// data. RFC 5681 3.1 grows cwnd for ACKs "that cumulatively acknowledge new data"; SYN and FIN
-// are not data. `ack_advance` in stack/src/tcp/input.rs hands the congestion control `acked`
-// (sequence space, SYN and FIN included) rather than the data bytes. It shows on http-server's
-// page: a fresh connection reports "cwnd 14601 bytes". The client's side of the handshake goes
-// another way (SYN-SENT) and keeps 14600.
+// An ACK that covers our SYN or our FIN, and no data, must not grow the congestion window:
+// RFC 5681 3.1 grows cwnd for ACKs "that cumulatively acknowledge new data", and SYN and FIN
+// are not data (`ack_advance` in stack/src/tcp/input.rs hands congestion control the data
+// bytes only). Once it showed on http-server's page: a fresh connection reported cwnd 14601.
 #[tokio::test(start_paused = true)]
 async fn syn_and_fin_are_not_data_to_the_congestion_window() {
     let (client, server) = pair();

@@ -1,0 +1,266 @@
+//! http-server: a real HTTP/1.1 server on our own stack, telling each visitor what their
+//! request went through.
+//!
+//! The HTTP is hyper's, unchanged: hyper serves any `AsyncRead + AsyncWrite`, and our
+//! `TcpStream` is one (hyper-util's `TokioIo` adapts tokio's traits to hyper's). So the
+//! course's layers are all here, and all visible: HTTP (hyper) on TCP, IPv4 and the TUN device
+//! (tunstack), with the Linux kernel, curl or a browser on the other side.
+//!
+//! ```text
+//! sudo http-server                   # creates tun0, 10.77.0.1 (kernel) <-> 10.77.0.2 (us)
+//! curl http://10.77.0.2/             # your request's journey: 5-tuple, headers, RTT, cwnd
+//! curl http://10.77.0.2/stats        # every layer's counters and every TCP connection
+//! curl -o /dev/null http://10.77.0.2/bytes/100000000   # 100 MB, made as they are sent
+//! ```
+//!
+//! Every connection is served by its own task, and HTTP/1.1 keeps it open between requests
+//! (keep-alive): a browser's second request comes on the same 5-tuple, and the page says so.
+
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use http_body_util::{Either, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, SERVER};
+use hyper::server::conn::http1;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tunstack::{Stack, TcpListener, TcpStream};
+use tunstack_demos::http::journey::{self, Visit};
+use tunstack_demos::http::pattern::{PatternBody, MAX_LEN};
+use tunstack_demos::http::stats_page;
+use tunstack_demos::http::tap::{Tap, TappedStream};
+use tunstack_demos::{exit_with, init_logging, shutdown_signal, start_on_tun, TunOptions};
+
+/// How long a client may take to send a request's head (and how long an idle kept-alive
+/// connection stays open) before the server closes the connection.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An HTTP/1.1 server on tunstack: hyper, on our TCP.
+///
+/// Creates a TUN device, gives the kernel side its address, and serves until Ctrl-C, each
+/// connection in its own task, kept alive between requests. Pages: / (what your request went
+/// through: the 5-tuple, each layer's header, the connection's RTT estimate, congestion window
+/// and retransmissions), /stats and /stats.json (every layer's counters, every TCP connection),
+/// /bytes/N (N bytes, up to 1 GiB, made as they are sent). Needs CAP_NET_ADMIN (run it with
+/// sudo). Answers ping too.
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    after_help = "Try: curl http://10.77.0.2/   (or open it in a browser on this machine)\n     \
+                  curl http://10.77.0.2/stats.json\n     \
+                  curl -o /dev/null http://10.77.0.2/bytes/100000000\n     \
+                  wrk -c32 -d3s http://10.77.0.2/bytes/1000   (load, over kept-alive connections)"
+)]
+struct Args {
+    #[command(flatten)]
+    tun: TunOptions,
+
+    /// The TCP port to serve (80 is HTTP's).
+    #[arg(long, default_value_t = 80)]
+    port: u16,
+
+    /// Leave Nagle's algorithm on (the stack's default). The server turns it off because the
+    /// last, partial segment of a response would wait for the ACK of the segments before it,
+    /// which Linux may delay by up to 40 ms (delayed ACK): this option shows those stalls.
+    #[arg(long)]
+    nagle: bool,
+}
+
+/// The response body: a page made in memory, or the pattern of /bytes/N, made as it is sent.
+type Body = Either<Full<Bytes>, PatternBody>;
+
+/// What every connection's handler shares.
+#[derive(Debug, Clone)]
+struct Site {
+    stack: Stack,
+    device: Arc<str>,
+    requests: Arc<AtomicU64>,
+}
+
+#[tokio::main]
+async fn main() {
+    init_logging();
+    let args = Args::parse();
+    let net = start_on_tun("http-server", &args.tun).unwrap_or_else(|err| exit_with(&err));
+    let listener = TcpListener::bind(&net.stack, (Ipv4Addr::UNSPECIFIED, args.port))
+        .await
+        .unwrap_or_else(|err| {
+            exit_with(&format!("http-server: listen on port {}: {err}", args.port))
+        });
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let addr = args.tun.addr;
+    println!(
+        "http-server ready: {addr}:{} on {} (kernel side {})",
+        args.port, net.device, args.tun.peer
+    );
+    if let Some(line) = net.impairments_line() {
+        println!("{line}");
+    }
+    let url = match args.port {
+        80 => format!("http://{addr}/"),
+        port => format!("http://{addr}:{port}/"),
+    };
+    println!("try: curl {url}");
+
+    let site = Site {
+        stack: net.stack.clone(),
+        device: net.device.as_str().into(),
+        requests: Arc::new(AtomicU64::new(0)),
+    };
+    let mut http = http1::Builder::new();
+    // Half-close: a client may send its request and its FIN at once (`printf ... | nc -N`);
+    // hyper then still answers, rather than taking the FIN for the end of everything.
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .keep_alive(true)
+        .half_close(true);
+    let mut connections = 0u64;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((conn, client)) => {
+                    connections += 1;
+                    tracing::info!("connection from {client}");
+                    if let Err(err) = conn.set_nodelay(!args.nagle) {
+                        tracing::info!("{client}: {err}");
+                    }
+                    tokio::spawn(serve(conn, client, site.clone(), http.clone()));
+                }
+                Err(err) => tracing::warn!("accept failed: {err}"),
+            },
+            _ = &mut shutdown => break,
+        }
+    }
+    eprintln!(
+        "http-server: stopped after {connections} connections, {} requests\n{}",
+        site.requests.load(Ordering::Relaxed),
+        net.stack.stats()
+    );
+    if let Some(stats) = net.impair_stats() {
+        eprintln!("{stats}");
+    }
+}
+
+/// Serves one connection, request after request, until the client closes it (or sends nothing
+/// for [`HEADER_READ_TIMEOUT`]).
+async fn serve(conn: TcpStream, client: SocketAddr, site: Site, http: http1::Builder) {
+    let (io, tap) = match TappedStream::new(conn) {
+        Ok(tapped) => tapped,
+        Err(err) => return tracing::info!("{client}: {err}"),
+    };
+    let service = hyper::service::service_fn(move |request| {
+        let response = site.answer(request, &tap);
+        async move { Ok::<_, Infallible>(response) }
+    });
+    match http.serve_connection(TokioIo::new(io), service).await {
+        Ok(()) => tracing::info!("{client}: closed"),
+        Err(err) => tracing::info!("{client}: {}", with_causes(&err)),
+    }
+}
+
+/// An error and the errors that caused it, e.g. "error shutting down connection: connection
+/// reset by the peer".
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(err) = cause {
+        text.push_str(&format!(": {err}"));
+        cause = err.source();
+    }
+    text
+}
+
+impl Site {
+    /// The response to one request.
+    fn answer(&self, request: Request<Incoming>, tap: &Tap) -> Response<Body> {
+        let arrival = tap.request_arrived();
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let path = request.uri().path();
+        tracing::debug!("{}: {} {path}", arrival.info.quad.remote, request.method());
+        if request.method() != Method::GET && request.method() != Method::HEAD {
+            let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "GET or HEAD only\n");
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return response;
+        }
+        match path {
+            "/" => {
+                let visit = Visit {
+                    arrival,
+                    request_line: format!(
+                        "{} {} {:?}",
+                        request.method(),
+                        request.uri(),
+                        request.version()
+                    ),
+                    headers: request
+                        .headers()
+                        .iter()
+                        .map(|(name, value)| {
+                            let value = String::from_utf8_lossy(value.as_bytes());
+                            (name.to_string(), value.into_owned())
+                        })
+                        .collect(),
+                    device: self.device.to_string(),
+                };
+                page("text/html; charset=utf-8", journey::page(&visit))
+            }
+            "/stats" => page(
+                "text/html; charset=utf-8",
+                stats_page::html(&self.stack.stats(), &self.stack.tcp_connections()),
+            ),
+            "/stats.json" => page(
+                "application/json",
+                stats_page::json(&self.stack.stats(), &self.stack.tcp_connections()),
+            ),
+            _ => match path.strip_prefix("/bytes/").map(str::parse::<u64>) {
+                Some(Ok(len)) if len <= MAX_LEN => bytes(len),
+                Some(Ok(_)) => text(
+                    StatusCode::BAD_REQUEST,
+                    &format!("/bytes/N serves at most {MAX_LEN} bytes (1 GiB)\n"),
+                ),
+                _ => text(
+                    StatusCode::NOT_FOUND,
+                    "Not found. There is /, /stats, /stats.json and /bytes/N.\n",
+                ),
+            },
+        }
+    }
+}
+
+/// A page made for this request (never cached: it changes every time).
+fn page(content_type: &'static str, body: String) -> Response<Body> {
+    let len = body.len();
+    let mut response = Response::new(Either::Left(Full::new(Bytes::from(body))));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(SERVER, HeaderValue::from_static("tunstack http-server"));
+    response
+}
+
+/// A short plain-text answer with `status`.
+fn text(status: StatusCode, message: &str) -> Response<Body> {
+    let mut response = page("text/plain; charset=utf-8", message.to_string());
+    *response.status_mut() = status;
+    response
+}
+
+/// `len` bytes of the pattern, streamed: Content-Length first, then chunk after chunk as the
+/// connection takes them.
+fn bytes(len: u64) -> Response<Body> {
+    let mut response = Response::new(Either::Right(PatternBody::new(len)));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    headers.insert(SERVER, HeaderValue::from_static("tunstack http-server"));
+    response
+}
