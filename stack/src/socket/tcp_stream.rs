@@ -124,7 +124,8 @@ impl TcpStream {
     }
 
     /// Turns Nagle's algorithm off (`true`: small writes go at once) or on (the default: a
-    /// small segment waits while data is in flight, so that small writes are merged).
+    /// small segment waits while an earlier small one is unacknowledged, so that small writes
+    /// are merged; Minshall's version of the rule, as Linux's).
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.inner
             .with_host(|host, id| host.tcp_set_nodelay(id, nodelay))

@@ -297,6 +297,9 @@ pub(crate) struct Connection {
 
     // ----- the application's side -----
     pub(crate) nodelay: bool,
+    /// The end of the last small (less than a full segment) segment of new data sent: while
+    /// SND.UNA is below it, Nagle's rule holds other small segments back.
+    pub(crate) small_sent_end: SeqNumber,
     /// The application dropped its handle: nobody will read; finish the close alone.
     pub(crate) orphaned: bool,
     /// Why the connection failed, reported to the next read or write.
@@ -392,6 +395,7 @@ impl Connection {
             last_early: None,
             note: None,
             nodelay: false,
+            small_sent_end: iss,
             orphaned: false,
             error: None,
             readers: Vec::new(),

@@ -91,18 +91,7 @@ fn the_mss_of_the_peer_bounds_our_segments() {
     let id = h.accept(80).unwrap();
     h.write(id, &data(1200)).unwrap();
     let sizes: Vec<usize> = h.recv_all().iter().map(|s| s.payload.len()).collect();
-    assert_eq!(
-        sizes,
-        [500, 500],
-        "the 200-byte tail waits for an ACK (Nagle)"
-    );
-    h.send(&Seg::to(
-        80,
-        Flags::ACK,
-        PEER_ISN.wrapping_add(1),
-        syn_ack.seq.0.wrapping_add(1001),
-    ));
-    assert_eq!(h.expect().payload.len(), 200);
+    assert_eq!(sizes, [500, 500, 200], "500-byte segments, and the tail");
 }
 
 #[test]
@@ -290,4 +279,23 @@ fn nagle_holds_small_segments_while_data_is_in_flight() {
         b"d",
         "nodelay: at once though bc is in flight"
     );
+}
+
+#[test]
+fn nagle_lets_a_small_tail_follow_full_segments_at_once() {
+    // Minshall's version, as Linux's: only an unacknowledged *small* segment holds the next
+    // small one back. An answer of two full segments and a tail goes out whole, without
+    // waiting for the (maybe delayed) ACK of the full ones.
+    let mut h = Harness::new();
+    let (id, ours, theirs) = established(&mut h);
+    let mss = h.host.tcp_info(id).unwrap().mss;
+    h.write(id, &data(2 * mss + 100)).unwrap();
+    let sizes: Vec<usize> = h.recv_all().iter().map(|s| s.payload.len()).collect();
+    assert_eq!(sizes, [mss, mss, 100]);
+    // The tail is small and unacknowledged: the next small write waits for its ACK.
+    h.write(id, b"more").unwrap();
+    h.expect_silence();
+    let end = ours.wrapping_add((2 * mss + 100) as u32);
+    h.send(&Seg::to(80, Flags::ACK, theirs, end));
+    assert_eq!(h.expect().payload, b"more");
 }
