@@ -188,9 +188,13 @@ fn tcp_section(out: &mut String, info: &ConnInfo) {
         (
             "retransmissions so far",
             format!(
-                "{} segments sent again ({} by fast retransmit, {} to fill SACK holes; the \
-                 retransmission timer expired {} times)",
-                s.retransmissions, s.fast_retransmissions, s.sack_retransmissions, s.timeouts
+                "{} segments sent again ({} by fast retransmit, {} to fill SACK holes, {} tail \
+                 loss probes; the retransmission timer expired {} times)",
+                s.retransmissions,
+                s.fast_retransmissions,
+                s.sack_retransmissions,
+                s.tail_loss_probes,
+                s.timeouts
             ),
         ),
         (

@@ -25,7 +25,7 @@ fn layers(stats: &Stats) -> [(&'static str, &LayerStats); 4] {
 }
 
 /// A connection's counters, with the names `/stats.json` uses.
-fn counters(s: &ConnStats) -> [(&'static str, u64); 13] {
+fn counters(s: &ConnStats) -> [(&'static str, u64); 17] {
     [
         ("segments_in", s.segments_in),
         ("segments_out", s.segments_out),
@@ -34,7 +34,11 @@ fn counters(s: &ConnStats) -> [(&'static str, u64); 13] {
         ("sack_retransmissions", s.sack_retransmissions),
         ("timeouts", s.timeouts),
         ("spurious_timeouts", s.spurious_timeouts),
+        ("lost_retransmissions", s.lost_retransmissions),
+        ("tail_loss_probes", s.tail_loss_probes),
+        ("tail_losses_repaired", s.tail_losses_repaired),
         ("fast_recoveries", s.fast_recoveries),
+        ("undone_recoveries", s.undone_recoveries),
         ("duplicate_acks", s.duplicate_acks),
         ("sacked_bytes", s.sacked_bytes),
         ("window_probes", s.window_probes),
