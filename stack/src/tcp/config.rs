@@ -54,6 +54,11 @@ pub struct TcpConfig {
     ///
     /// [RFC 8985 section 7]: https://www.rfc-editor.org/rfc/rfc8985#section-7
     pub tail_loss_probes: bool,
+    /// End the first slow start when the RTT grows, before the queue overflows: HyStart++
+    /// ([RFC 9406]). Needs timestamps (an RTT sample from every ACK).
+    ///
+    /// [RFC 9406]: https://www.rfc-editor.org/rfc/rfc9406
+    pub hystart: bool,
     /// The initial congestion window, in segments ([RFC 6928]: 10).
     ///
     /// [RFC 6928]: https://www.rfc-editor.org/rfc/rfc6928
@@ -63,7 +68,7 @@ pub struct TcpConfig {
 impl Default for TcpConfig {
     /// 256 KiB buffers each way, backlog 128, Linux's retry counts, MSL 30 s (TIME-WAIT 60 s,
     /// as on Linux), 100 challenge ACKs per second, CUBIC with an initial window of 10, SACK
-    /// and timestamps offered, ACKs delayed up to 40 ms (as Linux does), tail loss probes on.
+    /// and timestamps offered, ACKs delayed up to 40 ms (as Linux does), tail loss probes and HyStart++ on.
     fn default() -> Self {
         TcpConfig {
             send_buffer: 256 * 1024,
@@ -82,6 +87,7 @@ impl Default for TcpConfig {
             timestamps: true,
             delayed_ack: Some(Duration::from_millis(40)),
             tail_loss_probes: true,
+            hystart: true,
             initial_window: 10,
         }
     }

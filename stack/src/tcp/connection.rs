@@ -79,6 +79,11 @@ pub struct ConnStats {
     /// Tail loss probes that resent data and were acknowledged outside recovery: a loss
     /// repaired without a timeout (the congestion window shrank as for one).
     pub tail_losses_repaired: u64,
+    /// Times HyStart++ saw the RTT grow in the first slow start (a queue filling) and slowed
+    /// it down (Conservative Slow Start).
+    pub conservative_slow_starts: u64,
+    /// First slow starts HyStart++ ended, into congestion avoidance, before any loss.
+    pub hystart_exits: u64,
     /// Times fast recovery began.
     pub fast_recoveries: u64,
     /// Recoveries undone: the missing segment arrived (it was only reordered) before anything
@@ -206,6 +211,8 @@ pub(crate) struct Connection {
     pub(crate) time_wait: Duration,
     /// The congestion control algorithm and its window.
     pub(crate) congestion: Box<dyn CongestionControl>,
+    /// HyStart++: where the first slow start is (`congestion/hystart.rs`).
+    pub(crate) hystart: super::congestion::hystart::HyStart,
     pub(crate) algorithm: Algorithm,
     /// The initial congestion window in segments.
     pub(crate) initial_window: u32,
@@ -247,6 +254,8 @@ pub(crate) struct Connection {
     /// SND.MAX when SND.UNA's segment was last resent in this recovery: once data sent after
     /// that reaches the peer while SND.UNA stays, the retransmission was lost too.
     pub(crate) una_resent_at: Option<SeqNumber>,
+    /// That retransmission was lost too: SND.UNA's segment goes again when the pipe has room.
+    pub(crate) una_lost_again: bool,
     /// NewReno without SACK: the window inflation by duplicate ACKs during recovery.
     pub(crate) inflation: usize,
     /// What to restore if the last timeout turns out spurious: (cwnd, ssthresh, timestamp of
@@ -359,6 +368,7 @@ impl Connection {
             time_wait_until: None,
             time_wait: config.msl * 2,
             congestion: config.congestion.build(our_mss, config.initial_window),
+            hystart: super::congestion::hystart::HyStart::new(config.hystart),
             algorithm: config.congestion,
             sack_ok: false,
             sack_wanted: config.sack,
@@ -375,6 +385,7 @@ impl Connection {
             tail_probe_start: iss,
             lost_below_probe: None,
             una_resent_at: None,
+            una_lost_again: false,
             rtx_now: false,
             inflation: 0,
             undo: None,

@@ -405,8 +405,11 @@ impl Connection {
         // data, and RFC 5681 3.1 grows cwnd for ACKs "that cumulatively acknowledge new data".
         if self.recovery_point.is_some() {
             self.on_ack_in_recovery(data);
-        } else if cwnd_limited && data > 0 {
-            self.congestion.on_ack(now, data, self.rtt.srtt());
+        } else if data > 0 {
+            let grow = self.slow_start_growth(now, ack, echo, data);
+            if cwnd_limited {
+                self.congestion.on_ack(now, grow, self.rtt.srtt());
+            }
             trace!(
                 quad = %self.quad,
                 cwnd = self.congestion.window(),
@@ -422,6 +425,45 @@ impl Connection {
         self.arm_tail_loss_probe(now);
         if data > 0 {
             self.wake_writers();
+        }
+    }
+
+    /// In the first slow start, HyStart++ (`congestion/hystart.rs`) may slow the growth down
+    /// or end slow start: returns how many of the `data` bytes acknowledged count for growth.
+    /// The RTT sample is this ACK's, from its echoed timestamp.
+    fn slow_start_growth(&mut self, now: Instant, ack: SeqNumber, echo: u32, data: usize) -> usize {
+        use super::congestion::hystart::{Growth, Phase, CSS_GROWTH_DIVISOR};
+        if self.congestion.window() >= self.congestion.ssthresh() {
+            return data;
+        }
+        let rtt = (self.ts_ok && echo != 0)
+            .then(|| self.ts_clock(now).wrapping_sub(echo))
+            .filter(|&ms| ms < 60_000)
+            .map(|ms| std::time::Duration::from_millis(u64::from(ms)));
+        let before = self.hystart.phase;
+        match self.hystart.on_ack(ack, self.snd_max, rtt) {
+            Growth::Conservative => {
+                if before == Phase::SlowStart {
+                    self.stats.conservative_slow_starts += 1;
+                    debug!(
+                        quad = %self.quad,
+                        cwnd = self.congestion.window(),
+                        "tcp: HyStart++: the RTT grew, conservative slow start"
+                    );
+                }
+                data / CSS_GROWTH_DIVISOR
+            }
+            Growth::EndSlowStart => {
+                self.congestion.end_slow_start();
+                self.stats.hystart_exits += 1;
+                debug!(
+                    quad = %self.quad,
+                    cwnd = self.congestion.window(),
+                    "tcp: HyStart++: slow start ends before a loss, congestion avoidance"
+                );
+                data
+            }
+            Growth::SlowStart | Growth::Unchanged => data,
         }
     }
 

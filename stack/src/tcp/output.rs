@@ -449,6 +449,7 @@ impl Connection {
                     self.high_rxt = self.high_rxt.max(plan.seq + len);
                     if plan.seq == self.snd_una {
                         self.una_resent_at = Some(self.snd_max);
+                        self.una_lost_again = false;
                     }
                     self.recovery_resent += 1;
                     match why {

@@ -114,7 +114,8 @@ impl Connection {
 
     /// In recovery, new SACK information arrived: if the peer now holds DupThresh segments'
     /// worth of data sent after SND.UNA's segment was resent, and still not that segment, the
-    /// retransmission was lost as well; send it again now rather than wait for the timeout.
+    /// retransmission was lost as well; send it again as soon as the pipe has room, rather than
+    /// wait for the timeout.
     /// (The idea of RACK, RFC 8985 section 6, for this one segment: data sent later arrived.)
     pub(crate) fn check_lost_retransmission(&mut self) {
         let Some(mark) = self.una_resent_at else {
@@ -126,7 +127,7 @@ impl Connection {
             return;
         }
         self.una_resent_at = None;
-        self.rtx_now = true;
+        self.una_lost_again = true;
         self.stats.lost_retransmissions += 1;
         self.note = Some("fast retransmission again: the last one was lost too".into());
         debug!(quad = %self.quad, seq = %self.snd_una, "tcp: a retransmission was lost");
@@ -185,6 +186,7 @@ impl Connection {
         self.congestion.on_loss(now, flight);
         self.recovery_point = Some(self.snd_max);
         self.recover = self.snd_max;
+        self.hystart.stop();
         // Recovery answers for the loss a tail loss probe found; no probes while it lasts.
         self.tail_probe_end = None;
         self.tail_probe_now = false;
@@ -222,6 +224,7 @@ impl Connection {
         if self.snd_una >= point {
             self.recovery_point = None;
             self.una_resent_at = None;
+            self.una_lost_again = false;
             self.lost_below_probe = None;
             self.inflation = 0;
             self.rtx_now = false;
@@ -240,6 +243,7 @@ impl Connection {
         // The new SND.UNA may begin a hole already resent: data sent from now on, SACKed
         // before it, would show that resending lost as well.
         self.una_resent_at = (self.snd_una < self.high_rxt).then_some(self.snd_max);
+        self.una_lost_again = false;
         if !self.sack_ok {
             // Partial ACK: resend the first unacknowledged segment now; deflate the window by
             // what was acknowledged, and add back one segment.
@@ -258,6 +262,17 @@ impl Connection {
         }
         if self.recovery_point.is_none() || !self.sack_ok {
             return None;
+        }
+        if self.una_lost_again {
+            let end = self
+                .scoreboard
+                .next_hole(self.snd_una, self.snd_max)
+                .map_or(self.snd_max, |(_, end)| end);
+            let len = self.resendable_at(self.snd_una, end);
+            if len > 0 {
+                return Some((self.snd_una, len, Resend::Sack));
+            }
+            self.una_lost_again = false;
         }
         // RFC 6675 NextSeg (1): the first hole above HighRxt that is deemed lost.
         let lost = match (
@@ -325,6 +340,7 @@ impl Connection {
         self.inflation = 0;
         self.rtx_now = false;
         self.una_resent_at = None;
+        self.una_lost_again = false;
         self.lost_below_probe = None;
         self.dupacks = 0;
         self.recover = self.snd_max;

@@ -156,6 +156,7 @@ impl Connection {
         self.tail_probe_end = None;
         if self.tail_probe_resent && self.recovery_point.is_none() {
             self.congestion.on_loss(now, in_flight);
+            self.hystart.stop();
             self.stats.tail_losses_repaired += 1;
             debug!(
                 quad = %self.quad,

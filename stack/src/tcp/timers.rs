@@ -82,11 +82,17 @@ impl Connection {
             rto.as_millis()
         ));
         debug!(quad = %self.quad, rto_ms = rto.as_millis() as u64, n = self.retries, "tcp: retransmission timeout");
+        // Outstanding and not SACKed; nothing if this cuts a recovery short (its cut stands).
+        let in_flight = self
+            .recovery_point
+            .is_none()
+            .then(|| self.in_flight() - self.scoreboard.sacked_bytes().min(self.in_flight()));
         self.on_timeout_recovery(self.ts_clock(now));
+        self.hystart.stop();
         self.probe_timeout_at = None;
         self.tail_probe_now = false;
         self.tail_probe_end = None;
-        self.congestion.on_timeout(now, self.in_flight());
+        self.congestion.on_timeout(now, in_flight);
         self.rtt.back_off();
         if self.timed.take().is_some() {
             // Karn: the timed segment goes again; only a timestamp can time it now.

@@ -146,8 +146,21 @@ impl CongestionControl for Cubic {
         self.cwnd = self.ssthresh;
     }
 
-    fn on_timeout(&mut self, _now: Instant, in_flight: usize) {
-        self.reduce(in_flight);
+    fn end_slow_start(&mut self) {
+        // The cubic curve starts at the current window (the next ACK begins an epoch).
+        self.ssthresh = self.cwnd;
+        self.epoch_start = None;
+    }
+
+    fn on_timeout(&mut self, _now: Instant, in_flight: Option<usize>) {
+        match in_flight {
+            Some(in_flight) => self.reduce(in_flight),
+            None => {
+                // The recovery's reduction stands; the cubic curve starts over after slow start.
+                self.epoch_start = None;
+                self.carry = 0.0;
+            }
+        }
         self.cwnd = self.mss;
     }
 }
@@ -176,7 +189,7 @@ mod tests {
         let mut cc = Cubic::new(MSS, 100 * MSS, 50 * MSS);
         cc.on_loss(Instant::ZERO, 100 * MSS);
         assert_eq!((cc.window(), cc.ssthresh()), (70 * MSS, 70 * MSS));
-        cc.on_timeout(Instant::ZERO, 70 * MSS);
+        cc.on_timeout(Instant::ZERO, Some(70 * MSS));
         assert_eq!(cc.window(), MSS);
     }
 

@@ -22,7 +22,8 @@
 //!
 //! The algorithm sits behind [`CongestionControl`], so it can be chosen per socket, even in the
 //! middle of a connection: [`Algorithm::NewReno`] (RFC 5681, [RFC 6582]) or
-//! [`Algorithm::Cubic`] ([RFC 9438], Linux's default). Loss recovery itself (what to resend,
+//! [`Algorithm::Cubic`] ([RFC 9438], Linux's default). For both, `hystart.rs` ends the first
+//! slow start early when the round trips start to grow (HyStart++). Loss recovery itself (what to resend,
 //! duplicate ACK counting, SACK) lives in `recovery.rs`; the algorithm only sizes the window.
 //!
 //! [RFC 5681]: https://www.rfc-editor.org/rfc/rfc5681
@@ -35,6 +36,7 @@ use std::time::Duration;
 use crate::time::Instant;
 
 mod cubic;
+pub(crate) mod hystart;
 mod reno;
 
 pub use cubic::Cubic;
@@ -60,8 +62,16 @@ pub trait CongestionControl: fmt::Debug + Send {
     fn on_loss(&mut self, now: Instant, in_flight: usize);
 
     /// The retransmission timer expired: the window falls to one segment (RFC 5681 3.1,
-    /// "loss window").
-    fn on_timeout(&mut self, now: Instant, in_flight: usize);
+    /// "loss window"), and the threshold follows `in_flight`, the bytes outstanding and not
+    /// known to have arrived. `None` when the timeout cut short a fast recovery: that
+    /// recovery's threshold stands, as Linux keeps it (one loss episode, one reduction). With
+    /// SACK, what is outstanding then is mostly data the peer holds; halving it would set the
+    /// threshold far above what the path took, and slow start would overshoot again.
+    fn on_timeout(&mut self, now: Instant, in_flight: Option<usize>);
+
+    /// Slow start ends here without a loss (HyStart++ saw the delay grow, `hystart.rs`):
+    /// ssthresh becomes the current window, and congestion avoidance begins.
+    fn end_slow_start(&mut self);
 }
 
 /// The algorithms to choose from.

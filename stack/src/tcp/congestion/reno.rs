@@ -67,8 +67,14 @@ impl CongestionControl for NewReno {
         self.acked_in_avoidance = 0;
     }
 
-    fn on_timeout(&mut self, _now: Instant, in_flight: usize) {
-        self.ssthresh = reduced(in_flight, 0.5, self.mss);
+    fn end_slow_start(&mut self) {
+        self.ssthresh = self.cwnd;
+    }
+
+    fn on_timeout(&mut self, _now: Instant, in_flight: Option<usize>) {
+        if let Some(in_flight) = in_flight {
+            self.ssthresh = reduced(in_flight, 0.5, self.mss);
+        }
         self.cwnd = self.mss;
         self.acked_in_avoidance = 0;
     }
@@ -86,7 +92,7 @@ mod tests {
         cc.on_ack(T, 1000, None);
         cc.on_ack(T, 5000, None); // a stretch ACK counts two MSS at most
         assert_eq!(cc.window(), 5000);
-        cc.on_timeout(T, 8000);
+        cc.on_timeout(T, Some(8000));
         assert_eq!((cc.window(), cc.ssthresh()), (1000, 4000));
         for _ in 0..3 {
             cc.on_ack(T, 1000, None);
