@@ -197,6 +197,44 @@ pub async fn wait_for_closes(stack: &Stack, limit: Duration) -> bool {
     true
 }
 
+/// How long a client waits, when its work is done, for its connections to finish closing.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// Runs a client demo's `work` until it ends or `shutdown` (Ctrl-C) comes; then lets its TCP
+/// connections finish closing (up to 2 s: see [`wait_for_closes`]), prints the stack's counters
+/// and the impairments', and returns the exit code: success, failure (the error printed first),
+/// or 130 after Ctrl-C, as a shell reports a program stopped by SIGINT. `shutdown` is made
+/// before the demo says it is ready, so that no Ctrl-C can come before it listens.
+pub async fn finish_client(
+    program: &str,
+    net: &TunStack,
+    shutdown: impl Future<Output = ()>,
+    work: impl Future<Output = std::io::Result<()>>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let code = tokio::select! {
+        result = work => match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("{program}: {err}");
+                ExitCode::FAILURE
+            }
+        },
+        _ = shutdown => {
+            eprintln!("{program}: interrupted");
+            ExitCode::from(130)
+        }
+    };
+    if !wait_for_closes(&net.stack, CLOSE_WAIT).await {
+        eprintln!("{program}: not every connection finished closing; leaving anyway");
+    }
+    eprintln!("{program}: done\n{}", net.stack.stats());
+    if let Some(stats) = net.impair_stats() {
+        eprintln!("{stats}");
+    }
+    code
+}
+
 /// Milliseconds, for printing a duration as the course does (`elapsed * 1000`).
 pub fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0

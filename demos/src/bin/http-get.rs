@@ -33,12 +33,9 @@ use tunstack::{Stack, TcpStream};
 use tunstack_demos::http::response::{head_end, ChunkedDecoder, Framing, ResponseHead, MAX_HEAD};
 use tunstack_demos::http::url::HttpUrl;
 use tunstack_demos::{
-    exit_with, init_logging, millis, parse_duration, shutdown_signal, start_on_tun,
-    wait_for_closes, TunOptions,
+    exit_with, finish_client, init_logging, millis, parse_duration, shutdown_signal, start_on_tun,
+    TunOptions,
 };
-
-/// How long the client waits, before it exits, for the connection's closing handshake.
-const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// An HTTP client on tunstack: the course's "what happens when you type a URL".
 ///
@@ -96,27 +93,7 @@ async fn main() -> ExitCode {
         println!("{line}");
     }
 
-    let code = tokio::select! {
-        result = run(&net.stack, &args) => match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("http-get: {err}");
-                ExitCode::FAILURE
-            }
-        },
-        _ = shutdown => {
-            eprintln!("http-get: interrupted");
-            ExitCode::from(130)
-        }
-    };
-    if !wait_for_closes(&net.stack, CLOSE_WAIT).await {
-        eprintln!("http-get: the server did not finish closing; leaving anyway");
-    }
-    eprintln!("http-get: done\n{}", net.stack.stats());
-    if let Some(stats) = net.impair_stats() {
-        eprintln!("{stats}");
-    }
-    code
+    finish_client("http-get", &net, shutdown, run(&net.stack, &args)).await
 }
 
 /// The body as it arrives: the first `max` bytes kept to print, all of them counted.

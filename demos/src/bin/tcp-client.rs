@@ -39,12 +39,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout, Instant};
 use tunstack::{Stack, TcpStream};
 use tunstack_demos::{
-    exit_with, init_logging, millis, parse_duration, shutdown_signal, start_on_tun,
-    wait_for_closes, TunOptions,
+    exit_with, finish_client, init_logging, millis, parse_duration, shutdown_signal, start_on_tun,
+    TunOptions,
 };
-
-/// How long the client waits, before it exits, for the connection's closing handshake.
-const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// A TCP client on tunstack: the course's client.py.
 ///
@@ -100,27 +97,7 @@ async fn main() -> ExitCode {
         println!("{line}");
     }
 
-    let code = tokio::select! {
-        result = run(&net.stack, &args) => match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("tcp-client: {err}");
-                ExitCode::FAILURE
-            }
-        },
-        _ = shutdown => {
-            eprintln!("tcp-client: interrupted");
-            ExitCode::from(130)
-        }
-    };
-    if !wait_for_closes(&net.stack, CLOSE_WAIT).await {
-        eprintln!("tcp-client: the server did not finish closing; leaving anyway");
-    }
-    eprintln!("tcp-client: done\n{}", net.stack.stats());
-    if let Some(stats) = net.impair_stats() {
-        eprintln!("{stats}");
-    }
-    code
+    finish_client("tcp-client", &net, shutdown, run(&net.stack, &args)).await
 }
 
 /// Connects, sends the message, prints the reply, closes. The error is one line, for the user.

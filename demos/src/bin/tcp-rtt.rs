@@ -31,12 +31,9 @@ use clap::Parser;
 use tokio::time::{timeout, Instant};
 use tunstack::{Stack, TcpStream};
 use tunstack_demos::{
-    exit_with, init_logging, millis, parse_duration, shutdown_signal, start_on_tun,
-    wait_for_closes, TunOptions,
+    exit_with, finish_client, init_logging, millis, parse_duration, shutdown_signal, start_on_tun,
+    TunOptions,
 };
-
-/// How long tcp-rtt waits, before it exits, for the connections' closing handshakes.
-const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// Measures round-trip time with TCP handshakes on tunstack: the course's measure_rtt.
 ///
@@ -92,27 +89,7 @@ async fn main() -> ExitCode {
         args.to.port()
     );
 
-    let code = tokio::select! {
-        result = measure_rtt(&net.stack, &args) => match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("tcp-rtt: {err}");
-                ExitCode::FAILURE
-            }
-        },
-        _ = shutdown => {
-            eprintln!("tcp-rtt: interrupted");
-            ExitCode::from(130)
-        }
-    };
-    if !wait_for_closes(&net.stack, CLOSE_WAIT).await {
-        eprintln!("tcp-rtt: the server did not finish closing every connection; leaving anyway");
-    }
-    eprintln!("tcp-rtt: done\n{}", net.stack.stats());
-    if let Some(stats) = net.impair_stats() {
-        eprintln!("{stats}");
-    }
-    code
+    finish_client("tcp-rtt", &net, shutdown, measure_rtt(&net.stack, &args)).await
 }
 
 /// Times `--samples` connect + close cycles and prints them and their min, average and max.

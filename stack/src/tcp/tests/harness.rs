@@ -252,6 +252,20 @@ impl Harness {
         std::iter::from_fn(|| self.recv()).collect()
     }
 
+    /// Lets time pass in steps of `step` until the host sends something; returns it and how
+    /// long that took. Fails after `limit`.
+    pub fn wait_for_segment(&mut self, step: Duration, limit: Duration) -> (Seg, Duration) {
+        let mut waited = Duration::ZERO;
+        loop {
+            if let Some(seg) = self.recv() {
+                return (seg, waited);
+            }
+            assert!(waited < limit, "nothing sent within {limit:?}");
+            self.advance(step);
+            waited += step;
+        }
+    }
+
     /// Asserts the host sends nothing now.
     pub fn expect_silence(&mut self) {
         if let Some(seg) = self.recv() {

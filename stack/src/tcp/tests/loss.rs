@@ -8,22 +8,12 @@ use std::time::Duration;
 use super::harness::*;
 use crate::tcp::{ConnId, Flags, SeqNumber, State};
 
+/// How finely the tests below let time pass while waiting for a segment.
+const STEP: Duration = Duration::from_millis(10);
+
 fn established(h: &mut Harness) -> (ConnId, u32, u32) {
     let (id, iss) = h.passive_open(80);
     (id, iss.0.wrapping_add(1), PEER_ISN.wrapping_add(1))
-}
-
-/// Advances in 10 ms steps until the host sends something; returns it and the wait.
-fn wait_for_segment(h: &mut Harness, limit: Duration) -> (Seg, Duration) {
-    let mut waited = Duration::ZERO;
-    loop {
-        if let Some(seg) = h.recv() {
-            return (seg, waited);
-        }
-        assert!(waited < limit, "nothing sent within {limit:?}");
-        h.advance(Duration::from_millis(10));
-        waited += Duration::from_millis(10);
-    }
 }
 
 #[test]
@@ -65,7 +55,7 @@ fn a_lost_data_segment_is_sent_again_after_the_rto_and_backs_off() {
     let first = h.expect();
     let mut waits = Vec::new();
     for n in 1..=4 {
-        let (again, waited) = wait_for_segment(&mut h, Duration::from_secs(60));
+        let (again, waited) = h.wait_for_segment(STEP, Duration::from_secs(60));
         assert_eq!(
             (again.seq, again.payload.as_slice()),
             (first.seq, &b"lost"[..])
@@ -97,7 +87,7 @@ fn backoff_is_capped() {
     h.expect();
     let waits: Vec<u128> = (0..6)
         .map(|_| {
-            wait_for_segment(&mut h, Duration::from_secs(60))
+            h.wait_for_segment(STEP, Duration::from_secs(60))
                 .1
                 .as_millis()
         })
@@ -112,7 +102,7 @@ fn karns_rule_takes_no_sample_from_a_retransmission() {
     let before = h.host.tcp_info(id).unwrap();
     h.write(id, b"x").unwrap();
     h.expect();
-    wait_for_segment(&mut h, Duration::from_secs(5));
+    h.wait_for_segment(STEP, Duration::from_secs(5));
     h.advance(Duration::from_millis(50));
     h.send(&Seg::to(80, Flags::ACK, theirs, ours.wrapping_add(1)));
     let after = h.host.tcp_info(id).unwrap();
@@ -136,7 +126,7 @@ fn a_partial_ack_restarts_the_timer_and_goes_back_n() {
     // The first segment arrives; the other two were lost.
     h.send(&Seg::to(80, Flags::ACK, theirs, ours.wrapping_add(1460)));
     h.expect_silence();
-    let (again, waited) = wait_for_segment(&mut h, Duration::from_secs(5));
+    let (again, waited) = h.wait_for_segment(STEP, Duration::from_secs(5));
     assert!(
         waited >= Duration::from_millis(200),
         "the timer restarted at the partial ACK"
@@ -163,7 +153,7 @@ fn a_lost_syn_ack_is_recovered_and_the_handshake_completes() {
     h.listen(80);
     h.send(&Seg::to(80, Flags::SYN, PEER_ISN, 0));
     let syn_ack = h.expect();
-    let (again, waited) = wait_for_segment(&mut h, Duration::from_secs(5));
+    let (again, waited) = h.wait_for_segment(STEP, Duration::from_secs(5));
     assert_eq!(waited, Duration::from_secs(1));
     assert_eq!(again.seq, syn_ack.seq);
     h.send(&Seg::to(

@@ -6,6 +6,9 @@ use std::time::Duration;
 use super::harness::*;
 use crate::tcp::{ConnId, Flags, SeqNumber, State};
 
+/// How finely the tests below let time pass while waiting for a segment.
+const STEP: Duration = Duration::from_millis(1);
+
 /// A passive open where the peer offers what `syn` adds (SACK, timestamps...). Returns the
 /// connection, our next sequence number and the peer's.
 fn open_with(h: &mut Harness, syn: Seg) -> (ConnId, u32, u32) {
@@ -432,19 +435,6 @@ fn a_lost_fast_retransmission_is_sent_again_without_a_timeout() {
     );
 }
 
-/// Advances 1 ms at a time until the host sends something; returns it and the wait.
-fn wait_for_segment(h: &mut Harness, limit: Duration) -> (Seg, Duration) {
-    let mut waited = Duration::ZERO;
-    loop {
-        if let Some(seg) = h.recv() {
-            return (seg, waited);
-        }
-        assert!(waited < limit, "nothing sent within {limit:?}");
-        h.advance(Duration::from_millis(1));
-        waited += Duration::from_millis(1);
-    }
-}
-
 /// A SACK connection whose SRTT is 10 ms: the handshake's round trip took that long.
 fn with_sack_and_srtt_10ms(h: &mut Harness) -> (ConnId, u32, u32) {
     h.listen(80);
@@ -473,7 +463,7 @@ fn a_tail_loss_is_probed_after_two_round_trips_and_recovered_without_a_timeout()
     let seqs = send_segments(&mut h, id, 3);
     // All three lost: no ACK comes. After 2 × SRTT = 20 ms (well before the 200 ms RTO) the
     // last segment goes again: nothing new is left to send (RFC 8985 7.3).
-    let (probe, waited) = wait_for_segment(&mut h, Duration::from_millis(150));
+    let (probe, waited) = h.wait_for_segment(STEP, Duration::from_millis(150));
     assert_eq!(waited, Duration::from_millis(20));
     assert_eq!(probe.seq.0, seqs[2], "the last segment");
     assert!(probe.comment.unwrap().starts_with("tail loss probe"));
@@ -496,7 +486,7 @@ fn a_tail_loss_probe_sends_new_data_when_the_window_allows() {
     h.write(id, &vec![7u8; 12 * 1000]).unwrap();
     let seqs: Vec<u32> = h.recv_all().iter().map(|s| s.seq.0).collect();
     assert_eq!(seqs.len(), 10);
-    let (probe, waited) = wait_for_segment(&mut h, Duration::from_millis(150));
+    let (probe, waited) = h.wait_for_segment(STEP, Duration::from_millis(150));
     assert_eq!(waited, Duration::from_millis(20));
     assert_eq!(probe.seq.0, seqs[9] + 1000, "new data");
     assert!(probe
@@ -504,7 +494,7 @@ fn a_tail_loss_probe_sends_new_data_when_the_window_allows() {
         .unwrap()
         .starts_with("tail loss probe: new data"));
     // Only one probe: then the retransmission timer, restarted when the probe went.
-    let (again, waited) = wait_for_segment(&mut h, Duration::from_secs(1));
+    let (again, waited) = h.wait_for_segment(STEP, Duration::from_secs(1));
     assert_eq!(
         waited,
         h.host.tcp_info(id).unwrap().rto / 2,
@@ -537,7 +527,7 @@ fn without_sack_there_is_no_probe() {
     let mut h = Harness::new();
     let (id, _, _) = plain(&mut h);
     send_segments(&mut h, id, 3);
-    let (seg, waited) = wait_for_segment(&mut h, Duration::from_secs(2));
+    let (seg, waited) = h.wait_for_segment(STEP, Duration::from_secs(2));
     assert!(waited >= Duration::from_millis(200), "{waited:?}");
     assert!(seg.comment.unwrap().contains("after RTO"));
 }
