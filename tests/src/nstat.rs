@@ -19,6 +19,8 @@
 //! | `TcpExtTCPOFOQueue` | segments it received out of order (after a gap) and queued |
 //! | `TcpExtTCPSACKReorder` | reordering that SACK showed |
 //! | `TcpExtTCPDSACKRecv` | duplicate segments the peer reported (D-SACK): spurious retransmissions |
+//! | `TcpExtTCPDSACKOldSent` | D-SACKs it sent: data below its cumulative ACK arrived again |
+//! | `TcpExtTCPDSACKUndo` | recoveries it undid because D-SACKs showed every resend needless |
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -79,6 +79,7 @@ const KERNEL_COUNTERS: &[&str] = &[
     "TcpExtTCPSpuriousRTOs",
     "TcpExtTCPDSACKOldSent",
     "TcpExtTCPDSACKRecv",
+    "TcpExtTCPDSACKUndo",
     "TcpExtTCPOFOQueue",
 ];
 
@@ -194,7 +195,8 @@ impl Figures {
              our Impair (what our stack sent, and lost):\n{}\
              {}: {} packets\n\
              our stack: {} segments out, {} retransmissions ({} fast, {} SACK), {} timeouts \
-             ({} spurious), {} fast recoveries, {} duplicate ACKs in\n\
+             ({} spurious), {} fast recoveries ({} undone), {} duplicate ACKs in, {} D-SACKs out, \
+             {} D-SACKs in\n\
              the kernel (nstat, growth during the test):\n{}\
              the capture (tshark):\n{}",
             self.what,
@@ -210,7 +212,10 @@ impl Figures {
             ours.timeouts,
             ours.spurious_timeouts,
             ours.fast_recoveries,
+            ours.undone_recoveries,
             ours.duplicate_acks,
+            ours.dsacks_sent,
+            ours.dsacks_received,
             self.kernel.show(KERNEL_COUNTERS),
             self.capture.analysis_table(),
         );
@@ -259,6 +264,16 @@ impl Figures {
                 "{}",
                 self.kernel
             );
+            // And it read our D-SACK blocks: data it sent twice (RFC 2883). A few of our ACKs
+            // are lost on the way, but not every one that carried a D-SACK.
+            if self.ours.dsacks_sent >= 10 {
+                assert!(
+                    self.kernel.get("TcpExtTCPDSACKRecv") > 0,
+                    "{} D-SACKs sent; {}",
+                    self.ours.dsacks_sent,
+                    self.kernel
+                );
+            }
         }
         if we_sent > 0 {
             let ours = &self.ours;

@@ -25,7 +25,7 @@ fn layers(stats: &Stats) -> [(&'static str, &LayerStats); 4] {
 }
 
 /// A connection's counters, with the names `/stats.json` uses.
-fn counters(s: &ConnStats) -> [(&'static str, u64); 17] {
+fn counters(s: &ConnStats) -> [(&'static str, u64); 20] {
     [
         ("segments_in", s.segments_in),
         ("segments_out", s.segments_out),
@@ -37,9 +37,12 @@ fn counters(s: &ConnStats) -> [(&'static str, u64); 17] {
         ("lost_retransmissions", s.lost_retransmissions),
         ("tail_loss_probes", s.tail_loss_probes),
         ("tail_losses_repaired", s.tail_losses_repaired),
+        ("unneeded_tail_probes", s.unneeded_tail_probes),
         ("fast_recoveries", s.fast_recoveries),
         ("undone_recoveries", s.undone_recoveries),
         ("duplicate_acks", s.duplicate_acks),
+        ("dsacks_sent", s.dsacks_sent),
+        ("dsacks_received", s.dsacks_received),
         ("sacked_bytes", s.sacked_bytes),
         ("window_probes", s.window_probes),
         ("bytes_written", s.bytes_written),

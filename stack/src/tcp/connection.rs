@@ -87,10 +87,18 @@ pub struct ConnStats {
     /// Times fast recovery began.
     pub fast_recoveries: u64,
     /// Recoveries undone: the missing segment arrived (it was only reordered) before anything
-    /// was resent.
+    /// was resent, or the peer reported every resent segment as a duplicate (D-SACK).
     pub undone_recoveries: u64,
     /// Duplicate ACKs received.
     pub duplicate_acks: u64,
+    /// D-SACK blocks sent (RFC 2883): data that arrived twice, reported to the sender so it
+    /// can tell its retransmission was not needed.
+    pub dsacks_sent: u64,
+    /// D-SACK blocks received: the peer got some of our data twice.
+    pub dsacks_received: u64,
+    /// Tail loss probes that resent data the peer already held (its D-SACK said so): no loss
+    /// happened, and the congestion window was left alone (RFC 8985 7.4.2).
+    pub unneeded_tail_probes: u64,
     /// Bytes the peer reported holding out of order (SACK), counted once.
     pub sacked_bytes: u64,
     /// Zero-window probes sent.
@@ -245,6 +253,8 @@ pub(crate) struct Connection {
     pub(crate) tail_probe_end: Option<SeqNumber>,
     /// The probe out resent data (rather than sending new data).
     pub(crate) tail_probe_resent: bool,
+    /// The peer reported the probe's data as a duplicate (D-SACK): the probe repaired nothing.
+    pub(crate) tail_probe_dsacked: bool,
     /// Where the probe out begins: data below it not held by the peer when the probe is, was
     /// sent before the probe and is lost.
     pub(crate) tail_probe_start: SeqNumber,
@@ -263,8 +273,12 @@ pub(crate) struct Connection {
     pub(crate) undo: Option<(usize, usize, u32)>,
     /// The window and threshold before this recovery cut them, and how many segments it has
     /// resent: a recovery that ends having resent nothing found no loss, and is undone.
+    /// Kept after the recovery ends, until the next loss: D-SACKs for every resent segment,
+    /// arriving after the ACK that ended it, also undo it.
     pub(crate) recovery_undo: Option<(usize, usize)>,
     pub(crate) recovery_resent: u32,
+    /// SND.UNA when the last recovery began: D-SACKs below it are about older episodes.
+    pub(crate) undo_from: SeqNumber,
 
     // ----- timestamps (RFC 7323) -----
     /// Timestamps agreed: both SYNs carried the option.
@@ -301,6 +315,9 @@ pub(crate) struct Connection {
     pub(crate) rcv_mss: usize,
     /// Where the latest out-of-order segment began: its SACK block goes first.
     pub(crate) last_early: Option<SeqNumber>,
+    /// Data that arrived a second time, `[left, right)`: the next ACK reports it in its first
+    /// SACK block, once (D-SACK, RFC 2883).
+    pub(crate) dsack: Option<(SeqNumber, SeqNumber)>,
     /// Why the next segment is sent, for the capture's frame comment.
     pub(crate) note: Option<String>,
 
@@ -382,6 +399,7 @@ impl Connection {
             tail_probe_now: false,
             tail_probe_end: None,
             tail_probe_resent: false,
+            tail_probe_dsacked: false,
             tail_probe_start: iss,
             lost_below_probe: None,
             una_resent_at: None,
@@ -391,6 +409,7 @@ impl Connection {
             undo: None,
             recovery_undo: None,
             recovery_resent: 0,
+            undo_from: iss,
             ts_ok: false,
             ts_wanted: config.timestamps,
             ts_recent: 0,
@@ -404,6 +423,7 @@ impl Connection {
             unacked_bytes: 0,
             rcv_mss: 0,
             last_early: None,
+            dsack: None,
             note: None,
             nodelay: false,
             small_sent_end: iss,

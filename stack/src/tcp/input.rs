@@ -164,6 +164,7 @@ impl Connection {
             self.snd_nxt = self.iss;
             return Reply::None;
         }
+        self.note_old_data(h.seq, seg.payload.len());
         if !self.acceptable(h.seq, h.segment_len(), wnd) {
             // Not for this window: an old duplicate or a probe. Answer with an ACK that says
             // where we are, then drop it.
@@ -222,6 +223,26 @@ impl Connection {
         }
         self.consume_fin(now);
         Reply::None
+    }
+
+    /// Data below RCV.NXT arrived again: the sender resent what we had. With SACK agreed, the
+    /// next ACK reports the duplicate range in its first SACK block (a D-SACK, [RFC 2883]
+    /// section 4), at once, so the sender can tell its retransmission was not needed.
+    ///
+    /// [RFC 2883]: https://www.rfc-editor.org/rfc/rfc2883#section-4
+    fn note_old_data(&mut self, seq: SeqNumber, len: usize) {
+        if !self.sack_ok || len == 0 || seq >= self.rcv_nxt {
+            return;
+        }
+        let end = seq + len;
+        let end = if end > self.rcv_nxt {
+            self.rcv_nxt
+        } else {
+            end
+        };
+        self.dsack = Some((seq, end));
+        self.ack_now = true;
+        self.ack_immediately = true;
     }
 
     /// The acceptability test of RFC 9293 3.10.7.4 (four cases on segment and window length).
@@ -510,7 +531,14 @@ impl Connection {
             return Some(reply);
         }
         let in_order = seq == self.rcv_nxt;
-        let advanced = self.recv.insert(seq - self.rcv_nxt, data);
+        let offset = seq - self.rcv_nxt;
+        if self.sack_ok {
+            // Early data that arrived twice: a D-SACK too (RFC 2883 section 4, case 2).
+            if let Some(dup) = self.recv.already_held(offset..offset + data.len()) {
+                self.dsack = Some((self.rcv_nxt + dup.start, self.rcv_nxt + dup.end));
+            }
+        }
+        let advanced = self.recv.insert(offset, data);
         self.rcv_nxt += advanced;
         if !in_order {
             self.last_early = Some(seq);

@@ -359,9 +359,10 @@ impl Connection {
     /// while we hold early data.
     pub(crate) fn segment_size(&self) -> usize {
         let timestamps = if self.ts_ok { 12 } else { 0 };
-        let sack = if self.sack_ok && !self.recv.early_ranges().is_empty() {
+        let held = self.recv.early_ranges().len() + usize::from(self.dsack.is_some());
+        let sack = if self.sack_ok && held > 0 {
             let room = MAX_OPTIONS_LEN - timestamps;
-            let blocks = self.recv.early_ranges().len().min((room - 4) / 8);
+            let blocks = held.min((room - 4) / 8);
             4 + 8 * blocks
         } else {
             0
@@ -370,9 +371,25 @@ impl Connection {
     }
 
     /// SACK blocks for what we hold beyond RCV.NXT (RFC 2018 section 4): the block with the most
-    /// recently received segment first, then the others in order, as many as fit.
-    fn sack_blocks(&self) -> SackBlocks {
+    /// recently received segment first, then the others in order, as many as fit. A D-SACK
+    /// block, if data arrived twice, goes before them all, in this one segment only (RFC 2883
+    /// section 4); when the duplicate lies among the early data, the block holding it follows
+    /// (it is the most recently received).
+    fn sack_blocks(&mut self) -> SackBlocks {
         let mut blocks = SackBlocks::default();
+        if let Some((left, right)) = self.dsack.take() {
+            blocks.push(SackBlock { left, right });
+            self.stats.dsacks_sent += 1;
+            debug!(quad = %self.quad, %left, %right, "tcp: D-SACK: this arrived twice");
+            if self.note.is_none() {
+                let first = self.irs + 1;
+                self.note = Some(format!(
+                    "D-SACK: bytes {}..{} arrived twice; the sender's retransmission was not needed",
+                    left - first,
+                    right - first
+                ));
+            }
+        }
         let ranges = self.recv.early_ranges();
         let block = |r: &std::ops::Range<usize>| SackBlock {
             left: self.rcv_nxt + r.start,

@@ -29,8 +29,15 @@
 //!
 //! Recovery ends when the cumulative ACK covers everything that was outstanding when it began.
 //!
+//! Sometimes there was no loss: the segment was only late, or a timer fired too soon. The
+//! receiver then gets the same data twice, and says so with a D-SACK block ([RFC 2883]); when
+//! every segment a recovery resent comes back that way, the recovery is undone ([RFC 3708]),
+//! and the window it cut is given back. Timestamps tell the same about a timeout.
+//!
 //! [RFC 6675]: https://www.rfc-editor.org/rfc/rfc6675
 //! [RFC 6582]: https://www.rfc-editor.org/rfc/rfc6582
+//! [RFC 2883]: https://www.rfc-editor.org/rfc/rfc2883
+//! [RFC 3708]: https://www.rfc-editor.org/rfc/rfc3708
 //! [RFC 3522]: https://www.rfc-editor.org/rfc/rfc3522
 //! [RFC 4015]: https://www.rfc-editor.org/rfc/rfc4015
 
@@ -61,7 +68,19 @@ impl Connection {
         }
         let before = self.scoreboard.sacked_bytes();
         let mut news = false;
-        for block in &h.sack_blocks {
+        let mut blocks = h.sack_blocks.as_slice();
+        // RFC 2883 section 4: a first block below the cumulative ACK, or inside the second
+        // block, reports data that arrived twice (a D-SACK), not data held.
+        if let [first, rest @ ..] = blocks {
+            let inside_second = rest
+                .first()
+                .is_some_and(|b| b.left <= first.left && first.right <= b.right);
+            if first.left < first.right && (first.left < h.ack || inside_second) {
+                self.on_dsack(first.left, first.right);
+                blocks = rest;
+            }
+        }
+        for block in blocks {
             news |= self.scoreboard.add(
                 block.left,
                 block.right,
@@ -72,6 +91,29 @@ impl Connection {
         let after = self.scoreboard.sacked_bytes();
         self.stats.sacked_bytes += after.saturating_sub(before) as u64;
         news
+    }
+
+    /// The peer got `[left, right)` twice (a D-SACK): one of our retransmissions was not
+    /// needed. If it was the tail loss probe's, the probe repaired nothing.
+    fn on_dsack(&mut self, left: SeqNumber, right: SeqNumber) {
+        self.stats.dsacks_received += 1;
+        debug!(quad = %self.quad, %left, %right, "tcp: D-SACK: the peer got this twice");
+        if self
+            .tail_probe_end
+            .is_some_and(|end| left < end && self.tail_probe_start < right)
+        {
+            self.tail_probe_dsacked = true;
+        }
+        // RFC 3708: when every segment the last recovery resent comes back as a duplicate,
+        // nothing was lost; the recovery is undone.
+        if self.recovery_undo.is_some() && left >= self.undo_from && self.recovery_resent > 0 {
+            let segments = (right - left).div_ceil(self.send_mss.max(1)).max(1);
+            let segments = u32::try_from(segments).unwrap_or(u32::MAX);
+            self.recovery_resent = self.recovery_resent.saturating_sub(segments);
+            if self.recovery_resent == 0 && self.recovery_point.is_none() {
+                self.undo_recovery("every resent segment was a duplicate (D-SACK)");
+            }
+        }
     }
 
     /// Whether `h` is a duplicate ACK. Data must be outstanding and the segment must acknowledge
@@ -183,6 +225,7 @@ impl Connection {
         let old = (self.congestion.window(), self.congestion.ssthresh());
         self.recovery_undo = Some(old);
         self.recovery_resent = 0;
+        self.undo_from = self.snd_una;
         self.congestion.on_loss(now, flight);
         self.recovery_point = Some(self.snd_max);
         self.recover = self.snd_max;
@@ -215,6 +258,19 @@ impl Connection {
         );
     }
 
+    /// A recovery found no loss after all: give back the window it took, keeping any growth
+    /// since (RFC 4015 does the same for a timeout; Linux for both).
+    fn undo_recovery(&mut self, why: &str) {
+        let Some((cwnd, ssthresh)) = self.recovery_undo.take() else {
+            return;
+        };
+        let cwnd = cwnd.max(self.congestion.window());
+        let ssthresh = ssthresh.max(self.congestion.ssthresh());
+        self.congestion = self.algorithm.resume(self.send_mss, cwnd, ssthresh);
+        self.stats.undone_recoveries += 1;
+        debug!(quad = %self.quad, cwnd, why, "tcp: recovery undone");
+    }
+
     /// New data was acknowledged while in recovery: a full ACK ends it; a partial ACK shows the
     /// next hole (RFC 6582 3.2 step 5, RFC 6675 section 5).
     pub(crate) fn on_ack_in_recovery(&mut self, acked: usize) {
@@ -228,14 +284,13 @@ impl Connection {
             self.lost_below_probe = None;
             self.inflation = 0;
             self.rtx_now = false;
-            if let Some((cwnd, ssthresh)) = self.recovery_undo.take() {
-                if self.recovery_resent == 0 {
-                    // Everything arrived before anything was resent: the "loss" was reordering.
-                    self.congestion = self.algorithm.resume(self.send_mss, cwnd, ssthresh);
-                    self.stats.undone_recoveries += 1;
-                    debug!(quad = %self.quad, cwnd, "tcp: recovery undone: the segment was only late");
-                }
+            if self.recovery_resent == 0 {
+                // Everything arrived before anything was resent, or the peer reported every
+                // resent segment as a duplicate: the "loss" was reordering.
+                self.undo_recovery("the segment was only late");
             }
+            // Else the undo stays possible until the next loss: D-SACKs for the resent segments
+            // come back after the ACK that ended recovery.
             debug!(quad = %self.quad, cwnd = self.congestion.window(), "tcp: recovery over");
             return;
         }

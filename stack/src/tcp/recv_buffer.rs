@@ -75,6 +75,15 @@ impl RecvBuffer {
         &self.early
     }
 
+    /// The first part of `range` (offsets from RCV.NXT) already held among the early ranges:
+    /// data that arrived twice.
+    pub(crate) fn already_held(&self, range: Range<usize>) -> Option<Range<usize>> {
+        self.early
+            .iter()
+            .map(|r| range.start.max(r.start)..range.end.min(r.end))
+            .find(|overlap| !overlap.is_empty())
+    }
+
     /// Stores `data`, which starts `offset` bytes after RCV.NXT. Returns how far RCV.NXT moves
     /// (zero when the data was early, or did not fit).
     pub(crate) fn insert(&mut self, offset: usize, data: &[u8]) -> usize {
@@ -152,6 +161,18 @@ mod tests {
         assert_eq!(buf.window(), 11);
         assert_eq!(read_all(&mut buf), b"hello");
         assert_eq!(buf.window(), 16);
+    }
+
+    #[test]
+    fn data_already_held_is_found() {
+        let mut buf = RecvBuffer::new(64, 0);
+        buf.insert(10, &[1; 10]);
+        buf.insert(30, &[2; 10]);
+        assert_eq!(buf.already_held(0..10), None, "the hole itself is new");
+        assert_eq!(buf.already_held(5..15), Some(10..15));
+        assert_eq!(buf.already_held(12..18), Some(12..18));
+        assert_eq!(buf.already_held(20..35), Some(30..35));
+        assert_eq!(buf.already_held(40..50), None);
     }
 
     #[test]

@@ -21,9 +21,9 @@
 //! too goes unanswered does the retransmission timer fire. One probe per flight.
 //!
 //! A probe that was a retransmission and is acknowledged without a recovery having begun may
-//! have repaired a loss on its own. The peer's D-SACK ([RFC 2883]) would say otherwise, but we
-//! do not read D-SACK, so we take it as a loss and reduce the congestion window as fast
-//! recovery would (RFC 8985 section 7.4.2).
+//! have repaired a loss on its own: then the congestion window shrinks as in fast recovery
+//! (RFC 8985 section 7.4.2). Or the original arrived after all, and the peer got the probe's
+//! data twice; its ACK then says so in a D-SACK block ([RFC 2883]), and the window stays.
 //!
 //! [RFC 8985 section 7]: https://www.rfc-editor.org/rfc/rfc8985#section-7
 //! [RFC 2883]: https://www.rfc-editor.org/rfc/rfc2883
@@ -119,6 +119,7 @@ impl Connection {
         self.tail_probe_start = start;
         self.tail_probe_end = Some(self.snd_max);
         self.tail_probe_resent = retransmission;
+        self.tail_probe_dsacked = false;
         self.stats.tail_loss_probes += 1;
         self.retransmit_at = Some(now + self.rtt.rto());
     }
@@ -143,9 +144,9 @@ impl Connection {
 
     /// An ACK moved SND.UNA to `ack` (`in_flight` was in flight before it): the probe episode
     /// ends once the probe is acknowledged. A resent probe acknowledged with no recovery begun
-    /// in between repaired a loss (or found none; without D-SACK we cannot tell): the
-    /// congestion window answers as to a loss (RFC 8985 7.4.2). A recovery or a timeout ends
-    /// the episode early, and answers for itself.
+    /// in between repaired a loss, and the congestion window answers as to a loss (RFC 8985
+    /// 7.4.2), unless the peer's D-SACK said it already held the probe's data: then there was
+    /// no loss. A recovery or a timeout ends the episode early, and answers for itself.
     pub(crate) fn tail_probe_acked(&mut self, now: Instant, ack: SeqNumber, in_flight: usize) {
         let Some(end) = self.tail_probe_end else {
             return;
@@ -154,9 +155,13 @@ impl Connection {
             return;
         }
         self.tail_probe_end = None;
-        if self.tail_probe_resent && self.recovery_point.is_none() {
+        if self.tail_probe_resent && self.tail_probe_dsacked {
+            self.stats.unneeded_tail_probes += 1;
+            debug!(quad = %self.quad, "tcp: the tail loss probe was not needed (D-SACK)");
+        } else if self.tail_probe_resent && self.recovery_point.is_none() {
             self.congestion.on_loss(now, in_flight);
             self.hystart.stop();
+            self.recovery_undo = None;
             self.stats.tail_losses_repaired += 1;
             debug!(
                 quad = %self.quad,
