@@ -20,6 +20,7 @@
 //! | `TcpExtTCPSACKReorder` | reordering that SACK showed |
 //! | `TcpExtTCPDSACKRecv` | duplicate segments the peer reported (D-SACK): spurious retransmissions |
 //! | `TcpExtTCPDSACKOldSent` | D-SACKs it sent: data below its cumulative ACK arrived again |
+//! | `TcpExtTCPKeepAlive` | keep-alive probes it sent |
 //! | `TcpExtTCPDSACKUndo` | recoveries it undid because D-SACKs showed every resend needless |
 
 use std::collections::BTreeMap;

@@ -28,8 +28,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 use tunstack::{TcpListener, TcpStream};
 use tunstack_tests::{
-    accept_within, output_within, skip_or_fail, tshark_check, tshark_tcp_check, tun_tests_can_run,
-    Direction, TcpConversation, TunNet, KERNEL, STACK,
+    accept_within, output_within, skip_or_fail, tshark_check, tshark_filter, tshark_tcp_check,
+    tun_tests_can_run, Direction, TcpConversation, TunNet, KERNEL, STACK,
 };
 
 /// How long a single wait (a handshake, a reply) may take.
@@ -599,4 +599,116 @@ fn a_hyper_server_on_our_stack_answers_curl() {
         assert_eq!(conversation.server, SocketAddrV4::new(STACK, 8080));
     }
     assert!(conversations[2].bytes_from_server > 1 << 20);
+}
+
+/// Sets an integer socket option on a Linux socket.
+fn set_linux_option(
+    socket: &impl std::os::fd::AsRawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: the descriptor is open for the call, and the value is a c_int of the size given.
+    let status = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Keep-alive both ways on an idle connection: Linux probes us after 1 s of silence and we
+/// probe it after 1.5 s; each answers the other's probes, so both stay open through 4.5 s of
+/// silence (unanswered, either would give up after 2 probes), and Wireshark names the probes
+/// and their answers as keep-alives.
+#[test]
+fn keepalive_probes_are_answered_both_ways() {
+    use tunstack::tcp::KeepAlive;
+    let Some(mut net) = start("tcp-keepalive") else {
+        return;
+    };
+    let stack = net.stack();
+    let listener = net
+        .block_on(TcpListener::bind(stack, ([0, 0, 0, 0], ECHO_PORT)))
+        .unwrap()
+        .unwrap();
+    let before = tunstack_tests::Nstat::read(net.ns()).unwrap();
+    let mut linux = net.linux_tcp_connect((STACK, ECHO_PORT)).unwrap();
+    set_linux_option(&linux, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1).unwrap();
+    set_linux_option(&linux, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, 1).unwrap();
+    set_linux_option(&linux, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, 1).unwrap();
+    set_linux_option(&linux, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 2).unwrap();
+    let silence = Duration::from_millis(4500);
+    let linux_side = thread::spawn(move || -> io::Result<()> {
+        thread::sleep(silence);
+        linux.write_all(b"still here")?;
+        linux.shutdown(Shutdown::Write)?;
+        linux.set_read_timeout(Some(WAIT))?;
+        let mut rest = Vec::new();
+        linux.read_to_end(&mut rest)?;
+        assert!(rest.is_empty());
+        Ok(())
+    });
+    let info = net
+        .block_on(async {
+            let (mut ours, _) = timeout(WAIT, listener.accept()).await??;
+            ours.set_keepalive(Some(KeepAlive {
+                idle: Duration::from_millis(1500),
+                interval: Duration::from_secs(1),
+                probes: 2,
+            }))?;
+            let mut got = Vec::new();
+            timeout(silence + WAIT, ours.read_to_end(&mut got)).await??;
+            assert_eq!(got, b"still here");
+            ours.shutdown().await?;
+            ours.info()
+        })
+        .unwrap()
+        .unwrap();
+    linux_side.join().unwrap().unwrap();
+    let kernel = tunstack_tests::Nstat::read(net.ns())
+        .unwrap()
+        .since(&before);
+    assert!(info.stats.keepalive_probes >= 2, "{:?}", info.stats);
+    assert!(kernel.get("TcpExtTCPKeepAlive") >= 2, "{kernel}");
+    if let Err(busy) = net.wait_for_tcp_closes(CLOSES) {
+        panic!("connections still not closed after {CLOSES:?}: {busy:#?}");
+    }
+    net.stop();
+    let count = |filter: &str, direction: Direction| {
+        tshark_filter(net.capture_path(), filter)
+            .unwrap()
+            .iter()
+            .filter(|f| f.direction() == Some(direction))
+            .count() as u64
+    };
+    // Linux's probes and our answers; our probes and Linux's answers.
+    let (linux_probes, our_probes) = (
+        count("tcp.analysis.keep_alive", Direction::Inbound),
+        count("tcp.analysis.keep_alive", Direction::Outbound),
+    );
+    assert_eq!(our_probes, info.stats.keepalive_probes);
+    assert_eq!(linux_probes, kernel.get("TcpExtTCPKeepAlive"));
+    // Our first answer also announces our full window (the SYN-ACK's is unscaled), and
+    // Wireshark names it a window update instead.
+    assert_eq!(
+        count(
+            "tcp.analysis.keep_alive_ack || tcp.analysis.window_update",
+            Direction::Outbound
+        ),
+        linux_probes
+    );
+    assert_eq!(
+        count("tcp.analysis.keep_alive_ack", Direction::Inbound),
+        our_probes
+    );
+    eprintln!("keep-alive over 4.5 s of silence: Linux sent {linux_probes} probes, we sent {our_probes}; every one answered");
 }

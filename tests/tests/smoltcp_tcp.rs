@@ -18,8 +18,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{sleep, timeout};
-use tunstack::link::{memory, Capture, Link, MemoryConfig};
-use tunstack::tcp::State;
+use tunstack::link::impair::{ImpairConfig, Impairments, Match, Rule};
+use tunstack::link::{memory, Capture, Impair, Link, MemoryConfig};
+use tunstack::tcp::{KeepAlive, State};
 use tunstack::{Config, Stack, TcpListener, TcpStream};
 use tunstack_tests::smol::{SmolConfig, SmolStack, SmolState, SmolStream};
 use tunstack_tests::{
@@ -537,4 +538,54 @@ async fn a_clean_exchange_has_a_clean_capture() {
         .filter(|f| f.num("tcp.flags").is_some_and(|flags| flags & 0x02 != 0))
         .count();
     assert_eq!(syns, 2, "one SYN each way");
+}
+
+/// Keep-alive settings for the tests below: probes after 2 s of silence, then every second,
+/// three of them.
+const KEEPALIVE: KeepAlive = KeepAlive {
+    idle: Duration::from_secs(2),
+    interval: Duration::from_secs(1),
+    probes: 3,
+};
+
+/// Our keep-alive probes on an idle connection: smoltcp answers each one, and the connection
+/// stays open.
+#[tokio::test(start_paused = true)]
+async fn smoltcp_answers_our_keepalive_probes() {
+    let net = Net::new();
+    let (ours, smol) = net.connect(Role::OursClient).await;
+    ours.set_keepalive(Some(KEEPALIVE)).unwrap();
+    sleep(Duration::from_secs(11)).await;
+    let info = ours.info().unwrap();
+    // Idle 2 s, probe, answer at once: a probe every 2 s.
+    assert_eq!(info.stats.keepalive_probes, 5);
+    assert_eq!(info.state, State::Established);
+    assert_eq!(smol.state(), SmolState::Established);
+}
+
+/// The same, but smoltcp's answers (pure ACKs) are lost, as if its host had gone: after three
+/// unanswered probes our read fails with TimedOut.
+#[tokio::test(start_paused = true)]
+async fn unanswered_keepalive_probes_time_out() {
+    let (a, b) = memory::pair(MemoryConfig::default());
+    let no_acks = ImpairConfig::inbound_only(Impairments {
+        script: vec![Rule::every(Match::TcpPureAck)],
+        ..Impairments::default()
+    });
+    let net = Net::on(Impair::new(a, no_acks).unwrap(), b);
+    let (mut ours, _smol) = net.connect(Role::OursClient).await;
+    ours.set_keepalive(Some(KEEPALIVE)).unwrap();
+    let started = tokio::time::Instant::now();
+    let mut buf = [0; 16];
+    let err = timeout(LIMIT, ours.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    // 2 s idle, probes at 2, 3 and 4 s, given up at 5 s.
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(5) && waited < Duration::from_millis(5100),
+        "{waited:?}"
+    );
 }

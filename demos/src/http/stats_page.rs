@@ -25,7 +25,7 @@ fn layers(stats: &Stats) -> [(&'static str, &LayerStats); 4] {
 }
 
 /// A connection's counters, with the names `/stats.json` uses.
-fn counters(s: &ConnStats) -> [(&'static str, u64); 20] {
+fn counters(s: &ConnStats) -> [(&'static str, u64); 21] {
     [
         ("segments_in", s.segments_in),
         ("segments_out", s.segments_out),
@@ -45,6 +45,7 @@ fn counters(s: &ConnStats) -> [(&'static str, u64); 20] {
         ("dsacks_received", s.dsacks_received),
         ("sacked_bytes", s.sacked_bytes),
         ("window_probes", s.window_probes),
+        ("keepalive_probes", s.keepalive_probes),
         ("bytes_written", s.bytes_written),
         ("bytes_read", s.bytes_read),
     ]

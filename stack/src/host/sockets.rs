@@ -236,6 +236,34 @@ impl Host {
         self.tcp.nodelay(id)
     }
 
+    /// Turns keep-alive probes on or off for a connection.
+    pub(crate) fn tcp_set_keepalive(
+        &mut self,
+        id: ConnId,
+        keepalive: Option<crate::tcp::KeepAlive>,
+    ) -> io::Result<()> {
+        self.tcp.set_keepalive(id, keepalive)
+    }
+
+    /// Reads a connection's keep-alive settings.
+    pub(crate) fn tcp_keepalive(&self, id: ConnId) -> io::Result<Option<crate::tcp::KeepAlive>> {
+        self.tcp.keepalive(id)
+    }
+
+    /// Sets a connection's user timeout.
+    pub(crate) fn tcp_set_user_timeout(
+        &mut self,
+        id: ConnId,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        self.tcp.set_user_timeout(id, timeout)
+    }
+
+    /// Reads a connection's user timeout.
+    pub(crate) fn tcp_user_timeout(&self, id: ConnId) -> io::Result<Option<Duration>> {
+        self.tcp.user_timeout(id)
+    }
+
     /// A snapshot of a connection.
     pub(crate) fn tcp_info(&self, id: ConnId) -> io::Result<ConnInfo> {
         self.tcp.info(id)

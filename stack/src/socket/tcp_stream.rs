@@ -149,6 +149,34 @@ impl TcpStream {
             .with_host(|host, id| host.tcp_set_delayed_ack(id, delay))
     }
 
+    /// Turns keep-alive probes on, with these settings, or off (`None`, the default): after
+    /// `idle` without a segment from the peer, probes ask whether it is still there, and the
+    /// connection fails with `TimedOut` when `probes` of them go unanswered (RFC 9293 3.8.4).
+    /// Like `SO_KEEPALIVE` with `TCP_KEEPIDLE`, `TCP_KEEPINTVL` and `TCP_KEEPCNT` on Linux.
+    pub fn set_keepalive(&self, keepalive: Option<crate::tcp::KeepAlive>) -> io::Result<()> {
+        self.inner
+            .with_host(|host, id| host.tcp_set_keepalive(id, keepalive))
+    }
+
+    /// The keep-alive settings, `None` when off.
+    pub fn keepalive(&self) -> io::Result<Option<crate::tcp::KeepAlive>> {
+        self.inner.with_host(|host, id| host.tcp_keepalive(id))
+    }
+
+    /// Sets how long sent data may wait for an acknowledgment (or for a closed window to
+    /// open) before the connection fails with `TimedOut`, however many retransmissions that
+    /// allows (RFC 9293 3.8.3; Linux's `TCP_USER_TIMEOUT`). `None`, the default: the retry
+    /// limit alone decides.
+    pub fn set_user_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        self.inner
+            .with_host(|host, id| host.tcp_set_user_timeout(id, timeout))
+    }
+
+    /// The user timeout, `None` when unset.
+    pub fn user_timeout(&self) -> io::Result<Option<std::time::Duration>> {
+        self.inner.with_host(|host, id| host.tcp_user_timeout(id))
+    }
+
     /// Whether Nagle's algorithm is off.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.inner.with_host(|host, id| host.tcp_nodelay(id))

@@ -272,6 +272,42 @@ impl TcpLayer {
         Ok(self.conn(id).ok_or_else(gone)?.nodelay)
     }
 
+    /// Turns keep-alive probes on (with these settings) or off for `id`. The idle time counts
+    /// from the last segment heard from the peer.
+    pub(crate) fn set_keepalive(
+        &mut self,
+        id: ConnId,
+        keepalive: Option<super::KeepAlive>,
+    ) -> io::Result<()> {
+        let conn = self.conn_mut(id).ok_or_else(gone)?;
+        conn.keepalive = keepalive;
+        conn.keepalives_unanswered = 0;
+        self.mark_ready(id.index);
+        Ok(())
+    }
+
+    /// The keep-alive settings of `id`.
+    pub(crate) fn keepalive(&self, id: ConnId) -> io::Result<Option<super::KeepAlive>> {
+        Ok(self.conn(id).ok_or_else(gone)?.keepalive)
+    }
+
+    /// Sets how long data of `id` may wait for an acknowledgment before it fails.
+    pub(crate) fn set_user_timeout(
+        &mut self,
+        id: ConnId,
+        timeout: Option<std::time::Duration>,
+    ) -> io::Result<()> {
+        let conn = self.conn_mut(id).ok_or_else(gone)?;
+        conn.user_timeout = timeout;
+        self.mark_ready(id.index);
+        Ok(())
+    }
+
+    /// The user timeout of `id`.
+    pub(crate) fn user_timeout(&self, id: ConnId) -> io::Result<Option<std::time::Duration>> {
+        Ok(self.conn(id).ok_or_else(gone)?.user_timeout)
+    }
+
     /// A snapshot of `id`.
     pub(crate) fn info(&self, id: ConnId) -> io::Result<ConnInfo> {
         Ok(self.conn(id).ok_or_else(gone)?.info())

@@ -63,12 +63,55 @@ pub struct TcpConfig {
     ///
     /// [RFC 6928]: https://www.rfc-editor.org/rfc/rfc6928
     pub initial_window: u32,
+    /// Keep-alive probes for new connections ([RFC 9293 3.8.4]); `None`, the default, sends
+    /// none (RFC 1122 4.2.3.6: keep-alives MUST default to off). Each socket can switch.
+    ///
+    /// [RFC 9293 3.8.4]: https://www.rfc-editor.org/rfc/rfc9293#section-3.8.4
+    pub keepalive: Option<KeepAlive>,
+    /// How long sent data may wait for an acknowledgment (or for a closed window to open)
+    /// before the connection fails with `TimedOut` ([RFC 9293 3.8.3], "USER TIMEOUT"; Linux's
+    /// `TCP_USER_TIMEOUT`). `None`, the default: only the retry limit ends it. Each socket can
+    /// switch.
+    ///
+    /// [RFC 9293 3.8.3]: https://www.rfc-editor.org/rfc/rfc9293#section-3.8.3
+    pub user_timeout: Option<Duration>,
+}
+
+/// When to ask a silent peer whether it is still there ([RFC 9293 3.8.4], [RFC 1122 4.2.3.6]).
+///
+/// After `idle` without a segment from the peer, and with nothing of ours waiting for an ACK,
+/// a keep-alive probe goes out: an ACK with the sequence number one below SND.NXT, for a byte
+/// the peer already has, so that any live TCP answers with an ACK. Unanswered, it goes again
+/// every `interval`; after `probes` unanswered probes the connection fails with `TimedOut`.
+///
+/// [RFC 9293 3.8.4]: https://www.rfc-editor.org/rfc/rfc9293#section-3.8.4
+/// [RFC 1122 4.2.3.6]: https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.6
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepAlive {
+    /// Silence before the first probe (RFC 1122: no less than two hours by default).
+    pub idle: Duration,
+    /// Between unanswered probes.
+    pub interval: Duration,
+    /// Unanswered probes before the connection is given up.
+    pub probes: u32,
+}
+
+impl Default for KeepAlive {
+    /// Linux's defaults: two hours idle, then a probe every 75 s, nine of them.
+    fn default() -> Self {
+        KeepAlive {
+            idle: Duration::from_secs(2 * 60 * 60),
+            interval: Duration::from_secs(75),
+            probes: 9,
+        }
+    }
 }
 
 impl Default for TcpConfig {
     /// 256 KiB buffers each way, backlog 128, Linux's retry counts, MSL 30 s (TIME-WAIT 60 s,
     /// as on Linux), 100 challenge ACKs per second, CUBIC with an initial window of 10, SACK
-    /// and timestamps offered, ACKs delayed up to 40 ms (as Linux does), tail loss probes and HyStart++ on.
+    /// and timestamps offered, ACKs delayed up to 40 ms (as Linux does), tail loss probes and
+    /// HyStart++ on; no keep-alives and no user timeout.
     fn default() -> Self {
         TcpConfig {
             send_buffer: 256 * 1024,
@@ -89,6 +132,8 @@ impl Default for TcpConfig {
             tail_loss_probes: true,
             hystart: true,
             initial_window: 10,
+            keepalive: None,
+            user_timeout: None,
         }
     }
 }

@@ -103,6 +103,8 @@ pub struct ConnStats {
     pub sacked_bytes: u64,
     /// Zero-window probes sent.
     pub window_probes: u64,
+    /// Keep-alive probes sent.
+    pub keepalive_probes: u64,
     /// Bytes the application wrote.
     pub bytes_written: u64,
     /// Bytes the application read.
@@ -299,6 +301,21 @@ pub(crate) struct Connection {
     /// When the delayed ACK is due.
     pub(crate) delack_at: Option<Instant>,
 
+    // ----- keep-alive (RFC 9293 3.8.4) and user timeout (3.8.3): `keepalive.rs` -----
+    /// Keep-alive settings; `None`: no probes.
+    pub(crate) keepalive: Option<super::KeepAlive>,
+    /// When the peer was last heard from (any segment).
+    pub(crate) last_heard: Option<Instant>,
+    /// Keep-alive probes sent since then.
+    pub(crate) keepalives_unanswered: u32,
+    /// A keep-alive probe is to be sent now.
+    pub(crate) keepalive_now: bool,
+    /// How long data may wait without progress before the connection fails.
+    pub(crate) user_timeout: Option<Duration>,
+    /// Since when something we sent (or could not send, into a closed window) has waited
+    /// without an ACK of anything new; `None` while nothing waits.
+    pub(crate) stalled_since: Option<Instant>,
+
     // ----- what to send -----
     /// An ACK is owed (data arrived, or a segment was not acceptable).
     pub(crate) ack_now: bool,
@@ -418,6 +435,12 @@ impl Connection {
             delayed_ack: config.delayed_ack,
             delack_at: None,
             initial_window: config.initial_window,
+            keepalive: config.keepalive,
+            last_heard: None,
+            keepalives_unanswered: 0,
+            keepalive_now: false,
+            user_timeout: config.user_timeout,
+            stalled_since: None,
             ack_now: false,
             ack_immediately: false,
             unacked_bytes: 0,
@@ -502,6 +525,7 @@ impl Connection {
         self.persist_at = None;
         self.probe_timeout_at = None;
         self.time_wait_until = None;
+        self.stalled_since = None;
         self.set_state(State::Closed);
         self.wake_all();
     }

@@ -56,7 +56,10 @@ impl Connection {
     pub(crate) fn on_segment(&mut self, now: Instant, seg: &Segment<'_>) -> Reply {
         self.stats.segments_in += 1;
         match self.state {
-            State::SynSent => self.on_segment_syn_sent(now, seg),
+            State::SynSent => {
+                self.heard_from_peer(now);
+                self.on_segment_syn_sent(now, seg)
+            }
             // A closed connection only waits for its handle to go; its segments are the
             // layer's to answer.
             State::Closed | State::Listen => Reply::None,
@@ -176,6 +179,10 @@ impl Connection {
             self.ack_now = true;
             return Reply::None;
         }
+
+        // An acceptable segment: the peer is there. (Its keep-alive probes are not acceptable,
+        // so that they do not stop ours: Linux counts them the same way.)
+        self.heard_from_peer(now);
 
         // Fourth, check the SYN bit (RFC 5961 4.2: challenge ACK, whatever its sequence
         // number).
@@ -397,6 +404,7 @@ impl Connection {
         }
         self.scoreboard.prune(ack);
         self.dupacks = 0;
+        self.made_progress(now);
         let echo = h.timestamps.map_or(0, |ts| ts.echo);
         if self.ts_ok && self.detect_spurious_timeout(echo) {
             // The original segments arrived after all: go on from where we were. The echoed

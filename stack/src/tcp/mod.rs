@@ -12,7 +12,8 @@
 //! | `input.rs` | "segment arrives": the RFC's numbered checks |
 //! | `output.rs` | what to send next: SYN, data, FIN, ACK, window probes |
 //! | `timers.rs` | retransmission, persist and TIME-WAIT timers |
-//! | `recovery.rs`, `sack.rs`, `tail_loss.rs` | loss recovery: fast retransmit, SACK, tail loss probes |
+//! | `keepalive.rs` | keep-alive probes and the user timeout: noticing a peer that is gone |
+//! | `recovery.rs`, `sack.rs`, `tail_loss.rs` | loss recovery: fast retransmit, SACK, D-SACK, tail loss probes |
 //! | `recv_buffer.rs`, `ring.rs` | bytes in, bytes out, reassembly of early segments |
 //! | [`rto`], [`congestion`], `isn.rs` | timeout estimation, congestion window, initial sequence numbers |
 //! | `demux.rs`, `listener.rs`, `api.rs` | the connection table, listening sockets, resets for closed ports |
@@ -34,6 +35,7 @@ pub mod flags;
 pub mod header;
 pub(crate) mod input;
 mod isn;
+mod keepalive;
 mod listener;
 pub mod options;
 mod output;
@@ -47,7 +49,7 @@ pub mod state;
 mod tail_loss;
 mod timers;
 
-pub use config::TcpConfig;
+pub use config::{KeepAlive, TcpConfig};
 pub use congestion::{Algorithm, CongestionControl};
 pub use connection::{ConnInfo, ConnStats, Quad};
 pub use flags::Flags;

@@ -135,6 +135,24 @@ impl Connection {
                 return Some(plan);
             }
         }
+        if self.keepalive_now {
+            // RFC 9293 3.8.4: a sequence number the peer has already acknowledged, and no data
+            // (as Linux sends it): the peer answers with an ACK, if it is there.
+            self.keepalive_now = false;
+            self.stats.keepalive_probes += 1;
+            self.note = Some(format!(
+                "keep-alive probe #{}: an old sequence number, so that the peer answers with                  an ACK if it is still there",
+                self.keepalives_unanswered
+            ));
+            return Some(Plan {
+                seq: self.snd_una - 1,
+                flags: Flags::ACK,
+                len: 0,
+                probe: false,
+                tail_probe: false,
+                resend: None,
+            });
+        }
         self.ack_now.then_some(Plan {
             seq: self.snd_nxt,
             flags: Flags::ACK,
@@ -297,6 +315,7 @@ impl Connection {
 
     /// Starts the persist timer if it is not running.
     pub(crate) fn arm_persist(&mut self, now: Instant) {
+        self.started_waiting(now);
         if self.persist_at.is_none() && !self.probe_now {
             let backoff = 1u32.checked_shl(self.persist_backoff).unwrap_or(u32::MAX);
             let wait = self
@@ -460,6 +479,7 @@ impl Connection {
         let len = plan.len + usize::from(plan.flags.syn()) + usize::from(plan.flags.fin());
         let resent = plan.seq < self.snd_max && !plan.probe;
         if len > 0 {
+            self.started_waiting(now);
             match plan.resend {
                 // Loss recovery fills a hole; SND.NXT stays where new data goes on.
                 Some(why) => {

@@ -1,5 +1,6 @@
 //! TCP's timers: retransmission ([RFC 6298]), tail loss probe (`tail_loss.rs`), persist
-//! (zero-window probes, [RFC 9293 3.8.6.1]) and TIME-WAIT ([RFC 9293 3.4.2]).
+//! (zero-window probes, [RFC 9293 3.8.6.1]), TIME-WAIT ([RFC 9293 3.4.2]), delayed ACK, and
+//! keep-alive and the user timeout (`keepalive.rs`).
 //!
 //! Each is a deadline in the connection, never a sleeping task: the layer asks every
 //! connection for its earliest deadline ([`Connection::poll_at`]) and calls
@@ -26,6 +27,8 @@ impl Connection {
             self.persist_at,
             self.time_wait_until,
             self.delack_at,
+            self.keepalive_at(),
+            self.user_timeout_at(),
         ]
         .into_iter()
         .flatten()
@@ -40,6 +43,16 @@ impl Connection {
             self.time_wait_until = None;
             self.set_state(State::Closed);
             return;
+        }
+        if self.user_timeout_at().is_some_and(|t| now >= t) {
+            self.on_user_timeout();
+            return;
+        }
+        if self.keepalive_at().is_some_and(|t| now >= t) {
+            self.on_keepalive_timeout();
+            if self.state == State::Closed {
+                return;
+            }
         }
         if self.delack_at.is_some_and(|t| now >= t) {
             // No second segment and no data came to carry the ACK: send it alone.

@@ -6,6 +6,7 @@ mod harness;
 mod close;
 mod data;
 mod handshake;
+mod keepalive;
 mod loss;
 mod recovery;
 mod reset;
