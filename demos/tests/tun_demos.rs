@@ -487,6 +487,64 @@ fn tcp_echo_echoes_a_linux_socket_and_nc_and_stops_cleanly_on_ctrl_c() {
     assert_eq!((nc.bytes_from_client, nc.bytes_from_server), (17, 17));
 }
 
+#[test]
+fn tcp_echo_probes_a_silent_client_with_keepalives() {
+    let Some(ns) = namespace("tcp-echo-keepalive") else {
+        return;
+    };
+    let capture = TempFile::new("demo-tcp-echo-keepalive");
+    let path = capture.path().to_str().unwrap();
+    let demo = start_demo(&ns, TCP_ECHO, &["--keepalive", "300ms", "--capture", path]);
+    // A client that connects and says nothing for a while, then talks: the kernel answers
+    // each probe, so the connection is still there.
+    let mut linux = linux_tcp_connect(&ns, (STACK, 7)).unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    linux.write_all(b"still here").unwrap();
+    linux.shutdown(Shutdown::Write).unwrap();
+    let mut echoed = Vec::new();
+    linux.read_to_end(&mut echoed).unwrap();
+    assert_eq!(echoed, b"still here");
+    drop(linux);
+    std::thread::sleep(Duration::from_millis(300));
+    demo.interrupt().unwrap();
+    let exited = demo.wait_within(EXIT).unwrap();
+    assert!(exited.status.success(), "{exited:?}");
+
+    // Wireshark names the probes and the kernel's answers, and shows our comment on each probe.
+    let frames = tshark_check_fields(capture.path(), DEFAULT_FIELDS);
+    let probes: Vec<&Frame> = frames
+        .iter()
+        .filter(|f| {
+            f.direction() == Some(Direction::Outbound)
+                && f.get("frame.comment")
+                    .is_some_and(|c| c.starts_with("keep-alive probe"))
+        })
+        .collect();
+    let summary: Vec<String> = frames
+        .iter()
+        .map(|f| {
+            let info = f.get("_ws.col.Info").unwrap_or("");
+            format!("{info} ({})", f.get("frame.comment").unwrap_or(""))
+        })
+        .collect();
+    assert!(probes.len() >= 2, "{summary:#?}");
+    let keepalives = tunstack_tests::tshark_filter(capture.path(), "tcp.analysis.keep_alive")
+        .unwrap()
+        .len();
+    assert_eq!(keepalives, probes.len(), "{summary:#?}");
+    // The kernel answers, but at most one probe without data per 500 ms (its
+    // tcp_invalid_ratelimit), so not every one of these 300 ms probes; enough of them that the
+    // connection lived on. (Its first answer may also open its window further, and Wireshark
+    // then names it a window update instead.)
+    let answers = "tcp.analysis.keep_alive_ack || tcp.analysis.window_update";
+    let answers = tunstack_tests::tshark_filter(capture.path(), answers)
+        .unwrap()
+        .iter()
+        .filter(|f| f.direction() == Some(Direction::Inbound))
+        .count();
+    assert!(answers >= 1, "{summary:#?}");
+}
+
 /// What a client sent to [`course_tcp_server`], and from where.
 type Heard = (Vec<u8>, SocketAddr);
 

@@ -7,14 +7,19 @@
 //! ```text
 //! sudo tcp-echo                     # creates tun0, 10.77.0.1 (kernel) <-> 10.77.0.2 (us)
 //! nc 10.77.0.2 7                    # type a line: it comes back
+//! sudo tcp-echo --keepalive 10s     # probe clients silent for 10 s: see them in Wireshark
 //! ```
 
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use clap::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tunstack::tcp::KeepAlive;
 use tunstack::{TcpListener, TcpStream};
-use tunstack_demos::{exit_with, init_logging, shutdown_signal, start_on_tun, TunOptions};
+use tunstack_demos::{
+    exit_with, init_logging, parse_duration, shutdown_signal, start_on_tun, TunOptions,
+};
 
 /// A TCP echo server on tunstack: every byte a client sends comes back to it.
 ///
@@ -32,6 +37,12 @@ struct Args {
     /// The TCP port to serve (7 is the echo service, RFC 862).
     #[arg(long, default_value_t = 7)]
     port: u16,
+
+    /// Ask a client that stays silent this long whether it is still there: a keep-alive probe,
+    /// again every interval, and the connection ends after 3 unanswered (e.g. 10s; off by
+    /// default, as RFC 1122 says). See them in the capture as "TCP Keep-Alive".
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_duration)]
+    keepalive: Option<Duration>,
 }
 
 /// Echoes one connection until the client closes it, then closes our side.
@@ -77,6 +88,14 @@ async fn main() {
             accepted = listener.accept() => match accepted {
                 Ok((conn, client)) => {
                     tracing::info!("connection from {client}");
+                    let keepalive = args.keepalive.map(|every| KeepAlive {
+                        idle: every,
+                        interval: every,
+                        probes: 3,
+                    });
+                    if let Err(err) = conn.set_keepalive(keepalive) {
+                        tracing::warn!("{client}: keep-alive: {err}");
+                    }
                     tokio::spawn(async move {
                         match serve(conn).await {
                             Ok(n) => tracing::info!("{client}: closed after {n} bytes"),

@@ -17,7 +17,9 @@
 //! fails with `TimedOut`. Probes are off unless asked for (RFC 1122 4.2.3.6): they cost
 //! packets, and a path that is down for a minute would end connections that would have
 //! survived it. Answering them needs nothing special: any segment outside the window earns an
-//! ACK.
+//! ACK. (Linux answers at most one such segment without data per 500 ms, its
+//! `tcp_invalid_ratelimit`, against ACK storms: probes closer together than that go partly
+//! unanswered.)
 //!
 //! The user timeout bounds the other case: data sent and never acknowledged. The retry limit
 //! counts retransmissions, whose spacing doubles each time, so it takes many minutes; a user

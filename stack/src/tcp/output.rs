@@ -141,7 +141,8 @@ impl Connection {
             self.keepalive_now = false;
             self.stats.keepalive_probes += 1;
             self.note = Some(format!(
-                "keep-alive probe #{}: an old sequence number, so that the peer answers with                  an ACK if it is still there",
+                "keep-alive probe #{}: an old sequence number, so that the peer answers \
+                 with an ACK if it is still there",
                 self.keepalives_unanswered
             ));
             return Some(Plan {
