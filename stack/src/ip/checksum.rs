@@ -16,9 +16,12 @@
 //! +--------+--------+--------+--------+
 //! ```
 //!
-//! Ones' complement addition is commutative and does not care about byte order, so we add 32-bit
-//! words into a 64-bit accumulator and fold the carries at the end (RFC 1071 section 2): same
-//! result, a quarter of the additions.
+//! Ones' complement addition is commutative and does not care about byte order (RFC 1071
+//! section 2), which makes it fast to compute: we add 32-bit words, in the machine's own byte
+//! order, into a 64-bit accumulator, fold the carries at the end, and swap the two bytes of the
+//! result if the machine is little-endian. Same result as adding big-endian 16-bit words one
+//! by one, with a quarter of the additions and no byte swapping in the loop (which lets the
+//! compiler use vector instructions).
 //!
 //! [RFC 1071]: https://www.rfc-editor.org/rfc/rfc1071
 //! [RFC 768]: https://www.rfc-editor.org/rfc/rfc768
@@ -30,28 +33,36 @@ use std::net::Ipv4Addr;
 ///
 /// Only the last piece of a checksummed message may have an odd length: the sum pads it with a
 /// zero byte, as if the message continued with one.
-pub fn add(mut sum: u64, data: &[u8]) -> u64 {
-    let mut chunks = data.chunks_exact(8);
-    for c in &mut chunks {
-        sum += u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
-        sum += u64::from(u32::from_be_bytes([c[4], c[5], c[6], c[7]]));
-    }
-    let mut words = chunks.remainder().chunks_exact(2);
+pub fn add(sum: u64, data: &[u8]) -> u64 {
+    let mut words = data.chunks_exact(4);
+    let mut native = 0u64;
     for w in &mut words {
+        native += u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    // The sum of byte-swapped words is the byte-swapped sum (RFC 1071 2(B)): fold, then swap
+    // into network order if the machine's order is the other one.
+    let mut sum = sum + u64::from(u16::from_be(fold(native)));
+    let mut rest = words.remainder().chunks_exact(2);
+    for w in &mut rest {
         sum += u64::from(u16::from_be_bytes([w[0], w[1]]));
     }
-    if let [last] = words.remainder() {
+    if let [last] = rest.remainder() {
         sum += u64::from(u16::from_be_bytes([*last, 0]));
     }
     sum
 }
 
-/// Folds a running sum into 16 bits (end-around carry) and complements it: the checksum field.
-pub fn finish(mut sum: u64) -> u16 {
+/// Folds a sum into 16 bits, adding the carries back in (end-around carry).
+fn fold(mut sum: u64) -> u16 {
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
     }
-    !(sum as u16)
+    sum as u16
+}
+
+/// Folds a running sum into 16 bits (end-around carry) and complements it: the checksum field.
+pub fn finish(sum: u64) -> u16 {
+    !fold(sum)
 }
 
 /// The checksum of one contiguous buffer.
