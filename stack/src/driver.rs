@@ -235,8 +235,8 @@ impl<L: Link> Driver<L> {
             }
         }
 
-        // 2. Down: everything the core has, as long as the link takes it.
-        loop {
+        // 2. Down: what the core has, as long as the link takes it, a batch at a time.
+        for _ in 0..BATCH {
             if self.unsent.is_none() {
                 match host.transmit(now, &mut self.tx) {
                     Some(transmit) => self.unsent = Some(transmit),
