@@ -4,6 +4,7 @@
 //! cargo bench -p tunstack-tests --bench throughput                      # 1 GiB per run
 //! cargo bench -p tunstack-tests --bench throughput -- --bytes 64M       # a quick run
 //! cargo bench -p tunstack-tests --bench throughput -- --runtime multi --repeat 3
+//! cargo bench -p tunstack-tests --bench throughput -- --mtu 1500 --pair ours-ours  # one case
 //! ```
 //!
 //! Each run puts two stacks on the two ends of a [`memory::pair`] in this process, opens one
@@ -67,16 +68,23 @@ struct Options {
     bytes: u64,
     multi_thread: bool,
     repeat: usize,
+    /// Only this MTU (`--mtu`), for profiling one case.
+    mtu: Option<usize>,
+    /// Only this pair (`--pair ours-smoltcp`), for profiling one case.
+    pair: Option<String>,
 }
 
 /// Parses `--bytes N` (with an optional K, M or G suffix, powers of 1024), `--runtime
-/// current|multi`, `--repeat N`; `TUNSTACK_BENCH_BYTES` sets the default byte count. Other
-/// arguments (cargo passes `--bench`) are ignored.
+/// current|multi`, `--repeat N`, and `--mtu N` and `--pair SENDER-RECEIVER` (e.g.
+/// `ours-smoltcp`) to run one case only, under a profiler; `TUNSTACK_BENCH_BYTES` sets the
+/// default byte count. Other arguments (cargo passes `--bench`) are ignored.
 fn options() -> Result<Options, String> {
     let mut options = Options {
         bytes: 1 << 30,
         multi_thread: false,
         repeat: 1,
+        mtu: None,
+        pair: None,
     };
     if let Ok(bytes) = std::env::var("TUNSTACK_BENCH_BYTES") {
         options.bytes = parse_size(&bytes)?;
@@ -93,6 +101,8 @@ fn options() -> Result<Options, String> {
                     other => return Err(format!("--runtime current|multi, not {other}")),
                 }
             }
+            "--mtu" => options.mtu = Some(value()?.parse().map_err(|e| format!("--mtu: {e}"))?),
+            "--pair" => options.pair = Some(value()?),
             "--repeat" => {
                 options.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?;
                 options.repeat = options.repeat.max(1);
@@ -301,9 +311,18 @@ fn main() {
 
     let mut table = Vec::new();
     for mtu in MTUS {
+        if options.mtu.is_some_and(|only| only != mtu) {
+            continue;
+        }
         let mut row = Vec::new();
         for pair in PAIRS {
             let name = pair_name(pair);
+            if let Some(only) = &options.pair {
+                if name.replace('→', "-") != *only {
+                    row.push("-".to_string());
+                    continue;
+                }
+            }
             match measure(&options, pair.0, pair.1, mtu) {
                 Ok(outcome) => {
                     let c = outcome.counters;
