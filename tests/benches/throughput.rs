@@ -21,6 +21,15 @@
 //! avoidance. The wire's queues hold more packets than a 4 MiB window can put on it, so it
 //! never drops: this measures what the stacks cost, not how they recover from loss.
 //!
+//! The receivers differ in how often they acknowledge, and at MTU 1500 that shows. Ours sends
+//! an ACK for at least every second full-sized segment, as RFC 5681 4.2 and RFC 9293 3.8.6.3
+//! say it should (Linux does the same on a TUN device, which has no GRO to merge segments);
+//! smoltcp acknowledges when its receive window moves or its delayed-ACK timer fires. Each
+//! line prints the packets each way: per GiB at MTU 1500, about 368,000 ACKs from our
+//! receiver against 11,500 from smoltcp's, and every ACK costs both ends a packet's work. (With
+//! our rule changed to every 64th segment, for an experiment only, ours→ours went from 15.8
+//! to 18.5 Gbit/s.)
+//!
 //! The runtime is tokio's current-thread one by default: every task of both stacks and both
 //! applications shares one thread, so a run measures the CPU time the whole exchange costs
 //! per byte, with no cross-thread wake-ups and no noise from how the scheduler spreads tasks
@@ -187,6 +196,8 @@ impl std::ops::Add for Counters {
 struct Outcome {
     elapsed: Duration,
     counters: Counters,
+    /// Packets the sender put on the wire (data segments), and the receiver (ACKs).
+    packets: (u64, u64),
 }
 
 /// Reads to the end, checking every byte; returns the count.
@@ -209,6 +220,7 @@ async fn transfer(sender: Kind, receiver: Kind, mtu: usize, bytes: u64) -> io::R
         mtu,
         queue_len: QUEUE_LEN,
     });
+    let (tx_stats, rx_stats) = (a.stats_handle(), b.stats_handle());
     let tx_node = start(sender, a, SENDER_CIDR);
     let rx_node = start(receiver, b, RECEIVER_CIDR);
     let accept = tokio::spawn(rx_node.listen(RECEIVER.port()).await?);
@@ -236,7 +248,12 @@ async fn transfer(sender: Kind, receiver: Kind, mtu: usize, bytes: u64) -> io::R
     }
     let counters = counters(&tx_node) + counters(&rx_node);
     drop(tx);
-    Ok(Outcome { elapsed, counters })
+    let packets = (tx_stats.get().sent, rx_stats.get().sent);
+    Ok(Outcome {
+        elapsed,
+        counters,
+        packets,
+    })
 }
 
 fn gbits(bytes: u64, elapsed: Duration) -> f64 {
@@ -328,9 +345,12 @@ fn main() {
                     let c = outcome.counters;
                     let rate = gbits(options.bytes, outcome.elapsed);
                     println!(
-                        "  MTU {mtu:>5}  {name:<16} {:>7.3} s  {rate:>6.2} Gbit/s   ours: {} \
-                         retransmissions, {} timeouts, {} window probes",
+                        "  MTU {mtu:>5}  {name:<16} {:>7.3} s  {rate:>6.2} Gbit/s   packets: \
+                         {} out, {} back; ours: {} retransmissions, {} timeouts, {} window \
+                         probes",
                         outcome.elapsed.as_secs_f64(),
+                        outcome.packets.0,
+                        outcome.packets.1,
                         c.retransmissions,
                         c.timeouts,
                         c.window_probes,

@@ -57,6 +57,21 @@ pub struct MemoryStats {
     pub dropped_peer_closed: u64,
 }
 
+/// Reads one end's [`MemoryStats`]; made by [`MemoryLink::stats_handle`].
+#[derive(Debug, Clone)]
+pub struct MemoryStatsHandle {
+    wire: Arc<Mutex<Wire>>,
+    side: usize,
+}
+
+impl MemoryStatsHandle {
+    /// A snapshot of the end's counters.
+    pub fn get(&self) -> MemoryStats {
+        let wire = self.wire.lock().unwrap_or_else(PoisonError::into_inner);
+        wire.ends[self.side].stats
+    }
+}
+
 /// One end of an in-memory wire, made by [`pair`].
 #[derive(Debug)]
 pub struct MemoryLink {
@@ -120,6 +135,15 @@ impl MemoryLink {
     /// This end's counters.
     pub fn stats(&self) -> MemoryStats {
         self.lock().ends[self.side].stats
+    }
+
+    /// A handle that reads this end's counters from anywhere, also after the link has moved
+    /// into a stack.
+    pub fn stats_handle(&self) -> MemoryStatsHandle {
+        MemoryStatsHandle {
+            wire: Arc::clone(&self.wire),
+            side: self.side,
+        }
     }
 
     /// The index of the other end.

@@ -29,7 +29,7 @@ pub mod tun;
 
 pub use capture::Capture;
 pub use impair::Impair;
-pub use memory::{MemoryConfig, MemoryLink, MemoryStats};
+pub use memory::{MemoryConfig, MemoryLink, MemoryStats, MemoryStatsHandle};
 pub use tun::TunLink;
 
 /// A device that carries IP packets: the bottom of the stack.
