@@ -63,6 +63,12 @@ pub struct TcpConfig {
     ///
     /// [RFC 6928]: https://www.rfc-editor.org/rfc/rfc6928
     pub initial_window: u32,
+    /// How long a connection the application has let go of waits in FIN-WAIT-2 for the peer's
+    /// FIN, after the last segment from the peer, before it is forgotten (Linux's
+    /// `tcp_fin_timeout`, 60 s). Without it, a peer that never closes its side would hold the
+    /// connection, which nobody can read or close any more, for ever. A connection the
+    /// application still holds (a half-close it asked for) waits as long as it likes.
+    pub fin_wait2_timeout: Duration,
     /// Keep-alive probes for new connections ([RFC 9293 3.8.4]); `None`, the default, sends
     /// none (RFC 1122 4.2.3.6: keep-alives MUST default to off). Each socket can switch.
     ///
@@ -111,7 +117,7 @@ impl Default for TcpConfig {
     /// 256 KiB buffers each way, backlog 128, Linux's retry counts, MSL 30 s (TIME-WAIT 60 s,
     /// as on Linux), 100 challenge ACKs per second, CUBIC with an initial window of 10, SACK
     /// and timestamps offered, ACKs delayed up to 40 ms (as Linux does), tail loss probes and
-    /// HyStart++ on; no keep-alives and no user timeout.
+    /// HyStart++ on; no keep-alives and no user timeout; orphaned FIN-WAIT-2 ends after 60 s.
     fn default() -> Self {
         TcpConfig {
             send_buffer: 256 * 1024,
@@ -134,6 +140,7 @@ impl Default for TcpConfig {
             initial_window: 10,
             keepalive: None,
             user_timeout: None,
+            fin_wait2_timeout: Duration::from_secs(60),
         }
     }
 }

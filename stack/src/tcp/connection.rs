@@ -312,6 +312,8 @@ pub(crate) struct Connection {
     pub(crate) keepalive_now: bool,
     /// How long data may wait without progress before the connection fails.
     pub(crate) user_timeout: Option<Duration>,
+    /// How long an orphaned connection waits in FIN-WAIT-2 for the peer's FIN.
+    pub(crate) fin_wait2_timeout: Duration,
     /// Since when something we sent (or could not send, into a closed window) has waited
     /// without an ACK of anything new; `None` while nothing waits.
     pub(crate) stalled_since: Option<Instant>,
@@ -440,6 +442,7 @@ impl Connection {
             keepalives_unanswered: 0,
             keepalive_now: false,
             user_timeout: config.user_timeout,
+            fin_wait2_timeout: config.fin_wait2_timeout,
             stalled_since: None,
             ack_now: false,
             ack_immediately: false,

@@ -1,6 +1,6 @@
 //! TCP's timers: retransmission ([RFC 6298]), tail loss probe (`tail_loss.rs`), persist
-//! (zero-window probes, [RFC 9293 3.8.6.1]), TIME-WAIT ([RFC 9293 3.4.2]), delayed ACK, and
-//! keep-alive and the user timeout (`keepalive.rs`).
+//! (zero-window probes, [RFC 9293 3.8.6.1]), TIME-WAIT ([RFC 9293 3.4.2]), delayed ACK,
+//! keep-alive and the user timeout (`keepalive.rs`), and the end of an orphaned FIN-WAIT-2.
 //!
 //! Each is a deadline in the connection, never a sleeping task: the layer asks every
 //! connection for its earliest deadline ([`Connection::poll_at`]) and calls
@@ -29,10 +29,19 @@ impl Connection {
             self.delack_at,
             self.keepalive_at(),
             self.user_timeout_at(),
+            self.fin_wait2_until(),
         ]
         .into_iter()
         .flatten()
         .min()
+    }
+
+    /// When an orphaned connection in FIN-WAIT-2 gives up waiting for the peer's FIN.
+    fn fin_wait2_until(&self) -> Option<Instant> {
+        if self.state != State::FinWait2 || !self.orphaned {
+            return None;
+        }
+        Some(self.last_heard? + self.fin_wait2_timeout)
     }
 
     /// Runs the timers that are due at `now`. `syn_retries` and `retries` are the limits after
@@ -41,6 +50,13 @@ impl Connection {
         if self.time_wait_until.is_some_and(|t| now >= t) {
             // 2 MSL have passed: no segment of this connection can still be on its way.
             self.time_wait_until = None;
+            self.set_state(State::Closed);
+            return;
+        }
+        if self.fin_wait2_until().is_some_and(|t| now >= t) {
+            // Nobody holds this connection, and the peer has not closed its side: forget it
+            // (quietly, as Linux does: the peer may be gone, or may answer a RST with one).
+            debug!(quad = %self.quad, "tcp: no FIN from the peer in FIN-WAIT-2, forgotten");
             self.set_state(State::Closed);
             return;
         }

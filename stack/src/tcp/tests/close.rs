@@ -346,3 +346,46 @@ fn our_fin_is_retransmitted() {
     assert_eq!((again.flags, again.seq), (fin.flags, SeqNumber(ours)));
     assert!(again.comment.unwrap().contains("retransmission #1"));
 }
+
+/// Our FIN goes out and is acknowledged; the peer never sends its own. `release`: the
+/// application lets go of the connection, else it only shuts down writing. Returns the
+/// connection, our next sequence number (after the FIN) and the peer's.
+fn fin_acknowledged_never_answered(h: &mut Harness, release: bool) -> (ConnId, u32, u32) {
+    let (id, ours, theirs) = established(h);
+    if release {
+        h.host.tcp_release(id);
+    } else {
+        h.host.tcp_shutdown(id).unwrap();
+    }
+    assert!(h.expect().flags.fin());
+    let ours = ours.wrapping_add(1);
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours));
+    assert_eq!(h.state(id), Some(State::FinWait2));
+    (id, ours, theirs)
+}
+
+#[test]
+fn an_orphaned_fin_wait_2_is_forgotten_after_the_fin_timeout() {
+    let mut h = Harness::new();
+    let (id, _, _) = fin_acknowledged_never_answered(&mut h, true);
+    // Linux's tcp_fin_timeout: 60 s after the peer was last heard from.
+    h.advance(Duration::from_secs(59));
+    h.expect_silence();
+    assert_eq!(h.state(id), Some(State::FinWait2));
+    h.advance(Duration::from_secs(1));
+    h.expect_silence(); // quietly: no reset
+    assert!(h.host.tcp_connections().is_empty());
+}
+
+#[test]
+fn a_half_close_the_application_still_holds_waits_in_fin_wait_2() {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = fin_acknowledged_never_answered(&mut h, false);
+    h.advance(Duration::from_secs(3600));
+    h.expect_silence();
+    assert_eq!(h.state(id), Some(State::FinWait2));
+    // The peer still has things to say, and we still read them.
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours).with_payload(b"late"));
+    assert_eq!(h.expect().ack, SeqNumber(theirs) + 4);
+    assert_eq!(h.read(id).unwrap().unwrap(), b"late");
+}
