@@ -17,9 +17,15 @@ use tunstack::tcp::{Algorithm, ConnStats};
 use tunstack::{Config, Stack, TcpListener, TcpStream};
 use tunstack_tests::Pattern;
 
-/// Moves `len` bytes from a client to a server over the bottleneck path; returns the client's
-/// counters, the virtual time it took, and the packets the queue dropped.
-async fn transfer(algorithm: Algorithm, hystart: bool, len: u64) -> (ConnStats, Duration, u64) {
+/// Moves `len` bytes from a client to a server over the bottleneck path, both stacks offering
+/// `timestamps` or not; returns the client's counters, the virtual time it took, and the
+/// packets the queue dropped.
+async fn transfer(
+    algorithm: Algorithm,
+    hystart: bool,
+    timestamps: bool,
+    len: u64,
+) -> (ConnStats, Duration, u64) {
     let path = Impairments {
         rate: Some(50_000_000),
         queue_limit: QueueLimit::Packets(100),
@@ -37,6 +43,7 @@ async fn transfer(algorithm: Algorithm, hystart: bool, len: u64) -> (ConnStats, 
         config.tcp.recv_buffer = 1 << 20;
         config.tcp.congestion = algorithm;
         config.tcp.hystart = hystart;
+        config.tcp.timestamps = timestamps;
         Stack::new(link, config)
     };
     let client = stack(Box::new(impaired), "10.0.0.1/24");
@@ -70,11 +77,18 @@ async fn transfer(algorithm: Algorithm, hystart: bool, len: u64) -> (ConnStats, 
 
 #[tokio::test(start_paused = true)]
 async fn hystart_ends_the_first_slow_start_before_the_queue_overflows() {
-    for algorithm in [Algorithm::Cubic, Algorithm::NewReno] {
-        let (with, with_took, with_drops) = transfer(algorithm, true, 4 << 20).await;
-        let (without, without_took, without_drops) = transfer(algorithm, false, 4 << 20).await;
+    // Without timestamps (smoltcp's default), the RTT samples come from the send times of
+    // the segments alone.
+    for (algorithm, timestamps) in [
+        (Algorithm::Cubic, true),
+        (Algorithm::NewReno, true),
+        (Algorithm::Cubic, false),
+    ] {
+        let (with, with_took, with_drops) = transfer(algorithm, true, timestamps, 4 << 20).await;
+        let (without, without_took, without_drops) =
+            transfer(algorithm, false, timestamps, 4 << 20).await;
         eprintln!(
-            "{algorithm}, 4 MiB: with HyStart++ {with_took:?}, {with_drops} queue drops, {} \
+            "{algorithm}, timestamps {timestamps}, 4 MiB: with HyStart++ {with_took:?}, {with_drops} queue drops, {} \
              retransmissions, {} timeouts; without {without_took:?}, {without_drops} queue \
              drops, {} retransmissions, {} timeouts",
             with.retransmissions, with.timeouts, without.retransmissions, without.timeouts

@@ -55,7 +55,8 @@ pub struct TcpConfig {
     /// [RFC 8985 section 7]: https://www.rfc-editor.org/rfc/rfc8985#section-7
     pub tail_loss_probes: bool,
     /// End the first slow start when the RTT grows, before the queue overflows: HyStart++
-    /// ([RFC 9406]). Needs timestamps (an RTT sample from every ACK).
+    /// ([RFC 9406]). It takes an RTT sample from every ACK, from the send times of the segments
+    /// it covers (or from timestamps), so it works with any peer.
     ///
     /// [RFC 9406]: https://www.rfc-editor.org/rfc/rfc9406
     pub hystart: bool,

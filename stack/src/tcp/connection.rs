@@ -205,6 +205,11 @@ pub(crate) struct Connection {
 
     // ----- timers -----
     pub(crate) rtt: RttEstimator,
+    /// When each new data segment in flight was sent: (its end, the time), oldest first. An
+    /// ACK that covers some gives an RTT sample, with or without timestamps (Linux keeps the
+    /// same per segment); cleared whenever anything is sent again (Karn's rule). HyStart++
+    /// reads these samples.
+    pub(crate) sent_times: std::collections::VecDeque<(SeqNumber, Instant)>,
     /// The segment being timed for an RTT sample: its end and when it was sent (Karn's rule:
     /// cleared when anything is retransmitted).
     pub(crate) timed: Option<(SeqNumber, Instant)>,
@@ -396,6 +401,7 @@ impl Connection {
             fin_received: false,
             rtt: RttEstimator::new(config.rto),
             timed: None,
+            sent_times: std::collections::VecDeque::new(),
             retransmit_at: None,
             retries: 0,
             persist_at: None,

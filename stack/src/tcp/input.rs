@@ -405,6 +405,7 @@ impl Connection {
         self.scoreboard.prune(ack);
         self.dupacks = 0;
         self.made_progress(now);
+        let segment_rtt = self.segment_rtt(now, ack);
         let echo = h.timestamps.map_or(0, |ts| ts.echo);
         if self.ts_ok && self.detect_spurious_timeout(echo) {
             // The original segments arrived after all: go on from where we were. The echoed
@@ -435,7 +436,7 @@ impl Connection {
         if self.recovery_point.is_some() {
             self.on_ack_in_recovery(data);
         } else if data > 0 {
-            let grow = self.slow_start_growth(now, ack, echo, data);
+            let grow = self.slow_start_growth(now, ack, echo, segment_rtt, data);
             if cwnd_limited {
                 self.congestion.on_ack(now, grow, self.rtt.srtt());
             }
@@ -459,16 +460,28 @@ impl Connection {
 
     /// In the first slow start, HyStart++ (`congestion/hystart.rs`) may slow the growth down
     /// or end slow start: returns how many of the `data` bytes acknowledged count for growth.
-    /// The RTT sample is this ACK's, from its echoed timestamp.
-    fn slow_start_growth(&mut self, now: Instant, ack: SeqNumber, echo: u32, data: usize) -> usize {
+    /// The RTT sample is this ACK's: `segment_rtt` (the newest segment it covers, sent once),
+    /// else its echoed timestamp.
+    fn slow_start_growth(
+        &mut self,
+        now: Instant,
+        ack: SeqNumber,
+        echo: u32,
+        segment_rtt: Option<std::time::Duration>,
+        data: usize,
+    ) -> usize {
         use super::congestion::hystart::{Growth, Phase, CSS_GROWTH_DIVISOR};
         if self.congestion.window() >= self.congestion.ssthresh() {
             return data;
         }
-        let rtt = (self.ts_ok && echo != 0)
-            .then(|| self.ts_clock(now).wrapping_sub(echo))
-            .filter(|&ms| ms < 60_000)
-            .map(|ms| std::time::Duration::from_millis(u64::from(ms)));
+        // The RTT of the newest segment this ACK covers, sent once; else from the echoed
+        // timestamp (in milliseconds only).
+        let rtt = segment_rtt.or_else(|| {
+            (self.ts_ok && echo != 0)
+                .then(|| self.ts_clock(now).wrapping_sub(echo))
+                .filter(|&ms| ms < 60_000)
+                .map(|ms| std::time::Duration::from_millis(u64::from(ms)))
+        });
         let before = self.hystart.phase;
         match self.hystart.on_ack(ack, self.snd_max, rtt) {
             Growth::Conservative => {
@@ -494,6 +507,19 @@ impl Connection {
             }
             Growth::SlowStart | Growth::Unchanged => data,
         }
+    }
+
+    /// Forgets the send times of the segments `ack` covers; the RTT of the newest of them.
+    fn segment_rtt(&mut self, now: Instant, ack: SeqNumber) -> Option<std::time::Duration> {
+        let mut newest = None;
+        while let Some(&(end, sent)) = self.sent_times.front() {
+            if end > ack {
+                break;
+            }
+            newest = Some(sent);
+            self.sent_times.pop_front();
+        }
+        newest.map(|sent| now - sent)
     }
 
     /// SND.WND from the segment (RFC 9293 3.10.7.4, fifth step); the window of a SYN is never

@@ -44,6 +44,10 @@ struct Plan {
     resend: Option<Resend>,
 }
 
+/// How many segments' send times a connection keeps (a 4 MiB window of 1448-byte segments is
+/// under 3,000); beyond that, segments simply give no RTT sample.
+const MAX_SENT_TIMES: usize = 4096;
+
 impl Connection {
     /// Builds the next segment into `buf` (IPv4 header included) if there is one to send.
     pub(crate) fn transmit(
@@ -534,8 +538,14 @@ impl Connection {
                     // Karn: no RTT sample from a segment sent twice; a timestamp can tell.
                     self.ts_sample_wanted = true;
                 }
-            } else if self.timed.is_none() && !plan.probe {
-                self.timed = Some((self.snd_nxt, now));
+                self.sent_times.clear();
+            } else {
+                if self.timed.is_none() && !plan.probe {
+                    self.timed = Some((self.snd_nxt, now));
+                }
+                if !plan.probe && self.sent_times.len() < MAX_SENT_TIMES {
+                    self.sent_times.push_back((plan.seq + len, now));
+                }
             }
         }
         if plan.probe {

@@ -17,8 +17,9 @@
 //! ```
 //!
 //! Only the first slow start of a connection uses it (RFC 9406 4.1); after a loss the
-//! threshold says where to stop. RTT samples come from the timestamps of every ACK, so without
-//! timestamps the round has too few samples and plain slow start runs.
+//! threshold says where to stop. Every ACK brings an RTT sample: the connection keeps the send
+//! time of each segment in flight (as Linux does), and timestamps fill in where a segment was
+//! sent twice.
 //!
 //! [RFC 9406]: https://www.rfc-editor.org/rfc/rfc9406
 
