@@ -712,3 +712,84 @@ fn keepalive_probes_are_answered_both_ways() {
     );
     eprintln!("keep-alive over 4.5 s of silence: Linux sent {linux_probes} probes, we sent {our_probes}; every one answered");
 }
+
+/// A firewall in the kernel's namespace rejects our SYNs with ICMP errors, as iptables'
+/// REJECT target does: each connect fails at once with the error's meaning, instead of
+/// resending its SYN for two minutes (RFC 1122 4.2.3.9; Linux's connect does the same).
+#[test]
+fn a_connect_rejected_with_icmp_fails_at_once_with_its_meaning() {
+    let Some(mut net) = start("tcp-icmp-reject") else {
+        return;
+    };
+    let rules = [
+        (
+            9101,
+            "icmp-port-unreachable",
+            io::ErrorKind::ConnectionRefused,
+        ),
+        (
+            9102,
+            "icmp-host-unreachable",
+            io::ErrorKind::HostUnreachable,
+        ),
+        (
+            9103,
+            "icmp-net-unreachable",
+            io::ErrorKind::NetworkUnreachable,
+        ),
+        (
+            9104,
+            "icmp-admin-prohibited",
+            io::ErrorKind::HostUnreachable,
+        ),
+    ];
+    for (port, reject_with, _) in rules {
+        let port = port.to_string();
+        let args = [
+            "-w",
+            "-A",
+            "INPUT",
+            "-p",
+            "tcp",
+            "--dport",
+            &port,
+            "-j",
+            "REJECT",
+            "--reject-with",
+            reject_with,
+        ];
+        match output_within(&mut net.exec("iptables", &args), WAIT) {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => {
+                return skip_or_fail(&format!(
+                    "iptables cannot add a REJECT rule: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ))
+            }
+            Err(err) => return skip_or_fail(&format!("iptables: {err}")),
+        }
+    }
+    let stack = net.stack();
+    for (port, reject_with, kind) in rules {
+        let started = Instant::now();
+        let result = net
+            .block_on(async { timeout(WAIT, TcpStream::connect(stack, (KERNEL, port))).await })
+            .unwrap()
+            .expect("an answer within the wait, not a SYN resent for minutes");
+        let err = result.expect_err("rejected");
+        assert_eq!(err.kind(), kind, "{reject_with}: {err}");
+        eprintln!("{reject_with}: {err} after {:?}", started.elapsed());
+    }
+    net.stop();
+    // The capture: each SYN, each ICMP error quoting it, and nothing after.
+    let frames = tshark_check(net.capture_path());
+    let count = |direction: Direction, protocol: u64| {
+        frames
+            .iter()
+            .filter(|f| f.direction() == Some(direction) && f.num("ip.proto") == Some(protocol))
+            .count()
+    };
+    let (syns, icmp) = (count(Direction::Outbound, 6), count(Direction::Inbound, 1));
+    assert_eq!((syns, icmp), (rules.len(), rules.len()), "{frames:#?}");
+    assert_eq!(frames.len(), syns + icmp, "nothing else: {frames:#?}");
+}

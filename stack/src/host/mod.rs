@@ -149,10 +149,10 @@ impl Host {
                 let error = self
                     .icmp
                     .receive(now, &mut self.ip, &mut self.out, src, payload);
-                if let Some(error) = error {
-                    if error.protocol == IpProtocol::Udp {
-                        self.udp.icmp_error(&error);
-                    }
+                match error {
+                    Some(error) if error.protocol == IpProtocol::Udp => self.udp.icmp_error(&error),
+                    Some(error) if error.protocol == IpProtocol::Tcp => self.tcp.icmp_error(&error),
+                    _ => {}
                 }
             }
             IpProtocol::Udp => {

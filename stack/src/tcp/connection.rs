@@ -317,6 +317,10 @@ pub(crate) struct Connection {
     pub(crate) keepalive_now: bool,
     /// How long data may wait without progress before the connection fails.
     pub(crate) user_timeout: Option<Duration>,
+    /// The last ICMP error about this connection that did not end it (a "soft error", RFC 1122
+    /// 4.2.3.9): if the connection later times out, this is the error the application sees,
+    /// as on Linux (EHOSTUNREACH rather than ETIMEDOUT).
+    pub(crate) soft_error: Option<io::ErrorKind>,
     /// How long an orphaned connection waits in FIN-WAIT-2 for the peer's FIN.
     pub(crate) fin_wait2_timeout: Duration,
     /// Since when something we sent (or could not send, into a closed window) has waited
@@ -449,6 +453,7 @@ impl Connection {
             keepalive_now: false,
             user_timeout: config.user_timeout,
             fin_wait2_timeout: config.fin_wait2_timeout,
+            soft_error: None,
             stalled_since: None,
             ack_now: false,
             ack_immediately: false,
@@ -528,6 +533,11 @@ impl Connection {
 
     /// Ends the connection with an error for the application (reset, refused, timed out).
     pub(crate) fn fail(&mut self, kind: io::ErrorKind) {
+        // A timeout after an ICMP error says more with the ICMP error's words.
+        let kind = match (kind, self.soft_error) {
+            (io::ErrorKind::TimedOut, Some(soft)) => soft,
+            _ => kind,
+        };
         debug!(quad = %self.quad, ?kind, "tcp: connection failed");
         self.error = Some(kind);
         self.retransmit_at = None;
@@ -691,6 +701,8 @@ pub(crate) fn error(kind: io::ErrorKind) -> io::Error {
         io::ErrorKind::ConnectionReset => "connection reset by the peer",
         io::ErrorKind::ConnectionAborted => "connection aborted",
         io::ErrorKind::TimedOut => "connection timed out: no answer after every retransmission",
+        io::ErrorKind::HostUnreachable => "no route to host (ICMP host unreachable, or prohibited)",
+        io::ErrorKind::NetworkUnreachable => "network unreachable (ICMP net unreachable)",
         _ => "connection failed",
     };
     io::Error::new(kind, text)

@@ -13,6 +13,7 @@
 //! | `output.rs` | what to send next: SYN, data, FIN, ACK, window probes |
 //! | `timers.rs` | retransmission, persist and TIME-WAIT timers |
 //! | `keepalive.rs` | keep-alive probes and the user timeout: noticing a peer that is gone |
+//! | `icmp.rs` | ICMP errors about our segments: a refused connect, an unreachable host |
 //! | `recovery.rs`, `sack.rs`, `tail_loss.rs` | loss recovery: fast retransmit, SACK, D-SACK, tail loss probes |
 //! | `recv_buffer.rs`, `ring.rs` | bytes in, bytes out, reassembly of early segments |
 //! | [`rto`], [`congestion`], `isn.rs` | timeout estimation, congestion window, initial sequence numbers |
@@ -33,6 +34,7 @@ pub(crate) mod connection;
 mod demux;
 pub mod flags;
 pub mod header;
+mod icmp;
 pub(crate) mod input;
 mod isn;
 mod keepalive;

@@ -23,6 +23,11 @@ pub(crate) struct IcmpError {
     pub(crate) local_port: u16,
     /// Where the offending datagram was going.
     pub(crate) remote: SocketAddrV4,
+    /// Our address in the offending datagram (its source address).
+    pub(crate) local_addr: Ipv4Addr,
+    /// The quoted transport header's bytes 4 to 7, if quoted: a TCP segment's sequence number,
+    /// which shows whether the error can be about anything we have in flight (RFC 5927 4.1).
+    pub(crate) quoted_seq: Option<u32>,
 }
 
 impl IcmpLayer {
@@ -117,12 +122,17 @@ impl IcmpLayer {
             debug!("icmp: error quotes too little of the datagram to find its ports");
             return self.stats.drop(DropReason::Truncated);
         };
+        let quoted_seq = invoking
+            .get(header_len + 4..header_len + 8)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
         self.stats.delivered += 1;
         Some(IcmpError {
             unreachable,
             protocol: quoted.protocol,
             local_port: u16::from_be_bytes([ports[0], ports[1]]),
             remote: SocketAddrV4::new(quoted.dst_addr, u16::from_be_bytes([ports[2], ports[3]])),
+            local_addr: quoted.src_addr,
+            quoted_seq,
         })
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::host::{Config, Host};
 use crate::ip::header::{self as ip_header, IpProtocol};
+use crate::ip::icmp::DstUnreachable;
 use crate::tcp::header::{Packet, Repr};
 use crate::tcp::options::{SackBlock, SackBlocks, Timestamps};
 use crate::tcp::{ConnId, Flags, SeqNumber, State, TcpConfig};
@@ -126,6 +127,27 @@ pub(super) struct Harness {
     pub now: Instant,
 }
 
+/// An IPv4 header from `src` to `dst` for `payload_len` bytes of `protocol`.
+fn ip_repr(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    protocol: IpProtocol,
+    payload_len: usize,
+) -> ip_header::Repr {
+    ip_header::Repr {
+        src_addr: src,
+        dst_addr: dst,
+        protocol,
+        ttl: 64,
+        tos: 0,
+        ident: 1,
+        dont_fragment: true,
+        more_fragments: false,
+        fragment_offset: 0,
+        payload_len,
+    }
+}
+
 pub(super) fn cx() -> Context<'static> {
     Context::from_waker(Waker::noop())
 }
@@ -182,23 +204,32 @@ impl Harness {
             payload_len: seg.payload.len(),
         };
         let tcp_len = header.buffer_len();
-        let ip = ip_header::Repr {
-            src_addr: THEM,
-            dst_addr: US,
-            protocol: IpProtocol::Tcp,
-            ttl: 64,
-            tos: 0,
-            ident: 1,
-            dont_fragment: true,
-            more_fragments: false,
-            fragment_offset: 0,
-            payload_len: tcp_len,
-        };
+        let ip = ip_repr(THEM, US, IpProtocol::Tcp, tcp_len);
         let mut packet = vec![0u8; ip.total_len()];
         ip.emit(&mut packet);
         let data_at = 20 + header.header_len();
         packet[data_at..].copy_from_slice(&seg.payload);
         header.emit(&mut packet[20..], THEM, US);
+        self.host.receive(self.now, &packet);
+    }
+
+    /// A router (or the peer's host) answers `quoted`, a segment of ours, with an ICMP
+    /// destination unreachable: its IP header and first 8 bytes quoted, as RFC 792 says.
+    pub fn send_unreachable(&mut self, reason: DstUnreachable, quoted: &Seg) {
+        let quoted_ip = ip_repr(US, THEM, IpProtocol::Tcp, 20 + quoted.payload.len());
+        let mut invoking = vec![0u8; 28];
+        quoted_ip.emit(&mut invoking);
+        invoking[20..22].copy_from_slice(&quoted.src_port.to_be_bytes());
+        invoking[22..24].copy_from_slice(&quoted.dst_port.to_be_bytes());
+        invoking[24..28].copy_from_slice(&quoted.seq.0.to_be_bytes());
+        let icmp = crate::ip::icmp::header::Repr::DstUnreachable {
+            reason,
+            invoking: &invoking,
+        };
+        let ip = ip_repr(THEM, US, IpProtocol::Icmp, icmp.buffer_len());
+        let mut packet = vec![0u8; ip.total_len()];
+        ip.emit(&mut packet);
+        icmp.emit(&mut packet[20..]);
         self.host.receive(self.now, &packet);
     }
 

@@ -6,6 +6,7 @@ mod harness;
 mod close;
 mod data;
 mod handshake;
+mod icmp;
 mod keepalive;
 mod loss;
 mod recovery;

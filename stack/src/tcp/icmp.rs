@@ -1,0 +1,85 @@
+//! ICMP errors about our segments ([RFC 1122 4.2.3.9], [RFC 5927]).
+//!
+//! When a router cannot deliver a segment, or the destination host has no TCP or refuses the
+//! port, it may answer with an ICMP "destination unreachable" that quotes the start of our
+//! segment: its IP header, ports and sequence number. The ICMP layer finds which connection
+//! it is about; here TCP decides what it means:
+//!
+//! - while connecting (SYN-SENT, SYN-RECEIVED), the error ends the attempt at once, with the
+//!   error's meaning (`ConnectionRefused` for port or protocol unreachable, `HostUnreachable`,
+//!   `NetworkUnreachable`), instead of resending the SYN for two minutes. Linux does the same;
+//! - once connected, it is a "soft error" (RFC 1122; RFC 5461 says even port unreachable
+//!   should be): routes come back, so the connection goes on, and the error is only kept, to
+//!   be reported instead of `TimedOut` if the connection does time out later.
+//!
+//! The quoted sequence number must lie within what we have sent and not yet had acknowledged
+//! (SND.UNA to SND.MAX), else the message is ignored: anyone can send an ICMP message, and
+//! only one about a segment in flight can be genuine ([RFC 5927 4.1]).
+//!
+//! [RFC 1122 4.2.3.9]: https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.9
+//! [RFC 5927]: https://www.rfc-editor.org/rfc/rfc5927
+//! [RFC 5927 4.1]: https://www.rfc-editor.org/rfc/rfc5927#section-4.1
+
+use std::io;
+use std::net::SocketAddrV4;
+
+use tracing::debug;
+
+use super::connection::Quad;
+use super::seq::SeqNumber;
+use super::state::State;
+use super::TcpLayer;
+use crate::ip::icmp::input::IcmpError;
+use crate::ip::icmp::DstUnreachable;
+use crate::stats::DropReason;
+
+impl TcpLayer {
+    /// An ICMP error quoting a segment of ours: the connection it is about may end, or note it.
+    pub(crate) fn icmp_error(&mut self, error: &IcmpError) {
+        let quad = Quad {
+            local: SocketAddrV4::new(error.local_addr, error.local_port),
+            remote: error.remote,
+        };
+        let Some(&index) = self.by_quad.get(&quad) else {
+            debug!(%quad, "tcp: ICMP error for no connection of ours");
+            return;
+        };
+        let Some(conn) = self.slots.get_mut(index).and_then(|s| s.conn.as_mut()) else {
+            return;
+        };
+        let in_flight = error
+            .quoted_seq
+            .map(SeqNumber)
+            .is_some_and(|seq| conn.snd_una <= seq && seq < conn.snd_max);
+        if !in_flight {
+            debug!(%quad, seq = ?error.quoted_seq, "tcp: ICMP error about no segment in flight, ignored");
+            self.stats.dropped.add(DropReason::Unhandled);
+            return;
+        }
+        let kind = match error.unreachable {
+            Some(DstUnreachable::PortUnreachable | DstUnreachable::ProtoUnreachable) => {
+                io::ErrorKind::ConnectionRefused
+            }
+            Some(DstUnreachable::NetUnreachable) => io::ErrorKind::NetworkUnreachable,
+            Some(DstUnreachable::HostUnreachable | DstUnreachable::Other(_)) => {
+                io::ErrorKind::HostUnreachable
+            }
+            // Path MTU discovery (RFC 1191) is not done: our segments fit the link's MTU,
+            // and TUN and the in-memory wire have no smaller hop behind them. Time exceeded
+            // is a routing loop's doing, and passes.
+            Some(DstUnreachable::FragRequired { .. }) | None => return,
+        };
+        if matches!(conn.state, State::SynSent | State::SynReceived) {
+            debug!(%quad, ?kind, "tcp: ICMP error while connecting, the attempt ends");
+            conn.fail(kind);
+            if conn.passive {
+                // A half-open connection of a listener: forgotten, as after a RST.
+                conn.orphaned = true;
+            }
+            self.settle(index);
+        } else {
+            debug!(%quad, ?kind, "tcp: ICMP error, kept as a soft error");
+            conn.soft_error = Some(kind);
+        }
+    }
+}
