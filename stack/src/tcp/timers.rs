@@ -18,6 +18,10 @@ use super::connection::Connection;
 use super::state::State;
 use crate::time::Instant;
 
+/// Zero-window probes an orphaned connection sends before it gives up (RFC 6429; Linux's
+/// `tcp_orphan_retries` defaults to 8).
+const ORPHAN_PROBES: u32 = 8;
+
 impl Connection {
     /// The earliest of this connection's deadlines.
     pub(crate) fn poll_at(&self) -> Option<Instant> {
@@ -81,6 +85,14 @@ impl Connection {
             self.on_probe_timeout();
         }
         if self.persist_at.is_some_and(|t| now >= t) {
+            if self.orphaned && self.persist_backoff >= ORPHAN_PROBES {
+                // Nobody holds this connection, and the peer keeps its window shut: a peer
+                // can hold our memory this way for ever. RFC 6429 lets us give up; Linux does
+                // after 8 probes (tcp_orphan_retries).
+                debug!(quad = %self.quad, "tcp: orphaned, window still closed after every probe, given up");
+                self.fail(io::ErrorKind::TimedOut);
+                return;
+            }
             // Probe the closed window with one byte; the answer tells us its size.
             self.persist_at = None;
             self.persist_backoff += 1;

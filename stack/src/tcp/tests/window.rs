@@ -167,3 +167,36 @@ fn sender_silly_window_avoidance_waits_for_a_useful_window() {
     let probe = h.expect();
     assert!(!probe.payload.is_empty() && probe.payload.len() <= 10);
 }
+
+/// The window stays shut; every probe is answered with a zero window. `release`: the
+/// application lets go of the connection. Returns the probes sent and whether the connection
+/// is still there after 20 minutes.
+fn a_window_shut_for_ever(release: bool) -> (usize, bool) {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = established(&mut h);
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours).with_window(0));
+    h.write(id, b"data").unwrap();
+    if release {
+        h.host.tcp_release(id);
+    }
+    let mut probes = 0;
+    for _ in 0..(20 * 60 * 10) {
+        for seg in h.recv_all() {
+            if seg.payload.len() == 1 {
+                probes += 1;
+            }
+            h.send(&Seg::to(80, Flags::ACK, theirs, ours).with_window(0));
+        }
+        h.advance(Duration::from_millis(100));
+    }
+    (probes, h.state(id).is_some())
+}
+
+#[test]
+fn an_orphaned_connection_gives_up_a_window_that_never_opens() {
+    // The application still holds it: probing goes on (once a minute at most).
+    let (probes, alive) = a_window_shut_for_ever(false);
+    assert!(alive && probes > 20, "{probes} probes");
+    // Nobody holds it: eight probes, then it is forgotten (RFC 6429, as Linux does).
+    assert_eq!(a_window_shut_for_ever(true), (8, false));
+}
