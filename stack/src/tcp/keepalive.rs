@@ -37,6 +37,9 @@ use super::connection::Connection;
 use super::state::State;
 use crate::time::Instant;
 
+/// The shortest idle time and interval keep-alive uses, whatever it is given.
+const MIN_KEEPALIVE_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
 impl Connection {
     /// A segment arrived: the peer is alive, and keep-alive counting starts over.
     pub(crate) fn heard_from_peer(&mut self, now: Instant) {
@@ -55,10 +58,12 @@ impl Connection {
         if !idle {
             return None;
         }
+        // A zero interval would probe in a tight loop: at least a few milliseconds apart.
         let waited = keepalive
             .interval
+            .max(MIN_KEEPALIVE_WAIT)
             .checked_mul(self.keepalives_unanswered)?
-            .checked_add(keepalive.idle)?;
+            .checked_add(keepalive.idle.max(MIN_KEEPALIVE_WAIT))?;
         Some(self.last_heard? + waited)
     }
 

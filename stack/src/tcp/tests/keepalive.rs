@@ -212,3 +212,20 @@ fn the_peers_own_probes_do_not_stop_ours() {
     }
     assert_eq!(probes_at, [KEEPALIVE.idle]);
 }
+
+#[test]
+fn zero_keepalive_times_do_not_probe_in_a_loop() {
+    let mut h = Harness::new();
+    let (id, _) = h.passive_open(80);
+    let zero = KeepAlive {
+        idle: Duration::ZERO,
+        interval: Duration::ZERO,
+        probes: u32::MAX,
+    };
+    h.host.tcp_set_keepalive(id, Some(zero)).unwrap();
+    // At most one probe per 10 ms, and only as time passes.
+    assert!(h.recv_all().len() <= 1);
+    h.advance(Duration::from_millis(100));
+    let probes = h.recv_all().len();
+    assert!((1..=11).contains(&probes), "{probes} probes in 100 ms");
+}
