@@ -411,6 +411,11 @@ impl Connection {
         if tsecr != 0 && (tsecr.wrapping_sub(rtx_ts) as i32) < 0 {
             self.congestion = self.algorithm.resume(self.send_mss, cwnd, ssthresh);
             self.stats.spurious_timeouts += 1;
+            // No going back N after all, so no duplicates of it to guard against (RFC 6582
+            // 4.1, the reason for `recover`): data sent before the timeout and lost is found
+            // by duplicate ACKs again, as Linux does once it undoes. Else it would wait for a
+            // second timeout.
+            self.recover = self.snd_una;
             debug!(quad = %self.quad, cwnd, "tcp: the timeout was spurious, window restored");
             return true;
         }

@@ -686,3 +686,43 @@ fn a_recovery_with_a_real_loss_is_not_undone_by_another_dsack() {
     assert_eq!(info.stats.undone_recoveries, 0);
     assert_eq!(info.cwnd, cwnd);
 }
+
+#[test]
+fn after_a_spurious_timeout_a_later_loss_is_found_by_duplicate_acks() {
+    let mut h = Harness::new();
+    let (id, _, theirs) = open_with(
+        &mut h,
+        Seg::to(80, Flags::SYN, PEER_ISN, 0)
+            .with_mss(1000)
+            .with_sack_permitted()
+            .with_ts(500, 0),
+    );
+    h.write(id, &[7u8; 8 * 988]).unwrap();
+    let sent = h.recv_all();
+    assert_eq!(sent.len(), 8);
+    let seq = |i: usize| sent[i].seq.0;
+    let original_ts = sent[0].ts.unwrap().0;
+    h.advance(Duration::from_secs(1)); // the ACKs are late: the timer expires
+    assert_eq!(h.expect().seq, sent[0].seq);
+    // The late ACK of the first four segments echoes the original's timestamp: spurious,
+    // undone. Segment 5 was lost; the peer holds 6 to 8 and says so, three times.
+    let ack = |sack_to: usize| {
+        Seg::to(80, Flags::ACK, theirs, seq(4))
+            .with_ts(502, original_ts)
+            .with_sack(&[(seq(5), seq(sack_to).wrapping_add(988))])
+    };
+    h.send(&Seg::to(80, Flags::ACK, theirs, seq(4)).with_ts(502, original_ts));
+    assert_eq!(h.host.tcp_info(id).unwrap().stats.spurious_timeouts, 1);
+    h.recv_all();
+    for sack_to in 5..=7 {
+        h.send(&ack(sack_to));
+    }
+    // A fast retransmission, not a second timeout.
+    let resent: Vec<Seg> = h.recv_all();
+    assert!(
+        resent.iter().any(|s| s.seq.0 == seq(4)),
+        "segment 5 resent at once: {resent:?}"
+    );
+    let info = h.host.tcp_info(id).unwrap();
+    assert_eq!((info.stats.timeouts, info.stats.fast_recoveries), (1, 1));
+}
