@@ -557,7 +557,7 @@ impl Connection {
             // Nobody will read this: tell the peer its data is lost (RFC 2525 2.17).
             debug!(quad = %self.quad, "tcp: data for a closed socket, reset");
             let reply = Reply::Rst {
-                seq: self.snd_nxt,
+                seq: self.ack_seq(),
                 ack: Some(self.rcv_nxt),
                 why: "reset: data for a socket the application has closed",
             };

@@ -77,6 +77,15 @@ impl Connection {
         Some(Transmit { comment })
     }
 
+    /// The sequence number for a segment without data (an ACK, a RST): SND.MAX, one past the
+    /// highest we have sent. That is RFC 9293's SND.NXT; ours goes back to SND.UNA after a
+    /// timeout, to resend from there, and an ACK carrying that would look old to the peer,
+    /// which answers old segments with a duplicate ACK (or, for a RST, a challenge ACK).
+    /// Linux's ACKs carry its highest too.
+    pub(crate) fn ack_seq(&self) -> SeqNumber {
+        self.snd_max.max(self.snd_nxt)
+    }
+
     /// Sends the owed ACK at once, into the host's packet queue, instead of after the batch of
     /// packets being received (see [`Connection::ack_immediately`]).
     pub(crate) fn send_ack_now(
@@ -86,7 +95,7 @@ impl Connection {
         out: &mut crate::queue::PacketQueue,
     ) -> bool {
         let plan = Plan {
-            seq: self.snd_nxt,
+            seq: self.ack_seq(),
             flags: Flags::ACK,
             len: 0,
             probe: false,
@@ -159,7 +168,7 @@ impl Connection {
             });
         }
         self.ack_now.then_some(Plan {
-            seq: self.snd_nxt,
+            seq: self.ack_seq(),
             flags: Flags::ACK,
             len: 0,
             probe: false,

@@ -178,3 +178,22 @@ fn an_ack_for_more_than_expected_moves_everything_on() {
     h.advance(Duration::from_secs(5));
     h.expect_silence();
 }
+
+#[test]
+fn after_a_timeout_our_acks_carry_the_highest_sequence_number_sent() {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = established(&mut h);
+    h.write(id, &[5; 3000]).unwrap();
+    assert_eq!(h.recv_all().len(), 3);
+    // No ACK: the timer goes back to the first segment, and resends only it (cwnd 1).
+    let (again, _) = h.wait_for_segment(Duration::from_millis(10), Duration::from_secs(2));
+    assert_eq!(again.seq, SeqNumber(ours));
+    h.expect_silence();
+    // The peer sends data: our ACK of it carries SND.MAX, not the rewound send point; a seq
+    // below what the peer has received would make it answer with a duplicate ACK.
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours).with_payload(b"hi"));
+    let ack = h.expect();
+    assert_eq!(ack.payload.len(), 0, "{ack:?}");
+    assert_eq!(ack.seq, SeqNumber(ours) + 3000);
+    assert_eq!(ack.ack, SeqNumber(theirs) + 2);
+}
