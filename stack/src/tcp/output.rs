@@ -81,9 +81,27 @@ impl Connection {
     /// highest we have sent. That is RFC 9293's SND.NXT; ours goes back to SND.UNA after a
     /// timeout, to resend from there, and an ACK carrying that would look old to the peer,
     /// which answers old segments with a duplicate ACK (or, for a RST, a challenge ACK).
-    /// Linux's ACKs carry its highest too.
+    /// But not beyond the right edge of the peer's window: if that has shrunk (to zero, say)
+    /// below what we sent, only a number inside it is acceptable (RFC 9293 3.10.7.4). Linux
+    /// chooses the same way (`tcp_acceptable_seq`).
     pub(crate) fn ack_seq(&self) -> SeqNumber {
-        self.snd_max.max(self.snd_nxt)
+        let highest = self.snd_max.max(self.snd_nxt);
+        let window_end = self.snd_una + self.snd_wnd;
+        let open = matches!(
+            self.state,
+            State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+                | State::Closing
+                | State::LastAck
+                | State::TimeWait
+        );
+        if open && highest > window_end {
+            window_end
+        } else {
+            highest
+        }
     }
 
     /// Sends the owed ACK at once, into the host's packet queue, instead of after the batch of

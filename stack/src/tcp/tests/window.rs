@@ -200,3 +200,23 @@ fn an_orphaned_connection_gives_up_a_window_that_never_opens() {
     // Nobody holds it: eight probes, then it is forgotten (RFC 6429, as Linux does).
     assert_eq!(a_window_shut_for_ever(true), (8, false));
 }
+
+#[test]
+fn acks_stay_inside_a_window_the_peer_shrank() {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = established(&mut h);
+    h.write(id, &[1; 1000]).unwrap();
+    assert_eq!(h.expect().payload.len(), 1000);
+    // The peer takes its window back (RFC 9293 3.8.6 discourages it, but it happens): zero,
+    // with our 1000 bytes not acknowledged. Then it sends data.
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours).with_window(0));
+    h.send(
+        &Seg::to(80, Flags::ACK, theirs, ours)
+            .with_payload(b"x")
+            .with_window(0),
+    );
+    let ack = h.expect();
+    assert_eq!(ack.ack, SeqNumber(theirs) + 1);
+    // With a zero window only SEG.SEQ = RCV.NXT is acceptable: ours, not past the 1000 bytes.
+    assert_eq!(ack.seq, SeqNumber(ours));
+}
