@@ -10,7 +10,7 @@
 //!    |<------- TCP ACK ---------------- |
 //! ```
 //!
-//! [`render`] draws the same picture from a real capture (the client on the left), with each
+//! [`render()`] draws the same picture from a real capture (the client on the left), with each
 //! packet's time, flags, relative sequence and acknowledgment numbers, data length and window,
 //! and notes: options, a peek at the data, the frame comment the stack wrote, and what the
 //! analysis found (retransmissions, lost and missing segments, duplicate ACKs):
@@ -33,11 +33,11 @@
 //!
 //! 1. [`read`]: the file (pcap or pcapng) and its link-layer headers → [`Frame`]s.
 //! 2. [`decode`]: each IPv4 packet through tunstack's codecs → a [`Datagram`].
-//! 3. [`stream`]: frames grouped by endpoints into [`Stream`]s; [`rows`]: a stream's packets
+//! 3. [`stream`]: frames grouped by endpoints into [`Stream`]s; [`rows()`]: a stream's packets
 //!    → [`Row`]s, with TCP's relative numbers and the loss analysis.
 //! 4. [`render`](mod@render): rows → lines.
 //!
-//! Steps 2 to 4 do no I/O: [`render`] is a function from frames to lines, and the tests build
+//! Steps 2 to 4 do no I/O: [`render()`] is a function from frames to lines, and the tests build
 //! their frames by hand.
 
 use std::time::Duration;
