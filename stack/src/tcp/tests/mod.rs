@@ -5,10 +5,12 @@ mod harness;
 
 mod close;
 mod data;
+mod dsack;
 mod handshake;
 mod icmp;
 mod keepalive;
 mod loss;
 mod recovery;
 mod reset;
+mod tail_loss;
 mod window;

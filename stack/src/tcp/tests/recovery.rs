@@ -7,11 +7,11 @@ use super::harness::*;
 use crate::tcp::{ConnId, Flags, SeqNumber, State};
 
 /// How finely the tests below let time pass while waiting for a segment.
-const STEP: Duration = Duration::from_millis(1);
+pub(super) const STEP: Duration = Duration::from_millis(1);
 
 /// A passive open where the peer offers what `syn` adds (SACK, timestamps...). Returns the
 /// connection, our next sequence number and the peer's.
-fn open_with(h: &mut Harness, syn: Seg) -> (ConnId, u32, u32) {
+pub(super) fn open_with(h: &mut Harness, syn: Seg) -> (ConnId, u32, u32) {
     h.listen(80);
     h.send(&syn);
     let syn_ack = h.expect();
@@ -26,11 +26,11 @@ fn open_with(h: &mut Harness, syn: Seg) -> (ConnId, u32, u32) {
     )
 }
 
-fn plain(h: &mut Harness) -> (ConnId, u32, u32) {
+pub(super) fn plain(h: &mut Harness) -> (ConnId, u32, u32) {
     open_with(h, Seg::to(80, Flags::SYN, PEER_ISN, 0).with_mss(1000))
 }
 
-fn with_sack(h: &mut Harness) -> (ConnId, u32, u32) {
+pub(super) fn with_sack(h: &mut Harness) -> (ConnId, u32, u32) {
     open_with(
         h,
         Seg::to(80, Flags::SYN, PEER_ISN, 0)
@@ -40,7 +40,7 @@ fn with_sack(h: &mut Harness) -> (ConnId, u32, u32) {
 }
 
 /// Writes `n` segments' worth and returns the sequence numbers of the segments sent.
-fn send_segments(h: &mut Harness, id: ConnId, n: usize) -> Vec<u32> {
+pub(super) fn send_segments(h: &mut Harness, id: ConnId, n: usize) -> Vec<u32> {
     h.write(id, &vec![7u8; n * 1000]).unwrap();
     let sent = h.recv_all();
     assert_eq!(sent.len(), n, "{sent:?}");
@@ -433,258 +433,6 @@ fn a_lost_fast_retransmission_is_sent_again_without_a_timeout() {
         (info.stats.timeouts, info.stats.lost_retransmissions),
         (0, 1)
     );
-}
-
-/// A SACK connection whose SRTT is 10 ms: the handshake's round trip took that long.
-fn with_sack_and_srtt_10ms(h: &mut Harness) -> (ConnId, u32, u32) {
-    h.listen(80);
-    h.send(
-        &Seg::to(80, Flags::SYN, PEER_ISN, 0)
-            .with_mss(1000)
-            .with_sack_permitted(),
-    );
-    let syn_ack = h.expect();
-    h.advance(Duration::from_millis(10));
-    let ours = syn_ack.seq.0.wrapping_add(1);
-    let theirs = PEER_ISN.wrapping_add(1);
-    h.send(&Seg::to(80, Flags::ACK, theirs, ours));
-    let id = h.accept(80).expect("established");
-    assert_eq!(
-        h.host.tcp_info(id).unwrap().srtt,
-        Some(Duration::from_millis(10))
-    );
-    (id, ours, theirs)
-}
-
-#[test]
-fn a_tail_loss_is_probed_after_two_round_trips_and_recovered_without_a_timeout() {
-    let mut h = Harness::new();
-    let (id, _, theirs) = with_sack_and_srtt_10ms(&mut h);
-    let seqs = send_segments(&mut h, id, 3);
-    // All three lost: no ACK comes. After 2 × SRTT = 20 ms (well before the 200 ms RTO) the
-    // last segment goes again: nothing new is left to send (RFC 8985 7.3).
-    let (probe, waited) = h.wait_for_segment(STEP, Duration::from_millis(150));
-    assert_eq!(waited, Duration::from_millis(20));
-    assert_eq!(probe.seq.0, seqs[2], "the last segment");
-    assert!(probe.comment.unwrap().starts_with("tail loss probe"));
-    // The probe arrives; the peer SACKs it: the two before it are lost, resent at once.
-    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[0]).with_sack(&[(seqs[2], seqs[2] + 1000)]));
-    let resent: Vec<u32> = h.recv_all().iter().map(|s| s.seq.0).collect();
-    assert_eq!(resent, [seqs[0], seqs[1]]);
-    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[2] + 1000));
-    let info = h.host.tcp_info(id).unwrap();
-    assert_eq!((info.stats.timeouts, info.stats.tail_loss_probes), (0, 1));
-    assert!(!info.in_recovery);
-}
-
-#[test]
-fn a_tail_loss_probe_sends_new_data_when_the_window_allows() {
-    let mut h = Harness::new();
-    let (id, _, theirs) = with_sack_and_srtt_10ms(&mut h);
-    // Twelve segments written, ten sent (the initial window): the probe is the eleventh,
-    // beyond the congestion window.
-    h.write(id, &vec![7u8; 12 * 1000]).unwrap();
-    let seqs: Vec<u32> = h.recv_all().iter().map(|s| s.seq.0).collect();
-    assert_eq!(seqs.len(), 10);
-    let (probe, waited) = h.wait_for_segment(STEP, Duration::from_millis(150));
-    assert_eq!(waited, Duration::from_millis(20));
-    assert_eq!(probe.seq.0, seqs[9] + 1000, "new data");
-    assert!(probe
-        .comment
-        .unwrap()
-        .starts_with("tail loss probe: new data"));
-    // Only one probe: then the retransmission timer, restarted when the probe went.
-    let (again, waited) = h.wait_for_segment(STEP, Duration::from_secs(1));
-    assert_eq!(
-        waited,
-        h.host.tcp_info(id).unwrap().rto / 2,
-        "the RTO, backed off once"
-    );
-    assert_eq!(again.seq.0, seqs[0]);
-    assert!(again.comment.unwrap().contains("after RTO"));
-    let _ = theirs;
-}
-
-#[test]
-fn an_ack_in_time_cancels_the_probe() {
-    let mut h = Harness::new();
-    let (id, _, theirs) = with_sack_and_srtt_10ms(&mut h);
-    let seqs = send_segments(&mut h, id, 4);
-    h.advance(Duration::from_millis(15));
-    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[2]));
-    // The probe timer restarted at the ACK; it would be due 2 × SRTT later. Then the last
-    // ACK comes, and nothing is outstanding: no probe at all.
-    h.advance(Duration::from_millis(15));
-    h.expect_silence();
-    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[3] + 1000));
-    h.advance(Duration::from_secs(1));
-    h.expect_silence();
-    assert_eq!(h.host.tcp_info(id).unwrap().stats.tail_loss_probes, 0);
-}
-
-#[test]
-fn without_sack_there_is_no_probe() {
-    let mut h = Harness::new();
-    let (id, _, _) = plain(&mut h);
-    send_segments(&mut h, id, 3);
-    let (seg, waited) = h.wait_for_segment(STEP, Duration::from_secs(2));
-    assert!(waited >= Duration::from_millis(200), "{waited:?}");
-    assert!(seg.comment.unwrap().contains("after RTO"));
-}
-
-/// `len` bytes from the peer at `seq`, acknowledging `ours`.
-fn data(seq: u32, ours: u32, len: usize) -> Seg {
-    Seg::to(80, Flags::ACK, seq, ours).with_payload(&vec![1; len])
-}
-
-/// Opens a connection with `open`; the peer sends 100 bytes, then the same 100 bytes again.
-/// Returns the connection, the sequence numbers and our ACK of the repeat.
-fn ack_of_a_repeat(
-    h: &mut Harness,
-    open: fn(&mut Harness) -> (ConnId, u32, u32),
-) -> (ConnId, u32, u32, Seg) {
-    let (id, ours, theirs) = open(h);
-    h.send(&data(theirs, ours, 100));
-    h.recv_all();
-    h.send(&data(theirs, ours, 100));
-    let ack = h.expect();
-    assert_eq!(ack.ack, SeqNumber(theirs) + 100);
-    (id, ours, theirs, ack)
-}
-
-#[test]
-fn data_that_arrives_twice_is_reported_once_in_a_dsack_block() {
-    let mut h = Harness::new();
-    // The peer's retransmission was not needed: the ACK says so at once, in its first SACK
-    // block, below the cumulative ACK (RFC 2883 section 4).
-    let (id, ours, theirs, ack) = ack_of_a_repeat(&mut h, with_sack);
-    assert_eq!(ack.sack, [(theirs, theirs.wrapping_add(100))]);
-    assert!(ack.comment.unwrap().starts_with("D-SACK: bytes 0..100"));
-    // A segment half old, half new: the old half only.
-    h.send(&data(theirs.wrapping_add(50), ours, 100));
-    let ack = h.expect();
-    assert_eq!(ack.ack, SeqNumber(theirs) + 150);
-    assert_eq!(
-        ack.sack,
-        [(theirs.wrapping_add(50), theirs.wrapping_add(100))]
-    );
-    // Reported once: the next ACK carries no D-SACK.
-    h.send(&data(theirs.wrapping_add(150), ours, 100));
-    h.send(&data(theirs.wrapping_add(250), ours, 100));
-    let acks = h.recv_all();
-    assert!(acks.iter().all(|a| a.sack.is_empty()), "{acks:?}");
-    assert_eq!(h.host.tcp_info(id).unwrap().stats.dsacks_sent, 2);
-    assert_eq!(h.read(id).unwrap().unwrap().len(), 350);
-}
-
-#[test]
-fn early_data_that_arrives_twice_is_reported_before_the_block_holding_it() {
-    let mut h = Harness::new();
-    let (_, ours, theirs) = with_sack(&mut h);
-    let at = |off: u32| theirs.wrapping_add(off);
-    h.send(&data(at(100), ours, 200));
-    assert_eq!(h.expect().sack, [(at(100), at(300))]);
-    // Bytes 200..300 again, while 0..100 is still missing: the D-SACK block first, then the
-    // block that holds it (RFC 2883 section 4.2.1's example).
-    h.send(&data(at(200), ours, 100));
-    let ack = h.expect();
-    assert_eq!(ack.ack, SeqNumber(theirs));
-    assert_eq!(ack.sack, [(at(200), at(300)), (at(100), at(300))]);
-}
-
-#[test]
-fn without_sack_agreed_no_dsack_is_sent() {
-    let mut h = Harness::new();
-    let (_, _, _, ack) = ack_of_a_repeat(&mut h, plain);
-    assert!(ack.sack.is_empty());
-}
-
-/// Three segments sent, all ACKs lost: the tail loss probe resends the last. Then the peer's
-/// ACK of everything arrives, with a D-SACK for the probe if `dsack` (the original had
-/// arrived), without one if not (the probe repaired a loss). Returns the window before and
-/// the connection after.
-fn probe_then_ack_all(dsack: bool) -> (usize, crate::tcp::ConnInfo) {
-    let mut h = Harness::new();
-    let (id, _, theirs) = with_sack_and_srtt_10ms(&mut h);
-    let seqs = send_segments(&mut h, id, 3);
-    let cwnd = h.host.tcp_info(id).unwrap().cwnd;
-    let (probe, _) = h.wait_for_segment(STEP, Duration::from_millis(150));
-    assert_eq!(probe.seq.0, seqs[2]);
-    let end = seqs[2].wrapping_add(1000);
-    let ack = Seg::to(80, Flags::ACK, theirs, end);
-    h.send(&if dsack {
-        ack.with_sack(&[(seqs[2], end)])
-    } else {
-        ack
-    });
-    (cwnd, h.host.tcp_info(id).unwrap())
-}
-
-#[test]
-fn a_tail_loss_probe_the_peer_already_had_leaves_the_window_alone() {
-    let (cwnd, info) = probe_then_ack_all(true);
-    assert_eq!(info.stats.dsacks_received, 1);
-    assert_eq!(info.stats.unneeded_tail_probes, 1);
-    assert_eq!(info.stats.tail_losses_repaired, 0);
-    assert!(info.cwnd >= cwnd, "{} < {cwnd}", info.cwnd);
-    // Without the D-SACK, the probe is taken to have repaired a loss (RFC 8985 7.4.2).
-    let (cwnd, info) = probe_then_ack_all(false);
-    assert_eq!(info.stats.tail_losses_repaired, 1);
-    assert!(info.cwnd < cwnd, "{} >= {cwnd}", info.cwnd);
-}
-
-#[test]
-fn a_recovery_whose_every_retransmission_was_a_duplicate_is_undone() {
-    let mut h = Harness::new();
-    let (id, _, theirs) = with_sack(&mut h);
-    let seqs = send_segments(&mut h, id, 10);
-    let end = seqs[9].wrapping_add(1000);
-    let cwnd = h.host.tcp_info(id).unwrap().cwnd;
-    // Segment 1 is late, not lost: three SACKs, fast retransmit.
-    for n in 2..=4 {
-        let sack = [(seqs[1], seqs[n])];
-        h.send(&Seg::to(80, Flags::ACK, theirs, seqs[0]).with_sack(&sack));
-    }
-    let resent = h.recv_all();
-    assert_eq!(resent.first().map(|s| s.seq.0), Some(seqs[0]), "{resent:?}");
-    // The original arrives: everything acknowledged, recovery over, the window halved.
-    h.send(&Seg::to(80, Flags::ACK, theirs, end));
-    let after = h.host.tcp_info(id).unwrap();
-    assert!(!after.in_recovery);
-    assert!(after.cwnd < cwnd);
-    assert_eq!(after.stats.undone_recoveries, 0);
-    // Then the retransmission arrives, and the peer says it had that already.
-    h.send(&Seg::to(80, Flags::ACK, theirs, end).with_sack(&[(seqs[0], seqs[1])]));
-    let undone = h.host.tcp_info(id).unwrap();
-    assert_eq!(undone.stats.undone_recoveries, 1);
-    assert!(undone.cwnd >= cwnd, "{} < {cwnd}", undone.cwnd);
-}
-
-#[test]
-fn a_recovery_with_a_real_loss_is_not_undone_by_another_dsack() {
-    let mut h = Harness::new();
-    let (id, _, theirs) = with_sack(&mut h);
-    let seqs = send_segments(&mut h, id, 10);
-    let end = seqs[9].wrapping_add(1000);
-    // Segments 1 and 6 lost; both resent.
-    for n in 2..=4 {
-        let sack = [(seqs[1], seqs[n])];
-        h.send(&Seg::to(80, Flags::ACK, theirs, seqs[0]).with_sack(&sack));
-    }
-    let sack = [(seqs[6], end), (seqs[1], seqs[5])];
-    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[0]).with_sack(&sack));
-    let resent: Vec<u32> = h.recv_all().iter().map(|s| s.seq.0).collect();
-    assert!(
-        resent.contains(&seqs[0]) && resent.contains(&seqs[5]),
-        "{resent:?}"
-    );
-    h.send(&Seg::to(80, Flags::ACK, theirs, end));
-    let cwnd = h.host.tcp_info(id).unwrap().cwnd;
-    // Only the first retransmission was a duplicate: the other repaired a loss.
-    h.send(&Seg::to(80, Flags::ACK, theirs, end).with_sack(&[(seqs[0], seqs[1])]));
-    let info = h.host.tcp_info(id).unwrap();
-    assert_eq!(info.stats.undone_recoveries, 0);
-    assert_eq!(info.cwnd, cwnd);
 }
 
 #[test]
