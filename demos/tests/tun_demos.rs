@@ -205,18 +205,7 @@ fn udp_client_gets_the_course_servers_reply() {
             "{reply}"
         );
     }
-    let stats = exited
-        .stdout
-        .iter()
-        .find_map(|line| line.strip_prefix("RTT Stats: {'min_ms': "))
-        .unwrap_or_else(|| panic!("no RTT stats: {exited:?}"));
-    let numbers: Vec<f64> = stats
-        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .filter_map(|s| s.parse().ok())
-        .collect();
-    let [min, avg, max] = numbers[..] else {
-        panic!("min, avg, max: {stats}");
-    };
+    let (stats, [min, avg, max]) = rtt_stats(&exited);
     assert!(
         0.0 < min && min <= avg && avg <= max && max < 1000.0,
         "{stats}"
@@ -250,6 +239,24 @@ fn time_relative(frame: &Frame) -> f64 {
 }
 
 /// The delay in the client's "Retry N after X s" line.
+/// The demo's last line, the course's `RTT Stats: {'min_ms': ..., 'avg_ms': ..., 'max_ms':
+/// ...}`: the text after its prefix, and the three numbers.
+fn rtt_stats(exited: &Exited) -> (&str, [f64; 3]) {
+    let stats = exited
+        .stdout
+        .iter()
+        .find_map(|line| line.strip_prefix("RTT Stats: {'min_ms': "))
+        .unwrap_or_else(|| panic!("no RTT stats: {exited:?}"));
+    let numbers: Vec<f64> = stats
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let [min, avg, max] = numbers[..] else {
+        panic!("min, avg, max: {stats}");
+    };
+    (stats, [min, avg, max])
+}
+
 fn retry_delay(exited: &Exited, n: u32) -> f64 {
     let prefix = format!("Retry {n} after ");
     let line = exited
@@ -721,18 +728,7 @@ fn tcp_rtt_times_handshakes_with_a_linux_listener() {
         assert!(0.0 < ms && ms < 1000.0, "{line}");
         ports.push(port.parse::<u16>().unwrap());
     }
-    let stats = exited
-        .stdout
-        .iter()
-        .find_map(|line| line.strip_prefix("RTT Stats: {'min_ms': "))
-        .unwrap_or_else(|| panic!("no RTT stats: {exited:?}"));
-    let numbers: Vec<f64> = stats
-        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .filter_map(|s| s.parse().ok())
-        .collect();
-    let [min, avg, max] = numbers[..] else {
-        panic!("min, avg, max: {stats}");
-    };
+    let (stats, [min, avg, max]) = rtt_stats(&exited);
     assert!(0.0 < min && min <= avg && avg <= max, "{stats}");
 
     let got = server.join().unwrap().unwrap();
