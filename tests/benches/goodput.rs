@@ -48,7 +48,7 @@ use tunstack::tcp::{Algorithm, ConnStats};
 use tunstack::Config;
 use tunstack_tests::peer::{Conn, Kind, Peer};
 use tunstack_tests::smol::{CongestionControl, SmolConfig};
-use tunstack_tests::Pattern;
+use tunstack_tests::{parse_size, Pattern};
 
 /// The bottleneck's rate, each way, in bit/s.
 const RATE: u64 = 50_000_000;
@@ -206,23 +206,6 @@ fn options() -> Result<Options, String> {
         return Err("--bytes must be more than 0, --buffer at least 4K".into());
     }
     Ok(options)
-}
-
-fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let (digits, unit) = match text.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_uppercase()),
-        _ => (text, ' '),
-    };
-    let shift = match unit {
-        ' ' => 0,
-        'K' => 10,
-        'M' => 20,
-        'G' => 30,
-        _ => return Err(format!("size {text}: use a number with K, M or G")),
-    };
-    let n: u64 = digits.parse().map_err(|e| format!("size {text}: {e}"))?;
-    Ok(n << shift)
 }
 
 /// The impairments of both directions for `loss`: the sender's outbound side carries the

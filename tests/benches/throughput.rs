@@ -45,7 +45,7 @@ use tunstack::link::{memory, MemoryConfig, MemoryLink};
 use tunstack::Config;
 use tunstack_tests::peer::{Conn, Kind, Peer};
 use tunstack_tests::smol::SmolConfig;
-use tunstack_tests::Pattern;
+use tunstack_tests::{parse_size, Pattern};
 
 /// Send and receive buffer of every connection, both stacks.
 const BUFFER: usize = 4 * 1024 * 1024;
@@ -123,23 +123,6 @@ fn options() -> Result<Options, String> {
         return Err("--bytes must be more than 0".into());
     }
     Ok(options)
-}
-
-fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let (digits, unit) = match text.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_uppercase()),
-        _ => (text, ' '),
-    };
-    let shift = match unit {
-        ' ' => 0,
-        'K' => 10,
-        'M' => 20,
-        'G' => 30,
-        _ => return Err(format!("size {text}: use a number with K, M or G")),
-    };
-    let n: u64 = digits.parse().map_err(|e| format!("size {text}: {e}"))?;
-    Ok(n << shift)
 }
 
 /// Starts a `kind` stack on `link` at `cidr`, with [`BUFFER`]-sized buffers.

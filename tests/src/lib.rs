@@ -111,6 +111,31 @@ pub fn tun_tests_can_run() -> bool {
     }
 }
 
+/// A byte count given on a benchmark's command line: a number, with an optional K, M or G
+/// suffix (powers of 1024), e.g. `64M`.
+///
+/// ```
+/// assert_eq!(tunstack_tests::parse_size("64M"), Ok(64 << 20));
+/// assert_eq!(tunstack_tests::parse_size("1500"), Ok(1500));
+/// assert!(tunstack_tests::parse_size("2T").is_err());
+/// ```
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_uppercase()),
+        _ => (text, ' '),
+    };
+    let shift = match unit {
+        ' ' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(format!("size {text}: use a number with K, M or G")),
+    };
+    let n: u64 = digits.parse().map_err(|e| format!("size {text}: {e}"))?;
+    Ok(n << shift)
+}
+
 /// Prints `skipped: <why>` for a test that cannot run here (the test then returns), or panics
 /// under CI (`CI=true`), where every test must run.
 pub fn skip_or_fail(why: &str) {
