@@ -205,7 +205,7 @@ impl TcpLayer {
         let Some(conn) = self.conn_mut(id) else {
             return;
         };
-        let (quad, seq, ack) = (conn.quad, conn.ack_seq(), conn.rcv_nxt);
+        let (quad, seq, ack) = (conn.quad, conn.wire_seq(conn.ack_seq()), conn.wire_ack());
         let tell_peer = matches!(
             conn.state,
             State::SynReceived

@@ -32,6 +32,7 @@ use tracing::debug;
 
 use super::config::{window_shift_for, TcpConfig};
 use super::congestion::{Algorithm, CongestionControl};
+use super::pos::Pos;
 use super::recv_buffer::RecvBuffer;
 use super::ring::RingBuffer;
 use super::rto::RttEstimator;
@@ -105,6 +106,9 @@ pub struct ConnStats {
     pub window_probes: u64,
     /// Keep-alive probes sent.
     pub keepalive_probes: u64,
+    /// Segments dropped by PAWS (RFC 7323 5.3): their timestamp was older than the latest,
+    /// so they were old duplicates.
+    pub paws_rejected: u64,
     /// Bytes the application wrote.
     pub bytes_written: u64,
     /// Bytes the application read.
@@ -158,18 +162,18 @@ pub(crate) struct Connection {
     /// Initial send sequence number.
     pub(crate) iss: SeqNumber,
     /// Oldest unacknowledged sequence number.
-    pub(crate) snd_una: SeqNumber,
+    pub(crate) snd_una: Pos,
     /// Next sequence number to send (moves back to SND.UNA when the timer expires).
-    pub(crate) snd_nxt: SeqNumber,
+    pub(crate) snd_nxt: Pos,
     /// The highest sequence number sent so far, plus one.
-    pub(crate) snd_max: SeqNumber,
+    pub(crate) snd_max: Pos,
     /// The peer's window, scaled to bytes.
     pub(crate) snd_wnd: usize,
     /// The largest window the peer has offered (RFC 5961 5.2, and sender SWS avoidance).
     pub(crate) max_snd_wnd: usize,
     /// Sequence and ack numbers of the segment that last updated SND.WND.
-    pub(crate) snd_wl1: SeqNumber,
-    pub(crate) snd_wl2: SeqNumber,
+    pub(crate) snd_wl1: Pos,
+    pub(crate) snd_wl2: Pos,
     /// The peer's window scale shift (0 unless both sides offered scaling).
     pub(crate) snd_shift: u8,
     /// Bytes the application wrote that are not acknowledged yet; the first is at
@@ -177,7 +181,7 @@ pub(crate) struct Connection {
     pub(crate) send: RingBuffer,
     /// The sequence number of our FIN, once the application shut down writing: it follows the
     /// data buffered at that moment.
-    pub(crate) our_fin: Option<SeqNumber>,
+    pub(crate) our_fin: Option<Pos>,
     /// The MSS we send with: the peer's, bounded by our link.
     pub(crate) send_mss: usize,
     /// The MSS we announce: our link's MTU minus 40.
@@ -187,7 +191,7 @@ pub(crate) struct Connection {
     /// The peer's initial sequence number.
     pub(crate) irs: SeqNumber,
     /// Next sequence number expected.
-    pub(crate) rcv_nxt: SeqNumber,
+    pub(crate) rcv_nxt: Pos,
     /// Our window scale shift (0 unless both sides offered scaling).
     pub(crate) rcv_shift: u8,
     /// The shift we offered in our SYN (in effect once the peer offers one too).
@@ -195,11 +199,11 @@ pub(crate) struct Connection {
     /// The peer's SYN offered window scaling.
     pub(crate) peer_scales: bool,
     /// The right edge of the window we last announced: it never moves back (RFC 9293 3.8.6).
-    pub(crate) rcv_adv: SeqNumber,
+    pub(crate) rcv_adv: Pos,
     /// Received bytes.
     pub(crate) recv: RecvBuffer,
     /// The sequence number of the peer's FIN, once a segment carrying it arrived.
-    pub(crate) fin_seq: Option<SeqNumber>,
+    pub(crate) fin_seq: Option<Pos>,
     /// The peer's FIN is in order and consumed: reads return 0 after the data.
     pub(crate) fin_received: bool,
 
@@ -209,10 +213,10 @@ pub(crate) struct Connection {
     /// ACK that covers some gives an RTT sample, with or without timestamps (Linux keeps the
     /// same per segment); cleared whenever anything is sent again (Karn's rule). HyStart++
     /// reads these samples.
-    pub(crate) sent_times: std::collections::VecDeque<(SeqNumber, Instant)>,
+    pub(crate) sent_times: std::collections::VecDeque<(Pos, Instant)>,
     /// The segment being timed for an RTT sample: its end and when it was sent (Karn's rule:
     /// cleared when anything is retransmitted).
-    pub(crate) timed: Option<(SeqNumber, Instant)>,
+    pub(crate) timed: Option<(Pos, Instant)>,
     pub(crate) retransmit_at: Option<Instant>,
     /// Expirations in a row of the retransmission timer.
     pub(crate) retries: u32,
@@ -242,12 +246,12 @@ pub(crate) struct Connection {
     /// Duplicate ACKs in a row.
     pub(crate) dupacks: u32,
     /// In fast recovery until the cumulative ACK reaches this (RFC 6675 RecoveryPoint).
-    pub(crate) recovery_point: Option<SeqNumber>,
+    pub(crate) recovery_point: Option<Pos>,
     /// The highest sequence number sent when the last recovery or timeout began (RFC 6582
     /// "recover"): duplicate ACKs for data before it start no new recovery.
-    pub(crate) recover: SeqNumber,
+    pub(crate) recover: Pos,
     /// The highest sequence number retransmitted in this recovery (RFC 6675 HighRxt).
-    pub(crate) high_rxt: SeqNumber,
+    pub(crate) high_rxt: Pos,
     /// A fast retransmission of SND.UNA's segment is due.
     pub(crate) rtx_now: bool,
     /// Tail loss probes are on (configuration).
@@ -257,20 +261,20 @@ pub(crate) struct Connection {
     /// A tail loss probe is to be sent now.
     pub(crate) tail_probe_now: bool,
     /// A probe is out: SND.MAX after it was sent (RFC 8985 TLP.end_seq).
-    pub(crate) tail_probe_end: Option<SeqNumber>,
+    pub(crate) tail_probe_end: Option<Pos>,
     /// The probe out resent data (rather than sending new data).
     pub(crate) tail_probe_resent: bool,
     /// The peer reported the probe's data as a duplicate (D-SACK): the probe repaired nothing.
     pub(crate) tail_probe_dsacked: bool,
     /// Where the probe out begins: data below it not held by the peer when the probe is, was
     /// sent before the probe and is lost.
-    pub(crate) tail_probe_start: SeqNumber,
+    pub(crate) tail_probe_start: Pos,
     /// In recovery, unSACKed data below this is deemed lost, besides what the scoreboard's
     /// DupThresh rule says (set when a tail loss probe arrived before it).
-    pub(crate) lost_below_probe: Option<SeqNumber>,
+    pub(crate) lost_below_probe: Option<Pos>,
     /// SND.MAX when SND.UNA's segment was last resent in this recovery: once data sent after
     /// that reaches the peer while SND.UNA stays, the retransmission was lost too.
-    pub(crate) una_resent_at: Option<SeqNumber>,
+    pub(crate) una_resent_at: Option<Pos>,
     /// That retransmission was lost too: SND.UNA's segment goes again when the pipe has room.
     pub(crate) una_lost_again: bool,
     /// NewReno without SACK: the window inflation by duplicate ACKs during recovery.
@@ -285,7 +289,7 @@ pub(crate) struct Connection {
     pub(crate) recovery_undo: Option<(usize, usize)>,
     pub(crate) recovery_resent: u32,
     /// SND.UNA when the last recovery began: D-SACKs below it are about older episodes.
-    pub(crate) undo_from: SeqNumber,
+    pub(crate) undo_from: Pos,
 
     // ----- timestamps (RFC 7323) -----
     /// Timestamps agreed: both SYNs carried the option.
@@ -294,6 +298,9 @@ pub(crate) struct Connection {
     pub(crate) ts_wanted: bool,
     /// The peer's latest timestamp, to echo (TS.Recent).
     pub(crate) ts_recent: u32,
+    /// When TS.Recent was last set: PAWS trusts it for 24 days (RFC 7323 5.5). `None` until
+    /// the first timestamp arrives, or once it has gone stale.
+    pub(crate) ts_recent_at: Option<Instant>,
     /// Added to our clock for this connection's timestamps (RFC 7323 7.1: not guessable
     /// across connections).
     pub(crate) ts_offset: u32,
@@ -342,10 +349,10 @@ pub(crate) struct Connection {
     /// The largest segment received so far: our estimate of the peer's MSS.
     pub(crate) rcv_mss: usize,
     /// Where the latest out-of-order segment began: its SACK block goes first.
-    pub(crate) last_early: Option<SeqNumber>,
+    pub(crate) last_early: Option<Pos>,
     /// Data that arrived a second time, `[left, right)`: the next ACK reports it in its first
     /// SACK block, once (D-SACK, RFC 2883).
-    pub(crate) dsack: Option<(SeqNumber, SeqNumber)>,
+    pub(crate) dsack: Option<(Pos, Pos)>,
     /// Why the next segment is sent, for the capture's frame comment.
     pub(crate) note: Option<String>,
 
@@ -353,7 +360,7 @@ pub(crate) struct Connection {
     pub(crate) nodelay: bool,
     /// The end of the last small (less than a full segment) segment of new data sent: while
     /// SND.UNA is below it, Nagle's rule holds other small segments back.
-    pub(crate) small_sent_end: SeqNumber,
+    pub(crate) small_sent_end: Pos,
     /// The application dropped its handle: nobody will read; finish the close alone.
     pub(crate) orphaned: bool,
     /// Why the connection failed, reported to the next read or write.
@@ -378,24 +385,24 @@ impl Connection {
             state,
             passive: state == State::SynReceived,
             iss,
-            snd_una: iss,
-            snd_nxt: iss,
-            snd_max: iss,
+            snd_una: Pos::SYN,
+            snd_nxt: Pos::SYN,
+            snd_max: Pos::SYN,
             snd_wnd: 0,
             max_snd_wnd: 0,
-            snd_wl1: SeqNumber(0),
-            snd_wl2: iss,
+            snd_wl1: Pos::SYN,
+            snd_wl2: Pos::SYN,
             snd_shift: 0,
             send: RingBuffer::new(config.send_buffer),
             our_fin: None,
             send_mss: super::config::DEFAULT_MSS.min(our_mss),
             our_mss,
             irs: SeqNumber(0),
-            rcv_nxt: SeqNumber(0),
+            rcv_nxt: Pos::SYN,
             rcv_shift: 0,
             offered_shift,
             peer_scales: false,
-            rcv_adv: SeqNumber(0),
+            rcv_adv: Pos::SYN,
             // Room for the rounding of a scaled window (see `output::window_to_announce`).
             recv: RecvBuffer::new(
                 config.recv_buffer,
@@ -421,15 +428,15 @@ impl Connection {
             scoreboard: Default::default(),
             dupacks: 0,
             recovery_point: None,
-            recover: iss,
-            high_rxt: iss,
+            recover: Pos::SYN,
+            high_rxt: Pos::SYN,
             tail_loss_probes: config.tail_loss_probes,
             probe_timeout_at: None,
             tail_probe_now: false,
             tail_probe_end: None,
             tail_probe_resent: false,
             tail_probe_dsacked: false,
-            tail_probe_start: iss,
+            tail_probe_start: Pos::SYN,
             lost_below_probe: None,
             una_resent_at: None,
             una_lost_again: false,
@@ -438,10 +445,11 @@ impl Connection {
             undo: None,
             recovery_undo: None,
             recovery_resent: 0,
-            undo_from: iss,
+            undo_from: Pos::SYN,
             ts_ok: false,
             ts_wanted: config.timestamps,
             ts_recent: 0,
+            ts_recent_at: None,
             ts_offset: iss.0.rotate_left(13),
             ts_sample_wanted: false,
             delayed_ack: config.delayed_ack,
@@ -463,7 +471,7 @@ impl Connection {
             dsack: None,
             note: None,
             nodelay: false,
-            small_sent_end: iss,
+            small_sent_end: Pos::SYN,
             orphaned: false,
             error: None,
             readers: Vec::new(),
@@ -472,22 +480,40 @@ impl Connection {
         }
     }
 
-    /// The sequence number of the first byte in the send buffer (after our SYN).
-    pub(crate) fn data_start(&self) -> SeqNumber {
-        if self.snd_una == self.iss {
-            self.iss + 1
-        } else {
-            self.snd_una
-        }
+    /// Whether the peer has acknowledged our SYN: SND.UNA has moved past position 0. (With
+    /// 32-bit numbers, `SND.UNA == ISS` would say "no" again after 4 GiB.)
+    pub(crate) fn syn_acked(&self) -> bool {
+        self.snd_una > Pos::SYN
     }
 
-    /// The sequence number just past the buffered data.
-    pub(crate) fn data_end(&self) -> SeqNumber {
+    /// The position of the first byte in the send buffer: the oldest unacknowledged byte, or
+    /// the first byte after our SYN while the SYN is unacknowledged.
+    pub(crate) fn data_start(&self) -> Pos {
+        self.snd_una.max(Pos::DATA)
+    }
+
+    /// The position just past the buffered data.
+    pub(crate) fn data_end(&self) -> Pos {
         self.data_start() + self.send.len()
     }
 
-    /// Our FIN's sequence number, once the application has shut down writing.
-    pub(crate) fn fin_seq_out(&self) -> Option<SeqNumber> {
+    /// RCV.WND: what the window we last announced still takes beyond RCV.NXT.
+    pub(crate) fn rcv_wnd(&self) -> usize {
+        self.rcv_adv.max(self.rcv_nxt) - self.rcv_nxt
+    }
+
+    /// `pos` of our stream as a sequence number on the wire.
+    pub(crate) fn wire_seq(&self, pos: Pos) -> SeqNumber {
+        pos.wrap(self.iss)
+    }
+
+    /// RCV.NXT as the acknowledgment number on the wire.
+    pub(crate) fn wire_ack(&self) -> SeqNumber {
+        self.rcv_nxt.wrap(self.irs)
+    }
+
+    /// Our FIN's position, once the application has shut down writing.
+    pub(crate) fn fin_seq_out(&self) -> Option<Pos> {
         self.our_fin
     }
 
@@ -643,7 +669,7 @@ impl Connection {
     /// to send an update without waiting for data: the receiver's side of silly-window
     /// avoidance (RFC 9293 3.8.6.2.2: an increase of at least min(buffer/2, MSS)).
     fn window_update_due(&self) -> bool {
-        let known = self.rcv_adv - self.rcv_nxt;
+        let known = self.rcv_wnd();
         let possible = self.recv.window();
         let threshold = (self.recv.capacity() / 2).min(self.our_mss);
         self.state.can_receive() && possible >= known + threshold

@@ -92,7 +92,7 @@ impl TcpLayer {
             conn.state == State::TimeWait
                 && header.flags.syn()
                 && !header.flags.ack()
-                && header.seq > conn.rcv_nxt
+                && header.seq > conn.rcv_nxt.wrap(conn.irs)
                 && conn.orphaned
         })
     }

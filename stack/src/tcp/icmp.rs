@@ -26,6 +26,7 @@ use std::net::SocketAddrV4;
 use tracing::debug;
 
 use super::connection::Quad;
+use super::pos::Pos;
 use super::seq::SeqNumber;
 use super::state::State;
 use super::TcpLayer;
@@ -49,7 +50,7 @@ impl TcpLayer {
         };
         let in_flight = error
             .quoted_seq
-            .map(SeqNumber)
+            .map(|seq| Pos::unwrap(SeqNumber(seq), conn.iss, conn.snd_una))
             .is_some_and(|seq| conn.snd_una <= seq && seq < conn.snd_max);
         if !in_flight {
             debug!(%quad, seq = ?error.quoted_seq, "tcp: ICMP error about no segment in flight, ignored");

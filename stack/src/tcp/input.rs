@@ -24,6 +24,7 @@ use tracing::{debug, trace};
 use super::config::{DEFAULT_MSS, MAX_WINDOW_SHIFT, MIN_MSS};
 use super::connection::Connection;
 use super::header::Repr;
+use super::pos::Pos;
 use super::seq::SeqNumber;
 use super::state::State;
 use crate::time::Instant;
@@ -32,6 +33,23 @@ use crate::time::Instant;
 #[derive(Debug)]
 pub(crate) struct Segment<'a> {
     pub(crate) header: Repr,
+    pub(crate) payload: &'a [u8],
+}
+
+/// How long TS.Recent stays valid on an idle connection (RFC 7323 5.5: 24 days, as the
+/// peer's timestamp clock may have wrapped past half its range since).
+const PAWS_IDLE: std::time::Duration = std::time::Duration::from_secs(24 * 24 * 3600);
+
+/// A segment as the connection sees it: its numbers unwrapped to positions in the two
+/// streams (`pos.rs`), against RCV.NXT and SND.UNA.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Arrived<'a> {
+    /// The header as it came: flags, window, options.
+    pub(crate) h: &'a Repr,
+    /// Where the segment begins in the peer's stream (its SYN, or its first byte).
+    pub(crate) seq: Pos,
+    /// What it acknowledges of ours (meaningful with the ACK flag only).
+    pub(crate) ack: Pos,
     pub(crate) payload: &'a [u8],
 }
 
@@ -70,9 +88,10 @@ impl Connection {
     /// RFC 9293 3.10.7.3: SYN-SENT.
     fn on_segment_syn_sent(&mut self, now: Instant, seg: &Segment<'_>) -> Reply {
         let h = &seg.header;
+        let ack = Pos::unwrap(h.ack, self.iss, self.snd_una);
 
         // First, check the ACK bit: it must acknowledge our SYN and nothing we never sent.
-        if h.flags.ack() && (h.ack <= self.iss || h.ack > self.snd_max) {
+        if h.flags.ack() && (ack <= Pos::SYN || ack > self.snd_max) {
             if h.flags.rst() {
                 return Reply::None;
             }
@@ -99,24 +118,24 @@ impl Connection {
         self.learn_peer(h);
         if h.flags.ack() {
             // Our SYN is acknowledged: the connection is open; ACK the peer's SYN.
-            self.snd_una = h.ack;
-            self.snd_nxt = self.snd_nxt.max(h.ack);
+            self.snd_una = ack;
+            self.snd_nxt = self.snd_nxt.max(ack);
             self.retransmit_at = None;
             self.retries = 0;
             if let Some((end, sent)) = self.timed.take() {
-                if h.ack >= end {
+                if ack >= end {
                     self.rtt_sample(now - sent);
                 }
             }
-            self.update_window(h, true);
+            self.update_window(h, Pos::SYN, ack, true);
             self.set_state(State::Established);
             self.ack_now = true;
             self.note =
                 Some("handshake 3/3: ACK of the server's SYN, the connection is open".into());
         } else {
             // Simultaneous open: both sent SYN. Answer with SYN-ACK, same ISS (3.10.7.3).
-            self.update_window(h, true);
-            self.snd_nxt = self.iss;
+            self.update_window(h, Pos::SYN, self.snd_una, true);
+            self.snd_nxt = Pos::SYN;
             self.set_state(State::SynReceived);
         }
         Reply::None
@@ -125,7 +144,7 @@ impl Connection {
     /// What the peer's SYN tells us: its ISN, MSS and window scale (RFC 9293 3.7.1, RFC 7323).
     pub(crate) fn learn_peer(&mut self, h: &Repr) {
         self.irs = h.seq;
-        self.rcv_nxt = h.seq + 1;
+        self.rcv_nxt = Pos::DATA;
         let peer_mss = h.mss.map_or(DEFAULT_MSS, usize::from);
         self.send_mss = peer_mss.max(MIN_MSS).min(self.our_mss);
         self.congestion = self.algorithm.build(self.send_mss, self.initial_window);
@@ -151,85 +170,124 @@ impl Connection {
         self.rcv_adv = self.rcv_nxt;
     }
 
-    /// RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states.
+    /// RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states, step by step in the RFC's
+    /// order. (The third step, security, has nothing to do: this stack sets no labels.)
     fn on_segment_synchronized(&mut self, now: Instant, seg: &Segment<'_>) -> Reply {
         let h = &seg.header;
-        let wnd = self.rcv_adv - self.rcv_nxt;
-
-        // First, check the sequence number; a RST is judged more strictly (RFC 5961 3.2).
+        let a = Arrived {
+            h,
+            seq: Pos::unwrap(h.seq, self.irs, self.rcv_nxt),
+            ack: Pos::unwrap(h.ack, self.iss, self.snd_una),
+            payload: seg.payload,
+        };
+        let wnd = self.rcv_wnd();
+        if let Some(reply) = self.first_check_sequence(now, &a, wnd) {
+            return reply;
+        }
         if h.flags.rst() {
-            return self.on_rst(h.seq, wnd);
+            return self.second_check_rst(a.seq, wnd);
         }
-        if self.state == State::SynReceived && h.flags.syn() && !h.flags.ack() && h.seq == self.irs
-        {
-            // The peer sent its SYN again: our SYN-ACK was lost. Send it again now rather
-            // than a bare ACK the peer in SYN-SENT would drop (Linux does the same).
-            self.snd_nxt = self.iss;
-            return Reply::None;
-        }
-        self.note_old_data(h.seq, seg.payload.len());
-        if !self.acceptable(h.seq, h.segment_len(), wnd) {
-            // Not for this window: an old duplicate or a probe. Answer with an ACK that says
-            // where we are, then drop it.
-            debug!(quad = %self.quad, seq = %h.seq, rcv_nxt = %self.rcv_nxt, wnd, "tcp: segment outside the window");
-            if self.state == State::TimeWait && h.flags.fin() {
-                // The peer did not get our last ACK: it resent its FIN. Restart 2 MSL.
-                self.time_wait_until = Some(now + self.time_wait);
-            }
-            self.ack_now = true;
-            return Reply::None;
-        }
-
         // An acceptable segment: the peer is there. (Its keep-alive probes are not acceptable,
         // so that they do not stop ours: Linux counts them the same way.)
         self.heard_from_peer(now);
-
-        // Fourth, check the SYN bit (RFC 5961 4.2: challenge ACK, whatever its sequence
-        // number).
+        self.update_ts_recent(now, &a);
         if h.flags.syn() {
-            debug!(quad = %self.quad, "tcp: SYN in a synchronized state");
-            return Reply::ChallengeAck;
+            return self.fourth_check_syn();
         }
-
-        // RFC 7323 4.3: remember the timestamp to echo, from segments at the left window edge.
-        if let Some(ts) = h.timestamps.filter(|_| self.ts_ok) {
-            if h.seq <= self.rcv_nxt {
-                self.ts_recent = ts.value;
-            }
-        }
-
         // Trim what lies before RCV.NXT or beyond the window.
-        let (seq, data, fin) = self.trim(h.seq, seg.payload, h.flags.fin(), wnd);
-
-        // Fifth, check the ACK field.
+        let (seq, data, fin) = self.trim(a.seq, a.payload, h.flags.fin(), wnd);
         if !h.flags.ack() {
             return Reply::None;
         }
-        if let Some(reply) = self.on_ack(now, h) {
+        if let Some(reply) = self.fifth_check_ack(now, &a) {
             return reply;
         }
         if self.state == State::Closed {
             return Reply::None;
         }
-
-        // Seventh, process the segment text.
-        if data.is_empty() && !seg.payload.is_empty() {
-            // All of it was old, or beyond the window or the peer's FIN: say where we are.
-            self.ack_now = true;
+        if let Some(reply) = self.seventh_process_text(now, seq, data, a.payload.len()) {
+            return reply;
         }
-        if !data.is_empty() {
-            if let Some(reply) = self.on_data(now, seq, data) {
-                return reply;
-            }
-        }
-
-        // Eighth, check the FIN bit: note where the peer's stream ends; it is consumed once
-        // every byte before it has arrived.
-        if fin && self.fin_seq.is_none() {
-            self.fin_seq = Some(seq + data.len());
-        }
-        self.consume_fin(now);
+        self.eighth_check_fin(now, seq + data.len(), fin);
         Reply::None
+    }
+
+    /// First, check the sequence number: PAWS ([RFC 7323 5.3]) and the acceptability test.
+    /// `Some` drops the segment (with an ACK owed, or a reply). RSTs go on to the second step,
+    /// which judges their number more strictly (RFC 5961 3.2); SYNs of any number earn a
+    /// rate-limited challenge ACK (RFC 5961 4.2), in the window or not.
+    ///
+    /// [RFC 7323 5.3]: https://www.rfc-editor.org/rfc/rfc7323#section-5.3
+    fn first_check_sequence(&mut self, now: Instant, a: &Arrived<'_>, wnd: usize) -> Option<Reply> {
+        let h = a.h;
+        if h.flags.rst() {
+            return None;
+        }
+        if self.state == State::SynReceived && h.flags.syn() && !h.flags.ack() && a.seq == Pos::SYN
+        {
+            // The peer sent its SYN again: our SYN-ACK was lost. Send it again now rather
+            // than a bare ACK the peer in SYN-SENT would drop (Linux does the same).
+            self.snd_nxt = Pos::SYN;
+            return Some(Reply::None);
+        }
+        if h.flags.syn() {
+            debug!(quad = %self.quad, "tcp: SYN in a synchronized state");
+            return Some(Reply::ChallengeAck);
+        }
+        if self.paws_rejects(now, h) {
+            self.stats.paws_rejected += 1;
+            debug!(quad = %self.quad, seq = %a.seq, "tcp: PAWS: an old timestamp, dropped");
+            self.ack_now = true;
+            return Some(Reply::None);
+        }
+        self.note_old_data(a.seq, a.payload.len());
+        if self.acceptable(a.seq, h.segment_len(), wnd) {
+            return None;
+        }
+        // Not for this window: an old duplicate or a probe. Answer with an ACK that says
+        // where we are, then drop it.
+        debug!(quad = %self.quad, seq = %a.seq, rcv_nxt = %self.rcv_nxt, wnd, "tcp: segment outside the window");
+        if self.state == State::TimeWait && h.flags.fin() {
+            // The peer did not get our last ACK: it resent its FIN. Restart 2 MSL.
+            self.time_wait_until = Some(now + self.time_wait);
+        }
+        self.ack_now = true;
+        Some(Reply::None)
+    }
+
+    /// PAWS ([RFC 7323 5.3] R1): a segment whose timestamp is older than TS.Recent is an old
+    /// duplicate from an earlier lap of the sequence numbers, not to be accepted. TS.Recent
+    /// stops being valid when the connection has been idle for 24 days (5.5: the peer's
+    /// clock may since have wrapped past half its range), and RSTs are judged without it.
+    ///
+    /// [RFC 7323 5.3]: https://www.rfc-editor.org/rfc/rfc7323#section-5.3
+    fn paws_rejects(&mut self, now: Instant, h: &Repr) -> bool {
+        let Some(ts) = h.timestamps.filter(|_| self.ts_ok) else {
+            return false;
+        };
+        let Some(set_at) = self.ts_recent_at else {
+            return false;
+        };
+        if now - set_at > PAWS_IDLE {
+            // RFC 7323 5.5: invalidate TS.Recent, accept this segment, and take its timestamp.
+            self.ts_recent_at = None;
+            return false;
+        }
+        (ts.value.wrapping_sub(self.ts_recent) as i32) < 0
+    }
+
+    /// RFC 7323 4.3: TS.Recent follows the timestamps of segments at the left edge of the
+    /// window (not beyond what we last acknowledged), and never moves back.
+    fn update_ts_recent(&mut self, now: Instant, a: &Arrived<'_>) {
+        let Some(ts) = a.h.timestamps.filter(|_| self.ts_ok) else {
+            return;
+        };
+        let newer =
+            self.ts_recent_at.is_none() || (ts.value.wrapping_sub(self.ts_recent) as i32) >= 0;
+        if a.seq <= self.rcv_nxt && newer {
+            self.ts_recent = ts.value;
+            self.ts_recent_at = Some(now);
+        }
     }
 
     /// Data below RCV.NXT arrived again: the sender resent what we had. With SACK agreed, the
@@ -237,37 +295,34 @@ impl Connection {
     /// section 4), at once, so the sender can tell its retransmission was not needed.
     ///
     /// [RFC 2883]: https://www.rfc-editor.org/rfc/rfc2883#section-4
-    fn note_old_data(&mut self, seq: SeqNumber, len: usize) {
+    fn note_old_data(&mut self, seq: Pos, len: usize) {
         if !self.sack_ok || len == 0 || seq >= self.rcv_nxt {
             return;
         }
-        let end = seq + len;
-        let end = if end > self.rcv_nxt {
-            self.rcv_nxt
-        } else {
-            end
-        };
+        let end = (seq + len).min(self.rcv_nxt);
         self.dsack = Some((seq, end));
         self.ack_now = true;
         self.ack_immediately = true;
     }
 
     /// The acceptability test of RFC 9293 3.10.7.4 (four cases on segment and window length).
-    pub(crate) fn acceptable(&self, seq: SeqNumber, len: usize, wnd: usize) -> bool {
-        let in_window = |s: SeqNumber| s - self.rcv_nxt < wnd;
+    /// With a zero window, a segment at RCV.NXT is acceptable whatever it carries: its data
+    /// is trimmed away, but its ACK, window and RST are valid ("special allowance should be
+    /// made to accept valid ACKs, URGs, and RSTs"; Linux does the same).
+    pub(crate) fn acceptable(&self, seq: Pos, len: usize, wnd: usize) -> bool {
+        let in_window = |s: Pos| s >= self.rcv_nxt && s - self.rcv_nxt < wnd;
         match (len, wnd) {
-            (0, 0) => seq == self.rcv_nxt,
+            (_, 0) => seq == self.rcv_nxt,
             (0, _) => in_window(seq),
-            (_, 0) => false,
             (_, _) => in_window(seq) || in_window(seq + (len - 1)),
         }
     }
 
     /// Second, check the RST bit (RFC 5961 3.2): only an exact match resets; anywhere else in
     /// the window earns a challenge ACK; outside it, nothing.
-    fn on_rst(&mut self, seq: SeqNumber, wnd: usize) -> Reply {
+    fn second_check_rst(&mut self, seq: Pos, wnd: usize) -> Reply {
         if seq != self.rcv_nxt {
-            if wnd > 0 && seq - self.rcv_nxt < wnd {
+            if seq > self.rcv_nxt && seq - self.rcv_nxt < wnd {
                 debug!(quad = %self.quad, %seq, "tcp: RST inside the window but not exact");
                 return Reply::ChallengeAck;
             }
@@ -289,15 +344,21 @@ impl Connection {
         Reply::None
     }
 
-    /// Cuts the data to what is new and fits the window. Returns the first sequence number
-    /// kept, the data kept, and whether the FIN is kept.
+    /// Fourth, check the SYN bit: in a synchronized state, a challenge ACK whatever its
+    /// sequence number (RFC 5961 4.2); the first step already answered it.
+    fn fourth_check_syn(&self) -> Reply {
+        Reply::ChallengeAck
+    }
+
+    /// Cuts the data to what is new and fits the window. Returns the first position kept, the
+    /// data kept, and whether the FIN is kept.
     fn trim<'a>(
         &self,
-        mut seq: SeqNumber,
+        mut seq: Pos,
         mut data: &'a [u8],
         mut fin: bool,
         wnd: usize,
-    ) -> (SeqNumber, &'a [u8], bool) {
+    ) -> (Pos, &'a [u8], bool) {
         // Already received: the front.
         if seq < self.rcv_nxt {
             let old = (self.rcv_nxt - seq).min(data.len());
@@ -326,46 +387,58 @@ impl Connection {
     }
 
     /// Fifth, check the ACK field. `Some` ends processing of this segment.
-    fn on_ack(&mut self, now: Instant, h: &Repr) -> Option<Reply> {
+    fn fifth_check_ack(&mut self, now: Instant, a: &Arrived<'_>) -> Option<Reply> {
         if self.state == State::SynReceived {
             // Our SYN-ACK must be what it acknowledges; then the handshake is complete.
-            if h.ack > self.snd_una && h.ack <= self.snd_max {
-                self.update_window(h, false);
+            if a.ack > self.snd_una && a.ack <= self.snd_max {
+                self.update_window(a.h, a.seq, a.ack, false);
                 self.set_state(State::Established);
             } else {
                 return Some(Reply::Rst {
-                    seq: h.ack,
+                    seq: a.h.ack,
                     ack: None,
                     why: "reset: the ACK does not acknowledge our SYN-ACK",
                 });
             }
         }
         // RFC 5961 5.2: acceptable only within (SND.UNA - MAX.SND.WND) ..= SND.NXT.
-        if h.ack > self.snd_max {
-            debug!(quad = %self.quad, ack = %h.ack, "tcp: ACK for data never sent");
+        if a.ack > self.snd_max {
+            debug!(quad = %self.quad, ack = %a.ack, "tcp: ACK for data never sent");
             self.ack_now = true;
             return Some(Reply::None);
         }
-        if h.ack < self.snd_una && self.snd_una - h.ack > self.max_snd_wnd {
-            debug!(quad = %self.quad, ack = %h.ack, "tcp: ACK too old");
+        if a.ack < self.snd_una && self.snd_una - a.ack > self.max_snd_wnd {
+            debug!(quad = %self.quad, ack = %a.ack, "tcp: ACK too old");
             return Some(Reply::ChallengeAck);
         }
-        let sack_news = self.take_sack_blocks(h);
-        if h.ack > self.snd_una {
-            self.ack_advance(now, h);
+        self.take_ack(now, a);
+        if self.snd_wl1 < a.seq || (self.snd_wl1 == a.seq && self.snd_wl2 <= a.ack) {
+            self.update_window(a.h, a.seq, a.ack, false);
+        }
+        self.rearm_after_ack(now);
+        None
+    }
+
+    /// An acceptable ACK: new data acknowledged, or a duplicate; what its SACK blocks say.
+    fn take_ack(&mut self, now: Instant, a: &Arrived<'_>) {
+        let sack_news = self.take_sack_blocks(a.h, a.ack);
+        if a.ack > self.snd_una {
+            self.ack_advance(now, a.h, a.ack);
             if sack_news {
                 self.on_sack_with_progress(now);
             }
-        } else if self.is_duplicate_ack(h, sack_news) {
+        } else if self.is_duplicate_ack(a.h, a.ack, sack_news) {
             self.on_duplicate_ack(now, sack_news);
         }
         if sack_news {
             self.check_lost_retransmission();
             self.check_tail_probe_sacked(now);
         }
-        if self.snd_wl1 < h.seq || (self.snd_wl1 == h.seq && self.snd_wl2 <= h.ack) {
-            self.update_window(h, false);
-        }
+    }
+
+    /// After an ACK: the persist or retransmission timer, and the closing states once our FIN
+    /// is acknowledged.
+    fn rearm_after_ack(&mut self, now: Instant) {
         if self.snd_wnd == 0 && !self.send.is_empty() {
             // A closed window: probe it instead of timing out (RFC 9293 3.8.6.1).
             self.retransmit_at = None;
@@ -374,7 +447,6 @@ impl Connection {
             // Data is in flight again (after probing a closed window): time it.
             self.retransmit_at = Some(now + self.rtt.rto());
         }
-        // Our FIN acknowledged: the closing states move on.
         if self.fin_acked() {
             match self.state {
                 State::FinWait1 => self.set_state(State::FinWait2),
@@ -383,19 +455,18 @@ impl Connection {
                 _ => {}
             }
         }
-        None
     }
 
-    /// SND.UNA moves to `h.ack`: drop what is acknowledged, take an RTT sample, grow the
+    /// SND.UNA moves to `ack`: drop what is acknowledged, take an RTT sample, grow the
     /// window (or go on with recovery), restart the timer.
-    fn ack_advance(&mut self, now: Instant, h: &Repr) {
-        let ack = h.ack;
+    fn ack_advance(&mut self, now: Instant, h: &Repr, ack: Pos) {
         // Whether the window was in use: an application that sends little, or a receiver's
         // small window, does not show that the network can take a larger one (RFC 7661).
         let in_flight = self.in_flight();
         let cwnd_limited = in_flight * 2 >= self.congestion.window();
         let acked = ack - self.snd_una;
-        let syn = usize::from(self.snd_una == self.iss);
+        // Our SYN takes a position but no byte of the send buffer.
+        let syn = usize::from(!self.syn_acked());
         let data = acked.saturating_sub(syn).min(self.send.len());
         self.send.consume(data);
         self.snd_una = ack;
@@ -465,7 +536,7 @@ impl Connection {
     fn slow_start_growth(
         &mut self,
         now: Instant,
-        ack: SeqNumber,
+        ack: Pos,
         echo: u32,
         segment_rtt: Option<std::time::Duration>,
         data: usize,
@@ -510,7 +581,7 @@ impl Connection {
     }
 
     /// Forgets the send times of the segments `ack` covers; the RTT of the newest of them.
-    fn segment_rtt(&mut self, now: Instant, ack: SeqNumber) -> Option<std::time::Duration> {
+    fn segment_rtt(&mut self, now: Instant, ack: Pos) -> Option<std::time::Duration> {
         let mut newest = None;
         while let Some(&(end, sent)) = self.sent_times.front() {
             if end > ack {
@@ -522,15 +593,15 @@ impl Connection {
         newest.map(|sent| now - sent)
     }
 
-    /// SND.WND from the segment (RFC 9293 3.10.7.4, fifth step); the window of a SYN is never
-    /// scaled (RFC 7323 2.2).
-    fn update_window(&mut self, h: &Repr, syn: bool) {
+    /// SND.WND from the segment (RFC 9293 3.10.7.4, fifth step), which begins at `seq` and
+    /// acknowledges `ack`; the window of a SYN is never scaled (RFC 7323 2.2).
+    fn update_window(&mut self, h: &Repr, seq: Pos, ack: Pos, syn: bool) {
         let shift = if syn { 0 } else { self.snd_shift };
         let old = self.snd_wnd;
         self.snd_wnd = usize::from(h.window) << shift;
         self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
-        self.snd_wl1 = h.seq;
-        self.snd_wl2 = h.ack;
+        self.snd_wl1 = seq;
+        self.snd_wl2 = ack;
         let probing = self.persist_at.is_some() || self.probe_now;
         if probing && self.snd_wnd > old {
             // The window opened (from zero, or from a sliver too small to use): the persist
@@ -545,8 +616,22 @@ impl Connection {
         }
     }
 
-    /// Seventh, process the segment text. `Some` ends processing of this segment.
-    fn on_data(&mut self, now: Instant, seq: SeqNumber, data: &[u8]) -> Option<Reply> {
+    /// Seventh, process the segment text: `data` is what is left at `seq` after trimming the
+    /// `sent` bytes the segment carried. `Some` ends processing of this segment.
+    fn seventh_process_text(
+        &mut self,
+        now: Instant,
+        seq: Pos,
+        data: &[u8],
+        sent: usize,
+    ) -> Option<Reply> {
+        if data.is_empty() {
+            if sent > 0 {
+                // All of it was old, or beyond the window or the peer's FIN: say where we are.
+                self.ack_now = true;
+            }
+            return None;
+        }
         if !matches!(
             self.state,
             State::Established | State::FinWait1 | State::FinWait2
@@ -557,8 +642,8 @@ impl Connection {
             // Nobody will read this: tell the peer its data is lost (RFC 2525 2.17).
             debug!(quad = %self.quad, "tcp: data for a closed socket, reset");
             let reply = Reply::Rst {
-                seq: self.ack_seq(),
-                ack: Some(self.rcv_nxt),
+                seq: self.wire_seq(self.ack_seq()),
+                ack: Some(self.wire_ack()),
                 why: "reset: data for a socket the application has closed",
             };
             self.fail(io::ErrorKind::ConnectionAborted);
@@ -604,6 +689,15 @@ impl Connection {
         None
     }
 
+    /// Eighth, check the FIN bit: note where the peer's stream ends (`end`, when the segment
+    /// carried a FIN we kept); it is consumed once every byte before it has arrived.
+    fn eighth_check_fin(&mut self, now: Instant, end: Pos, fin: bool) {
+        if fin && self.fin_seq.is_none() {
+            self.fin_seq = Some(end);
+        }
+        self.consume_fin(now);
+    }
+
     /// Consumes the peer's FIN once every byte before it has arrived.
     fn consume_fin(&mut self, now: Instant) {
         match self.fin_seq {
@@ -611,6 +705,9 @@ impl Connection {
             _ => return,
         }
         self.rcv_nxt += 1;
+        // A FIN at the right edge of the window takes a position past it: keep the announced
+        // edge from falling behind RCV.NXT, so that the window is 0, not 2^64 - 1.
+        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
         self.fin_received = true;
         self.ack_now = true;
         self.ack_immediately = true;

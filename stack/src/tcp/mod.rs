@@ -41,6 +41,7 @@ mod keepalive;
 mod listener;
 pub mod options;
 mod output;
+pub mod pos;
 mod recovery;
 mod recv_buffer;
 mod ring;
@@ -56,6 +57,7 @@ pub use congestion::{Algorithm, CongestionControl};
 pub use connection::{ConnInfo, ConnStats, Quad};
 pub use flags::Flags;
 pub use options::{SackBlock, SackBlocks, TcpOption, Timestamps};
+pub use pos::Pos;
 pub use seq::SeqNumber;
 pub use state::State;
 

@@ -16,6 +16,7 @@ use super::connection::Connection;
 use super::flags::Flags;
 use super::header::Repr;
 use super::options::{SackBlock, SackBlocks, Timestamps, MAX_OPTIONS_LEN};
+use super::pos::Pos;
 use super::recovery::Resend;
 use super::seq::SeqNumber;
 use super::state::State;
@@ -33,7 +34,7 @@ const MAX_PERSIST: std::time::Duration = std::time::Duration::from_secs(60);
 /// A segment chosen to be sent.
 #[derive(Debug, Clone, Copy)]
 struct Plan {
-    seq: SeqNumber,
+    seq: Pos,
     flags: Flags,
     /// Bytes of data, starting at `seq` (after the SYN, if any).
     len: usize,
@@ -84,7 +85,7 @@ impl Connection {
     /// But not beyond the right edge of the peer's window: if that has shrunk (to zero, say)
     /// below what we sent, only a number inside it is acceptable (RFC 9293 3.10.7.4). Linux
     /// chooses the same way (`tcp_acceptable_seq`).
-    pub(crate) fn ack_seq(&self) -> SeqNumber {
+    pub(crate) fn ack_seq(&self) -> Pos {
         let highest = self.snd_max.max(self.snd_nxt);
         let window_end = self.snd_una + self.snd_wnd;
         let open = matches!(
@@ -143,14 +144,14 @@ impl Connection {
         match self.state {
             State::Closed | State::Listen => return None,
             // Our SYN, or SYN-ACK, until it is acknowledged (sent again after a timeout).
-            State::SynSent | State::SynReceived if self.snd_nxt == self.iss => {
+            State::SynSent | State::SynReceived if self.snd_nxt == Pos::SYN => {
                 let flags = if self.state == State::SynSent {
                     Flags::SYN
                 } else {
                     Flags::SYN | Flags::ACK
                 };
                 return Some(Plan {
-                    seq: self.iss,
+                    seq: Pos::SYN,
                     flags,
                     len: 0,
                     probe: false,
@@ -386,9 +387,9 @@ impl Connection {
         Repr {
             src_port: self.quad.local.port(),
             dst_port: self.quad.remote.port(),
-            seq: plan.seq,
+            seq: self.wire_seq(plan.seq),
             ack: if plan.flags.ack() {
-                self.rcv_nxt
+                self.wire_ack()
             } else {
                 SeqNumber(0)
             },
@@ -429,22 +430,25 @@ impl Connection {
     fn sack_blocks(&mut self) -> SackBlocks {
         let mut blocks = SackBlocks::default();
         if let Some((left, right)) = self.dsack.take() {
-            blocks.push(SackBlock { left, right });
+            blocks.push(SackBlock {
+                left: left.wrap(self.irs),
+                right: right.wrap(self.irs),
+            });
             self.stats.dsacks_sent += 1;
             debug!(quad = %self.quad, %left, %right, "tcp: D-SACK: this arrived twice");
             if self.note.is_none() {
-                let first = self.irs + 1;
+                // Positions count the SYN; bytes count from the first byte of data.
                 self.note = Some(format!(
                     "D-SACK: bytes {}..{} arrived twice; the sender's retransmission was not needed",
-                    left - first,
-                    right - first
+                    left - Pos::DATA,
+                    right - Pos::DATA
                 ));
             }
         }
         let ranges = self.recv.early_ranges();
         let block = |r: &std::ops::Range<usize>| SackBlock {
-            left: self.rcv_nxt + r.start,
-            right: self.rcv_nxt + r.end,
+            left: (self.rcv_nxt + r.start).wrap(self.irs),
+            right: (self.rcv_nxt + r.end).wrap(self.irs),
         };
         let latest = self
             .last_early
@@ -478,11 +482,7 @@ impl Connection {
             self.rcv_adv = self.rcv_nxt + window;
             return window as u16;
         }
-        let known = if self.rcv_adv > self.rcv_nxt {
-            self.rcv_adv - self.rcv_nxt
-        } else {
-            0
-        };
+        let known = self.rcv_wnd();
         let threshold = (self.recv.capacity() / 2).min(self.our_mss);
         let mut window = free;
         if window > known && window - known < threshold {

@@ -45,8 +45,9 @@ use tracing::debug;
 
 use super::connection::Connection;
 use super::header::Repr;
+use super::options::SackBlock;
+use super::pos::Pos;
 use super::sack::DUP_THRESH;
-use super::seq::SeqNumber;
 use crate::time::Instant;
 
 /// Why a segment is sent again: for counters and capture comments.
@@ -62,31 +63,39 @@ pub(crate) enum Resend {
 
 impl Connection {
     /// Records the SACK blocks of an incoming ACK. Returns whether they told us anything new.
-    pub(crate) fn take_sack_blocks(&mut self, h: &Repr) -> bool {
+    pub(crate) fn take_sack_blocks(&mut self, h: &Repr, ack: Pos) -> bool {
         if !self.sack_ok {
             return false;
         }
         let before = self.scoreboard.sacked_bytes();
         let mut news = false;
+        // Each block's edges, as positions in our stream (unwrapped near SND.UNA).
+        let (iss, una) = (self.iss, self.snd_una);
+        let edges = |b: &SackBlock| {
+            (
+                Pos::unwrap(b.left, iss, una),
+                Pos::unwrap(b.right, iss, una),
+            )
+        };
         let mut blocks = h.sack_blocks.as_slice();
         // RFC 2883 section 4: a first block below the cumulative ACK, or inside the second
         // block, reports data that arrived twice (a D-SACK), not data held.
         if let [first, rest @ ..] = blocks {
+            let (left, right) = edges(first);
             let inside_second = rest
                 .first()
-                .is_some_and(|b| b.left <= first.left && first.right <= b.right);
-            if first.left < first.right && (first.left < h.ack || inside_second) {
-                self.on_dsack(first.left, first.right);
+                .map(edges)
+                .is_some_and(|(l, r)| l <= left && right <= r);
+            if left < right && (left < ack || inside_second) {
+                self.on_dsack(left, right);
                 blocks = rest;
             }
         }
         for block in blocks {
-            news |= self.scoreboard.add(
-                block.left,
-                block.right,
-                self.snd_una.max(h.ack),
-                self.snd_max,
-            );
+            let (left, right) = edges(block);
+            news |= self
+                .scoreboard
+                .add(left, right, self.snd_una.max(ack), self.snd_max);
         }
         let after = self.scoreboard.sacked_bytes();
         self.stats.sacked_bytes += after.saturating_sub(before) as u64;
@@ -95,7 +104,7 @@ impl Connection {
 
     /// The peer got `[left, right)` twice (a D-SACK): one of our retransmissions was not
     /// needed. If it was the tail loss probe's, the probe repaired nothing.
-    fn on_dsack(&mut self, left: SeqNumber, right: SeqNumber) {
+    fn on_dsack(&mut self, left: Pos, right: Pos) {
         self.stats.dsacks_received += 1;
         debug!(quad = %self.quad, %left, %right, "tcp: D-SACK: the peer got this twice");
         if self
@@ -122,11 +131,11 @@ impl Connection {
     /// to be held before, whatever else it carries: a receiver whose window grows with every
     /// segment (Linux's does, early in a connection) sends no RFC 5681 duplicates at all.
     /// Answers to zero-window probes look the same but say nothing about loss: not counted.
-    pub(crate) fn is_duplicate_ack(&self, h: &Repr, sack_news: bool) -> bool {
+    pub(crate) fn is_duplicate_ack(&self, h: &Repr, ack: Pos, sack_news: bool) -> bool {
         let outstanding = self.snd_wnd > 0
             && self.persist_at.is_none()
             && h.flags.ack()
-            && h.ack == self.snd_una
+            && ack == self.snd_una
             && self.snd_una != self.snd_max;
         outstanding
             && (sack_news
@@ -310,7 +319,7 @@ impl Connection {
 
     /// The retransmission loss recovery wants now, if any: `(first sequence number, bytes,
     /// why)`. `None` also when the pipe is full.
-    pub(crate) fn recovery_resend(&mut self) -> Option<(SeqNumber, usize, Resend)> {
+    pub(crate) fn recovery_resend(&mut self) -> Option<(Pos, usize, Resend)> {
         if self.rtx_now {
             let len = self.resendable_at(self.snd_una, self.snd_max);
             return Some((self.snd_una, len, Resend::Fast));
@@ -355,7 +364,7 @@ impl Connection {
 
     /// How many bytes of data to resend from `seq`: one segment, within `[seq, end)` and what
     /// the send buffer holds.
-    fn resendable_at(&self, seq: SeqNumber, end: SeqNumber) -> usize {
+    fn resendable_at(&self, seq: Pos, end: Pos) -> usize {
         let offset = seq - self.data_start();
         let buffered = self.send.len().saturating_sub(offset);
         (end - seq).min(self.segment_size()).min(buffered)

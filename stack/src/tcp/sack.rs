@@ -17,7 +17,7 @@
 //! [RFC 2018]: https://www.rfc-editor.org/rfc/rfc2018
 //! [RFC 6675]: https://www.rfc-editor.org/rfc/rfc6675
 
-use super::seq::SeqNumber;
+use super::pos::Pos;
 
 /// How many separate ranges the scoreboard keeps; beyond that, new blocks are ignored (they only
 /// make recovery less precise, never wrong).
@@ -30,7 +30,7 @@ pub(crate) const DUP_THRESH: usize = 3;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scoreboard {
     /// Sorted, disjoint, non-touching ranges `[left, right)`.
-    blocks: Vec<(SeqNumber, SeqNumber)>,
+    blocks: Vec<(Pos, Pos)>,
 }
 
 impl Scoreboard {
@@ -42,13 +42,7 @@ impl Scoreboard {
 
     /// Records a SACK block, clipped to `(snd_una, snd_max]`. Returns whether it told us
     /// something new.
-    pub(crate) fn add(
-        &mut self,
-        left: SeqNumber,
-        right: SeqNumber,
-        snd_una: SeqNumber,
-        snd_max: SeqNumber,
-    ) -> bool {
+    pub(crate) fn add(&mut self, left: Pos, right: Pos, snd_una: Pos, snd_max: Pos) -> bool {
         // Blocks outside what is outstanding are old news or nonsense (RFC 2018 allows neither).
         let left = left.max(snd_una);
         let right = right.min(snd_max);
@@ -71,7 +65,7 @@ impl Scoreboard {
     }
 
     /// Drops what the cumulative ACK now covers.
-    pub(crate) fn prune(&mut self, snd_una: SeqNumber) {
+    pub(crate) fn prune(&mut self, snd_una: Pos) {
         self.blocks.retain_mut(|(l, r)| {
             if *r <= snd_una {
                 return false;
@@ -87,7 +81,7 @@ impl Scoreboard {
     }
 
     /// The end of the SACKed range containing `seq`, if `seq` is SACKed.
-    pub(crate) fn sacked_until(&self, seq: SeqNumber) -> Option<SeqNumber> {
+    pub(crate) fn sacked_until(&self, seq: Pos) -> Option<Pos> {
         self.blocks
             .iter()
             .find(|&&(l, r)| l <= seq && seq < r)
@@ -96,11 +90,7 @@ impl Scoreboard {
 
     /// The first byte at or after `from` not reported held, and how far the hole reaches
     /// (the next SACKed range, or `limit`).
-    pub(crate) fn next_hole(
-        &self,
-        from: SeqNumber,
-        limit: SeqNumber,
-    ) -> Option<(SeqNumber, SeqNumber)> {
+    pub(crate) fn next_hole(&self, from: Pos, limit: Pos) -> Option<(Pos, Pos)> {
         let mut start = from;
         for &(l, r) in &self.blocks {
             if r <= start {
@@ -115,7 +105,7 @@ impl Scoreboard {
     }
 
     /// Bytes reported held at or beyond `seq`.
-    pub(crate) fn sacked_beyond(&self, seq: SeqNumber) -> usize {
+    pub(crate) fn sacked_beyond(&self, seq: Pos) -> usize {
         self.blocks
             .iter()
             .filter(|&&(_, r)| r > seq)
@@ -126,7 +116,7 @@ impl Scoreboard {
     /// The point below which unSACKed bytes are deemed lost: where more than
     /// (DupThresh − 1) × MSS bytes have been SACKed above (RFC 6675 IsLost). `None`: nothing
     /// is lost yet.
-    pub(crate) fn lost_below(&self, mss: usize) -> Option<SeqNumber> {
+    pub(crate) fn lost_below(&self, mss: usize) -> Option<Pos> {
         let needed = (DUP_THRESH - 1) * mss;
         let mut above = 0;
         for &(l, r) in self.blocks.iter().rev() {
@@ -143,13 +133,7 @@ impl Scoreboard {
 
     /// RFC 6675's pipe: the bytes in `[snd_una, snd_max)` still believed to be in the network:
     /// those neither SACKed nor lost, plus those retransmitted (below `high_rxt`).
-    pub(crate) fn pipe(
-        &self,
-        snd_una: SeqNumber,
-        snd_max: SeqNumber,
-        high_rxt: SeqNumber,
-        mss: usize,
-    ) -> usize {
+    pub(crate) fn pipe(&self, snd_una: Pos, snd_max: Pos, high_rxt: Pos, mss: usize) -> usize {
         let lost = self.lost_below(mss).unwrap_or(snd_una);
         let mut pipe = 0;
         let mut from = snd_una;
@@ -170,8 +154,8 @@ impl Scoreboard {
 mod tests {
     use super::*;
 
-    fn s(n: u32) -> SeqNumber {
-        SeqNumber(n.wrapping_add(u32::MAX - 1000)) // every test crosses the wrap
+    fn s(n: u32) -> Pos {
+        Pos(u64::from(n) + (1 << 32) - 1000) // every test crosses 2^32: positions do not wrap
     }
 
     #[test]

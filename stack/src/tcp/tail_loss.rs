@@ -33,7 +33,7 @@ use std::time::Duration;
 use tracing::debug;
 
 use super::connection::Connection;
-use super::seq::SeqNumber;
+use super::pos::Pos;
 use super::state::State;
 use crate::time::Instant;
 
@@ -97,7 +97,7 @@ impl Connection {
 
     /// What the probe resends when no new data can go: the last segment sent, `(seq, len,
     /// fin)`, FIN included if it was.
-    pub(crate) fn last_segment(&self) -> (SeqNumber, usize, bool) {
+    pub(crate) fn last_segment(&self) -> (Pos, usize, bool) {
         let data_end = match self.our_fin {
             Some(fin) if fin < self.snd_max => fin,
             _ => self.snd_max,
@@ -109,12 +109,7 @@ impl Connection {
 
     /// The probe went out: the retransmission timer runs again from now (RFC 8985 7.3), and
     /// no other probe goes until this one is acknowledged.
-    pub(crate) fn after_tail_loss_probe(
-        &mut self,
-        now: Instant,
-        start: SeqNumber,
-        retransmission: bool,
-    ) {
+    pub(crate) fn after_tail_loss_probe(&mut self, now: Instant, start: Pos, retransmission: bool) {
         self.tail_probe_now = false;
         self.tail_probe_start = start;
         self.tail_probe_end = Some(self.snd_max);
@@ -147,7 +142,7 @@ impl Connection {
     /// in between repaired a loss, and the congestion window answers as to a loss (RFC 8985
     /// 7.4.2), unless the peer's D-SACK said it already held the probe's data: then there was
     /// no loss. A recovery or a timeout ends the episode early, and answers for itself.
-    pub(crate) fn tail_probe_acked(&mut self, now: Instant, ack: SeqNumber, in_flight: usize) {
+    pub(crate) fn tail_probe_acked(&mut self, now: Instant, ack: Pos, in_flight: usize) {
         let Some(end) = self.tail_probe_end else {
             return;
         };

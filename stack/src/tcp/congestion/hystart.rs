@@ -25,7 +25,7 @@
 
 use std::time::Duration;
 
-use super::super::seq::SeqNumber;
+use super::super::pos::Pos;
 
 /// The smallest and largest delay increase that ends slow start (RFC 9406 4.3).
 const MIN_RTT_THRESH: Duration = Duration::from_millis(4);
@@ -69,7 +69,7 @@ pub(crate) enum Growth {
 pub(crate) struct HyStart {
     pub(crate) phase: Phase,
     /// The round ends when this is acknowledged (SND.NXT when the round began).
-    window_end: Option<SeqNumber>,
+    window_end: Option<Pos>,
     last_round_min: Option<Duration>,
     current_round_min: Option<Duration>,
     samples: u32,
@@ -98,12 +98,7 @@ impl HyStart {
 
     /// An ACK of new data moved SND.UNA to `snd_una` while in slow start, with `rtt` the RTT
     /// this ACK measured (if any) and `snd_nxt` where the next round would end.
-    pub(crate) fn on_ack(
-        &mut self,
-        snd_una: SeqNumber,
-        snd_nxt: SeqNumber,
-        rtt: Option<Duration>,
-    ) -> Growth {
+    pub(crate) fn on_ack(&mut self, snd_una: Pos, snd_nxt: Pos, rtt: Option<Duration>) -> Growth {
         if self.phase == Phase::Done {
             return Growth::Unchanged;
         }
@@ -168,8 +163,8 @@ mod tests {
         let end = start + len;
         let mut last = Growth::Unchanged;
         for i in 1..=acks {
-            let una = SeqNumber(start + len * i / acks);
-            last = hs.on_ack(una, SeqNumber(end + len * i / acks), Some(rtt));
+            let una = Pos(u64::from(start + len * i / acks));
+            last = hs.on_ack(una, Pos(u64::from(end + len * i / acks)), Some(rtt));
         }
         *at = end;
         last
@@ -209,11 +204,15 @@ mod tests {
             );
         }
         // The sixth round's first ACK: CSS is over.
-        let growth = hs.on_ack(SeqNumber(at + 1000), SeqNumber(at + 32_000), Some(28 * MS));
+        let growth = hs.on_ack(
+            Pos(u64::from(at + 1000)),
+            Pos(u64::from(at + 32_000)),
+            Some(28 * MS),
+        );
         assert_eq!(growth, Growth::EndSlowStart);
         assert_eq!(hs.phase, Phase::Done);
         assert_eq!(
-            hs.on_ack(SeqNumber(at + 2000), SeqNumber(at + 32_000), None),
+            hs.on_ack(Pos(u64::from(at + 2000)), Pos(u64::from(at + 32_000)), None),
             Growth::Unchanged
         );
     }
@@ -248,15 +247,9 @@ mod tests {
     #[test]
     fn disabled_or_stopped_says_nothing() {
         let mut hs = HyStart::new(false);
-        assert_eq!(
-            hs.on_ack(SeqNumber(1), SeqNumber(2), Some(MS)),
-            Growth::Unchanged
-        );
+        assert_eq!(hs.on_ack(Pos(1), Pos(2), Some(MS)), Growth::Unchanged);
         let mut hs = HyStart::new(true);
         hs.stop();
-        assert_eq!(
-            hs.on_ack(SeqNumber(1), SeqNumber(2), Some(MS)),
-            Growth::Unchanged
-        );
+        assert_eq!(hs.on_ack(Pos(1), Pos(2), Some(MS)), Growth::Unchanged);
     }
 }
