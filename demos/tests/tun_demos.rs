@@ -401,7 +401,10 @@ fn without_cap_net_admin_a_demo_says_to_use_sudo() {
     ];
     for (program, name) in demos {
         let Some(mut command) = unprivileged(&ns, program) else {
-            eprintln!("skipped: neither setpriv nor capsh is installed to drop privileges");
+            skip_or_fail(
+                "neither setpriv nor capsh is installed to drop privileges \
+                 (Debian: apt-get install util-linux)",
+            );
             return;
         };
         let output = output_within(&mut command, EXIT).unwrap();

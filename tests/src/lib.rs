@@ -32,6 +32,8 @@
 //!   that no test can hang.
 //! - [`tun_tests_can_run`]: whether this machine can run the TUN tests; if not, the test prints
 //!   `skipped: <why>` and returns (but in CI, where they must run, it fails instead).
+//!   [`skip_or_fail`] is that rule for any other missing tool, [`in_ci`] the test for CI: a
+//!   non-empty `CI` variable.
 //!
 //! ```text
 //!   network namespace tunstack-<label>-<pid>-<n>, removed when the test ends
@@ -75,6 +77,8 @@ pub use tshark::{
     Frame, DEFAULT_FIELDS, TCP_TROUBLE,
 };
 pub use tunnet::TunNet;
+// The stack's own tests skip by the same rule; it is written there, once.
+pub use tunstack::link::netns::{in_ci, skip_or_fail};
 
 /// The kernel's address on the test network (`tun0`'s address inside the namespace).
 pub const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
@@ -92,8 +96,9 @@ pub const DEVICE: &str = "tun0";
 /// CAP_NET_ADMIN and CAP_SYS_ADMIN, `/dev/net/tun`, iproute2).
 ///
 /// When it cannot, prints `skipped: <why>` and returns `false`; the test then returns early.
-/// Under CI (`CI=true`), where these tests must run, it panics with the reason instead, so that a
-/// CI machine that lost its TUN device fails rather than passing without testing anything.
+/// Under CI (any non-empty `CI`), where these tests must run, it panics with the reason instead,
+/// so that a CI machine that lost its TUN device fails rather than passing without testing
+/// anything: see [`skip_or_fail`].
 ///
 /// ```no_run
 /// if !tunstack_tests::tun_tests_can_run() {
@@ -134,13 +139,4 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     };
     let n: u64 = digits.parse().map_err(|e| format!("size {text}: {e}"))?;
     Ok(n << shift)
-}
-
-/// Prints `skipped: <why>` for a test that cannot run here (the test then returns), or panics
-/// under CI (`CI=true`), where every test must run.
-pub fn skip_or_fail(why: &str) {
-    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-        panic!("CI must run this test, but: {why}");
-    }
-    eprintln!("skipped: {why}");
 }

@@ -158,7 +158,7 @@ fn parse_number(text: &str) -> Option<u64> {
 }
 
 /// Whether tshark can run here. When it cannot, prints `skipped: <why>` and returns `false`, for
-/// tests that need nothing but tshark; under CI (`CI=true`) it panics instead.
+/// tests that need nothing but tshark; under CI (any non-empty `CI`) it panics instead.
 pub fn tshark_available() -> bool {
     let mut version = Command::new("tshark");
     version.arg("--version");
