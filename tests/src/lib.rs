@@ -30,6 +30,9 @@
 //!   scenarios that run over every pairing.
 //! - [`output_within`] and [`Running`]: run a command (ping, a demo binary) with a time limit, so
 //!   that no test can hang.
+//! - [`wait_for`]: wait for an event (a counter, a packet in a capture) rather than sleep for
+//!   as long as it usually takes; [`wait_for_closes_in_capture`] waits for the last ACKs of a
+//!   demo's connections.
 //! - [`tun_tests_can_run`]: whether this machine can run the TUN tests; if not, the test prints
 //!   `skipped: <why>` and returns (but in CI, where they must run, it fails instead).
 //!   [`skip_or_fail`] is that rule for any other missing tool, [`in_ci`] the test for CI: a
@@ -61,6 +64,7 @@ mod temp;
 mod test_captures;
 mod tshark;
 mod tunnet;
+mod wait;
 
 pub use kernel_loss::{Firewall, KernelLoss, Verdict};
 pub use linux::{accept_within, linux_ping, linux_tcp_connect, linux_tcp_listener, linux_udp};
@@ -73,10 +77,11 @@ pub use tcp_capture::{
 };
 pub use temp::TempFile;
 pub use tshark::{
-    tshark_available, tshark_check, tshark_check_fields, tshark_filter, tshark_findings, Direction,
-    Frame, DEFAULT_FIELDS, TCP_TROUBLE,
+    tshark_available, tshark_check, tshark_check_fields, tshark_filter, tshark_filter_fields,
+    tshark_findings, Direction, Frame, DEFAULT_FIELDS, TCP_TROUBLE,
 };
 pub use tunnet::TunNet;
+pub use wait::{unfinished_read, wait_for, wait_for_closes_in_capture};
 // The stack's own tests skip by the same rule; it is written there, once.
 pub use tunstack::link::netns::{in_ci, skip_or_fail};
 

@@ -241,6 +241,13 @@ pub fn tshark_filter(path: &Path, filter: &str) -> io::Result<Vec<Frame>> {
     frames(path, DEFAULT_FIELDS, Some(filter))
 }
 
+/// Like [`tshark_filter`], with the frames' `fields` of your choice. A field that is a flag
+/// (Wireshark's TCP analysis flags, such as `tcp.analysis.keep_alive`) has a value when the
+/// frame has the flag, and none when it has not.
+pub fn tshark_filter_fields(path: &Path, filter: &str, fields: &[&str]) -> io::Result<Vec<Frame>> {
+    frames(path, fields, Some(filter))
+}
+
 /// A display filter for what a clean TCP exchange never has: retransmissions, duplicate ACKs,
 /// segments after a gap (a lost one) and segments out of order, per Wireshark's TCP analysis.
 pub const TCP_TROUBLE: &str = "tcp.analysis.retransmission || tcp.analysis.duplicate_ack \
