@@ -11,11 +11,14 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{
-    assert_ready_then_hint, complete_connections, ephemeral_port, namespace, start_demo, EXIT,
-    READY,
+    assert_ready_then_hint, complete_connections, ephemeral_port, namespace, start_demo, EVENT,
+    EXIT, READY,
 };
 use tunstack::link::netns::NetNs;
-use tunstack_tests::{output_within, skip_or_fail, Direction, Exited, Running, TempFile, STACK};
+use tunstack_tests::{
+    output_within, skip_or_fail, wait_for_closes_in_capture, Direction, Exited, Running, TempFile,
+    STACK,
+};
 
 mod common;
 
@@ -229,8 +232,9 @@ fn http_server_answers_curl_on_every_page_and_keeps_connections_alive() {
     assert_eq!(status("/bytes/ten"), "404");
     assert_eq!(status("/bytes/1073741825"), "400", "over 1 GiB");
 
-    // Each curl closes its connection as it exits; let the last ACKs reach the demo.
-    std::thread::sleep(Duration::from_millis(300));
+    // Each curl closes its connection as it exits: stop the server once it has read the last
+    // ACK of every close (its capture shows them).
+    wait_for_closes_in_capture(capture.path(), 9, EVENT).unwrap();
     let exited = stop_server(demo);
     assert_eq!(connections_served(&exited), 9, "{exited:?}");
 

@@ -59,8 +59,7 @@ fn the_tour_repeats_byte_for_byte() {
 
 #[test]
 fn the_tour_captures_pass_tshark() {
-    if Command::new("tshark").arg("--version").output().is_err() {
-        println!("skipped: tshark is not installed (apt-get install tshark)");
+    if !tunstack_tests::tshark_available() {
         return;
     }
     let dir = TempDir::new("tshark");
@@ -183,8 +182,7 @@ fn data_segments(path: &Path) -> Vec<(u64, bool)> {
 
 #[test]
 fn retransmissions_are_exactly_where_the_wire_lost_segments() {
-    if Command::new("tshark").arg("--version").output().is_err() {
-        println!("skipped: tshark is not installed (apt-get install tshark)");
+    if !tunstack_tests::tshark_available() {
         return;
     }
     let dir = TempDir::new("lossy");

@@ -7,19 +7,20 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, SocketAddrV4};
+use std::path::Path;
 use std::process::Command;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::{
-    assert_ready_then_hint, complete_connections, ephemeral_port, namespace, start_demo, EXIT,
-    READY,
+    assert_ready_then_hint, complete_connections, ephemeral_port, namespace, start_demo, EVENT,
+    EXIT, READY,
 };
 use tunstack::link::netns::NetNs;
 use tunstack_tests::{
     accept_within, linux_ping, linux_tcp_connect, linux_tcp_listener, linux_udp, output_within,
-    skip_or_fail, tshark_check, tshark_check_fields, Direction, Exited, Frame, TempFile,
-    DEFAULT_FIELDS, KERNEL, STACK,
+    skip_or_fail, tshark_check, tshark_check_fields, tshark_filter, unfinished_read, wait_for,
+    wait_for_closes_in_capture, Direction, Exited, Frame, TempFile, DEFAULT_FIELDS, KERNEL, STACK,
 };
 
 mod common;
@@ -117,18 +118,34 @@ fn udp_echo_through_impairments_shows_the_delay_and_the_losses() {
         "{frames:#?}"
     );
 
-    // Everything coming in lost: the echo never answers.
-    let demo = start_demo(
-        &ns,
-        UDP_ECHO,
-        &["--loss", "100%", "--impair-direction", "in"],
-    );
-    let linux = linux_udp(&ns, (KERNEL, 0)).unwrap();
-    linux
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
+    udp_echo_loses_all_that_comes_in(&ns);
+}
+
+/// udp-echo with everything coming in lost: the echo never answers, and its counters say why.
+fn udp_echo_loses_all_that_comes_in(ns: &NetNs) {
+    // The capture lies beneath the impairments: the datagram is in it once the demo has read
+    // it, and lost it.
+    let lost = TempFile::new("demo-udp-echo-lost");
+    let path = lost.path().to_str().unwrap();
+    let args = [
+        "--loss",
+        "100%",
+        "--impair-direction",
+        "in",
+        "--capture",
+        path,
+    ];
+    let demo = start_demo(ns, UDP_ECHO, &args);
+    let linux = linux_udp(ns, (KERNEL, 0)).unwrap();
     linux.send_to(b"lost", (STACK, 7)).unwrap();
-    assert!(linux.recv_from(&mut buf).is_err(), "no echo");
+    wait_for(EVENT, || {
+        let frames = tshark_filter(lost.path(), "udp").map_err(unfinished_read)?;
+        match frames.is_empty() {
+            true => Err("the datagram is not in the capture".to_string()),
+            false => Ok(()),
+        }
+    })
+    .unwrap();
     demo.interrupt().unwrap();
     let exited = demo.wait_within(EXIT).unwrap();
     assert_eq!(
@@ -150,6 +167,17 @@ fn udp_echo_through_impairments_shows_the_delay_and_the_losses() {
         counts[0] >= 1 && counts[1] == 0 && counts[2] == counts[0],
         "{inbound}"
     );
+    // No echo: nothing left the demo, nothing reached Linux.
+    let frames = tshark_check(lost.path());
+    assert!(
+        frames
+            .iter()
+            .all(|f| f.direction() == Some(Direction::Inbound)),
+        "{frames:#?}"
+    );
+    linux.set_nonblocking(true).unwrap();
+    let nothing = linux.recv_from(&mut [0; 64]).unwrap_err();
+    assert_eq!(nothing.kind(), io::ErrorKind::WouldBlock, "no echo");
 }
 
 /// The course's UDP server, inside `ns` on 0.0.0.0:9001: answers "Got your datagram!" to each
@@ -401,7 +429,10 @@ fn without_cap_net_admin_a_demo_says_to_use_sudo() {
     ];
     for (program, name) in demos {
         let Some(mut command) = unprivileged(&ns, program) else {
-            eprintln!("skipped: neither setpriv nor capsh is installed to drop privileges");
+            skip_or_fail(
+                "neither setpriv nor capsh is installed to drop privileges \
+                 (Debian: apt-get install util-linux)",
+            );
             return;
         };
         let output = output_within(&mut command, EXIT).unwrap();
@@ -471,8 +502,9 @@ fn tcp_echo_echoes_a_linux_socket_and_nc_and_stops_cleanly_on_ctrl_c() {
     assert!(output.status.success(), "{output:?}");
     assert_eq!(output.stdout, b"hello through nc\n");
 
-    // The last ACK of each close is on its way through the device; let the demo read it.
-    std::thread::sleep(Duration::from_millis(300));
+    // The last ACK of each close is on its way through the device: Ctrl-C once the demo has
+    // read both (its capture shows them).
+    wait_for_closes_in_capture(capture.path(), 2, EVENT).unwrap();
     demo.interrupt().unwrap();
     let exited = demo.wait_within(EXIT).unwrap();
     assert!(exited.status.success(), "{exited:?}");
@@ -502,17 +534,17 @@ fn tcp_echo_probes_a_silent_client_with_keepalives() {
     let capture = TempFile::new("demo-tcp-echo-keepalive");
     let path = capture.path().to_str().unwrap();
     let demo = start_demo(&ns, TCP_ECHO, &["--keepalive", "300ms", "--capture", path]);
-    // A client that connects and says nothing for a while, then talks: the kernel answers
-    // each probe, so the connection is still there.
+    // A client that connects and says nothing until the demo has probed it twice, then talks:
+    // the kernel answers the probes, so the connection is still there.
     let mut linux = linux_tcp_connect(&ns, (STACK, 7)).unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
+    wait_for(EVENT, || probed(capture.path(), 2)).unwrap();
     linux.write_all(b"still here").unwrap();
     linux.shutdown(Shutdown::Write).unwrap();
     let mut echoed = Vec::new();
     linux.read_to_end(&mut echoed).unwrap();
     assert_eq!(echoed, b"still here");
     drop(linux);
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_closes_in_capture(capture.path(), 1, EVENT).unwrap();
     demo.interrupt().unwrap();
     let exited = demo.wait_within(EXIT).unwrap();
     assert!(exited.status.success(), "{exited:?}");
@@ -550,6 +582,25 @@ fn tcp_echo_probes_a_silent_client_with_keepalives() {
         .filter(|f| f.direction() == Some(Direction::Inbound))
         .count();
     assert!(answers >= 1, "{summary:#?}");
+}
+
+/// Whether the capture so far shows at least `probes` keep-alive probes from the demo and an
+/// answer from the kernel (Wireshark names the first answer a window update when it also opens
+/// the kernel's window further); if not, what it shows.
+fn probed(capture: &Path, probes: usize) -> Result<(), String> {
+    let filter = "(tcp.analysis.keep_alive && frame.packet_flags_direction == 2) \
+        || ((tcp.analysis.keep_alive_ack || tcp.analysis.window_update) \
+            && frame.packet_flags_direction == 1)";
+    let frames = tshark_filter(capture, filter).map_err(unfinished_read)?;
+    let sent = frames
+        .iter()
+        .filter(|f| f.direction() == Some(Direction::Outbound))
+        .count();
+    let answers = frames.len() - sent;
+    match sent >= probes && answers >= 1 {
+        true => Ok(()),
+        false => Err(format!("{sent} probes, {answers} answers")),
+    }
 }
 
 /// What a client sent to [`course_tcp_server`], and from where.

@@ -30,8 +30,13 @@
 //!   scenarios that run over every pairing.
 //! - [`output_within`] and [`Running`]: run a command (ping, a demo binary) with a time limit, so
 //!   that no test can hang.
+//! - [`wait_for`]: wait for an event (a counter, a packet in a capture) rather than sleep for
+//!   as long as it usually takes; [`wait_for_closes_in_capture`] waits for the last ACKs of a
+//!   demo's connections.
 //! - [`tun_tests_can_run`]: whether this machine can run the TUN tests; if not, the test prints
 //!   `skipped: <why>` and returns (but in CI, where they must run, it fails instead).
+//!   [`skip_or_fail`] is that rule for any other missing tool, [`in_ci`] the test for CI: a
+//!   non-empty `CI` variable.
 //!
 //! ```text
 //!   network namespace tunstack-<label>-<pid>-<n>, removed when the test ends
@@ -59,6 +64,7 @@ mod temp;
 mod test_captures;
 mod tshark;
 mod tunnet;
+mod wait;
 
 pub use kernel_loss::{Firewall, KernelLoss, Verdict};
 pub use linux::{accept_within, linux_ping, linux_tcp_connect, linux_tcp_listener, linux_udp};
@@ -71,10 +77,13 @@ pub use tcp_capture::{
 };
 pub use temp::TempFile;
 pub use tshark::{
-    tshark_available, tshark_check, tshark_check_fields, tshark_filter, tshark_findings, Direction,
-    Frame, DEFAULT_FIELDS, TCP_TROUBLE,
+    tshark_available, tshark_check, tshark_check_fields, tshark_filter, tshark_filter_fields,
+    tshark_findings, Direction, Frame, DEFAULT_FIELDS, TCP_TROUBLE,
 };
 pub use tunnet::TunNet;
+pub use wait::{unfinished_read, wait_for, wait_for_closes_in_capture};
+// The stack's own tests skip by the same rule; it is written there, once.
+pub use tunstack::link::netns::{in_ci, skip_or_fail};
 
 /// The kernel's address on the test network (`tun0`'s address inside the namespace).
 pub const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
@@ -92,8 +101,9 @@ pub const DEVICE: &str = "tun0";
 /// CAP_NET_ADMIN and CAP_SYS_ADMIN, `/dev/net/tun`, iproute2).
 ///
 /// When it cannot, prints `skipped: <why>` and returns `false`; the test then returns early.
-/// Under CI (`CI=true`), where these tests must run, it panics with the reason instead, so that a
-/// CI machine that lost its TUN device fails rather than passing without testing anything.
+/// Under CI (any non-empty `CI`), where these tests must run, it panics with the reason instead,
+/// so that a CI machine that lost its TUN device fails rather than passing without testing
+/// anything: see [`skip_or_fail`].
 ///
 /// ```no_run
 /// if !tunstack_tests::tun_tests_can_run() {
@@ -134,13 +144,4 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     };
     let n: u64 = digits.parse().map_err(|e| format!("size {text}: {e}"))?;
     Ok(n << shift)
-}
-
-/// Prints `skipped: <why>` for a test that cannot run here (the test then returns), or panics
-/// under CI (`CI=true`), where every test must run.
-pub fn skip_or_fail(why: &str) {
-    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-        panic!("CI must run this test, but: {why}");
-    }
-    eprintln!("skipped: {why}");
 }

@@ -47,6 +47,8 @@ const FIELDS: &[&str] = &[
     "tcp.dstport",
     "tcp.flags",
     "tcp.len",
+    "tcp.seq_raw",
+    "tcp.ack_raw",
     "frame.comment",
     "tcp.options.sack.dsack",
 ];
@@ -86,6 +88,9 @@ pub struct TcpConversation {
     pub bytes_from_client: u64,
     /// Payload bytes from the server.
     pub bytes_from_server: u64,
+    /// Each side's (client, server) FIN: the raw sequence number just past it, and whether the
+    /// other side acknowledged it; see [`TcpConversation::is_closed`].
+    fin_ends: [Option<(u32, bool)>; 2],
 }
 
 impl TcpConversation {
@@ -110,6 +115,7 @@ impl TcpConversation {
             resets: 0,
             bytes_from_client: 0,
             bytes_from_server: 0,
+            fin_ends: [None; 2],
         })
     }
 
@@ -141,6 +147,47 @@ impl TcpConversation {
             true => self.bytes_from_client += len,
             false => self.bytes_from_server += len,
         }
+        self.follow_close(frame, from_client, flags, len);
+    }
+
+    /// Notes where a FIN ends, and whether an ACK from the other side covers it (the closing
+    /// handshake's second or last segment).
+    fn follow_close(&mut self, frame: &Frame, from_client: bool, flags: u64, len: u64) {
+        let raw = |field| frame.num(field).and_then(|n| u32::try_from(n).ok());
+        let (sender, receiver) = match from_client {
+            true => (0, 1),
+            false => (1, 0),
+        };
+        if flags & FIN != 0 {
+            if let Some(seq) = raw("tcp.seq_raw") {
+                // The FIN takes one sequence number, after the segment's data.
+                let end = seq.wrapping_add(len as u32).wrapping_add(1);
+                // The same FIN again (a retransmission) keeps its acknowledgement.
+                if !matches!(self.fin_ends[sender], Some((known, _)) if known == end) {
+                    self.fin_ends[sender] = Some((end, false));
+                }
+            }
+        }
+        if let (true, Some(ack), Some((end, false))) = (
+            flags & ACK != 0,
+            raw("tcp.ack_raw"),
+            self.fin_ends[receiver],
+        ) {
+            // At or past the FIN's end, in sequence space (RFC 9293 3.4: modulo 2^32).
+            if ack.wrapping_sub(end) < 1 << 31 {
+                self.fin_ends[receiver] = Some((end, true));
+            }
+        }
+    }
+
+    /// Whether both closing handshakes are over in the capture: a FIN each way, each
+    /// acknowledged by the other side. Once the last ACK is in a capture that our stack
+    /// writes as it goes, our stack has read it: a test can stop a demo then without cutting
+    /// the close short.
+    pub fn is_closed(&self) -> bool {
+        self.fin_ends
+            .iter()
+            .all(|fin| matches!(fin, Some((_, true))))
     }
 
     /// Whether the connection went the whole way: SYN, SYN-ACK, ACK as its first three
@@ -487,6 +534,7 @@ mod tests {
             panic!("{conversations:#?}");
         };
         assert_eq!(conversation.check_complete(), Ok(()));
+        assert!(conversation.is_closed(), "{conversation:?}");
         assert_eq!(conversation.client, "10.77.0.1:40000".parse().unwrap());
         assert_eq!(conversation.server, "10.77.0.2:7".parse().unwrap());
         assert_eq!(conversation.client_direction, Some(Direction::Inbound));
@@ -498,6 +546,30 @@ mod tests {
             ),
             (5, 5)
         );
+    }
+
+    #[test]
+    fn a_close_is_over_with_the_last_ack() {
+        if !tshark_available() {
+            return;
+        }
+        let file = TempFile::new("tcp-capture-last-ack");
+        let mut packets = echo_exchange();
+        let last_ack = packets.pop().unwrap();
+        write_capture_directed(file.path(), &packets);
+        let conversations = tshark_tcp_check(file.path());
+        assert_eq!(conversations[0].check_complete(), Ok(()), "a FIN each way");
+        assert!(
+            !conversations[0].is_closed(),
+            "our FIN is not acknowledged yet"
+        );
+
+        // Our FIN twice, then the last ACK: still closed.
+        let again = packets.last().unwrap().clone();
+        packets.extend([again, last_ack]);
+        write_capture_directed(file.path(), &packets);
+        let capture = tcp_conversations(file.path()).unwrap();
+        assert!(capture.conversations[0].is_closed(), "{capture:#?}");
     }
 
     #[test]

@@ -158,7 +158,7 @@ fn parse_number(text: &str) -> Option<u64> {
 }
 
 /// Whether tshark can run here. When it cannot, prints `skipped: <why>` and returns `false`, for
-/// tests that need nothing but tshark; under CI (`CI=true`) it panics instead.
+/// tests that need nothing but tshark; under CI (any non-empty `CI`) it panics instead.
 pub fn tshark_available() -> bool {
     let mut version = Command::new("tshark");
     version.arg("--version");
@@ -239,6 +239,13 @@ pub(crate) fn findings(path: &Path, payloads: Payloads) -> io::Result<Vec<Frame>
 /// ```
 pub fn tshark_filter(path: &Path, filter: &str) -> io::Result<Vec<Frame>> {
     frames(path, DEFAULT_FIELDS, Some(filter))
+}
+
+/// Like [`tshark_filter`], with the frames' `fields` of your choice. A field that is a flag
+/// (Wireshark's TCP analysis flags, such as `tcp.analysis.keep_alive`) has a value when the
+/// frame has the flag, and none when it has not.
+pub fn tshark_filter_fields(path: &Path, filter: &str, fields: &[&str]) -> io::Result<Vec<Frame>> {
+    frames(path, fields, Some(filter))
 }
 
 /// A display filter for what a clean TCP exchange never has: retransmissions, duplicate ACKs,

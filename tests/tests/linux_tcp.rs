@@ -28,8 +28,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 use tunstack::{TcpListener, TcpStream};
 use tunstack_tests::{
-    accept_within, output_within, skip_or_fail, tshark_check, tshark_filter, tshark_tcp_check,
-    tun_tests_can_run, Direction, TcpConversation, TunNet, KERNEL, STACK,
+    accept_within, output_within, skip_or_fail, tshark_check, tshark_filter_fields,
+    tshark_tcp_check, tun_tests_can_run, unfinished_read, wait_for, Direction, Frame,
+    TcpConversation, TunNet, KERNEL, STACK,
 };
 
 /// How long a single wait (a handshake, a reply) may take.
@@ -46,6 +47,10 @@ const CHUNK: usize = 64 << 10;
 
 /// The echo service's port (RFC 862).
 const ECHO_PORT: u16 = 7;
+
+/// How long the keep-alive test waits for two probes each way (they come within some 3 s);
+/// only probes that never come wait this long, and fail the test.
+const PROBES: Duration = Duration::from_secs(30);
 
 /// A TunNet for this test, or `None` (after printing why) when TUN tests cannot run here.
 fn start(label: &str) -> Option<TunNet> {
@@ -625,13 +630,86 @@ fn set_linux_option(
     }
 }
 
+/// Keep-alive probes and their answers in a capture, each way, as Wireshark's TCP analysis
+/// names them.
+#[derive(Debug)]
+struct KeepAlives {
+    linux_probes: u64,
+    our_answers: u64,
+    our_probes: u64,
+    linux_answers: u64,
+}
+
+impl KeepAlives {
+    /// Counts them in the capture at `path`, in one tshark run.
+    fn read(path: &std::path::Path) -> io::Result<KeepAlives> {
+        let (probe, ack, update) = (
+            "tcp.analysis.keep_alive",
+            "tcp.analysis.keep_alive_ack",
+            "tcp.analysis.window_update",
+        );
+        let fields = ["frame.packet_flags_direction", probe, ack, update];
+        let filter = format!("{probe} || {ack} || {update}");
+        let frames = tshark_filter_fields(path, &filter, &fields)?;
+        let count = |direction, flags: &[&str]| {
+            let flagged = |f: &&Frame| flags.iter().any(|flag| f.get(flag).is_some());
+            let frames = frames.iter().filter(|f| f.direction() == Some(direction));
+            frames.filter(flagged).count() as u64
+        };
+        Ok(KeepAlives {
+            linux_probes: count(Direction::Inbound, &[probe]),
+            // Our first answer also announces our full window (the SYN-ACK's is unscaled), and
+            // Wireshark names it a window update instead.
+            our_answers: count(Direction::Outbound, &[ack, update]),
+            our_probes: count(Direction::Outbound, &[probe]),
+            linux_answers: count(Direction::Inbound, &[ack]),
+        })
+    }
+
+    /// Waits until the capture at `path`, which the test's stack writes as it goes, shows at
+    /// least `probes` probes each way, every one answered.
+    fn wait_until_answered(path: &std::path::Path, probes: u64) {
+        let answered = || {
+            let seen = KeepAlives::read(path).map_err(unfinished_read)?;
+            match seen.all_answered(probes) {
+                true => Ok(()),
+                false => Err(format!("{seen:?}")),
+            }
+        };
+        wait_for(PROBES, answered).unwrap();
+    }
+
+    /// Whether each side has sent at least `probes` probes, and every probe was answered.
+    fn all_answered(&self, probes: u64) -> bool {
+        self.linux_probes >= probes
+            && self.our_probes >= probes
+            && self.our_answers == self.linux_probes
+            && self.linux_answers == self.our_probes
+    }
+}
+
+/// Accepts a connection on `listener` and turns its keep-alive on: a probe after 1.5 s of
+/// silence, again every second, and the connection ends after 2 unanswered.
+fn accept_with_keepalive(net: &TunNet, listener: TcpListener) -> TcpStream {
+    let keepalive = tunstack::tcp::KeepAlive {
+        idle: Duration::from_millis(1500),
+        interval: Duration::from_secs(1),
+        probes: 2,
+    };
+    let accepted = async {
+        let (ours, _) = timeout(WAIT, listener.accept()).await??;
+        ours.set_keepalive(Some(keepalive))?;
+        io::Result::Ok(ours)
+    };
+    net.block_on(accepted).unwrap().unwrap()
+}
+
 /// Keep-alive both ways on an idle connection: Linux probes us after 1 s of silence and we
-/// probe it after 1.5 s; each answers the other's probes, so both stay open through 4.5 s of
-/// silence (unanswered, either would give up after 2 probes), and Wireshark names the probes
-/// and their answers as keep-alives.
+/// probe it after 1.5 s; each answers the other's probes, so both stay open until each has
+/// probed twice (unanswered, either would give up after 2 probes), and Wireshark names the
+/// probes and their answers as keep-alives.
 #[test]
 fn keepalive_probes_are_answered_both_ways() {
-    use tunstack::tcp::KeepAlive;
     let Some(mut net) = start("tcp-keepalive") else {
         return;
     };
@@ -646,34 +724,26 @@ fn keepalive_probes_are_answered_both_ways() {
     set_linux_option(&linux, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, 1).unwrap();
     set_linux_option(&linux, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, 1).unwrap();
     set_linux_option(&linux, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 2).unwrap();
-    let silence = Duration::from_millis(4500);
-    let linux_side = thread::spawn(move || -> io::Result<()> {
-        thread::sleep(silence);
-        linux.write_all(b"still here")?;
-        linux.shutdown(Shutdown::Write)?;
-        linux.set_read_timeout(Some(WAIT))?;
-        let mut rest = Vec::new();
-        linux.read_to_end(&mut rest)?;
-        assert!(rest.is_empty());
-        Ok(())
-    });
+    let silent = Instant::now();
+    let mut ours = accept_with_keepalive(&net, listener);
+    // Silence until the capture shows two probes each way, each answered.
+    KeepAlives::wait_until_answered(net.capture_path(), 2);
+    let silence = silent.elapsed();
+    linux.write_all(b"still here").unwrap();
+    linux.shutdown(Shutdown::Write).unwrap();
     let info = net
         .block_on(async {
-            let (mut ours, _) = timeout(WAIT, listener.accept()).await??;
-            ours.set_keepalive(Some(KeepAlive {
-                idle: Duration::from_millis(1500),
-                interval: Duration::from_secs(1),
-                probes: 2,
-            }))?;
             let mut got = Vec::new();
-            timeout(silence + WAIT, ours.read_to_end(&mut got)).await??;
+            timeout(WAIT, ours.read_to_end(&mut got)).await??;
             assert_eq!(got, b"still here");
             ours.shutdown().await?;
             ours.info()
         })
         .unwrap()
         .unwrap();
-    linux_side.join().unwrap().unwrap();
+    let mut rest = Vec::new();
+    linux.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
     let kernel = tunstack_tests::Nstat::read(net.ns())
         .unwrap()
         .since(&before);
@@ -683,34 +753,20 @@ fn keepalive_probes_are_answered_both_ways() {
         panic!("connections still not closed after {CLOSES:?}: {busy:#?}");
     }
     net.stop();
-    let count = |filter: &str, direction: Direction| {
-        tshark_filter(net.capture_path(), filter)
-            .unwrap()
-            .iter()
-            .filter(|f| f.direction() == Some(direction))
-            .count() as u64
-    };
     // Linux's probes and our answers; our probes and Linux's answers.
-    let (linux_probes, our_probes) = (
-        count("tcp.analysis.keep_alive", Direction::Inbound),
-        count("tcp.analysis.keep_alive", Direction::Outbound),
-    );
-    assert_eq!(our_probes, info.stats.keepalive_probes);
-    assert_eq!(linux_probes, kernel.get("TcpExtTCPKeepAlive"));
-    // Our first answer also announces our full window (the SYN-ACK's is unscaled), and
-    // Wireshark names it a window update instead.
+    let seen = KeepAlives::read(net.capture_path()).unwrap();
+    assert_eq!(seen.our_probes, info.stats.keepalive_probes, "{seen:?}");
     assert_eq!(
-        count(
-            "tcp.analysis.keep_alive_ack || tcp.analysis.window_update",
-            Direction::Outbound
-        ),
-        linux_probes
+        seen.linux_probes,
+        kernel.get("TcpExtTCPKeepAlive"),
+        "{seen:?}"
     );
-    assert_eq!(
-        count("tcp.analysis.keep_alive_ack", Direction::Inbound),
-        our_probes
+    assert!(seen.all_answered(2), "{seen:?}");
+    eprintln!(
+        "keep-alive over {silence:?} of silence: Linux sent {} probes, we sent {}; every one \
+         answered",
+        seen.linux_probes, seen.our_probes
     );
-    eprintln!("keep-alive over 4.5 s of silence: Linux sent {linux_probes} probes, we sent {our_probes}; every one answered");
 }
 
 /// A firewall in the kernel's namespace rejects our SYNs with ICMP errors, as iptables'

@@ -14,6 +14,11 @@ pub const READY: Duration = Duration::from_secs(10);
 /// How long a demo may take to finish once it has nothing left to do (or was told to stop).
 pub const EXIT: Duration = Duration::from_secs(10);
 
+/// How long a test waits for an event in a running demo's capture (its connections' last
+/// ACKs, a keep-alive probe). The test goes on as soon as the event is there; only an event
+/// that never comes waits this long, and fails the test.
+pub const EVENT: Duration = Duration::from_secs(30);
+
 /// A namespace for one demo run, or `None` (after printing why) when TUN tests cannot run here.
 ///
 /// The kernel's tail loss probe is off in it, as in `TunNet`'s namespaces: the probe fires a

@@ -122,7 +122,7 @@ fn enter(path: &Path) -> io::Result<()> {
 
 /// Whether this process can create TUN devices inside network namespaces; if not, why not.
 ///
-/// Tests that need a TUN device print the reason and skip when this returns an error.
+/// Tests that need a TUN device give the reason to [`skip_or_fail`] when this returns an error.
 pub fn can_use_tun() -> Result<(), String> {
     // The effective capability set, a hex mask in /proc/self/status ("CapEff:\t000001ffffffffff").
     let status = std::fs::read_to_string("/proc/self/status")
@@ -155,6 +155,42 @@ pub fn can_use_tun() -> Result<(), String> {
     }
 }
 
+/// Whether this run is continuous integration, where every test must run: the `CI` environment
+/// variable is set to anything but the empty string (CI services set `CI=true`, some `CI=1`;
+/// any value counts, even `false`).
+pub fn in_ci() -> bool {
+    means_ci(std::env::var_os("CI").as_deref())
+}
+
+/// The rule of [`in_ci`], on the value of `CI` (`None` when it is not set).
+fn means_ci(value: Option<&std::ffi::OsStr>) -> bool {
+    value.is_some_and(|ci| !ci.is_empty())
+}
+
+/// For a test that cannot run on this machine (no root, no `/dev/net/tun`, a tool missing):
+/// prints `skipped: <why>` to standard error, and the test then returns early and passes.
+///
+/// Under CI ([`in_ci`]) it panics with the reason instead: there the test must run, so a CI
+/// machine that lost a tool or a privilege fails rather than passing without testing anything.
+/// Every test of this project that can skip goes through here, so the rule is written once.
+///
+/// ```no_run
+/// use tunstack::link::netns::{can_use_tun, skip_or_fail};
+///
+/// if let Err(why) = can_use_tun() {
+///     skip_or_fail(&why);
+///     return;
+/// }
+/// // ... NetNs::create("tunstack-my-test") ...
+/// ```
+pub fn skip_or_fail(why: &str) {
+    if in_ci() {
+        panic!("CI must run this test, but: {why}");
+    }
+    // For the test's output, which the test harness shows: this is no logging of the stack's.
+    eprintln!("skipped: {why}");
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::MetadataExt;
@@ -167,9 +203,18 @@ mod tests {
     }
 
     #[test]
+    fn any_value_of_ci_but_the_empty_string_means_ci() {
+        for value in ["true", "1", "yes", "false", "0"] {
+            assert!(means_ci(Some(value.as_ref())), "CI={value}");
+        }
+        assert!(!means_ci(Some("".as_ref())), "CI= (empty)");
+        assert!(!means_ci(None), "CI not set");
+    }
+
+    #[test]
     fn run_enters_the_namespace_and_drop_removes_it() {
         if let Err(why) = can_use_tun() {
-            eprintln!("skipped: {why}");
+            skip_or_fail(&why);
             return;
         }
         let host = current_namespace();
@@ -198,7 +243,7 @@ mod tests {
     #[test]
     fn a_panic_inside_reaches_the_caller() {
         if let Err(why) = can_use_tun() {
-            eprintln!("skipped: {why}");
+            skip_or_fail(&why);
             return;
         }
         let ns = NetNs::create("tunstack-netns").unwrap();

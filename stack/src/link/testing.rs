@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 
+use super::netns::skip_or_fail;
 use super::Link;
 use crate::ip::checksum;
 use crate::ip::header::{self, IpProtocol};
@@ -72,7 +73,8 @@ impl Drop for TempFile {
 }
 
 /// Runs tshark on the capture at `path`, with IP and UDP checksum validation on, and returns
-/// its output lines; `None`, after printing why, if tshark cannot run (the test then skips).
+/// its output lines; `None` if tshark cannot run, after [`skip_or_fail`] said why (the test then
+/// skips; under CI it fails).
 pub fn tshark(path: &Path, args: &[&str]) -> Option<Vec<String>> {
     let mut command = Command::new("tshark");
     // Wireshark's defaults, not the user's profile: a personal preference must not change what
@@ -85,7 +87,9 @@ pub fn tshark(path: &Path, args: &[&str]) -> Option<Vec<String>> {
     let output = match command.args(args).output() {
         Ok(output) => output,
         Err(err) => {
-            eprintln!("skipped: cannot run tshark ({err}); install it (Debian: tshark)");
+            skip_or_fail(&format!(
+                "cannot run tshark ({err}); install it (Debian: tshark)"
+            ));
             return None;
         }
     };

@@ -249,7 +249,7 @@ mod tests {
     use super::*;
     use crate::ip::checksum;
     use crate::ip::header::{IpProtocol, Packet, Repr};
-    use crate::link::netns::{can_use_tun, NetNs};
+    use crate::link::netns::{can_use_tun, skip_or_fail, NetNs};
     use crate::link::testing::{
         icmp_echo_request, recv, send, tshark_fields, tshark_problems, TempFile,
     };
@@ -281,7 +281,7 @@ mod tests {
     #[test]
     fn the_kernel_talks_to_us_in_a_fresh_namespace() {
         if let Err(why) = can_use_tun() {
-            eprintln!("skipped: {why}");
+            skip_or_fail(&why);
             return;
         }
         let file = TempFile::new("tun-capture");
