@@ -94,23 +94,38 @@ pub struct Host {
 
 impl Host {
     /// A host with this configuration.
+    ///
+    /// # Panics
+    ///
+    /// When the operating system has no secure random source for TCP's secrets (and
+    /// `config.seed` is `None`): see [`Host::try_new`].
     pub fn new(config: Config) -> Host {
+        Self::try_new(config).unwrap_or_else(|err| panic!("tunstack cannot start: {err}"))
+    }
+
+    /// A host with this configuration, or an error when the operating system's random source
+    /// fails: TCP's initial sequence numbers and timestamp offsets must be unguessable
+    /// ([RFC 6528], [RFC 7323 5.4]), so there is no weaker fallback.
+    ///
+    /// [RFC 6528]: https://www.rfc-editor.org/rfc/rfc6528
+    /// [RFC 7323 5.4]: https://www.rfc-editor.org/rfc/rfc7323#section-5.4
+    pub fn try_new(config: Config) -> std::io::Result<Host> {
         let mut rng = match config.seed {
             Some(seed) => fastrand::Rng::with_seed(seed),
             None => fastrand::Rng::new(),
         };
         let ip = Ipv4Layer::new(config.addr, config.ttl, rng.u16(..));
         let icmp = IcmpLayer::new(config.icmp_rate_limit, rng.u16(..), config.mtu);
-        Host {
+        Ok(Host {
             ip,
             icmp,
             udp: UdpLayer::new(config.udp_recv_queue),
-            tcp: TcpLayer::new(config.tcp.clone(), config.mtu, config.seed),
+            tcp: TcpLayer::new(config.tcp.clone(), config.mtu, config.seed)?,
             out: PacketQueue::new(config.out_queue),
             out_waiters: Vec::new(),
             rng,
             config,
-        }
+        })
     }
 
     /// The configuration this host was made with.

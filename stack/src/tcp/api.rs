@@ -118,7 +118,8 @@ impl TcpLayer {
         let quad = quad_for(port);
         let iss = self.iss_for(&quad, now);
         debug!(%quad, %iss, "tcp: active open, SYN-SENT");
-        let conn = Connection::new(quad, State::SynSent, iss, self.our_mss, &self.config);
+        let mut conn = Connection::new(quad, State::SynSent, iss, self.our_mss, &self.config);
+        conn.ts_offset = self.isn.ts_offset(quad.local, quad.remote);
         Ok(self.insert(conn))
     }
 

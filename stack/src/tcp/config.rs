@@ -30,7 +30,9 @@ pub struct TcpConfig {
     ///
     /// [RFC 9293 3.4.2]: https://www.rfc-editor.org/rfc/rfc9293#section-3.4.2
     pub msl: Duration,
-    /// Limit on challenge ACKs ([RFC 5961 7]): answers to suspicious RSTs and SYNs.
+    /// Limit on challenge ACKs ([RFC 5961 7]): answers to suspicious RSTs and SYNs. The host's
+    /// budget per second is drawn each second between half and 1.5 times `per_second`
+    /// (`burst` is not used); each connection sends at most one every 500 ms.
     ///
     /// [RFC 5961 7]: https://www.rfc-editor.org/rfc/rfc5961#section-7
     pub challenge_ack_limit: RateLimit,

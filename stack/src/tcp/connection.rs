@@ -291,6 +291,9 @@ pub(crate) struct Connection {
     /// SND.UNA when the last recovery began: D-SACKs below it are about older episodes.
     pub(crate) undo_from: Pos,
 
+    /// When we last sent a challenge ACK (RFC 5961 7): at most one per 500 ms.
+    pub(crate) last_challenge_ack: Option<Instant>,
+
     // ----- timestamps (RFC 7323) -----
     /// Timestamps agreed: both SYNs carried the option.
     pub(crate) ts_ok: bool,
@@ -301,8 +304,8 @@ pub(crate) struct Connection {
     /// When TS.Recent was last set: PAWS trusts it for 24 days (RFC 7323 5.5). `None` until
     /// the first timestamp arrives, or once it has gone stale.
     pub(crate) ts_recent_at: Option<Instant>,
-    /// Added to our clock for this connection's timestamps (RFC 7323 7.1: not guessable
-    /// across connections).
+    /// Added to our clock for this connection's timestamps (RFC 7323 5.4, 7.1: a keyed hash
+    /// of the 4-tuple, set by the layer; not derived from the ISS, which it would reveal).
     pub(crate) ts_offset: u32,
     /// A retransmission cancelled the timed RTT sample: take the next one from a timestamp.
     pub(crate) ts_sample_wanted: bool,
@@ -446,11 +449,12 @@ impl Connection {
             recovery_undo: None,
             recovery_resent: 0,
             undo_from: Pos::SYN,
+            last_challenge_ack: None,
             ts_ok: false,
             ts_wanted: config.timestamps,
             ts_recent: 0,
             ts_recent_at: None,
-            ts_offset: iss.0.rotate_left(13),
+            ts_offset: 0,
             ts_sample_wanted: false,
             delayed_ack: config.delayed_ack,
             delack_at: None,

@@ -128,6 +128,7 @@ impl TcpLayer {
         }
         let iss = self.iss_for(&quad, now);
         let mut conn = Connection::new(quad, State::SynReceived, iss, self.our_mss, &self.config);
+        conn.ts_offset = self.isn.ts_offset(quad.local, quad.remote);
         conn.learn_peer(h);
         conn.stats.segments_in += 1;
         debug!(%quad, %iss, "tcp: SYN to a listener, answering with SYN-ACK");
@@ -176,11 +177,12 @@ impl TcpLayer {
             Reply::None => {}
             Reply::Rst { seq, ack, why } => self.send_rst(ip, out, quad, seq, ack, why.into()),
             Reply::ChallengeAck => {
-                if self.challenge_acks.try_take(now) {
-                    if let Some(conn) = self.slots[index].conn.as_mut() {
-                        conn.ack_now = true;
-                        conn.note = Some("challenge ACK (RFC 5961)".into());
-                    }
+                let Some(conn) = self.slots[index].conn.as_mut() else {
+                    return;
+                };
+                if self.challenge_acks.allow(now, &mut conn.last_challenge_ack) {
+                    conn.ack_now = true;
+                    conn.note = Some("challenge ACK (RFC 5961)".into());
                 } else {
                     debug!(%quad, "tcp: challenge ACK rate limit reached");
                     self.stats.dropped.add(DropReason::RateLimited);

@@ -33,23 +33,51 @@ pub(crate) struct IsnGenerator {
 
 impl IsnGenerator {
     /// A generator with a key from the operating system's random source, or, when `seed` is
-    /// given, a key derived from it (for runs that must repeat exactly).
-    pub(crate) fn new(seed: Option<u64>) -> IsnGenerator {
+    /// given, a key derived from it (for runs that must repeat exactly). Without a good random
+    /// source there is no key an attacker cannot guess, so no generator: an error, not a
+    /// weaker fallback.
+    pub(crate) fn new(seed: Option<u64>) -> std::io::Result<IsnGenerator> {
         let mut key = [0u8; 16];
         match seed {
             Some(seed) => {
                 let mut rng = fastrand::Rng::with_seed(seed ^ 0x6528);
                 rng.fill(&mut key);
             }
-            None => {
-                if getrandom::fill(&mut key).is_err() {
-                    // No OS randomness (should not happen on Linux): fall back to a
-                    // time-and-address-seeded generator, still different at every start.
-                    fastrand::Rng::new().fill(&mut key);
-                }
-            }
+            None => getrandom::fill(&mut key).map_err(|err| {
+                std::io::Error::other(format!(
+                    "no secure random source for TCP's secrets (initial sequence numbers, \
+                     timestamp offsets): {err}"
+                ))
+            })?,
         }
-        IsnGenerator { key }
+        Ok(IsnGenerator { key })
+    }
+
+    /// The offset added to our timestamp clock on a connection from `local` to `remote`
+    /// ([RFC 7323 5.4]: a keyed hash of the 4-tuple, so that timestamps tell an observer
+    /// nothing about our uptime, and nothing about the ISN either).
+    ///
+    /// [RFC 7323 5.4]: https://www.rfc-editor.org/rfc/rfc7323#section-5.4
+    pub(crate) fn ts_offset(&self, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
+        (self.keyed(b"timestamps", local, remote) >> 32) as u32
+    }
+
+    /// A number for `label` derived from the key (seeds other randomness that must not be
+    /// guessed, such as the challenge ACK budget's draws).
+    pub(crate) fn derive(&self, label: &[u8]) -> u64 {
+        let mut hash = SipHasher24::new_with_key(&self.key);
+        hash.write(label);
+        hash.finish()
+    }
+
+    fn keyed(&self, label: &[u8], local: SocketAddrV4, remote: SocketAddrV4) -> u64 {
+        let mut hash = SipHasher24::new_with_key(&self.key);
+        hash.write(label);
+        hash.write(&local.ip().octets());
+        hash.write(&local.port().to_be_bytes());
+        hash.write(&remote.ip().octets());
+        hash.write(&remote.port().to_be_bytes());
+        hash.finish()
     }
 
     /// The ISN for a connection from `local` to `remote`, at time `now`.
@@ -77,7 +105,7 @@ mod tests {
 
     #[test]
     fn differs_per_tuple_and_per_key_and_climbs_with_time() {
-        let gen = IsnGenerator::new(Some(1));
+        let gen = IsnGenerator::new(Some(1)).expect("seeded");
         let t = Instant::from_secs(5);
         let a = gen.isn(addr(80), addr(50000), t);
         let b = gen.isn(addr(80), addr(50001), t);
@@ -93,7 +121,7 @@ mod tests {
             t + std::time::Duration::from_millis(1),
         );
         assert_eq!(later - a, 250, "1 ms = 250 ticks of 4 µs");
-        let other_key = IsnGenerator::new(Some(2));
+        let other_key = IsnGenerator::new(Some(2)).expect("seeded");
         assert_ne!(other_key.isn(addr(80), addr(50000), t), a);
     }
 
@@ -101,8 +129,20 @@ mod tests {
     fn random_keys_differ_between_starts() {
         let t = Instant::ZERO;
         let isns: std::collections::HashSet<u32> = (0..8)
-            .map(|_| IsnGenerator::new(None).isn(addr(80), addr(50000), t).0)
+            .map(|_| IsnGenerator::new(None).map_or(0, |g| g.isn(addr(80), addr(50000), t).0))
             .collect();
         assert_eq!(isns.len(), 8);
+    }
+
+    #[test]
+    fn timestamp_offsets_are_keyed_per_tuple_and_unrelated_to_the_isn() {
+        let gen = IsnGenerator::new(Some(1)).expect("seeded");
+        let a = gen.ts_offset(addr(80), addr(50000));
+        assert_eq!(gen.ts_offset(addr(80), addr(50000)), a);
+        assert_ne!(gen.ts_offset(addr(80), addr(50001)), a);
+        let isn = gen.isn(addr(80), addr(50000), Instant::from_secs(0));
+        assert_ne!(a, isn.0.rotate_left(13), "not the old ISS-derived offset");
+        let other_key = IsnGenerator::new(Some(2)).expect("seeded");
+        assert_ne!(other_key.ts_offset(addr(80), addr(50000)), a);
     }
 }

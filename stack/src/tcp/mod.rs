@@ -23,11 +23,11 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::ip::icmp::TokenBucket;
 use crate::stats::LayerStats;
 use crate::time::Instant;
 
 mod api;
+mod challenge;
 pub mod config;
 pub mod congestion;
 pub(crate) mod connection;
@@ -61,6 +61,7 @@ pub use pos::Pos;
 pub use seq::SeqNumber;
 pub use state::State;
 
+use challenge::ChallengeAcks;
 use connection::Connection;
 use isn::IsnGenerator;
 use listener::Listener;
@@ -96,7 +97,7 @@ pub(crate) struct TcpLayer {
     /// Listening sockets by port.
     listeners: HashMap<u16, Listener>,
     isn: IsnGenerator,
-    challenge_acks: TokenBucket,
+    challenge_acks: ChallengeAcks,
     /// Connections that may have something to send, in turn.
     ready: VecDeque<usize>,
     /// When the timers last ran.
@@ -107,21 +108,30 @@ pub(crate) struct TcpLayer {
 }
 
 impl TcpLayer {
-    pub(crate) fn new(config: TcpConfig, mtu: usize, seed: Option<u64>) -> TcpLayer {
-        TcpLayer {
+    /// The TCP layer; an error when there is no secure random source for its secrets.
+    pub(crate) fn new(
+        config: TcpConfig,
+        mtu: usize,
+        seed: Option<u64>,
+    ) -> std::io::Result<TcpLayer> {
+        let isn = IsnGenerator::new(seed)?;
+        Ok(TcpLayer {
             stats: LayerStats::default(),
             our_mss: mtu.saturating_sub(40).max(config::MIN_MSS),
-            challenge_acks: TokenBucket::new(config.challenge_ack_limit),
+            challenge_acks: ChallengeAcks::new(
+                config.challenge_ack_limit.per_second,
+                isn.derive(b"challenge ACK budget"),
+            ),
             config,
             slots: Vec::new(),
             by_quad: HashMap::new(),
             listeners: HashMap::new(),
-            isn: IsnGenerator::new(seed),
+            isn,
             ready: VecDeque::new(),
             timers_ran_at: None,
             #[cfg(test)]
             next_iss: None,
-        }
+        })
     }
 
     /// The initial send sequence number for a new connection (RFC 6528).

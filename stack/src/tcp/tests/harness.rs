@@ -85,6 +85,32 @@ impl Seg {
         }
     }
 
+    /// The header this segment is sent with.
+    pub fn repr(&self) -> Repr {
+        let mut sack_blocks = SackBlocks::default();
+        for &(left, right) in &self.sack {
+            sack_blocks.push(SackBlock {
+                left: SeqNumber(left),
+                right: SeqNumber(right),
+            });
+        }
+        Repr {
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            seq: self.seq,
+            ack: self.ack,
+            flags: self.flags,
+            window: self.window,
+            urgent: 0,
+            mss: self.mss,
+            window_scale: self.window_scale,
+            sack_permitted: self.sack_permitted,
+            sack_blocks,
+            timestamps: self.ts.map(|(value, echo)| Timestamps { value, echo }),
+            payload_len: self.payload.len(),
+        }
+    }
+
     pub fn with_sack_permitted(mut self) -> Seg {
         self.sack_permitted = true;
         self
@@ -179,30 +205,7 @@ impl Harness {
 
     /// The peer sends `seg`.
     pub fn send(&mut self, seg: &Seg) {
-        let header = Repr {
-            src_port: seg.src_port,
-            dst_port: seg.dst_port,
-            seq: seg.seq,
-            ack: seg.ack,
-            flags: seg.flags,
-            window: seg.window,
-            urgent: 0,
-            mss: seg.mss,
-            window_scale: seg.window_scale,
-            sack_permitted: seg.sack_permitted,
-            sack_blocks: {
-                let mut blocks = SackBlocks::default();
-                for &(left, right) in &seg.sack {
-                    blocks.push(SackBlock {
-                        left: SeqNumber(left),
-                        right: SeqNumber(right),
-                    });
-                }
-                blocks
-            },
-            timestamps: seg.ts.map(|(value, echo)| Timestamps { value, echo }),
-            payload_len: seg.payload.len(),
-        };
+        let header = seg.repr();
         let tcp_len = header.buffer_len();
         let ip = ip_repr(THEM, US, IpProtocol::Tcp, tcp_len);
         let mut packet = vec![0u8; ip.total_len()];

@@ -1,7 +1,6 @@
 //! Comparisons that went wrong as sequence numbers wrap, tested on the connection itself.
 
 use super::harness::{Harness, Seg, PEER_ISN};
-use crate::tcp::header::Repr;
 use crate::tcp::input::{Reply, Segment};
 use crate::tcp::Flags;
 
@@ -43,21 +42,7 @@ fn a_fin_at_the_right_edge_of_the_window_leaves_it_closed() {
 /// A segment from the harness's description, as the connection receives it.
 fn segment(seg: &Seg) -> Segment<'_> {
     Segment {
-        header: Repr {
-            src_port: seg.src_port,
-            dst_port: seg.dst_port,
-            seq: seg.seq,
-            ack: seg.ack,
-            flags: seg.flags,
-            window: seg.window,
-            urgent: 0,
-            mss: None,
-            window_scale: None,
-            sack_permitted: false,
-            sack_blocks: Default::default(),
-            timestamps: None,
-            payload_len: seg.payload.len(),
-        },
+        header: seg.repr(),
         payload: &seg.payload,
     }
 }
