@@ -192,6 +192,8 @@ pub struct Stats {
     pub udp: LayerStats,
     /// TCP segments.
     pub tcp: LayerStats,
+    /// TCP's passive opens: SYN queue, SYN cookies, TIME-WAIT records.
+    pub handshakes: crate::tcp::HandshakeStats,
 }
 
 impl fmt::Display for Stats {
@@ -212,6 +214,24 @@ impl fmt::Display for Stats {
                 f,
                 "{:<6} {:>10} {:>10} {:>10}  {}",
                 name, s.received, s.delivered, s.sent, s.dropped
+            )?;
+        }
+        let h = &self.handshakes;
+        if *h != crate::tcp::HandshakeStats::default() {
+            writeln!(
+                f,
+                "tcp handshakes: {} queued, {} SYN-ACKs again, {} expired; SYN cookies: {} sent, \
+                 {} accepted, {} rejected; {} accept queue overflows; TIME-WAIT: {} records, \
+                 {} evicted",
+                h.syns_queued,
+                h.syn_ack_retransmissions,
+                h.handshakes_expired,
+                h.syn_cookies_sent,
+                h.syn_cookies_accepted,
+                h.syn_cookies_rejected,
+                h.accept_queue_overflows,
+                h.time_wait_records,
+                h.time_wait_evicted
             )?;
         }
         Ok(())

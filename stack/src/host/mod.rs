@@ -145,6 +145,7 @@ impl Host {
             icmp: self.icmp.stats,
             udp: self.udp.stats,
             tcp: self.tcp.stats,
+            handshakes: self.tcp.handshakes,
         }
     }
 

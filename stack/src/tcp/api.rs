@@ -49,16 +49,21 @@ impl TcpLayer {
             p => p,
         };
         let backlog = backlog.unwrap_or(self.config.backlog);
-        self.listeners.insert(port, Listener::new(backlog));
+        let listener = Listener::new(backlog, self.config.syn_queue);
+        self.listeners.insert(port, listener);
         debug!(port, backlog, "tcp: LISTEN");
         Ok(port)
     }
 
     /// Closes the listener on `port`; connections it had not handed out are reset.
     pub(crate) fn unlisten(&mut self, port: u16, ip: &mut Ipv4Layer, out: &mut PacketQueue) {
-        let Some(listener) = self.listeners.remove(&port) else {
+        let Some(mut listener) = self.listeners.remove(&port) else {
             return;
         };
+        for (quad, entry) in listener.syn_queue.drain() {
+            let why = "reset: the listener closed during the handshake".to_string();
+            self.send_rst(ip, out, quad, entry.iss + 1, Some(entry.peer.irs + 1), why);
+        }
         for index in listener.into_connections() {
             let id = self.id_of(index);
             self.abort(id, ip, out);
@@ -110,7 +115,10 @@ impl TcpLayer {
             remote,
         };
         let port = ports::pick_ephemeral(rng, |p| {
-            self.by_quad.contains_key(&quad_for(p)) || self.listeners.contains_key(&p)
+            let quad = quad_for(p);
+            self.by_quad.contains_key(&quad)
+                || self.time_waits.contains(&quad)
+                || self.listeners.contains_key(&p)
         })
         .ok_or_else(|| {
             io::Error::new(io::ErrorKind::AddrInUse, "every ephemeral port is in use")

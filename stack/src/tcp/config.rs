@@ -17,6 +17,20 @@ pub struct TcpConfig {
     /// The listen backlog when none is given: connections the handshake has started or finished
     /// that `accept` has not taken yet. SYNs beyond it are dropped (and counted).
     pub backlog: usize,
+    /// How many handshakes a listener keeps under way (its SYN queue; Linux's
+    /// `tcp_max_syn_backlog`); beyond it, SYN cookies or drops.
+    pub syn_queue: usize,
+    /// Answer SYNs with SYN cookies ([RFC 4987 3.6]) once the SYN queue is full (Linux's
+    /// `tcp_syncookies` = 1); off: such SYNs are dropped.
+    ///
+    /// [RFC 4987 3.6]: https://www.rfc-editor.org/rfc/rfc4987#section-3.6
+    pub syn_cookies: bool,
+    /// How many times a listener sends its SYN-ACK again before it gives the handshake up
+    /// (Linux's `tcp_synack_retries` = 5: after about a minute).
+    pub synack_retries: u32,
+    /// How many connections may wait in TIME-WAIT as compact records (Linux's
+    /// `tcp_max_tw_buckets`); beyond it, the oldest are forgotten early.
+    pub time_wait_max: usize,
     /// Retransmission timeout bounds.
     pub rto: RtoConfig,
     /// How many times a SYN (or SYN-ACK) is sent again before `connect` fails with `TimedOut`
@@ -117,7 +131,8 @@ impl Default for KeepAlive {
 }
 
 impl Default for TcpConfig {
-    /// 256 KiB buffers each way, backlog 128, Linux's retry counts, MSL 30 s (TIME-WAIT 60 s,
+    /// 256 KiB buffers each way, backlog 128, a SYN queue of 256 then SYN cookies, 16,384
+    /// TIME-WAIT records at most, Linux's retry counts, MSL 30 s (TIME-WAIT 60 s,
     /// as on Linux), 100 challenge ACKs per second, CUBIC with an initial window of 10, SACK
     /// and timestamps offered, ACKs delayed up to 40 ms (as Linux does), tail loss probes and
     /// HyStart++ on; no keep-alives and no user timeout; orphaned FIN-WAIT-2 ends after 60 s.
@@ -126,6 +141,10 @@ impl Default for TcpConfig {
             send_buffer: 256 * 1024,
             recv_buffer: 256 * 1024,
             backlog: 128,
+            syn_queue: 256,
+            syn_cookies: true,
+            synack_retries: 5,
+            time_wait_max: 16 * 1024,
             rto: RtoConfig::default(),
             syn_retries: 6,
             retries: 15,

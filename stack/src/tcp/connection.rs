@@ -49,6 +49,18 @@ pub struct Quad {
     pub remote: SocketAddrV4,
 }
 
+#[cfg(test)]
+impl Quad {
+    /// Port 80 of 10.77.0.2 and `port` of 10.77.0.1: the 4-tuple unit tests use.
+    pub(crate) fn for_test(port: u16) -> Quad {
+        use std::net::Ipv4Addr;
+        Quad {
+            local: SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 2), 80),
+            remote: SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 1), port),
+        }
+    }
+}
+
 impl std::fmt::Display for Quad {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} <-> {}", self.local, self.remote)
@@ -499,6 +511,19 @@ impl Connection {
     /// The position just past the buffered data.
     pub(crate) fn data_end(&self) -> Pos {
         self.data_start() + self.send.len()
+    }
+
+    /// What TIME-WAIT keeps of this connection (`time_wait.rs`), once it is in TIME-WAIT.
+    pub(crate) fn time_wait_record(&self) -> Option<super::time_wait::Record> {
+        let until = self.time_wait_until?;
+        let window = (self.rcv_wnd() >> self.rcv_shift).min(usize::from(u16::MAX)) as u16;
+        Some(super::time_wait::Record {
+            snd_nxt: self.wire_seq(self.snd_max),
+            rcv_nxt: self.wire_ack(),
+            window,
+            timestamps: self.ts_ok.then_some((self.ts_recent, self.ts_offset)),
+            until,
+        })
     }
 
     /// RCV.WND: what the window we last announced still takes beyond RCV.NXT.

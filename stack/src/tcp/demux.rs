@@ -13,13 +13,14 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use tracing::debug;
 
-use super::connection::{Connection, Quad};
+use super::connection::Quad;
 use super::flags::Flags;
 use super::header::{Packet, Repr};
 use super::input::{Reply, Segment};
 use super::options::SackBlocks;
 use super::seq::SeqNumber;
 use super::state::State;
+use super::time_wait::Answer;
 use super::TcpLayer;
 use crate::host::Transmit;
 use crate::ip::header::IpProtocol;
@@ -60,88 +61,101 @@ impl TcpLayer {
         };
 
         if let Some(&index) = self.by_quad.get(&quad) {
-            if !self.reopens_time_wait(index, &header) {
-                self.stats.delivered += 1;
-                let reply = match self.slots[index].conn.as_mut() {
-                    Some(conn) => {
-                        let reply = conn.on_segment(now, &segment);
-                        if conn.ack_immediately && conn.send_ack_now(now, ip, out) {
-                            self.stats.sent += 1;
-                        }
-                        reply
-                    }
-                    None => Reply::None,
-                };
-                self.answer(now, ip, out, index, quad, reply);
-                self.settle(index);
-                return;
-            }
-            self.remove(index);
+            self.deliver(now, ip, out, index, quad, &segment);
+            return;
+        }
+        match self
+            .time_waits
+            .on_segment(now, &quad, &header, self.config.msl * 2)
+        {
+            Some(Answer::Reopen) | None => {}
+            Some(Answer::Drop) => return,
+            Some(Answer::Ack) => return self.time_wait_ack(now, ip, out, quad),
         }
         if self.listeners.contains_key(&quad.local.port()) {
-            self.listen_input(now, ip, out, quad, &segment);
+            if let Some(index) = self.listen_input(now, ip, out, quad, &segment) {
+                // The handshake's ACK made a connection: it takes the segment (and its data,
+                // if any), then waits for `accept`.
+                self.deliver(now, ip, out, index, quad, &segment);
+                self.hand_to_listener(index);
+            }
             return;
         }
         self.closed_input(ip, out, quad, &header, DropReason::NoSocket);
     }
 
-    /// A SYN for a 4-tuple in TIME-WAIT may start a new connection if its sequence number is
-    /// beyond the old one's (RFC 9293 3.10.7.4 allows it; RFC 6191 describes the rule).
-    fn reopens_time_wait(&self, index: usize, header: &Repr) -> bool {
-        self.slots[index].conn.as_ref().is_some_and(|conn| {
-            conn.state == State::TimeWait
-                && header.flags.syn()
-                && !header.flags.ack()
-                && header.seq > conn.rcv_nxt.wrap(conn.irs)
-                && conn.orphaned
-        })
+    /// Gives `segment` to connection `index` and carries out what it asks.
+    fn deliver(
+        &mut self,
+        now: Instant,
+        ip: &mut Ipv4Layer,
+        out: &mut PacketQueue,
+        index: usize,
+        quad: Quad,
+        segment: &Segment<'_>,
+    ) {
+        self.stats.delivered += 1;
+        let reply = match self.slots[index].conn.as_mut() {
+            Some(conn) => {
+                let reply = conn.on_segment(now, segment);
+                if conn.ack_immediately && conn.send_ack_now(now, ip, out) {
+                    self.stats.sent += 1;
+                }
+                reply
+            }
+            None => Reply::None,
+        };
+        self.answer(now, ip, out, index, quad, reply);
+        self.settle(index);
     }
 
-    /// RFC 9293 3.10.7.2: a segment for a listening port.
-    fn listen_input(
+    /// A connection a completed handshake made joins its listener's accept queue.
+    fn hand_to_listener(&mut self, index: usize) {
+        let Some(conn) = self.slots.get(index).and_then(|s| s.conn.as_ref()) else {
+            return;
+        };
+        if !conn.state.is_synchronized() {
+            // It did not open after all: nobody will accept it.
+            self.remove(index);
+            return;
+        }
+        if let Some(listener) = self.listeners.get_mut(&conn.quad.local.port()) {
+            listener.established(index);
+        }
+    }
+
+    /// Sends the ACK of a connection in TIME-WAIT again.
+    fn time_wait_ack(
         &mut self,
         now: Instant,
         ip: &mut Ipv4Layer,
         out: &mut PacketQueue,
         quad: Quad,
-        segment: &Segment<'_>,
     ) {
-        let h = &segment.header;
-        // First, check for a RST: there is nothing to reset.
-        if h.flags.rst() {
-            return self.stats.dropped.add(DropReason::Unhandled);
-        }
-        // Second, check for an ACK: no connection exists for it to acknowledge.
-        if h.flags.ack() {
-            return self.closed_input(ip, out, quad, h, DropReason::Unhandled);
-        }
-        // Third, check for a SYN.
-        if !h.flags.syn() {
-            return self.stats.dropped.add(DropReason::Unhandled);
-        }
-        let Some(listener) = self.listeners.get(&quad.local.port()) else {
+        let Some(header) = self.time_waits.ack(now, &quad) else {
             return;
         };
-        if listener.is_full() {
-            debug!(%quad, "tcp: backlog full, SYN dropped");
-            return self.stats.dropped.add(DropReason::QueueFull);
-        }
-        let iss = self.iss_for(&quad, now);
-        let mut conn = Connection::new(quad, State::SynReceived, iss, self.our_mss, &self.config);
-        conn.ts_offset = self.isn.ts_offset(quad.local, quad.remote);
-        conn.learn_peer(h);
-        conn.stats.segments_in += 1;
-        debug!(%quad, %iss, "tcp: SYN to a listener, answering with SYN-ACK");
-        self.stats.delivered += 1;
-        let id = self.insert(conn);
-        if let Some(listener) = self.listeners.get_mut(&quad.local.port()) {
-            listener.add_half_open(id.index);
+        let (src, dst) = (*quad.local.ip(), *quad.remote.ip());
+        debug!("tcp: wrap -> {header} (TIME-WAIT)");
+        let note =
+            Cow::Borrowed("TIME-WAIT: our last ACK again, for a segment of the closed connection");
+        if ip.send(
+            out,
+            dst,
+            IpProtocol::Tcp,
+            header.buffer_len(),
+            Some(note),
+            |s| header.emit(s, src, dst),
+        ) {
+            self.stats.sent += 1;
+        } else {
+            self.stats.dropped.add(DropReason::QueueFull);
         }
     }
 
     /// RFC 9293 3.10.7.1: no connection takes this segment. Answer with a reset, unless it is
     /// one (never answer a RST with a RST).
-    fn closed_input(
+    pub(super) fn closed_input(
         &mut self,
         ip: &mut Ipv4Layer,
         out: &mut PacketQueue,
@@ -245,6 +259,9 @@ impl TcpLayer {
         buf: &mut Vec<u8>,
     ) -> Option<Transmit> {
         self.run_timers(now);
+        if let Some(transmit) = self.transmit_syn_ack(now, ip, buf) {
+            return Some(transmit);
+        }
         while let Some(index) = self.ready.pop_front() {
             self.slots[index].queued = false;
             let Some(conn) = self.slots[index].conn.as_mut() else {

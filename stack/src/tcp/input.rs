@@ -27,6 +27,7 @@ use super::header::Repr;
 use super::pos::Pos;
 use super::seq::SeqNumber;
 use super::state::State;
+use super::syn_queue::PeerSyn;
 use crate::time::Instant;
 
 /// A segment for a connection: its header and its data.
@@ -115,7 +116,7 @@ impl Connection {
         if !h.flags.syn() {
             return Reply::None;
         }
-        self.learn_peer(h);
+        self.learn_peer(&PeerSyn::of(h));
         if h.flags.ack() {
             // Our SYN is acknowledged: the connection is open; ACK the peer's SYN.
             self.snd_una = ack;
@@ -142,17 +143,17 @@ impl Connection {
     }
 
     /// What the peer's SYN tells us: its ISN, MSS and window scale (RFC 9293 3.7.1, RFC 7323).
-    pub(crate) fn learn_peer(&mut self, h: &Repr) {
-        self.irs = h.seq;
+    pub(crate) fn learn_peer(&mut self, h: &PeerSyn) {
+        self.irs = h.irs;
         self.rcv_nxt = Pos::DATA;
         let peer_mss = h.mss.map_or(DEFAULT_MSS, usize::from);
         self.send_mss = peer_mss.max(MIN_MSS).min(self.our_mss);
         self.congestion = self.algorithm.build(self.send_mss, self.initial_window);
         // SACK and timestamps, like scaling, are on only if both SYNs carry them.
         self.sack_ok = self.sack_wanted && h.sack_permitted;
-        self.ts_ok = self.ts_wanted && h.timestamps.is_some();
-        if let Some(ts) = h.timestamps {
-            self.ts_recent = ts.value;
+        self.ts_ok = self.ts_wanted && h.ts_value.is_some();
+        if let Some(value) = h.ts_value {
+            self.ts_recent = value;
         }
         // Scaling is on only if both SYNs carry the option; then each side scales its own.
         self.peer_scales = h.window_scale.is_some();

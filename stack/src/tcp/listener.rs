@@ -1,53 +1,68 @@
-//! A listening socket: the connections its handshakes have started, and those waiting for
-//! `accept`.
+//! A listening socket: its handshakes under way, and the connections waiting for `accept`.
 //!
-//! As the course puts it, the listening socket and the connected sockets are different objects:
-//! a SYN to the listener's port creates a new connection (in SYN-RECEIVED); when the handshake
-//! completes, the connection waits in the accept queue until the application takes it. The
-//! backlog bounds both together; SYNs beyond it are dropped, and the client sends them again.
+//! As the course puts it, the listening socket and the connected sockets are different objects.
+//! A SYN to the listener's port starts a handshake in the listener's SYN queue
+//! (`syn_queue.rs`): a small record, no connection yet. When the client's ACK completes it,
+//! the connection is made and waits in the accept queue until the application takes it. The
+//! two queues have their own bounds (Linux's `tcp_max_syn_backlog` and the `listen` backlog):
+//! a flood of SYNs fills the first, then meets SYN cookies, and never touches the second.
 
 use std::collections::VecDeque;
 use std::task::{Context, Waker};
+use std::time::Duration;
+
+use super::syn_queue::SynQueue;
+use crate::time::Instant;
+
+/// How long after the last cookie we sent an ACK may still bring one back (cookies are
+/// checked only then, so that a blind ACK has no cookie to guess at other times).
+const COOKIES_ACCEPTED_FOR: Duration = Duration::from_secs(3 * 64);
 
 /// One listening port.
 #[derive(Debug)]
 pub(crate) struct Listener {
+    /// The accept queue's bound (the `listen` backlog).
     backlog: usize,
-    /// Connections in SYN-RECEIVED, by table slot.
-    half_open: Vec<usize>,
-    /// Established connections not yet accepted, oldest first.
+    /// Handshakes under way.
+    pub(crate) syn_queue: SynQueue,
+    /// Established connections not yet accepted, oldest first, by table slot.
     accept_queue: VecDeque<usize>,
+    /// When we last answered a SYN with a cookie.
+    cookies_sent_at: Option<Instant>,
     wakers: Vec<Waker>,
 }
 
 impl Listener {
-    pub(crate) fn new(backlog: usize) -> Listener {
+    /// A listener whose accept queue holds `backlog` connections and SYN queue `syn_queue`
+    /// handshakes.
+    pub(crate) fn new(backlog: usize, syn_queue: usize) -> Listener {
         Listener {
             backlog: backlog.max(1),
-            half_open: Vec::new(),
+            syn_queue: SynQueue::new(syn_queue),
             accept_queue: VecDeque::new(),
+            cookies_sent_at: None,
             wakers: Vec::new(),
         }
     }
 
-    /// Whether another SYN would exceed the backlog.
-    pub(crate) fn is_full(&self) -> bool {
-        self.half_open.len() + self.accept_queue.len() >= self.backlog
+    /// Whether another completed handshake would exceed the backlog.
+    pub(crate) fn accept_queue_is_full(&self) -> bool {
+        self.accept_queue.len() >= self.backlog
     }
 
-    /// A SYN has started a handshake on connection `index`.
-    pub(crate) fn add_half_open(&mut self, index: usize) {
-        self.half_open.push(index);
+    /// A cookie went out at `now`.
+    pub(crate) fn sent_cookie(&mut self, now: Instant) {
+        self.cookies_sent_at = Some(now);
     }
 
-    /// Whether connection `index` is still in its handshake.
-    pub(crate) fn is_half_open(&self, index: usize) -> bool {
-        self.half_open.contains(&index)
+    /// Whether an ACK at `now` may carry one of our cookies.
+    pub(crate) fn expects_cookies(&self, now: Instant) -> bool {
+        self.cookies_sent_at
+            .is_some_and(|at| now - at <= COOKIES_ACCEPTED_FOR)
     }
 
-    /// The handshake of `index` completed: it joins the accept queue.
+    /// The handshake of connection `index` completed: it joins the accept queue.
     pub(crate) fn established(&mut self, index: usize) {
-        self.half_open.retain(|i| *i != index);
         self.accept_queue.push_back(index);
         for waker in self.wakers.drain(..) {
             waker.wake();
@@ -56,7 +71,6 @@ impl Listener {
 
     /// Connection `index` is gone (reset, or forgotten).
     pub(crate) fn forget(&mut self, index: usize) {
-        self.half_open.retain(|i| *i != index);
         self.accept_queue.retain(|i| *i != index);
     }
 
@@ -69,12 +83,9 @@ impl Listener {
         next
     }
 
-    /// Every connection the listener still holds (when it closes).
+    /// The connections waiting for `accept` (when the listener closes).
     pub(crate) fn into_connections(self) -> Vec<usize> {
-        self.half_open
-            .into_iter()
-            .chain(self.accept_queue)
-            .collect()
+        self.accept_queue.into_iter().collect()
     }
 }
 
@@ -84,21 +95,26 @@ mod tests {
     use std::task::Waker;
 
     #[test]
-    fn backlog_counts_both_queues_and_accept_is_fifo() {
-        let mut l = Listener::new(3);
-        l.add_half_open(1);
-        l.add_half_open(2);
-        l.add_half_open(3);
-        assert!(l.is_full());
+    fn the_backlog_bounds_the_accept_queue_which_is_fifo() {
+        let mut l = Listener::new(2, 16);
         l.established(2);
         l.established(1);
-        assert!(l.is_full(), "accepted-but-not-taken still counts");
+        assert!(l.accept_queue_is_full());
         let mut cx = Context::from_waker(Waker::noop());
         assert_eq!(l.poll_accept(&mut cx), Some(2));
-        assert!(!l.is_full());
-        l.forget(3);
-        assert_eq!(l.poll_accept(&mut cx), Some(1));
+        assert!(!l.accept_queue_is_full());
+        l.forget(1);
         assert_eq!(l.poll_accept(&mut cx), None);
         assert!(l.into_connections().is_empty());
+    }
+
+    #[test]
+    fn cookies_are_expected_only_for_a_while_after_one_was_sent() {
+        let mut l = Listener::new(2, 16);
+        let t0 = Instant::from_secs(100);
+        assert!(!l.expects_cookies(t0));
+        l.sent_cookie(t0);
+        assert!(l.expects_cookies(t0 + COOKIES_ACCEPTED_FOR));
+        assert!(!l.expects_cookies(t0 + COOKIES_ACCEPTED_FOR + Duration::from_secs(1)));
     }
 }

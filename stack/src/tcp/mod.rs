@@ -41,6 +41,7 @@ mod keepalive;
 mod listener;
 pub mod options;
 mod output;
+mod passive;
 pub mod pos;
 mod recovery;
 mod recv_buffer;
@@ -49,7 +50,10 @@ pub mod rto;
 mod sack;
 pub mod seq;
 pub mod state;
+mod syn_queue;
+mod syncookie;
 mod tail_loss;
+mod time_wait;
 mod timers;
 
 pub use config::{KeepAlive, TcpConfig};
@@ -60,6 +64,7 @@ pub use options::{SackBlock, SackBlocks, TcpOption, Timestamps};
 pub use pos::Pos;
 pub use seq::SeqNumber;
 pub use state::State;
+pub use syn_queue::HandshakeStats;
 
 use challenge::ChallengeAcks;
 use connection::Connection;
@@ -97,6 +102,16 @@ pub(crate) struct TcpLayer {
     /// Listening sockets by port.
     listeners: HashMap<u16, Listener>,
     isn: IsnGenerator,
+    /// SYN cookies' secret.
+    cookies: syncookie::Cookies,
+    /// What our SYN-ACKs offer.
+    our_syn: syn_queue::OurSyn,
+    /// Closed connections in TIME-WAIT, as small records.
+    time_waits: time_wait::TimeWaits,
+    /// Handshakes in SYN queues whose SYN-ACK is due again.
+    synacks_due: VecDeque<Quad>,
+    /// Counters of passive opens.
+    pub(crate) handshakes: HandshakeStats,
     challenge_acks: ChallengeAcks,
     /// Connections that may have something to send, in turn.
     ready: VecDeque<usize>,
@@ -115,9 +130,17 @@ impl TcpLayer {
         seed: Option<u64>,
     ) -> std::io::Result<TcpLayer> {
         let isn = IsnGenerator::new(seed)?;
+        let our_mss = mtu.saturating_sub(40).max(config::MIN_MSS);
+        let cookie_key = u128::from(isn.derive(b"syn cookies")) << 64
+            | u128::from(isn.derive(b"syn cookies, more"));
         Ok(TcpLayer {
             stats: LayerStats::default(),
-            our_mss: mtu.saturating_sub(40).max(config::MIN_MSS),
+            our_mss,
+            cookies: syncookie::Cookies::new(cookie_key.to_le_bytes()),
+            our_syn: syn_queue::OurSyn::new(&config, our_mss),
+            synacks_due: VecDeque::new(),
+            time_waits: time_wait::TimeWaits::new(config.time_wait_max),
+            handshakes: HandshakeStats::default(),
             challenge_acks: ChallengeAcks::new(
                 config.challenge_ack_limit.per_second,
                 isn.derive(b"challenge ACK budget"),
@@ -207,38 +230,38 @@ impl TcpLayer {
         }
     }
 
-    /// After anything happened to a connection: queue it for output, hand a finished
-    /// handshake to its listener, forget it if it is closed and nobody holds it.
+    /// After anything happened to a connection: queue it for output, forget it if it is
+    /// closed and nobody holds it.
     fn settle(&mut self, index: usize) {
         let Some(conn) = self.slots.get(index).and_then(|s| s.conn.as_ref()) else {
             return;
         };
-        let (state, orphaned, port) = (conn.state, conn.orphaned, conn.quad.local.port());
-        if state == state::State::Closed && orphaned {
+        if conn.state == state::State::Closed && conn.orphaned {
             self.remove(index);
             return;
         }
-        if let Some(listener) = self.listeners.get_mut(&port) {
-            if listener.is_half_open(index) {
-                match state {
-                    state::State::SynReceived => {}
-                    state::State::Closed => {
-                        self.remove(index);
-                        return;
-                    }
-                    _ => listener.established(index),
-                }
+        if conn.state == state::State::TimeWait && conn.orphaned && !conn.ack_now {
+            // Nobody holds it and its last ACK is out: keep only a record.
+            let (quad, record) = (conn.quad, conn.time_wait_record());
+            self.remove(index);
+            if let Some(record) = record {
+                self.handshakes.time_wait_records += 1;
+                self.handshakes.time_wait_evicted += self.time_waits.insert(quad, record);
             }
+            return;
         }
         self.mark_ready(index);
     }
 
     /// The earliest deadline of any connection.
     pub(crate) fn poll_at(&self) -> Option<Instant> {
-        self.slots
-            .iter()
-            .filter_map(|s| s.conn.as_ref()?.poll_at())
-            .min()
+        let connections = self.slots.iter().filter_map(|s| s.conn.as_ref()?.poll_at());
+        let handshakes = self
+            .listeners
+            .values()
+            .filter_map(|l| l.syn_queue.poll_at());
+        let time_waits = self.time_waits.poll_at();
+        connections.chain(handshakes).chain(time_waits).min()
     }
 
     /// Runs the timers that are due (once per distinct `now`).
@@ -247,6 +270,8 @@ impl TcpLayer {
             return;
         }
         self.timers_ran_at = Some(now);
+        self.run_syn_queues(now);
+        self.time_waits.expire(now);
         let (syn_retries, retries) = (self.config.syn_retries, self.config.retries);
         for index in 0..self.slots.len() {
             let due = self.slots[index]

@@ -116,9 +116,12 @@ fn tiny_or_missing_mss_is_clamped() {
 }
 
 #[test]
-fn backlog_full_drops_syns_and_counts() {
-    let mut h = Harness::new();
-    h.listen_with_backlog(80, 2);
+fn a_full_syn_queue_drops_syns_without_cookies() {
+    let mut h = Harness::with_config(|c| {
+        c.syn_queue = 2;
+        c.syn_cookies = false;
+    });
+    h.listen(80);
     for port in [1, 2, 3] {
         let mut syn = Seg::to(80, Flags::SYN, PEER_ISN, 0);
         syn.src_port = port;
@@ -126,6 +129,31 @@ fn backlog_full_drops_syns_and_counts() {
     }
     assert_eq!(h.recv_all().len(), 2, "two SYN-ACKs, the third SYN dropped");
     assert_eq!(h.host.stats().tcp.dropped.get(DropReason::QueueFull), 1);
+}
+
+#[test]
+fn a_full_accept_queue_drops_the_handshakes_ack_until_there_is_room() {
+    let mut h = Harness::new();
+    h.listen_with_backlog(80, 1);
+    let mut acks = Vec::new();
+    for port in [1, 2] {
+        let mut syn = Seg::to(80, Flags::SYN, PEER_ISN, 0);
+        syn.src_port = port;
+        h.send(&syn);
+        let syn_ack = h.expect();
+        let mut ack = Seg::to(80, Flags::ACK, PEER_ISN.wrapping_add(1), syn_ack.seq.0 + 1);
+        ack.src_port = port;
+        acks.push(ack);
+    }
+    h.send(&acks[0]);
+    h.send(&acks[1]);
+    h.expect_silence();
+    assert_eq!(h.host.stats().tcp.dropped.get(DropReason::QueueFull), 1);
+    let accept = |h: &mut Harness| h.host.tcp_poll_accept(&mut cx(), 80).is_ready();
+    assert!(accept(&mut h));
+    assert!(!accept(&mut h), "the second waits in the SYN queue");
+    h.send(&acks[1]);
+    assert!(accept(&mut h), "its ACK again, now there is room");
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod loss;
 mod paws;
 mod recovery;
 mod reset;
+mod syncookies;
 mod tail_loss;
 mod window;
 mod wrap_edges;
