@@ -53,6 +53,9 @@ pub(crate) struct Shared {
     failure: OnceLock<Failure>,
     /// Wakes [`Stack::stopped`] when `failure` is set.
     stopped: Notify,
+    /// How many passes the driver has made (tests check that it does not spin).
+    #[cfg(test)]
+    passes: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -168,6 +171,8 @@ impl Stack {
             driver: Mutex::new(None),
             failure: OnceLock::new(),
             stopped: Notify::new(),
+            #[cfg(test)]
+            passes: Default::default(),
         });
         tokio::spawn(Driver::new(shared.clone(), link));
         Stack {

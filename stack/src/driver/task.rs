@@ -25,6 +25,14 @@ const BATCH: usize = 64;
 /// How many passes one wake-up may make before the task yields to the other tasks.
 const PASSES: usize = 16;
 
+/// After a receive fails (and the link did not say it is gone), receiving pauses this long,
+/// twice as long after each further failure in a row, up to [`RX_PAUSE_MAX`].
+const RX_PAUSE_FIRST: Duration = Duration::from_millis(1);
+const RX_PAUSE_MAX: Duration = Duration::from_secs(1);
+
+/// This many failed receives in a row (about 7 s of pauses) and the device is taken for gone.
+const RX_ERRORS_MAX: u32 = 16;
+
 /// The driver task's state.
 pub(super) struct Driver<L> {
     shared: Arc<Shared>,
@@ -39,8 +47,15 @@ pub(super) struct Driver<L> {
     rx_closed: bool,
     /// Likewise for sending: what the core sends is dropped.
     tx_closed: bool,
+    /// Receives that failed in a row.
+    rx_errors: u32,
+    /// After a failed receive: the end of the pause before the next try.
+    rx_pause: Option<Pin<Box<Sleep>>>,
     /// Wakes the task at the core's next deadline.
     sleep: Pin<Box<Sleep>>,
+    /// The core's deadline that last fired, until the core has run its timers (see
+    /// [`Driver::deadline`]).
+    fired: Option<Instant>,
     /// The task has ended, and said why.
     ended: bool,
 }
@@ -56,7 +71,10 @@ impl<L: Link> Driver<L> {
             unsent: None,
             rx_closed: false,
             tx_closed: false,
+            rx_errors: 0,
+            rx_pause: None,
             sleep: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
+            fired: None,
             ended: false,
         }
     }
@@ -70,6 +88,8 @@ impl<L: Link> Driver<L> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(cx.waker().clone());
         for _ in 0..PASSES {
+            #[cfg(test)]
+            self.shared.passes.fetch_add(1, Ordering::Relaxed);
             self.shared.kicked.store(false, Ordering::Release);
             if self.pass(cx)? {
                 continue;
@@ -108,11 +128,12 @@ impl<L: Link> Driver<L> {
     ) -> Result<bool, Failure> {
         let mut progress = false;
         for _ in 0..BATCH {
-            if self.rx_closed {
+            if self.rx_closed || self.rx_paused(cx) {
                 break;
             }
             match self.link.poll_recv(cx, &mut self.rx) {
                 Poll::Ready(Ok(n)) => {
+                    self.rx_errors = 0;
                     host.receive(now, &self.rx[..n]);
                     progress = true;
                 }
@@ -121,14 +142,45 @@ impl<L: Link> Driver<L> {
                     warn!(%err, "link: cannot receive any more");
                     self.rx_closed = true;
                 }
-                Poll::Ready(Err(err)) => {
-                    warn!(%err, "link: receive failed");
-                    progress = true;
-                }
+                // The loop goes round to the pause, which then wakes the task when it ends.
+                Poll::Ready(Err(err)) => self.receive_failed(err)?,
                 Poll::Pending => break,
             }
         }
         Ok(progress)
+    }
+
+    /// A receive failed, but the link did not say it is gone: pause receiving, longer after
+    /// each failure in a row. Failing at once again would spin; too many in a row and the
+    /// device is taken for gone.
+    fn receive_failed(&mut self, err: io::Error) -> Result<(), Failure> {
+        self.rx_errors += 1;
+        if self.rx_errors >= RX_ERRORS_MAX {
+            let kind = err.kind();
+            let why = format!(
+                "{} receives in a row failed, the last with: {err}",
+                self.rx_errors
+            );
+            return Err(Failure::link_down(&io::Error::new(kind, why)));
+        }
+        let pause = RX_PAUSE_FIRST
+            .saturating_mul(1 << (self.rx_errors - 1).min(16))
+            .min(RX_PAUSE_MAX);
+        warn!(%err, ?pause, failures = self.rx_errors, "link: receive failed; trying again after a pause");
+        self.rx_pause = Some(Box::pin(tokio::time::sleep(pause)));
+        Ok(())
+    }
+
+    /// Whether receiving pauses after a failure; the pause's end then wakes the task.
+    fn rx_paused(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(pause) = &mut self.rx_pause else {
+            return false;
+        };
+        if pause.as_mut().poll(cx).is_pending() {
+            return true;
+        }
+        self.rx_pause = None;
+        false
     }
 
     /// 2. Down: what the core has, as long as the link takes it, a batch at a time.
@@ -143,7 +195,11 @@ impl<L: Link> Driver<L> {
             if self.unsent.is_none() {
                 match host.transmit(now, &mut self.tx) {
                     Some(transmit) => self.unsent = Some(transmit),
-                    None => break,
+                    None => {
+                        // Nothing more to send: the core has run its timers at `now`.
+                        self.fired = None;
+                        break;
+                    }
                 }
             }
             if self.tx_closed {
@@ -172,11 +228,20 @@ impl<L: Link> Driver<L> {
 
     /// 3. The core's next deadline.
     ///
-    /// Returns whether it is due: the next pass runs the core's timers.
+    /// Returns whether it is due: the next pass asks the core for packets, which runs its
+    /// timers and moves the deadline on.
+    ///
+    /// A deadline that fired is not due again until the core has run its timers. If the link
+    /// pushes back, the core is not asked for packets and its timers do not run: the deadline
+    /// stays where it was, and firing it on every pass would only spin. The link's wake-up
+    /// brings the pass that runs them.
     fn deadline(&mut self, cx: &mut Context<'_>, host: &Host) -> bool {
         let Some(at) = host.poll_at() else {
             return false;
         };
+        if self.fired == Some(at) {
+            return false;
+        }
         let deadline = self.shared.to_tokio(at);
         if self.sleep.deadline() != deadline {
             self.sleep.as_mut().reset(deadline);
@@ -184,9 +249,7 @@ impl<L: Link> Driver<L> {
         if self.sleep.as_mut().poll(cx).is_pending() {
             return false;
         }
-        self.sleep
-            .as_mut()
-            .reset(deadline + Duration::from_secs(3600));
+        self.fired = Some(at);
         true
     }
 

@@ -1,8 +1,9 @@
-//! The driver's faults: a device that goes away, a panic in the driver. Each ends the stack
-//! cleanly, and every socket says why.
+//! The driver's faults: a device that goes away, a panic in the driver, a link that keeps
+//! failing or pushing back. Each ends cleanly, or waits without spinning.
 //!
 //! Time is tokio's paused clock: it jumps to the next timer whenever every task waits, so a
-//! task that hangs ends the test at the safety timeout at once.
+//! task that hangs ends the test at the safety timeout at once, and one that spins never lets
+//! the clock move (the checks on the pass counter catch it first).
 
 use std::io;
 use std::net::SocketAddr;
@@ -27,6 +28,10 @@ fn config(addr: &str) -> Config {
     let mut config = Config::new(format!("{addr}/24").parse().unwrap());
     config.seed = Some(1);
     config
+}
+
+fn passes(stack: &Stack) -> u64 {
+    stack.shared().passes.load(Ordering::Relaxed)
 }
 
 /// Lets every other task run `turns` times (a driver that spins makes a pass on each).
@@ -201,4 +206,98 @@ async fn a_device_that_goes_away_fails_every_socket_with_its_error() {
 async fn a_panic_in_the_driver_fails_every_socket_instead_of_hanging_it() {
     let why = "the stack's driver panicked: the link broke down";
     every_socket_fails(PANICS, io::ErrorKind::Other, why).await;
+}
+
+/// A link that fails every receive with an error that does not say the device is gone.
+struct Flaky;
+
+impl Link for Flaky {
+    fn mtu(&self) -> usize {
+        1500
+    }
+
+    fn poll_recv(&mut self, _cx: &mut Context<'_>, _buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Poll::Ready(Err(io::Error::other("flaky")))
+    }
+
+    fn poll_send(
+        &mut self,
+        _: &mut Context<'_>,
+        _: &[u8],
+        _: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_link_that_keeps_failing_is_retried_after_pauses_then_given_up() {
+    let stack = Stack::new(Flaky, config(SERVER));
+    let started = Instant::now();
+    turns(100).await;
+    assert!(passes(&stack) <= 2, "a pause, no spin: {}", passes(&stack));
+
+    let err = timeout(SAFETY, stack.stopped()).await.unwrap();
+    assert_eq!(err.kind(), io::ErrorKind::NetworkDown);
+    let why = "the link went down: 16 receives in a row failed, the last with: flaky";
+    assert_eq!(err.to_string(), why);
+    // Pauses of 1, 2, 4 ... 512 ms, then 1 s five times: the 16th failure ends it.
+    assert_eq!(started.elapsed(), Duration::from_millis(1023 + 5000));
+    assert!(
+        passes(&stack) <= 2 * 16,
+        "one pass per try: {}",
+        passes(&stack)
+    );
+}
+
+/// A link that never takes a packet and never has one.
+struct Stuck;
+
+impl Link for Stuck {
+    fn mtu(&self) -> usize {
+        1500
+    }
+
+    fn poll_recv(&mut self, _cx: &mut Context<'_>, _buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Poll::Pending
+    }
+
+    fn poll_send(
+        &mut self,
+        _: &mut Context<'_>,
+        _: &[u8],
+        _: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        Poll::Pending
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_due_timer_while_the_link_pushes_back_fires_once() {
+    let stack = Stack::new(Stuck, config("10.0.0.1"));
+    let connecting = stack.clone();
+    let connect = tokio::spawn(async move { TcpStream::connect(&connecting, "10.0.0.2:80").await });
+    turns(10).await;
+    let before = passes(&stack);
+    assert!(
+        stack.shared().lock().poll_at().is_some(),
+        "the SYN's timer runs"
+    );
+
+    // Past the SYN's retransmission timeout, with the SYN still waiting for the link.
+    tokio::time::advance(Duration::from_secs(2)).await;
+    turns(100).await;
+    let fired = passes(&stack);
+    assert!(
+        fired - before <= 3,
+        "fired once, no spin: {before} -> {fired}"
+    );
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(
+        passes(&stack),
+        fired,
+        "nothing to do until the link takes the SYN"
+    );
+    assert!(!connect.is_finished());
+    connect.abort();
 }

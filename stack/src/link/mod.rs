@@ -44,7 +44,9 @@ pub use tun::TunLink;
 ///   [`io::ErrorKind::UnexpectedEof`]: that direction is closed for good (the other end of the
 ///   wire is gone). The stack goes on without it, so its timers still run: a connect times out
 ///   rather than hangs, as when a cable is pulled.
-/// - anything else: this packet failed, the next may pass.
+/// - anything else: this packet failed, the next may pass. A failed send loses its packet; a
+///   failed receive is tried again after a pause that grows with each failure in a row, and a
+///   long run of them is taken as the device gone.
 pub trait Link: Send + 'static {
     /// The largest IP packet (header included) this link carries, in bytes.
     fn mtu(&self) -> usize;
