@@ -175,6 +175,29 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     }
 }
 
+/// How a server demo ends once its loop is over: prints `{program}: {summary}` and the
+/// counters (the stack's and the impairments'), after the reason if the stack stopped on its own
+/// (`failure`, from [`Stack::stopped`]: e.g. "tcp-echo: the link went down: tun0 was deleted
+/// (...)"). Returns the exit code: success after Ctrl-C, failure when the stack stopped.
+pub fn exit_server(
+    program: &str,
+    net: &TunStack,
+    failure: Option<std::io::Error>,
+    summary: &str,
+) -> std::process::ExitCode {
+    if let Some(err) = &failure {
+        eprintln!("{program}: {err}");
+    }
+    eprintln!("{program}: {summary}\n{}", net.stack.stats());
+    if let Some(stats) = net.impair_stats() {
+        eprintln!("{stats}");
+    }
+    match failure {
+        Some(_) => std::process::ExitCode::FAILURE,
+        None => std::process::ExitCode::SUCCESS,
+    }
+}
+
 /// Waits up to `limit` until each of the stack's TCP connections is gone, CLOSED or in
 /// TIME-WAIT: their closing handshakes are over. A client calls it before it exits, because
 /// closing a stream only starts the close (our FIN goes out, the peer's comes back later), and
@@ -200,11 +223,12 @@ pub async fn wait_for_closes(stack: &Stack, limit: Duration) -> bool {
 /// How long a client waits, when its work is done, for its connections to finish closing.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
-/// Runs a client demo's `work` until it ends or `shutdown` (Ctrl-C) comes; then lets its TCP
-/// connections finish closing (up to 2 s: see [`wait_for_closes`]), prints the stack's counters
-/// and the impairments', and returns the exit code: success, failure (the error printed first),
-/// or 130 after Ctrl-C, as a shell reports a program stopped by SIGINT. `shutdown` is made
-/// before the demo says it is ready, so that no Ctrl-C can come before it listens.
+/// Runs a client demo's `work` until it ends, `shutdown` (Ctrl-C) comes or the stack stops
+/// ([`Stack::stopped`]: its device was deleted); then lets its TCP connections finish closing
+/// (up to 2 s: see [`wait_for_closes`]), prints the stack's counters and the impairments', and
+/// returns the exit code: success, failure (the error printed first), or 130 after Ctrl-C, as a
+/// shell reports a program stopped by SIGINT. `shutdown` is made before the demo says it is
+/// ready, so that no Ctrl-C can come before it listens.
 pub async fn finish_client(
     program: &str,
     net: &TunStack,
@@ -213,6 +237,12 @@ pub async fn finish_client(
 ) -> std::process::ExitCode {
     use std::process::ExitCode;
     let code = tokio::select! {
+        biased;
+        // First: when the stack stops, `work` fails too, with less to say.
+        err = net.stack.stopped() => {
+            eprintln!("{program}: {err}");
+            ExitCode::FAILURE
+        }
         result = work => match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
@@ -225,7 +255,8 @@ pub async fn finish_client(
             ExitCode::from(130)
         }
     };
-    if !wait_for_closes(&net.stack, CLOSE_WAIT).await {
+    // A stopped stack has failed its connections: there is nothing to wait for.
+    if net.stack.error().is_none() && !wait_for_closes(&net.stack, CLOSE_WAIT).await {
         eprintln!("{program}: not every connection finished closing; leaving anyway");
     }
     eprintln!("{program}: done\n{}", net.stack.stats());

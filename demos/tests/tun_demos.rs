@@ -603,6 +603,53 @@ fn probed(capture: &Path, probes: usize) -> Result<(), String> {
     }
 }
 
+/// Deletes `ns`'s tun0 under a running demo, and returns how it ended and how long after the
+/// deletion that was.
+fn delete_tun0_under(ns: &NetNs, demo: tunstack_tests::Running) -> (Exited, Duration) {
+    let deleted = output_within(&mut ns.exec("ip", &["link", "del", "tun0"]), EXIT).unwrap();
+    assert!(deleted.status.success(), "{deleted:?}");
+    let started = std::time::Instant::now();
+    let exited = demo.wait_within(EXIT).unwrap();
+    (exited, started.elapsed())
+}
+
+/// Checks that a demo whose device was deleted said so and failed, within a second.
+fn assert_ended_by_the_deletion(program: &str, exited: &Exited, took: Duration) {
+    assert_eq!(exited.status.code(), Some(1), "{exited:?}");
+    let said = format!("\n{program}: the link went down: tun0 was deleted (");
+    assert!(exited.stderr.contains(&said), "{exited:?}");
+    assert!(took < Duration::from_secs(1), "{took:?}: {exited:?}");
+}
+
+#[test]
+fn tcp_echo_says_so_and_exits_when_its_device_is_deleted_under_a_client() {
+    let Some(ns) = namespace("tcp-echo-deleted") else {
+        return;
+    };
+    let demo = start_demo(&ns, TCP_ECHO, &[]);
+    let mut linux = linux_tcp_connect(&ns, (STACK, 7)).unwrap();
+    linux.write_all(b"before").unwrap();
+    let mut echoed = [0; 6];
+    linux.read_exact(&mut echoed).unwrap();
+    assert_eq!(&echoed, b"before");
+
+    let (exited, took) = delete_tun0_under(&ns, demo);
+    assert_ended_by_the_deletion("tcp-echo", &exited, took);
+    assert!(exited.stderr.contains("tcp-echo: stopped"), "{exited:?}");
+}
+
+#[test]
+fn udp_echo_and_http_server_exit_when_their_device_is_deleted() {
+    let Some(ns) = namespace("servers-deleted") else {
+        return;
+    };
+    for (program, name) in [(UDP_ECHO, "udp-echo"), (HTTP_SERVER, "http-server")] {
+        let demo = start_demo(&ns, program, &[]);
+        let (exited, took) = delete_tun0_under(&ns, demo);
+        assert_ended_by_the_deletion(name, &exited, took);
+    }
+}
+
 /// What a client sent to [`course_tcp_server`], and from where.
 type Heard = (Vec<u8>, SocketAddr);
 

@@ -9,26 +9,34 @@
 //!
 //! Sockets share the core with this task behind one mutex, and "kick" the task when they have
 //! queued something to send.
+//!
+//! The task ends when the last handle on the stack is gone, or when the stack cannot go on: its
+//! device went away, or the task panicked. Then it records why ([`Stack::stopped`]), and every
+//! socket call returns that error from then on, instead of waiting for a task that is gone.
 
-use std::future::Future;
+use std::any::Any;
 use std::io;
 use std::net::Ipv4Addr;
-use std::pin::Pin;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::task::Waker;
 use std::time::Duration;
 
-use tracing::{debug, warn};
+use tokio::sync::Notify;
+use tracing::warn;
 
-use crate::host::{Config, Host, Transmit};
-use crate::link::{is_fatal, Link};
+use crate::host::{Config, Host};
+use crate::link::Link;
 use crate::stats::Stats;
 use crate::time::Instant;
 
-/// How many packets one pass receives before it sends, so that a flood in one direction does
-/// not starve the other.
-const BATCH: usize = 64;
+mod task;
+#[cfg(test)]
+mod tests;
+
+use task::Driver;
 
 /// What the driver task and the socket handles share.
 #[derive(Debug)]
@@ -41,6 +49,13 @@ pub(crate) struct Shared {
     /// Set when the last [`Stack`] handle is gone.
     closed: AtomicBool,
     driver: Mutex<Option<Waker>>,
+    /// Why the stack stopped, once it has: set once, by the driver task.
+    failure: OnceLock<Failure>,
+    /// Wakes [`Stack::stopped`] when `failure` is set.
+    stopped: Notify,
+    /// How many passes the driver has made (tests check that it does not spin).
+    #[cfg(test)]
+    passes: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -48,6 +63,36 @@ impl Shared {
     /// carry on with it rather than spreading the panic to every socket.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Host> {
         self.host.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Locks the core for a socket call that needs a running stack: the stack's error instead,
+    /// once it has stopped.
+    ///
+    /// The check is made under the lock: [`Shared::fail`] records the failure before it takes
+    /// the lock to wake every waiting socket, so a socket call either sees the failure here or
+    /// has left its waker in the core in time to be woken.
+    pub(crate) fn lock_running(&self) -> io::Result<MutexGuard<'_, Host>> {
+        let host = self.lock();
+        match self.failure.get() {
+            Some(failure) => Err(failure.error()),
+            None => Ok(host),
+        }
+    }
+
+    /// The stack has stopped for good: records why (the first reason stays), wakes
+    /// [`Stack::stopped`], and fails every socket in the core, waking whoever waits on one.
+    fn fail(&self, failure: Failure) {
+        let kind = failure.kind;
+        if self.failure.set(failure).is_err() {
+            return;
+        }
+        self.stopped.notify_waiters();
+        // The core may be what panicked: if failing its sockets panics too, the failure is
+        // recorded all the same, and every later socket call returns it.
+        let failed = panic::catch_unwind(AssertUnwindSafe(|| self.lock().fail_all(kind)));
+        if failed.is_err() {
+            warn!("driver: the core panicked while failing its sockets; some may not wake");
+        }
     }
 
     /// The core's time now.
@@ -90,7 +135,8 @@ impl Drop for Handle {
 /// A running network stack: the core plus the task that drives it over a link.
 ///
 /// Cheap to clone; every clone (and every socket) keeps the stack running. Create sockets with
-/// [`crate::UdpSocket::bind`] and friends.
+/// [`crate::UdpSocket::bind`] and friends. A stack also stops on its own when it cannot go on
+/// (its device was deleted): [`Stack::stopped`] says when and why.
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
@@ -123,6 +169,10 @@ impl Stack {
             kicked: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             driver: Mutex::new(None),
+            failure: OnceLock::new(),
+            stopped: Notify::new(),
+            #[cfg(test)]
+            passes: Default::default(),
         });
         tokio::spawn(Driver::new(shared.clone(), link));
         Stack {
@@ -154,6 +204,52 @@ impl Stack {
         self.shared().lock().tcp_connections()
     }
 
+    /// Why the stack has stopped, or `None` while it runs; see [`Stack::stopped`].
+    pub fn error(&self) -> Option<io::Error> {
+        self.shared().failure.get().map(Failure::error)
+    }
+
+    /// Waits until the stack stops for good, and returns why.
+    ///
+    /// A stack stops when it cannot go on: its device went away (a deleted TUN device; the
+    /// error's kind is [`io::ErrorKind::NetworkDown`], and it says which device, e.g. "the link
+    /// went down: tun0 was deleted (...)"), or its driver task panicked
+    /// ([`io::ErrorKind::Other`], "the stack's driver panicked: ..."). From then on every
+    /// socket call (accept, connect, read, write, send, receive, ping) returns the same error,
+    /// and calls that were waiting return it at once. A stack whose handles are all dropped
+    /// stops quietly; this never returns while it runs.
+    ///
+    /// A program waits on it next to its own work, to end with a message rather than hang:
+    ///
+    /// ```no_run
+    /// # async fn demo(stack: tunstack::Stack, listener: tunstack::TcpListener) {
+    /// loop {
+    ///     tokio::select! {
+    ///         accepted = listener.accept() => { /* serve it */ }
+    ///         err = stack.stopped() => {
+    ///             eprintln!("server: {err}");
+    ///             std::process::exit(1);
+    ///         }
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// Cancel safety: cancel safe. The reason is kept, so a call made after the stop returns
+    /// at once; dropping the future loses nothing.
+    pub async fn stopped(&self) -> io::Error {
+        let shared = self.shared();
+        loop {
+            // Listening before looking: a stop between the two still wakes us.
+            let mut notified = pin!(shared.stopped.notified());
+            notified.as_mut().enable();
+            if let Some(failure) = shared.failure.get() {
+                return failure.error();
+            }
+            notified.await;
+        }
+    }
+
     /// Sends one ICMP echo request (what `ping` does) and waits for its reply; returns the
     /// round-trip time. Wrap it in `tokio::time::timeout`: a lost request or reply is never
     /// answered.
@@ -161,7 +257,9 @@ impl Stack {
     /// Cancel safety: dropping the future stops the wait; a late reply is then ignored.
     pub async fn ping(&self, dst: Ipv4Addr, seq_no: u16, data: &[u8]) -> io::Result<Duration> {
         let shared = self.shared();
-        shared.lock().ping_send(shared.now(), dst, seq_no, data)?;
+        shared
+            .lock_running()?
+            .ping_send(shared.now(), dst, seq_no, data)?;
         shared.kick();
         struct Forget<'a>(&'a Shared, u16);
         impl Drop for Forget<'_> {
@@ -170,149 +268,44 @@ impl Stack {
             }
         }
         let _forget = Forget(shared, seq_no);
-        Ok(std::future::poll_fn(|cx| shared.lock().ping_poll_reply(cx, seq_no)).await)
+        std::future::poll_fn(|cx| shared.lock_running()?.ping_poll_reply(cx, seq_no).map(Ok)).await
     }
 }
 
-/// The driver task's state.
-struct Driver<L> {
-    shared: Arc<Shared>,
-    link: L,
-    rx: Vec<u8>,
-    tx: Vec<u8>,
-    /// A packet the link could not take yet, kept in `tx` until it can.
-    unsent: Option<Transmit>,
-    /// The link reported it can no longer receive (e.g. the other end of the wire is gone):
-    /// the stack goes on without it, so that timers still run and sockets still get answers
-    /// (a connect times out rather than hangs).
-    rx_closed: bool,
-    /// Likewise for sending: what the core sends is dropped.
-    tx_closed: bool,
-    sleep: Pin<Box<tokio::time::Sleep>>,
+/// Why a stack stopped: what every socket call returns from then on.
+#[derive(Debug, Clone)]
+struct Failure {
+    kind: io::ErrorKind,
+    message: String,
 }
 
-impl<L: Link> Driver<L> {
-    fn new(shared: Arc<Shared>, link: L) -> Driver<L> {
-        let mtu = link.mtu();
-        Driver {
-            shared,
-            link,
-            rx: vec![0; mtu],
-            tx: Vec::with_capacity(mtu),
-            unsent: None,
-            rx_closed: false,
-            tx_closed: false,
-            sleep: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
+impl Failure {
+    /// The link's device is gone (`err` says which and how).
+    fn link_down(err: &io::Error) -> Failure {
+        Failure {
+            kind: io::ErrorKind::NetworkDown,
+            message: format!("the link went down: {err}"),
         }
     }
 
-    /// One pass: receive, transmit, arm the timer. Returns whether anything happened.
-    fn pass(&mut self, cx: &mut Context<'_>) -> bool {
-        let shared = self.shared.clone();
-        let now = shared.now();
-        let mut host = shared.lock();
-        let mut progress = false;
-
-        // 1. Up: everything the link has, a batch at a time.
-        for _ in 0..BATCH {
-            if self.rx_closed {
-                break;
-            }
-            match self.link.poll_recv(cx, &mut self.rx) {
-                Poll::Ready(Ok(n)) => {
-                    host.receive(now, &self.rx[..n]);
-                    progress = true;
-                }
-                Poll::Ready(Err(err)) if is_fatal(&err) => {
-                    warn!(%err, "link: cannot receive any more");
-                    self.rx_closed = true;
-                }
-                Poll::Ready(Err(err)) => {
-                    warn!(%err, "link: receive failed");
-                    progress = true;
-                }
-                Poll::Pending => break,
-            }
+    /// The driver task panicked with `payload`.
+    fn panicked(payload: &(dyn Any + Send)) -> Failure {
+        let what = match (
+            payload.downcast_ref::<&str>(),
+            payload.downcast_ref::<String>(),
+        ) {
+            (Some(text), _) => text,
+            (_, Some(text)) => text.as_str(),
+            _ => "(a panic that carries no message)",
+        };
+        Failure {
+            kind: io::ErrorKind::Other,
+            message: format!("the stack's driver panicked: {what}"),
         }
-
-        // 2. Down: what the core has, as long as the link takes it, a batch at a time.
-        for _ in 0..BATCH {
-            if self.unsent.is_none() {
-                match host.transmit(now, &mut self.tx) {
-                    Some(transmit) => self.unsent = Some(transmit),
-                    None => break,
-                }
-            }
-            if self.tx_closed {
-                self.unsent = None;
-                continue;
-            }
-            let comment = self.unsent.as_ref().and_then(|t| t.comment.as_deref());
-            match self.link.poll_send(cx, &self.tx, comment) {
-                Poll::Ready(result) => {
-                    if let Err(err) = result {
-                        if is_fatal(&err) {
-                            warn!(%err, "link: cannot send any more; packets are dropped");
-                            self.tx_closed = true;
-                        } else {
-                            warn!(%err, len = self.tx.len(), "link: send failed, packet lost");
-                        }
-                    }
-                    self.unsent = None;
-                    progress = true;
-                }
-                Poll::Pending => break,
-            }
-        }
-
-        // 3. The core's next deadline.
-        if let Some(at) = host.poll_at() {
-            let deadline = shared.to_tokio(at);
-            if self.sleep.deadline() != deadline {
-                self.sleep.as_mut().reset(deadline);
-            }
-            if self.sleep.as_mut().poll(cx).is_ready() {
-                // Due: the next pass runs the core's timers.
-                self.sleep
-                    .as_mut()
-                    .reset(deadline + Duration::from_secs(3600));
-                progress = true;
-            }
-        }
-        progress
     }
-}
 
-// The link is only ever used through `&mut` (its methods take no `Pin`), and the timer is boxed,
-// so nothing in the driver relies on staying at one address.
-impl<L> Unpin for Driver<L> {}
-
-impl<L: Link> Future for Driver<L> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        *this
-            .shared
-            .driver
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(cx.waker().clone());
-        // A bounded number of passes, then yield so other tasks on this thread get a turn.
-        for _ in 0..16 {
-            this.shared.kicked.store(false, Ordering::Release);
-            if this.pass(cx) {
-                continue;
-            }
-            if this.shared.kicked.load(Ordering::Acquire) {
-                continue;
-            }
-            if this.shared.closed.load(Ordering::Acquire) && !this.shared.lock().is_busy() {
-                debug!("driver: last handle dropped, the stack stops");
-                return Poll::Ready(());
-            }
-            return Poll::Pending;
-        }
-        cx.waker().wake_by_ref();
-        Poll::Pending
+    /// The error a socket call returns.
+    fn error(&self) -> io::Error {
+        io::Error::new(self.kind, self.message.clone())
     }
 }

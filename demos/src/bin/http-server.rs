@@ -18,6 +18,7 @@
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +35,9 @@ use tunstack_demos::http::journey::{self, Visit};
 use tunstack_demos::http::pattern::{PatternBody, MAX_LEN};
 use tunstack_demos::http::stats_page;
 use tunstack_demos::http::tap::{Tap, TappedStream};
-use tunstack_demos::{exit_with, init_logging, shutdown_signal, start_on_tun, TunOptions};
+use tunstack_demos::{
+    exit_server, exit_with, init_logging, shutdown_signal, start_on_tun, TunOptions,
+};
 
 /// How long a client may take to send a request's head (and how long an idle kept-alive
 /// connection stays open) before the server closes the connection.
@@ -85,7 +88,7 @@ struct Site {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
     init_logging();
     let args = Args::parse();
     let net = start_on_tun("http-server", &args.tun).unwrap_or_else(|err| exit_with(&err));
@@ -123,8 +126,15 @@ async fn main() {
         .keep_alive(true)
         .half_close(true);
     let mut connections = 0u64;
+    let mut failure = None;
     loop {
         tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            err = net.stack.stopped() => {
+                failure = Some(err);
+                break;
+            }
             accepted = listener.accept() => match accepted {
                 Ok((conn, client)) => {
                     connections += 1;
@@ -136,17 +146,11 @@ async fn main() {
                 }
                 Err(err) => tracing::warn!("accept failed: {err}"),
             },
-            _ = &mut shutdown => break,
         }
     }
-    eprintln!(
-        "http-server: stopped after {connections} connections, {} requests\n{}",
-        site.requests.load(Ordering::Relaxed),
-        net.stack.stats()
-    );
-    if let Some(stats) = net.impair_stats() {
-        eprintln!("{stats}");
-    }
+    let requests = site.requests.load(Ordering::Relaxed);
+    let summary = format!("stopped after {connections} connections, {requests} requests");
+    exit_server("http-server", &net, failure, &summary)
 }
 
 /// Serves one connection, request after request, until the client closes it (or sends nothing

@@ -11,6 +11,7 @@
 //! ```
 
 use std::net::Ipv4Addr;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
@@ -18,13 +19,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tunstack::tcp::KeepAlive;
 use tunstack::{TcpListener, TcpStream};
 use tunstack_demos::{
-    exit_with, init_logging, parse_duration, shutdown_signal, start_on_tun, TunOptions,
+    exit_server, exit_with, init_logging, parse_duration, shutdown_signal, start_on_tun, TunOptions,
 };
 
 /// A TCP echo server on tunstack: every byte a client sends comes back to it.
 ///
 /// Creates a TUN device, gives the kernel side its address, and serves every connection
-/// concurrently until Ctrl-C. Needs CAP_NET_ADMIN (run it with sudo). Answers ping too.
+/// concurrently until Ctrl-C (or until the device is deleted: then it says so and fails). Needs CAP_NET_ADMIN (run it with sudo). Answers ping too.
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -62,7 +63,7 @@ async fn serve(mut conn: TcpStream) -> std::io::Result<u64> {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
     init_logging();
     let args = Args::parse();
     let net = start_on_tun("tcp-echo", &args.tun).unwrap_or_else(|err| exit_with(&err));
@@ -83,8 +84,16 @@ async fn main() {
     }
     println!("try: nc {addr} {}", args.port);
 
+    let mut failure = None;
     loop {
         tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            // The device was deleted (or the stack failed): every socket now fails; say why.
+            err = net.stack.stopped() => {
+                failure = Some(err);
+                break;
+            }
             accepted = listener.accept() => match accepted {
                 Ok((conn, client)) => {
                     tracing::info!("connection from {client}");
@@ -105,11 +114,7 @@ async fn main() {
                 }
                 Err(err) => tracing::warn!("accept failed: {err}"),
             },
-            _ = &mut shutdown => break,
         }
     }
-    eprintln!("tcp-echo: stopped\n{}", net.stack.stats());
-    if let Some(stats) = net.impair_stats() {
-        eprintln!("{stats}");
-    }
+    exit_server("tcp-echo", &net, failure, "stopped")
 }

@@ -121,6 +121,11 @@ async fn main() -> ExitCode {
     );
 
     let code = tokio::select! {
+        biased;
+        err = net.stack.stopped() => {
+            eprintln!("udp-client: {err}");
+            ExitCode::FAILURE
+        }
         code = run(&socket, &args) => code,
         _ = shutdown => {
             eprintln!("udp-client: interrupted");

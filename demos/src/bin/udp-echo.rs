@@ -10,14 +10,18 @@
 //! ```
 
 use std::net::Ipv4Addr;
+use std::process::ExitCode;
 
 use clap::Parser;
 use tunstack::UdpSocket;
-use tunstack_demos::{exit_with, init_logging, shutdown_signal, start_on_tun, TunOptions};
+use tunstack_demos::{
+    exit_server, exit_with, init_logging, shutdown_signal, start_on_tun, TunOptions,
+};
 
 /// A UDP echo server on tunstack: every datagram comes back to its sender unchanged.
 ///
-/// Creates a TUN device, gives the kernel side its address, and serves until Ctrl-C. Needs
+/// Creates a TUN device, gives the kernel side its address, and serves until Ctrl-C (or until
+/// the device is deleted: then it says so and fails). Needs
 /// CAP_NET_ADMIN (run it with sudo). Answers ping too.
 #[derive(Parser, Debug)]
 #[command(
@@ -34,7 +38,7 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
     init_logging();
     let args = Args::parse();
     let net = start_on_tun("udp-echo", &args.tun).unwrap_or_else(|err| exit_with(&err));
@@ -57,8 +61,15 @@ async fn main() {
     );
 
     let mut buf = vec![0u8; 65536];
+    let mut failure = None;
     loop {
         tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            err = net.stack.stopped() => {
+                failure = Some(err);
+                break;
+            }
             received = socket.recv_from(&mut buf) => match received {
                 Ok((n, sender)) => {
                     tracing::info!("{n} bytes from {sender}, echoing");
@@ -68,11 +79,7 @@ async fn main() {
                 }
                 Err(err) => tracing::warn!("receive failed: {err}"),
             },
-            _ = &mut shutdown => break,
         }
     }
-    eprintln!("udp-echo: stopped\n{}", net.stack.stats());
-    if let Some(stats) = net.impair_stats() {
-        eprintln!("{stats}");
-    }
+    exit_server("udp-echo", &net, failure, "stopped")
 }

@@ -12,6 +12,7 @@
 //! that [`Host::transmit`] hands out.
 
 use std::borrow::Cow;
+use std::io;
 use std::net::Ipv4Addr;
 use std::task::{Context, Waker};
 
@@ -89,6 +90,9 @@ pub struct Host {
     pub(crate) out: PacketQueue,
     /// Senders waiting for room in `out`.
     out_waiters: Vec<Waker>,
+    /// Tasks waiting in `accept`, by listening port: woken by [`Host::fail_all`] (while the
+    /// host works, each listener wakes its own).
+    accept_waiters: Vec<(u16, Waker)>,
     pub(crate) rng: fastrand::Rng,
 }
 
@@ -123,6 +127,7 @@ impl Host {
             tcp: TcpLayer::new(config.tcp.clone(), config.mtu, config.seed)?,
             out: PacketQueue::new(config.out_queue),
             out_waiters: Vec::new(),
+            accept_waiters: Vec::new(),
             rng,
             config,
         })
@@ -229,6 +234,21 @@ impl Host {
     /// Whether something waits to be sent right now (the driver should be woken).
     pub(crate) fn wants_transmit(&self) -> bool {
         self.out.len() > 0 || self.tcp.has_ready()
+    }
+
+    /// The link is gone for good: every TCP connection fails with `kind`, and every task
+    /// waiting on a socket (in `accept`, a receive, a ping, for room to send) is woken, to find
+    /// the stack's error.
+    pub(crate) fn fail_all(&mut self, kind: io::ErrorKind) {
+        debug!(?kind, "host: the link is gone, every socket fails");
+        self.tcp.fail_all(kind);
+        self.udp.wake_all();
+        self.icmp.wake_echo_waiters();
+        let waiters = self.out_waiters.drain(..);
+        let accepts = self.accept_waiters.drain(..).map(|(_, waker)| waker);
+        for waker in waiters.chain(accepts) {
+            waker.wake();
+        }
     }
 
     /// Registers `cx` to be woken when the output queue has room.

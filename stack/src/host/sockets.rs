@@ -4,7 +4,7 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use super::Host;
@@ -147,6 +147,7 @@ impl Host {
     /// Closes the listener on `port`.
     pub(crate) fn tcp_unlisten(&mut self, port: u16) {
         self.tcp.unlisten(port, &mut self.ip, &mut self.out);
+        self.accept_waiters.retain(|(p, _)| *p != port);
     }
 
     /// The next connection accepted on `port`.
@@ -155,7 +156,14 @@ impl Host {
         cx: &mut Context<'_>,
         port: u16,
     ) -> Poll<io::Result<(ConnId, SocketAddrV4)>> {
-        self.tcp.poll_accept(port, cx)
+        let accepted = self.tcp.poll_accept(port, cx);
+        if accepted.is_pending() {
+            let known = |(p, waker): &(u16, Waker)| *p == port && waker.will_wake(cx.waker());
+            if !self.accept_waiters.iter().any(known) {
+                self.accept_waiters.push((port, cx.waker().clone()));
+            }
+        }
+        accepted
     }
 
     /// Starts connecting to `remote`.

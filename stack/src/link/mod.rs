@@ -33,6 +33,20 @@ pub use memory::{MemoryConfig, MemoryLink, MemoryStats, MemoryStatsHandle};
 pub use tun::TunLink;
 
 /// A device that carries IP packets: the bottom of the stack.
+///
+/// # Errors
+///
+/// What an error from `poll_recv` or `poll_send` means to the stack depends on its kind:
+///
+/// - [`io::ErrorKind::NetworkDown`]: the device itself is gone (a deleted TUN device). The stack
+///   stops, and every socket call returns an error saying so ([`crate::Stack::stopped`]).
+/// - [`io::ErrorKind::BrokenPipe`], [`io::ErrorKind::NotConnected`],
+///   [`io::ErrorKind::UnexpectedEof`]: that direction is closed for good (the other end of the
+///   wire is gone). The stack goes on without it, so its timers still run: a connect times out
+///   rather than hangs, as when a cable is pulled.
+/// - anything else: this packet failed, the next may pass. A failed send loses its packet; a
+///   failed receive is tried again after a pause that grows with each failure in a row, and a
+///   long run of them is taken as the device gone.
 pub trait Link: Send + 'static {
     /// The largest IP packet (header included) this link carries, in bytes.
     fn mtu(&self) -> usize;
@@ -75,10 +89,16 @@ impl<L: Link + ?Sized> Link for Box<L> {
     }
 }
 
-/// Errors after which a link will never work again in that direction.
+/// Errors after which a link will never work again in that direction (see [`Link`]'s errors).
 pub(crate) fn is_fatal(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected | io::ErrorKind::UnexpectedEof
-    )
+    is_gone(err)
+        || matches!(
+            err.kind(),
+            io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected | io::ErrorKind::UnexpectedEof
+        )
+}
+
+/// Errors that say the device itself is gone: the stack stops.
+pub(crate) fn is_gone(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::NetworkDown
 }

@@ -30,13 +30,18 @@
 //!
 //! [kernel documentation]: https://docs.kernel.org/networking/tuntap.html
 
+use std::fmt;
 use std::fs::OpenOptions;
+use std::future::Future;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use tun_tap::{Iface, Mode};
 
 use super::iproute::ip;
@@ -60,10 +65,22 @@ const DEFAULT_MTU: usize = 1500;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug)]
 pub struct TunLink {
-    device: AsyncFd<Iface>,
+    device: Arc<AsyncFd<Iface>>,
     mtu: usize,
+    /// Completes when the descriptor reports an error; `None` once it has (see
+    /// [`TunLink::poll_gone`]).
+    error: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl fmt::Debug for TunLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TunLink")
+            .field("device", &self.device)
+            .field("mtu", &self.mtu)
+            .field("error_seen", &self.error.is_none())
+            .finish()
+    }
 }
 
 impl TunLink {
@@ -98,8 +115,19 @@ impl TunLink {
         // SAFETY: `register` needs the descriptor to stay open and the same for the `AsyncFd`'s
         // whole life. `Iface` owns it (a `File` it never replaces) and only closes it when
         // dropped, which happens inside the `AsyncFd`'s own drop, after deregistration.
-        let device = unsafe { AsyncFd::register(iface) }?;
-        Ok(TunLink { device, mtu })
+        let device = Arc::new(unsafe { AsyncFd::register(iface) }?);
+        let watched = device.clone();
+        let error = Box::pin(async move {
+            // An error from the reactor itself means no error can be seen: wait for ever.
+            if watched.ready(Interest::ERROR).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        });
+        Ok(TunLink {
+            device,
+            mtu,
+            error: Some(error),
+        })
     }
 
     /// The device's name, as the kernel gave it.
@@ -120,6 +148,35 @@ impl TunLink {
         ip(&["link", "set", "dev", dev, "up"])?;
         Ok(())
     }
+
+    /// While no packet is waiting: whether the device is gone. A deleted device wakes no
+    /// reader: its descriptor only reports an error (EPOLLERR), which tokio does not count as
+    /// readable. So the error is watched for on its own, and then a read fetches it.
+    fn poll_gone(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if let Some(error) = &mut self.error {
+            ready!(error.as_mut().poll(cx));
+            self.error = None;
+        }
+        match self.device.get_ref().recv(buf) {
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Poll::Pending,
+            result => Poll::Ready(result.map_err(|err| self.explain(err))),
+        }
+    }
+
+    /// Says what a read or write error means. Once the device is deleted (`ip link del tun0`),
+    /// its descriptor answers every read and write with EBADFD ("file descriptor in bad
+    /// state"): that is a [`io::ErrorKind::NetworkDown`], which stops the stack (see
+    /// [`Link`]'s errors). Other errors pass as they are; a device that is only down answers
+    /// writes with EIO, and works again once it is up.
+    fn explain(&self, err: io::Error) -> io::Error {
+        match err.raw_os_error() {
+            Some(libc::EBADFD) => io::Error::new(
+                io::ErrorKind::NetworkDown,
+                format!("{} was deleted ({err})", self.name()),
+            ),
+            _ => err,
+        }
+    }
 }
 
 impl Link for TunLink {
@@ -132,14 +189,17 @@ impl Link for TunLink {
     /// `buf` must hold the MTU.
     fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         loop {
-            let mut ready = ready!(self.device.poll_read_ready(cx))?;
+            let Poll::Ready(ready) = self.device.poll_read_ready(cx) else {
+                return self.poll_gone(cx, buf);
+            };
+            let mut ready = ready?;
             // `try_io` clears the readiness on WouldBlock (another reader was faster, or the
             // wake-up was spurious), and the next `poll_read_ready` waits again.
             if let Ok(result) = ready.try_io(|device| device.get_ref().recv(buf)) {
                 if let Ok(len) = result {
                     tracing::trace!(dev = self.name(), len, "tun: packet in");
                 }
-                return Poll::Ready(result);
+                return Poll::Ready(result.map_err(|err| self.explain(err)));
             }
         }
     }
@@ -166,6 +226,7 @@ impl Link for TunLink {
             let mut ready = ready!(self.device.poll_write_ready(cx))?;
             if let Ok(result) = ready.try_io(|device| device.get_ref().send(packet)) {
                 tracing::trace!(dev = self.name(), len = packet.len(), "tun: packet out");
+                let result = result.map_err(|err| self.explain(err));
                 return Poll::Ready(result.and_then(|written| whole_packet(written, packet.len())));
             }
         }
@@ -321,6 +382,41 @@ mod tests {
         );
         let flagged = tshark_problems(file.path()).unwrap_or_default();
         assert!(flagged.is_empty(), "tshark flags: {flagged:?}");
+    }
+
+    /// `ip link del tun0` under an open device: every read and write then fails with a
+    /// `NetworkDown` error that says so, which stops a stack on it.
+    #[test]
+    fn a_deleted_device_says_it_is_gone() {
+        if let Err(why) = can_use_tun() {
+            eprintln!("skipped: {why}");
+            return;
+        }
+        let ns = NetNs::create("tunstack-link-del").unwrap();
+        ns.run(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let mut tun = TunLink::open("tun0").unwrap();
+                tun.configure("10.77.0.1/24".parse().unwrap()).unwrap();
+                let deleted = ns.exec("ip", &["link", "del", "tun0"]).status();
+                assert!(deleted.unwrap().success());
+                let mut buf = vec![0; tun.mtu()];
+                let wait = Duration::from_secs(5);
+                let err = tokio::time::timeout(wait, recv(&mut tun, &mut buf))
+                    .await
+                    .expect("the read fails at once")
+                    .unwrap_err();
+                assert_eq!(err.kind(), io::ErrorKind::NetworkDown);
+                assert!(err.to_string().starts_with("tun0 was deleted ("), "{err}");
+                let request = icmp_echo_request(STACK, KERNEL, 1, 1, b"late");
+                let err = send(&mut tun, &request).await.unwrap_err();
+                assert_eq!(err.kind(), io::ErrorKind::NetworkDown);
+            });
+        })
+        .unwrap();
     }
 
     async fn kernel_exchange(ns: &NetNs, capture: &Path) {

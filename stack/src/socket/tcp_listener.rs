@@ -52,7 +52,10 @@ impl TcpListener {
         backlog: impl Into<Option<usize>>,
     ) -> io::Result<TcpListener> {
         let addr = addr.to_socket_addr_v4()?;
-        let port = stack.shared().lock().tcp_listen(addr, backlog.into())?;
+        let port = stack
+            .shared()
+            .lock_running()?
+            .tcp_listen(addr, backlog.into())?;
         Ok(TcpListener {
             stack: stack.clone(),
             port,
@@ -62,6 +65,8 @@ impl TcpListener {
     /// Waits for the next connection whose handshake is complete; returns it and the
     /// client's address.
     ///
+    /// Errors: the stack's error once it has stopped ([`Stack::stopped`]).
+    ///
     /// Cancel safety: cancel safe; a connection is never lost by dropping the future.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
@@ -69,7 +74,11 @@ impl TcpListener {
 
     /// Polls for the next connection, as `tokio::net::TcpListener::poll_accept`.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let accepted = self.stack.shared().lock().tcp_poll_accept(cx, self.port);
+        let accepted = self
+            .stack
+            .shared()
+            .lock_running()?
+            .tcp_poll_accept(cx, self.port);
         accepted.map_ok(|(id, remote)| {
             (
                 TcpStream::from_accepted(self.stack.clone(), id),

@@ -4,14 +4,14 @@ use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::ToSocketAddrV4;
 use crate::tcp::{ConnId, ConnInfo};
-use crate::Stack;
+use crate::{Host, Stack};
 
 /// What a stream and its halves share: the stack and the connection's handle. Dropping the last
 /// of them closes the connection.
@@ -23,32 +23,44 @@ struct Inner {
 
 impl Inner {
     /// Runs `f` on the core, then wakes the driver if `f` left something to send.
-    fn with_host<R>(&self, f: impl FnOnce(&mut crate::Host, ConnId) -> R) -> R {
-        let shared = self.stack.shared();
-        let mut host = shared.lock();
+    fn with_host<R>(&self, f: impl FnOnce(&mut Host, ConnId) -> R) -> R {
+        self.run_then_kick(self.stack.shared().lock(), f)
+    }
+
+    /// Like [`Inner::with_host`], for a call that needs a running stack: the stack's error
+    /// instead, once it has stopped.
+    fn with_running_host<R>(&self, f: impl FnOnce(&mut Host, ConnId) -> R) -> io::Result<R> {
+        Ok(self.run_then_kick(self.stack.shared().lock_running()?, f))
+    }
+
+    fn run_then_kick<R>(
+        &self,
+        mut host: MutexGuard<'_, Host>,
+        f: impl FnOnce(&mut Host, ConnId) -> R,
+    ) -> R {
         let result = f(&mut host, self.id);
         let kick = host.wants_transmit();
         drop(host);
         if kick {
-            shared.kick();
+            self.stack.shared().kick();
         }
         result
     }
 
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        self.with_host(|host, id| {
+        self.with_running_host(|host, id| {
             let n = std::task::ready!(host.tcp_poll_read(cx, id, buf.initialize_unfilled()))?;
             buf.advance(n);
             Poll::Ready(Ok(()))
-        })
+        })?
     }
 
     fn poll_write(&self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        self.with_host(|host, id| host.tcp_poll_write(cx, id, data))
+        self.with_running_host(|host, id| host.tcp_poll_write(cx, id, data))?
     }
 
     fn shutdown(&self) -> io::Result<()> {
-        self.with_host(|host, id| host.tcp_shutdown(id))
+        self.with_running_host(|host, id| host.tcp_shutdown(id))?
     }
 }
 
@@ -95,19 +107,20 @@ impl TcpStream {
     /// Opens a connection to `addr`: the three-way handshake, from a random ephemeral port.
     ///
     /// Errors: `ConnectionRefused` when the peer answers with a reset (nothing listens there),
-    /// `TimedOut` when no SYN-ACK comes after every retransmission of the SYN.
+    /// `TimedOut` when no SYN-ACK comes after every retransmission of the SYN, the stack's
+    /// error once it has stopped ([`Stack::stopped`]).
     ///
     /// Cancel safety: dropping the future abandons the attempt.
     pub async fn connect(stack: &Stack, addr: impl ToSocketAddrV4) -> io::Result<TcpStream> {
         let remote = addr.to_socket_addr_v4()?;
         let shared = stack.shared();
-        let id = shared.lock().tcp_connect(shared.now(), remote)?;
+        let id = shared.lock_running()?.tcp_connect(shared.now(), remote)?;
         shared.kick();
         let stream = TcpStream::from_accepted(stack.clone(), id);
         poll_fn(|cx| {
             stream
                 .inner
-                .with_host(|host, id| host.tcp_poll_established(cx, id))
+                .with_running_host(|host, id| host.tcp_poll_established(cx, id))?
         })
         .await?;
         Ok(stream)

@@ -12,6 +12,8 @@ use crate::Stack;
 
 /// A UDP socket on a [`Stack`].
 ///
+/// Once the stack has stopped ([`Stack::stopped`]), every send and receive returns its error.
+///
 /// As in the course's UDP server there is no `accept` and no connection: each `recv_from` may
 /// bring a datagram from a different sender, and `send_to` names the receiver every time.
 /// `connect` only fixes a default peer (and filters what is received).
@@ -41,7 +43,7 @@ impl UdpSocket {
     /// Errors: `AddrInUse` when the port is taken, `AddrNotAvailable` for another address.
     pub async fn bind(stack: &Stack, addr: impl ToSocketAddrV4) -> io::Result<UdpSocket> {
         let addr = addr.to_socket_addr_v4()?;
-        let handle = stack.shared().lock().udp_bind(addr)?;
+        let handle = stack.shared().lock_running()?.udp_bind(addr)?;
         Ok(UdpSocket {
             stack: stack.clone(),
             handle,
@@ -72,7 +74,10 @@ impl UdpSocket {
     /// port unreachable from it makes the next receive fail with `ConnectionRefused`.
     pub async fn connect(&self, addr: impl ToSocketAddrV4) -> io::Result<()> {
         let addr = addr.to_socket_addr_v4()?;
-        self.stack.shared().lock().udp_connect(self.handle, addr)
+        self.stack
+            .shared()
+            .lock_running()?
+            .udp_connect(self.handle, addr)
     }
 
     /// Sends one datagram to `target`; returns the bytes sent (all of `buf`).
@@ -124,7 +129,9 @@ impl UdpSocket {
     ) -> Poll<io::Result<usize>> {
         let target = target.to_socket_addr_v4()?;
         let shared = self.stack.shared();
-        let sent = shared.lock().udp_poll_send_to(cx, self.handle, buf, target);
+        let sent = shared
+            .lock_running()?
+            .udp_poll_send_to(cx, self.handle, buf, target);
         if let Poll::Ready(Ok(_)) = sent {
             shared.kick();
         }
@@ -137,7 +144,7 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
-        let mut host = self.stack.shared().lock();
+        let mut host = self.stack.shared().lock_running()?;
         let unfilled = buf.initialize_unfilled();
         match host.udp_poll_recv_from(cx, self.handle, unfilled) {
             Poll::Ready(Ok((n, from))) => {

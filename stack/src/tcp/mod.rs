@@ -288,6 +288,13 @@ impl TcpLayer {
         }
     }
 
+    /// Fails every connection with `kind` (the host's link is gone), waking their tasks.
+    pub(crate) fn fail_all(&mut self, kind: std::io::ErrorKind) {
+        for conn in self.slots.iter_mut().filter_map(|slot| slot.conn.as_mut()) {
+            conn.fail(kind);
+        }
+    }
+
     /// Whether some connection is queued to be asked for output.
     pub(crate) fn has_ready(&self) -> bool {
         !self.ready.is_empty()

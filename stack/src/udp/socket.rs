@@ -199,6 +199,14 @@ impl UdpLayer {
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "UDP socket is closed"))
     }
 
+    /// Wakes every task waiting to receive, e.g. to find that the stack has stopped.
+    pub(crate) fn wake_all(&mut self) {
+        self.sockets
+            .iter_mut()
+            .flatten()
+            .for_each(UdpSocketState::wake);
+    }
+
     /// The socket bound to `port`, if any.
     pub(crate) fn socket_on_port(&mut self, port: u16) -> Option<&mut UdpSocketState> {
         let handle = *self.ports.get(&port)?;

@@ -116,6 +116,15 @@ impl IcmpLayer {
         }
     }
 
+    /// Wakes every task waiting for an echo reply, e.g. to find that the stack has stopped.
+    pub(crate) fn wake_echo_waiters(&mut self) {
+        for pending in self.pending.values_mut() {
+            if let Some(waker) = pending.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+
     /// Stops waiting for the reply to `seq_no` (the caller gave up).
     pub(crate) fn forget_echo(&mut self, seq_no: u16) {
         self.pending.remove(&seq_no);

@@ -1,0 +1,301 @@
+//! The driver task: a future that moves packets between the link and the core, runs the core's
+//! timers, and ends the stack cleanly when the link is gone or the task itself panics.
+
+use std::future::Future;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::Sleep;
+use tracing::{debug, error, warn};
+
+use super::{Failure, Shared};
+use crate::host::{Host, Transmit};
+use crate::link::{is_fatal, is_gone, Link};
+use crate::time::Instant;
+
+/// How many packets one pass receives before it sends, so that a flood in one direction does
+/// not starve the other.
+const BATCH: usize = 64;
+
+/// How many passes one wake-up may make before the task yields to the other tasks.
+const PASSES: usize = 16;
+
+/// After a receive fails (and the link did not say it is gone), receiving pauses this long,
+/// twice as long after each further failure in a row, up to [`RX_PAUSE_MAX`].
+const RX_PAUSE_FIRST: Duration = Duration::from_millis(1);
+const RX_PAUSE_MAX: Duration = Duration::from_secs(1);
+
+/// This many failed receives in a row (about 7 s of pauses) and the device is taken for gone.
+const RX_ERRORS_MAX: u32 = 16;
+
+/// The driver task's state.
+pub(super) struct Driver<L> {
+    shared: Arc<Shared>,
+    link: L,
+    rx: Vec<u8>,
+    tx: Vec<u8>,
+    /// A packet the link could not take yet, kept in `tx` until it can.
+    unsent: Option<Transmit>,
+    /// The link reported it can no longer receive (e.g. the other end of the wire is gone):
+    /// the stack goes on without it, so that timers still run and sockets still get answers
+    /// (a connect times out rather than hangs).
+    rx_closed: bool,
+    /// Likewise for sending: what the core sends is dropped.
+    tx_closed: bool,
+    /// Receives that failed in a row.
+    rx_errors: u32,
+    /// After a failed receive: the end of the pause before the next try.
+    rx_pause: Option<Pin<Box<Sleep>>>,
+    /// Wakes the task at the core's next deadline.
+    sleep: Pin<Box<Sleep>>,
+    /// The core's deadline that last fired, until the core has run its timers (see
+    /// [`Driver::deadline`]).
+    fired: Option<Instant>,
+    /// The task has ended, and said why.
+    ended: bool,
+}
+
+impl<L: Link> Driver<L> {
+    pub(super) fn new(shared: Arc<Shared>, link: L) -> Driver<L> {
+        let mtu = link.mtu();
+        Driver {
+            shared,
+            link,
+            rx: vec![0; mtu],
+            tx: Vec::with_capacity(mtu),
+            unsent: None,
+            rx_closed: false,
+            tx_closed: false,
+            rx_errors: 0,
+            rx_pause: None,
+            sleep: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
+            fired: None,
+            ended: false,
+        }
+    }
+
+    /// Passes until nothing more happens, a bounded number per wake-up. `Ready(Ok)`: the last
+    /// handle is gone and the core has finished its work; `Ready(Err)`: the stack cannot go on.
+    fn run(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
+        *self
+            .shared
+            .driver
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(cx.waker().clone());
+        for _ in 0..PASSES {
+            #[cfg(test)]
+            self.shared.passes.fetch_add(1, Ordering::Relaxed);
+            self.shared.kicked.store(false, Ordering::Release);
+            if self.pass(cx)? {
+                continue;
+            }
+            if self.shared.kicked.load(Ordering::Acquire) {
+                continue;
+            }
+            if self.shared.closed.load(Ordering::Acquire) && !self.shared.lock().is_busy() {
+                debug!("driver: last handle dropped, the stack stops");
+                return Poll::Ready(Ok(()));
+            }
+            return Poll::Pending;
+        }
+        // Let other tasks on this thread have a turn.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// One pass: receive, transmit, arm the timer. Returns whether anything happened.
+    fn pass(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
+        let shared = self.shared.clone();
+        let now = shared.now();
+        let mut host = shared.lock();
+        let received = self.receive(cx, now, &mut host)?;
+        let sent = self.transmit(cx, now, &mut host)?;
+        let due = self.deadline(cx, &host);
+        Ok(received || sent || due)
+    }
+
+    /// 1. Up: everything the link has, a batch at a time.
+    fn receive(
+        &mut self,
+        cx: &mut Context<'_>,
+        now: Instant,
+        host: &mut Host,
+    ) -> Result<bool, Failure> {
+        let mut progress = false;
+        for _ in 0..BATCH {
+            if self.rx_closed || self.rx_paused(cx) {
+                break;
+            }
+            match self.link.poll_recv(cx, &mut self.rx) {
+                Poll::Ready(Ok(n)) => {
+                    self.rx_errors = 0;
+                    host.receive(now, &self.rx[..n]);
+                    progress = true;
+                }
+                Poll::Ready(Err(err)) if is_gone(&err) => return Err(Failure::link_down(&err)),
+                Poll::Ready(Err(err)) if is_fatal(&err) => {
+                    warn!(%err, "link: cannot receive any more");
+                    self.rx_closed = true;
+                }
+                // The loop goes round to the pause, which then wakes the task when it ends.
+                Poll::Ready(Err(err)) => self.receive_failed(err)?,
+                Poll::Pending => break,
+            }
+        }
+        Ok(progress)
+    }
+
+    /// A receive failed, but the link did not say it is gone: pause receiving, longer after
+    /// each failure in a row. Failing at once again would spin; too many in a row and the
+    /// device is taken for gone.
+    fn receive_failed(&mut self, err: io::Error) -> Result<(), Failure> {
+        self.rx_errors += 1;
+        if self.rx_errors >= RX_ERRORS_MAX {
+            let kind = err.kind();
+            let why = format!(
+                "{} receives in a row failed, the last with: {err}",
+                self.rx_errors
+            );
+            return Err(Failure::link_down(&io::Error::new(kind, why)));
+        }
+        let pause = RX_PAUSE_FIRST
+            .saturating_mul(1 << (self.rx_errors - 1).min(16))
+            .min(RX_PAUSE_MAX);
+        warn!(%err, ?pause, failures = self.rx_errors, "link: receive failed; trying again after a pause");
+        self.rx_pause = Some(Box::pin(tokio::time::sleep(pause)));
+        Ok(())
+    }
+
+    /// Whether receiving pauses after a failure; the pause's end then wakes the task.
+    fn rx_paused(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(pause) = &mut self.rx_pause else {
+            return false;
+        };
+        if pause.as_mut().poll(cx).is_pending() {
+            return true;
+        }
+        self.rx_pause = None;
+        false
+    }
+
+    /// 2. Down: what the core has, as long as the link takes it, a batch at a time.
+    fn transmit(
+        &mut self,
+        cx: &mut Context<'_>,
+        now: Instant,
+        host: &mut Host,
+    ) -> Result<bool, Failure> {
+        let mut progress = false;
+        for _ in 0..BATCH {
+            if self.unsent.is_none() {
+                match host.transmit(now, &mut self.tx) {
+                    Some(transmit) => self.unsent = Some(transmit),
+                    None => {
+                        // Nothing more to send: the core has run its timers at `now`.
+                        self.fired = None;
+                        break;
+                    }
+                }
+            }
+            if self.tx_closed {
+                self.unsent = None;
+                progress = true;
+                continue;
+            }
+            let comment = self.unsent.as_ref().and_then(|t| t.comment.as_deref());
+            match self.link.poll_send(cx, &self.tx, comment) {
+                Poll::Ready(Err(err)) if is_gone(&err) => return Err(Failure::link_down(&err)),
+                Poll::Ready(Err(err)) if is_fatal(&err) => {
+                    warn!(%err, "link: cannot send any more; packets are dropped");
+                    self.tx_closed = true;
+                }
+                Poll::Ready(Err(err)) => {
+                    warn!(%err, len = self.tx.len(), "link: send failed, packet lost");
+                }
+                Poll::Ready(Ok(())) => {}
+                Poll::Pending => break,
+            }
+            self.unsent = None;
+            progress = true;
+        }
+        Ok(progress)
+    }
+
+    /// 3. The core's next deadline.
+    ///
+    /// Returns whether it is due: the next pass asks the core for packets, which runs its
+    /// timers and moves the deadline on.
+    ///
+    /// A deadline that fired is not due again until the core has run its timers. If the link
+    /// pushes back, the core is not asked for packets and its timers do not run: the deadline
+    /// stays where it was, and firing it on every pass would only spin. The link's wake-up
+    /// brings the pass that runs them.
+    fn deadline(&mut self, cx: &mut Context<'_>, host: &Host) -> bool {
+        let Some(at) = host.poll_at() else {
+            return false;
+        };
+        if self.fired == Some(at) {
+            return false;
+        }
+        let deadline = self.shared.to_tokio(at);
+        if self.sleep.deadline() != deadline {
+            self.sleep.as_mut().reset(deadline);
+        }
+        if self.sleep.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        self.fired = Some(at);
+        true
+    }
+
+    /// Ends the task: records why the stack stopped, if it did not stop because its handles
+    /// were dropped.
+    fn end(&mut self, failure: Option<Failure>) {
+        self.ended = true;
+        if let Some(failure) = failure {
+            error!("driver: the stack stops: {}", failure.message);
+            self.shared.fail(failure);
+        }
+    }
+}
+
+// The link is only ever used through `&mut` (its methods take no `Pin`), and the timers are
+// boxed, so nothing in the driver relies on staying at one address.
+impl<L> Unpin for Driver<L> {}
+
+impl<L: Link> Future for Driver<L> {
+    type Output = ();
+
+    /// Runs the passes, and turns a panic in them into the stack's failure: sockets then
+    /// return an error instead of waiting for ever on a task that is gone.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let failure = match panic::catch_unwind(AssertUnwindSafe(|| this.run(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(Ok(()))) => None,
+            Ok(Poll::Ready(Err(failure))) => Some(failure),
+            Err(payload) => Some(Failure::panicked(payload.as_ref())),
+        };
+        this.end(failure);
+        Poll::Ready(())
+    }
+}
+
+impl<L> Drop for Driver<L> {
+    /// A task dropped before it ended: its runtime shut down. The stack has stopped all the
+    /// same, and a socket used from elsewhere says so rather than waiting.
+    fn drop(&mut self) {
+        if !self.ended {
+            debug!("driver: dropped by its runtime, the stack stops");
+            self.shared.fail(Failure {
+                kind: io::ErrorKind::Other,
+                message: "the stack's driver task was dropped: its tokio runtime shut down".into(),
+            });
+        }
+    }
+}
