@@ -15,5 +15,6 @@ mod paws;
 mod recovery;
 mod reset;
 mod tail_loss;
+mod urgent;
 mod window;
 mod wrap_edges;
