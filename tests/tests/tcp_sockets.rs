@@ -293,3 +293,54 @@ async fn congestion_control_and_delayed_ack_switch_per_socket() {
     assert_eq!(got.len(), 200_000);
     assert!(got[..100_000].iter().all(|b| *b == 1) && got[100_000..].iter().all(|b| *b == 2));
 }
+
+/// Urgent data (RFC 9293 3.8.5) between two of our sockets: the receiver waits for it, learns
+/// how far the mark is, and its reads stop there; the bytes all stay in the stream.
+#[tokio::test(start_paused = true)]
+async fn urgent_data_is_signalled_and_reads_stop_at_the_mark() {
+    let (client, server) = pair();
+    let listener = TcpListener::bind(&server, "0.0.0.0:80").await.unwrap();
+    let mut stream = within("connect", TcpStream::connect(&client, "10.0.0.2:80"))
+        .await
+        .unwrap();
+    let (accepted, _) = within("accept", listener.accept()).await.unwrap();
+    let (mut reader, _writer) = accepted.into_split();
+    assert_eq!(reader.urgent_mark().unwrap(), None);
+    stream.write_all(b"hello").await.unwrap();
+    assert_eq!(
+        stream.send_urgent(b"").await.unwrap_err().kind(),
+        io::ErrorKind::InvalidInput
+    );
+    stream.send_urgent(b"!").await.unwrap();
+    stream.write_all(b"world").await.unwrap();
+    stream.shutdown().await.unwrap();
+    let ahead = within("urgent data", reader.wait_urgent()).await.unwrap();
+    assert_eq!(ahead, Some(6), "\"hello!\" before the mark");
+    let mut reads = Vec::new();
+    let mut buf = [0u8; 64];
+    loop {
+        let n = within("read", reader.read(&mut buf)).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        reads.push(buf[..n].to_vec());
+    }
+    assert_eq!(
+        reads.concat(),
+        b"hello!world",
+        "inline, nothing out of band"
+    );
+    // However the bytes arrived, one read ends exactly at the mark.
+    let ends: Vec<usize> = reads
+        .iter()
+        .scan(0, |at, r| {
+            *at += r.len();
+            Some(*at)
+        })
+        .collect();
+    assert!(ends.contains(&6), "{reads:?}");
+    assert_eq!(reader.urgent_mark().unwrap(), None);
+    assert_eq!(reader.wait_urgent().await.unwrap(), None, "after the FIN");
+    let sent = stream.info().unwrap().stats.urgent_segments_out;
+    assert!(sent >= 1, "{sent}");
+}

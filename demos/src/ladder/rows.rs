@@ -18,6 +18,8 @@
 //! - **Duplicate ACK.** An ACK with no data that repeats the last acknowledgment number and
 //!   window of its side while the other side has bytes outstanding: the receiver saying again
 //!   "I am still waiting for this byte", three of which start fast retransmit (RFC 5681).
+//! - **Urgent data.** A segment with URG shows its urgent pointer (`up=1`) and, in the notes,
+//!   where the urgent data ends: the byte after the last urgent one (RFC 9293 3.8.5, RFC 6093).
 
 use std::time::Duration;
 
@@ -349,18 +351,31 @@ impl TcpAnalysis {
             (true, Some(shift), Some(_)) => u64::from(tcp.window) << shift.min(14),
             _ => u64::from(tcp.window),
         };
-        let mut label = vec![flags.to_string(), format!("seq={start}")];
-        if let Some(ack) = ack {
-            label.push(format!("ack={ack}"));
+        row.label = label(tcp, start, ack, window);
+        if flags.urg() {
+            let mark = start + u64::from(tcp.urgent);
+            analysis.push(format!("urgent data ends at seq={mark} (the urgent mark)"));
         }
-        if tcp.payload_len > 0 {
-            label.push(format!("len={}", tcp.payload_len));
-        }
-        label.push(format!("win={window}"));
-        row.label = label;
         row.notes = analysis;
         row.notes.extend(options(tcp, peer));
     }
+}
+
+/// The words on a TCP arrow: flags, relative numbers, length, the urgent pointer (with URG:
+/// the urgent data ends that many bytes after `seq`, RFC 9293 3.8.5), the window.
+fn label(tcp: &TcpRepr, start: u64, ack: Option<u64>, window: u64) -> Vec<String> {
+    let mut label = vec![tcp.flags.to_string(), format!("seq={start}")];
+    if let Some(ack) = ack {
+        label.push(format!("ack={ack}"));
+    }
+    if tcp.payload_len > 0 {
+        label.push(format!("len={}", tcp.payload_len));
+    }
+    if tcp.flags.urg() {
+        label.push(format!("up={}", tcp.urgent));
+    }
+    label.push(format!("win={window}"));
+    label
 }
 
 /// A row for sequence numbers `start..end` that the capture never saw.

@@ -201,6 +201,30 @@ impl Host {
         self.tcp.poll_write(id, cx, data)
     }
 
+    /// Writes urgent data to a connection.
+    pub(crate) fn tcp_poll_send_urgent(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: ConnId,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.tcp.poll_send_urgent(id, cx, data)
+    }
+
+    /// How far ahead of a connection's reader the urgent mark is.
+    pub(crate) fn tcp_urgent_mark(&self, id: ConnId) -> io::Result<Option<u64>> {
+        self.tcp.urgent_mark(id)
+    }
+
+    /// Waits for urgent data on a connection.
+    pub(crate) fn tcp_poll_urgent(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: ConnId,
+    ) -> Poll<io::Result<Option<u64>>> {
+        self.tcp.poll_urgent(id, cx)
+    }
+
     /// Shuts a connection down for writing.
     pub(crate) fn tcp_shutdown(&mut self, id: ConnId) -> io::Result<()> {
         self.tcp.shutdown(id)

@@ -13,6 +13,8 @@ use super::ToSocketAddrV4;
 use crate::tcp::{ConnId, ConnInfo};
 use crate::{Host, Stack};
 
+mod urgent;
+
 /// What a stream and its halves share: the stack and the connection's handle. Dropping the last
 /// of them closes the connection.
 #[derive(Debug)]
@@ -223,7 +225,8 @@ impl TcpStream {
 
 impl AsyncRead for TcpStream {
     /// Reads what has arrived in order; 0 bytes once the peer has closed (its FIN) and
-    /// everything before it was read.
+    /// everything before it was read. A read stops at the urgent mark, when urgent data is
+    /// ahead ([`TcpStream::urgent_mark`]): it never returns bytes from both sides of it.
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

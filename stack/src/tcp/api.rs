@@ -182,6 +182,41 @@ impl TcpLayer {
         written
     }
 
+    /// Writes urgent data to `id`'s send buffer: SND.UP moves to the end of what was taken
+    /// (RFC 9293 3.8.5, `urgent.rs`).
+    pub(crate) fn poll_send_urgent(
+        &mut self,
+        id: ConnId,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let Some(conn) = self.conn_mut(id) else {
+            return Poll::Ready(Err(gone()));
+        };
+        let written = conn.poll_send_urgent(cx, data);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.mark_ready(id.index);
+        }
+        written
+    }
+
+    /// How many bytes `id`'s reader must read to pass the urgent data the peer signalled.
+    pub(crate) fn urgent_mark(&self, id: ConnId) -> io::Result<Option<u64>> {
+        Ok(self.conn(id).ok_or_else(gone)?.urgent_mark())
+    }
+
+    /// Waits until urgent data is ahead of `id`'s reader.
+    pub(crate) fn poll_urgent(
+        &mut self,
+        id: ConnId,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<Option<u64>>> {
+        match self.conn_mut(id) {
+            Some(conn) => conn.poll_urgent(cx),
+            None => Poll::Ready(Err(gone())),
+        }
+    }
+
     /// Shuts down writing on `id`: FIN after the buffered data.
     pub(crate) fn shutdown(&mut self, id: ConnId) -> io::Result<()> {
         let conn = self.conn_mut(id).ok_or_else(gone)?;

@@ -121,6 +121,10 @@ pub struct ConnStats {
     /// Segments dropped by PAWS (RFC 7323 5.3): their timestamp was older than the latest,
     /// so they were old duplicates.
     pub paws_rejected: u64,
+    /// Segments received with URG set, in a state that takes urgent data (RFC 9293 3.8.5).
+    pub urgent_segments_in: u64,
+    /// Segments sent with URG set: urgent data was unacknowledged or not yet sent.
+    pub urgent_segments_out: u64,
     /// Bytes the application wrote.
     pub bytes_written: u64,
     /// Bytes the application read.
@@ -194,6 +198,9 @@ pub(crate) struct Connection {
     /// The sequence number of our FIN, once the application shut down writing: it follows the
     /// data buffered at that moment.
     pub(crate) our_fin: Option<Pos>,
+    /// SND.UP: the position just past the last urgent byte the application sent (RFC 9293
+    /// 3.8.5, `urgent.rs`); urgent mode lasts while SND.UNA is below it.
+    pub(crate) snd_up: Pos,
     /// The MSS we send with: the peer's, bounded by our link.
     pub(crate) send_mss: usize,
     /// The MSS we announce: our link's MTU minus 40.
@@ -218,6 +225,9 @@ pub(crate) struct Connection {
     pub(crate) fin_seq: Option<Pos>,
     /// The peer's FIN is in order and consumed: reads return 0 after the data.
     pub(crate) fin_received: bool,
+    /// RCV.UP: the furthest urgent pointer the peer has signalled, as a position in its
+    /// stream: the byte after its last urgent byte (RFC 9293 3.8.5, RFC 6093; `urgent.rs`).
+    pub(crate) rcv_up: Pos,
 
     // ----- timers -----
     pub(crate) rtt: RttEstimator,
@@ -410,6 +420,7 @@ impl Connection {
             snd_shift: 0,
             send: RingBuffer::new(config.send_buffer),
             our_fin: None,
+            snd_up: Pos::SYN,
             send_mss: super::config::DEFAULT_MSS.min(our_mss),
             our_mss,
             irs: SeqNumber(0),
@@ -425,6 +436,7 @@ impl Connection {
             ),
             fin_seq: None,
             fin_received: false,
+            rcv_up: Pos::SYN,
             rtt: RttEstimator::new(config.rto),
             timed: None,
             sent_times: std::collections::VecDeque::new(),
@@ -622,6 +634,12 @@ impl Connection {
         }
     }
 
+    /// Registers the task of `cx` to be woken with the readers (by data, a FIN, an error, or
+    /// urgent data).
+    pub(crate) fn wait_as_reader(&mut self, cx: &mut Context<'_>) {
+        Self::wait(&mut self.readers, cx);
+    }
+
     fn wait(list: &mut Vec<Waker>, cx: &mut Context<'_>) {
         if !list.iter().any(|w| w.will_wake(cx.waker())) {
             list.push(cx.waker().clone());
@@ -665,7 +683,8 @@ impl Connection {
         }
     }
 
-    /// Reads received bytes into `out`; `Ok(0)` once the peer's FIN has been read past.
+    /// Reads received bytes into `out`; `Ok(0)` once the peer's FIN has been read past. A read
+    /// stops at the urgent mark, if one is ahead (`urgent.rs`).
     /// Returns whether the read opened the window enough to be worth announcing.
     pub(crate) fn poll_read(
         &mut self,
@@ -675,7 +694,8 @@ impl Connection {
         if out.is_empty() {
             return Poll::Ready(Ok((0, false)));
         }
-        let n = self.recv.read(out);
+        let limit = self.read_limit(out.len());
+        let n = self.recv.read(&mut out[..limit]);
         if n > 0 {
             self.stats.bytes_read += n as u64;
             let update = self.window_update_due();

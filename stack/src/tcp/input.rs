@@ -5,9 +5,8 @@
 //!
 //! - SYN-SENT (3.10.7.3): first the ACK, second the RST, fourth the SYN;
 //! - every other state (3.10.7.4): first the sequence number, second the RST, fourth the SYN,
-//!   fifth the ACK, seventh the text, eighth the FIN. (The third, security, and the sixth, URG,
-//!   have nothing to do here: this stack sets no security labels and treats urgent data as
-//!   ordinary data.)
+//!   fifth the ACK, sixth the URG bit (in `urgent.rs`), seventh the text, eighth the FIN. (The
+//!   third, security, has nothing to do here: this stack sets no security labels.)
 //!
 //! The RST and SYN checks are hardened as [RFC 5961] asks, so that a blind attacker who guesses
 //! a sequence number somewhere in the window gets a challenge ACK instead of a reset.
@@ -206,6 +205,7 @@ impl Connection {
         if self.state == State::Closed {
             return Reply::None;
         }
+        self.sixth_check_urg(&a);
         if let Some(reply) = self.seventh_process_text(now, seq, data, a.payload.len()) {
             return reply;
         }

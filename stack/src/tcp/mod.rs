@@ -13,6 +13,7 @@
 //! | `output.rs` | what to send next: SYN, data, FIN, ACK, window probes |
 //! | `timers.rs` | retransmission, persist and TIME-WAIT timers |
 //! | `keepalive.rs` | keep-alive probes and the user timeout: noticing a peer that is gone |
+//! | `urgent.rs` | urgent data: the URG flag, the urgent pointer, the mark in the stream |
 //! | `icmp.rs` | ICMP errors about our segments: a refused connect, an unreachable host |
 //! | `recovery.rs`, `sack.rs`, `tail_loss.rs` | loss recovery: fast retransmit, SACK, D-SACK, tail loss probes |
 //! | `recv_buffer.rs`, `ring.rs` | bytes in, bytes out, reassembly of early segments |
@@ -55,6 +56,7 @@ mod syncookie;
 mod tail_loss;
 mod time_wait;
 mod timers;
+mod urgent;
 
 pub use config::{KeepAlive, TcpConfig};
 pub use congestion::{Algorithm, CongestionControl};

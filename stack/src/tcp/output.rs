@@ -20,6 +20,7 @@ use super::pos::Pos;
 use super::recovery::Resend;
 use super::seq::SeqNumber;
 use super::state::State;
+use super::urgent::urgent_comment;
 use crate::host::Transmit;
 use crate::ip::header::{IpProtocol, HEADER_LEN as IP_HEADER_LEN};
 use crate::ip::Ipv4Layer;
@@ -74,7 +75,10 @@ impl Connection {
         let ip_header = ip.next_header(dst, IpProtocol::Tcp, tcp_len);
         ip.wrap(buf, &ip_header);
 
-        let comment = self.after_sending(now, &plan);
+        if header.flags.urg() {
+            self.stats.urgent_segments_out += 1;
+        }
+        let comment = urgent_comment(self.after_sending(now, &plan), &header);
         Some(Transmit { comment })
     }
 
@@ -123,7 +127,7 @@ impl Connection {
         };
         let header = self.header_for(&plan, now);
         let (src, dst) = (*self.quad.local.ip(), *self.quad.remote.ip());
-        let note = self.note.take().map(Cow::Owned);
+        let note = urgent_comment(self.note.take().map(Cow::Owned), &header);
         let sent = ip.send(
             out,
             dst,
@@ -134,6 +138,9 @@ impl Connection {
         );
         if sent {
             debug!("tcp: wrap 0 bytes -> {header}");
+            if header.flags.urg() {
+                self.stats.urgent_segments_out += 1;
+            }
             self.after_sending(now, &plan);
         }
         sent
@@ -333,8 +340,9 @@ impl Connection {
     /// The difference shows in request/response traffic: a 4,500-byte answer is three full
     /// segments and a small one; by the RFC's rule the small one waits for the ACK of the full
     /// ones, which the peer may delay by 40 ms or more (delayed ACK); by Minshall's it goes at
-    /// once, and small writes still merge. Off with `nodelay`; and no wait once the
-    /// application has closed, since no more data can come to fill the segment.
+    /// once, and small writes still merge. Off with `nodelay`; no wait once the application
+    /// has closed, since no more data can come to fill the segment; and none in urgent mode
+    /// (`urgent.rs`), so that the urgent data and its pointer reach the peer at once.
     ///
     /// [RFC 9293 3.7.4]: https://www.rfc-editor.org/rfc/rfc9293#section-3.7.4
     /// [RFC 9293 3.8.6.2.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.1
@@ -342,7 +350,11 @@ impl Connection {
         let small_in_flight = self.snd_una < self.small_sent_end;
         len >= self.segment_size()
             || self.snd_nxt < self.snd_max
-            || (len == avail && (self.nodelay || self.our_fin.is_some() || !small_in_flight))
+            || (len == avail
+                && (self.nodelay
+                    || self.our_fin.is_some()
+                    || !small_in_flight
+                    || self.urgent_mode()))
             || (self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2)
     }
 
@@ -361,7 +373,7 @@ impl Connection {
         }
     }
 
-    /// The header of a planned segment.
+    /// The header of a planned segment: in urgent mode with URG and the urgent pointer.
     fn header_for(&mut self, plan: &Plan, now: Instant) -> Repr {
         let syn = plan.flags.syn();
         // Our SYN offers each option; our SYN-ACK only answers the peer's offers (RFC 7323
@@ -384,6 +396,11 @@ impl Connection {
             SackBlocks::default()
         };
         let window = self.window_to_announce(syn);
+        let urgent = self.urgent_pointer(plan.seq);
+        let flags = match urgent {
+            Some(_) => plan.flags | Flags::URG,
+            None => plan.flags,
+        };
         Repr {
             src_port: self.quad.local.port(),
             dst_port: self.quad.remote.port(),
@@ -393,9 +410,9 @@ impl Connection {
             } else {
                 SeqNumber(0)
             },
-            flags: plan.flags,
+            flags,
             window,
-            urgent: 0,
+            urgent: urgent.unwrap_or(0),
             mss: syn.then_some(self.our_mss.min(usize::from(u16::MAX)) as u16),
             window_scale: offer_scale.then_some(self.offered_shift),
             sack_permitted,

@@ -52,6 +52,8 @@ struct Segment {
     mss: Option<u16>,
     window_scale: Option<u8>,
     sack: Option<(u32, u32)>,
+    /// The urgent pointer (sent as is; meaningful with URG).
+    urgent: u16,
 }
 
 impl Segment {
@@ -64,6 +66,7 @@ impl Segment {
             mss: None,
             window_scale: None,
             sack: None,
+            urgent: 0,
         }
     }
 }
@@ -84,7 +87,7 @@ fn tcp_packet(src: SocketAddrV4, dst: SocketAddrV4, seg: Segment, data: &[u8]) -
         ack: SeqNumber(seg.ack),
         flags: seg.flags,
         window: seg.window,
-        urgent: 0,
+        urgent: seg.urgent,
         mss: seg.mss,
         window_scale: seg.window_scale,
         sack_permitted: seg.mss.is_some(),

@@ -291,3 +291,26 @@ fn a_packet_cut_short_by_the_snap_length_still_shows_its_headers() {
         .any(|l| l.starts_with("some packets were cut short")));
     assert!(!lines.iter().any(|l| l.contains("wrong checksum")));
 }
+
+#[test]
+fn urgent_data_shows_its_pointer_and_where_it_ends() {
+    let mut t = Trace::default();
+    let (c, s) = handshake(&mut t, 1000, 5000);
+    t.up(Segment::new(PSH, c, s), b"hello");
+    let mut urgent = Segment::new(PSH | Flags::URG, c + 5, s);
+    urgent.urgent = 1;
+    t.up(urgent, b"!").comment =
+        Some("urgent data: the pointer marks the end of urgent data, 1 byte ahead".into());
+    t.up(Segment::new(PSH, c + 6, s), b"world");
+    let rows = rows(&t);
+    assert_eq!(
+        rows[3..],
+        [
+            "│─ [PSH, ACK] seq=1 ack=1 len=5 win=8388480 ─►│  \"hello\"",
+            "│─ [PSH, ACK, URG] seq=6 ack=1 len=1 up=1 win=8388480 ─►│  urgent data ends at \
+             seq=7 (the urgent mark)  \"!\"  # urgent data: the pointer marks the end of urgent \
+             data, 1 byte ahead",
+            "│─ [PSH, ACK] seq=7 ack=1 len=5 win=8388480 ─►│  \"world\"",
+        ]
+    );
+}

@@ -33,6 +33,8 @@ pub(super) struct Seg {
     pub ack: SeqNumber,
     pub flags: Flags,
     pub window: u16,
+    /// The urgent pointer (meaningful with URG).
+    pub urgent: u16,
     pub mss: Option<u16>,
     pub window_scale: Option<u8>,
     pub sack_permitted: bool,
@@ -58,6 +60,9 @@ impl std::fmt::Debug for Seg {
             self.window,
             self.payload.len()
         )?;
+        if self.flags.urg() {
+            write!(f, " up={}", self.urgent)?;
+        }
         if let Some(comment) = &self.comment {
             write!(f, " ({comment})")?;
         }
@@ -75,6 +80,7 @@ impl Seg {
             ack: SeqNumber(ack),
             flags,
             window: 65535,
+            urgent: 0,
             mss: None,
             window_scale: None,
             sack_permitted: false,
@@ -101,7 +107,7 @@ impl Seg {
             ack: self.ack,
             flags: self.flags,
             window: self.window,
-            urgent: 0,
+            urgent: self.urgent,
             mss: self.mss,
             window_scale: self.window_scale,
             sack_permitted: self.sack_permitted,
@@ -128,6 +134,13 @@ impl Seg {
 
     pub fn with_payload(mut self, payload: &[u8]) -> Seg {
         self.payload = payload.to_vec();
+        self
+    }
+
+    /// URG set, with `pointer`: the urgent data ends `pointer` bytes after `seq`.
+    pub fn with_urgent(mut self, pointer: u16) -> Seg {
+        self.flags |= Flags::URG;
+        self.urgent = pointer;
         self
     }
 
@@ -258,6 +271,7 @@ impl Harness {
             ack: h.ack,
             flags: h.flags,
             window: h.window,
+            urgent: h.urgent,
             mss: h.mss,
             window_scale: h.window_scale,
             sack_permitted: h.sack_permitted,
@@ -361,6 +375,32 @@ impl Harness {
         match self.host.tcp_poll_write(&mut cx(), id, data) {
             Poll::Ready(result) => result,
             Poll::Pending => Ok(0),
+        }
+    }
+
+    /// Writes `data` as urgent data (0 if the send buffer is full).
+    pub fn send_urgent(&mut self, id: ConnId, data: &[u8]) -> io::Result<usize> {
+        match self.host.tcp_poll_send_urgent(&mut cx(), id, data) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Ok(0),
+        }
+    }
+
+    /// How many bytes the application must read to pass the urgent mark.
+    pub fn urgent_mark(&self, id: ConnId) -> Option<u64> {
+        self.host.tcp_urgent_mark(id).expect("connection")
+    }
+
+    /// Reads at most `max` bytes; `Ok(None)` when nothing is readable now.
+    pub fn read_at_most(&mut self, id: ConnId, max: usize) -> io::Result<Option<Vec<u8>>> {
+        let mut buf = vec![0u8; max];
+        match self.host.tcp_poll_read(&mut cx(), id, &mut buf) {
+            Poll::Ready(Ok(n)) => {
+                buf.truncate(n);
+                Ok(Some(buf))
+            }
+            Poll::Ready(Err(err)) => Err(err),
+            Poll::Pending => Ok(None),
         }
     }
 

@@ -16,5 +16,6 @@ mod recovery;
 mod reset;
 mod syncookies;
 mod tail_loss;
+mod urgent;
 mod window;
 mod wrap_edges;
