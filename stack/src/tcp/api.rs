@@ -235,7 +235,7 @@ impl TcpLayer {
             return;
         };
         conn.orphaned = true;
-        if conn.recv.readable() > 0 && conn.state.is_synchronized() {
+        if conn.rcv.buf.readable() > 0 && conn.state.is_synchronized() {
             debug!(quad = %conn.quad, "tcp: closed with unread data, reset");
             self.abort(id, ip, out);
             return;
@@ -278,7 +278,7 @@ impl TcpLayer {
     /// Turns Nagle's algorithm off (`true`) or on for `id`.
     pub(crate) fn set_nodelay(&mut self, id: ConnId, nodelay: bool) -> io::Result<()> {
         let conn = self.conn_mut(id).ok_or_else(gone)?;
-        conn.nodelay = nodelay;
+        conn.snd.nodelay = nodelay;
         self.mark_ready(id.index);
         Ok(())
     }
@@ -290,9 +290,9 @@ impl TcpLayer {
         algorithm: super::Algorithm,
     ) -> io::Result<()> {
         let conn = self.conn_mut(id).ok_or_else(gone)?;
-        let (cwnd, ssthresh) = (conn.congestion.window(), conn.congestion.ssthresh());
-        conn.congestion = algorithm.resume(conn.send_mss, cwnd, ssthresh);
-        conn.algorithm = algorithm;
+        let (cwnd, ssthresh) = (conn.cc.ctl.window(), conn.cc.ctl.ssthresh());
+        conn.cc.ctl = algorithm.resume(conn.snd.mss, cwnd, ssthresh);
+        conn.cc.algorithm = algorithm;
         Ok(())
     }
 
@@ -303,9 +303,9 @@ impl TcpLayer {
         delay: Option<std::time::Duration>,
     ) -> io::Result<()> {
         let conn = self.conn_mut(id).ok_or_else(gone)?;
-        conn.delayed_ack = delay;
-        if delay.is_none() && conn.delack_at.take().is_some() {
-            conn.ack_now = true;
+        conn.rcv.delayed_ack = delay;
+        if delay.is_none() && conn.rcv.delack_at.take().is_some() {
+            conn.rcv.ack_now = true;
             self.mark_ready(id.index);
         }
         Ok(())
@@ -313,7 +313,7 @@ impl TcpLayer {
 
     /// Whether Nagle's algorithm is off for `id`.
     pub(crate) fn nodelay(&self, id: ConnId) -> io::Result<bool> {
-        Ok(self.conn(id).ok_or_else(gone)?.nodelay)
+        Ok(self.conn(id).ok_or_else(gone)?.snd.nodelay)
     }
 
     /// Turns keep-alive probes on (with these settings) or off for `id`. The idle time counts
@@ -324,15 +324,15 @@ impl TcpLayer {
         keepalive: Option<super::KeepAlive>,
     ) -> io::Result<()> {
         let conn = self.conn_mut(id).ok_or_else(gone)?;
-        conn.keepalive = keepalive;
-        conn.keepalives_unanswered = 0;
+        conn.timers.keepalive = keepalive;
+        conn.timers.keepalives_unanswered = 0;
         self.mark_ready(id.index);
         Ok(())
     }
 
     /// The keep-alive settings of `id`.
     pub(crate) fn keepalive(&self, id: ConnId) -> io::Result<Option<super::KeepAlive>> {
-        Ok(self.conn(id).ok_or_else(gone)?.keepalive)
+        Ok(self.conn(id).ok_or_else(gone)?.timers.keepalive)
     }
 
     /// Sets how long data of `id` may wait for an acknowledgment before it fails.
@@ -342,14 +342,14 @@ impl TcpLayer {
         timeout: Option<std::time::Duration>,
     ) -> io::Result<()> {
         let conn = self.conn_mut(id).ok_or_else(gone)?;
-        conn.user_timeout = timeout;
+        conn.timers.user_timeout = timeout;
         self.mark_ready(id.index);
         Ok(())
     }
 
     /// The user timeout of `id`.
     pub(crate) fn user_timeout(&self, id: ConnId) -> io::Result<Option<std::time::Duration>> {
-        Ok(self.conn(id).ok_or_else(gone)?.user_timeout)
+        Ok(self.conn(id).ok_or_else(gone)?.timers.user_timeout)
     }
 
     /// A snapshot of `id`.

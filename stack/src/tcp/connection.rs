@@ -30,14 +30,16 @@ use std::time::Duration;
 
 use tracing::debug;
 
-use super::config::{window_shift_for, TcpConfig};
-use super::congestion::{Algorithm, CongestionControl};
+use super::config::TcpConfig;
+use super::congestion::Algorithm;
+use super::congestion::Congestion;
 use super::pos::Pos;
-use super::recv_buffer::RecvBuffer;
-use super::ring::RingBuffer;
-use super::rto::RttEstimator;
+use super::receiver::Receiver;
+use super::recovery::Recovery;
+use super::sender::Sender;
 use super::seq::SeqNumber;
 use super::state::State;
+use super::timers::Timers;
 use crate::time::Instant;
 
 /// A connection's four addresses and ports: its key in the connection table.
@@ -173,150 +175,14 @@ pub(crate) struct Connection {
     pub(crate) state: State,
     /// Opened by a listener (a RST in SYN-RECEIVED then just forgets it: RFC 9293 note 1).
     pub(crate) passive: bool,
-
-    // ----- send sequence space -----
-    /// Initial send sequence number.
-    pub(crate) iss: SeqNumber,
-    /// Oldest unacknowledged sequence number.
-    pub(crate) snd_una: Pos,
-    /// Next sequence number to send (moves back to SND.UNA when the timer expires).
-    pub(crate) snd_nxt: Pos,
-    /// The highest sequence number sent so far, plus one.
-    pub(crate) snd_max: Pos,
-    /// The peer's window, scaled to bytes.
-    pub(crate) snd_wnd: usize,
-    /// The largest window the peer has offered (RFC 5961 5.2, and sender SWS avoidance).
-    pub(crate) max_snd_wnd: usize,
-    /// Sequence and ack numbers of the segment that last updated SND.WND.
-    pub(crate) snd_wl1: Pos,
-    pub(crate) snd_wl2: Pos,
-    /// The peer's window scale shift (0 unless both sides offered scaling).
-    pub(crate) snd_shift: u8,
-    /// Bytes the application wrote that are not acknowledged yet; the first is at
-    /// [`Connection::data_start`].
-    pub(crate) send: RingBuffer,
-    /// The sequence number of our FIN, once the application shut down writing: it follows the
-    /// data buffered at that moment.
-    pub(crate) our_fin: Option<Pos>,
-    /// SND.UP: the position just past the last urgent byte the application sent (RFC 9293
-    /// 3.8.5, `urgent.rs`); urgent mode lasts while SND.UNA is below it.
-    pub(crate) snd_up: Pos,
-    /// The MSS we send with: the peer's, bounded by our link.
-    pub(crate) send_mss: usize,
     /// The MSS we announce: our link's MTU minus 40.
     pub(crate) our_mss: usize,
-
-    // ----- receive sequence space -----
-    /// The peer's initial sequence number.
-    pub(crate) irs: SeqNumber,
-    /// Next sequence number expected.
-    pub(crate) rcv_nxt: Pos,
-    /// Our window scale shift (0 unless both sides offered scaling).
-    pub(crate) rcv_shift: u8,
-    /// The shift we offered in our SYN (in effect once the peer offers one too).
-    pub(crate) offered_shift: u8,
-    /// The peer's SYN offered window scaling.
-    pub(crate) peer_scales: bool,
-    /// The right edge of the window we last announced: it never moves back (RFC 9293 3.8.6).
-    pub(crate) rcv_adv: Pos,
-    /// Received bytes.
-    pub(crate) recv: RecvBuffer,
-    /// The sequence number of the peer's FIN, once a segment carrying it arrived.
-    pub(crate) fin_seq: Option<Pos>,
-    /// The peer's FIN is in order and consumed: reads return 0 after the data.
-    pub(crate) fin_received: bool,
-    /// RCV.UP: the furthest urgent pointer the peer has signalled, as a position in its
-    /// stream: the byte after its last urgent byte (RFC 9293 3.8.5, RFC 6093; `urgent.rs`).
-    pub(crate) rcv_up: Pos,
-
-    // ----- timers -----
-    pub(crate) rtt: RttEstimator,
-    /// When each new data segment in flight was sent: (its end, the time), oldest first. An
-    /// ACK that covers some gives an RTT sample, with or without timestamps (Linux keeps the
-    /// same per segment); cleared whenever anything is sent again (Karn's rule). HyStart++
-    /// reads these samples.
-    pub(crate) sent_times: std::collections::VecDeque<(Pos, Instant)>,
-    /// The segment being timed for an RTT sample: its end and when it was sent (Karn's rule:
-    /// cleared when anything is retransmitted).
-    pub(crate) timed: Option<(Pos, Instant)>,
-    pub(crate) retransmit_at: Option<Instant>,
-    /// Expirations in a row of the retransmission timer.
-    pub(crate) retries: u32,
-    pub(crate) persist_at: Option<Instant>,
-    /// Zero-window probes in a row without the window opening.
-    pub(crate) persist_backoff: u32,
-    /// A probe is due.
-    pub(crate) probe_now: bool,
-    pub(crate) time_wait_until: Option<Instant>,
-    /// How long TIME-WAIT lasts: 2 × MSL.
-    pub(crate) time_wait: Duration,
-    /// The congestion control algorithm and its window.
-    pub(crate) congestion: Box<dyn CongestionControl>,
-    /// HyStart++: where the first slow start is (`congestion/hystart.rs`).
-    pub(crate) hystart: super::congestion::hystart::HyStart,
-    pub(crate) algorithm: Algorithm,
-    /// The initial congestion window in segments.
-    pub(crate) initial_window: u32,
-
-    // ----- loss recovery (recovery.rs) -----
     /// SACK agreed: both SYNs carried SACK-permitted.
     pub(crate) sack_ok: bool,
     /// We offer SACK (our configuration).
     pub(crate) sack_wanted: bool,
-    /// What the peer's SACK blocks say it holds.
-    pub(crate) scoreboard: super::sack::Scoreboard,
-    /// Duplicate ACKs in a row.
-    pub(crate) dupacks: u32,
-    /// In fast recovery until the cumulative ACK reaches this (RFC 6675 RecoveryPoint).
-    pub(crate) recovery_point: Option<Pos>,
-    /// The highest sequence number sent when the last recovery or timeout began (RFC 6582
-    /// "recover"): duplicate ACKs for data before it start no new recovery.
-    pub(crate) recover: Pos,
-    /// The highest sequence number retransmitted in this recovery (RFC 6675 HighRxt).
-    pub(crate) high_rxt: Pos,
-    /// A fast retransmission of SND.UNA's segment is due.
-    pub(crate) rtx_now: bool,
-    /// Tail loss probes are on (configuration).
-    pub(crate) tail_loss_probes: bool,
-    /// When a tail loss probe is due if no ACK comes first (RFC 8985 PTO).
-    pub(crate) probe_timeout_at: Option<Instant>,
-    /// A tail loss probe is to be sent now.
-    pub(crate) tail_probe_now: bool,
-    /// A probe is out: SND.MAX after it was sent (RFC 8985 TLP.end_seq).
-    pub(crate) tail_probe_end: Option<Pos>,
-    /// The probe out resent data (rather than sending new data).
-    pub(crate) tail_probe_resent: bool,
-    /// The peer reported the probe's data as a duplicate (D-SACK): the probe repaired nothing.
-    pub(crate) tail_probe_dsacked: bool,
-    /// Where the probe out begins: data below it not held by the peer when the probe is, was
-    /// sent before the probe and is lost.
-    pub(crate) tail_probe_start: Pos,
-    /// In recovery, unSACKed data below this is deemed lost, besides what the scoreboard's
-    /// DupThresh rule says (set when a tail loss probe arrived before it).
-    pub(crate) lost_below_probe: Option<Pos>,
-    /// SND.MAX when SND.UNA's segment was last resent in this recovery: once data sent after
-    /// that reaches the peer while SND.UNA stays, the retransmission was lost too.
-    pub(crate) una_resent_at: Option<Pos>,
-    /// That retransmission was lost too: SND.UNA's segment goes again when the pipe has room.
-    pub(crate) una_lost_again: bool,
-    /// NewReno without SACK: the window inflation by duplicate ACKs during recovery.
-    pub(crate) inflation: usize,
-    /// What to restore if the last timeout turns out spurious: (cwnd, ssthresh, timestamp of
-    /// the retransmission).
-    pub(crate) undo: Option<(usize, usize, u32)>,
-    /// The window and threshold before this recovery cut them, and how many segments it has
-    /// resent: a recovery that ends having resent nothing found no loss, and is undone.
-    /// Kept after the recovery ends, until the next loss: D-SACKs for every resent segment,
-    /// arriving after the ACK that ended it, also undo it.
-    pub(crate) recovery_undo: Option<(usize, usize)>,
-    pub(crate) recovery_resent: u32,
-    /// SND.UNA when the last recovery began: D-SACKs below it are about older episodes.
-    pub(crate) undo_from: Pos,
-
     /// When we last sent a challenge ACK (RFC 5961 7): at most one per 500 ms.
     pub(crate) last_challenge_ack: Option<Instant>,
-
-    // ----- timestamps (RFC 7323) -----
     /// Timestamps agreed: both SYNs carried the option.
     pub(crate) ts_ok: bool,
     /// We offer timestamps (our configuration).
@@ -329,63 +195,12 @@ pub(crate) struct Connection {
     /// Added to our clock for this connection's timestamps (RFC 7323 5.4, 7.1: a keyed hash
     /// of the 4-tuple, set by the layer; not derived from the ISS, which it would reveal).
     pub(crate) ts_offset: u32,
-    /// A retransmission cancelled the timed RTT sample: take the next one from a timestamp.
-    pub(crate) ts_sample_wanted: bool,
-
-    // ----- delayed ACK (RFC 9293 3.8.6.3) -----
-    /// How long an ACK for a lone segment may wait; `None`: acknowledge at once.
-    pub(crate) delayed_ack: Option<Duration>,
-    /// When the delayed ACK is due.
-    pub(crate) delack_at: Option<Instant>,
-
-    // ----- keep-alive (RFC 9293 3.8.4) and user timeout (3.8.3): `keepalive.rs` -----
-    /// Keep-alive settings; `None`: no probes.
-    pub(crate) keepalive: Option<super::KeepAlive>,
-    /// When the peer was last heard from (any segment).
-    pub(crate) last_heard: Option<Instant>,
-    /// Keep-alive probes sent since then.
-    pub(crate) keepalives_unanswered: u32,
-    /// A keep-alive probe is to be sent now.
-    pub(crate) keepalive_now: bool,
-    /// How long data may wait without progress before the connection fails.
-    pub(crate) user_timeout: Option<Duration>,
     /// The last ICMP error about this connection that did not end it (a "soft error", RFC 1122
     /// 4.2.3.9): if the connection later times out, this is the error the application sees,
     /// as on Linux (EHOSTUNREACH rather than ETIMEDOUT).
     pub(crate) soft_error: Option<io::ErrorKind>,
-    /// How long an orphaned connection waits in FIN-WAIT-2 for the peer's FIN.
-    pub(crate) fin_wait2_timeout: Duration,
-    /// Since when something we sent (or could not send, into a closed window) has waited
-    /// without an ACK of anything new; `None` while nothing waits.
-    pub(crate) stalled_since: Option<Instant>,
-
-    // ----- what to send -----
-    /// An ACK is owed (data arrived, or a segment was not acceptable).
-    pub(crate) ack_now: bool,
-    /// The owed ACK must not wait for the end of the current batch of packets: a second
-    /// full-sized segment since the last ACK, an out-of-order segment, a filled hole, or a FIN
-    /// ([RFC 1122 4.2.3.2], [RFC 5681 4.2]).
-    ///
-    /// [RFC 1122 4.2.3.2]: https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.2
-    /// [RFC 5681 4.2]: https://www.rfc-editor.org/rfc/rfc5681#section-4.2
-    pub(crate) ack_immediately: bool,
-    /// Bytes received since our last ACK.
-    pub(crate) unacked_bytes: usize,
-    /// The largest segment received so far: our estimate of the peer's MSS.
-    pub(crate) rcv_mss: usize,
-    /// Where the latest out-of-order segment began: its SACK block goes first.
-    pub(crate) last_early: Option<Pos>,
-    /// Data that arrived a second time, `[left, right)`: the next ACK reports it in its first
-    /// SACK block, once (D-SACK, RFC 2883).
-    pub(crate) dsack: Option<(Pos, Pos)>,
     /// Why the next segment is sent, for the capture's frame comment.
     pub(crate) note: Option<String>,
-
-    // ----- the application's side -----
-    pub(crate) nodelay: bool,
-    /// The end of the last small (less than a full segment) segment of new data sent: while
-    /// SND.UNA is below it, Nagle's rule holds other small segments back.
-    pub(crate) small_sent_end: Pos,
     /// The application dropped its handle: nobody will read; finish the close alone.
     pub(crate) orphaned: bool,
     /// Why the connection failed, reported to the next read or write.
@@ -393,6 +208,16 @@ pub(crate) struct Connection {
     readers: Vec<Waker>,
     writers: Vec<Waker>,
     pub(crate) stats: ConnStats,
+    /// The send side: SND.* and the data not yet acknowledged (`sender.rs`).
+    pub(crate) snd: Sender,
+    /// The receive side: RCV.*, early data, what we owe the peer (`receiver.rs`).
+    pub(crate) rcv: Receiver,
+    /// Loss recovery: duplicate ACKs, SACK scoreboard, tail loss probes, undo (`recovery.rs`).
+    pub(crate) rec: Recovery,
+    /// Congestion control: the window and the first slow start (`congestion/`).
+    pub(crate) cc: Congestion,
+    /// Retransmission, persist, TIME-WAIT and keep-alive timers, and RTT estimation (`timers.rs`).
+    pub(crate) timers: Timers,
 }
 
 impl Connection {
@@ -404,133 +229,57 @@ impl Connection {
         our_mss: usize,
         config: &TcpConfig,
     ) -> Connection {
-        let offered_shift = window_shift_for(config.recv_buffer);
         Connection {
             quad,
             state,
             passive: state == State::SynReceived,
-            iss,
-            snd_una: Pos::SYN,
-            snd_nxt: Pos::SYN,
-            snd_max: Pos::SYN,
-            snd_wnd: 0,
-            max_snd_wnd: 0,
-            snd_wl1: Pos::SYN,
-            snd_wl2: Pos::SYN,
-            snd_shift: 0,
-            send: RingBuffer::new(config.send_buffer),
-            our_fin: None,
-            snd_up: Pos::SYN,
-            send_mss: super::config::DEFAULT_MSS.min(our_mss),
             our_mss,
-            irs: SeqNumber(0),
-            rcv_nxt: Pos::SYN,
-            rcv_shift: 0,
-            offered_shift,
-            peer_scales: false,
-            rcv_adv: Pos::SYN,
-            // Room for the rounding of a scaled window (see `output::window_to_announce`).
-            recv: RecvBuffer::new(
-                config.recv_buffer,
-                config.recv_buffer / 8 + (1 << offered_shift),
-            ),
-            fin_seq: None,
-            fin_received: false,
-            rcv_up: Pos::SYN,
-            rtt: RttEstimator::new(config.rto),
-            timed: None,
-            sent_times: std::collections::VecDeque::new(),
-            retransmit_at: None,
-            retries: 0,
-            persist_at: None,
-            persist_backoff: 0,
-            probe_now: false,
-            time_wait_until: None,
-            time_wait: config.msl * 2,
-            congestion: config.congestion.build(our_mss, config.initial_window),
-            hystart: super::congestion::hystart::HyStart::new(config.hystart),
-            algorithm: config.congestion,
             sack_ok: false,
             sack_wanted: config.sack,
-            scoreboard: Default::default(),
-            dupacks: 0,
-            recovery_point: None,
-            recover: Pos::SYN,
-            high_rxt: Pos::SYN,
-            tail_loss_probes: config.tail_loss_probes,
-            probe_timeout_at: None,
-            tail_probe_now: false,
-            tail_probe_end: None,
-            tail_probe_resent: false,
-            tail_probe_dsacked: false,
-            tail_probe_start: Pos::SYN,
-            lost_below_probe: None,
-            una_resent_at: None,
-            una_lost_again: false,
-            rtx_now: false,
-            inflation: 0,
-            undo: None,
-            recovery_undo: None,
-            recovery_resent: 0,
-            undo_from: Pos::SYN,
             last_challenge_ack: None,
             ts_ok: false,
             ts_wanted: config.timestamps,
             ts_recent: 0,
             ts_recent_at: None,
             ts_offset: 0,
-            ts_sample_wanted: false,
-            delayed_ack: config.delayed_ack,
-            delack_at: None,
-            initial_window: config.initial_window,
-            keepalive: config.keepalive,
-            last_heard: None,
-            keepalives_unanswered: 0,
-            keepalive_now: false,
-            user_timeout: config.user_timeout,
-            fin_wait2_timeout: config.fin_wait2_timeout,
             soft_error: None,
-            stalled_since: None,
-            ack_now: false,
-            ack_immediately: false,
-            unacked_bytes: 0,
-            rcv_mss: 0,
-            last_early: None,
-            dsack: None,
             note: None,
-            nodelay: false,
-            small_sent_end: Pos::SYN,
             orphaned: false,
             error: None,
             readers: Vec::new(),
             writers: Vec::new(),
             stats: ConnStats::default(),
+            snd: Sender::new(iss, our_mss, config),
+            rcv: Receiver::new(config),
+            rec: Recovery::new(config),
+            cc: Congestion::new(our_mss, config),
+            timers: Timers::new(config),
         }
     }
 
     /// Whether the peer has acknowledged our SYN: SND.UNA has moved past position 0. (With
     /// 32-bit numbers, `SND.UNA == ISS` would say "no" again after 4 GiB.)
     pub(crate) fn syn_acked(&self) -> bool {
-        self.snd_una > Pos::SYN
+        self.snd.una > Pos::SYN
     }
 
     /// The position of the first byte in the send buffer: the oldest unacknowledged byte, or
     /// the first byte after our SYN while the SYN is unacknowledged.
     pub(crate) fn data_start(&self) -> Pos {
-        self.snd_una.max(Pos::DATA)
+        self.snd.una.max(Pos::DATA)
     }
 
     /// The position just past the buffered data.
     pub(crate) fn data_end(&self) -> Pos {
-        self.data_start() + self.send.len()
+        self.data_start() + self.snd.buf.len()
     }
 
     /// What TIME-WAIT keeps of this connection (`time_wait.rs`), once it is in TIME-WAIT.
     pub(crate) fn time_wait_record(&self) -> Option<super::time_wait::Record> {
-        let until = self.time_wait_until?;
-        let window = (self.rcv_wnd() >> self.rcv_shift).min(usize::from(u16::MAX)) as u16;
+        let until = self.timers.time_wait_until?;
+        let window = (self.rcv_wnd() >> self.rcv.shift).min(usize::from(u16::MAX)) as u16;
         Some(super::time_wait::Record {
-            snd_nxt: self.wire_seq(self.snd_max),
+            snd_nxt: self.wire_seq(self.snd.max),
             rcv_nxt: self.wire_ack(),
             window,
             timestamps: self.ts_ok.then_some((self.ts_recent, self.ts_offset)),
@@ -540,32 +289,32 @@ impl Connection {
 
     /// RCV.WND: what the window we last announced still takes beyond RCV.NXT.
     pub(crate) fn rcv_wnd(&self) -> usize {
-        self.rcv_adv.max(self.rcv_nxt) - self.rcv_nxt
+        self.rcv.adv.max(self.rcv.nxt) - self.rcv.nxt
     }
 
     /// `pos` of our stream as a sequence number on the wire.
     pub(crate) fn wire_seq(&self, pos: Pos) -> SeqNumber {
-        pos.wrap(self.iss)
+        pos.wrap(self.snd.iss)
     }
 
     /// RCV.NXT as the acknowledgment number on the wire.
     pub(crate) fn wire_ack(&self) -> SeqNumber {
-        self.rcv_nxt.wrap(self.irs)
+        self.rcv.nxt.wrap(self.rcv.irs)
     }
 
     /// Our FIN's position, once the application has shut down writing.
     pub(crate) fn fin_seq_out(&self) -> Option<Pos> {
-        self.our_fin
+        self.snd.fin
     }
 
     /// Whether our FIN has been acknowledged.
     pub(crate) fn fin_acked(&self) -> bool {
-        self.fin_seq_out().is_some_and(|fin| self.snd_una > fin)
+        self.fin_seq_out().is_some_and(|fin| self.snd.una > fin)
     }
 
     /// Bytes of sequence space sent and not yet acknowledged.
     pub(crate) fn in_flight(&self) -> usize {
-        self.snd_max - self.snd_una
+        self.snd.max - self.snd.una
     }
 
     /// Our timestamp clock at `now`: milliseconds, offset per connection (RFC 7323 5.4, 7.1).
@@ -575,14 +324,14 @@ impl Connection {
 
     /// Takes an RTT measurement, and says so when the RTO changes (RFC 6298).
     pub(crate) fn rtt_sample(&mut self, rtt: Duration) {
-        let before = self.rtt.rto();
-        self.rtt.sample(rtt);
-        let after = self.rtt.rto();
+        let before = self.timers.rtt.rto();
+        self.timers.rtt.sample(rtt);
+        let after = self.timers.rtt.rto();
         if before.as_millis() != after.as_millis() {
             debug!(
                 quad = %self.quad,
                 rtt_us = rtt.as_micros() as u64,
-                srtt_us = self.rtt.srtt().unwrap_or_default().as_micros() as u64,
+                srtt_us = self.timers.rtt.srtt().unwrap_or_default().as_micros() as u64,
                 rto_ms = after.as_millis() as u64,
                 "tcp: RTO changed"
             );
@@ -607,11 +356,11 @@ impl Connection {
         };
         debug!(quad = %self.quad, ?kind, "tcp: connection failed");
         self.error = Some(kind);
-        self.retransmit_at = None;
-        self.persist_at = None;
-        self.probe_timeout_at = None;
-        self.time_wait_until = None;
-        self.stalled_since = None;
+        self.timers.retransmit_at = None;
+        self.timers.persist_at = None;
+        self.rec.probe_timeout_at = None;
+        self.timers.time_wait_until = None;
+        self.timers.stalled_since = None;
         self.set_state(State::Closed);
         self.wake_all();
     }
@@ -651,18 +400,18 @@ impl Connection {
         ConnInfo {
             quad: self.quad,
             state: self.state,
-            srtt: self.rtt.srtt(),
-            rttvar: self.rtt.rttvar(),
-            rto: self.rtt.rto(),
-            congestion: self.algorithm,
-            in_recovery: self.recovery_point.is_some(),
+            srtt: self.timers.rtt.srtt(),
+            rttvar: self.timers.rtt.rttvar(),
+            rto: self.timers.rtt.rto(),
+            congestion: self.cc.algorithm,
+            in_recovery: self.rec.point.is_some(),
             sack: self.sack_ok,
             timestamps: self.ts_ok,
-            cwnd: self.congestion.window(),
-            ssthresh: self.congestion.ssthresh(),
+            cwnd: self.cc.ctl.window(),
+            ssthresh: self.cc.ctl.ssthresh(),
             bytes_in_flight: self.in_flight(),
-            peer_window: self.snd_wnd,
-            mss: self.send_mss,
+            peer_window: self.snd.wnd,
+            mss: self.snd.mss,
             stats: self.stats,
         }
     }
@@ -695,19 +444,19 @@ impl Connection {
             return Poll::Ready(Ok((0, false)));
         }
         let limit = self.read_limit(out.len());
-        let n = self.recv.read(&mut out[..limit]);
+        let n = self.rcv.buf.read(&mut out[..limit]);
         if n > 0 {
             self.stats.bytes_read += n as u64;
             let update = self.window_update_due();
             if update {
-                self.ack_now = true;
+                self.rcv.ack_now = true;
             }
             return Poll::Ready(Ok((n, update)));
         }
         if let Some(kind) = self.error {
             return Poll::Ready(Err(error(kind)));
         }
-        if self.fin_received || self.state == State::Closed {
+        if self.rcv.fin_received || self.state == State::Closed {
             return Poll::Ready(Ok((0, false)));
         }
         Self::wait(&mut self.readers, cx);
@@ -719,8 +468,8 @@ impl Connection {
     /// avoidance (RFC 9293 3.8.6.2.2: an increase of at least min(buffer/2, MSS)).
     fn window_update_due(&self) -> bool {
         let known = self.rcv_wnd();
-        let possible = self.recv.window();
-        let threshold = (self.recv.capacity() / 2).min(self.our_mss);
+        let possible = self.rcv.buf.window();
+        let threshold = (self.rcv.buf.capacity() / 2).min(self.our_mss);
         self.state.can_receive() && possible >= known + threshold
     }
 
@@ -733,7 +482,7 @@ impl Connection {
         if let Some(kind) = self.error {
             return Poll::Ready(Err(error(kind)));
         }
-        if self.our_fin.is_some() || !matches!(self.state, State::Established | State::CloseWait) {
+        if self.snd.fin.is_some() || !matches!(self.state, State::Established | State::CloseWait) {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "the connection was shut down for writing",
@@ -742,7 +491,7 @@ impl Connection {
         if data.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        let n = self.send.push(data);
+        let n = self.snd.buf.push(data);
         if n == 0 {
             Self::wait(&mut self.writers, cx);
             return Poll::Pending;
@@ -756,11 +505,11 @@ impl Connection {
         match self.state {
             State::SynSent => self.set_state(State::Closed),
             State::SynReceived | State::Established => {
-                self.our_fin = Some(self.data_end());
+                self.snd.fin = Some(self.data_end());
                 self.set_state(State::FinWait1);
             }
             State::CloseWait => {
-                self.our_fin = Some(self.data_end());
+                self.snd.fin = Some(self.data_end());
                 self.set_state(State::LastAck);
             }
             // Already closing, or closed.

@@ -98,7 +98,7 @@ impl TcpLayer {
         let reply = match self.slots[index].conn.as_mut() {
             Some(conn) => {
                 let reply = conn.on_segment(now, segment);
-                if conn.ack_immediately && conn.send_ack_now(now, ip, out) {
+                if conn.rcv.ack_immediately && conn.send_ack_now(now, ip, out) {
                     self.stats.sent += 1;
                 }
                 reply
@@ -195,7 +195,7 @@ impl TcpLayer {
                     return;
                 };
                 if self.challenge_acks.allow(now, &mut conn.last_challenge_ack) {
-                    conn.ack_now = true;
+                    conn.rcv.ack_now = true;
                     conn.note = Some("challenge ACK (RFC 5961)".into());
                 } else {
                     debug!(%quad, "tcp: challenge ACK rate limit reached");

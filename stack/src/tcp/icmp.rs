@@ -50,8 +50,8 @@ impl TcpLayer {
         };
         let in_flight = error
             .quoted_seq
-            .map(|seq| Pos::unwrap(SeqNumber(seq), conn.iss, conn.snd_una))
-            .is_some_and(|seq| conn.snd_una <= seq && seq < conn.snd_max);
+            .map(|seq| Pos::unwrap(SeqNumber(seq), conn.snd.iss, conn.snd.una))
+            .is_some_and(|seq| conn.snd.una <= seq && seq < conn.snd.max);
         if !in_flight {
             debug!(%quad, seq = ?error.quoted_seq, "tcp: ICMP error about no segment in flight, ignored");
             self.stats.dropped.add(DropReason::Unhandled);

@@ -88,10 +88,10 @@ impl Connection {
     /// RFC 9293 3.10.7.3: SYN-SENT.
     fn on_segment_syn_sent(&mut self, now: Instant, seg: &Segment<'_>) -> Reply {
         let h = &seg.header;
-        let ack = Pos::unwrap(h.ack, self.iss, self.snd_una);
+        let ack = Pos::unwrap(h.ack, self.snd.iss, self.snd.una);
 
         // First, check the ACK bit: it must acknowledge our SYN and nothing we never sent.
-        if h.flags.ack() && (ack <= Pos::SYN || ack > self.snd_max) {
+        if h.flags.ack() && (ack <= Pos::SYN || ack > self.snd.max) {
             if h.flags.rst() {
                 return Reply::None;
             }
@@ -118,24 +118,24 @@ impl Connection {
         self.learn_peer(&PeerSyn::of(h));
         if h.flags.ack() {
             // Our SYN is acknowledged: the connection is open; ACK the peer's SYN.
-            self.snd_una = ack;
-            self.snd_nxt = self.snd_nxt.max(ack);
-            self.retransmit_at = None;
-            self.retries = 0;
-            if let Some((end, sent)) = self.timed.take() {
+            self.snd.una = ack;
+            self.snd.nxt = self.snd.nxt.max(ack);
+            self.timers.retransmit_at = None;
+            self.timers.retries = 0;
+            if let Some((end, sent)) = self.timers.timed.take() {
                 if ack >= end {
                     self.rtt_sample(now - sent);
                 }
             }
             self.update_window(h, Pos::SYN, ack, true);
             self.set_state(State::Established);
-            self.ack_now = true;
+            self.rcv.ack_now = true;
             self.note =
                 Some("handshake 3/3: ACK of the server's SYN, the connection is open".into());
         } else {
             // Simultaneous open: both sent SYN. Answer with SYN-ACK, same ISS (3.10.7.3).
-            self.update_window(h, Pos::SYN, self.snd_una, true);
-            self.snd_nxt = Pos::SYN;
+            self.update_window(h, Pos::SYN, self.snd.una, true);
+            self.snd.nxt = Pos::SYN;
             self.set_state(State::SynReceived);
         }
         Reply::None
@@ -143,11 +143,14 @@ impl Connection {
 
     /// What the peer's SYN tells us: its ISN, MSS and window scale (RFC 9293 3.7.1, RFC 7323).
     pub(crate) fn learn_peer(&mut self, h: &PeerSyn) {
-        self.irs = h.irs;
-        self.rcv_nxt = Pos::DATA;
+        self.rcv.irs = h.irs;
+        self.rcv.nxt = Pos::DATA;
         let peer_mss = h.mss.map_or(DEFAULT_MSS, usize::from);
-        self.send_mss = peer_mss.max(MIN_MSS).min(self.our_mss);
-        self.congestion = self.algorithm.build(self.send_mss, self.initial_window);
+        self.snd.mss = peer_mss.max(MIN_MSS).min(self.our_mss);
+        self.cc.ctl = self
+            .cc
+            .algorithm
+            .build(self.snd.mss, self.cc.initial_window);
         // SACK and timestamps, like scaling, are on only if both SYNs carry them.
         self.sack_ok = self.sack_wanted && h.sack_permitted;
         self.ts_ok = self.ts_wanted && h.ts_value.is_some();
@@ -155,19 +158,19 @@ impl Connection {
             self.ts_recent = value;
         }
         // Scaling is on only if both SYNs carry the option; then each side scales its own.
-        self.peer_scales = h.window_scale.is_some();
+        self.rcv.peer_scales = h.window_scale.is_some();
         match h.window_scale {
             Some(shift) => {
-                self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
-                self.rcv_shift = self.offered_shift;
+                self.snd.shift = shift.min(MAX_WINDOW_SHIFT);
+                self.rcv.shift = self.rcv.offered_shift;
             }
             None => {
-                self.snd_shift = 0;
-                self.rcv_shift = 0;
+                self.snd.shift = 0;
+                self.rcv.shift = 0;
             }
         }
         // The window we will announce with our SYN-ACK or ACK starts here.
-        self.rcv_adv = self.rcv_nxt;
+        self.rcv.adv = self.rcv.nxt;
     }
 
     /// RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states, step by step in the RFC's
@@ -176,8 +179,8 @@ impl Connection {
         let h = &seg.header;
         let a = Arrived {
             h,
-            seq: Pos::unwrap(h.seq, self.irs, self.rcv_nxt),
-            ack: Pos::unwrap(h.ack, self.iss, self.snd_una),
+            seq: Pos::unwrap(h.seq, self.rcv.irs, self.rcv.nxt),
+            ack: Pos::unwrap(h.ack, self.snd.iss, self.snd.una),
             payload: seg.payload,
         };
         let wnd = self.rcv_wnd();
@@ -228,7 +231,7 @@ impl Connection {
         {
             // The peer sent its SYN again: our SYN-ACK was lost. Send it again now rather
             // than a bare ACK the peer in SYN-SENT would drop (Linux does the same).
-            self.snd_nxt = Pos::SYN;
+            self.snd.nxt = Pos::SYN;
             return Some(Reply::None);
         }
         if h.flags.syn() {
@@ -238,7 +241,7 @@ impl Connection {
         if self.paws_rejects(now, h) {
             self.stats.paws_rejected += 1;
             debug!(quad = %self.quad, seq = %a.seq, "tcp: PAWS: an old timestamp, dropped");
-            self.ack_now = true;
+            self.rcv.ack_now = true;
             return Some(Reply::None);
         }
         self.note_old_data(a.seq, a.payload.len());
@@ -247,12 +250,12 @@ impl Connection {
         }
         // Not for this window: an old duplicate or a probe. Answer with an ACK that says
         // where we are, then drop it.
-        debug!(quad = %self.quad, seq = %a.seq, rcv_nxt = %self.rcv_nxt, wnd, "tcp: segment outside the window");
+        debug!(quad = %self.quad, seq = %a.seq, rcv_nxt = %self.rcv.nxt, wnd, "tcp: segment outside the window");
         if self.state == State::TimeWait && h.flags.fin() {
             // The peer did not get our last ACK: it resent its FIN. Restart 2 MSL.
-            self.time_wait_until = Some(now + self.time_wait);
+            self.timers.time_wait_until = Some(now + self.timers.time_wait);
         }
-        self.ack_now = true;
+        self.rcv.ack_now = true;
         Some(Reply::None)
     }
 
@@ -285,7 +288,7 @@ impl Connection {
         };
         let newer =
             self.ts_recent_at.is_none() || (ts.value.wrapping_sub(self.ts_recent) as i32) >= 0;
-        if a.seq <= self.rcv_nxt && newer {
+        if a.seq <= self.rcv.nxt && newer {
             self.ts_recent = ts.value;
             self.ts_recent_at = Some(now);
         }
@@ -297,13 +300,13 @@ impl Connection {
     ///
     /// [RFC 2883]: https://www.rfc-editor.org/rfc/rfc2883#section-4
     fn note_old_data(&mut self, seq: Pos, len: usize) {
-        if !self.sack_ok || len == 0 || seq >= self.rcv_nxt {
+        if !self.sack_ok || len == 0 || seq >= self.rcv.nxt {
             return;
         }
-        let end = (seq + len).min(self.rcv_nxt);
-        self.dsack = Some((seq, end));
-        self.ack_now = true;
-        self.ack_immediately = true;
+        let end = (seq + len).min(self.rcv.nxt);
+        self.rcv.dsack = Some((seq, end));
+        self.rcv.ack_now = true;
+        self.rcv.ack_immediately = true;
     }
 
     /// The acceptability test of RFC 9293 3.10.7.4 (four cases on segment and window length).
@@ -311,9 +314,9 @@ impl Connection {
     /// is trimmed away, but its ACK, window and RST are valid ("special allowance should be
     /// made to accept valid ACKs, URGs, and RSTs"; Linux does the same).
     pub(crate) fn acceptable(&self, seq: Pos, len: usize, wnd: usize) -> bool {
-        let in_window = |s: Pos| s >= self.rcv_nxt && s - self.rcv_nxt < wnd;
+        let in_window = |s: Pos| s >= self.rcv.nxt && s - self.rcv.nxt < wnd;
         match (len, wnd) {
-            (_, 0) => seq == self.rcv_nxt,
+            (_, 0) => seq == self.rcv.nxt,
             (0, _) => in_window(seq),
             (_, _) => in_window(seq) || in_window(seq + (len - 1)),
         }
@@ -322,8 +325,8 @@ impl Connection {
     /// Second, check the RST bit (RFC 5961 3.2): only an exact match resets; anywhere else in
     /// the window earns a challenge ACK; outside it, nothing.
     fn second_check_rst(&mut self, seq: Pos, wnd: usize) -> Reply {
-        if seq != self.rcv_nxt {
-            if seq > self.rcv_nxt && seq - self.rcv_nxt < wnd {
+        if seq != self.rcv.nxt {
+            if seq > self.rcv.nxt && seq - self.rcv.nxt < wnd {
                 debug!(quad = %self.quad, %seq, "tcp: RST inside the window but not exact");
                 return Reply::ChallengeAck;
             }
@@ -361,22 +364,22 @@ impl Connection {
         wnd: usize,
     ) -> (Pos, &'a [u8], bool) {
         // Already received: the front.
-        if seq < self.rcv_nxt {
-            let old = (self.rcv_nxt - seq).min(data.len());
+        if seq < self.rcv.nxt {
+            let old = (self.rcv.nxt - seq).min(data.len());
             data = &data[old..];
             seq += old;
-            if seq < self.rcv_nxt {
+            if seq < self.rcv.nxt {
                 fin = false; // the FIN too was old
             }
         }
         // Beyond the window: the back (and the FIN behind it).
-        let room = wnd.saturating_sub(seq - self.rcv_nxt);
+        let room = wnd.saturating_sub(seq - self.rcv.nxt);
         if data.len() > room {
             data = &data[..room];
             fin = false;
         }
         // Nothing counts after the peer's FIN.
-        if let Some(end) = self.fin_seq {
+        if let Some(end) = self.rcv.fin {
             let keep = if end > seq {
                 (end - seq).min(data.len())
             } else {
@@ -391,7 +394,7 @@ impl Connection {
     fn fifth_check_ack(&mut self, now: Instant, a: &Arrived<'_>) -> Option<Reply> {
         if self.state == State::SynReceived {
             // Our SYN-ACK must be what it acknowledges; then the handshake is complete.
-            if a.ack > self.snd_una && a.ack <= self.snd_max {
+            if a.ack > self.snd.una && a.ack <= self.snd.max {
                 self.update_window(a.h, a.seq, a.ack, false);
                 self.set_state(State::Established);
             } else {
@@ -403,17 +406,17 @@ impl Connection {
             }
         }
         // RFC 5961 5.2: acceptable only within (SND.UNA - MAX.SND.WND) ..= SND.NXT.
-        if a.ack > self.snd_max {
+        if a.ack > self.snd.max {
             debug!(quad = %self.quad, ack = %a.ack, "tcp: ACK for data never sent");
-            self.ack_now = true;
+            self.rcv.ack_now = true;
             return Some(Reply::None);
         }
-        if a.ack < self.snd_una && self.snd_una - a.ack > self.max_snd_wnd {
+        if a.ack < self.snd.una && self.snd.una - a.ack > self.snd.max_wnd {
             debug!(quad = %self.quad, ack = %a.ack, "tcp: ACK too old");
             return Some(Reply::ChallengeAck);
         }
         self.take_ack(now, a);
-        if self.snd_wl1 < a.seq || (self.snd_wl1 == a.seq && self.snd_wl2 <= a.ack) {
+        if self.snd.wl1 < a.seq || (self.snd.wl1 == a.seq && self.snd.wl2 <= a.ack) {
             self.update_window(a.h, a.seq, a.ack, false);
         }
         self.rearm_after_ack(now);
@@ -423,7 +426,7 @@ impl Connection {
     /// An acceptable ACK: new data acknowledged, or a duplicate; what its SACK blocks say.
     fn take_ack(&mut self, now: Instant, a: &Arrived<'_>) {
         let sack_news = self.take_sack_blocks(a.h, a.ack);
-        if a.ack > self.snd_una {
+        if a.ack > self.snd.una {
             self.ack_advance(now, a.h, a.ack);
             if sack_news {
                 self.on_sack_with_progress(now);
@@ -440,13 +443,13 @@ impl Connection {
     /// After an ACK: the persist or retransmission timer, and the closing states once our FIN
     /// is acknowledged.
     fn rearm_after_ack(&mut self, now: Instant) {
-        if self.snd_wnd == 0 && !self.send.is_empty() {
+        if self.snd.wnd == 0 && !self.snd.buf.is_empty() {
             // A closed window: probe it instead of timing out (RFC 9293 3.8.6.1).
-            self.retransmit_at = None;
+            self.timers.retransmit_at = None;
             self.arm_persist(now);
-        } else if self.snd_una < self.snd_max && self.retransmit_at.is_none() {
+        } else if self.snd.una < self.snd.max && self.timers.retransmit_at.is_none() {
             // Data is in flight again (after probing a closed window): time it.
-            self.retransmit_at = Some(now + self.rtt.rto());
+            self.timers.retransmit_at = Some(now + self.timers.rtt.rto());
         }
         if self.fin_acked() {
             match self.state {
@@ -464,38 +467,38 @@ impl Connection {
         // Whether the window was in use: an application that sends little, or a receiver's
         // small window, does not show that the network can take a larger one (RFC 7661).
         let in_flight = self.in_flight();
-        let cwnd_limited = in_flight * 2 >= self.congestion.window();
-        let acked = ack - self.snd_una;
+        let cwnd_limited = in_flight * 2 >= self.cc.ctl.window();
+        let acked = ack - self.snd.una;
         // Our SYN takes a position but no byte of the send buffer.
         let syn = usize::from(!self.syn_acked());
-        let data = acked.saturating_sub(syn).min(self.send.len());
-        self.send.consume(data);
-        self.snd_una = ack;
-        if self.snd_nxt < ack {
-            self.snd_nxt = ack;
+        let data = acked.saturating_sub(syn).min(self.snd.buf.len());
+        self.snd.buf.consume(data);
+        self.snd.una = ack;
+        if self.snd.nxt < ack {
+            self.snd.nxt = ack;
         }
-        self.scoreboard.prune(ack);
-        self.dupacks = 0;
+        self.rec.scoreboard.prune(ack);
+        self.rec.dupacks = 0;
         self.made_progress(now);
         let segment_rtt = self.segment_rtt(now, ack);
         let echo = h.timestamps.map_or(0, |ts| ts.echo);
         if self.ts_ok && self.detect_spurious_timeout(echo) {
             // The original segments arrived after all: go on from where we were. The echoed
             // timestamp is the original's, so `now - echo` spans the timeout too: no sample.
-            self.snd_nxt = self.snd_max;
-            self.ts_sample_wanted = false;
+            self.snd.nxt = self.snd.max;
+            self.timers.ts_sample_wanted = false;
         }
         // Karn's rule holds because `timed` is cleared whenever anything is sent again; with
         // timestamps, the echo names the copy that was acknowledged, so a sample is possible
         // even then (RFC 7323 4.1).
-        match self.timed {
+        match self.timers.timed {
             Some((end, sent)) if ack >= end => {
                 self.rtt_sample(now - sent);
-                self.timed = None;
+                self.timers.timed = None;
             }
             Some(_) => {}
-            None if self.ts_ok && echo != 0 && self.ts_sample_wanted => {
-                self.ts_sample_wanted = false;
+            None if self.ts_ok && echo != 0 && self.timers.ts_sample_wanted => {
+                self.timers.ts_sample_wanted = false;
                 let elapsed = self.ts_clock(now).wrapping_sub(echo);
                 if elapsed < 60_000 {
                     self.rtt_sample(std::time::Duration::from_millis(u64::from(elapsed)));
@@ -505,24 +508,25 @@ impl Connection {
         }
         // Congestion control counts data only: SYN and FIN take sequence space but are not
         // data, and RFC 5681 3.1 grows cwnd for ACKs "that cumulatively acknowledge new data".
-        if self.recovery_point.is_some() {
+        if self.rec.point.is_some() {
             self.on_ack_in_recovery(data);
         } else if data > 0 {
             let grow = self.slow_start_growth(now, ack, echo, segment_rtt, data);
             if cwnd_limited {
-                self.congestion.on_ack(now, grow, self.rtt.srtt());
+                self.cc.ctl.on_ack(now, grow, self.timers.rtt.srtt());
             }
             trace!(
                 quad = %self.quad,
-                cwnd = self.congestion.window(),
-                ssthresh = self.congestion.ssthresh(),
+                cwnd = self.cc.ctl.window(),
+                ssthresh = self.cc.ctl.ssthresh(),
                 "tcp: congestion window grows"
             );
         }
         // RFC 6298 5.2 and 5.3: all acknowledged, stop the timer; else restart it.
-        self.retries = 0;
-        self.rtt.reset_backoff();
-        self.retransmit_at = (self.snd_una < self.snd_max).then(|| now + self.rtt.rto());
+        self.timers.retries = 0;
+        self.timers.rtt.reset_backoff();
+        self.timers.retransmit_at =
+            (self.snd.una < self.snd.max).then(|| now + self.timers.rtt.rto());
         self.tail_probe_acked(now, ack, in_flight);
         self.arm_tail_loss_probe(now);
         if data > 0 {
@@ -543,7 +547,7 @@ impl Connection {
         data: usize,
     ) -> usize {
         use super::congestion::hystart::{Growth, Phase, CSS_GROWTH_DIVISOR};
-        if self.congestion.window() >= self.congestion.ssthresh() {
+        if self.cc.ctl.window() >= self.cc.ctl.ssthresh() {
             return data;
         }
         // The RTT of the newest segment this ACK covers, sent once; else from the echoed
@@ -554,25 +558,25 @@ impl Connection {
                 .filter(|&ms| ms < 60_000)
                 .map(|ms| std::time::Duration::from_millis(u64::from(ms)))
         });
-        let before = self.hystart.phase;
-        match self.hystart.on_ack(ack, self.snd_max, rtt) {
+        let before = self.cc.hystart.phase;
+        match self.cc.hystart.on_ack(ack, self.snd.max, rtt) {
             Growth::Conservative => {
                 if before == Phase::SlowStart {
                     self.stats.conservative_slow_starts += 1;
                     debug!(
                         quad = %self.quad,
-                        cwnd = self.congestion.window(),
+                        cwnd = self.cc.ctl.window(),
                         "tcp: HyStart++: the RTT grew, conservative slow start"
                     );
                 }
                 data / CSS_GROWTH_DIVISOR
             }
             Growth::EndSlowStart => {
-                self.congestion.end_slow_start();
+                self.cc.ctl.end_slow_start();
                 self.stats.hystart_exits += 1;
                 debug!(
                     quad = %self.quad,
-                    cwnd = self.congestion.window(),
+                    cwnd = self.cc.ctl.window(),
                     "tcp: HyStart++: slow start ends before a loss, congestion avoidance"
                 );
                 data
@@ -584,12 +588,12 @@ impl Connection {
     /// Forgets the send times of the segments `ack` covers; the RTT of the newest of them.
     fn segment_rtt(&mut self, now: Instant, ack: Pos) -> Option<std::time::Duration> {
         let mut newest = None;
-        while let Some(&(end, sent)) = self.sent_times.front() {
+        while let Some(&(end, sent)) = self.timers.sent_times.front() {
             if end > ack {
                 break;
             }
             newest = Some(sent);
-            self.sent_times.pop_front();
+            self.timers.sent_times.pop_front();
         }
         newest.map(|sent| now - sent)
     }
@@ -597,22 +601,22 @@ impl Connection {
     /// SND.WND from the segment (RFC 9293 3.10.7.4, fifth step), which begins at `seq` and
     /// acknowledges `ack`; the window of a SYN is never scaled (RFC 7323 2.2).
     fn update_window(&mut self, h: &Repr, seq: Pos, ack: Pos, syn: bool) {
-        let shift = if syn { 0 } else { self.snd_shift };
-        let old = self.snd_wnd;
-        self.snd_wnd = usize::from(h.window) << shift;
-        self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
-        self.snd_wl1 = seq;
-        self.snd_wl2 = ack;
-        let probing = self.persist_at.is_some() || self.probe_now;
-        if probing && self.snd_wnd > old {
+        let shift = if syn { 0 } else { self.snd.shift };
+        let old = self.snd.wnd;
+        self.snd.wnd = usize::from(h.window) << shift;
+        self.snd.max_wnd = self.snd.max_wnd.max(self.snd.wnd);
+        self.snd.wl1 = seq;
+        self.snd.wl2 = ack;
+        let probing = self.timers.persist_at.is_some() || self.timers.probe_now;
+        if probing && self.snd.wnd > old {
             // The window opened (from zero, or from a sliver too small to use): the persist
             // timer's work is done; the normal path sends now.
-            self.persist_at = None;
-            self.persist_backoff = 0;
-            self.probe_now = false;
+            self.timers.persist_at = None;
+            self.timers.persist_backoff = 0;
+            self.timers.probe_now = false;
             if old == 0 {
                 // A probe's byte may not have been taken: send from SND.UNA again.
-                self.snd_nxt = self.snd_una;
+                self.snd.nxt = self.snd.una;
             }
         }
     }
@@ -629,7 +633,7 @@ impl Connection {
         if data.is_empty() {
             if sent > 0 {
                 // All of it was old, or beyond the window or the peer's FIN: say where we are.
-                self.ack_now = true;
+                self.rcv.ack_now = true;
             }
             return None;
         }
@@ -650,21 +654,21 @@ impl Connection {
             self.fail(io::ErrorKind::ConnectionAborted);
             return Some(reply);
         }
-        let in_order = seq == self.rcv_nxt;
-        let offset = seq - self.rcv_nxt;
+        let in_order = seq == self.rcv.nxt;
+        let offset = seq - self.rcv.nxt;
         if self.sack_ok {
             // Early data that arrived twice: a D-SACK too (RFC 2883 section 4, case 2).
-            if let Some(dup) = self.recv.already_held(offset..offset + data.len()) {
-                self.dsack = Some((self.rcv_nxt + dup.start, self.rcv_nxt + dup.end));
+            if let Some(dup) = self.rcv.buf.already_held(offset..offset + data.len()) {
+                self.rcv.dsack = Some((self.rcv.nxt + dup.start, self.rcv.nxt + dup.end));
             }
         }
-        let advanced = self.recv.insert(offset, data);
-        self.rcv_nxt += advanced;
+        let advanced = self.rcv.buf.insert(offset, data);
+        self.rcv.nxt += advanced;
         if !in_order {
-            self.last_early = Some(seq);
+            self.rcv.last_early = Some(seq);
         }
-        self.rcv_mss = self.rcv_mss.max(data.len());
-        self.unacked_bytes += data.len();
+        self.rcv.mss = self.rcv.mss.max(data.len());
+        self.rcv.unacked_bytes += data.len();
         // ACK at least every second full-sized segment, and at once when the segment is out
         // of order or fills all or part of a hole: the sender counts those duplicate ACKs and
         // learns of the fill at once (RFC 5681 4.2).
@@ -672,15 +676,15 @@ impl Connection {
         // the ACK (delayed ACK, RFC 9293 3.8.6.3).
         if !in_order
             || advanced > data.len()
-            || self.recv.has_holes()
-            || self.unacked_bytes >= 2 * self.rcv_mss
+            || self.rcv.buf.has_holes()
+            || self.rcv.unacked_bytes >= 2 * self.rcv.mss
         {
-            self.ack_now = true;
-            self.ack_immediately = true;
-        } else if let Some(delay) = self.delayed_ack {
-            self.delack_at.get_or_insert(now + delay);
+            self.rcv.ack_now = true;
+            self.rcv.ack_immediately = true;
+        } else if let Some(delay) = self.rcv.delayed_ack {
+            self.rcv.delack_at.get_or_insert(now + delay);
         } else {
-            self.ack_now = true;
+            self.rcv.ack_now = true;
         }
         if advanced > 0 {
             self.wake_readers();
@@ -693,25 +697,25 @@ impl Connection {
     /// Eighth, check the FIN bit: note where the peer's stream ends (`end`, when the segment
     /// carried a FIN we kept); it is consumed once every byte before it has arrived.
     fn eighth_check_fin(&mut self, now: Instant, end: Pos, fin: bool) {
-        if fin && self.fin_seq.is_none() {
-            self.fin_seq = Some(end);
+        if fin && self.rcv.fin.is_none() {
+            self.rcv.fin = Some(end);
         }
         self.consume_fin(now);
     }
 
     /// Consumes the peer's FIN once every byte before it has arrived.
     fn consume_fin(&mut self, now: Instant) {
-        match self.fin_seq {
-            Some(fin) if !self.fin_received && self.rcv_nxt == fin => {}
+        match self.rcv.fin {
+            Some(fin) if !self.rcv.fin_received && self.rcv.nxt == fin => {}
             _ => return,
         }
-        self.rcv_nxt += 1;
+        self.rcv.nxt += 1;
         // A FIN at the right edge of the window takes a position past it: keep the announced
         // edge from falling behind RCV.NXT, so that the window is 0, not 2^64 - 1.
-        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
-        self.fin_received = true;
-        self.ack_now = true;
-        self.ack_immediately = true;
+        self.rcv.adv = self.rcv.adv.max(self.rcv.nxt);
+        self.rcv.fin_received = true;
+        self.rcv.ack_now = true;
+        self.rcv.ack_immediately = true;
         self.wake_readers();
         match self.state {
             State::SynReceived | State::Established => self.set_state(State::CloseWait),
@@ -725,8 +729,8 @@ impl Connection {
     /// Both FINs are acknowledged: wait 2 MSL before forgetting the connection.
     pub(crate) fn enter_time_wait(&mut self, now: Instant) {
         self.set_state(State::TimeWait);
-        self.retransmit_at = None;
-        self.persist_at = None;
-        self.time_wait_until = Some(now + self.time_wait);
+        self.timers.retransmit_at = None;
+        self.timers.persist_at = None;
+        self.timers.time_wait_until = Some(now + self.timers.time_wait);
     }
 }

@@ -43,18 +43,18 @@ const MIN_KEEPALIVE_WAIT: std::time::Duration = std::time::Duration::from_millis
 impl Connection {
     /// A segment arrived: the peer is alive, and keep-alive counting starts over.
     pub(crate) fn heard_from_peer(&mut self, now: Instant) {
-        self.last_heard = Some(now);
-        self.keepalives_unanswered = 0;
+        self.timers.last_heard = Some(now);
+        self.timers.keepalives_unanswered = 0;
     }
 
     /// When the next keep-alive probe is due: keep-alive on, the connection open, and nothing
     /// of ours waiting for an ACK or for the window (the retransmission and persist timers
     /// watch those).
     pub(crate) fn keepalive_at(&self) -> Option<Instant> {
-        let keepalive = self.keepalive?;
+        let keepalive = self.timers.keepalive?;
         let idle = matches!(self.state, State::Established | State::CloseWait)
-            && self.snd_una == self.snd_max
-            && self.send.is_empty();
+            && self.snd.una == self.snd.max
+            && self.snd.buf.is_empty();
         if !idle {
             return None;
         }
@@ -62,25 +62,25 @@ impl Connection {
         let waited = keepalive
             .interval
             .max(MIN_KEEPALIVE_WAIT)
-            .checked_mul(self.keepalives_unanswered)?
+            .checked_mul(self.timers.keepalives_unanswered)?
             .checked_add(keepalive.idle.max(MIN_KEEPALIVE_WAIT))?;
-        Some(self.last_heard? + waited)
+        Some(self.timers.last_heard? + waited)
     }
 
     /// The keep-alive deadline passed: send a probe, or give up after `probes` unanswered
     /// ones.
     pub(crate) fn on_keepalive_timeout(&mut self) {
-        let Some(keepalive) = self.keepalive else {
+        let Some(keepalive) = self.timers.keepalive else {
             return;
         };
-        if self.keepalives_unanswered >= keepalive.probes {
+        if self.timers.keepalives_unanswered >= keepalive.probes {
             debug!(quad = %self.quad, probes = keepalive.probes, "tcp: no answer to keep-alive probes, giving up");
             self.fail(io::ErrorKind::TimedOut);
             return;
         }
-        self.keepalives_unanswered += 1;
-        self.keepalive_now = true;
-        debug!(quad = %self.quad, n = self.keepalives_unanswered, "tcp: idle too long, keep-alive probe due");
+        self.timers.keepalives_unanswered += 1;
+        self.timers.keepalive_now = true;
+        debug!(quad = %self.quad, n = self.timers.keepalives_unanswered, "tcp: idle too long, keep-alive probe due");
     }
 
     /// When the user timeout runs out, if data is waiting.
@@ -88,24 +88,24 @@ impl Connection {
         if matches!(self.state, State::Closed | State::Listen | State::TimeWait) {
             return None;
         }
-        Some(self.stalled_since? + self.user_timeout?)
+        Some(self.timers.stalled_since? + self.timers.user_timeout?)
     }
 
     /// Something of ours waits for an ACK (or for the window) from `now` on, unless something
     /// already did.
     pub(crate) fn started_waiting(&mut self, now: Instant) {
-        self.stalled_since.get_or_insert(now);
+        self.timers.stalled_since.get_or_insert(now);
     }
 
     /// The peer acknowledged something new: the wait starts over, if anything still waits.
     pub(crate) fn made_progress(&mut self, now: Instant) {
-        let waiting = self.snd_una < self.snd_max || !self.send.is_empty();
-        self.stalled_since = waiting.then_some(now);
+        let waiting = self.snd.una < self.snd.max || !self.snd.buf.is_empty();
+        self.timers.stalled_since = waiting.then_some(now);
     }
 
     /// The user timeout ran out: the connection fails.
     pub(crate) fn on_user_timeout(&mut self) {
-        debug!(quad = %self.quad, timeout = ?self.user_timeout, "tcp: nothing acknowledged within the user timeout, giving up");
+        debug!(quad = %self.quad, timeout = ?self.timers.user_timeout, "tcp: nothing acknowledged within the user timeout, giving up");
         self.fail(io::ErrorKind::TimedOut);
     }
 }

@@ -44,11 +44,13 @@ pub mod options;
 mod output;
 mod passive;
 pub mod pos;
+mod receiver;
 mod recovery;
 mod recv_buffer;
 mod ring;
 pub mod rto;
 mod sack;
+mod sender;
 pub mod seq;
 pub mod state;
 mod syn_queue;
@@ -242,7 +244,7 @@ impl TcpLayer {
             self.remove(index);
             return;
         }
-        if conn.state == state::State::TimeWait && conn.orphaned && !conn.ack_now {
+        if conn.state == state::State::TimeWait && conn.orphaned && !conn.rcv.ack_now {
             // Nobody holds it and its last ACK is out: keep only a record.
             let (quad, record) = (conn.quad, conn.time_wait_record());
             self.remove(index);

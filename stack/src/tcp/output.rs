@@ -67,7 +67,8 @@ impl Connection {
         // Encapsulation, inside out: data, then the TCP header, then the IPv4 header.
         let data_at = IP_HEADER_LEN + header.header_len();
         let offset = plan.seq - self.data_start();
-        self.send
+        self.snd
+            .buf
             .read_at(offset, &mut buf[data_at..data_at + plan.len]);
         let (src, dst) = (*self.quad.local.ip(), *self.quad.remote.ip());
         header.emit(&mut buf[IP_HEADER_LEN..], src, dst);
@@ -90,8 +91,8 @@ impl Connection {
     /// below what we sent, only a number inside it is acceptable (RFC 9293 3.10.7.4). Linux
     /// chooses the same way (`tcp_acceptable_seq`).
     pub(crate) fn ack_seq(&self) -> Pos {
-        let highest = self.snd_max.max(self.snd_nxt);
-        let window_end = self.snd_una + self.snd_wnd;
+        let highest = self.snd.max.max(self.snd.nxt);
+        let window_end = self.snd.una + self.snd.wnd;
         let open = matches!(
             self.state,
             State::Established
@@ -151,7 +152,7 @@ impl Connection {
         match self.state {
             State::Closed | State::Listen => return None,
             // Our SYN, or SYN-ACK, until it is acknowledged (sent again after a timeout).
-            State::SynSent | State::SynReceived if self.snd_nxt == Pos::SYN => {
+            State::SynSent | State::SynReceived if self.snd.nxt == Pos::SYN => {
                 let flags = if self.state == State::SynSent {
                     Flags::SYN
                 } else {
@@ -174,18 +175,18 @@ impl Connection {
                 return Some(plan);
             }
         }
-        if self.keepalive_now {
+        if self.timers.keepalive_now {
             // RFC 9293 3.8.4: a sequence number the peer has already acknowledged, and no data
             // (as Linux sends it): the peer answers with an ACK, if it is there.
-            self.keepalive_now = false;
+            self.timers.keepalive_now = false;
             self.stats.keepalive_probes += 1;
             self.note = Some(format!(
                 "keep-alive probe #{}: an old sequence number, so that the peer answers \
                  with an ACK if it is still there",
-                self.keepalives_unanswered
+                self.timers.keepalives_unanswered
             ));
             return Some(Plan {
-                seq: self.snd_una - 1,
+                seq: self.snd.una - 1,
                 flags: Flags::ACK,
                 len: 0,
                 probe: false,
@@ -193,7 +194,7 @@ impl Connection {
                 resend: None,
             });
         }
-        self.ack_now.then_some(Plan {
+        self.rcv.ack_now.then_some(Plan {
             seq: self.ack_seq(),
             flags: Flags::ACK,
             len: 0,
@@ -209,19 +210,19 @@ impl Connection {
         if let Some(plan) = self.recovery_segment() {
             return Some(plan);
         }
-        if self.tail_probe_now {
+        if self.rec.tail_probe_now {
             if let Some(plan) = self.tail_probe_segment() {
                 return Some(plan);
             }
         }
         // After going back to SND.UNA on a timeout, skip what the peer reported holding
         // (RFC 6675 section 5.1).
-        while let Some(end) = self.scoreboard.sacked_until(self.snd_nxt) {
-            self.snd_nxt = end;
+        while let Some(end) = self.rec.scoreboard.sacked_until(self.snd.nxt) {
+            self.snd.nxt = end;
         }
-        let offset = self.snd_nxt - self.data_start();
-        let avail = self.send.len().saturating_sub(offset);
-        let probe = self.probe_now && avail > 0;
+        let offset = self.snd.nxt - self.data_start();
+        let avail = self.snd.buf.len().saturating_sub(offset);
+        let probe = self.timers.probe_now && avail > 0;
         let usable = self.window_room().min(self.congestion_room());
         // A probe carries one byte into a zero window, or as much as a small open window takes
         // when silly window avoidance held it back (RFC 1122 4.2.3.4: the override timeout).
@@ -233,9 +234,9 @@ impl Connection {
         // The FIN goes with the last byte of data, or alone once the data has all gone.
         let fin = self
             .fin_seq_out()
-            .is_some_and(|fin| len == avail && self.snd_nxt + len == fin);
+            .is_some_and(|fin| len == avail && self.snd.nxt + len == fin);
         if len == 0 && !fin {
-            if avail > 0 && self.snd_max == self.snd_una {
+            if avail > 0 && self.snd.max == self.snd.una {
                 // Data waits and nothing is in flight to bring an ACK: make sure a probe comes.
                 self.arm_persist(now);
             }
@@ -249,7 +250,7 @@ impl Connection {
             flags |= Flags::PSH; // the last of what the application wrote
         }
         Some(Plan {
-            seq: self.snd_nxt,
+            seq: self.snd.nxt,
             flags,
             len,
             probe,
@@ -260,9 +261,9 @@ impl Connection {
 
     /// What the peer's window still takes beyond SND.NXT.
     fn window_room(&self) -> usize {
-        let right_edge = self.snd_una + self.snd_wnd;
-        if right_edge > self.snd_nxt {
-            right_edge - self.snd_nxt
+        let right_edge = self.snd.una + self.snd.wnd;
+        if right_edge > self.snd.nxt {
+            right_edge - self.snd.nxt
         } else {
             0
         }
@@ -271,18 +272,18 @@ impl Connection {
     /// A tail loss probe (see `tail_loss.rs`): one new segment if the peer's window takes one,
     /// whatever the congestion window; else the last segment sent, again.
     fn tail_probe_segment(&mut self) -> Option<Plan> {
-        let offset = self.snd_nxt - self.data_start();
-        let avail = self.send.len().saturating_sub(offset);
+        let offset = self.snd.nxt - self.data_start();
+        let avail = self.snd.buf.len().saturating_sub(offset);
         let new = avail.min(self.segment_size()).min(self.window_room());
-        let (seq, len, fin, resend) = if new > 0 && self.snd_nxt == self.snd_max {
-            let fin = self.fin_seq_out() == Some(self.snd_nxt + new);
-            (self.snd_nxt, new, fin, None)
+        let (seq, len, fin, resend) = if new > 0 && self.snd.nxt == self.snd.max {
+            let fin = self.fin_seq_out() == Some(self.snd.nxt + new);
+            (self.snd.nxt, new, fin, None)
         } else {
             let (seq, len, fin) = self.last_segment();
             (seq, len, fin, Some(Resend::Probe))
         };
         if len == 0 && !fin {
-            self.tail_probe_now = false;
+            self.rec.tail_probe_now = false;
             return None;
         }
         let mut flags = Flags::ACK;
@@ -307,9 +308,9 @@ impl Connection {
     /// the pipe has room.
     fn recovery_segment(&mut self) -> Option<Plan> {
         let (seq, len, why) = self.recovery_resend()?;
-        let fin = self.our_fin == Some(seq + len);
+        let fin = self.snd.fin == Some(seq + len);
         if len == 0 && !fin {
-            self.rtx_now = false;
+            self.rec.rtx_now = false;
             return None;
         }
         if why == Resend::Sack && self.congestion_room() < len {
@@ -347,29 +348,32 @@ impl Connection {
     /// [RFC 9293 3.7.4]: https://www.rfc-editor.org/rfc/rfc9293#section-3.7.4
     /// [RFC 9293 3.8.6.2.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.1
     fn may_send(&self, len: usize, avail: usize) -> bool {
-        let small_in_flight = self.snd_una < self.small_sent_end;
+        let small_in_flight = self.snd.una < self.snd.small_sent_end;
         len >= self.segment_size()
-            || self.snd_nxt < self.snd_max
+            || self.snd.nxt < self.snd.max
             || (len == avail
-                && (self.nodelay
-                    || self.our_fin.is_some()
+                && (self.snd.nodelay
+                    || self.snd.fin.is_some()
                     || !small_in_flight
                     || self.urgent_mode()))
-            || (self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2)
+            || (self.snd.max_wnd > 0 && len >= self.snd.max_wnd / 2)
     }
 
     /// Starts the persist timer if it is not running.
     pub(crate) fn arm_persist(&mut self, now: Instant) {
         self.started_waiting(now);
-        if self.persist_at.is_none() && !self.probe_now {
-            let backoff = 1u32.checked_shl(self.persist_backoff).unwrap_or(u32::MAX);
+        if self.timers.persist_at.is_none() && !self.timers.probe_now {
+            let backoff = 1u32
+                .checked_shl(self.timers.persist_backoff)
+                .unwrap_or(u32::MAX);
             let wait = self
+                .timers
                 .rtt
                 .rto()
                 .checked_mul(backoff)
                 .unwrap_or(MAX_PERSIST)
                 .min(MAX_PERSIST);
-            self.persist_at = Some(now + wait);
+            self.timers.persist_at = Some(now + wait);
         }
     }
 
@@ -379,7 +383,7 @@ impl Connection {
         // Our SYN offers each option; our SYN-ACK only answers the peer's offers (RFC 7323
         // 1.3, RFC 2018 section 2).
         let active = self.state == State::SynSent;
-        let offer_scale = syn && (active || self.peer_scales);
+        let offer_scale = syn && (active || self.rcv.peer_scales);
         let sack_permitted = syn
             && if active {
                 self.sack_wanted
@@ -414,7 +418,7 @@ impl Connection {
             window,
             urgent: urgent.unwrap_or(0),
             mss: syn.then_some(self.our_mss.min(usize::from(u16::MAX)) as u16),
-            window_scale: offer_scale.then_some(self.offered_shift),
+            window_scale: offer_scale.then_some(self.rcv.offered_shift),
             sack_permitted,
             sack_blocks,
             timestamps,
@@ -428,7 +432,7 @@ impl Connection {
     /// while we hold early data.
     pub(crate) fn segment_size(&self) -> usize {
         let timestamps = if self.ts_ok { 12 } else { 0 };
-        let held = self.recv.early_ranges().len() + usize::from(self.dsack.is_some());
+        let held = self.rcv.buf.early_ranges().len() + usize::from(self.rcv.dsack.is_some());
         let sack = if self.sack_ok && held > 0 {
             let room = MAX_OPTIONS_LEN - timestamps;
             let blocks = held.min((room - 4) / 8);
@@ -436,7 +440,7 @@ impl Connection {
         } else {
             0
         };
-        self.send_mss.saturating_sub(timestamps + sack).max(1)
+        self.snd.mss.saturating_sub(timestamps + sack).max(1)
     }
 
     /// SACK blocks for what we hold beyond RCV.NXT (RFC 2018 section 4): the block with the most
@@ -446,10 +450,10 @@ impl Connection {
     /// (it is the most recently received).
     fn sack_blocks(&mut self) -> SackBlocks {
         let mut blocks = SackBlocks::default();
-        if let Some((left, right)) = self.dsack.take() {
+        if let Some((left, right)) = self.rcv.dsack.take() {
             blocks.push(SackBlock {
-                left: left.wrap(self.irs),
-                right: right.wrap(self.irs),
+                left: left.wrap(self.rcv.irs),
+                right: right.wrap(self.rcv.irs),
             });
             self.stats.dsacks_sent += 1;
             debug!(quad = %self.quad, %left, %right, "tcp: D-SACK: this arrived twice");
@@ -462,14 +466,15 @@ impl Connection {
                 ));
             }
         }
-        let ranges = self.recv.early_ranges();
+        let ranges = self.rcv.buf.early_ranges();
         let block = |r: &std::ops::Range<usize>| SackBlock {
-            left: (self.rcv_nxt + r.start).wrap(self.irs),
-            right: (self.rcv_nxt + r.end).wrap(self.irs),
+            left: (self.rcv.nxt + r.start).wrap(self.rcv.irs),
+            right: (self.rcv.nxt + r.end).wrap(self.rcv.irs),
         };
         let latest = self
+            .rcv
             .last_early
-            .map(|seq| seq - self.rcv_nxt)
+            .map(|seq| seq - self.rcv.nxt)
             .and_then(|off| ranges.iter().position(|r| r.start <= off && off < r.end));
         if let Some(i) = latest {
             blocks.push(block(&ranges[i]));
@@ -492,26 +497,28 @@ impl Connection {
     /// should the rounding ever outgrow it, the edge moves back by less than one unit rather
     /// than promise room the buffer does not have.
     pub(crate) fn window_to_announce(&mut self, syn: bool) -> u16 {
-        let free = self.recv.window();
+        let free = self.rcv.buf.window();
         if syn {
             // The window in a SYN is not scaled (RFC 7323 2.2).
             let window = free.min(usize::from(u16::MAX));
-            self.rcv_adv = self.rcv_nxt + window;
+            self.rcv.adv = self.rcv.nxt + window;
             return window as u16;
         }
         let known = self.rcv_wnd();
-        let threshold = (self.recv.capacity() / 2).min(self.our_mss);
+        let threshold = (self.rcv.buf.capacity() / 2).min(self.our_mss);
         let mut window = free;
         if window > known && window - known < threshold {
             window = known;
         }
-        let shift = self.rcv_shift;
+        let shift = self.rcv.shift;
         let mut field = window >> shift;
         if field << shift < known {
-            field = known.div_ceil(1 << shift).min(self.recv.storage() >> shift);
+            field = known
+                .div_ceil(1 << shift)
+                .min(self.rcv.buf.storage() >> shift);
         }
         let field = field.min(usize::from(u16::MAX));
-        self.rcv_adv = self.rcv_nxt + (field << shift);
+        self.rcv.adv = self.rcv.nxt + (field << shift);
         field as u16
     }
 
@@ -520,27 +527,27 @@ impl Connection {
     fn after_sending(&mut self, now: Instant, plan: &Plan) -> Option<Cow<'static, str>> {
         self.stats.segments_out += 1;
         if plan.flags.ack() {
-            self.ack_now = false;
-            self.ack_immediately = false;
-            self.unacked_bytes = 0;
-            self.delack_at = None;
+            self.rcv.ack_now = false;
+            self.rcv.ack_immediately = false;
+            self.rcv.unacked_bytes = 0;
+            self.rcv.delack_at = None;
         }
         let len = plan.len + usize::from(plan.flags.syn()) + usize::from(plan.flags.fin());
-        let resent = plan.seq < self.snd_max && !plan.probe;
+        let resent = plan.seq < self.snd.max && !plan.probe;
         if len > 0 {
             self.started_waiting(now);
             match plan.resend {
                 // Loss recovery fills a hole; SND.NXT stays where new data goes on.
                 Some(why) => {
-                    self.high_rxt = self.high_rxt.max(plan.seq + len);
-                    if plan.seq == self.snd_una {
-                        self.una_resent_at = Some(self.snd_max);
-                        self.una_lost_again = false;
+                    self.rec.high_rxt = self.rec.high_rxt.max(plan.seq + len);
+                    if plan.seq == self.snd.una {
+                        self.rec.una_resent_at = Some(self.snd.max);
+                        self.rec.una_lost_again = false;
                     }
-                    self.recovery_resent += 1;
+                    self.rec.resent += 1;
                     match why {
                         Resend::Fast => {
-                            self.rtx_now = false;
+                            self.rec.rtx_now = false;
                             self.stats.fast_retransmissions += 1;
                         }
                         Resend::Sack => self.stats.sack_retransmissions += 1,
@@ -549,11 +556,11 @@ impl Connection {
                 }
                 None => {
                     if plan.len > 0 && plan.len < self.segment_size() {
-                        self.small_sent_end = plan.seq + len;
+                        self.snd.small_sent_end = plan.seq + len;
                     }
-                    self.snd_nxt = plan.seq + len;
-                    if self.snd_nxt > self.snd_max {
-                        self.snd_max = self.snd_nxt;
+                    self.snd.nxt = plan.seq + len;
+                    if self.snd.nxt > self.snd.max {
+                        self.snd.max = self.snd.nxt;
                     }
                 }
             }
@@ -578,33 +585,33 @@ impl Connection {
                     why = self.note.as_deref().unwrap_or(""),
                     "tcp: retransmission"
                 );
-                if self.timed.take().is_some() {
+                if self.timers.timed.take().is_some() {
                     // Karn: no RTT sample from a segment sent twice; a timestamp can tell.
-                    self.ts_sample_wanted = true;
+                    self.timers.ts_sample_wanted = true;
                 }
-                self.sent_times.clear();
+                self.timers.sent_times.clear();
             } else {
-                if self.timed.is_none() && !plan.probe {
-                    self.timed = Some((self.snd_nxt, now));
+                if self.timers.timed.is_none() && !plan.probe {
+                    self.timers.timed = Some((self.snd.nxt, now));
                 }
-                if !plan.probe && self.sent_times.len() < MAX_SENT_TIMES {
-                    self.sent_times.push_back((plan.seq + len, now));
+                if !plan.probe && self.timers.sent_times.len() < MAX_SENT_TIMES {
+                    self.timers.sent_times.push_back((plan.seq + len, now));
                 }
             }
         }
         if plan.probe {
             // A probe is answered by an ACK, not timed out: the persist timer stays in charge.
-            self.probe_now = false;
+            self.timers.probe_now = false;
             self.stats.window_probes += 1;
-            self.retransmit_at = None;
+            self.timers.retransmit_at = None;
             self.arm_persist(now);
             return Some(Cow::Owned(format!(
                 "zero-window probe #{}: is the window still closed?",
-                self.persist_backoff
+                self.timers.persist_backoff
             )));
         }
-        if len > 0 && self.retransmit_at.is_none() {
-            self.retransmit_at = Some(now + self.rtt.rto());
+        if len > 0 && self.timers.retransmit_at.is_none() {
+            self.timers.retransmit_at = Some(now + self.timers.rtt.rto());
         }
         if plan.tail_probe {
             self.after_tail_loss_probe(now, plan.seq, plan.resend.is_some());

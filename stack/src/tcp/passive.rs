@@ -194,8 +194,8 @@ impl TcpLayer {
         let mut conn = Connection::new(quad, State::SynReceived, iss, self.our_mss, &self.config);
         conn.ts_offset = self.isn.ts_offset(quad.local, quad.remote);
         conn.learn_peer(peer);
-        conn.snd_nxt = Pos::DATA;
-        conn.snd_max = Pos::DATA;
+        conn.snd.nxt = Pos::DATA;
+        conn.snd.max = Pos::DATA;
         conn.window_to_announce(true);
         if let Some(sent) = syn_ack_sent {
             conn.rtt_sample(now - sent);

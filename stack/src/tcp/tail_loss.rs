@@ -52,7 +52,7 @@ impl Connection {
     /// timeout, not while a probe is out, and only with SACK (the probe's ACK must say what is
     /// missing).
     pub(crate) fn arm_tail_loss_probe(&mut self, now: Instant) {
-        self.probe_timeout_at = None;
+        self.rec.probe_timeout_at = None;
         let open = matches!(
             self.state,
             State::Established
@@ -61,36 +61,36 @@ impl Connection {
                 | State::Closing
                 | State::LastAck
         );
-        let Some(srtt) = self.rtt.srtt() else {
+        let Some(srtt) = self.timers.rtt.srtt() else {
             return;
         };
-        if !self.tail_loss_probes
+        if !self.rec.tail_loss_probes
             || !self.sack_ok
             || !open
-            || self.recovery_point.is_some()
-            || self.retries > 0
-            || self.tail_probe_end.is_some()
-            || self.snd_una == self.snd_max
-            || self.snd_nxt < self.snd_max
-            || self.persist_at.is_some()
+            || self.rec.point.is_some()
+            || self.timers.retries > 0
+            || self.rec.tail_probe_end.is_some()
+            || self.snd.una == self.snd.max
+            || self.snd.nxt < self.snd.max
+            || self.timers.persist_at.is_some()
         {
             return;
         }
         let mut pto = srtt * 2;
-        if self.in_flight() <= self.send_mss {
+        if self.in_flight() <= self.snd.mss {
             pto += WORST_CASE_DELAYED_ACK;
         }
         let at = now + pto.max(MIN_PROBE_TIMEOUT);
-        if self.retransmit_at.is_some_and(|rto| at < rto) {
-            self.probe_timeout_at = Some(at);
+        if self.timers.retransmit_at.is_some_and(|rto| at < rto) {
+            self.rec.probe_timeout_at = Some(at);
         }
     }
 
     /// The probe timeout expired: a probe is due.
     pub(crate) fn on_probe_timeout(&mut self) {
-        self.probe_timeout_at = None;
-        if self.recovery_point.is_none() && self.snd_una < self.snd_max {
-            self.tail_probe_now = true;
+        self.rec.probe_timeout_at = None;
+        if self.rec.point.is_none() && self.snd.una < self.snd.max {
+            self.rec.tail_probe_now = true;
             debug!(quad = %self.quad, "tcp: no ACK for 2 × SRTT, a tail loss probe is due");
         }
     }
@@ -98,42 +98,42 @@ impl Connection {
     /// What the probe resends when no new data can go: the last segment sent, `(seq, len,
     /// fin)`, FIN included if it was.
     pub(crate) fn last_segment(&self) -> (Pos, usize, bool) {
-        let data_end = match self.our_fin {
-            Some(fin) if fin < self.snd_max => fin,
-            _ => self.snd_max,
+        let data_end = match self.snd.fin {
+            Some(fin) if fin < self.snd.max => fin,
+            _ => self.snd.max,
         };
-        let fin = data_end < self.snd_max;
-        let len = (data_end - self.snd_una.max(self.data_start())).min(self.segment_size());
+        let fin = data_end < self.snd.max;
+        let len = (data_end - self.snd.una.max(self.data_start())).min(self.segment_size());
         (data_end - len, len, fin)
     }
 
     /// The probe went out: the retransmission timer runs again from now (RFC 8985 7.3), and
     /// no other probe goes until this one is acknowledged.
     pub(crate) fn after_tail_loss_probe(&mut self, now: Instant, start: Pos, retransmission: bool) {
-        self.tail_probe_now = false;
-        self.tail_probe_start = start;
-        self.tail_probe_end = Some(self.snd_max);
-        self.tail_probe_resent = retransmission;
-        self.tail_probe_dsacked = false;
+        self.rec.tail_probe_now = false;
+        self.rec.tail_probe_start = start;
+        self.rec.tail_probe_end = Some(self.snd.max);
+        self.rec.tail_probe_resent = retransmission;
+        self.rec.tail_probe_dsacked = false;
         self.stats.tail_loss_probes += 1;
-        self.retransmit_at = Some(now + self.rtt.rto());
+        self.timers.retransmit_at = Some(now + self.timers.rtt.rto());
     }
 
     /// New SACK information while a probe is out: if the peer holds the probe but not data
     /// sent before it, that data is lost (the idea of RACK, RFC 8985 section 6: a segment sent
     /// later arrived first); recovery begins at once, and resends every hole below the probe.
     pub(crate) fn check_tail_probe_sacked(&mut self, now: Instant) {
-        if self.tail_probe_end.is_none()
-            || self.recovery_point.is_some()
-            || self.snd_una >= self.tail_probe_start
-            || self.scoreboard.sacked_beyond(self.tail_probe_start) == 0
+        if self.rec.tail_probe_end.is_none()
+            || self.rec.point.is_some()
+            || self.snd.una >= self.rec.tail_probe_start
+            || self.rec.scoreboard.sacked_beyond(self.rec.tail_probe_start) == 0
             || !self.after_recover()
         {
             return;
         }
         debug!(quad = %self.quad, "tcp: the tail loss probe arrived, data sent before it did not");
         self.enter_recovery(now);
-        self.lost_below_probe = Some(self.tail_probe_start);
+        self.rec.lost_below_probe = Some(self.rec.tail_probe_start);
         self.note = Some("fast retransmission: the tail loss probe arrived, this did not".into());
     }
 
@@ -143,24 +143,24 @@ impl Connection {
     /// 7.4.2), unless the peer's D-SACK said it already held the probe's data: then there was
     /// no loss. A recovery or a timeout ends the episode early, and answers for itself.
     pub(crate) fn tail_probe_acked(&mut self, now: Instant, ack: Pos, in_flight: usize) {
-        let Some(end) = self.tail_probe_end else {
+        let Some(end) = self.rec.tail_probe_end else {
             return;
         };
         if ack < end {
             return;
         }
-        self.tail_probe_end = None;
-        if self.tail_probe_resent && self.tail_probe_dsacked {
+        self.rec.tail_probe_end = None;
+        if self.rec.tail_probe_resent && self.rec.tail_probe_dsacked {
             self.stats.unneeded_tail_probes += 1;
             debug!(quad = %self.quad, "tcp: the tail loss probe was not needed (D-SACK)");
-        } else if self.tail_probe_resent && self.recovery_point.is_none() {
-            self.congestion.on_loss(now, in_flight);
-            self.hystart.stop();
-            self.recovery_undo = None;
+        } else if self.rec.tail_probe_resent && self.rec.point.is_none() {
+            self.cc.ctl.on_loss(now, in_flight);
+            self.cc.hystart.stop();
+            self.rec.recovery_undo = None;
             self.stats.tail_losses_repaired += 1;
             debug!(
                 quad = %self.quad,
-                cwnd = self.congestion.window(),
+                cwnd = self.cc.ctl.window(),
                 "tcp: the tail loss probe repaired a loss; the window shrinks as in fast recovery"
             );
         }

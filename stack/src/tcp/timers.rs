@@ -11,10 +11,14 @@
 //! [RFC 9293 3.4.2]: https://www.rfc-editor.org/rfc/rfc9293#section-3.4.2
 
 use std::io;
+use std::time::Duration;
 
 use tracing::debug;
 
+use super::config::TcpConfig;
 use super::connection::Connection;
+use super::pos::Pos;
+use super::rto::RttEstimator;
 use super::state::State;
 use crate::time::Instant;
 
@@ -26,11 +30,11 @@ impl Connection {
     /// The earliest of this connection's deadlines.
     pub(crate) fn poll_at(&self) -> Option<Instant> {
         [
-            self.retransmit_at,
-            self.probe_timeout_at,
-            self.persist_at,
-            self.time_wait_until,
-            self.delack_at,
+            self.timers.retransmit_at,
+            self.rec.probe_timeout_at,
+            self.timers.persist_at,
+            self.timers.time_wait_until,
+            self.rcv.delack_at,
             self.keepalive_at(),
             self.user_timeout_at(),
             self.fin_wait2_until(),
@@ -45,15 +49,15 @@ impl Connection {
         if self.state != State::FinWait2 || !self.orphaned {
             return None;
         }
-        Some(self.last_heard? + self.fin_wait2_timeout)
+        Some(self.timers.last_heard? + self.timers.fin_wait2_timeout)
     }
 
     /// Runs the timers that are due at `now`. `syn_retries` and `retries` are the limits after
     /// which the connection gives up.
     pub(crate) fn on_timer(&mut self, now: Instant, syn_retries: u32, retries: u32) {
-        if self.time_wait_until.is_some_and(|t| now >= t) {
+        if self.timers.time_wait_until.is_some_and(|t| now >= t) {
             // 2 MSL have passed: no segment of this connection can still be on its way.
-            self.time_wait_until = None;
+            self.timers.time_wait_until = None;
             self.set_state(State::Closed);
             return;
         }
@@ -74,18 +78,18 @@ impl Connection {
                 return;
             }
         }
-        if self.delack_at.is_some_and(|t| now >= t) {
+        if self.rcv.delack_at.is_some_and(|t| now >= t) {
             // No second segment and no data came to carry the ACK: send it alone.
-            self.delack_at = None;
-            self.ack_now = true;
+            self.rcv.delack_at = None;
+            self.rcv.ack_now = true;
         }
-        if self.retransmit_at.is_some_and(|t| now >= t) {
+        if self.timers.retransmit_at.is_some_and(|t| now >= t) {
             self.on_retransmission_timeout(now, syn_retries, retries);
-        } else if self.probe_timeout_at.is_some_and(|t| now >= t) {
+        } else if self.rec.probe_timeout_at.is_some_and(|t| now >= t) {
             self.on_probe_timeout();
         }
-        if self.persist_at.is_some_and(|t| now >= t) {
-            if self.orphaned && self.persist_backoff >= ORPHAN_PROBES {
+        if self.timers.persist_at.is_some_and(|t| now >= t) {
+            if self.orphaned && self.timers.persist_backoff >= ORPHAN_PROBES {
                 // Nobody holds this connection, and the peer keeps its window shut: a peer
                 // can hold our memory this way for ever. RFC 6429 lets us give up; Linux does
                 // after 8 probes (tcp_orphan_retries).
@@ -94,11 +98,11 @@ impl Connection {
                 return;
             }
             // Probe the closed window with one byte; the answer tells us its size.
-            self.persist_at = None;
-            self.persist_backoff += 1;
-            self.probe_now = true;
-            self.snd_nxt = self.snd_una;
-            debug!(quad = %self.quad, n = self.persist_backoff, "tcp: persist timer, window probe due");
+            self.timers.persist_at = None;
+            self.timers.persist_backoff += 1;
+            self.timers.probe_now = true;
+            self.snd.nxt = self.snd.una;
+            debug!(quad = %self.quad, n = self.timers.persist_backoff, "tcp: persist timer, window probe due");
         }
     }
 
@@ -110,37 +114,106 @@ impl Connection {
             State::SynSent | State::SynReceived => syn_retries,
             _ => retries,
         };
-        if self.retries >= limit {
-            debug!(quad = %self.quad, tries = self.retries, "tcp: giving up after every retransmission");
+        if self.timers.retries >= limit {
+            debug!(quad = %self.quad, tries = self.timers.retries, "tcp: giving up after every retransmission");
             self.fail(io::ErrorKind::TimedOut);
             return;
         }
-        let rto = self.rtt.rto();
-        self.retries += 1;
+        let rto = self.timers.rtt.rto();
+        self.timers.retries += 1;
         self.note = Some(format!(
             "retransmission #{} after RTO {} ms",
-            self.retries,
+            self.timers.retries,
             rto.as_millis()
         ));
-        debug!(quad = %self.quad, rto_ms = rto.as_millis() as u64, n = self.retries, "tcp: retransmission timeout");
+        debug!(quad = %self.quad, rto_ms = rto.as_millis() as u64, n = self.timers.retries, "tcp: retransmission timeout");
         // Outstanding and not SACKed; nothing if this cuts a recovery short (its cut stands).
-        let in_flight = self
-            .recovery_point
-            .is_none()
-            .then(|| self.in_flight() - self.scoreboard.sacked_bytes().min(self.in_flight()));
+        let in_flight =
+            self.rec.point.is_none().then(|| {
+                self.in_flight() - self.rec.scoreboard.sacked_bytes().min(self.in_flight())
+            });
         self.on_timeout_recovery(self.ts_clock(now));
-        self.hystart.stop();
-        self.probe_timeout_at = None;
-        self.tail_probe_now = false;
-        self.tail_probe_end = None;
-        self.congestion.on_timeout(now, in_flight);
-        self.rtt.back_off();
-        if self.timed.take().is_some() {
+        self.cc.hystart.stop();
+        self.rec.probe_timeout_at = None;
+        self.rec.tail_probe_now = false;
+        self.rec.tail_probe_end = None;
+        self.cc.ctl.on_timeout(now, in_flight);
+        self.timers.rtt.back_off();
+        if self.timers.timed.take().is_some() {
             // Karn: the timed segment goes again; only a timestamp can time it now.
-            self.ts_sample_wanted = true;
+            self.timers.ts_sample_wanted = true;
         }
         // Go back to SND.UNA: the congestion window (now one segment) paces the resending.
-        self.snd_nxt = self.snd_una;
-        self.retransmit_at = Some(now + self.rtt.rto());
+        self.snd.nxt = self.snd.una;
+        self.timers.retransmit_at = Some(now + self.timers.rtt.rto());
+    }
+}
+
+/// A connection's timers and round-trip time estimate: every deadline is a value, never a
+/// sleeping task.
+#[derive(Debug)]
+pub(crate) struct Timers {
+    pub(crate) rtt: RttEstimator,
+    /// When each new data segment in flight was sent: (its end, the time), oldest first. An
+    /// ACK that covers some gives an RTT sample, with or without timestamps (Linux keeps the
+    /// same per segment); cleared whenever anything is sent again (Karn's rule). HyStart++
+    /// reads these samples.
+    pub(crate) sent_times: std::collections::VecDeque<(Pos, Instant)>,
+    /// The segment being timed for an RTT sample: its end and when it was sent (Karn's rule:
+    /// cleared when anything is retransmitted).
+    pub(crate) timed: Option<(Pos, Instant)>,
+    pub(crate) retransmit_at: Option<Instant>,
+    /// Expirations in a row of the retransmission timer.
+    pub(crate) retries: u32,
+    pub(crate) persist_at: Option<Instant>,
+    /// Zero-window probes in a row without the window opening.
+    pub(crate) persist_backoff: u32,
+    /// A probe is due.
+    pub(crate) probe_now: bool,
+    pub(crate) time_wait_until: Option<Instant>,
+    /// How long TIME-WAIT lasts: 2 × MSL.
+    pub(crate) time_wait: Duration,
+    /// Keep-alive settings; `None`: no probes.
+    pub(crate) keepalive: Option<super::KeepAlive>,
+    /// When the peer was last heard from (any segment).
+    pub(crate) last_heard: Option<Instant>,
+    /// Keep-alive probes sent since then.
+    pub(crate) keepalives_unanswered: u32,
+    /// A keep-alive probe is to be sent now.
+    pub(crate) keepalive_now: bool,
+    /// How long data may wait without progress before the connection fails.
+    pub(crate) user_timeout: Option<Duration>,
+    /// How long an orphaned connection waits in FIN-WAIT-2 for the peer's FIN.
+    pub(crate) fin_wait2_timeout: Duration,
+    /// Since when something we sent (or could not send, into a closed window) has waited
+    /// without an ACK of anything new; `None` while nothing waits.
+    pub(crate) stalled_since: Option<Instant>,
+    /// A retransmission cancelled the timed RTT sample: take the next one from a timestamp.
+    pub(crate) ts_sample_wanted: bool,
+}
+
+impl Timers {
+    /// The state a connection starts with.
+    pub(crate) fn new(config: &TcpConfig) -> Timers {
+        Timers {
+            rtt: RttEstimator::new(config.rto),
+            sent_times: std::collections::VecDeque::new(),
+            timed: None,
+            retransmit_at: None,
+            retries: 0,
+            persist_at: None,
+            persist_backoff: 0,
+            probe_now: false,
+            time_wait_until: None,
+            time_wait: config.msl * 2,
+            keepalive: config.keepalive,
+            last_heard: None,
+            keepalives_unanswered: 0,
+            keepalive_now: false,
+            user_timeout: config.user_timeout,
+            fin_wait2_timeout: config.fin_wait2_timeout,
+            stalled_since: None,
+            ts_sample_wanted: false,
+        }
     }
 }

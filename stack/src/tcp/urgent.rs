@@ -65,10 +65,10 @@ impl Connection {
         self.stats.urgent_segments_in += 1;
         // The segment's own first position, before any trimming: the pointer counts from it.
         let up = a.seq + usize::from(a.h.urgent);
-        if up <= self.rcv_up {
+        if up <= self.rcv.up {
             return; // signalled already
         }
-        self.rcv_up = up;
+        self.rcv.up = up;
         if let Some(ahead) = self.urgent_mark() {
             debug!(quad = %self.quad, %up, ahead, "tcp: urgent data, the mark is ahead");
             self.wake_readers();
@@ -84,9 +84,9 @@ impl Connection {
     /// signalled; `None` when no urgent data is ahead of the reader (MUST-33). A mark beyond
     /// the peer's FIN counts as at the FIN: no byte can follow it.
     pub(crate) fn urgent_mark(&self) -> Option<u64> {
-        let mark = match self.fin_seq {
-            Some(fin) => self.rcv_up.min(fin),
-            None => self.rcv_up,
+        let mark = match self.rcv.fin {
+            Some(fin) => self.rcv.up.min(fin),
+            None => self.rcv.up,
         };
         let at = self.read_pos();
         (mark > at).then(|| (mark - at) as u64)
@@ -110,7 +110,7 @@ impl Connection {
         if let Some(kind) = self.error {
             return Poll::Ready(Err(error(kind)));
         }
-        if self.fin_received || !self.state.can_receive() {
+        if self.rcv.fin_received || !self.state.can_receive() {
             return Poll::Ready(Ok(None));
         }
         self.wait_as_reader(cx);
@@ -127,8 +127,8 @@ impl Connection {
         let written = self.poll_write(cx, data);
         if let Poll::Ready(Ok(n)) = written {
             if n > 0 {
-                self.snd_up = self.data_end();
-                debug!(quad = %self.quad, snd_up = %self.snd_up, n, "tcp: urgent data queued");
+                self.snd.up = self.data_end();
+                debug!(quad = %self.quad, snd_up = %self.snd.up, n, "tcp: urgent data queued");
             }
         }
         written
@@ -137,7 +137,7 @@ impl Connection {
     /// Urgent mode: the peer has not acknowledged every urgent byte yet. Segments then carry
     /// URG, and small ones go at once, whatever Nagle's rule says (Linux does the same).
     pub(crate) fn urgent_mode(&self) -> bool {
-        self.snd_up > self.snd_una
+        self.snd.up > self.snd.una
     }
 
     /// The urgent pointer for a segment that begins at `seq`, if it carries one: SND.UP - seq
@@ -149,12 +149,12 @@ impl Connection {
     /// in its stream; then the segment carries no URG. Linux decides the same way
     /// (`__tcp_transmit_skb`).
     pub(crate) fn urgent_pointer(&self, seq: Pos) -> Option<u16> {
-        if !self.urgent_mode() || seq >= self.snd_up {
+        if !self.urgent_mode() || seq >= self.snd.up {
             return None;
         }
-        match u16::try_from(self.snd_up - seq) {
+        match u16::try_from(self.snd.up - seq) {
             Ok(pointer) => Some(pointer),
-            Err(_) if seq + usize::from(u16::MAX) > self.snd_max => Some(u16::MAX),
+            Err(_) if seq + usize::from(u16::MAX) > self.snd.max => Some(u16::MAX),
             Err(_) => None,
         }
     }

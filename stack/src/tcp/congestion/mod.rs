@@ -33,6 +33,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::config::TcpConfig;
 use crate::time::Instant;
 
 mod cubic;
@@ -133,4 +134,28 @@ impl std::str::FromStr for Algorithm {
 /// is to be cut to `fraction` of it, never below two segments (RFC 5681 equation 4).
 pub(crate) fn reduced(in_flight: usize, fraction: f64, mss: usize) -> usize {
     ((in_flight as f64 * fraction) as usize).max(2 * mss)
+}
+
+/// Congestion control's state: the algorithm's window and HyStart++ in the first slow start.
+#[derive(Debug)]
+pub(crate) struct Congestion {
+    /// The congestion control algorithm and its window.
+    pub(crate) ctl: Box<dyn CongestionControl>,
+    /// HyStart++: where the first slow start is (`congestion/hystart.rs`).
+    pub(crate) hystart: super::congestion::hystart::HyStart,
+    pub(crate) algorithm: Algorithm,
+    /// The initial congestion window in segments.
+    pub(crate) initial_window: u32,
+}
+
+impl Congestion {
+    /// The state a connection starts with.
+    pub(crate) fn new(our_mss: usize, config: &TcpConfig) -> Congestion {
+        Congestion {
+            ctl: config.congestion.build(our_mss, config.initial_window),
+            hystart: super::congestion::hystart::HyStart::new(config.hystart),
+            algorithm: config.congestion,
+            initial_window: config.initial_window,
+        }
+    }
 }

@@ -126,19 +126,19 @@ fn no_far_pointer_when_the_peer_may_hold_the_byte_it_would_mark() {
     let mut h = Harness::new();
     let (id, _, _) = established(&mut h);
     let conn = h.host.tcp.conn_mut(id).unwrap_or_else(|| unreachable!());
-    conn.snd_una = Pos(1);
-    conn.snd_up = Pos(100_001);
+    conn.snd.una = Pos(1);
+    conn.snd.up = Pos(100_001);
     // Nothing sent past 65536 yet: pointer 65535 for a segment at 1.
-    conn.snd_max = Pos(1000);
+    conn.snd.max = Pos(1000);
     assert_eq!(conn.urgent_pointer(Pos(1)), Some(u16::MAX));
     // Bytes up to 70,000 have gone: seq 1 + 65535 may already be at the peer, which would
     // take it for the mark; a segment resent from 1 carries no URG (as Linux sends it).
-    conn.snd_max = Pos(70_000);
+    conn.snd.max = Pos(70_000);
     assert_eq!(conn.urgent_pointer(Pos(1)), None);
     assert_eq!(conn.urgent_pointer(Pos(40_000)), Some(60_001));
     assert_eq!(conn.urgent_pointer(Pos(100_001)), None, "at the mark: none");
     // Once SND.UNA has passed SND.UP, urgent mode is over, even for a keep-alive below it.
-    conn.snd_una = Pos(100_002);
+    conn.snd.una = Pos(100_002);
     assert_eq!(conn.urgent_pointer(Pos(100_001)), None);
 }
 

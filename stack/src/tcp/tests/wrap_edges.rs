@@ -14,7 +14,7 @@ fn a_fin_at_the_right_edge_of_the_window_leaves_it_closed() {
     let theirs = PEER_ISN.wrapping_add(1);
     let wnd = {
         let conn = h.host.tcp.conn_mut(id).unwrap_or_else(|| unreachable!());
-        conn.rcv_adv - conn.rcv_nxt
+        conn.rcv.adv - conn.rcv.nxt
     };
     let data = vec![7u8; wnd];
     let fin = Seg::to(
@@ -27,9 +27,9 @@ fn a_fin_at_the_right_edge_of_the_window_leaves_it_closed() {
     let conn = h.host.tcp.conn_mut(id).unwrap_or_else(|| unreachable!());
     let reply = conn.on_segment(h.now, &segment(&fin));
     assert_eq!(reply, Reply::None);
-    assert!(conn.fin_received, "the FIN at the edge is taken");
+    assert!(conn.rcv.fin_received, "the FIN at the edge is taken");
     assert!(
-        conn.rcv_nxt <= conn.rcv_adv,
+        conn.rcv.nxt <= conn.rcv.adv,
         "RCV.NXT past the announced edge"
     );
     // A blind RST 10,000 past RCV.NXT: not in any window we gave, so ignored, not

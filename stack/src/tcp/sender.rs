@@ -1,0 +1,78 @@
+//! The send side of a connection: the send sequence space ([RFC 9293 3.3.1], Figure 3) and
+//! the bytes the application wrote that the peer has not acknowledged.
+//!
+//! ```text
+//!                  1         2          3          4
+//!             ----------|----------|----------|----------
+//!                    SND.UNA    SND.NXT    SND.UNA
+//!                                         +SND.WND
+//! ```
+//!
+//! Positions are 64-bit (`pos.rs`): `una`, `nxt` and `max` never wrap.
+//!
+//! [RFC 9293 3.3.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.3.1
+
+use super::config::TcpConfig;
+use super::pos::Pos;
+use super::ring::RingBuffer;
+use super::seq::SeqNumber;
+
+/// The send side of one connection.
+#[derive(Debug)]
+pub(crate) struct Sender {
+    /// Initial send sequence number.
+    pub(crate) iss: SeqNumber,
+    /// Oldest unacknowledged sequence number.
+    pub(crate) una: Pos,
+    /// Next sequence number to send (moves back to SND.UNA when the timer expires).
+    pub(crate) nxt: Pos,
+    /// The highest sequence number sent so far, plus one.
+    pub(crate) max: Pos,
+    /// The peer's window, scaled to bytes.
+    pub(crate) wnd: usize,
+    /// The largest window the peer has offered (RFC 5961 5.2, and sender SWS avoidance).
+    pub(crate) max_wnd: usize,
+    /// Sequence and ack numbers of the segment that last updated SND.WND.
+    pub(crate) wl1: Pos,
+    pub(crate) wl2: Pos,
+    /// The peer's window scale shift (0 unless both sides offered scaling).
+    pub(crate) shift: u8,
+    /// Bytes the application wrote that are not acknowledged yet; the first is at
+    /// [`Connection::data_start`].
+    pub(crate) buf: RingBuffer,
+    /// The sequence number of our FIN, once the application shut down writing: it follows the
+    /// data buffered at that moment.
+    pub(crate) fin: Option<Pos>,
+    /// SND.UP: the position just past the last urgent byte the application sent (RFC 9293
+    /// 3.8.5, `urgent.rs`); urgent mode lasts while SND.UNA is below it.
+    pub(crate) up: Pos,
+    /// The MSS we send with: the peer's, bounded by our link.
+    pub(crate) mss: usize,
+    /// The end of the last small (less than a full segment) segment of new data sent: while
+    /// SND.UNA is below it, Nagle's rule holds other small segments back.
+    pub(crate) small_sent_end: Pos,
+    pub(crate) nodelay: bool,
+}
+
+impl Sender {
+    /// A send side as a connection starts.
+    pub(crate) fn new(iss: SeqNumber, our_mss: usize, config: &TcpConfig) -> Sender {
+        Sender {
+            iss,
+            una: Pos::SYN,
+            nxt: Pos::SYN,
+            max: Pos::SYN,
+            wnd: 0,
+            max_wnd: 0,
+            wl1: Pos::SYN,
+            wl2: Pos::SYN,
+            shift: 0,
+            buf: RingBuffer::new(config.send_buffer),
+            fin: None,
+            up: Pos::SYN,
+            mss: super::config::DEFAULT_MSS.min(our_mss),
+            small_sent_end: Pos::SYN,
+            nodelay: false,
+        }
+    }
+}
