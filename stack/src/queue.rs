@@ -5,14 +5,14 @@
 //! swaps its own buffer in when it takes a packet out, and spent buffers go back to a free list,
 //! so a busy stack allocates nothing per packet once it has warmed up.
 
-use std::borrow::Cow;
+use crate::link::Reason;
 use std::collections::VecDeque;
 
-/// A packet waiting to be sent, with an optional comment for captures.
+/// A packet waiting to be sent, with why it was sent (for captures).
 #[derive(Debug)]
 struct Queued {
     buf: Vec<u8>,
-    comment: Option<Cow<'static, str>>,
+    why: Option<Reason>,
 }
 
 /// A bounded FIFO of packets with a free list of buffers.
@@ -48,7 +48,7 @@ impl PacketQueue {
     pub(crate) fn push_with(
         &mut self,
         len: usize,
-        comment: Option<Cow<'static, str>>,
+        why: Option<Reason>,
         fill: impl FnOnce(&mut [u8]),
     ) -> bool {
         if !self.has_room() {
@@ -58,38 +58,43 @@ impl PacketQueue {
         buf.clear();
         buf.resize(len, 0);
         fill(&mut buf);
-        self.queue.push_back(Queued { buf, comment });
+        self.queue.push_back(Queued { buf, why });
         true
     }
 
     /// Takes the oldest packet by swapping it into `out` (whose old buffer is recycled).
-    /// Returns the packet's comment, or `None` in the outer option when the queue is empty.
-    pub(crate) fn pop_into(&mut self, out: &mut Vec<u8>) -> Option<Option<Cow<'static, str>>> {
+    /// Returns why it was sent, or `None` in the outer option when the queue is empty.
+    pub(crate) fn pop_into(&mut self, out: &mut Vec<u8>) -> Option<Option<Reason>> {
         let mut packet = self.queue.pop_front()?;
         std::mem::swap(out, &mut packet.buf);
         if self.free.len() < self.capacity {
             self.free.push(packet.buf);
         }
-        Some(packet.comment)
+        Some(packet.why)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::Reason;
 
     #[test]
     fn fifo_bounded_and_recycling() {
         let mut q = PacketQueue::new(2);
         assert!(q.push_with(3, None, |b| b.copy_from_slice(b"abc")));
-        assert!(q.push_with(2, Some("second".into()), |b| b.copy_from_slice(b"de")));
+        assert!(q.push_with(2, Some(Reason::Text("second".into())), |b| b
+            .copy_from_slice(b"de")));
         assert!(!q.push_with(1, None, |_| panic!(
             "must not fill a packet that does not fit"
         )));
         let mut out = Vec::with_capacity(1500);
         assert_eq!(q.pop_into(&mut out), Some(None));
         assert_eq!(out, b"abc");
-        assert_eq!(q.pop_into(&mut out), Some(Some("second".into())));
+        assert_eq!(
+            q.pop_into(&mut out),
+            Some(Some(Reason::Text("second".into())))
+        );
         assert_eq!(out, b"de");
         assert_eq!(q.pop_into(&mut out), None);
         // The driver's old buffers came back to the free list for the next packets.

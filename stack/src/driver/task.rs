@@ -1,6 +1,7 @@
 //! The driver task: a future that moves packets between the link and the core, runs the core's
 //! timers, and ends the stack cleanly when the link is gone or the task itself panics.
 
+use std::fmt::Write as _;
 use std::future::Future;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
@@ -41,6 +42,8 @@ pub(super) struct Driver<L> {
     tx: Vec<u8>,
     /// A packet the link could not take yet, kept in `tx` until it can.
     unsent: Option<Transmit>,
+    /// The words of a packet's reason, for a capture (the buffer is reused).
+    words: String,
     /// The link reported it can no longer receive (e.g. the other end of the wire is gone):
     /// the stack goes on without it, so that timers still run and sockets still get answers
     /// (a connect times out rather than hangs).
@@ -69,6 +72,7 @@ impl<L: Link> Driver<L> {
             rx: vec![0; mtu],
             tx: Vec::with_capacity(mtu),
             unsent: None,
+            words: String::new(),
             rx_closed: false,
             tx_closed: false,
             rx_errors: 0,
@@ -207,7 +211,16 @@ impl<L: Link> Driver<L> {
                 progress = true;
                 continue;
             }
-            let comment = self.unsent.as_ref().and_then(|t| t.comment.as_deref());
+            // Words for the reason, only for a link that records them (a capture).
+            let why = self.unsent.as_ref().and_then(|t| t.why.as_ref());
+            let comment = match why {
+                Some(why) if self.link.records_comments() => {
+                    self.words.clear();
+                    let _ = write!(self.words, "{why}");
+                    Some(self.words.as_str())
+                }
+                _ => None,
+            };
             match self.link.poll_send(cx, &self.tx, comment) {
                 Poll::Ready(Err(err)) if is_gone(&err) => return Err(Failure::link_down(&err)),
                 Poll::Ready(Err(err)) if is_fatal(&err) => {

@@ -11,7 +11,6 @@
 //! TCP by its Protocol field. The way down starts in a socket call and ends in a queue of packets
 //! that [`Host::transmit`] hands out.
 
-use std::borrow::Cow;
 use std::io;
 use std::net::Ipv4Addr;
 use std::task::{Context, Waker};
@@ -23,6 +22,7 @@ use crate::ip::icmp::header::DstUnreachable;
 use crate::ip::icmp::{IcmpLayer, RateLimit};
 use crate::ip::input::Inbound;
 use crate::ip::{Ipv4Cidr, Ipv4Layer, DEFAULT_TTL};
+use crate::link::Reason;
 use crate::queue::PacketQueue;
 use crate::stats::{DropReason, Stats};
 use crate::tcp::{TcpConfig, TcpLayer};
@@ -74,8 +74,9 @@ impl Config {
 /// telling (captures show it as the frame comment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
-    /// A note for captures, e.g. "retransmission #2 after RTO 400 ms".
-    pub comment: Option<Cow<'static, str>>,
+    /// Why it was sent, when that is worth telling: captures word it as the frame comment
+    /// (e.g. "retransmission #2 after RTO 400 ms").
+    pub why: Option<Reason>,
 }
 
 /// One host's protocol state: every layer, no I/O.
@@ -210,11 +211,11 @@ impl Host {
     /// Packets built on arrival (echo replies, ICMP errors, resets, UDP datagrams) go first, in
     /// order; then TCP's segments, one connection after another.
     pub fn transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
-        if let Some(comment) = self.out.pop_into(buf) {
+        if let Some(why) = self.out.pop_into(buf) {
             for waker in self.out_waiters.drain(..) {
                 waker.wake();
             }
-            return Some(Transmit { comment });
+            return Some(Transmit { why });
         }
         self.tcp.transmit(now, &mut self.ip, buf)
     }

@@ -6,13 +6,13 @@
 //! destination on our network and one the link's far end must forward (the TUN peer is the Linux
 //! kernel, which routes like any router).
 
-use std::borrow::Cow;
 use std::net::Ipv4Addr;
 
 use tracing::debug;
 
 use super::header::{IpProtocol, Repr, HEADER_LEN};
 use super::Ipv4Layer;
+use crate::link::Reason;
 use crate::queue::PacketQueue;
 
 impl Ipv4Layer {
@@ -70,14 +70,14 @@ impl Ipv4Layer {
         dst: Ipv4Addr,
         protocol: IpProtocol,
         payload_len: usize,
-        comment: Option<Cow<'static, str>>,
+        why: Option<Reason>,
         fill: impl FnOnce(&mut [u8]),
     ) -> bool {
         if !out.has_room() {
             return false;
         }
         let header = self.next_header(dst, protocol, payload_len);
-        out.push_with(HEADER_LEN + payload_len, comment, |packet| {
+        out.push_with(HEADER_LEN + payload_len, why, |packet| {
             fill(&mut packet[HEADER_LEN..]);
             self.wrap(packet, &header);
         })

@@ -188,6 +188,10 @@ impl<L: Link> Link for Capture<L> {
         self.record(Direction::Outbound, packet, comment);
         Poll::Ready(Ok(()))
     }
+
+    fn records_comments(&self) -> bool {
+        true
+    }
 }
 
 /// The writing half of a capture: the output and the buffers reused for every packet.

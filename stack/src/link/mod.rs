@@ -23,6 +23,7 @@ pub mod impair;
 mod iproute;
 pub mod memory;
 pub mod netns;
+mod reason;
 #[cfg(test)]
 mod testing;
 pub mod tun;
@@ -30,6 +31,7 @@ pub mod tun;
 pub use capture::Capture;
 pub use impair::Impair;
 pub use memory::{MemoryConfig, MemoryLink, MemoryStats, MemoryStatsHandle};
+pub use reason::Reason;
 pub use tun::TunLink;
 
 /// A device that carries IP packets: the bottom of the stack.
@@ -68,6 +70,12 @@ pub trait Link: Send + 'static {
         packet: &[u8],
         comment: Option<&str>,
     ) -> Poll<io::Result<()>>;
+
+    /// Whether this link records the comments passed to [`Link::poll_send`] (a capture does).
+    /// The driver words a packet's [`Reason`] only for links that do.
+    fn records_comments(&self) -> bool {
+        false
+    }
 }
 
 impl<L: Link + ?Sized> Link for Box<L> {
@@ -86,6 +94,10 @@ impl<L: Link + ?Sized> Link for Box<L> {
         comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
         (**self).poll_send(cx, packet, comment)
+    }
+
+    fn records_comments(&self) -> bool {
+        (**self).records_comments()
     }
 }
 

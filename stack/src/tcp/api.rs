@@ -12,6 +12,7 @@ use tracing::debug;
 use super::connection::{error, ConnInfo, Connection, Quad};
 use super::listener::Listener;
 use super::state::State;
+use super::why::ResetWhy;
 use super::{ConnId, TcpLayer};
 use crate::ip::Ipv4Layer;
 use crate::ports;
@@ -61,7 +62,7 @@ impl TcpLayer {
             return;
         };
         for (quad, entry) in listener.syn_queue.drain() {
-            let why = "reset: the listener closed during the handshake".to_string();
+            let why = ResetWhy::ListenerClosed;
             self.send_rst(ip, out, quad, entry.iss + 1, Some(entry.peer.irs + 1), why);
         }
         for index in listener.into_connections() {
@@ -263,14 +264,7 @@ impl TcpLayer {
             conn.fail(io::ErrorKind::ConnectionAborted);
         }
         if tell_peer {
-            self.send_rst(
-                ip,
-                out,
-                quad,
-                seq,
-                Some(ack),
-                "reset: connection aborted".into(),
-            );
+            self.send_rst(ip, out, quad, seq, Some(ack), ResetWhy::Aborted);
         }
         self.settle(id.index);
     }

@@ -40,6 +40,7 @@ use super::sender::Sender;
 use super::seq::SeqNumber;
 use super::state::State;
 use super::timers::Timers;
+use super::why::Why;
 use crate::time::Instant;
 
 /// A connection's four addresses and ports: its key in the connection table.
@@ -199,8 +200,8 @@ pub(crate) struct Connection {
     /// 4.2.3.9): if the connection later times out, this is the error the application sees,
     /// as on Linux (EHOSTUNREACH rather than ETIMEDOUT).
     pub(crate) soft_error: Option<io::ErrorKind>,
-    /// Why the next segment is sent, for the capture's frame comment.
-    pub(crate) note: Option<String>,
+    /// Why the next segment is sent (`why.rs`): the capture words it as a frame comment.
+    pub(crate) why: Option<Why>,
     /// The application dropped its handle: nobody will read; finish the close alone.
     pub(crate) orphaned: bool,
     /// Why the connection failed, reported to the next read or write.
@@ -243,7 +244,7 @@ impl Connection {
             ts_recent_at: None,
             ts_offset: 0,
             soft_error: None,
-            note: None,
+            why: None,
             orphaned: false,
             error: None,
             readers: Vec::new(),

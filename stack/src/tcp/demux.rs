@@ -8,7 +8,6 @@
 //! [RFC 9293 3.10.7.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.1
 //! [3.10.7.2]: https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.2
 
-use std::borrow::Cow;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use tracing::debug;
@@ -21,10 +20,12 @@ use super::options::SackBlocks;
 use super::seq::SeqNumber;
 use super::state::State;
 use super::time_wait::Answer;
+use super::why::{ResetWhy, Why};
 use super::TcpLayer;
 use crate::host::Transmit;
 use crate::ip::header::IpProtocol;
 use crate::ip::Ipv4Layer;
+use crate::link::Reason;
 use crate::queue::PacketQueue;
 use crate::stats::DropReason;
 use crate::time::Instant;
@@ -137,14 +138,13 @@ impl TcpLayer {
         };
         let (src, dst) = (*quad.local.ip(), *quad.remote.ip());
         debug!("tcp: wrap -> {header} (TIME-WAIT)");
-        let note =
-            Cow::Borrowed("TIME-WAIT: our last ACK again, for a segment of the closed connection");
+        let why = Reason::Tcp(Why::TimeWaitAck);
         if ip.send(
             out,
             dst,
             IpProtocol::Tcp,
             header.buffer_len(),
-            Some(note),
+            Some(why),
             |s| header.emit(s, src, dst),
         ) {
             self.stats.sent += 1;
@@ -173,7 +173,9 @@ impl TcpLayer {
             (SeqNumber(0), Some(h.seq + h.segment_len()))
         };
         debug!(%quad, "tcp: no connection for this segment, reset");
-        let why = format!("reset: no connection on port {}", quad.local.port());
+        let why = ResetWhy::NoConnection {
+            port: quad.local.port(),
+        };
         self.send_rst(ip, out, quad, seq, ack, why);
     }
 
@@ -189,14 +191,14 @@ impl TcpLayer {
     ) {
         match reply {
             Reply::None => {}
-            Reply::Rst { seq, ack, why } => self.send_rst(ip, out, quad, seq, ack, why.into()),
+            Reply::Rst { seq, ack, why } => self.send_rst(ip, out, quad, seq, ack, why),
             Reply::ChallengeAck => {
                 let Some(conn) = self.slots[index].conn.as_mut() else {
                     return;
                 };
                 if self.challenge_acks.allow(now, &mut conn.last_challenge_ack) {
                     conn.rcv.ack_now = true;
-                    conn.note = Some("challenge ACK (RFC 5961)".into());
+                    conn.why = Some(Why::ChallengeAck);
                 } else {
                     debug!(%quad, "tcp: challenge ACK rate limit reached");
                     self.stats.dropped.add(DropReason::RateLimited);
@@ -213,7 +215,7 @@ impl TcpLayer {
         quad: Quad,
         seq: SeqNumber,
         ack: Option<SeqNumber>,
-        why: String,
+        why: ResetWhy,
     ) {
         let mut flags = Flags::RST;
         if ack.is_some() {
@@ -242,7 +244,7 @@ impl TcpLayer {
             dst,
             IpProtocol::Tcp,
             len,
-            Some(Cow::Owned(why)),
+            Some(Reason::Tcp(Why::Reset(why))),
             |segment| header.emit(segment, src, dst),
         ) {
             self.stats.sent += 1;

@@ -27,6 +27,7 @@ use super::pos::Pos;
 use super::seq::SeqNumber;
 use super::state::State;
 use super::syn_queue::PeerSyn;
+use super::why::{ResetWhy, Why};
 use crate::time::Instant;
 
 /// A segment for a connection: its header and its data.
@@ -63,7 +64,7 @@ pub(crate) enum Reply {
         seq: SeqNumber,
         ack: Option<SeqNumber>,
         /// Why, for the capture's comment.
-        why: &'static str,
+        why: ResetWhy,
     },
     /// A challenge ACK (RFC 5961), if the rate limit allows.
     ChallengeAck,
@@ -99,7 +100,7 @@ impl Connection {
             return Reply::Rst {
                 seq: h.ack,
                 ack: None,
-                why: "reset: the SYN-ACK acknowledges a SYN we never sent",
+                why: ResetWhy::NotOurSyn,
             };
         }
 
@@ -130,8 +131,7 @@ impl Connection {
             self.update_window(h, Pos::SYN, ack, true);
             self.set_state(State::Established);
             self.rcv.ack_now = true;
-            self.note =
-                Some("handshake 3/3: ACK of the server's SYN, the connection is open".into());
+            self.why = Some(Why::HandshakeAck);
         } else {
             // Simultaneous open: both sent SYN. Answer with SYN-ACK, same ISS (3.10.7.3).
             self.update_window(h, Pos::SYN, self.snd.una, true);
@@ -401,7 +401,7 @@ impl Connection {
                 return Some(Reply::Rst {
                     seq: a.h.ack,
                     ack: None,
-                    why: "reset: the ACK does not acknowledge our SYN-ACK",
+                    why: ResetWhy::NotOurSynAck,
                 });
             }
         }
@@ -649,7 +649,7 @@ impl Connection {
             let reply = Reply::Rst {
                 seq: self.wire_seq(self.ack_seq()),
                 ack: Some(self.wire_ack()),
-                why: "reset: data for a socket the application has closed",
+                why: ResetWhy::DataAfterClose,
             };
             self.fail(io::ErrorKind::ConnectionAborted);
             return Some(reply);

@@ -59,6 +59,7 @@ mod tail_loss;
 mod time_wait;
 mod timers;
 mod urgent;
+pub mod why;
 
 pub use config::{KeepAlive, TcpConfig};
 pub use congestion::{Algorithm, CongestionControl};
@@ -69,6 +70,7 @@ pub use pos::Pos;
 pub use seq::SeqNumber;
 pub use state::State;
 pub use syn_queue::HandshakeStats;
+pub use why::{ResetWhy, Why};
 
 use challenge::ChallengeAcks;
 use connection::Connection;

@@ -8,8 +8,6 @@
 //! Then encapsulation: the data is copied from the send buffer into the packet, the TCP header
 //! goes in front of it, then the IPv4 header in front of that.
 
-use std::borrow::Cow;
-
 use tracing::debug;
 
 use super::connection::Connection;
@@ -20,10 +18,12 @@ use super::pos::Pos;
 use super::recovery::Resend;
 use super::seq::SeqNumber;
 use super::state::State;
-use super::urgent::urgent_comment;
+use super::urgent::urgent_why;
+use super::why::Why;
 use crate::host::Transmit;
 use crate::ip::header::{IpProtocol, HEADER_LEN as IP_HEADER_LEN};
 use crate::ip::Ipv4Layer;
+use crate::link::Reason;
 use crate::time::Instant;
 
 /// The longest a zero-window probe waits ([RFC 1122 4.2.2.17] asks for exponential backoff; we
@@ -79,8 +79,10 @@ impl Connection {
         if header.flags.urg() {
             self.stats.urgent_segments_out += 1;
         }
-        let comment = urgent_comment(self.after_sending(now, &plan), &header);
-        Some(Transmit { comment })
+        let why = urgent_why(self.after_sending(now, &plan), &header);
+        Some(Transmit {
+            why: why.map(Reason::Tcp),
+        })
     }
 
     /// The sequence number for a segment without data (an ACK, a RST): SND.MAX, one past the
@@ -128,13 +130,13 @@ impl Connection {
         };
         let header = self.header_for(&plan, now);
         let (src, dst) = (*self.quad.local.ip(), *self.quad.remote.ip());
-        let note = urgent_comment(self.note.take().map(Cow::Owned), &header);
+        let why = urgent_why(self.why.take(), &header).map(Reason::Tcp);
         let sent = ip.send(
             out,
             dst,
             IpProtocol::Tcp,
             header.buffer_len(),
-            note,
+            why,
             |segment| header.emit(segment, src, dst),
         );
         if sent {
@@ -180,11 +182,9 @@ impl Connection {
             // (as Linux sends it): the peer answers with an ACK, if it is there.
             self.timers.keepalive_now = false;
             self.stats.keepalive_probes += 1;
-            self.note = Some(format!(
-                "keep-alive probe #{}: an old sequence number, so that the peer answers \
-                 with an ACK if it is still there",
-                self.timers.keepalives_unanswered
-            ));
+            self.why = Some(Why::KeepAlive {
+                n: self.timers.keepalives_unanswered,
+            });
             return Some(Plan {
                 seq: self.snd.una - 1,
                 flags: Flags::ACK,
@@ -457,13 +457,12 @@ impl Connection {
             });
             self.stats.dsacks_sent += 1;
             debug!(quad = %self.quad, %left, %right, "tcp: D-SACK: this arrived twice");
-            if self.note.is_none() {
+            if self.why.is_none() {
                 // Positions count the SYN; bytes count from the first byte of data.
-                self.note = Some(format!(
-                    "D-SACK: bytes {}..{} arrived twice; the sender's retransmission was not needed",
-                    left - Pos::DATA,
-                    right - Pos::DATA
-                ));
+                self.why = Some(Why::DSack {
+                    from: (left - Pos::DATA) as u64,
+                    to: (right - Pos::DATA) as u64,
+                });
             }
         }
         let ranges = self.rcv.buf.early_ranges();
@@ -522,9 +521,9 @@ impl Connection {
         field as u16
     }
 
-    /// Bookkeeping once a segment has gone: sequence numbers, timers, counters. Returns the
-    /// capture comment for it.
-    fn after_sending(&mut self, now: Instant, plan: &Plan) -> Option<Cow<'static, str>> {
+    /// Bookkeeping once a segment has gone: sequence numbers, timers, counters. Returns why
+    /// it was sent, for the capture.
+    fn after_sending(&mut self, now: Instant, plan: &Plan) -> Option<Why> {
         self.stats.segments_out += 1;
         if plan.flags.ack() {
             self.rcv.ack_now = false;
@@ -537,66 +536,13 @@ impl Connection {
         if len > 0 {
             self.started_waiting(now);
             match plan.resend {
-                // Loss recovery fills a hole; SND.NXT stays where new data goes on.
-                Some(why) => {
-                    self.rec.high_rxt = self.rec.high_rxt.max(plan.seq + len);
-                    if plan.seq == self.snd.una {
-                        self.rec.una_resent_at = Some(self.snd.max);
-                        self.rec.una_lost_again = false;
-                    }
-                    self.rec.resent += 1;
-                    match why {
-                        Resend::Fast => {
-                            self.rec.rtx_now = false;
-                            self.stats.fast_retransmissions += 1;
-                        }
-                        Resend::Sack => self.stats.sack_retransmissions += 1,
-                        Resend::Probe => {}
-                    }
-                }
-                None => {
-                    if plan.len > 0 && plan.len < self.segment_size() {
-                        self.snd.small_sent_end = plan.seq + len;
-                    }
-                    self.snd.nxt = plan.seq + len;
-                    if self.snd.nxt > self.snd.max {
-                        self.snd.max = self.snd.nxt;
-                    }
-                }
+                Some(why) => self.after_resending(plan, len, why),
+                None => self.after_sending_new(plan, len),
             }
             if resent {
-                self.stats.retransmissions += 1;
-                if self.note.is_none() {
-                    self.note = Some(match plan.resend {
-                        Some(Resend::Sack) => "SACK retransmission of a hole".into(),
-                        Some(Resend::Fast) => "fast retransmission".into(),
-                        Some(Resend::Probe) => "tail loss probe: the last segment again, after \
-                                                two round trips without an ACK"
-                            .into(),
-                        None => "retransmission: going back to the oldest unacknowledged byte \
-                                 after the timeout"
-                            .into(),
-                    });
-                }
-                debug!(
-                    quad = %self.quad,
-                    seq = %plan.seq,
-                    len = plan.len,
-                    why = self.note.as_deref().unwrap_or(""),
-                    "tcp: retransmission"
-                );
-                if self.timers.timed.take().is_some() {
-                    // Karn: no RTT sample from a segment sent twice; a timestamp can tell.
-                    self.timers.ts_sample_wanted = true;
-                }
-                self.timers.sent_times.clear();
+                self.after_retransmission(plan);
             } else {
-                if self.timers.timed.is_none() && !plan.probe {
-                    self.timers.timed = Some((self.snd.nxt, now));
-                }
-                if !plan.probe && self.timers.sent_times.len() < MAX_SENT_TIMES {
-                    self.timers.sent_times.push_back((plan.seq + len, now));
-                }
+                self.time_new_segment(now, plan, len);
             }
         }
         if plan.probe {
@@ -605,41 +551,94 @@ impl Connection {
             self.stats.window_probes += 1;
             self.timers.retransmit_at = None;
             self.arm_persist(now);
-            return Some(Cow::Owned(format!(
-                "zero-window probe #{}: is the window still closed?",
-                self.timers.persist_backoff
-            )));
+            return Some(Why::WindowProbe {
+                n: self.timers.persist_backoff,
+            });
         }
         if len > 0 && self.timers.retransmit_at.is_none() {
             self.timers.retransmit_at = Some(now + self.timers.rtt.rto());
         }
         if plan.tail_probe {
             self.after_tail_loss_probe(now, plan.seq, plan.resend.is_some());
-            if plan.resend.is_none() && self.note.is_none() {
-                self.note =
-                    Some("tail loss probe: new data after two round trips without an ACK".into());
+            if plan.resend.is_none() && self.why.is_none() {
+                self.why = Some(Why::TailProbeNew);
             }
         } else if len > 0 && plan.resend.is_none() && !resent {
             // New data went out: a probe is due if no ACK comes (RFC 8985 7.2).
             self.arm_tail_loss_probe(now);
         }
-        if let Some(note) = self.note.take() {
-            return Some(Cow::Owned(note));
+        self.why.take().or_else(|| describe(plan.flags, self.state))
+    }
+
+    /// Loss recovery filled a hole: SND.NXT stays where new data goes on.
+    fn after_resending(&mut self, plan: &Plan, len: usize, why: Resend) {
+        self.rec.high_rxt = self.rec.high_rxt.max(plan.seq + len);
+        if plan.seq == self.snd.una {
+            self.rec.una_resent_at = Some(self.snd.max);
+            self.rec.una_lost_again = false;
         }
-        describe(plan.flags, self.state).map(Cow::Borrowed)
+        self.rec.resent += 1;
+        match why {
+            Resend::Fast => {
+                self.rec.rtx_now = false;
+                self.stats.fast_retransmissions += 1;
+            }
+            Resend::Sack => self.stats.sack_retransmissions += 1,
+            Resend::Probe => {}
+        }
+    }
+
+    /// New data (or data again after a timeout): SND.NXT and SND.MAX move on.
+    fn after_sending_new(&mut self, plan: &Plan, len: usize) {
+        if plan.len > 0 && plan.len < self.segment_size() {
+            self.snd.small_sent_end = plan.seq + len;
+        }
+        self.snd.nxt = plan.seq + len;
+        if self.snd.nxt > self.snd.max {
+            self.snd.max = self.snd.nxt;
+        }
+    }
+
+    /// Something went a second time: count it, name it, and take no RTT sample from it.
+    fn after_retransmission(&mut self, plan: &Plan) {
+        self.stats.retransmissions += 1;
+        if self.why.is_none() {
+            self.why = Some(match plan.resend {
+                Some(Resend::Sack) => Why::SackHole,
+                Some(Resend::Fast) => Why::FastRetransmitMore,
+                Some(Resend::Probe) => Why::TailProbeAgain,
+                None => Why::GoBack,
+            });
+        }
+        debug!(quad = %self.quad, seq = %plan.seq, len = plan.len, why = ?self.why, "tcp: retransmission");
+        if self.timers.timed.take().is_some() {
+            // Karn: no RTT sample from a segment sent twice; a timestamp can tell.
+            self.timers.ts_sample_wanted = true;
+        }
+        self.timers.sent_times.clear();
+    }
+
+    /// A segment sent for the first time: time it for an RTT sample.
+    fn time_new_segment(&mut self, now: Instant, plan: &Plan, len: usize) {
+        if self.timers.timed.is_none() && !plan.probe {
+            self.timers.timed = Some((self.snd.nxt, now));
+        }
+        if !plan.probe && self.timers.sent_times.len() < MAX_SENT_TIMES {
+            self.timers.sent_times.push_back((plan.seq + len, now));
+        }
     }
 }
 
-/// A comment for the capture, for segments whose purpose is worth naming.
-fn describe(flags: Flags, state: State) -> Option<&'static str> {
+/// Why a segment without another reason was sent, when its flags say.
+fn describe(flags: Flags, state: State) -> Option<Why> {
     if flags.syn() && flags.ack() {
-        Some("handshake 2/3: SYN-ACK, the server's SYN and its ACK of the client's")
+        Some(Why::SynAck)
     } else if flags.syn() {
-        Some("handshake 1/3: SYN, the client's initial sequence number")
+        Some(Why::Syn)
     } else if flags.fin() {
         Some(match state {
-            State::LastAck => "close: FIN after the peer's (passive close)",
-            _ => "close: FIN, no more data from this side",
+            State::LastAck => Why::FinPassive,
+            _ => Why::Fin,
         })
     } else {
         None

@@ -4,8 +4,6 @@
 //!
 //! [RFC 9293 3.10.7.2]: https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.2
 
-use std::borrow::Cow;
-
 use tracing::debug;
 
 use super::connection::{Connection, Quad};
@@ -14,10 +12,12 @@ use super::pos::Pos;
 use super::seq::SeqNumber;
 use super::state::State;
 use super::syn_queue::{HalfOpen, PeerSyn};
+use super::why::Why;
 use super::{syncookie, TcpLayer};
 use crate::host::Transmit;
 use crate::ip::header::{IpProtocol, HEADER_LEN as IP_HEADER_LEN};
 use crate::ip::Ipv4Layer;
+use crate::link::Reason;
 use crate::queue::PacketQueue;
 use crate::stats::DropReason;
 use crate::time::Instant;
@@ -65,47 +65,22 @@ impl TcpLayer {
         };
         let queued = listener.syn_queue.get(&quad).copied();
         let full = listener.syn_queue.is_full();
-        let (iss, cookie, note) = match queued {
+        let (iss, cookie, why) = match queued {
             // The client sent its SYN again: our SYN-ACK was lost. Answer again.
-            Some(entry) if entry.peer.irs == peer.irs => (
-                entry.iss,
-                false,
-                "handshake 2/3: SYN-ACK again, the client repeated its SYN",
-            ),
+            Some(entry) if entry.peer.irs == peer.irs => (entry.iss, false, Why::SynAckRepeated),
             // A new handshake (or a new ISN for the same 4-tuple: start over).
-            _ if queued.is_some() || !full => {
-                let iss = self.iss_for(&quad, now);
-                let Some(listener) = self.listeners.get_mut(&port) else {
-                    return;
-                };
-                listener.syn_queue.insert(
-                    quad,
-                    HalfOpen {
-                        peer,
-                        iss,
-                        first_sent: now,
-                        resent: 0,
-                        resend_at: now + self.config.rto.initial,
-                    },
-                );
-                self.handshakes.syns_queued += 1;
-                debug!(%quad, %iss, "tcp: SYN to a listener, answering with SYN-ACK");
-                let note = "handshake 2/3: SYN-ACK, the server's SYN and its ACK of the client's";
-                (iss, false, note)
-            }
+            _ if queued.is_some() || !full => (self.queue_syn(now, quad, peer), false, Why::SynAck),
             _ if self.config.syn_cookies => {
                 if let Some(listener) = self.listeners.get_mut(&port) {
                     listener.sent_cookie(now);
                 }
                 self.handshakes.syn_cookies_sent += 1;
-                let iss = self
-                    .cookies
-                    .make(now, &quad, peer.irs, peer.mss.unwrap_or(536));
+                let mss = peer.mss.unwrap_or(536);
                 debug!(%quad, "tcp: SYN queue full, SYN-ACK with a cookie");
                 (
-                    iss,
+                    self.cookies.make(now, &quad, peer.irs, mss),
                     true,
-                    "handshake 2/3: SYN-ACK with a SYN cookie (the SYN queue is full)",
+                    Why::SynAckCookie,
                 )
             }
             _ => {
@@ -113,7 +88,25 @@ impl TcpLayer {
                 return self.stats.dropped.add(DropReason::QueueFull);
             }
         };
-        self.send_syn_ack(ip, out, quad, iss, &peer, now, cookie, note);
+        self.send_syn_ack(ip, out, quad, iss, &peer, now, cookie, why);
+    }
+
+    /// Starts a handshake in the SYN queue; returns our ISS.
+    fn queue_syn(&mut self, now: Instant, quad: Quad, peer: PeerSyn) -> SeqNumber {
+        let iss = self.iss_for(&quad, now);
+        let entry = HalfOpen {
+            peer,
+            iss,
+            first_sent: now,
+            resent: 0,
+            resend_at: now + self.config.rto.initial,
+        };
+        if let Some(listener) = self.listeners.get_mut(&quad.local.port()) {
+            listener.syn_queue.insert(quad, entry);
+        }
+        self.handshakes.syns_queued += 1;
+        debug!(%quad, %iss, "tcp: SYN to a listener, answering with SYN-ACK");
+        iss
     }
 
     /// An ACK to a listener: the third segment of a handshake in the SYN queue, or one
@@ -215,7 +208,7 @@ impl TcpLayer {
         peer: &PeerSyn,
         now: Instant,
         cookie: bool,
-        note: &'static str,
+        why: Why,
     ) {
         let header = self.syn_ack_header(now, &quad, iss, peer, cookie);
         let (src, dst) = (*quad.local.ip(), *quad.remote.ip());
@@ -226,7 +219,7 @@ impl TcpLayer {
             dst,
             IpProtocol::Tcp,
             len,
-            Some(Cow::Borrowed(note)),
+            Some(Reason::Tcp(why)),
             |s| header.emit(s, src, dst),
         );
         if sent {
@@ -294,12 +287,8 @@ impl TcpLayer {
             ip.wrap(buf, &ip_header);
             self.stats.sent += 1;
             self.handshakes.syn_ack_retransmissions += 1;
-            let comment = format!(
-                "handshake 2/3: SYN-ACK again (#{}), no ACK from the client yet",
-                entry.resent
-            );
             return Some(Transmit {
-                comment: Some(Cow::Owned(comment)),
+                why: Some(Reason::Tcp(Why::SynAckAgain { n: entry.resent })),
             });
         }
         None

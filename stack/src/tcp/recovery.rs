@@ -49,6 +49,7 @@ use super::header::Repr;
 use super::options::SackBlock;
 use super::pos::Pos;
 use super::sack::DUP_THRESH;
+use super::why::Why;
 use crate::time::Instant;
 
 /// Why a segment is sent again: for counters and capture comments.
@@ -183,7 +184,7 @@ impl Connection {
         self.rec.una_resent_at = None;
         self.rec.una_lost_again = true;
         self.stats.lost_retransmissions += 1;
-        self.note = Some("fast retransmission again: the last one was lost too".into());
+        self.why = Some(Why::FastRetransmitAgain);
         debug!(quad = %self.quad, seq = %self.snd.una, "tcp: a retransmission was lost");
     }
 
@@ -258,11 +259,10 @@ impl Connection {
         };
         self.rec.undo = None;
         self.stats.fast_recoveries += 1;
-        self.note = Some(format!(
-            "fast retransmission after {} duplicate ACKs{}",
-            self.rec.dupacks,
-            if self.sack_ok { " (SACK)" } else { "" }
-        ));
+        self.why = Some(Why::FastRetransmit {
+            dupacks: self.rec.dupacks,
+            sack: self.sack_ok,
+        });
         debug!(
             quad = %self.quad,
             cwnd = self.cc.ctl.window(),
@@ -318,7 +318,7 @@ impl Connection {
             // what was acknowledged, and add back one segment.
             self.rec.rtx_now = true;
             self.rec.inflation = self.rec.inflation.saturating_sub(acked) + self.snd.mss;
-            self.note = Some("fast retransmission after a partial ACK (NewReno)".into());
+            self.why = Some(Why::PartialAck);
         }
     }
 
@@ -361,9 +361,8 @@ impl Connection {
         if len == 0 {
             return None;
         }
-        if self.note.is_none() {
-            self.note =
-                Some("SACK retransmission: a hole below data the peer reported holding".into());
+        if self.why.is_none() {
+            self.why = Some(Why::SackHole);
         }
         Some((start, len, Resend::Sack))
     }

@@ -35,6 +35,7 @@ use tracing::debug;
 use super::connection::Connection;
 use super::pos::Pos;
 use super::state::State;
+use super::why::Why;
 use crate::time::Instant;
 
 /// The longest a receiver may delay the ACK of a lone segment (RFC 8985 "WCDelAckT"): a probe
@@ -134,7 +135,7 @@ impl Connection {
         debug!(quad = %self.quad, "tcp: the tail loss probe arrived, data sent before it did not");
         self.enter_recovery(now);
         self.rec.lost_below_probe = Some(self.rec.tail_probe_start);
-        self.note = Some("fast retransmission: the tail loss probe arrived, this did not".into());
+        self.why = Some(Why::LostBeforeProbe);
     }
 
     /// An ACK moved SND.UNA to `ack` (`in_flight` was in flight before it): the probe episode

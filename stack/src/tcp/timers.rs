@@ -20,6 +20,7 @@ use super::connection::Connection;
 use super::pos::Pos;
 use super::rto::RttEstimator;
 use super::state::State;
+use super::why::Why;
 use crate::time::Instant;
 
 /// Zero-window probes an orphaned connection sends before it gives up (RFC 6429; Linux's
@@ -121,11 +122,10 @@ impl Connection {
         }
         let rto = self.timers.rtt.rto();
         self.timers.retries += 1;
-        self.note = Some(format!(
-            "retransmission #{} after RTO {} ms",
-            self.timers.retries,
-            rto.as_millis()
-        ));
+        self.why = Some(Why::Timeout {
+            n: self.timers.retries,
+            rto_ms: rto.as_millis() as u64,
+        });
         debug!(quad = %self.quad, rto_ms = rto.as_millis() as u64, n = self.timers.retries, "tcp: retransmission timeout");
         // Outstanding and not SACKed; nothing if this cuts a recovery short (its cut stands).
         let in_flight =

@@ -34,7 +34,6 @@
 //! [RFC 9293 3.10.7.4]: https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
 //! [RFC 6093]: https://www.rfc-editor.org/rfc/rfc6093
 
-use std::borrow::Cow;
 use std::io;
 use std::task::{Context, Poll};
 
@@ -45,6 +44,7 @@ use super::header::Repr;
 use super::input::Arrived;
 use super::pos::Pos;
 use super::state::State;
+use super::why::Why;
 
 impl Connection {
     /// Sixth, check the URG bit ([RFC 9293 3.10.7.4]): in ESTABLISHED, FIN-WAIT-1 and
@@ -160,21 +160,13 @@ impl Connection {
     }
 }
 
-/// The capture comment of a segment carrying URG: its own `comment`, if any, and why URG.
-pub(crate) fn urgent_comment(
-    comment: Option<Cow<'static, str>>,
-    header: &Repr,
-) -> Option<Cow<'static, str>> {
+/// Why a segment carrying URG was sent: its own reason, if any, and the urgent pointer.
+pub(crate) fn urgent_why(why: Option<Why>, header: &Repr) -> Option<Why> {
     if !header.flags.urg() {
-        return comment;
+        return why;
     }
-    let bytes = if header.urgent == 1 { "byte" } else { "bytes" };
-    let why = format!(
-        "urgent data: the pointer marks the end of urgent data, {} {bytes} ahead",
-        header.urgent
-    );
-    Some(Cow::Owned(match comment {
-        Some(comment) => format!("{comment}; {why}"),
-        None => why,
-    }))
+    Some(Why::Urgent {
+        ahead: header.urgent,
+        also: why.map(Box::new),
+    })
 }

@@ -12,6 +12,7 @@ use super::header::{DstUnreachable, Repr};
 use super::{IcmpLayer, PendingEcho, ERROR_QUOTE_MAX};
 use crate::ip::header::{parse_quoted, IpProtocol};
 use crate::ip::Ipv4Layer;
+use crate::link::Reason;
 use crate::queue::PacketQueue;
 use crate::stats::DropReason;
 use crate::time::Instant;
@@ -26,9 +27,10 @@ impl IcmpLayer {
         message: &Repr,
         comment: Option<Cow<'static, str>>,
     ) -> bool {
+        let why = comment.map(Reason::Text);
         let len = message.buffer_len();
         debug!("icmp: wrap {message} for {dst}");
-        if ip.send(out, dst, IpProtocol::Icmp, len, comment, |buf| {
+        if ip.send(out, dst, IpProtocol::Icmp, len, why, |buf| {
             message.emit(buf)
         }) {
             self.stats.sent += 1;

@@ -405,6 +405,10 @@ impl<L: Link> Link for Impair<L> {
         }
         Poll::Ready(Ok(()))
     }
+
+    fn records_comments(&self) -> bool {
+        self.inner.records_comments()
+    }
 }
 
 /// The error for a send after the link beneath stopped sending.

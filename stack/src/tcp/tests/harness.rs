@@ -283,7 +283,7 @@ impl Harness {
                 .collect(),
             ts: h.timestamps.map(|ts| (ts.value, ts.echo)),
             payload: packet.payload().to_vec(),
-            comment: transmit.comment.map(|c| c.into_owned()),
+            comment: transmit.why.map(|why| why.to_string()),
         })
     }
 

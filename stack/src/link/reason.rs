@@ -1,0 +1,144 @@
+//! The words of a capture's frame comments: what each reason for sending a packet says.
+//!
+//! Protocol code sets a [`Reason`] (for TCP a [`Why`](crate::tcp::Why)); the driver asks for
+//! the words only when the link records packets ([`super::Link::records_comments`]), so a
+//! stack without a capture never formats a sentence.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::tcp::{ResetWhy, Why};
+
+/// Why the stack sent a packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// TCP's reason for a segment.
+    Tcp(Why),
+    /// A reason given in words already (ICMP errors and replies).
+    Text(Cow<'static, str>),
+}
+
+impl From<Why> for Reason {
+    fn from(why: Why) -> Reason {
+        Reason::Tcp(why)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Tcp(why) => why.fmt(f),
+            Reason::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl fmt::Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Why::Syn => f.write_str("handshake 1/3: SYN, the client's initial sequence number"),
+            Why::SynAck => {
+                f.write_str("handshake 2/3: SYN-ACK, the server's SYN and its ACK of the client's")
+            }
+            Why::SynAckRepeated => {
+                f.write_str("handshake 2/3: SYN-ACK again, the client repeated its SYN")
+            }
+            Why::SynAckAgain { n } => write!(
+                f,
+                "handshake 2/3: SYN-ACK again (#{n}), no ACK from the client yet"
+            ),
+            Why::SynAckCookie => {
+                f.write_str("handshake 2/3: SYN-ACK with a SYN cookie (the SYN queue is full)")
+            }
+            Why::HandshakeAck => {
+                f.write_str("handshake 3/3: ACK of the server's SYN, the connection is open")
+            }
+            Why::Fin => f.write_str("close: FIN, no more data from this side"),
+            Why::FinPassive => f.write_str("close: FIN after the peer's (passive close)"),
+            Why::Urgent { ahead, also } => {
+                if let Some(also) = also {
+                    write!(f, "{also}; ")?;
+                }
+                let bytes = if *ahead == 1 { "byte" } else { "bytes" };
+                write!(
+                    f,
+                    "urgent data: the pointer marks the end of urgent data, {ahead} {bytes} ahead"
+                )
+            }
+            Why::Reset(why) => why.fmt(f),
+            other => recovery_words(other, f),
+        }
+    }
+}
+
+/// The words for retransmissions and probes.
+fn recovery_words(why: &Why, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match why {
+        Why::Timeout { n, rto_ms } => write!(f, "retransmission #{n} after RTO {rto_ms} ms"),
+        Why::GoBack => f.write_str(
+            "retransmission: going back to the oldest unacknowledged byte after the timeout",
+        ),
+        Why::FastRetransmit { dupacks, sack } => write!(
+            f,
+            "fast retransmission after {dupacks} duplicate ACKs{}",
+            if *sack { " (SACK)" } else { "" }
+        ),
+        Why::FastRetransmitMore => f.write_str("fast retransmission"),
+        Why::FastRetransmitAgain => {
+            f.write_str("fast retransmission again: the last one was lost too")
+        }
+        Why::PartialAck => f.write_str("fast retransmission after a partial ACK (NewReno)"),
+        Why::SackHole => {
+            f.write_str("SACK retransmission: a hole below data the peer reported holding")
+        }
+        Why::LostBeforeProbe => {
+            f.write_str("fast retransmission: the tail loss probe arrived, this did not")
+        }
+        Why::TailProbeNew => {
+            f.write_str("tail loss probe: new data after two round trips without an ACK")
+        }
+        Why::TailProbeAgain => f.write_str(
+            "tail loss probe: the last segment again, after two round trips without an ACK",
+        ),
+        Why::WindowProbe { n } => {
+            write!(f, "zero-window probe #{n}: is the window still closed?")
+        }
+        Why::KeepAlive { n } => write!(
+            f,
+            "keep-alive probe #{n}: an old sequence number, so that the peer answers with an \
+             ACK if it is still there"
+        ),
+        Why::DSack { from, to } => write!(
+            f,
+            "D-SACK: bytes {from}..{to} arrived twice; the sender's retransmission was not \
+             needed"
+        ),
+        Why::ChallengeAck => f.write_str("challenge ACK (RFC 5961)"),
+        Why::TimeWaitAck => {
+            f.write_str("TIME-WAIT: our last ACK again, for a segment of the closed connection")
+        }
+        // Every other reason is worded above.
+        other => write!(f, "{other:?}"),
+    }
+}
+
+impl fmt::Display for ResetWhy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResetWhy::NoConnection { port } => write!(f, "reset: no connection on port {port}"),
+            ResetWhy::NotOurSyn => {
+                f.write_str("reset: the SYN-ACK acknowledges a SYN we never sent")
+            }
+            ResetWhy::NotOurSynAck => {
+                f.write_str("reset: the ACK does not acknowledge our SYN-ACK")
+            }
+            ResetWhy::DataAfterClose => {
+                f.write_str("reset: data for a socket the application has closed")
+            }
+            ResetWhy::ListenerClosed => {
+                f.write_str("reset: the listener closed during the handshake")
+            }
+            ResetWhy::Aborted => f.write_str("reset: connection aborted"),
+        }
+    }
+}
