@@ -258,27 +258,10 @@ impl Connection {
         }
     }
 
-    /// Whether the peer has acknowledged our SYN: SND.UNA has moved past position 0. (With
-    /// 32-bit numbers, `SND.UNA == ISS` would say "no" again after 4 GiB.)
-    pub(crate) fn syn_acked(&self) -> bool {
-        self.snd.una > Pos::SYN
-    }
-
-    /// The position of the first byte in the send buffer: the oldest unacknowledged byte, or
-    /// the first byte after our SYN while the SYN is unacknowledged.
-    pub(crate) fn data_start(&self) -> Pos {
-        self.snd.una.max(Pos::DATA)
-    }
-
-    /// The position just past the buffered data.
-    pub(crate) fn data_end(&self) -> Pos {
-        self.data_start() + self.snd.buf.len()
-    }
-
     /// What TIME-WAIT keeps of this connection (`time_wait.rs`), once it is in TIME-WAIT.
     pub(crate) fn time_wait_record(&self) -> Option<super::time_wait::Record> {
         let until = self.timers.time_wait_until?;
-        let window = (self.rcv_wnd() >> self.rcv.shift).min(usize::from(u16::MAX)) as u16;
+        let window = (self.rcv.wnd() >> self.rcv.shift).min(usize::from(u16::MAX)) as u16;
         Some(super::time_wait::Record {
             snd_nxt: self.wire_seq(self.snd.max),
             rcv_nxt: self.wire_ack(),
@@ -286,11 +269,6 @@ impl Connection {
             timestamps: self.ts_ok.then_some((self.ts_recent, self.ts_offset)),
             until,
         })
-    }
-
-    /// RCV.WND: what the window we last announced still takes beyond RCV.NXT.
-    pub(crate) fn rcv_wnd(&self) -> usize {
-        self.rcv.adv.max(self.rcv.nxt) - self.rcv.nxt
     }
 
     /// `pos` of our stream as a sequence number on the wire.
@@ -301,21 +279,6 @@ impl Connection {
     /// RCV.NXT as the acknowledgment number on the wire.
     pub(crate) fn wire_ack(&self) -> SeqNumber {
         self.rcv.nxt.wrap(self.rcv.irs)
-    }
-
-    /// Our FIN's position, once the application has shut down writing.
-    pub(crate) fn fin_seq_out(&self) -> Option<Pos> {
-        self.snd.fin
-    }
-
-    /// Whether our FIN has been acknowledged.
-    pub(crate) fn fin_acked(&self) -> bool {
-        self.fin_seq_out().is_some_and(|fin| self.snd.una > fin)
-    }
-
-    /// Bytes of sequence space sent and not yet acknowledged.
-    pub(crate) fn in_flight(&self) -> usize {
-        self.snd.max - self.snd.una
     }
 
     /// Our timestamp clock at `now`: milliseconds, offset per connection (RFC 7323 5.4, 7.1).
@@ -410,7 +373,7 @@ impl Connection {
             timestamps: self.ts_ok,
             cwnd: self.cc.ctl.window(),
             ssthresh: self.cc.ctl.ssthresh(),
-            bytes_in_flight: self.in_flight(),
+            bytes_in_flight: self.snd.in_flight(),
             peer_window: self.snd.wnd,
             mss: self.snd.mss,
             stats: self.stats,
@@ -468,7 +431,7 @@ impl Connection {
     /// to send an update without waiting for data: the receiver's side of silly-window
     /// avoidance (RFC 9293 3.8.6.2.2: an increase of at least min(buffer/2, MSS)).
     fn window_update_due(&self) -> bool {
-        let known = self.rcv_wnd();
+        let known = self.rcv.wnd();
         let possible = self.rcv.buf.window();
         let threshold = (self.rcv.buf.capacity() / 2).min(self.our_mss);
         self.state.can_receive() && possible >= known + threshold
@@ -506,11 +469,11 @@ impl Connection {
         match self.state {
             State::SynSent => self.set_state(State::Closed),
             State::SynReceived | State::Established => {
-                self.snd.fin = Some(self.data_end());
+                self.snd.fin = Some(self.snd.data_end());
                 self.set_state(State::FinWait1);
             }
             State::CloseWait => {
-                self.snd.fin = Some(self.data_end());
+                self.snd.fin = Some(self.snd.data_end());
                 self.set_state(State::LastAck);
             }
             // Already closing, or closed.

@@ -183,7 +183,7 @@ impl Connection {
             ack: Pos::unwrap(h.ack, self.snd.iss, self.snd.una),
             payload: seg.payload,
         };
-        let wnd = self.rcv_wnd();
+        let wnd = self.rcv.wnd();
         if let Some(reply) = self.first_check_sequence(now, &a, wnd) {
             return reply;
         }
@@ -198,7 +198,7 @@ impl Connection {
             return self.fourth_check_syn();
         }
         // Trim what lies before RCV.NXT or beyond the window.
-        let (seq, data, fin) = self.trim(a.seq, a.payload, h.flags.fin(), wnd);
+        let (seq, data, fin) = self.rcv.trim(a.seq, a.payload, h.flags.fin(), wnd);
         if !h.flags.ack() {
             return Reply::None;
         }
@@ -244,8 +244,8 @@ impl Connection {
             self.rcv.ack_now = true;
             return Some(Reply::None);
         }
-        self.note_old_data(a.seq, a.payload.len());
-        if self.acceptable(a.seq, h.segment_len(), wnd) {
+        self.rcv.note_old_data(self.sack_ok, a.seq, a.payload.len());
+        if self.rcv.acceptable(a.seq, h.segment_len(), wnd) {
             return None;
         }
         // Not for this window: an old duplicate or a probe. Answer with an ACK that says
@@ -294,34 +294,6 @@ impl Connection {
         }
     }
 
-    /// Data below RCV.NXT arrived again: the sender resent what we had. With SACK agreed, the
-    /// next ACK reports the duplicate range in its first SACK block (a D-SACK, [RFC 2883]
-    /// section 4), at once, so the sender can tell its retransmission was not needed.
-    ///
-    /// [RFC 2883]: https://www.rfc-editor.org/rfc/rfc2883#section-4
-    fn note_old_data(&mut self, seq: Pos, len: usize) {
-        if !self.sack_ok || len == 0 || seq >= self.rcv.nxt {
-            return;
-        }
-        let end = (seq + len).min(self.rcv.nxt);
-        self.rcv.dsack = Some((seq, end));
-        self.rcv.ack_now = true;
-        self.rcv.ack_immediately = true;
-    }
-
-    /// The acceptability test of RFC 9293 3.10.7.4 (four cases on segment and window length).
-    /// With a zero window, a segment at RCV.NXT is acceptable whatever it carries: its data
-    /// is trimmed away, but its ACK, window and RST are valid ("special allowance should be
-    /// made to accept valid ACKs, URGs, and RSTs"; Linux does the same).
-    pub(crate) fn acceptable(&self, seq: Pos, len: usize, wnd: usize) -> bool {
-        let in_window = |s: Pos| s >= self.rcv.nxt && s - self.rcv.nxt < wnd;
-        match (len, wnd) {
-            (_, 0) => seq == self.rcv.nxt,
-            (0, _) => in_window(seq),
-            (_, _) => in_window(seq) || in_window(seq + (len - 1)),
-        }
-    }
-
     /// Second, check the RST bit (RFC 5961 3.2): only an exact match resets; anywhere else in
     /// the window earns a challenge ACK; outside it, nothing.
     fn second_check_rst(&mut self, seq: Pos, wnd: usize) -> Reply {
@@ -352,42 +324,6 @@ impl Connection {
     /// sequence number (RFC 5961 4.2); the first step already answered it.
     fn fourth_check_syn(&self) -> Reply {
         Reply::ChallengeAck
-    }
-
-    /// Cuts the data to what is new and fits the window. Returns the first position kept, the
-    /// data kept, and whether the FIN is kept.
-    fn trim<'a>(
-        &self,
-        mut seq: Pos,
-        mut data: &'a [u8],
-        mut fin: bool,
-        wnd: usize,
-    ) -> (Pos, &'a [u8], bool) {
-        // Already received: the front.
-        if seq < self.rcv.nxt {
-            let old = (self.rcv.nxt - seq).min(data.len());
-            data = &data[old..];
-            seq += old;
-            if seq < self.rcv.nxt {
-                fin = false; // the FIN too was old
-            }
-        }
-        // Beyond the window: the back (and the FIN behind it).
-        let room = wnd.saturating_sub(seq - self.rcv.nxt);
-        if data.len() > room {
-            data = &data[..room];
-            fin = false;
-        }
-        // Nothing counts after the peer's FIN.
-        if let Some(end) = self.rcv.fin {
-            let keep = if end > seq {
-                (end - seq).min(data.len())
-            } else {
-                0
-            };
-            data = &data[..keep];
-        }
-        (seq, data, fin)
     }
 
     /// Fifth, check the ACK field. `Some` ends processing of this segment.
@@ -451,7 +387,7 @@ impl Connection {
             // Data is in flight again (after probing a closed window): time it.
             self.timers.retransmit_at = Some(now + self.timers.rtt.rto());
         }
-        if self.fin_acked() {
+        if self.snd.fin_acked() {
             match self.state {
                 State::FinWait1 => self.set_state(State::FinWait2),
                 State::Closing => self.enter_time_wait(now),
@@ -466,17 +402,9 @@ impl Connection {
     fn ack_advance(&mut self, now: Instant, h: &Repr, ack: Pos) {
         // Whether the window was in use: an application that sends little, or a receiver's
         // small window, does not show that the network can take a larger one (RFC 7661).
-        let in_flight = self.in_flight();
+        let in_flight = self.snd.in_flight();
         let cwnd_limited = in_flight * 2 >= self.cc.ctl.window();
-        let acked = ack - self.snd.una;
-        // Our SYN takes a position but no byte of the send buffer.
-        let syn = usize::from(!self.syn_acked());
-        let data = acked.saturating_sub(syn).min(self.snd.buf.len());
-        self.snd.buf.consume(data);
-        self.snd.una = ack;
-        if self.snd.nxt < ack {
-            self.snd.nxt = ack;
-        }
+        let data = self.snd.acknowledged(ack);
         self.rec.scoreboard.prune(ack);
         self.rec.dupacks = 0;
         self.made_progress(now);
@@ -488,24 +416,7 @@ impl Connection {
             self.snd.nxt = self.snd.max;
             self.timers.ts_sample_wanted = false;
         }
-        // Karn's rule holds because `timed` is cleared whenever anything is sent again; with
-        // timestamps, the echo names the copy that was acknowledged, so a sample is possible
-        // even then (RFC 7323 4.1).
-        match self.timers.timed {
-            Some((end, sent)) if ack >= end => {
-                self.rtt_sample(now - sent);
-                self.timers.timed = None;
-            }
-            Some(_) => {}
-            None if self.ts_ok && echo != 0 && self.timers.ts_sample_wanted => {
-                self.timers.ts_sample_wanted = false;
-                let elapsed = self.ts_clock(now).wrapping_sub(echo);
-                if elapsed < 60_000 {
-                    self.rtt_sample(std::time::Duration::from_millis(u64::from(elapsed)));
-                }
-            }
-            None => {}
-        }
+        self.take_rtt_sample(now, ack, echo);
         // Congestion control counts data only: SYN and FIN take sequence space but are not
         // data, and RFC 5681 3.1 grows cwnd for ACKs "that cumulatively acknowledge new data".
         if self.rec.point.is_some() {
@@ -531,6 +442,28 @@ impl Connection {
         self.arm_tail_loss_probe(now);
         if data > 0 {
             self.wake_writers();
+        }
+    }
+
+    /// An RTT sample from the ACK of `ack`: from the timed segment, or, with timestamps,
+    /// from the echo. Karn's rule holds because `timed` is cleared whenever anything is sent
+    /// again; with timestamps, the echo names the copy that was acknowledged, so a sample is
+    /// possible even then (RFC 7323 4.1).
+    fn take_rtt_sample(&mut self, now: Instant, ack: Pos, echo: u32) {
+        match self.timers.timed {
+            Some((end, sent)) if ack >= end => {
+                self.rtt_sample(now - sent);
+                self.timers.timed = None;
+            }
+            Some(_) => {}
+            None if self.ts_ok && echo != 0 && self.timers.ts_sample_wanted => {
+                self.timers.ts_sample_wanted = false;
+                let elapsed = self.ts_clock(now).wrapping_sub(echo);
+                if elapsed < 60_000 {
+                    self.rtt_sample(std::time::Duration::from_millis(u64::from(elapsed)));
+                }
+            }
+            None => {}
         }
     }
 
@@ -654,38 +587,7 @@ impl Connection {
             self.fail(io::ErrorKind::ConnectionAborted);
             return Some(reply);
         }
-        let in_order = seq == self.rcv.nxt;
-        let offset = seq - self.rcv.nxt;
-        if self.sack_ok {
-            // Early data that arrived twice: a D-SACK too (RFC 2883 section 4, case 2).
-            if let Some(dup) = self.rcv.buf.already_held(offset..offset + data.len()) {
-                self.rcv.dsack = Some((self.rcv.nxt + dup.start, self.rcv.nxt + dup.end));
-            }
-        }
-        let advanced = self.rcv.buf.insert(offset, data);
-        self.rcv.nxt += advanced;
-        if !in_order {
-            self.rcv.last_early = Some(seq);
-        }
-        self.rcv.mss = self.rcv.mss.max(data.len());
-        self.rcv.unacked_bytes += data.len();
-        // ACK at least every second full-sized segment, and at once when the segment is out
-        // of order or fills all or part of a hole: the sender counts those duplicate ACKs and
-        // learns of the fill at once (RFC 5681 4.2).
-        // A lone in-order segment may wait a little for a second one, or for data to carry
-        // the ACK (delayed ACK, RFC 9293 3.8.6.3).
-        if !in_order
-            || advanced > data.len()
-            || self.rcv.buf.has_holes()
-            || self.rcv.unacked_bytes >= 2 * self.rcv.mss
-        {
-            self.rcv.ack_now = true;
-            self.rcv.ack_immediately = true;
-        } else if let Some(delay) = self.rcv.delayed_ack {
-            self.rcv.delack_at.get_or_insert(now + delay);
-        } else {
-            self.rcv.ack_now = true;
-        }
+        let advanced = self.rcv.take_data(now, seq, data, self.sack_ok);
         if advanced > 0 {
             self.wake_readers();
         } else {
@@ -719,7 +621,7 @@ impl Connection {
         self.wake_readers();
         match self.state {
             State::SynReceived | State::Established => self.set_state(State::CloseWait),
-            State::FinWait1 if self.fin_acked() => self.enter_time_wait(now),
+            State::FinWait1 if self.snd.fin_acked() => self.enter_time_wait(now),
             State::FinWait1 => self.set_state(State::Closing),
             State::FinWait2 => self.enter_time_wait(now),
             _ => {}

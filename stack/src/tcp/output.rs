@@ -66,7 +66,7 @@ impl Connection {
 
         // Encapsulation, inside out: data, then the TCP header, then the IPv4 header.
         let data_at = IP_HEADER_LEN + header.header_len();
-        let offset = plan.seq - self.data_start();
+        let offset = plan.seq - self.snd.data_start();
         self.snd
             .buf
             .read_at(offset, &mut buf[data_at..data_at + plan.len]);
@@ -220,10 +220,10 @@ impl Connection {
         while let Some(end) = self.rec.scoreboard.sacked_until(self.snd.nxt) {
             self.snd.nxt = end;
         }
-        let offset = self.snd.nxt - self.data_start();
+        let offset = self.snd.nxt - self.snd.data_start();
         let avail = self.snd.buf.len().saturating_sub(offset);
         let probe = self.timers.probe_now && avail > 0;
-        let usable = self.window_room().min(self.congestion_room());
+        let usable = self.snd.window_room().min(self.congestion_room());
         // A probe carries one byte into a zero window, or as much as a small open window takes
         // when silly window avoidance held it back (RFC 1122 4.2.3.4: the override timeout).
         let room = if probe { usable.max(1) } else { usable };
@@ -233,7 +233,8 @@ impl Connection {
         }
         // The FIN goes with the last byte of data, or alone once the data has all gone.
         let fin = self
-            .fin_seq_out()
+            .snd
+            .fin
             .is_some_and(|fin| len == avail && self.snd.nxt + len == fin);
         if len == 0 && !fin {
             if avail > 0 && self.snd.max == self.snd.una {
@@ -259,24 +260,14 @@ impl Connection {
         })
     }
 
-    /// What the peer's window still takes beyond SND.NXT.
-    fn window_room(&self) -> usize {
-        let right_edge = self.snd.una + self.snd.wnd;
-        if right_edge > self.snd.nxt {
-            right_edge - self.snd.nxt
-        } else {
-            0
-        }
-    }
-
     /// A tail loss probe (see `tail_loss.rs`): one new segment if the peer's window takes one,
     /// whatever the congestion window; else the last segment sent, again.
     fn tail_probe_segment(&mut self) -> Option<Plan> {
-        let offset = self.snd.nxt - self.data_start();
+        let offset = self.snd.nxt - self.snd.data_start();
         let avail = self.snd.buf.len().saturating_sub(offset);
-        let new = avail.min(self.segment_size()).min(self.window_room());
+        let new = avail.min(self.segment_size()).min(self.snd.window_room());
         let (seq, len, fin, resend) = if new > 0 && self.snd.nxt == self.snd.max {
-            let fin = self.fin_seq_out() == Some(self.snd.nxt + new);
+            let fin = self.snd.fin == Some(self.snd.nxt + new);
             (self.snd.nxt, new, fin, None)
         } else {
             let (seq, len, fin) = self.last_segment();
@@ -503,7 +494,7 @@ impl Connection {
             self.rcv.adv = self.rcv.nxt + window;
             return window as u16;
         }
-        let known = self.rcv_wnd();
+        let known = self.rcv.wnd();
         let threshold = (self.rcv.buf.capacity() / 2).min(self.our_mss);
         let mut window = free;
         if window > known && window - known < threshold {

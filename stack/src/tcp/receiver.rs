@@ -94,4 +94,112 @@ impl Receiver {
             delack_at: None,
         }
     }
+
+    /// RCV.WND: what the window we last announced still takes beyond RCV.NXT.
+    pub(crate) fn wnd(&self) -> usize {
+        self.adv.max(self.nxt) - self.nxt
+    }
+
+    /// The acceptability test of RFC 9293 3.10.7.4 (four cases on segment and window length).
+    /// With a zero window, a segment at RCV.NXT is acceptable whatever it carries: its data
+    /// is trimmed away, but its ACK, window and RST are valid ("special allowance should be
+    /// made to accept valid ACKs, URGs, and RSTs"; Linux does the same).
+    pub(crate) fn acceptable(&self, seq: Pos, len: usize, wnd: usize) -> bool {
+        let in_window = |s: Pos| s >= self.nxt && s - self.nxt < wnd;
+        match (len, wnd) {
+            (_, 0) => seq == self.nxt,
+            (0, _) => in_window(seq),
+            (_, _) => in_window(seq) || in_window(seq + (len - 1)),
+        }
+    }
+
+    /// Cuts the data to what is new and fits the window. Returns the first position kept, the
+    /// data kept, and whether the FIN is kept.
+    pub(crate) fn trim<'a>(
+        &self,
+        mut seq: Pos,
+        mut data: &'a [u8],
+        mut fin: bool,
+        wnd: usize,
+    ) -> (Pos, &'a [u8], bool) {
+        // Already received: the front.
+        if seq < self.nxt {
+            let old = (self.nxt - seq).min(data.len());
+            data = &data[old..];
+            seq += old;
+            if seq < self.nxt {
+                fin = false; // the FIN too was old
+            }
+        }
+        // Beyond the window: the back (and the FIN behind it).
+        let room = wnd.saturating_sub(seq - self.nxt);
+        if data.len() > room {
+            data = &data[..room];
+            fin = false;
+        }
+        // Nothing counts after the peer's FIN.
+        if let Some(end) = self.fin {
+            let keep = if end > seq {
+                (end - seq).min(data.len())
+            } else {
+                0
+            };
+            data = &data[..keep];
+        }
+        (seq, data, fin)
+    }
+
+    /// Data below RCV.NXT arrived again: the sender resent what we had. With SACK agreed (`sack`), the
+    /// next ACK reports the duplicate range in its first SACK block (a D-SACK, [RFC 2883]
+    /// section 4), at once, so the sender can tell its retransmission was not needed.
+    ///
+    /// [RFC 2883]: https://www.rfc-editor.org/rfc/rfc2883#section-4
+    pub(crate) fn note_old_data(&mut self, sack: bool, seq: Pos, len: usize) {
+        if !sack || len == 0 || seq >= self.nxt {
+            return;
+        }
+        let end = (seq + len).min(self.nxt);
+        self.dsack = Some((seq, end));
+        self.ack_now = true;
+        self.ack_immediately = true;
+    }
+
+    /// Takes `data` at `seq` (already trimmed to the window): in order, it moves RCV.NXT;
+    /// early, it is held for later. Decides when to acknowledge it. Returns how far RCV.NXT
+    /// moved.
+    pub(crate) fn take_data(&mut self, now: Instant, seq: Pos, data: &[u8], sack: bool) -> usize {
+        let in_order = seq == self.nxt;
+        let offset = seq - self.nxt;
+        if sack {
+            // Early data that arrived twice: a D-SACK too (RFC 2883 section 4, case 2).
+            if let Some(dup) = self.buf.already_held(offset..offset + data.len()) {
+                self.dsack = Some((self.nxt + dup.start, self.nxt + dup.end));
+            }
+        }
+        let advanced = self.buf.insert(offset, data);
+        self.nxt += advanced;
+        if !in_order {
+            self.last_early = Some(seq);
+        }
+        self.mss = self.mss.max(data.len());
+        self.unacked_bytes += data.len();
+        // ACK at least every second full-sized segment, and at once when the segment is out
+        // of order or fills all or part of a hole: the sender counts those duplicate ACKs and
+        // learns of the fill at once (RFC 5681 4.2).
+        // A lone in-order segment may wait a little for a second one, or for data to carry
+        // the ACK (delayed ACK, RFC 9293 3.8.6.3).
+        if !in_order
+            || advanced > data.len()
+            || self.buf.has_holes()
+            || self.unacked_bytes >= 2 * self.mss
+        {
+            self.ack_now = true;
+            self.ack_immediately = true;
+        } else if let Some(delay) = self.delayed_ack {
+            self.delack_at.get_or_insert(now + delay);
+        } else {
+            self.ack_now = true;
+        }
+        advanced
+    }
 }

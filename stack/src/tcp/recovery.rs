@@ -193,12 +193,12 @@ impl Connection {
     /// is full or the application has nothing more to send (Early Retransmit, RFC 5827 3.1):
     /// with two segments out and the first lost, one duplicate is all that can ever come.
     pub(crate) fn dup_thresh(&self) -> usize {
-        let segments = self.in_flight().div_ceil(self.snd.mss);
+        let segments = self.snd.in_flight().div_ceil(self.snd.mss);
         let unsent = self
             .snd
             .buf
             .len()
-            .saturating_sub(self.snd.max - self.data_start());
+            .saturating_sub(self.snd.max - self.snd.data_start());
         let window_full = self.snd.una + self.snd.wnd <= self.snd.max;
         if segments < DUP_THRESH + 1 && (unsent == 0 || window_full) {
             segments.saturating_sub(1).max(1)
@@ -236,7 +236,7 @@ impl Connection {
 
     /// Three duplicate ACKs (or SACK) say a segment is lost: fast retransmit, then fast recovery.
     pub(crate) fn enter_recovery(&mut self, now: Instant) {
-        let flight = self.in_flight();
+        let flight = self.snd.in_flight();
         let old = (self.cc.ctl.window(), self.cc.ctl.ssthresh());
         self.rec.recovery_undo = Some(old);
         self.rec.resent = 0;
@@ -370,7 +370,7 @@ impl Connection {
     /// How many bytes of data to resend from `seq`: one segment, within `[seq, end)` and what
     /// the send buffer holds.
     fn resendable_at(&self, seq: Pos, end: Pos) -> usize {
-        let offset = seq - self.data_start();
+        let offset = seq - self.snd.data_start();
         let buffered = self.snd.buf.len().saturating_sub(offset);
         (end - seq).min(self.segment_size()).min(buffered)
     }
@@ -388,7 +388,7 @@ impl Connection {
                 self.rec.high_rxt,
                 self.snd.mss,
             )),
-            Some(_) => (cwnd + self.rec.inflation).saturating_sub(self.in_flight()),
+            Some(_) => (cwnd + self.rec.inflation).saturating_sub(self.snd.in_flight()),
             // Limited Transmit (RFC 3042): each of the first two duplicate ACKs says a segment
             // left the network; one new segment may take its place, beyond cwnd, so that more
             // ACKs come back — enough for fast retransmit even when the window is small.

@@ -75,4 +75,56 @@ impl Sender {
             nodelay: false,
         }
     }
+
+    /// Whether the peer has acknowledged our SYN: SND.UNA has moved past position 0. (With
+    /// 32-bit numbers, `SND.UNA == ISS` would say "no" again after 4 GiB.)
+    pub(crate) fn syn_acked(&self) -> bool {
+        self.una > Pos::SYN
+    }
+
+    /// The position of the first byte in the send buffer: the oldest unacknowledged byte, or
+    /// the first byte after our SYN while the SYN is unacknowledged.
+    pub(crate) fn data_start(&self) -> Pos {
+        self.una.max(Pos::DATA)
+    }
+
+    /// The position just past the buffered data.
+    pub(crate) fn data_end(&self) -> Pos {
+        self.data_start() + self.buf.len()
+    }
+
+    /// Whether our FIN has been acknowledged.
+    pub(crate) fn fin_acked(&self) -> bool {
+        self.fin.is_some_and(|fin| self.una > fin)
+    }
+
+    /// Bytes of sequence space sent and not yet acknowledged.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.max - self.una
+    }
+
+    /// What the peer's window still takes beyond SND.NXT.
+    pub(crate) fn window_room(&self) -> usize {
+        let right_edge = self.una + self.wnd;
+        if right_edge > self.nxt {
+            right_edge - self.nxt
+        } else {
+            0
+        }
+    }
+
+    /// SND.UNA moves to `ack`: the bytes it covers leave the send buffer (our SYN takes a
+    /// position but no byte), and SND.NXT is never left behind it. Returns how many bytes of
+    /// data were acknowledged.
+    pub(crate) fn acknowledged(&mut self, ack: Pos) -> usize {
+        let acked = ack - self.una;
+        let syn = usize::from(!self.syn_acked());
+        let data = acked.saturating_sub(syn).min(self.buf.len());
+        self.buf.consume(data);
+        self.una = ack;
+        if self.nxt < ack {
+            self.nxt = ack;
+        }
+        data
+    }
 }

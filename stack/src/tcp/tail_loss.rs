@@ -78,7 +78,7 @@ impl Connection {
             return;
         }
         let mut pto = srtt * 2;
-        if self.in_flight() <= self.snd.mss {
+        if self.snd.in_flight() <= self.snd.mss {
             pto += WORST_CASE_DELAYED_ACK;
         }
         let at = now + pto.max(MIN_PROBE_TIMEOUT);
@@ -104,7 +104,7 @@ impl Connection {
             _ => self.snd.max,
         };
         let fin = data_end < self.snd.max;
-        let len = (data_end - self.snd.una.max(self.data_start())).min(self.segment_size());
+        let len = (data_end - self.snd.una.max(self.snd.data_start())).min(self.segment_size());
         (data_end - len, len, fin)
     }
 

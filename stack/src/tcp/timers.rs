@@ -128,10 +128,9 @@ impl Connection {
         });
         debug!(quad = %self.quad, rto_ms = rto.as_millis() as u64, n = self.timers.retries, "tcp: retransmission timeout");
         // Outstanding and not SACKed; nothing if this cuts a recovery short (its cut stands).
-        let in_flight =
-            self.rec.point.is_none().then(|| {
-                self.in_flight() - self.rec.scoreboard.sacked_bytes().min(self.in_flight())
-            });
+        let in_flight = self.rec.point.is_none().then(|| {
+            self.snd.in_flight() - self.rec.scoreboard.sacked_bytes().min(self.snd.in_flight())
+        });
         self.on_timeout_recovery(self.ts_clock(now));
         self.cc.hystart.stop();
         self.rec.probe_timeout_at = None;
