@@ -297,9 +297,7 @@ impl TcpLayer {
         delay: Option<std::time::Duration>,
     ) -> io::Result<()> {
         let conn = self.conn_mut(id).ok_or_else(gone)?;
-        conn.rcv.delayed_ack = delay;
-        if delay.is_none() && conn.rcv.delack_at.take().is_some() {
-            conn.rcv.ack_now = true;
+        if conn.rcv.set_delayed_ack(delay) {
             self.mark_ready(id.index);
         }
         Ok(())

@@ -408,12 +408,12 @@ impl Connection {
             return Poll::Ready(Ok((0, false)));
         }
         let limit = self.read_limit(out.len());
-        let n = self.rcv.buf.read(&mut out[..limit]);
+        let n = self.rcv.read(&mut out[..limit]);
         if n > 0 {
             self.stats.bytes_read += n as u64;
             let update = self.window_update_due();
             if update {
-                self.rcv.ack_now = true;
+                self.rcv.owe_ack(false);
             }
             return Poll::Ready(Ok((n, update)));
         }

@@ -197,7 +197,7 @@ impl TcpLayer {
                     return;
                 };
                 if self.challenge_acks.allow(now, &mut conn.last_challenge_ack) {
-                    conn.rcv.ack_now = true;
+                    conn.rcv.owe_ack(false);
                     conn.why = Some(Why::ChallengeAck);
                 } else {
                     debug!(%quad, "tcp: challenge ACK rate limit reached");

@@ -130,7 +130,7 @@ impl Connection {
             }
             self.update_window(h, Pos::SYN, ack, true);
             self.set_state(State::Established);
-            self.rcv.ack_now = true;
+            self.rcv.owe_ack(false);
             self.why = Some(Why::HandshakeAck);
         } else {
             // Simultaneous open: both sent SYN. Answer with SYN-ACK, same ISS (3.10.7.3).
@@ -143,8 +143,7 @@ impl Connection {
 
     /// What the peer's SYN tells us: its ISN, MSS and window scale (RFC 9293 3.7.1, RFC 7323).
     pub(crate) fn learn_peer(&mut self, h: &PeerSyn) {
-        self.rcv.irs = h.irs;
-        self.rcv.nxt = Pos::DATA;
+        self.rcv.start(h.irs, h.window_scale);
         let peer_mss = h.mss.map_or(DEFAULT_MSS, usize::from);
         self.snd.mss = peer_mss.max(MIN_MSS).min(self.our_mss);
         self.cc.ctl = self
@@ -158,19 +157,9 @@ impl Connection {
             self.ts_recent = value;
         }
         // Scaling is on only if both SYNs carry the option; then each side scales its own.
-        self.rcv.peer_scales = h.window_scale.is_some();
-        match h.window_scale {
-            Some(shift) => {
-                self.snd.shift = shift.min(MAX_WINDOW_SHIFT);
-                self.rcv.shift = self.rcv.offered_shift;
-            }
-            None => {
-                self.snd.shift = 0;
-                self.rcv.shift = 0;
-            }
-        }
-        // The window we will announce with our SYN-ACK or ACK starts here.
-        self.rcv.adv = self.rcv.nxt;
+        self.snd.shift = h
+            .window_scale
+            .map_or(0, |shift| shift.min(MAX_WINDOW_SHIFT));
     }
 
     /// RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states, step by step in the RFC's
@@ -241,7 +230,7 @@ impl Connection {
         if self.paws_rejects(now, h) {
             self.stats.paws_rejected += 1;
             debug!(quad = %self.quad, seq = %a.seq, "tcp: PAWS: an old timestamp, dropped");
-            self.rcv.ack_now = true;
+            self.rcv.owe_ack(false);
             return Some(Reply::None);
         }
         self.rcv.note_old_data(self.sack_ok, a.seq, a.payload.len());
@@ -255,7 +244,7 @@ impl Connection {
             // The peer did not get our last ACK: it resent its FIN. Restart 2 MSL.
             self.timers.time_wait_until = Some(now + self.timers.time_wait);
         }
-        self.rcv.ack_now = true;
+        self.rcv.owe_ack(false);
         Some(Reply::None)
     }
 
@@ -344,7 +333,7 @@ impl Connection {
         // RFC 5961 5.2: acceptable only within (SND.UNA - MAX.SND.WND) ..= SND.NXT.
         if a.ack > self.snd.max {
             debug!(quad = %self.quad, ack = %a.ack, "tcp: ACK for data never sent");
-            self.rcv.ack_now = true;
+            self.rcv.owe_ack(false);
             return Some(Reply::None);
         }
         if a.ack < self.snd.una && self.snd.una - a.ack > self.snd.max_wnd {
@@ -566,7 +555,7 @@ impl Connection {
         if data.is_empty() {
             if sent > 0 {
                 // All of it was old, or beyond the window or the peer's FIN: say where we are.
-                self.rcv.ack_now = true;
+                self.rcv.owe_ack(false);
             }
             return None;
         }
@@ -599,25 +588,17 @@ impl Connection {
     /// Eighth, check the FIN bit: note where the peer's stream ends (`end`, when the segment
     /// carried a FIN we kept); it is consumed once every byte before it has arrived.
     fn eighth_check_fin(&mut self, now: Instant, end: Pos, fin: bool) {
-        if fin && self.rcv.fin.is_none() {
-            self.rcv.fin = Some(end);
+        if fin {
+            self.rcv.note_fin(end);
         }
         self.consume_fin(now);
     }
 
     /// Consumes the peer's FIN once every byte before it has arrived.
     fn consume_fin(&mut self, now: Instant) {
-        match self.rcv.fin {
-            Some(fin) if !self.rcv.fin_received && self.rcv.nxt == fin => {}
-            _ => return,
+        if !self.rcv.consume_fin() {
+            return;
         }
-        self.rcv.nxt += 1;
-        // A FIN at the right edge of the window takes a position past it: keep the announced
-        // edge from falling behind RCV.NXT, so that the window is 0, not 2^64 - 1.
-        self.rcv.adv = self.rcv.adv.max(self.rcv.nxt);
-        self.rcv.fin_received = true;
-        self.rcv.ack_now = true;
-        self.rcv.ack_immediately = true;
         self.wake_readers();
         match self.state {
             State::SynReceived | State::Established => self.set_state(State::CloseWait),

@@ -6,19 +6,24 @@
 //! | file | job |
 //! |---|---|
 //! | [`header`], [`options`], [`flags`] | the segment's bytes |
-//! | [`seq`] | sequence numbers, modulo 2³² |
+//! | [`seq`], [`pos`] | sequence numbers, modulo 2³² on the wire; 64-bit positions inside |
 //! | [`state`] | the eleven states and the diagram joining them |
-//! | `connection.rs` | one connection's control block (TCB) and what the application does to it |
-//! | `input.rs` | "segment arrives": the RFC's numbered checks |
+//! | `connection.rs` | one connection's control block (TCB), made of the parts below, and what the application does to it |
+//! | `sender.rs`, `receiver.rs` | the send side (SND.*, unacknowledged bytes) and the receive side (RCV.*, early data, owed ACKs) |
+//! | `input.rs` | "segment arrives": the RFC's numbered steps, one function each |
 //! | `output.rs` | what to send next: SYN, data, FIN, ACK, window probes |
+//! | [`why`] | why a segment was sent: a value, worded by the capture layer |
 //! | `timers.rs` | retransmission, persist and TIME-WAIT timers |
 //! | `keepalive.rs` | keep-alive probes and the user timeout: noticing a peer that is gone |
 //! | `urgent.rs` | urgent data: the URG flag, the urgent pointer, the mark in the stream |
 //! | `icmp.rs` | ICMP errors about our segments: a refused connect, an unreachable host |
 //! | `recovery.rs`, `sack.rs`, `tail_loss.rs` | loss recovery: fast retransmit, SACK, D-SACK, tail loss probes |
 //! | `recv_buffer.rs`, `ring.rs` | bytes in, bytes out, reassembly of early segments |
-//! | [`rto`], [`congestion`], `isn.rs` | timeout estimation, congestion window, initial sequence numbers |
-//! | `demux.rs`, `listener.rs`, `api.rs` | the connection table, listening sockets, resets for closed ports |
+//! | [`rto`], [`congestion`], `isn.rs` | timeout estimation, congestion window, initial sequence numbers and secrets |
+//! | `challenge.rs` | how many challenge ACKs (RFC 5961) a connection and the host may send |
+//! | `demux.rs`, `api.rs` | the connection table, resets for closed ports, the application's calls |
+//! | `listener.rs`, `passive.rs`, `syn_queue.rs`, `syncookie.rs` | listening: the SYN queue, SYN cookies, the accept queue |
+//! | `time_wait.rs` | TIME-WAIT as small records, once the application has let go |
 //!
 //! [RFC 9293]: https://www.rfc-editor.org/rfc/rfc9293
 

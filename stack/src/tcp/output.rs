@@ -441,7 +441,7 @@ impl Connection {
     /// (it is the most recently received).
     fn sack_blocks(&mut self) -> SackBlocks {
         let mut blocks = SackBlocks::default();
-        if let Some((left, right)) = self.rcv.dsack.take() {
+        if let Some((left, right)) = self.rcv.take_dsack() {
             blocks.push(SackBlock {
                 left: left.wrap(self.rcv.irs),
                 right: right.wrap(self.rcv.irs),
@@ -477,39 +477,9 @@ impl Connection {
         blocks
     }
 
-    /// The window field to send, and the right edge it announces (RFC 9293 3.8.6): the free
-    /// receive buffer, but not a small increase (the receiver's side of silly window
-    /// avoidance), and not less than announced before: the right edge does not move back.
-    ///
-    /// With window scaling the field counts units of 2^shift bytes, so keeping the edge where it
-    /// was may mean rounding up, by up to one unit per announcement while the application does
-    /// not read (RFC 7323 appendix F). The receive buffer has slack for that (an eighth more);
-    /// should the rounding ever outgrow it, the edge moves back by less than one unit rather
-    /// than promise room the buffer does not have.
+    /// The window field to send (see [`super::receiver::Receiver::window_to_announce`]).
     pub(crate) fn window_to_announce(&mut self, syn: bool) -> u16 {
-        let free = self.rcv.buf.window();
-        if syn {
-            // The window in a SYN is not scaled (RFC 7323 2.2).
-            let window = free.min(usize::from(u16::MAX));
-            self.rcv.adv = self.rcv.nxt + window;
-            return window as u16;
-        }
-        let known = self.rcv.wnd();
-        let threshold = (self.rcv.buf.capacity() / 2).min(self.our_mss);
-        let mut window = free;
-        if window > known && window - known < threshold {
-            window = known;
-        }
-        let shift = self.rcv.shift;
-        let mut field = window >> shift;
-        if field << shift < known {
-            field = known
-                .div_ceil(1 << shift)
-                .min(self.rcv.buf.storage() >> shift);
-        }
-        let field = field.min(usize::from(u16::MAX));
-        self.rcv.adv = self.rcv.nxt + (field << shift);
-        field as u16
+        self.rcv.window_to_announce(syn, self.our_mss)
     }
 
     /// Bookkeeping once a segment has gone: sequence numbers, timers, counters. Returns why
@@ -517,10 +487,7 @@ impl Connection {
     fn after_sending(&mut self, now: Instant, plan: &Plan) -> Option<Why> {
         self.stats.segments_out += 1;
         if plan.flags.ack() {
-            self.rcv.ack_now = false;
-            self.rcv.ack_immediately = false;
-            self.rcv.unacked_bytes = 0;
-            self.rcv.delack_at = None;
+            self.rcv.ack_sent();
         }
         let len = plan.len + usize::from(plan.flags.syn()) + usize::from(plan.flags.fin());
         let resent = plan.seq < self.snd.max && !plan.probe;

@@ -202,4 +202,125 @@ impl Receiver {
         }
         advanced
     }
+
+    /// The window field to send, and the right edge it announces (RFC 9293 3.8.6): the free
+    /// receive buffer, but not a small increase (the receiver's side of silly window
+    /// avoidance: less than min(buffer/2, `our_mss`)), and not less than announced before: the right edge does not move back.
+    ///
+    /// With window scaling the field counts units of 2^shift bytes, so keeping the edge where it
+    /// was may mean rounding up, by up to one unit per announcement while the application does
+    /// not read (RFC 7323 appendix F). The receive buffer has slack for that (an eighth more);
+    /// should the rounding ever outgrow it, the edge moves back by less than one unit rather
+    /// than promise room the buffer does not have.
+    pub(crate) fn window_to_announce(&mut self, syn: bool, our_mss: usize) -> u16 {
+        let free = self.buf.window();
+        if syn {
+            // The window in a SYN is not scaled (RFC 7323 2.2).
+            let window = free.min(usize::from(u16::MAX));
+            self.adv = self.nxt + window;
+            return window as u16;
+        }
+        let known = self.wnd();
+        let threshold = (self.buf.capacity() / 2).min(our_mss);
+        let mut window = free;
+        if window > known && window - known < threshold {
+            window = known;
+        }
+        let shift = self.shift;
+        let mut field = window >> shift;
+        if field << shift < known {
+            field = known.div_ceil(1 << shift).min(self.buf.storage() >> shift);
+        }
+        let field = field.min(usize::from(u16::MAX));
+        self.adv = self.nxt + (field << shift);
+        field as u16
+    }
+
+    /// The peer's SYN arrived: its stream starts at `irs`; `peer_scale` is its window scale
+    /// option (ours applies only if it sent one, RFC 7323 2.2).
+    pub(crate) fn start(&mut self, irs: SeqNumber, peer_scale: Option<u8>) {
+        self.irs = irs;
+        self.nxt = Pos::DATA;
+        self.peer_scales = peer_scale.is_some();
+        self.shift = if self.peer_scales {
+            self.offered_shift
+        } else {
+            0
+        };
+        // The window we will announce with our SYN-ACK or ACK starts here.
+        self.adv = self.nxt;
+    }
+
+    /// An ACK is owed; `at_once`: it must not wait for the end of the batch.
+    pub(crate) fn owe_ack(&mut self, at_once: bool) {
+        self.ack_now = true;
+        self.ack_immediately |= at_once;
+    }
+
+    /// An ACK went out (alone or on data): nothing is owed any more.
+    pub(crate) fn ack_sent(&mut self) {
+        self.ack_now = false;
+        self.ack_immediately = false;
+        self.unacked_bytes = 0;
+        self.delack_at = None;
+    }
+
+    /// The delayed ACK's time has come at `now`: it is owed now.
+    pub(crate) fn on_delack_timer(&mut self, now: Instant) {
+        if self.delack_at.is_some_and(|t| now >= t) {
+            // No second segment and no data came to carry the ACK: send it alone.
+            self.delack_at = None;
+            self.ack_now = true;
+        }
+    }
+
+    /// Sets how long an ACK may wait; with none, an ACK that was waiting is owed now.
+    pub(crate) fn set_delayed_ack(&mut self, delay: Option<Duration>) -> bool {
+        self.delayed_ack = delay;
+        let due = delay.is_none() && self.delack_at.take().is_some();
+        if due {
+            self.ack_now = true;
+        }
+        due
+    }
+
+    /// The D-SACK range to report, once.
+    pub(crate) fn take_dsack(&mut self) -> Option<(Pos, Pos)> {
+        self.dsack.take()
+    }
+
+    /// The peer's stream ends at `end` (its FIN), if no FIN was seen before.
+    pub(crate) fn note_fin(&mut self, end: Pos) {
+        self.fin.get_or_insert(end);
+    }
+
+    /// Consumes the peer's FIN once every byte before it has arrived: RCV.NXT takes it, and
+    /// its ACK is owed at once. Returns whether it did now.
+    pub(crate) fn consume_fin(&mut self) -> bool {
+        match self.fin {
+            Some(fin) if !self.fin_received && self.nxt == fin => {}
+            _ => return false,
+        }
+        self.nxt += 1;
+        // A FIN at the right edge of the window takes a position past it: keep the announced
+        // edge from falling behind RCV.NXT, so that the window is 0, not 2^64 - 1.
+        self.adv = self.adv.max(self.nxt);
+        self.fin_received = true;
+        self.owe_ack(true);
+        true
+    }
+
+    /// Reads received bytes into `out`.
+    pub(crate) fn read(&mut self, out: &mut [u8]) -> usize {
+        self.buf.read(out)
+    }
+
+    /// RCV.UP moves to `up` if that is further; returns whether it moved.
+    pub(crate) fn urgent_up_to(&mut self, up: Pos) -> bool {
+        if up <= self.up {
+            return false;
+        }
+        self.up = up;
+        true
+    }
 }

@@ -79,11 +79,7 @@ impl Connection {
                 return;
             }
         }
-        if self.rcv.delack_at.is_some_and(|t| now >= t) {
-            // No second segment and no data came to carry the ACK: send it alone.
-            self.rcv.delack_at = None;
-            self.rcv.ack_now = true;
-        }
+        self.rcv.on_delack_timer(now);
         if self.timers.retransmit_at.is_some_and(|t| now >= t) {
             self.on_retransmission_timeout(now, syn_retries, retries);
         } else if self.rec.probe_timeout_at.is_some_and(|t| now >= t) {

@@ -65,10 +65,9 @@ impl Connection {
         self.stats.urgent_segments_in += 1;
         // The segment's own first position, before any trimming: the pointer counts from it.
         let up = a.seq + usize::from(a.h.urgent);
-        if up <= self.rcv.up {
+        if !self.rcv.urgent_up_to(up) {
             return; // signalled already
         }
-        self.rcv.up = up;
         if let Some(ahead) = self.urgent_mark() {
             debug!(quad = %self.quad, %up, ahead, "tcp: urgent data, the mark is ahead");
             self.wake_readers();
