@@ -272,7 +272,7 @@ impl TcpLayer {
     /// Turns Nagle's algorithm off (`true`) or on for `id`.
     pub(crate) fn set_nodelay(&mut self, id: ConnId, nodelay: bool) -> io::Result<()> {
         let conn = self.conn_mut(id).ok_or_else(gone)?;
-        conn.snd.nodelay = nodelay;
+        conn.snd.set_nodelay(nodelay);
         self.mark_ready(id.index);
         Ok(())
     }

@@ -455,7 +455,7 @@ impl Connection {
         if data.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        let n = self.snd.buf.push(data);
+        let n = self.snd.write(data);
         if n == 0 {
             Self::wait(&mut self.writers, cx);
             return Poll::Pending;
@@ -469,11 +469,11 @@ impl Connection {
         match self.state {
             State::SynSent => self.set_state(State::Closed),
             State::SynReceived | State::Established => {
-                self.snd.fin = Some(self.snd.data_end());
+                self.snd.close();
                 self.set_state(State::FinWait1);
             }
             State::CloseWait => {
-                self.snd.fin = Some(self.snd.data_end());
+                self.snd.close();
                 self.set_state(State::LastAck);
             }
             // Already closing, or closed.

@@ -119,8 +119,7 @@ impl Connection {
         self.learn_peer(&PeerSyn::of(h));
         if h.flags.ack() {
             // Our SYN is acknowledged: the connection is open; ACK the peer's SYN.
-            self.snd.una = ack;
-            self.snd.nxt = self.snd.nxt.max(ack);
+            self.snd.acknowledged(ack);
             self.timers.retransmit_at = None;
             self.timers.retries = 0;
             if let Some((end, sent)) = self.timers.timed.take() {
@@ -135,7 +134,7 @@ impl Connection {
         } else {
             // Simultaneous open: both sent SYN. Answer with SYN-ACK, same ISS (3.10.7.3).
             self.update_window(h, Pos::SYN, self.snd.una, true);
-            self.snd.nxt = Pos::SYN;
+            self.snd.send_syn_again();
             self.set_state(State::SynReceived);
         }
         Reply::None
@@ -145,7 +144,10 @@ impl Connection {
     pub(crate) fn learn_peer(&mut self, h: &PeerSyn) {
         self.rcv.start(h.irs, h.window_scale);
         let peer_mss = h.mss.map_or(DEFAULT_MSS, usize::from);
-        self.snd.mss = peer_mss.max(MIN_MSS).min(self.our_mss);
+        // Scaling is on only if both SYNs carry the option; then each side scales its own.
+        let shift = h.window_scale.map(|shift| shift.min(MAX_WINDOW_SHIFT));
+        self.snd
+            .start(peer_mss.max(MIN_MSS).min(self.our_mss), shift);
         self.cc.ctl = self
             .cc
             .algorithm
@@ -156,10 +158,6 @@ impl Connection {
         if let Some(value) = h.ts_value {
             self.ts_recent = value;
         }
-        // Scaling is on only if both SYNs carry the option; then each side scales its own.
-        self.snd.shift = h
-            .window_scale
-            .map_or(0, |shift| shift.min(MAX_WINDOW_SHIFT));
     }
 
     /// RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states, step by step in the RFC's
@@ -220,7 +218,7 @@ impl Connection {
         {
             // The peer sent its SYN again: our SYN-ACK was lost. Send it again now rather
             // than a bare ACK the peer in SYN-SENT would drop (Linux does the same).
-            self.snd.nxt = Pos::SYN;
+            self.snd.send_syn_again();
             return Some(Reply::None);
         }
         if h.flags.syn() {
@@ -402,7 +400,7 @@ impl Connection {
         if self.ts_ok && self.detect_spurious_timeout(echo) {
             // The original segments arrived after all: go on from where we were. The echoed
             // timestamp is the original's, so `now - echo` spans the timeout too: no sample.
-            self.snd.nxt = self.snd.max;
+            self.snd.resume();
             self.timers.ts_sample_wanted = false;
         }
         self.take_rtt_sample(now, ack, echo);
@@ -523,12 +521,7 @@ impl Connection {
     /// SND.WND from the segment (RFC 9293 3.10.7.4, fifth step), which begins at `seq` and
     /// acknowledges `ack`; the window of a SYN is never scaled (RFC 7323 2.2).
     fn update_window(&mut self, h: &Repr, seq: Pos, ack: Pos, syn: bool) {
-        let shift = if syn { 0 } else { self.snd.shift };
-        let old = self.snd.wnd;
-        self.snd.wnd = usize::from(h.window) << shift;
-        self.snd.max_wnd = self.snd.max_wnd.max(self.snd.wnd);
-        self.snd.wl1 = seq;
-        self.snd.wl2 = ack;
+        let old = self.snd.update_window(h.window, syn, seq, ack);
         let probing = self.timers.persist_at.is_some() || self.timers.probe_now;
         if probing && self.snd.wnd > old {
             // The window opened (from zero, or from a sliver too small to use): the persist
@@ -538,7 +531,7 @@ impl Connection {
             self.timers.probe_now = false;
             if old == 0 {
                 // A probe's byte may not have been taken: send from SND.UNA again.
-                self.snd.nxt = self.snd.una;
+                self.snd.go_back();
             }
         }
     }

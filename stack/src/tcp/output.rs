@@ -218,7 +218,7 @@ impl Connection {
         // After going back to SND.UNA on a timeout, skip what the peer reported holding
         // (RFC 6675 section 5.1).
         while let Some(end) = self.rec.scoreboard.sacked_until(self.snd.nxt) {
-            self.snd.nxt = end;
+            self.snd.skip_to(end);
         }
         let offset = self.snd.nxt - self.snd.data_start();
         let avail = self.snd.buf.len().saturating_sub(offset);
@@ -548,13 +548,8 @@ impl Connection {
 
     /// New data (or data again after a timeout): SND.NXT and SND.MAX move on.
     fn after_sending_new(&mut self, plan: &Plan, len: usize) {
-        if plan.len > 0 && plan.len < self.segment_size() {
-            self.snd.small_sent_end = plan.seq + len;
-        }
-        self.snd.nxt = plan.seq + len;
-        if self.snd.nxt > self.snd.max {
-            self.snd.max = self.snd.nxt;
-        }
+        let small = plan.len > 0 && plan.len < self.segment_size();
+        self.snd.sent(plan.seq, len, small);
     }
 
     /// Something went a second time: count it, name it, and take no RTT sample from it.

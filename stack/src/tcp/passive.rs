@@ -8,7 +8,6 @@ use tracing::debug;
 
 use super::connection::{Connection, Quad};
 use super::input::Segment;
-use super::pos::Pos;
 use super::seq::SeqNumber;
 use super::state::State;
 use super::syn_queue::{HalfOpen, PeerSyn};
@@ -187,8 +186,7 @@ impl TcpLayer {
         let mut conn = Connection::new(quad, State::SynReceived, iss, self.our_mss, &self.config);
         conn.ts_offset = self.isn.ts_offset(quad.local, quad.remote);
         conn.learn_peer(peer);
-        conn.snd.nxt = Pos::DATA;
-        conn.snd.max = Pos::DATA;
+        conn.snd.syn_ack_sent();
         conn.window_to_announce(true);
         if let Some(sent) = syn_ack_sent {
             conn.rtt_sample(now - sent);

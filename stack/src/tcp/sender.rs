@@ -127,4 +127,81 @@ impl Sender {
         }
         data
     }
+
+    /// The peer's SYN arrived: it takes segments of `mss` bytes, and scales its window by
+    /// `shift` if both SYNs offered scaling.
+    pub(crate) fn start(&mut self, mss: usize, shift: Option<u8>) {
+        self.mss = mss;
+        self.shift = shift.unwrap_or(0);
+    }
+
+    /// Our SYN (or SYN-ACK) is to go again: SND.NXT back to it.
+    pub(crate) fn send_syn_again(&mut self) {
+        self.nxt = Pos::SYN;
+    }
+
+    /// A listener's handshake made this connection: our SYN-ACK is out.
+    pub(crate) fn syn_ack_sent(&mut self) {
+        self.nxt = Pos::DATA;
+        self.max = Pos::DATA;
+    }
+
+    /// A segment of `len` positions went at `seq` for the first time (or again after a
+    /// timeout): SND.NXT, and SND.MAX if it is the furthest. `small`: less than a full
+    /// segment of data (Nagle's rule watches those).
+    pub(crate) fn sent(&mut self, seq: Pos, len: usize, small: bool) {
+        if small {
+            self.small_sent_end = seq + len;
+        }
+        self.nxt = seq + len;
+        self.max = self.max.max(self.nxt);
+    }
+
+    /// Send from SND.UNA again (after a timeout, or when a probed window opens).
+    pub(crate) fn go_back(&mut self) {
+        self.nxt = self.una;
+    }
+
+    /// Skip to `end`: what lies before it is held by the peer (its SACK blocks said so).
+    pub(crate) fn skip_to(&mut self, end: Pos) {
+        self.nxt = self.nxt.max(end);
+    }
+
+    /// A timeout turned out spurious: go on from where we were.
+    pub(crate) fn resume(&mut self) {
+        self.nxt = self.max;
+    }
+
+    /// SND.WND from a segment's window field (scaled unless it is a SYN's, RFC 7323 2.2),
+    /// which begins at `seq` and acknowledges `ack` (RFC 9293 3.10.7.4). Returns the old
+    /// window.
+    pub(crate) fn update_window(&mut self, field: u16, syn: bool, seq: Pos, ack: Pos) -> usize {
+        let shift = if syn { 0 } else { self.shift };
+        let old = self.wnd;
+        self.wnd = usize::from(field) << shift;
+        self.max_wnd = self.max_wnd.max(self.wnd);
+        self.wl1 = seq;
+        self.wl2 = ack;
+        old
+    }
+
+    /// Appends what the application wrote; returns how much fitted.
+    pub(crate) fn write(&mut self, data: &[u8]) -> usize {
+        self.buf.push(data)
+    }
+
+    /// The application shut down writing: our FIN follows the data buffered now.
+    pub(crate) fn close(&mut self) {
+        self.fin = Some(self.data_end());
+    }
+
+    /// What the application wrote last is urgent: SND.UP moves to its end (RFC 9293 3.8.5).
+    pub(crate) fn mark_urgent(&mut self) {
+        self.up = self.data_end();
+    }
+
+    /// Nagle's rule on or off.
+    pub(crate) fn set_nodelay(&mut self, nodelay: bool) {
+        self.nodelay = nodelay;
+    }
 }

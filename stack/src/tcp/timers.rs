@@ -98,7 +98,7 @@ impl Connection {
             self.timers.persist_at = None;
             self.timers.persist_backoff += 1;
             self.timers.probe_now = true;
-            self.snd.nxt = self.snd.una;
+            self.snd.go_back();
             debug!(quad = %self.quad, n = self.timers.persist_backoff, "tcp: persist timer, window probe due");
         }
     }
@@ -139,7 +139,7 @@ impl Connection {
             self.timers.ts_sample_wanted = true;
         }
         // Go back to SND.UNA: the congestion window (now one segment) paces the resending.
-        self.snd.nxt = self.snd.una;
+        self.snd.go_back();
         self.timers.retransmit_at = Some(now + self.timers.rtt.rto());
     }
 }

@@ -126,7 +126,7 @@ impl Connection {
         let written = self.poll_write(cx, data);
         if let Poll::Ready(Ok(n)) = written {
             if n > 0 {
-                self.snd.up = self.snd.data_end();
+                self.snd.mark_urgent();
                 debug!(quad = %self.quad, snd_up = %self.snd.up, n, "tcp: urgent data queued");
             }
         }
