@@ -284,9 +284,7 @@ impl TcpLayer {
         algorithm: super::Algorithm,
     ) -> io::Result<()> {
         let conn = self.conn_mut(id).ok_or_else(gone)?;
-        let (cwnd, ssthresh) = (conn.cc.ctl.window(), conn.cc.ctl.ssthresh());
-        conn.cc.ctl = algorithm.resume(conn.snd.mss, cwnd, ssthresh);
-        conn.cc.algorithm = algorithm;
+        conn.cc.switch(algorithm, conn.snd.mss);
         Ok(())
     }
 

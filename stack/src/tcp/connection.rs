@@ -322,7 +322,7 @@ impl Connection {
         self.error = Some(kind);
         self.timers.retransmit_at = None;
         self.timers.persist_at = None;
-        self.rec.probe_timeout_at = None;
+        self.rec.cancel_tail_probe();
         self.timers.time_wait_until = None;
         self.timers.stalled_since = None;
         self.set_state(State::Closed);

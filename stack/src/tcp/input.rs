@@ -148,10 +148,7 @@ impl Connection {
         let shift = h.window_scale.map(|shift| shift.min(MAX_WINDOW_SHIFT));
         self.snd
             .start(peer_mss.max(MIN_MSS).min(self.our_mss), shift);
-        self.cc.ctl = self
-            .cc
-            .algorithm
-            .build(self.snd.mss, self.cc.initial_window);
+        self.cc.start(self.snd.mss);
         // SACK and timestamps, like scaling, are on only if both SYNs carry them.
         self.sack_ok = self.sack_wanted && h.sack_permitted;
         self.ts_ok = self.ts_wanted && h.ts_value.is_some();
@@ -392,8 +389,7 @@ impl Connection {
         let in_flight = self.snd.in_flight();
         let cwnd_limited = in_flight * 2 >= self.cc.ctl.window();
         let data = self.snd.acknowledged(ack);
-        self.rec.scoreboard.prune(ack);
-        self.rec.dupacks = 0;
+        self.rec.cumulative_ack(ack);
         self.made_progress(now);
         let segment_rtt = self.segment_rtt(now, ack);
         let echo = h.timestamps.map_or(0, |ts| ts.echo);

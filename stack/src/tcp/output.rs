@@ -274,7 +274,7 @@ impl Connection {
             (seq, len, fin, Some(Resend::Probe))
         };
         if len == 0 && !fin {
-            self.rec.tail_probe_now = false;
+            self.rec.no_tail_probe();
             return None;
         }
         let mut flags = Flags::ACK;
@@ -301,7 +301,7 @@ impl Connection {
         let (seq, len, why) = self.recovery_resend()?;
         let fin = self.snd.fin == Some(seq + len);
         if len == 0 && !fin {
-            self.rec.rtx_now = false;
+            self.rec.nothing_to_resend();
             return None;
         }
         if why == Resend::Sack && self.congestion_room() < len {
@@ -530,17 +530,10 @@ impl Connection {
 
     /// Loss recovery filled a hole: SND.NXT stays where new data goes on.
     fn after_resending(&mut self, plan: &Plan, len: usize, why: Resend) {
-        self.rec.high_rxt = self.rec.high_rxt.max(plan.seq + len);
-        if plan.seq == self.snd.una {
-            self.rec.una_resent_at = Some(self.snd.max);
-            self.rec.una_lost_again = false;
-        }
-        self.rec.resent += 1;
+        self.rec
+            .resent_segment(plan.seq, len, why, self.snd.una, self.snd.max);
         match why {
-            Resend::Fast => {
-                self.rec.rtx_now = false;
-                self.stats.fast_retransmissions += 1;
-            }
+            Resend::Fast => self.stats.fast_retransmissions += 1,
             Resend::Sack => self.stats.sack_retransmissions += 1,
             Resend::Probe => {}
         }

@@ -280,7 +280,7 @@ impl Connection {
         };
         let cwnd = cwnd.max(self.cc.ctl.window());
         let ssthresh = ssthresh.max(self.cc.ctl.ssthresh());
-        self.cc.ctl = self.cc.algorithm.resume(self.snd.mss, cwnd, ssthresh);
+        self.cc.restore(self.snd.mss, cwnd, ssthresh);
         self.stats.undone_recoveries += 1;
         debug!(quad = %self.quad, cwnd, why, "tcp: recovery undone");
     }
@@ -423,7 +423,7 @@ impl Connection {
             return false;
         };
         if tsecr != 0 && (tsecr.wrapping_sub(rtx_ts) as i32) < 0 {
-            self.cc.ctl = self.cc.algorithm.resume(self.snd.mss, cwnd, ssthresh);
+            self.cc.restore(self.snd.mss, cwnd, ssthresh);
             self.stats.spurious_timeouts += 1;
             // No going back N after all, so no duplicates of it to guard against (RFC 6582
             // 4.1, the reason for `recover`): data sent before the timeout and lost is found
@@ -518,5 +518,44 @@ impl Recovery {
             resent: 0,
             undo_from: Pos::SYN,
         }
+    }
+
+    /// A cumulative ACK moved SND.UNA to `ack`: the scoreboard forgets what lies before it,
+    /// and the count of duplicates starts over.
+    pub(crate) fn cumulative_ack(&mut self, ack: Pos) {
+        self.scoreboard.prune(ack);
+        self.dupacks = 0;
+    }
+
+    /// A segment of `len` positions at `seq` went again for loss recovery (`why`); `una` and
+    /// `max` are SND.UNA and SND.MAX then.
+    pub(crate) fn resent_segment(&mut self, seq: Pos, len: usize, why: Resend, una: Pos, max: Pos) {
+        self.high_rxt = self.high_rxt.max(seq + len);
+        if seq == una {
+            // If data sent after now reaches the peer while SND.UNA stays, this was lost too.
+            self.una_resent_at = Some(max);
+            self.una_lost_again = false;
+        }
+        self.resent += 1;
+        if why == Resend::Fast {
+            self.rtx_now = false;
+        }
+    }
+
+    /// The fast retransmission asked for has nothing to send.
+    pub(crate) fn nothing_to_resend(&mut self) {
+        self.rtx_now = false;
+    }
+
+    /// The tail loss probe asked for has nothing to send.
+    pub(crate) fn no_tail_probe(&mut self) {
+        self.tail_probe_now = false;
+    }
+
+    /// No tail loss probe is due any more (a timeout, or the connection ended).
+    pub(crate) fn cancel_tail_probe(&mut self) {
+        self.probe_timeout_at = None;
+        self.tail_probe_now = false;
+        self.tail_probe_end = None;
     }
 }

@@ -129,9 +129,7 @@ impl Connection {
         });
         self.on_timeout_recovery(self.ts_clock(now));
         self.cc.hystart.stop();
-        self.rec.probe_timeout_at = None;
-        self.rec.tail_probe_now = false;
-        self.rec.tail_probe_end = None;
+        self.rec.cancel_tail_probe();
         self.cc.ctl.on_timeout(now, in_flight);
         self.timers.rtt.back_off();
         if self.timers.timed.take().is_some() {

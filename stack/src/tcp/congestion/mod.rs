@@ -158,4 +158,22 @@ impl Congestion {
             initial_window: config.initial_window,
         }
     }
+
+    /// The handshake settled the MSS: the initial window counts segments of `mss` bytes.
+    pub(crate) fn start(&mut self, mss: usize) {
+        self.ctl = self.algorithm.build(mss, self.initial_window);
+    }
+
+    /// Puts back a window and threshold a loss had cut, when the loss turned out not to be
+    /// one (an undone recovery, a spurious timeout).
+    pub(crate) fn restore(&mut self, mss: usize, cwnd: usize, ssthresh: usize) {
+        self.ctl = self.algorithm.resume(mss, cwnd, ssthresh);
+    }
+
+    /// Switches to `algorithm`, keeping the window and threshold.
+    pub(crate) fn switch(&mut self, algorithm: Algorithm, mss: usize) {
+        let (cwnd, ssthresh) = (self.ctl.window(), self.ctl.ssthresh());
+        self.ctl = algorithm.resume(mss, cwnd, ssthresh);
+        self.algorithm = algorithm;
+    }
 }
