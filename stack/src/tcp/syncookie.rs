@@ -124,7 +124,15 @@ fn period(now: Instant) -> u64 {
 pub(crate) fn timestamp_with_options(clock: u32, window_scale: Option<u8>, sack: bool) -> u32 {
     let scale = window_scale.map_or(NO_SCALE, |s| u32::from(s.min(14)));
     let sack = if sack { SACK_BIT } else { 0 };
-    (clock & !TS_BITS) | scale | sack
+    let ts = (clock & !TS_BITS) | scale | sack;
+    // Never ahead of the clock the connection goes on with: the client would keep the larger
+    // value as TS.Recent and drop our first segments as old (PAWS). Linux steps back a
+    // period of the low bits the same way (cookie_init_timestamp).
+    if ts > clock {
+        ts.wrapping_sub(TS_BITS + 1)
+    } else {
+        ts
+    }
 }
 
 /// The client's window scale and SACK-permitted, from the timestamp its ACK echoes.
@@ -218,6 +226,18 @@ mod tests {
             cookies.check(before, &quad(1), IRS, cookie).is_none(),
             "made later"
         );
+    }
+
+    #[test]
+    fn the_timestamp_is_never_ahead_of_the_clock() {
+        for low in 0..64u32 {
+            let clock = 0x1234_5600 | low;
+            for (scale, sack) in [(Some(14), true), (None, true), (Some(0), false)] {
+                let ts = timestamp_with_options(clock, scale, sack);
+                assert!(clock.wrapping_sub(ts) < 64, "clock {clock:#x}, timestamp {ts:#x}");
+                assert_eq!(options_from_echo(ts), (scale, sack));
+            }
+        }
     }
 
     #[test]
