@@ -22,6 +22,7 @@
 //! ```text
 //! echo 1 > /proc/sys/net/ipv6/conf/tun0/disable_ipv6   # no IPv6 chatter on an IPv4 link
 //! ip addr add 10.77.0.1/24 dev tun0                    # the kernel's address, and the route
+//! ip link set dev tun0 txqueuelen 10000                # room for a flood while we are away
 //! ip link set dev tun0 up
 //! ```
 //!
@@ -50,6 +51,16 @@ use crate::ip::Ipv4Cidr;
 
 /// The MTU assumed when the device's cannot be read: Ethernet's, and a new TUN device's default.
 const DEFAULT_MTU: usize = 1500;
+
+/// How many packets the kernel keeps for us while we are not reading (the device's
+/// `txqueuelen`; a new TUN device has 500). When the queue is full, the kernel drops what comes.
+///
+/// Under a SYN flood (hping3 --flood: about 200,000 SYNs a second from one core), 500 packets
+/// last 2.5 ms: less than the time slice another process may take from us on our CPU. While we
+/// wait for the CPU, the queue overflows and a real client's SYN is lost with the flood's; the
+/// client only sends it again a second later. 10,000 packets last 50 ms. The cost is kernel
+/// memory, and delay before we read a packet, only while we fall behind.
+const TX_QUEUE_LEN: u32 = 10_000;
 
 /// A Linux TUN device carrying raw IPv4 packets.
 ///
@@ -137,7 +148,9 @@ impl TunLink {
 
     /// Sets up the kernel's side of the link, logging each step at `info` level: turns IPv6 off
     /// on the device, gives the kernel the address `peer` (e.g. `10.77.0.1/24`, which also routes
-    /// the whole /24 to the device), and brings the device up.
+    /// the whole /24 to the device), lengthens the device's queue to 10,000 packets (so that a
+    /// flood does not crowd out other packets while we wait for the CPU), and brings the device
+    /// up.
     ///
     /// The stack then takes another address on that network, e.g. 10.77.0.2. IPv6 is off so that
     /// the kernel sends no router solicitations or other IPv6 packets into an IPv4-only link.
@@ -145,6 +158,8 @@ impl TunLink {
         let dev = self.name();
         disable_ipv6(dev)?;
         ip(&["addr", "add", &peer.to_string(), "dev", dev])?;
+        let queue = TX_QUEUE_LEN.to_string();
+        ip(&["link", "set", "dev", dev, "txqueuelen", &queue])?;
         ip(&["link", "set", "dev", dev, "up"])?;
         Ok(())
     }
@@ -429,6 +444,11 @@ mod tests {
         let addrs = String::from_utf8(output.unwrap().stdout).unwrap();
         assert!(addrs.contains("inet 10.77.0.1/24"), "{addrs}");
         assert!(!addrs.contains("inet6"), "IPv6 is off: {addrs}");
+        let output = ns
+            .exec("ip", &["-o", "link", "show", "dev", "tun0"])
+            .output();
+        let link = String::from_utf8(output.unwrap().stdout).unwrap();
+        assert!(link.contains(" qlen 10000"), "{link}");
         let mut tun = Capture::create(tun, capture, "tun0").unwrap();
 
         // Kernel → stack: a datagram from an ordinary socket, created in the namespace too.
