@@ -347,11 +347,13 @@ impl TcpLayer {
         Ok(self.conn(id).ok_or_else(gone)?.info())
     }
 
-    /// Snapshots of every connection.
+    /// Snapshots of every connection, those in TIME-WAIT records included (as `ss` lists
+    /// them).
     pub(crate) fn all_info(&self) -> Vec<ConnInfo> {
-        self.slots
+        let open = self
+            .slots
             .iter()
-            .filter_map(|s| s.conn.as_ref().map(Connection::info))
-            .collect()
+            .filter_map(|s| s.conn.as_ref().map(Connection::info));
+        open.chain(self.time_waits.infos()).collect()
     }
 }

@@ -234,7 +234,10 @@ mod tests {
             let clock = 0x1234_5600 | low;
             for (scale, sack) in [(Some(14), true), (None, true), (Some(0), false)] {
                 let ts = timestamp_with_options(clock, scale, sack);
-                assert!(clock.wrapping_sub(ts) < 64, "clock {clock:#x}, timestamp {ts:#x}");
+                assert!(
+                    clock.wrapping_sub(ts) < 64,
+                    "clock {clock:#x}, timestamp {ts:#x}"
+                );
                 assert_eq!(options_from_echo(ts), (scale, sack));
             }
         }

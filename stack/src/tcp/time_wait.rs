@@ -17,11 +17,13 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use super::connection::Quad;
+use super::congestion::Algorithm;
+use super::connection::{ConnInfo, ConnStats, Quad};
 use super::flags::Flags;
 use super::header::Repr;
 use super::options::{SackBlocks, Timestamps};
 use super::seq::SeqNumber;
+use super::state::State;
 use crate::time::Instant;
 
 /// What a connection in TIME-WAIT keeps.
@@ -96,6 +98,28 @@ impl TimeWaits {
         self.records.insert(quad, record);
         self.order.push_back((record.until, quad));
         evicted
+    }
+
+    /// Snapshots of the records, as connections in TIME-WAIT: what a record keeps is all
+    /// they say (no RTT, no window).
+    pub(crate) fn infos(&self) -> impl Iterator<Item = ConnInfo> + '_ {
+        self.records.keys().map(|&quad| ConnInfo {
+            quad,
+            state: State::TimeWait,
+            srtt: None,
+            rttvar: Duration::ZERO,
+            rto: Duration::ZERO,
+            congestion: Algorithm::default(),
+            in_recovery: false,
+            sack: false,
+            timestamps: false,
+            cwnd: 0,
+            ssthresh: 0,
+            bytes_in_flight: 0,
+            peer_window: 0,
+            mss: 0,
+            stats: ConnStats::default(),
+        })
     }
 
     /// The earliest deadline.
