@@ -314,8 +314,7 @@ impl TcpLayer {
         keepalive: Option<super::KeepAlive>,
     ) -> io::Result<()> {
         let conn = self.conn_mut(id).ok_or_else(gone)?;
-        conn.timers.keepalive = keepalive;
-        conn.timers.keepalives_unanswered = 0;
+        conn.timers.set_keepalive(keepalive);
         self.mark_ready(id.index);
         Ok(())
     }
@@ -332,7 +331,7 @@ impl TcpLayer {
         timeout: Option<std::time::Duration>,
     ) -> io::Result<()> {
         let conn = self.conn_mut(id).ok_or_else(gone)?;
-        conn.timers.user_timeout = timeout;
+        conn.timers.set_user_timeout(timeout);
         self.mark_ready(id.index);
         Ok(())
     }

@@ -320,11 +320,8 @@ impl Connection {
         };
         debug!(quad = %self.quad, ?kind, "tcp: connection failed");
         self.error = Some(kind);
-        self.timers.retransmit_at = None;
-        self.timers.persist_at = None;
+        self.timers.cancel_all();
         self.rec.cancel_tail_probe();
-        self.timers.time_wait_until = None;
-        self.timers.stalled_since = None;
         self.set_state(State::Closed);
         self.wake_all();
     }

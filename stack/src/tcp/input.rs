@@ -120,12 +120,8 @@ impl Connection {
         if h.flags.ack() {
             // Our SYN is acknowledged: the connection is open; ACK the peer's SYN.
             self.snd.acknowledged(ack);
-            self.timers.retransmit_at = None;
-            self.timers.retries = 0;
-            if let Some((end, sent)) = self.timers.timed.take() {
-                if ack >= end {
-                    self.rtt_sample(now - sent);
-                }
+            if let Some(rtt) = self.timers.syn_acknowledged(now, ack) {
+                self.rtt_sample(rtt);
             }
             self.update_window(h, Pos::SYN, ack, true);
             self.set_state(State::Established);
@@ -237,7 +233,7 @@ impl Connection {
         debug!(quad = %self.quad, seq = %a.seq, rcv_nxt = %self.rcv.nxt, wnd, "tcp: segment outside the window");
         if self.state == State::TimeWait && h.flags.fin() {
             // The peer did not get our last ACK: it resent its FIN. Restart 2 MSL.
-            self.timers.time_wait_until = Some(now + self.timers.time_wait);
+            self.timers.start_time_wait(now);
         }
         self.rcv.owe_ack(false);
         Some(Reply::None)
@@ -365,11 +361,11 @@ impl Connection {
     fn rearm_after_ack(&mut self, now: Instant) {
         if self.snd.wnd == 0 && !self.snd.buf.is_empty() {
             // A closed window: probe it instead of timing out (RFC 9293 3.8.6.1).
-            self.timers.retransmit_at = None;
+            self.timers.stop_retransmit();
             self.arm_persist(now);
-        } else if self.snd.una < self.snd.max && self.timers.retransmit_at.is_none() {
+        } else if self.snd.una < self.snd.max {
             // Data is in flight again (after probing a closed window): time it.
-            self.timers.retransmit_at = Some(now + self.timers.rtt.rto());
+            self.timers.ensure_retransmit(now);
         }
         if self.snd.fin_acked() {
             match self.state {
@@ -397,7 +393,7 @@ impl Connection {
             // The original segments arrived after all: go on from where we were. The echoed
             // timestamp is the original's, so `now - echo` spans the timeout too: no sample.
             self.snd.resume();
-            self.timers.ts_sample_wanted = false;
+            self.timers.no_timestamp_sample();
         }
         self.take_rtt_sample(now, ack, echo);
         // Congestion control counts data only: SYN and FIN take sequence space but are not
@@ -417,10 +413,8 @@ impl Connection {
             );
         }
         // RFC 6298 5.2 and 5.3: all acknowledged, stop the timer; else restart it.
-        self.timers.retries = 0;
-        self.timers.rtt.reset_backoff();
-        self.timers.retransmit_at =
-            (self.snd.una < self.snd.max).then(|| now + self.timers.rtt.rto());
+        self.timers
+            .restart_retransmit(now, self.snd.una < self.snd.max);
         self.tail_probe_acked(now, ack, in_flight);
         self.arm_tail_loss_probe(now);
         if data > 0 {
@@ -433,20 +427,9 @@ impl Connection {
     /// again; with timestamps, the echo names the copy that was acknowledged, so a sample is
     /// possible even then (RFC 7323 4.1).
     fn take_rtt_sample(&mut self, now: Instant, ack: Pos, echo: u32) {
-        match self.timers.timed {
-            Some((end, sent)) if ack >= end => {
-                self.rtt_sample(now - sent);
-                self.timers.timed = None;
-            }
-            Some(_) => {}
-            None if self.ts_ok && echo != 0 && self.timers.ts_sample_wanted => {
-                self.timers.ts_sample_wanted = false;
-                let elapsed = self.ts_clock(now).wrapping_sub(echo);
-                if elapsed < 60_000 {
-                    self.rtt_sample(std::time::Duration::from_millis(u64::from(elapsed)));
-                }
-            }
-            None => {}
+        let echoed = (self.ts_ok && echo != 0).then(|| self.ts_clock(now).wrapping_sub(echo));
+        if let Some(rtt) = self.timers.rtt_sample_for(now, ack, echoed) {
+            self.rtt_sample(rtt);
         }
     }
 
@@ -522,9 +505,7 @@ impl Connection {
         if probing && self.snd.wnd > old {
             // The window opened (from zero, or from a sliver too small to use): the persist
             // timer's work is done; the normal path sends now.
-            self.timers.persist_at = None;
-            self.timers.persist_backoff = 0;
-            self.timers.probe_now = false;
+            self.timers.window_opened();
             if old == 0 {
                 // A probe's byte may not have been taken: send from SND.UNA again.
                 self.snd.go_back();
@@ -601,8 +582,7 @@ impl Connection {
     /// Both FINs are acknowledged: wait 2 MSL before forgetting the connection.
     pub(crate) fn enter_time_wait(&mut self, now: Instant) {
         self.set_state(State::TimeWait);
-        self.timers.retransmit_at = None;
-        self.timers.persist_at = None;
-        self.timers.time_wait_until = Some(now + self.timers.time_wait);
+        self.timers.stop_retransmit();
+        self.timers.start_time_wait(now);
     }
 }

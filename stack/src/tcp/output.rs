@@ -48,7 +48,7 @@ struct Plan {
 
 /// How many segments' send times a connection keeps (a 4 MiB window of 1448-byte segments is
 /// under 3,000); beyond that, segments simply give no RTT sample.
-const MAX_SENT_TIMES: usize = 4096;
+pub(crate) const MAX_SENT_TIMES: usize = 4096;
 
 impl Connection {
     /// Builds the next segment into `buf` (IPv4 header included) if there is one to send.
@@ -180,7 +180,7 @@ impl Connection {
         if self.timers.keepalive_now {
             // RFC 9293 3.8.4: a sequence number the peer has already acknowledged, and no data
             // (as Linux sends it): the peer answers with an ACK, if it is there.
-            self.timers.keepalive_now = false;
+            self.timers.keepalive_sent();
             self.stats.keepalive_probes += 1;
             self.why = Some(Why::KeepAlive {
                 n: self.timers.keepalives_unanswered,
@@ -364,7 +364,7 @@ impl Connection {
                 .checked_mul(backoff)
                 .unwrap_or(MAX_PERSIST)
                 .min(MAX_PERSIST);
-            self.timers.persist_at = Some(now + wait);
+            self.timers.arm_persist(now + wait);
         }
     }
 
@@ -505,16 +505,15 @@ impl Connection {
         }
         if plan.probe {
             // A probe is answered by an ACK, not timed out: the persist timer stays in charge.
-            self.timers.probe_now = false;
+            self.timers.window_probe_sent();
             self.stats.window_probes += 1;
-            self.timers.retransmit_at = None;
             self.arm_persist(now);
             return Some(Why::WindowProbe {
                 n: self.timers.persist_backoff,
             });
         }
-        if len > 0 && self.timers.retransmit_at.is_none() {
-            self.timers.retransmit_at = Some(now + self.timers.rtt.rto());
+        if len > 0 {
+            self.timers.ensure_retransmit(now);
         }
         if plan.tail_probe {
             self.after_tail_loss_probe(now, plan.seq, plan.resend.is_some());
@@ -557,20 +556,13 @@ impl Connection {
             });
         }
         debug!(quad = %self.quad, seq = %plan.seq, len = plan.len, why = ?self.why, "tcp: retransmission");
-        if self.timers.timed.take().is_some() {
-            // Karn: no RTT sample from a segment sent twice; a timestamp can tell.
-            self.timers.ts_sample_wanted = true;
-        }
-        self.timers.sent_times.clear();
+        self.timers.segment_resent();
     }
 
     /// A segment sent for the first time: time it for an RTT sample.
     fn time_new_segment(&mut self, now: Instant, plan: &Plan, len: usize) {
-        if self.timers.timed.is_none() && !plan.probe {
-            self.timers.timed = Some((self.snd.nxt, now));
-        }
-        if !plan.probe && self.timers.sent_times.len() < MAX_SENT_TIMES {
-            self.timers.sent_times.push_back((plan.seq + len, now));
+        if !plan.probe {
+            self.timers.segment_sent(now, self.snd.nxt, plan.seq + len);
         }
     }
 }

@@ -117,7 +117,7 @@ impl Connection {
         self.rec.tail_probe_resent = retransmission;
         self.rec.tail_probe_dsacked = false;
         self.stats.tail_loss_probes += 1;
-        self.timers.retransmit_at = Some(now + self.timers.rtt.rto());
+        self.timers.arm_retransmit(now);
     }
 
     /// New SACK information while a probe is out: if the peer holds the probe but not data

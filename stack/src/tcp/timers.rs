@@ -17,6 +17,7 @@ use tracing::debug;
 
 use super::config::TcpConfig;
 use super::connection::Connection;
+use super::output::MAX_SENT_TIMES;
 use super::pos::Pos;
 use super::rto::RttEstimator;
 use super::state::State;
@@ -208,5 +209,136 @@ impl Timers {
             stalled_since: None,
             ts_sample_wanted: false,
         }
+    }
+
+    /// The retransmission timer runs from `now` with the current RTO.
+    pub(crate) fn arm_retransmit(&mut self, now: Instant) {
+        self.retransmit_at = Some(now + self.rtt.rto());
+    }
+
+    /// The retransmission timer runs, from `now` if it was not running.
+    pub(crate) fn ensure_retransmit(&mut self, now: Instant) {
+        if self.retransmit_at.is_none() {
+            self.arm_retransmit(now);
+        }
+    }
+
+    /// The retransmission timer stops.
+    pub(crate) fn stop_retransmit(&mut self) {
+        self.retransmit_at = None;
+    }
+
+    /// New data was acknowledged (RFC 6298 5.2, 5.3): the backoff ends, and the timer
+    /// restarts if data is still `outstanding`, else stops.
+    pub(crate) fn restart_retransmit(&mut self, now: Instant, outstanding: bool) {
+        self.retries = 0;
+        self.rtt.reset_backoff();
+        self.retransmit_at = outstanding.then(|| now + self.rtt.rto());
+    }
+
+    /// Our SYN was acknowledged at `now` by `ack`: its timer stops; the RTT it took, if it
+    /// went once (Karn).
+    pub(crate) fn syn_acknowledged(&mut self, now: Instant, ack: Pos) -> Option<Duration> {
+        self.retransmit_at = None;
+        self.retries = 0;
+        let (end, sent) = self.timed.take()?;
+        (ack >= end).then(|| now - sent)
+    }
+
+    /// The persist timer fires at `at`.
+    pub(crate) fn arm_persist(&mut self, at: Instant) {
+        self.persist_at = Some(at);
+    }
+
+    /// A zero-window probe went: the persist timer, not the retransmission timer, waits for
+    /// its answer.
+    pub(crate) fn window_probe_sent(&mut self) {
+        self.probe_now = false;
+        self.retransmit_at = None;
+    }
+
+    /// The peer's window opened: no more probing.
+    pub(crate) fn window_opened(&mut self) {
+        self.persist_at = None;
+        self.persist_backoff = 0;
+        self.probe_now = false;
+    }
+
+    /// 2 MSL from `now` (again, if the peer repeated its FIN).
+    pub(crate) fn start_time_wait(&mut self, now: Instant) {
+        self.persist_at = None;
+        self.time_wait_until = Some(now + self.time_wait);
+    }
+
+    /// The connection failed: nothing is due any more.
+    pub(crate) fn cancel_all(&mut self) {
+        self.retransmit_at = None;
+        self.persist_at = None;
+        self.time_wait_until = None;
+        self.stalled_since = None;
+    }
+
+    /// A segment went for the first time at `now`: time it if nothing is timed (`next` is
+    /// SND.NXT after it), and keep its send time by its `end`.
+    pub(crate) fn segment_sent(&mut self, now: Instant, next: Pos, end: Pos) {
+        if self.timed.is_none() {
+            self.timed = Some((next, now));
+        }
+        if self.sent_times.len() < MAX_SENT_TIMES {
+            self.sent_times.push_back((end, now));
+        }
+    }
+
+    /// Something went a second time: Karn's rule, no RTT sample from it (a timestamp can
+    /// still tell).
+    pub(crate) fn segment_resent(&mut self) {
+        if self.timed.take().is_some() {
+            self.ts_sample_wanted = true;
+        }
+        self.sent_times.clear();
+    }
+
+    /// A timeout was undone: its echoed timestamp spans the timeout, no sample from it.
+    pub(crate) fn no_timestamp_sample(&mut self) {
+        self.ts_sample_wanted = false;
+    }
+
+    /// The RTT sample an ACK of `ack` gives at `now`: the timed segment's, or else the
+    /// timestamp's (`echoed`: our clock less the echoed value, in ms) when one was wanted.
+    pub(crate) fn rtt_sample_for(
+        &mut self,
+        now: Instant,
+        ack: Pos,
+        echoed: Option<u32>,
+    ) -> Option<Duration> {
+        match self.timed {
+            Some((end, sent)) if ack >= end => {
+                self.timed = None;
+                Some(now - sent)
+            }
+            Some(_) => None,
+            None if self.ts_sample_wanted => {
+                let elapsed = echoed?;
+                self.ts_sample_wanted = false;
+                (elapsed < 60_000).then(|| Duration::from_millis(u64::from(elapsed)))
+            }
+            None => None,
+        }
+    }
+
+    /// A keep-alive probe went.
+    pub(crate) fn keepalive_sent(&mut self) {
+        self.keepalive_now = false;
+    }
+
+    /// New keep-alive settings; probing starts over.
+    pub(crate) fn set_keepalive(&mut self, keepalive: Option<super::KeepAlive>) {
+        self.keepalive = keepalive;
+        self.keepalives_unanswered = 0;
+    }
+
+    /// A new user timeout.
+    pub(crate) fn set_user_timeout(&mut self, timeout: Option<Duration>) {
+        self.user_timeout = timeout;
     }
 }
