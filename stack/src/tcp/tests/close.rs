@@ -399,3 +399,22 @@ fn a_half_close_the_application_still_holds_waits_in_fin_wait_2() {
     assert_eq!(h.expect().ack, SeqNumber(theirs) + 4);
     assert_eq!(h.read(id).unwrap().unwrap(), b"late");
 }
+
+#[test]
+fn a_new_syn_beyond_the_old_connection_reopens_its_time_wait() {
+    // RFC 6191 (without timestamps: by sequence number): the same client port comes back.
+    let mut h = Harness::new();
+    let (_, ours, theirs) = fin_acknowledged_never_answered(&mut h, true);
+    h.send(&Seg::to(80, Flags::ACK | Flags::FIN, theirs, ours));
+    let last = h.expect();
+    assert_eq!(last.ack, SeqNumber(theirs) + 1);
+    assert_eq!(h.host.stats().handshakes.time_wait_records, 1);
+    // An old SYN (below where the old connection ended) gets our ACK, not a new handshake.
+    h.send(&Seg::to(80, Flags::SYN, theirs.wrapping_sub(10), 0));
+    assert_eq!(h.expect().flags, Flags::ACK);
+    // One beyond it starts a new connection on the listener.
+    h.send(&Seg::to(80, Flags::SYN, theirs.wrapping_add(100_000), 0).with_mss(1460));
+    let syn_ack = h.expect();
+    assert_eq!(syn_ack.flags, Flags::SYN | Flags::ACK);
+    assert_eq!(syn_ack.ack, SeqNumber(theirs.wrapping_add(100_001)));
+}
