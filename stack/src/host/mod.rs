@@ -10,6 +10,38 @@
 //! A packet's way up reads top to bottom in [`Host::receive`]: IP unwraps it, then ICMP, UDP or
 //! TCP by its Protocol field. The way down starts in a socket call and ends in a queue of packets
 //! that [`Host::transmit`] hands out.
+//!
+//! ## TCP sockets without the async shell
+//!
+//! The TCP socket calls (`Host::tcp_listen`, `tcp_connect`, `tcp_poll_accept`,
+//! `tcp_poll_read`, `tcp_poll_write`, `tcp_shutdown`, `tcp_release`...) are what
+//! [`TcpListener`](crate::TcpListener) and [`TcpStream`](crate::TcpStream) call, and are
+//! public for a host driven without the async shell: a test with a virtual clock, a fuzzer,
+//! an event loop of one's own. A `poll_` call that cannot finish yet returns
+//! [`Poll::Pending`](std::task::Poll::Pending) and keeps the context's waker, to wake when it
+//! may finish; a caller that drives the host itself can pass [`Waker::noop`] and simply call
+//! again after the next [`Host::receive`] or [`Host::transmit`]. The calls send nothing
+//! themselves: what they queue goes out through [`Host::transmit`].
+//!
+//! ```
+//! use std::net::{Ipv4Addr, SocketAddrV4};
+//! use std::task::{Context, Waker};
+//! use tunstack::time::Instant;
+//! use tunstack::{Config, Host, Ipv4Cidr};
+//!
+//! let us = Ipv4Cidr::new(Ipv4Addr::new(10, 77, 0, 2), 24).expect("a /24");
+//! let mut host = Host::new(Config::new(us));
+//! // A server on port 80, and a connection of our own to 10.77.0.1:8080.
+//! host.tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), None)?;
+//! let server = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 1), 8080);
+//! let id = host.tcp_connect(Instant::ZERO, server)?;
+//! let mut cx = Context::from_waker(Waker::noop());
+//! assert!(host.tcp_poll_established(&mut cx, id).is_pending());
+//! // The SYN is ready for the link.
+//! let mut packet = Vec::new();
+//! assert!(host.transmit(Instant::ZERO, &mut packet).is_some());
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 use std::io;
 use std::net::Ipv4Addr;

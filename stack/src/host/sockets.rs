@@ -1,6 +1,9 @@
 //! What sockets ask of the core: the UDP, TCP and ping calls behind [`crate::socket`].
 //!
 //! Each call takes the lock's worth of work only: queue, copy, or leave a waker.
+//!
+//! The TCP calls are public: they are the sockets of a [`Host`] driven without the async
+//! shell (see the [module documentation](super)).
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -125,12 +128,15 @@ impl Host {
 
     // ----- TCP -----
 
-    /// Opens a listener on `port`; see [`crate::TcpListener::bind`].
-    pub(crate) fn tcp_listen(
-        &mut self,
-        addr: SocketAddrV4,
-        backlog: Option<usize>,
-    ) -> io::Result<u16> {
+    /// Opens a listener on `addr` (our address or unspecified; port 0 picks a free ephemeral
+    /// one) with at most `backlog` connections waiting for accept (`None`: the configured
+    /// [`TcpConfig::backlog`](crate::tcp::TcpConfig::backlog)); returns the port. See
+    /// [`crate::TcpListener::bind`].
+    ///
+    /// # Errors
+    ///
+    /// `AddrNotAvailable` for another address, `AddrInUse` for a port that has a listener.
+    pub fn tcp_listen(&mut self, addr: SocketAddrV4, backlog: Option<usize>) -> io::Result<u16> {
         let our = self.addr();
         if !addr.ip().is_unspecified() && *addr.ip() != our {
             return Err(io::Error::new(
@@ -144,14 +150,16 @@ impl Host {
         self.tcp.listen(addr.port(), backlog, &mut self.rng)
     }
 
-    /// Closes the listener on `port`.
-    pub(crate) fn tcp_unlisten(&mut self, port: u16) {
+    /// Closes the listener on `port`: handshakes under way and connections not yet accepted
+    /// are reset.
+    pub fn tcp_unlisten(&mut self, port: u16) {
         self.tcp.unlisten(port, &mut self.ip, &mut self.out);
         self.accept_waiters.retain(|(p, _)| *p != port);
     }
 
-    /// The next connection accepted on `port`.
-    pub(crate) fn tcp_poll_accept(
+    /// The next connection whose handshake completed on `port`, and the peer's address;
+    /// `Pending` while there is none. An error once the listener is closed.
+    pub fn tcp_poll_accept(
         &mut self,
         cx: &mut Context<'_>,
         port: u16,
@@ -166,14 +174,21 @@ impl Host {
         accepted
     }
 
-    /// Starts connecting to `remote`.
-    pub(crate) fn tcp_connect(&mut self, now: Instant, remote: SocketAddrV4) -> io::Result<ConnId> {
+    /// Starts connecting to `remote` from a free ephemeral port: the SYN goes out with the
+    /// next [`Host::transmit`]. [`Host::tcp_poll_established`] tells when it is open.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for port 0 or an unspecified or broadcast address, `AddrInUse` when no
+    /// ephemeral port is free.
+    pub fn tcp_connect(&mut self, now: Instant, remote: SocketAddrV4) -> io::Result<ConnId> {
         let our = self.addr();
         self.tcp.connect(now, our, remote, &mut self.rng)
     }
 
-    /// Waits for a connection's handshake.
-    pub(crate) fn tcp_poll_established(
+    /// Whether the handshake of `id` is over: `Ready(Ok)` once it is established, an error if
+    /// it failed (refused, timed out), `Pending` before.
+    pub fn tcp_poll_established(
         &mut self,
         cx: &mut Context<'_>,
         id: ConnId,
@@ -181,8 +196,9 @@ impl Host {
         self.tcp.poll_established(id, cx)
     }
 
-    /// Reads from a connection.
-    pub(crate) fn tcp_poll_read(
+    /// Reads from `id` into `buf`: how many bytes, `Ready(Ok(0))` at the end of the peer's
+    /// stream, `Pending` when nothing has arrived yet. A read stops at the urgent mark.
+    pub fn tcp_poll_read(
         &mut self,
         cx: &mut Context<'_>,
         id: ConnId,
@@ -191,8 +207,9 @@ impl Host {
         self.tcp.poll_read(id, cx, buf)
     }
 
-    /// Writes to a connection.
-    pub(crate) fn tcp_poll_write(
+    /// Writes `data` to the send buffer of `id`: how many bytes it took, `Pending` when the
+    /// buffer is full.
+    pub fn tcp_poll_write(
         &mut self,
         cx: &mut Context<'_>,
         id: ConnId,
@@ -201,8 +218,9 @@ impl Host {
         self.tcp.poll_write(id, cx, data)
     }
 
-    /// Writes urgent data to a connection.
-    pub(crate) fn tcp_poll_send_urgent(
+    /// Writes `data` to `id` as urgent data: the urgent mark moves to just past it (RFC 9293
+    /// 3.8.5). Otherwise like [`Host::tcp_poll_write`].
+    pub fn tcp_poll_send_urgent(
         &mut self,
         cx: &mut Context<'_>,
         id: ConnId,
@@ -211,13 +229,15 @@ impl Host {
         self.tcp.poll_send_urgent(id, cx, data)
     }
 
-    /// How far ahead of a connection's reader the urgent mark is.
-    pub(crate) fn tcp_urgent_mark(&self, id: ConnId) -> io::Result<Option<u64>> {
+    /// How many bytes `id`'s reader must read to pass the urgent data the peer signalled;
+    /// `None` when none is ahead.
+    pub fn tcp_urgent_mark(&self, id: ConnId) -> io::Result<Option<u64>> {
         self.tcp.urgent_mark(id)
     }
 
-    /// Waits for urgent data on a connection.
-    pub(crate) fn tcp_poll_urgent(
+    /// Waits for urgent data on `id`: how far ahead the mark is, `Ready(Ok(None))` when no
+    /// more can come.
+    pub fn tcp_poll_urgent(
         &mut self,
         cx: &mut Context<'_>,
         id: ConnId,
@@ -225,28 +245,29 @@ impl Host {
         self.tcp.poll_urgent(id, cx)
     }
 
-    /// Shuts a connection down for writing.
-    pub(crate) fn tcp_shutdown(&mut self, id: ConnId) -> io::Result<()> {
+    /// Shuts `id` down for writing: a FIN follows the buffered data.
+    pub fn tcp_shutdown(&mut self, id: ConnId) -> io::Result<()> {
         self.tcp.shutdown(id)
     }
 
-    /// The application dropped its handle.
-    pub(crate) fn tcp_release(&mut self, id: ConnId) {
+    /// The application lets go of `id` (drops its handle): the connection closes in the
+    /// background, or is reset if it leaves unread data. `id` must not be used after.
+    pub fn tcp_release(&mut self, id: ConnId) {
         self.tcp.release(id, &mut self.ip, &mut self.out);
     }
 
-    /// Aborts a connection with a reset.
-    pub(crate) fn tcp_abort(&mut self, id: ConnId) {
+    /// Aborts `id` with a reset to the peer (RFC 9293 ABORT); `id` must not be used after.
+    pub fn tcp_abort(&mut self, id: ConnId) {
         self.tcp.abort(id, &mut self.ip, &mut self.out);
     }
 
     /// Sets `TCP_NODELAY` on a connection.
-    pub(crate) fn tcp_set_nodelay(&mut self, id: ConnId, nodelay: bool) -> io::Result<()> {
+    pub fn tcp_set_nodelay(&mut self, id: ConnId, nodelay: bool) -> io::Result<()> {
         self.tcp.set_nodelay(id, nodelay)
     }
 
     /// Switches a connection's congestion control.
-    pub(crate) fn tcp_set_congestion(
+    pub fn tcp_set_congestion(
         &mut self,
         id: ConnId,
         algorithm: crate::tcp::Algorithm,
@@ -255,21 +276,17 @@ impl Host {
     }
 
     /// Sets a connection's delayed ACK.
-    pub(crate) fn tcp_set_delayed_ack(
-        &mut self,
-        id: ConnId,
-        delay: Option<Duration>,
-    ) -> io::Result<()> {
+    pub fn tcp_set_delayed_ack(&mut self, id: ConnId, delay: Option<Duration>) -> io::Result<()> {
         self.tcp.set_delayed_ack(id, delay)
     }
 
     /// Reads `TCP_NODELAY` of a connection.
-    pub(crate) fn tcp_nodelay(&self, id: ConnId) -> io::Result<bool> {
+    pub fn tcp_nodelay(&self, id: ConnId) -> io::Result<bool> {
         self.tcp.nodelay(id)
     }
 
     /// Turns keep-alive probes on or off for a connection.
-    pub(crate) fn tcp_set_keepalive(
+    pub fn tcp_set_keepalive(
         &mut self,
         id: ConnId,
         keepalive: Option<crate::tcp::KeepAlive>,
@@ -278,12 +295,12 @@ impl Host {
     }
 
     /// Reads a connection's keep-alive settings.
-    pub(crate) fn tcp_keepalive(&self, id: ConnId) -> io::Result<Option<crate::tcp::KeepAlive>> {
+    pub fn tcp_keepalive(&self, id: ConnId) -> io::Result<Option<crate::tcp::KeepAlive>> {
         self.tcp.keepalive(id)
     }
 
     /// Sets a connection's user timeout.
-    pub(crate) fn tcp_set_user_timeout(
+    pub fn tcp_set_user_timeout(
         &mut self,
         id: ConnId,
         timeout: Option<Duration>,
@@ -292,12 +309,12 @@ impl Host {
     }
 
     /// Reads a connection's user timeout.
-    pub(crate) fn tcp_user_timeout(&self, id: ConnId) -> io::Result<Option<Duration>> {
+    pub fn tcp_user_timeout(&self, id: ConnId) -> io::Result<Option<Duration>> {
         self.tcp.user_timeout(id)
     }
 
     /// A snapshot of a connection.
-    pub(crate) fn tcp_info(&self, id: ConnId) -> io::Result<ConnInfo> {
+    pub fn tcp_info(&self, id: ConnId) -> io::Result<ConnInfo> {
         self.tcp.info(id)
     }
 

@@ -83,9 +83,11 @@ use isn::IsnGenerator;
 use listener::Listener;
 
 /// A handle on a connection in the table: its slot and the slot's generation, so that a handle
-/// to a forgotten connection never reaches the next one in the same slot.
+/// to a forgotten connection never reaches the next one in the same slot. Given out by
+/// [`Host::tcp_connect`](crate::Host::tcp_connect) and
+/// [`Host::tcp_poll_accept`](crate::Host::tcp_poll_accept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct ConnId {
+pub struct ConnId {
     index: usize,
     generation: u64,
 }
