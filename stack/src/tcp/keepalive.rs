@@ -59,17 +59,19 @@ impl Connection {
             return None;
         }
         // A zero interval would probe in a tight loop: at least a few milliseconds apart.
-        let waited = keepalive
-            .interval
-            .max(MIN_KEEPALIVE_WAIT)
-            .checked_mul(self.timers.keepalives_unanswered)?
-            .checked_add(keepalive.idle.max(MIN_KEEPALIVE_WAIT))?;
-        Some(self.timers.last_heard? + waited)
+        // Each probe waits its interval from the one before, not from when the peer was last
+        // heard: after a long silence (a suspended process), probes must not go back to back.
+        match self.timers.last_probe {
+            Some(probed) if self.timers.keepalives_unanswered > 0 => {
+                Some(probed + keepalive.interval.max(MIN_KEEPALIVE_WAIT))
+            }
+            _ => Some(self.timers.last_heard? + keepalive.idle.max(MIN_KEEPALIVE_WAIT)),
+        }
     }
 
     /// The keep-alive deadline passed: send a probe, or give up after `probes` unanswered
     /// ones.
-    pub(crate) fn on_keepalive_timeout(&mut self) {
+    pub(crate) fn on_keepalive_timeout(&mut self, now: Instant) {
         let Some(keepalive) = self.timers.keepalive else {
             return;
         };
@@ -78,8 +80,7 @@ impl Connection {
             self.fail(io::ErrorKind::TimedOut);
             return;
         }
-        self.timers.keepalives_unanswered += 1;
-        self.timers.keepalive_now = true;
+        self.timers.keepalive_due(now);
         debug!(quad = %self.quad, n = self.timers.keepalives_unanswered, "tcp: idle too long, keep-alive probe due");
     }
 

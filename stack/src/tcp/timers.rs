@@ -75,7 +75,7 @@ impl Connection {
             return;
         }
         if self.keepalive_at().is_some_and(|t| now >= t) {
-            self.on_keepalive_timeout();
+            self.on_keepalive_timeout(now);
             if self.state == State::Closed {
                 return;
             }
@@ -173,6 +173,8 @@ pub(crate) struct Timers {
     pub(crate) last_heard: Option<Instant>,
     /// Keep-alive probes sent since then.
     pub(crate) keepalives_unanswered: u32,
+    /// When the last keep-alive probe became due: the next waits an interval from it.
+    pub(crate) last_probe: Option<Instant>,
     /// A keep-alive probe is to be sent now.
     pub(crate) keepalive_now: bool,
     /// How long data may wait without progress before the connection fails.
@@ -203,6 +205,7 @@ impl Timers {
             keepalive: config.keepalive,
             last_heard: None,
             keepalives_unanswered: 0,
+            last_probe: None,
             keepalive_now: false,
             user_timeout: config.user_timeout,
             fin_wait2_timeout: config.fin_wait2_timeout,
@@ -324,6 +327,13 @@ impl Timers {
             }
             None => None,
         }
+    }
+
+    /// A keep-alive probe is due at `now`: the next waits an interval from it.
+    pub(crate) fn keepalive_due(&mut self, now: Instant) {
+        self.keepalives_unanswered += 1;
+        self.keepalive_now = true;
+        self.last_probe = Some(now);
     }
 
     /// A keep-alive probe went.

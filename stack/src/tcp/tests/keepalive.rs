@@ -229,3 +229,20 @@ fn zero_keepalive_times_do_not_probe_in_a_loop() {
     let probes = h.recv_all().len();
     assert!((1..=11).contains(&probes), "{probes} probes in 100 ms");
 }
+
+#[test]
+fn after_a_long_silence_the_probes_still_wait_their_interval() {
+    // The host is called late (a suspended process): 9 minutes pass at once. The first probe
+    // goes then; the next ones each wait their interval, not back to back.
+    let mut h = Harness::new();
+    let (id, _, _) = idle_connection(&mut h);
+    h.advance(Duration::from_secs(540));
+    let probes = h.recv_all();
+    assert_eq!(probes.len(), 1, "{probes:?}");
+    h.advance(Duration::from_micros(1));
+    h.expect_silence();
+    let (second, waited) = h.wait_for_segment(STEP, Duration::from_secs(60));
+    assert!(second.comment.unwrap().starts_with("keep-alive probe #2"));
+    assert_eq!(waited, KEEPALIVE.interval);
+    assert_eq!(h.state(id), Some(State::Established));
+}
