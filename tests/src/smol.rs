@@ -969,3 +969,39 @@ impl<L: Link> Future for Driver<L> {
         Poll::Pending
     }
 }
+
+/// One connection from our stack to smoltcp listening on `port`: our end and smoltcp's.
+pub async fn ours_connects(
+    ours: &tunstack::Stack,
+    smol: &SmolStack,
+    port: u16,
+) -> (tunstack::TcpStream, SmolStream) {
+    let listener = smol.listen(port).expect("smoltcp listens");
+    let accepted = tokio::spawn(listener.accept());
+    let ours = tunstack::TcpStream::connect(ours, (smol.addr(), port))
+        .await
+        .expect("our connect");
+    let smol = accepted
+        .await
+        .expect("the accept task")
+        .expect("smoltcp accepts");
+    (ours, smol)
+}
+
+/// One connection from smoltcp to our stack listening on `port`: our end and smoltcp's. The
+/// address our listener saw is smoltcp's end.
+pub async fn smol_connects(
+    ours: &tunstack::Stack,
+    smol: &SmolStack,
+    port: u16,
+) -> (tunstack::TcpStream, SmolStream) {
+    let listener = tunstack::TcpListener::bind(ours, (Ipv4Addr::UNSPECIFIED, port))
+        .await
+        .expect("our listener");
+    let smol = SmolStream::connect(smol, SocketAddrV4::new(ours.addr(), port))
+        .await
+        .expect("smoltcp's connect");
+    let (ours, from) = listener.accept().await.expect("our accept");
+    assert_eq!(smol.local_addr().ok().map(Into::into), Some(from));
+    (ours, smol)
+}

@@ -24,7 +24,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -34,7 +34,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout, Instant};
 use tunstack::link::{memory, Link, MemoryConfig, MemoryStatsHandle};
 use tunstack::tcp::{ConnStats, SeqNumber};
-use tunstack::{Config, Stack, TcpListener, TcpStream};
+use tunstack::{Config, Stack, TcpStream};
 use tunstack_tests::smol::{SmolConfig, SmolStack, SmolStream};
 use tunstack_tests::Pattern;
 
@@ -298,22 +298,8 @@ impl Net {
     /// One connection, opened by the sender; our end and smoltcp's.
     async fn connect(&self, sender: Sender) -> (TcpStream, SmolStream) {
         match sender {
-            Sender::Ours => {
-                let listener = self.smol.listen(PORT).unwrap();
-                let accepted = tokio::spawn(listener.accept());
-                let ours = TcpStream::connect(&self.ours, (SMOL, PORT)).await.unwrap();
-                (ours, accepted.await.unwrap().unwrap())
-            }
-            Sender::Smol => {
-                let listener = TcpListener::bind(&self.ours, (Ipv4Addr::UNSPECIFIED, PORT))
-                    .await
-                    .unwrap();
-                let smol = SmolStream::connect(&self.smol, SocketAddrV4::new(OURS, PORT))
-                    .await
-                    .unwrap();
-                let (ours, _) = listener.accept().await.unwrap();
-                (ours, smol)
-            }
+            Sender::Ours => tunstack_tests::smol::ours_connects(&self.ours, &self.smol, PORT).await,
+            Sender::Smol => tunstack_tests::smol::smol_connects(&self.ours, &self.smol, PORT).await,
         }
     }
 

@@ -21,7 +21,7 @@ use tokio::time::{sleep, timeout};
 use tunstack::link::impair::{ImpairConfig, Impairments, Match, Rule};
 use tunstack::link::{memory, Capture, Impair, Link, MemoryConfig};
 use tunstack::tcp::{KeepAlive, State};
-use tunstack::{Config, Stack, TcpListener, TcpStream};
+use tunstack::{Config, Stack, TcpStream};
 use tunstack_tests::smol::{SmolConfig, SmolStack, SmolState, SmolStream};
 use tunstack_tests::{
     tshark_available, tshark_check, tshark_filter, Pattern, TempFile, TCP_TROUBLE,
@@ -86,21 +86,10 @@ impl Net {
     async fn connect(&self, role: Role) -> (TcpStream, SmolStream) {
         match role {
             Role::OursClient => {
-                let listener = self.smol.listen(PORT).unwrap();
-                let accepted = tokio::spawn(listener.accept());
-                let ours = TcpStream::connect(&self.ours, (SMOL, PORT)).await.unwrap();
-                (ours, accepted.await.unwrap().unwrap())
+                tunstack_tests::smol::ours_connects(&self.ours, &self.smol, PORT).await
             }
             Role::SmolClient => {
-                let listener = TcpListener::bind(&self.ours, (Ipv4Addr::UNSPECIFIED, PORT))
-                    .await
-                    .unwrap();
-                let smol = SmolStream::connect(&self.smol, SocketAddrV4::new(OURS, PORT))
-                    .await
-                    .unwrap();
-                let (ours, from) = listener.accept().await.unwrap();
-                assert_eq!(from, smol.local_addr().unwrap().into());
-                (ours, smol)
+                tunstack_tests::smol::smol_connects(&self.ours, &self.smol, PORT).await
             }
         }
     }

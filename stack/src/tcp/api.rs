@@ -173,14 +173,7 @@ impl TcpLayer {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let Some(conn) = self.conn_mut(id) else {
-            return Poll::Ready(Err(gone()));
-        };
-        let written = conn.poll_write(cx, data);
-        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
-            self.mark_ready(id.index);
-        }
-        written
+        self.write_with(id, |conn| conn.poll_write(cx, data))
     }
 
     /// Writes urgent data to `id`'s send buffer: SND.UP moves to the end of what was taken
@@ -191,10 +184,19 @@ impl TcpLayer {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
+        self.write_with(id, |conn| conn.poll_send_urgent(cx, data))
+    }
+
+    /// Runs `write` on `id`; a connection that took bytes has something to send.
+    fn write_with(
+        &mut self,
+        id: ConnId,
+        write: impl FnOnce(&mut Connection) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
         let Some(conn) = self.conn_mut(id) else {
             return Poll::Ready(Err(gone()));
         };
-        let written = conn.poll_send_urgent(cx, data);
+        let written = write(conn);
         if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
             self.mark_ready(id.index);
         }
