@@ -37,16 +37,24 @@ impl IsnGenerator {
     /// source there is no key an attacker cannot guess, so no generator: an error, not a
     /// weaker fallback.
     pub(crate) fn new(seed: Option<u64>) -> std::io::Result<IsnGenerator> {
+        Self::from_source(seed, getrandom::fill)
+    }
+
+    /// Like [`IsnGenerator::new`], with the random source to ask for the key.
+    fn from_source(
+        seed: Option<u64>,
+        source: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>,
+    ) -> std::io::Result<IsnGenerator> {
         let mut key = [0u8; 16];
         match seed {
             Some(seed) => {
                 let mut rng = fastrand::Rng::with_seed(seed ^ 0x6528);
                 rng.fill(&mut key);
             }
-            None => getrandom::fill(&mut key).map_err(|err| {
+            None => source(&mut key).map_err(|err| {
                 std::io::Error::other(format!(
                     "no secure random source for TCP's secrets (initial sequence numbers, \
-                     timestamp offsets): {err}"
+                     timestamp offsets, SYN cookies): {err}"
                 ))
             })?,
         }
@@ -144,5 +152,14 @@ mod tests {
         assert_ne!(a, isn.0.rotate_left(13), "not the old ISS-derived offset");
         let other_key = IsnGenerator::new(Some(2)).expect("seeded");
         assert_ne!(other_key.ts_offset(addr(80), addr(50000)), a);
+    }
+
+    #[test]
+    fn without_a_random_source_there_is_no_generator_and_the_error_says_why() {
+        let failing = |_: &mut [u8]| Err(getrandom::Error::UNSUPPORTED);
+        let err = IsnGenerator::from_source(None, failing).expect_err("no key, no generator");
+        assert!(err.to_string().contains("no secure random source"), "{err}");
+        // A seeded generator (tests, the tour) needs no random source.
+        assert!(IsnGenerator::from_source(Some(1), failing).is_ok());
     }
 }
