@@ -67,7 +67,9 @@ mod tunnet;
 mod wait;
 
 pub use kernel_loss::{Firewall, KernelLoss, Verdict};
-pub use linux::{accept_within, linux_ping, linux_tcp_connect, linux_tcp_listener, linux_udp};
+pub use linux::{
+    accept_within, linux_ping, linux_tcp_connect, linux_tcp_listener, linux_udp, set_socket_option,
+};
 pub use nstat::Nstat;
 pub use pattern::Pattern;
 pub use process::{output_within, Exited, Running};

@@ -103,3 +103,27 @@ pub fn linux_ping(ns: &NetNs, dst: Ipv4Addr, count: u32, extra: &[&str]) -> Stri
     );
     stdout
 }
+
+/// Sets an integer socket option (`setsockopt(level, name, value)`) on a Linux socket.
+pub fn set_socket_option(
+    socket: &impl std::os::fd::AsRawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: the descriptor is open for the call, and the value is a c_int of the size given.
+    let status = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}

@@ -606,30 +606,6 @@ fn a_hyper_server_on_our_stack_answers_curl() {
     assert!(conversations[2].bytes_from_server > 1 << 20);
 }
 
-/// Sets an integer socket option on a Linux socket.
-fn set_linux_option(
-    socket: &impl std::os::fd::AsRawFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: libc::c_int,
-) -> io::Result<()> {
-    // SAFETY: the descriptor is open for the call, and the value is a c_int of the size given.
-    let status = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if status == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 /// Keep-alive probes and their answers in a capture, each way, as Wireshark's TCP analysis
 /// names them.
 #[derive(Debug)]
@@ -720,10 +696,10 @@ fn keepalive_probes_are_answered_both_ways() {
         .unwrap();
     let before = tunstack_tests::Nstat::read(net.ns()).unwrap();
     let mut linux = net.linux_tcp_connect((STACK, ECHO_PORT)).unwrap();
-    set_linux_option(&linux, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1).unwrap();
-    set_linux_option(&linux, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, 1).unwrap();
-    set_linux_option(&linux, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, 1).unwrap();
-    set_linux_option(&linux, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 2).unwrap();
+    tunstack_tests::set_socket_option(&linux, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1).unwrap();
+    tunstack_tests::set_socket_option(&linux, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, 1).unwrap();
+    tunstack_tests::set_socket_option(&linux, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, 1).unwrap();
+    tunstack_tests::set_socket_option(&linux, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 2).unwrap();
     let silent = Instant::now();
     let mut ours = accept_with_keepalive(&net, listener);
     // Silence until the capture shows two probes each way, each answered.

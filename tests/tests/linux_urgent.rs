@@ -108,25 +108,6 @@ fn linux_wait_urgent(socket: &impl AsRawFd) -> io::Result<()> {
     }
 }
 
-/// Sets an integer socket option on a Linux socket.
-fn set_linux_option(
-    socket: &impl AsRawFd,
-    name: libc::c_int,
-    value: libc::c_int,
-) -> io::Result<()> {
-    // SAFETY: the descriptor is open for the call, and the value is a c_int of the size given.
-    let status = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            name,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    check(status as isize).map(|_| ())
-}
-
 /// Reads `stream` to its end, one read at a time: what each read returned.
 async fn read_chunks(stream: &mut TcpStream) -> io::Result<Vec<Vec<u8>>> {
     let mut chunks = Vec::new();
@@ -333,7 +314,7 @@ fn our_urgent_mark_is_linuxs_siocatmark_with_so_oobinline() {
     };
     let listener = net.linux_tcp_listener((KERNEL, 0)).unwrap();
     // Set on the listener, so that the accepted socket has it before any data comes.
-    set_linux_option(&listener, libc::SO_OOBINLINE, 1).unwrap();
+    tunstack_tests::set_socket_option(&listener, libc::SOL_SOCKET, libc::SO_OOBINLINE, 1).unwrap();
     let server = SocketAddrV4::new(KERNEL, listener.local_addr().unwrap().port());
     let ours = our_client_sends_urgent(&net, server);
     let (mut linux, _) = accept_within(&listener, WAIT).unwrap();

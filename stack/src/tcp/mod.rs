@@ -11,7 +11,7 @@
 //! | `connection.rs` | one connection's control block (TCB), made of the parts below, and what the application does to it |
 //! | `sender.rs`, `receiver.rs` | the send side (SND.*, unacknowledged bytes) and the receive side (RCV.*, early data, owed ACKs) |
 //! | `input.rs` | "segment arrives": the RFC's numbered steps, one function each |
-//! | `output.rs` | what to send next: SYN, data, FIN, ACK, window probes |
+//! | `output.rs`, `sent.rs` | what to send next: SYN, data, FIN, ACK, window probes; what a segment sent changes |
 //! | [`why`] | why a segment was sent: a value, worded by the capture layer |
 //! | `timers.rs` | retransmission, persist and TIME-WAIT timers |
 //! | `keepalive.rs` | keep-alive probes and the user timeout: noticing a peer that is gone |
@@ -56,6 +56,7 @@ mod ring;
 pub mod rto;
 mod sack;
 mod sender;
+mod sent;
 pub mod seq;
 pub mod state;
 mod syn_queue;

@@ -121,13 +121,19 @@ impl TcpLayer {
         let h = &segment.header;
         let listener = self.listeners.get_mut(&quad.local.port())?;
         let from_queue = listener.syn_queue.get(&quad).copied();
+        // Karn: an RTT sample from the SYN-ACK only if it went once.
         let opened = match from_queue {
-            Some(entry) if h.ack == entry.iss + 1 => Some((entry.iss, entry.peer, Some(entry))),
+            Some(entry) if h.ack == entry.iss + 1 => {
+                let sent = (entry.resent == 0).then_some(entry.first_sent);
+                Some((entry.iss, entry.peer, sent))
+            }
             Some(_) => None,
-            None if listener.expects_cookies(now) => self.check_cookie(now, &quad, segment),
+            None if listener.expects_cookies(now) => self
+                .check_cookie(now, &quad, segment)
+                .map(|peer| (h.ack - 1, peer, None)),
             None => None,
         };
-        let Some((iss, peer, entry)) = opened else {
+        let Some((iss, peer, sent)) = opened else {
             self.closed_input(ip, out, quad, h, DropReason::Unhandled);
             return None;
         };
@@ -139,18 +145,17 @@ impl TcpLayer {
             return self.stats.drop(DropReason::QueueFull);
         }
         listener.syn_queue.remove(&quad);
-        // Karn: an RTT sample from the SYN-ACK only if it went once.
-        let sent = entry.and_then(|e| (e.resent == 0).then_some(e.first_sent));
         Some(self.open_passive(now, quad, iss, &peer, sent))
     }
 
-    /// The handshake an ACK completes with a cookie, if it checks out.
+    /// What the client's SYN offered, if the ACK brings back a cookie that checks out (our
+    /// ISS is then its acknowledgment number less one).
     fn check_cookie(
         &mut self,
         now: Instant,
         quad: &Quad,
         segment: &Segment<'_>,
-    ) -> Option<(SeqNumber, PeerSyn, Option<HalfOpen>)> {
+    ) -> Option<PeerSyn> {
         let h = &segment.header;
         let (irs, iss) = (h.seq - 1, h.ack - 1);
         let Some(decoded) = self.cookies.check(now, quad, irs, iss) else {
@@ -170,7 +175,7 @@ impl TcpLayer {
             ts_value: h.timestamps.map(|ts| ts.value),
         };
         debug!(%quad, mss = decoded.mss, "tcp: a valid SYN cookie, the connection opens");
-        Some((iss, peer, None))
+        Some(peer)
     }
 
     /// Makes the connection of a completed handshake: as if it had been in SYN-RECEIVED all

@@ -122,6 +122,16 @@ impl TimeWaits {
         })
     }
 
+    /// Drops the places in `order` that restarts left behind, once they outnumber the
+    /// records: a peer repeating its FIN must not grow the queue without bound.
+    fn forget_stale_order(&mut self) {
+        if self.order.len() > 2 * self.records.len() + 16 {
+            let records = &self.records;
+            self.order
+                .retain(|(until, quad)| records.get(quad).is_some_and(|r| r.until == *until));
+        }
+    }
+
     /// The earliest deadline.
     pub(crate) fn poll_at(&self) -> Option<Instant> {
         self.order.front().map(|&(until, _)| until)
@@ -175,6 +185,7 @@ impl TimeWaits {
             record.until = now + two_msl;
             let until = record.until;
             self.order.push_back((until, *quad));
+            self.forget_stale_order();
             return Some(Answer::Ack);
         }
         // Data now is a late duplicate or a confused peer: say where we are; a bare ACK
@@ -275,6 +286,24 @@ mod tests {
         tw.expire(t0 + MSL2);
         assert!(tw.contains(&quad(1)), "restarted at the FIN");
         tw.expire(later + MSL2);
+        assert!(!tw.contains(&quad(1)));
+    }
+
+    #[test]
+    fn repeated_fins_do_not_grow_the_order_of_deadlines() {
+        let t0 = Instant::from_secs(1);
+        let mut tw = TimeWaits::new(8);
+        tw.insert(quad(1), record(t0 + MSL2, None));
+        let fin = segment(Flags::FIN | Flags::ACK, 4999, None);
+        for ms in 0..10_000 {
+            let at = t0 + Duration::from_millis(ms);
+            assert_eq!(tw.on_segment(at, &quad(1), &fin, MSL2), Some(Answer::Ack));
+        }
+        assert!(tw.order.len() <= 2 + 16, "{} places kept", tw.order.len());
+        // The stale places went, not the record: it lasts 2 MSL from the last FIN.
+        tw.expire(t0 + Duration::from_millis(9_998) + MSL2);
+        assert!(tw.contains(&quad(1)));
+        tw.expire(t0 + Duration::from_millis(9_999) + MSL2);
         assert!(!tw.contains(&quad(1)));
     }
 
