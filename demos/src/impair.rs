@@ -1,6 +1,6 @@
 //! The command-line options that make a demo's network imperfect: `--loss 5%`, `--delay 50ms`,
 //! `--rate 1mbit` and friends, applied by wrapping the TUN device in
-//! [`Impair`](tunstack::link::Impair).
+//! [`Impair`](tunstack::device::Impair).
 //!
 //! The numbers are written as for Linux's `tc netem`: a percentage with or without its `%`
 //! (`5` is 5%, not 500%), a time with its unit (`50ms`, `0.5s`), a rate in bits per second with
@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use tunstack::link::impair::{ImpairConfig, Impairments, QueueLimit};
+use tunstack::device::impair::{ImpairConfig, Impairments, QueueLimit};
 
 /// Which way the impairments apply, seen from the demo's stack.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -19,8 +19,8 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tunstack::link::impair::{ImpairConfig, ImpairStats, StatsHandle};
-use tunstack::link::{Capture, Impair, Link, TunLink};
+use tunstack::device::impair::{ImpairConfig, ImpairStats, StatsHandle};
+use tunstack::device::{Capture, Device, Impair, TunDevice};
 use tunstack::{Config, Ipv4Cidr, Stack};
 
 pub mod http;
@@ -94,7 +94,7 @@ pub fn init_logging() {
 /// on it. The error is one line, meant for the user.
 ///
 /// With `--capture`, the device is wrapped in a [`Capture`]; with impairments, in an [`Impair`]
-/// outside that, so the capture shows what crossed the device (`Impair<Capture<TunLink>>`).
+/// outside that, so the capture shows what crossed the device (`Impair<Capture<TunDevice>>`).
 pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String> {
     if !opts.peer.contains(opts.addr) || opts.peer.address() == opts.addr {
         return Err(format!(
@@ -102,7 +102,7 @@ pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String
             opts.addr, opts.peer
         ));
     }
-    let link = TunLink::open(&opts.tun).map_err(|err| match err.kind() {
+    let link = TunDevice::open(&opts.tun).map_err(|err| match err.kind() {
         std::io::ErrorKind::PermissionDenied => {
             format!("{program}: creating a TUN device needs CAP_NET_ADMIN: run it with sudo")
         }
@@ -113,14 +113,14 @@ pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String
         .map_err(|err| format!("{program}: setting up {device}: {err}"))?;
     let addr = Ipv4Cidr::new(opts.addr, opts.peer.prefix_len())
         .ok_or_else(|| format!("{program}: bad prefix length"))?;
-    let link: Box<dyn Link> = match &opts.capture {
+    let link: Box<dyn Device> = match &opts.capture {
         Some(path) => Box::new(
             Capture::create(link, path, &device)
                 .map_err(|err| format!("{program}: cannot write {}: {err}", path.display()))?,
         ),
         None => Box::new(link),
     };
-    let (link, impaired): (Box<dyn Link>, _) = match opts.impair.config() {
+    let (link, impaired): (Box<dyn Device>, _) = match opts.impair.config() {
         Some(config) => {
             let impair = Impair::new(link, config.clone())
                 .map_err(|err| format!("{program}: impairments: {err}"))?;

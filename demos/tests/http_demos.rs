@@ -14,7 +14,7 @@ use common::{
     assert_ready_then_hint, complete_connections, ephemeral_port, namespace, start_demo, EVENT,
     EXIT, READY,
 };
-use tunstack::link::netns::NetNs;
+use tunstack::device::netns::NetNs;
 use tunstack_tests::{
     output_within, skip_or_fail, wait_for_closes_in_capture, Direction, Exited, Running, TempFile,
     STACK,

@@ -369,8 +369,8 @@ fn a_tcpdump_capture_of_tun0_draws_the_same_ladder_as_our_own_capture() {
 /// client's side captured to `file` either before the loss (`capture_sees_the_loss`: the segment
 /// is in the file, on its way out) or after it (the segment never reaches the capture).
 async fn lossy_transfer(capture_sees_the_loss: bool, file: &Path) {
-    use tunstack::link::impair::{ImpairConfig, Impairments, Match, Rule};
-    use tunstack::link::{memory, Capture, Impair, Link};
+    use tunstack::device::impair::{ImpairConfig, Impairments, Match, Rule};
+    use tunstack::device::{memory, Capture, Device, Impair};
     use tunstack::{Config, Stack, TcpStream};
 
     let (a, b) = memory::pair(Default::default());
@@ -380,7 +380,7 @@ async fn lossy_transfer(capture_sees_the_loss: bool, file: &Path) {
         ..Impairments::default()
     });
     let epoch = Duration::from_secs(1_767_225_600);
-    let client_link: Box<dyn Link> = if capture_sees_the_loss {
+    let client_link: Box<dyn Device> = if capture_sees_the_loss {
         let impaired = Impair::new(a, lose).unwrap();
         Box::new(
             Capture::create(impaired, file, "client")

@@ -23,7 +23,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{namespace, start_demo, EVENT, EXIT};
-use tunstack::link::netns::NetNs;
+use tunstack::device::netns::NetNs;
 use tunstack_tests::{
     linux_tcp_connect, output_within, skip_or_fail, wait_for, Exited, Nstat, Running, STACK,
 };

@@ -16,7 +16,7 @@ use common::{
     assert_ready_then_hint, complete_connections, ephemeral_port, namespace, start_demo, EVENT,
     EXIT, READY,
 };
-use tunstack::link::netns::NetNs;
+use tunstack::device::netns::NetNs;
 use tunstack_tests::{
     accept_within, linux_ping, linux_tcp_connect, linux_tcp_listener, linux_udp, output_within,
     skip_or_fail, tshark_check, tshark_check_fields, tshark_filter, unfinished_read, wait_for,

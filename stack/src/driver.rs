@@ -27,8 +27,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tracing::warn;
 
+use crate::device::Device;
 use crate::host::{Config, Host};
-use crate::link::Link;
 use crate::stats::Stats;
 use crate::time::Instant;
 
@@ -140,7 +140,7 @@ impl Drop for Handle {
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
-/// use tunstack::link::memory;
+/// use tunstack::device::memory;
 /// use tunstack::{Config, Stack};
 ///
 /// let (a, _b) = memory::pair(Default::default());
@@ -161,7 +161,7 @@ impl Stack {
     /// # Panics
     ///
     /// Outside a tokio runtime, like `tokio::spawn`.
-    pub fn new<L: Link>(link: L, mut config: Config) -> Stack {
+    pub fn new<L: Device>(link: L, mut config: Config) -> Stack {
         config.mtu = link.mtu();
         let shared = Arc::new(Shared {
             host: Mutex::new(Host::new(config)),

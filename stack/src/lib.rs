@@ -17,8 +17,9 @@
 //!  ─────────────────────────────────────────────────────────────────────────────────────
 //!  internet         addresses, TTL, ICMP                   ip/    ip/icmp/
 //!  ─────────────────────────────────────────────────────────────────────────────────────
-//!  link             whole packets in and out               link/  (TUN, memory wire, capture,
-//!                                                                  impairments)
+//!  link             frames, MAC addresses, ARP             link/  (Ethernet, ARP)
+//!                   devices: bytes in and out              device/ (TUN, TAP, memory wire,
+//!                                                                  capture, impairments)
 //! ```
 //!
 //! Going down, each layer puts its header in front of what the layer above gave it
@@ -46,12 +47,14 @@
 //! 7. [`Stack`]: the one async task that moves packets between the link and the core.
 //! 8. [`socket`]: the sockets an application uses ([`UdpSocket`], [`TcpListener`],
 //!    [`TcpStream`]), shaped like tokio's.
-//! 9. [`link`]: TUN, the in-memory wire, the capture that Wireshark reads, and
-//!    [`link::impair`], which makes the network lose, delay and throttle packets on purpose.
+//! 9. [`link`]: Ethernet frames and ARP, for devices that carry frames.
+//! 10. [`device`]: TUN and TAP, the in-memory wire, the capture that Wireshark reads, and
+//!     [`device::impair`], which makes the network lose, delay and throttle packets on purpose.
 //!
 //! Set `RUST_LOG=tunstack=debug` to watch each layer wrap and unwrap every packet.
 #![warn(missing_docs)]
 
+pub mod device;
 mod driver;
 pub mod host;
 pub mod ip;

@@ -42,8 +42,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
-use tunstack::link::impair::{ImpairConfig, ImpairStats, Impairments, QueueLimit};
-use tunstack::link::{memory, Impair, Link, MemoryConfig};
+use tunstack::device::impair::{ImpairConfig, ImpairStats, Impairments, QueueLimit};
+use tunstack::device::{memory, Device, Impair, MemoryConfig};
 use tunstack::tcp::{Algorithm, ConnStats};
 use tunstack::Config;
 use tunstack_tests::peer::{Conn, Kind, Peer};
@@ -238,7 +238,7 @@ fn start(
     kind: Kind,
     sender: Option<Sender>,
     options: &Options,
-    link: impl Link,
+    link: impl Device,
     cidr: &str,
 ) -> Peer {
     let cidr = cidr.parse().expect("a valid CIDR");

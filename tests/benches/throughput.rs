@@ -41,7 +41,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tunstack::link::{memory, MemoryConfig, MemoryLink};
+use tunstack::device::{memory, MemoryConfig, MemoryDevice};
 use tunstack::Config;
 use tunstack_tests::peer::{Conn, Kind, Peer};
 use tunstack_tests::smol::SmolConfig;
@@ -126,7 +126,7 @@ fn options() -> Result<Options, String> {
 }
 
 /// Starts a `kind` stack on `link` at `cidr`, with [`BUFFER`]-sized buffers.
-fn start(kind: Kind, link: MemoryLink, cidr: &str) -> Peer {
+fn start(kind: Kind, link: MemoryDevice, cidr: &str) -> Peer {
     let cidr = cidr.parse().expect("a valid CIDR");
     match kind {
         Kind::Ours => {

@@ -1,7 +1,7 @@
 //! Loss on the kernel's side of `tun0`: [`KernelLoss`], a firewall rule that loses a share of
 //! what the kernel sends to the device, at random, as a network would.
 //!
-//! Our [`Impair`](tunstack::link::Impair) loses what our stack sends; this loses what the
+//! Our [`Impair`](tunstack::device::Impair) loses what our stack sends; this loses what the
 //! kernel sends, with the kernel's own packet filter, inside the test's namespace. Two details
 //! decide whether that is a loss the kernel's TCP has to recover from, or not:
 //!
@@ -40,7 +40,7 @@ use std::io;
 use std::process::Output;
 use std::time::Duration;
 
-use tunstack::link::netns::NetNs;
+use tunstack::device::netns::NetNs;
 
 use crate::{output_within, DEVICE};
 

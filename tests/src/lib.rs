@@ -20,7 +20,7 @@
 //!   [`tshark_tcp_check_lossy`] is the same without the analysis check, for runs over a lossy
 //!   link, and returns what the analysis flagged, each way, to count.
 //! - [`KernelLoss`]: a firewall rule in the namespace that drops a share of what the kernel sends
-//!   to `tun0`; [`TunNet::start_impaired`] puts our [`Impair`](tunstack::link::Impair) on our
+//!   to `tun0`; [`TunNet::start_impaired`] puts our [`Impair`](tunstack::device::Impair) on our
 //!   stack's side.
 //! - [`Nstat`]: the kernel's TCP counters in the namespace (retransmissions, recoveries...).
 //! - [`linux_udp`], [`linux_tcp_connect`], [`linux_tcp_listener`] and [`linux_ping`]: the
@@ -85,7 +85,7 @@ pub use tshark::{
 pub use tunnet::TunNet;
 pub use wait::{unfinished_read, wait_for, wait_for_closes_in_capture};
 // The stack's own tests skip by the same rule; it is written there, once.
-pub use tunstack::link::netns::{in_ci, skip_or_fail};
+pub use tunstack::device::netns::{in_ci, skip_or_fail};
 
 /// The kernel's address on the test network (`tun0`'s address inside the namespace).
 pub const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
@@ -114,7 +114,7 @@ pub const DEVICE: &str = "tun0";
 /// // ... TunNet::start("my-test") ...
 /// ```
 pub fn tun_tests_can_run() -> bool {
-    match tunstack::link::netns::can_use_tun() {
+    match tunstack::device::netns::can_use_tun() {
         Ok(()) => true,
         Err(why) => {
             skip_or_fail(&why);

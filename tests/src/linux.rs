@@ -4,7 +4,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use tunstack::link::netns::NetNs;
+use tunstack::device::netns::NetNs;
 
 use crate::output_within;
 

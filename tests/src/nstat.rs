@@ -28,7 +28,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use tunstack::link::netns::NetNs;
+use tunstack::device::netns::NetNs;
 
 use crate::output_within;
 

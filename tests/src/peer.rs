@@ -6,7 +6,7 @@
 //! `tokio::net::TcpStream`, whichever stack is underneath.
 //!
 //! ```
-//! use tunstack::link::{memory, MemoryConfig};
+//! use tunstack::device::{memory, MemoryConfig};
 //! use tunstack::Config;
 //! use tunstack_tests::peer::Peer;
 //! use tunstack_tests::smol::SmolConfig;
@@ -39,7 +39,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::pin::Pin;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tunstack::link::Link;
+use tunstack::device::Device;
 use tunstack::tcp::ConnInfo;
 use tunstack::{Config, Stack, TcpListener, TcpStream};
 
@@ -92,7 +92,7 @@ impl Peer {
     /// # Panics
     ///
     /// Outside a tokio runtime.
-    pub fn ours(link: impl Link, config: Config) -> Peer {
+    pub fn ours(link: impl Device, config: Config) -> Peer {
         Peer::Ours(Stack::new(link, config))
     }
 
@@ -101,7 +101,7 @@ impl Peer {
     /// # Panics
     ///
     /// Outside a tokio runtime.
-    pub fn smol(link: impl Link, config: SmolConfig) -> Peer {
+    pub fn smol(link: impl Device, config: SmolConfig) -> Peer {
         Peer::Smol(SmolStack::new(link, config))
     }
 

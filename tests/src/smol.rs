@@ -1,7 +1,7 @@
-//! [`SmolStack`]: smoltcp as an independent TCP peer, in this process, on one end of a [`Link`].
+//! [`SmolStack`]: smoltcp as an independent TCP peer, in this process, on one end of one of our devices ([`OurDevice`]).
 //!
 //! Interop tests and benchmarks put our stack on one end of an in-memory wire
-//! ([`tunstack::link::memory`]) and [smoltcp] 0.14 on the other. smoltcp is a sans-IO stack like
+//! ([`tunstack::device::memory`]) and [smoltcp] 0.14 on the other. smoltcp is a sans-IO stack like
 //! our core: an [`Interface`] is driven by calling [`Interface::poll`] with the time and a
 //! [`smoltcp::phy::Device`], and says when it next wants to be called ([`Interface::poll_at`]).
 //! This module gives it what our [`Stack`](tunstack::Stack) has: one tokio task that owns it,
@@ -13,12 +13,12 @@
 //!        ▼
 //!   ┌────────────────────── one tokio task (the "driver") ───────────────────────┐
 //!   │  Interface::poll(now, device, sockets)      now = tokio's clock - start    │
-//!   │  device: Device over the Link, for one pass (receive = Link::poll_recv,    │
-//!   │          transmit = Link::poll_send), so a packet is copied once each way  │
+//!   │  device: a smoltcp Device over ours, for one pass (receive = poll_recv,    │
+//!   │          transmit = poll_send), so a packet is copied once each way        │
 //!   │  sleep until: a packet arrives, a socket call kicks, or poll_at comes      │
 //!   └────────────────────────────────────────────────────────────────────────────┘
 //!        │
-//!   MemoryLink (or Capture<MemoryLink>, or any Link)  ◄──── wire ────►  our Stack
+//!   MemoryDevice (or Capture<MemoryDevice>, or any of ours)  ◄──── wire ────►  our Stack
 //! ```
 //!
 //! The clock is tokio's: under `#[tokio::test(start_paused = true)]` smoltcp's timers (delayed
@@ -36,7 +36,7 @@
 //!
 //! ```
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
-//! use tunstack::link::{memory, MemoryConfig};
+//! use tunstack::device::{memory, MemoryConfig};
 //! use tunstack::{Config, TcpListener};
 //! use tunstack_tests::smol::{SmolConfig, SmolStack, SmolStream};
 //!
@@ -75,7 +75,7 @@ use smoltcp::phy::{Device, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpEndpoint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tunstack::link::Link;
+use tunstack::device::Device as OurDevice;
 use tunstack::Ipv4Cidr;
 
 pub use smoltcp::socket::tcp::{CongestionControl, State as SmolState};
@@ -238,7 +238,7 @@ impl Drop for Handle {
     }
 }
 
-/// A smoltcp [`Interface`] (medium IP, one IPv4 address) on a [`Link`], driven by a tokio task.
+/// A smoltcp [`Interface`] (medium IP, one IPv4 address) on one of our devices ([`OurDevice`]), driven by a tokio task.
 ///
 /// Cheap to clone; every clone and every socket keeps it running. Make sockets with
 /// [`SmolStack::listen`] and [`SmolStream::connect`].
@@ -262,7 +262,7 @@ impl SmolStack {
     /// # Panics
     ///
     /// Outside a tokio runtime, like `tokio::spawn`.
-    pub fn new<L: Link>(mut link: L, config: SmolConfig) -> SmolStack {
+    pub fn new<L: OurDevice>(mut link: L, config: SmolConfig) -> SmolStack {
         let start = tokio::time::Instant::now();
         let mtu = link.mtu();
         let mut iface_config = IfaceConfig::new(HardwareAddress::Ip);
@@ -689,7 +689,7 @@ impl AsyncWrite for SmolStream {
 }
 
 /// smoltcp's view of the link for one pass of the driver: a [`Device`] whose `receive` is
-/// [`Link::poll_recv`] and whose `transmit` is [`Link::poll_send`], with the driver task's
+/// [`OurDevice::poll_recv`] and whose `transmit` is [`OurDevice::poll_send`], with the driver task's
 /// [`Context`], so a packet is copied once on its way in and once on its way out.
 struct LinkDevice<'a, 'c, L> {
     link: &'a mut L,
@@ -708,7 +708,7 @@ struct LinkDevice<'a, 'c, L> {
     errors: u64,
 }
 
-impl<'a, 'c, L: Link> LinkDevice<'a, 'c, L> {
+impl<'a, 'c, L: OurDevice> LinkDevice<'a, 'c, L> {
     fn new(
         link: &'a mut L,
         cx: &'a mut Context<'c>,
@@ -782,7 +782,7 @@ struct TxToken<'a, 'c, L> {
     errors: &'a mut u64,
 }
 
-impl<L: Link> smoltcp::phy::TxToken for TxToken<'_, '_, L> {
+impl<L: OurDevice> smoltcp::phy::TxToken for TxToken<'_, '_, L> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         if self.tx.len() < len {
             self.tx.resize(len, 0);
@@ -803,7 +803,7 @@ impl<L: Link> smoltcp::phy::TxToken for TxToken<'_, '_, L> {
     }
 }
 
-impl<'c, L: Link> Device for LinkDevice<'_, 'c, L> {
+impl<'c, L: OurDevice> Device for LinkDevice<'_, 'c, L> {
     type RxToken<'b>
         = RxToken<'b>
     where
@@ -888,7 +888,7 @@ struct Driver<L> {
     sleep: Pin<Box<tokio::time::Sleep>>,
 }
 
-impl<L: Link> Driver<L> {
+impl<L: OurDevice> Driver<L> {
     /// One pass: let smoltcp receive (a batch) and send, then arm the timer for its next
     /// deadline. Returns whether another pass should follow at once, or the link's fatal
     /// error.
@@ -937,7 +937,7 @@ impl<L: Link> Driver<L> {
 // The link is only used through `&mut` and the timer is boxed: nothing relies on an address.
 impl<L> Unpin for Driver<L> {}
 
-impl<L: Link> Future for Driver<L> {
+impl<L: OurDevice> Future for Driver<L> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::task::{Context, Poll, Waker};
 
-use tunstack::link::{memory, Capture, Link, MemoryConfig};
+use tunstack::device::{memory, Capture, Device, MemoryConfig};
 
 use crate::Direction;
 

@@ -341,7 +341,7 @@ mod tests {
     use std::task::{Context, Poll, Waker};
 
     use etherparse::PacketBuilder;
-    use tunstack::link::{memory, Capture, Link, MemoryConfig};
+    use tunstack::device::{memory, Capture, Device, MemoryConfig};
 
     use super::*;
     use crate::test_captures::write_capture_directed;

@@ -9,9 +9,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
-use tunstack::link::impair::{ImpairConfig, ImpairStats, StatsHandle};
-use tunstack::link::netns::NetNs;
-use tunstack::link::{Capture, Impair, TunLink};
+use tunstack::device::impair::{ImpairConfig, ImpairStats, StatsHandle};
+use tunstack::device::netns::NetNs;
+use tunstack::device::{Capture, Impair, TunDevice};
 use tunstack::tcp::{ConnInfo, State};
 use tunstack::{Config, Ipv4Cidr, Stack};
 
@@ -101,7 +101,7 @@ impl TunNet {
     }
 
     /// Like [`TunNet::start_with`], with [`Impair`] between our stack and the capture:
-    /// `Impair<Capture<TunLink>>`. Its outbound impairments act on what our stack sends, its
+    /// `Impair<Capture<TunDevice>>`. Its outbound impairments act on what our stack sends, its
     /// inbound ones on what the kernel sent; [`TunNet::impair_stats`] counts what they did.
     ///
     /// The capture sits beneath the impairments, so it records what crossed `tun0`, as
@@ -110,7 +110,7 @@ impl TunNet {
     /// in it even when the inbound impairments then drop it before our stack sees it.
     ///
     /// ```no_run
-    /// use tunstack::link::impair::{ImpairConfig, Impairments};
+    /// use tunstack::device::impair::{ImpairConfig, Impairments};
     /// use tunstack_tests::{TunNet, STACK};
     ///
     /// # fn main() -> std::io::Result<()> {
@@ -173,7 +173,7 @@ impl TunNet {
                 .enable_all()
                 .build()?;
             let (stack, impair) = runtime.block_on(async {
-                let tun = TunLink::open(DEVICE)?;
+                let tun = TunDevice::open(DEVICE)?;
                 tun.configure(peer)?;
                 let link = Capture::create(tun, path, DEVICE)?;
                 Ok::<_, io::Error>(match impairments {

@@ -12,8 +12,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use tokio::io::AsyncWriteExt;
 use tokio::time::{timeout, Instant};
-use tunstack::link::impair::{ImpairConfig, Impairments, Match, Rule, StatsHandle};
-use tunstack::link::{memory, Impair};
+use tunstack::device::impair::{ImpairConfig, Impairments, Match, Rule, StatsHandle};
+use tunstack::device::{memory, Impair};
 use tunstack::{Config, Stack, TcpListener, TcpStream};
 use tunstack_tests::smol::{SmolConfig, SmolStack};
 use tunstack_tests::Pattern;
@@ -33,7 +33,7 @@ fn impaired_pair(config: ImpairConfig) -> (Stack, Stack, StatsHandle) {
         Stack::new(link, config)
     };
     let client = stack(
-        Box::new(impaired) as Box<dyn tunstack::link::Link>,
+        Box::new(impaired) as Box<dyn tunstack::device::Device>,
         "10.0.0.1/24",
         1,
     );
@@ -219,7 +219,7 @@ async fn a_lost_ack_does_not_inflate_the_rtt_estimate() {
         Stack::new(link, config)
     };
     let client = stack(
-        Box::new(Impair::new(a, config).unwrap()) as Box<dyn tunstack::link::Link>,
+        Box::new(Impair::new(a, config).unwrap()) as Box<dyn tunstack::device::Device>,
         "10.0.0.1/24",
     );
     let server = stack(Box::new(b), "10.0.0.2/24");

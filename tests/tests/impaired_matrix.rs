@@ -40,8 +40,8 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::time::{timeout, Instant};
-use tunstack::link::impair::{ImpairConfig, ImpairStats, Impairments};
-use tunstack::link::{memory, Impair, MemoryConfig};
+use tunstack::device::impair::{ImpairConfig, ImpairStats, Impairments};
+use tunstack::device::{memory, Impair, MemoryConfig};
 use tunstack::tcp::ConnInfo;
 use tunstack::Config;
 use tunstack_tests::peer::{Kind, Peer};
@@ -134,7 +134,7 @@ fn seed() -> u64 {
 }
 
 /// Starts a `kind` stack on `link` at `cidr`, with each stack's defaults and fixed seeds.
-fn start(kind: Kind, link: impl tunstack::link::Link, cidr: &str) -> Peer {
+fn start(kind: Kind, link: impl tunstack::device::Device, cidr: &str) -> Peer {
     let cidr = cidr.parse().expect("a valid CIDR");
     match kind {
         Kind::Ours => {

@@ -1,7 +1,7 @@
 //! TCP against the Linux kernel over a TUN device that loses 5% of the packets each way.
 //!
 //! Each test gets a network namespace of its own ([`TunNet::start_impaired`]): our stack at
-//! 10.77.0.2 behind an [`Impair`](tunstack::link::Impair) that loses 5% of what it sends, and
+//! 10.77.0.2 behind an [`Impair`](tunstack::device::Impair) that loses 5% of what it sends, and
 //! the kernel at 10.77.0.1 with a firewall rule ([`KernelLoss`]) that loses 5% of what it sends
 //! to `tun0`. 20 MiB cross, byte-exact: from a Linux client to our server, from our client to a
 //! Linux server, and both ways at once on one connection. Then three witnesses must agree that
@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
-use tunstack::link::impair::{ImpairConfig, ImpairStats, Impairments};
+use tunstack::device::impair::{ImpairConfig, ImpairStats, Impairments};
 use tunstack::tcp::ConnStats;
 use tunstack::{Config, Ipv4Cidr, TcpListener, TcpStream};
 use tunstack_tests::{

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout, Instant};
-use tunstack::link::impair::{ImpairConfig, Impairments, Match, Rule, StatsHandle};
-use tunstack::link::{memory, Impair, Link};
+use tunstack::device::impair::{ImpairConfig, Impairments, Match, Rule, StatsHandle};
+use tunstack::device::{memory, Device, Impair};
 use tunstack::tcp::ConnStats;
 use tunstack::{Config, Stack, TcpListener, TcpStream};
 use tunstack_tests::Pattern;
@@ -40,7 +40,7 @@ fn pair(config: ImpairConfig) -> (Stack, Stack, StatsHandle) {
     let (a, b) = memory::pair(Default::default());
     let impaired = Impair::new(a, config).expect("valid impairments");
     let counters = impaired.stats_handle();
-    let stack = |link: Box<dyn Link>, addr: &str, seed| {
+    let stack = |link: Box<dyn Device>, addr: &str, seed| {
         let mut config = Config::new(addr.parse().unwrap());
         config.seed = Some(seed);
         config.tcp.msl = Duration::from_secs(1);

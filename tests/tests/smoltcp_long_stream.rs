@@ -32,7 +32,7 @@ use std::time::Duration;
 use smoltcp::wire::{IpProtocol, Ipv4Packet, TcpOption, TcpPacket};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout, Instant};
-use tunstack::link::{memory, Link, MemoryConfig, MemoryStatsHandle};
+use tunstack::device::{memory, Device, MemoryConfig, MemoryStatsHandle};
 use tunstack::tcp::{ConnStats, SeqNumber};
 use tunstack::{Config, Stack, TcpStream};
 use tunstack_tests::smol::{SmolConfig, SmolStack, SmolStream};
@@ -198,7 +198,7 @@ struct Dropper<L> {
     watch: Arc<Mutex<Watch>>,
 }
 
-impl<L: Link> Dropper<L> {
+impl<L: Device> Dropper<L> {
     fn new(inner: L, drops: &[u64]) -> (Dropper<L>, Arc<Mutex<Watch>>) {
         let watch = Arc::new(Mutex::new(Watch {
             to_drop: drops.to_vec(),
@@ -212,7 +212,7 @@ impl<L: Link> Dropper<L> {
     }
 }
 
-impl<L: Link> Link for Dropper<L> {
+impl<L: Device> Device for Dropper<L> {
     fn mtu(&self) -> usize {
         self.inner.mtu()
     }

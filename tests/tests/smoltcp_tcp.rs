@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{sleep, timeout};
-use tunstack::link::impair::{ImpairConfig, Impairments, Match, Rule};
-use tunstack::link::{memory, Capture, Impair, Link, MemoryConfig};
+use tunstack::device::impair::{ImpairConfig, Impairments, Match, Rule};
+use tunstack::device::{memory, Capture, Device, Impair, MemoryConfig};
 use tunstack::tcp::{KeepAlive, State};
 use tunstack::{Config, Stack, TcpStream};
 use tunstack_tests::smol::{SmolConfig, SmolStack, SmolState, SmolStream};
@@ -75,7 +75,7 @@ impl Net {
     }
 
     /// The stacks on `ours` and `smol`, two ends of a wire (maybe wrapped in a capture).
-    fn on(ours: impl Link, smol: impl Link) -> Net {
+    fn on(ours: impl Device, smol: impl Device) -> Net {
         Net {
             ours: Stack::new(ours, our_config()),
             smol: SmolStack::new(smol, smol_config()),

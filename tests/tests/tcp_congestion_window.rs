@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
-use tunstack::link::memory;
+use tunstack::device::memory;
 use tunstack::{Config, Stack, TcpListener, TcpStream};
 
 /// Two stacks joined by a wire: (client, server).

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use etherparse::{PacketBuilder, SlicedPacket, TcpOptionElement, TransportSlice};
 use tokio::time::timeout;
-use tunstack::link::{memory, Link, MemoryConfig, MemoryLink};
+use tunstack::device::{memory, Device, MemoryConfig, MemoryDevice};
 use tunstack::{Config, Stack, TcpListener, TcpStream};
 
 const PEER: [u8; 4] = [10, 0, 0, 1];
@@ -37,7 +37,7 @@ struct Segment {
 /// A TCP peer driven by hand on the other end of the wire: it sends what the test says, from
 /// 10.0.0.1:40000 to our stack at 10.0.0.2:7.
 struct Peer {
-    link: MemoryLink,
+    link: MemoryDevice,
     /// The sequence number of the peer's next new byte.
     next: u32,
     /// Our stack's next sequence number, which the peer acknowledges.

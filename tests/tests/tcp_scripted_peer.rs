@@ -16,7 +16,7 @@ use std::time::Duration;
 use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
-use tunstack::link::{memory, Link, MemoryConfig, MemoryLink};
+use tunstack::device::{memory, Device, MemoryConfig, MemoryDevice};
 use tunstack::{Config, Stack, TcpListener, TcpStream};
 
 const OURS: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -40,7 +40,7 @@ struct Seg {
 
 /// The scripted peer: the other end of the wire.
 struct Peer {
-    link: MemoryLink,
+    link: MemoryDevice,
     /// Our initial sequence number, once the handshake is done.
     our_iss: u32,
     /// What the peer acknowledges.

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::time::{timeout, Instant};
-use tunstack::link::impair::{ImpairConfig, Impairments, QueueLimit};
-use tunstack::link::{memory, Impair, Link};
+use tunstack::device::impair::{ImpairConfig, Impairments, QueueLimit};
+use tunstack::device::{memory, Device, Impair};
 use tunstack::tcp::{Algorithm, ConnStats};
 use tunstack::{Config, Stack, TcpListener, TcpStream};
 use tunstack_tests::Pattern;
@@ -35,7 +35,7 @@ async fn transfer(
     let (a, b) = memory::pair(Default::default());
     let impaired = Impair::new(a, ImpairConfig::both_ways(path).with_seed(1)).unwrap();
     let counters = impaired.stats_handle();
-    let stack = |link: Box<dyn Link>, addr: &str| {
+    let stack = |link: Box<dyn Device>, addr: &str| {
         let mut config = Config::new(addr.parse().unwrap());
         config.seed = Some(1);
         // Buffers larger than the path holds: the congestion window is the limit.

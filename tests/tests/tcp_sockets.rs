@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
-use tunstack::link::memory;
+use tunstack::device::memory;
 use tunstack::tcp::State;
 use tunstack::{Config, Stack, TcpListener, TcpStream};
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use tunstack::link::netns::NetNs;
+use tunstack::device::netns::NetNs;
 use tunstack_tests::{tshark_tcp_check, tun_tests_can_run, Exited, Running, TempFile};
 
 /// How long a demo may take to create its device and say it is ready.

@@ -15,8 +15,8 @@ use tokio::time::Sleep;
 use tracing::{debug, error, warn};
 
 use super::{Failure, Shared};
+use crate::device::{is_fatal, is_gone, Device};
 use crate::host::{Host, Transmit};
-use crate::link::{is_fatal, is_gone, Link};
 use crate::time::Instant;
 
 /// How many packets one pass receives before it sends, so that a flood in one direction does
@@ -63,7 +63,7 @@ pub(super) struct Driver<L> {
     ended: bool,
 }
 
-impl<L: Link> Driver<L> {
+impl<L: Device> Driver<L> {
     pub(super) fn new(shared: Arc<Shared>, link: L) -> Driver<L> {
         let mtu = link.mtu();
         Driver {
@@ -281,7 +281,7 @@ impl<L: Link> Driver<L> {
 // boxed, so nothing in the driver relies on staying at one address.
 impl<L> Unpin for Driver<L> {}
 
-impl<L: Link> Future for Driver<L> {
+impl<L: Device> Future for Driver<L> {
     type Output = ();
 
     /// Runs the passes, and turns a panic in them into the stack's failure: sockets then

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use tokio::time::{timeout, Instant};
 
-use crate::link::{memory, Link};
+use crate::device::{memory, Device};
 use crate::{Config, Stack, TcpListener, TcpStream, UdpSocket};
 
 /// Long enough for anything here; only reached if something hangs.
@@ -63,11 +63,11 @@ impl Fault {
 
 /// A memory link with a fault the test strikes when it wants.
 struct Faulty {
-    inner: memory::MemoryLink,
+    inner: memory::MemoryDevice,
     fault: Arc<Fault>,
 }
 
-impl Link for Faulty {
+impl Device for Faulty {
     fn mtu(&self) -> usize {
         self.inner.mtu()
     }
@@ -211,7 +211,7 @@ async fn a_panic_in_the_driver_fails_every_socket_instead_of_hanging_it() {
 /// A link that fails every receive with an error that does not say the device is gone.
 struct Flaky;
 
-impl Link for Flaky {
+impl Device for Flaky {
     fn mtu(&self) -> usize {
         1500
     }
@@ -253,7 +253,7 @@ async fn a_link_that_keeps_failing_is_retried_after_pauses_then_given_up() {
 /// A link that never takes a packet and never has one.
 struct Stuck;
 
-impl Link for Stuck {
+impl Device for Stuck {
     fn mtu(&self) -> usize {
         1500
     }

@@ -1,7 +1,7 @@
 //! The words of a capture's frame comments: what each reason for sending a packet says.
 //!
 //! Protocol code sets a [`Reason`] (for TCP a [`Why`](crate::tcp::Why)); the driver asks for
-//! the words only when the link records packets ([`super::Link::records_comments`]), so a
+//! the words only when the link records packets ([`super::Device::records_comments`]), so a
 //! stack without a capture never formats a sentence.
 
 use std::borrow::Cow;

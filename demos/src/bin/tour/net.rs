@@ -16,8 +16,8 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
 
-use tunstack::link::impair::{ImpairConfig, Impairments, Rule, StatsHandle};
-use tunstack::link::{memory, Capture, Impair, Link};
+use tunstack::device::impair::{ImpairConfig, Impairments, Rule, StatsHandle};
+use tunstack::device::{memory, Capture, Device, Impair};
 use tunstack::{Config, Ipv4Cidr, Stack};
 
 /// The client's address.
@@ -94,7 +94,7 @@ pub fn net(capture: &Path, wire: Wire) -> io::Result<Net> {
     let mut server_config = Config::new(cidr(SERVER));
     server_config.seed = Some(2);
     Ok(Net {
-        client: Stack::new(Box::new(client_link) as Box<dyn Link>, client_config),
+        client: Stack::new(Box::new(client_link) as Box<dyn Device>, client_config),
         server: Stack::new(server_end, server_config),
         impaired: counters,
     })

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
-use tunstack::link::impair::{Match, Rule};
+use tunstack::device::impair::{Match, Rule};
 use tunstack::tcp::State;
 use tunstack::{TcpListener, TcpStream, UdpSocket};
 

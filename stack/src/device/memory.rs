@@ -24,7 +24,7 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use super::Link;
+use super::Device;
 
 /// How an in-memory wire behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +44,7 @@ impl Default for MemoryConfig {
     }
 }
 
-/// What one end of the wire has done, as counted by [`MemoryLink::stats`].
+/// What one end of the wire has done, as counted by [`MemoryDevice::stats`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MemoryStats {
     /// Packets this end put on the wire.
@@ -57,7 +57,7 @@ pub struct MemoryStats {
     pub dropped_peer_closed: u64,
 }
 
-/// Reads one end's [`MemoryStats`]; made by [`MemoryLink::stats_handle`].
+/// Reads one end's [`MemoryStats`]; made by [`MemoryDevice::stats_handle`].
 #[derive(Debug, Clone)]
 pub struct MemoryStatsHandle {
     wire: Arc<Mutex<Wire>>,
@@ -74,7 +74,7 @@ impl MemoryStatsHandle {
 
 /// One end of an in-memory wire, made by [`pair`].
 #[derive(Debug)]
-pub struct MemoryLink {
+pub struct MemoryDevice {
     wire: Arc<Mutex<Wire>>,
     /// Which end this is: 0 or 1. Packets for this end wait in `wire.ends[side]`.
     side: usize,
@@ -96,7 +96,7 @@ struct End {
     incoming: VecDeque<Vec<u8>>,
     /// The task blocked in `poll_recv` on this end, woken by the next send towards it.
     waker: Option<Waker>,
-    /// False once this end's `MemoryLink` is dropped.
+    /// False once this end's `MemoryDevice` is dropped.
     closed: bool,
     stats: MemoryStats,
 }
@@ -105,7 +105,7 @@ struct End {
 ///
 /// ```
 /// use std::future::poll_fn;
-/// use tunstack::link::{memory, Link, MemoryConfig};
+/// use tunstack::device::{memory, Device, MemoryConfig};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
@@ -117,13 +117,13 @@ struct End {
 /// # Ok(())
 /// # }
 /// ```
-pub fn pair(config: MemoryConfig) -> (MemoryLink, MemoryLink) {
+pub fn pair(config: MemoryConfig) -> (MemoryDevice, MemoryDevice) {
     let wire = Arc::new(Mutex::new(Wire {
         ends: [End::default(), End::default()],
         free: Vec::new(),
         queue_len: config.queue_len,
     }));
-    let end = |side| MemoryLink {
+    let end = |side| MemoryDevice {
         wire: Arc::clone(&wire),
         side,
         mtu: config.mtu,
@@ -131,7 +131,7 @@ pub fn pair(config: MemoryConfig) -> (MemoryLink, MemoryLink) {
     (end(0), end(1))
 }
 
-impl MemoryLink {
+impl MemoryDevice {
     /// This end's counters.
     pub fn stats(&self) -> MemoryStats {
         self.lock().ends[self.side].stats
@@ -160,7 +160,7 @@ impl MemoryLink {
     }
 }
 
-impl Link for MemoryLink {
+impl Device for MemoryDevice {
     fn mtu(&self) -> usize {
         self.mtu
     }
@@ -256,7 +256,7 @@ impl Link for MemoryLink {
     }
 }
 
-impl Drop for MemoryLink {
+impl Drop for MemoryDevice {
     /// Pulls the cable: marks this end closed and wakes the other end, so that a task waiting in
     /// `poll_recv` there sees the wire go dead instead of waiting forever.
     fn drop(&mut self) {
@@ -278,9 +278,9 @@ impl Drop for MemoryLink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::link::testing::{recv, send, WakeCounter};
+    use crate::device::testing::{recv, send, WakeCounter};
 
-    fn small(queue_len: usize) -> (MemoryLink, MemoryLink) {
+    fn small(queue_len: usize) -> (MemoryDevice, MemoryDevice) {
         pair(MemoryConfig {
             mtu: 100,
             queue_len,

@@ -27,7 +27,7 @@ use super::iproute::ip;
 /// A network namespace created by this process, removed when dropped.
 ///
 /// ```no_run
-/// use tunstack::link::netns::NetNs;
+/// use tunstack::device::netns::NetNs;
 ///
 /// # fn main() -> std::io::Result<()> {
 /// let ns = NetNs::create("tunstack-demo")?;
@@ -175,7 +175,7 @@ fn means_ci(value: Option<&std::ffi::OsStr>) -> bool {
 /// Every test of this project that can skip goes through here, so the rule is written once.
 ///
 /// ```no_run
-/// use tunstack::link::netns::{can_use_tun, skip_or_fail};
+/// use tunstack::device::netns::{can_use_tun, skip_or_fail};
 ///
 /// if let Err(why) = can_use_tun() {
 ///     skip_or_fail(&why);

@@ -18,7 +18,7 @@ use super::fmt::{Human, Percent};
 ///
 /// ```
 /// use std::time::Duration;
-/// use tunstack::link::impair::{Match, Rule};
+/// use tunstack::device::impair::{Match, Rule};
 ///
 /// let script = vec![
 ///     Rule::nth(Match::TcpData, 3),                     // the 3rd data segment

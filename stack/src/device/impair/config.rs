@@ -18,7 +18,7 @@ const MAX_TIME: Duration = Duration::from_secs(3600);
 ///
 /// ```
 /// use std::time::Duration;
-/// use tunstack::link::impair::{ImpairConfig, Impairments};
+/// use tunstack::device::impair::{ImpairConfig, Impairments};
 ///
 /// let config = ImpairConfig::both_ways(Impairments {
 ///     loss: 0.05,
@@ -290,7 +290,7 @@ impl fmt::Display for QueueLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::link::impair::Match;
+    use crate::device::impair::Match;
 
     #[test]
     fn one_line_says_what_is_on() {

@@ -43,7 +43,7 @@ mod tests {
         };
         let text = err.to_string();
         if text.contains("cannot run") {
-            crate::link::netns::skip_or_fail(&text);
+            crate::device::netns::skip_or_fail(&text);
             return;
         }
         assert!(text.starts_with("`ip no-such-object` failed"), "{text}");

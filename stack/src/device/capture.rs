@@ -1,6 +1,6 @@
 //! A link wrapper that writes every packet to a pcapng file.
 //!
-//! [`Capture`] sits between the stack and any other [`Link`], and records each packet that passes,
+//! [`Capture`] sits between the stack and any other [`Device`], and records each packet that passes,
 //! in both directions, as Wireshark would have seen it on the interface. The file is in the
 //! [pcapng format] and is written with the pcap-file crate:
 //!
@@ -41,7 +41,7 @@ use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeade
 use pcap_file::pcapng::{Block, PcapNgWriter};
 use pcap_file::{DataLink, Endianness, PcapError};
 
-use super::Link;
+use super::Device;
 
 /// The most bytes of a packet a block stores: the largest IPv4 packet, so every packet is whole.
 const SNAPLEN: u32 = 65_535;
@@ -62,7 +62,7 @@ enum Direction {
 /// A link that records every packet passing through it to a pcapng file.
 ///
 /// ```no_run
-/// use tunstack::link::{memory, Capture, MemoryConfig};
+/// use tunstack::device::{memory, Capture, MemoryConfig};
 ///
 /// # fn main() -> std::io::Result<()> {
 /// let (a, _b) = memory::pair(MemoryConfig::default());
@@ -83,7 +83,7 @@ pub struct Capture<L> {
     packets_written: u64,
 }
 
-impl<L: Link> Capture<L> {
+impl<L: Device> Capture<L> {
     /// Wraps `inner` and records its packets to a new file at `path` (truncated if it exists).
     pub fn create(inner: L, path: impl AsRef<Path>, if_name: &str) -> io::Result<Self> {
         let path = path.as_ref();
@@ -167,7 +167,7 @@ impl<L: Link> Capture<L> {
     }
 }
 
-impl<L: Link> Link for Capture<L> {
+impl<L: Device> Device for Capture<L> {
     fn mtu(&self) -> usize {
         self.inner.mtu()
     }
@@ -340,11 +340,11 @@ mod tests {
     use pcap_file::pcapng::PcapNgReader;
 
     use super::*;
-    use crate::link::testing::{
+    use crate::device::testing::{
         icmp_echo_request, recv, send, tshark_fields, tshark_problems, udp_packet, TempFile,
         WakeCounter,
     };
-    use crate::link::{memory, MemoryConfig, MemoryLink};
+    use crate::device::{memory, MemoryConfig, MemoryDevice};
 
     /// 2023-11-14 22:13:20.123456789 UTC: a fixed origin with all nine decimals in use.
     const EPOCH: Duration = Duration::new(1_700_000_000, 123_456_789);
@@ -363,7 +363,7 @@ mod tests {
 
     /// The capture scenario every test shares, on the `Capture`d end `a` of a memory wire:
     /// an inbound UDP datagram, then 1.5 ms later an outbound ICMP echo request with a comment.
-    async fn exchange(a: &mut Capture<MemoryLink>, b: &mut MemoryLink) {
+    async fn exchange(a: &mut Capture<MemoryDevice>, b: &mut MemoryDevice) {
         let mut buf = [0u8; 1500];
         send(b, &udp_packet((KERNEL, 40000), (STACK, 9), b"discard me"))
             .await
@@ -494,7 +494,7 @@ mod tests {
     }
 
     /// Where the sink's three reusable buffers live: the same after every packet once warm.
-    fn buffer_addresses(capture: &Capture<MemoryLink>) -> [*const u8; 3] {
+    fn buffer_addresses(capture: &Capture<MemoryDevice>) -> [*const u8; 3] {
         let sink = capture.sink.as_ref().unwrap();
         let comment = sink.block.options.iter().find_map(|option| match option {
             EnhancedPacketOption::Comment(text) => Some(text.as_ptr()),
@@ -511,7 +511,7 @@ mod tests {
     async fn a_warm_capture_reuses_its_buffers() {
         let (a, _b) = memory::pair(MemoryConfig::default());
         let mut a = Capture::new(a, io::sink(), "mem0").unwrap();
-        let comment_send = |a: &mut Capture<MemoryLink>, len: usize| {
+        let comment_send = |a: &mut Capture<MemoryDevice>, len: usize| {
             let packet = vec![0u8; len];
             let waker = WakeCounter::new().waker();
             let mut cx = Context::from_waker(&waker);

@@ -244,7 +244,7 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use super::*;
-    use crate::link::testing::{icmp_echo_request, udp_packet};
+    use crate::device::testing::{icmp_echo_request, udp_packet};
 
     const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
     const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);

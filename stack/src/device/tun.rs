@@ -7,8 +7,8 @@
 //!
 //! ```text
 //!   Linux kernel: ping, curl, nc, a browser            this process
-//!   sockets ──► route 10.77.0.0/24 dev tun0 ──► tun0 ──► fd ──► TunLink::poll_recv ──► stack
-//!   sockets ◄── input: "from 10.77.0.2"     ◄── tun0 ◄── fd ◄── TunLink::poll_send ◄── stack
+//!   sockets ──► route 10.77.0.0/24 dev tun0 ──► tun0 ──► fd ──► TunDevice::poll_recv ──► stack
+//!   sockets ◄── input: "from 10.77.0.2"     ◄── tun0 ◄── fd ◄── TunDevice::poll_send ◄── stack
 //!   address 10.77.0.1/24                                         address 10.77.0.2
 //! ```
 //!
@@ -17,7 +17,7 @@
 //! expects too. The descriptor is non-blocking and registered with tokio's reactor
 //! ([`AsyncFd`]), so waiting for a packet is waiting for the descriptor to become readable.
 //!
-//! Setting up the kernel side is what a user would type, and [`TunLink::configure`] types it:
+//! Setting up the kernel side is what a user would type, and [`TunDevice::configure`] types it:
 //!
 //! ```text
 //! echo 1 > /proc/sys/net/ipv6/conf/tun0/disable_ipv6   # no IPv6 chatter on an IPv4 link
@@ -46,7 +46,7 @@ use tokio::io::Interest;
 use tun_tap::{Iface, Mode};
 
 use super::iproute::ip;
-use super::Link;
+use super::Device;
 use crate::ip::Ipv4Cidr;
 
 /// The MTU assumed when the device's cannot be read: Ethernet's, and a new TUN device's default.
@@ -65,28 +65,28 @@ const TX_QUEUE_LEN: u32 = 10_000;
 /// A Linux TUN device carrying raw IPv4 packets.
 ///
 /// ```no_run
-/// use tunstack::link::{Link, TunLink};
+/// use tunstack::device::{Device, TunDevice};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let tun = TunLink::open("tun0")?; // needs CAP_NET_ADMIN
+/// let tun = TunDevice::open("tun0")?; // needs CAP_NET_ADMIN
 /// tun.configure("10.77.0.1/24".parse()?)?;
 /// // Now `ping 10.77.0.2` sends echo requests into `tun`, for the stack to answer.
 /// println!("{} is up, MTU {}", tun.name(), tun.mtu());
 /// # Ok(())
 /// # }
 /// ```
-pub struct TunLink {
+pub struct TunDevice {
     device: Arc<AsyncFd<Iface>>,
     mtu: usize,
     /// Completes when the descriptor reports an error; `None` once it has (see
-    /// [`TunLink::poll_gone`]).
+    /// [`TunDevice::poll_gone`]).
     error: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
-impl fmt::Debug for TunLink {
+impl fmt::Debug for TunDevice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TunLink")
+        f.debug_struct("TunDevice")
             .field("device", &self.device)
             .field("mtu", &self.mtu)
             .field("error_seen", &self.error.is_none())
@@ -94,11 +94,11 @@ impl fmt::Debug for TunLink {
     }
 }
 
-impl TunLink {
+impl TunDevice {
     /// Creates the TUN device `name` (e.g. `"tun0"`), or attaches to it if it exists as a
     /// persistent TUN device, and reads its MTU.
     ///
-    /// The device starts down and without an address: see [`TunLink::configure`].
+    /// The device starts down and without an address: see [`TunDevice::configure`].
     ///
     /// Errors: a name longer than 15 bytes (Linux's limit) is `InvalidInput`; without
     /// CAP_NET_ADMIN the error says to run as root.
@@ -106,7 +106,7 @@ impl TunLink {
     /// # Panics
     ///
     /// Outside a tokio runtime with I/O enabled, like tokio's own sockets.
-    pub fn open(name: &str) -> io::Result<TunLink> {
+    pub fn open(name: &str) -> io::Result<TunDevice> {
         if name.len() >= libc::IFNAMSIZ {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -134,7 +134,7 @@ impl TunLink {
                 std::future::pending::<()>().await;
             }
         });
-        Ok(TunLink {
+        Ok(TunDevice {
             device,
             mtu,
             error: Some(error),
@@ -181,7 +181,7 @@ impl TunLink {
     /// Says what a read or write error means. Once the device is deleted (`ip link del tun0`),
     /// its descriptor answers every read and write with EBADFD ("file descriptor in bad
     /// state"): that is a [`io::ErrorKind::NetworkDown`], which stops the stack (see
-    /// [`Link`]'s errors). Other errors pass as they are; a device that is only down answers
+    /// [`Device`]'s errors). Other errors pass as they are; a device that is only down answers
     /// writes with EIO, and works again once it is up.
     fn explain(&self, err: io::Error) -> io::Error {
         match err.raw_os_error() {
@@ -194,7 +194,7 @@ impl TunLink {
     }
 }
 
-impl Link for TunLink {
+impl Device for TunDevice {
     /// The device's MTU when it was opened.
     fn mtu(&self) -> usize {
         self.mtu
@@ -323,13 +323,13 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::ip::checksum;
-    use crate::ip::header::{IpProtocol, Packet, Repr};
-    use crate::link::netns::{can_use_tun, skip_or_fail, NetNs};
-    use crate::link::testing::{
+    use crate::device::netns::{can_use_tun, skip_or_fail, NetNs};
+    use crate::device::testing::{
         icmp_echo_request, recv, send, tshark_fields, tshark_problems, TempFile,
     };
-    use crate::link::Capture;
+    use crate::device::Capture;
+    use crate::ip::checksum;
+    use crate::ip::header::{IpProtocol, Packet, Repr};
 
     /// The kernel's address on the TUN network, and the one the stack would use.
     const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
@@ -337,7 +337,7 @@ mod tests {
 
     #[test]
     fn rejects_a_name_linux_would_cut_short() {
-        let err = TunLink::open("sixteen-bytes-00").unwrap_err();
+        let err = TunDevice::open("sixteen-bytes-00").unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert!(err.to_string().contains("longer than 15 bytes"), "{err}");
     }
@@ -414,7 +414,7 @@ mod tests {
                 .build()
                 .unwrap();
             runtime.block_on(async {
-                let mut tun = TunLink::open("tun0").unwrap();
+                let mut tun = TunDevice::open("tun0").unwrap();
                 tun.configure("10.77.0.1/24".parse().unwrap()).unwrap();
                 let deleted = ns.exec("ip", &["link", "del", "tun0"]).status();
                 assert!(deleted.unwrap().success());
@@ -435,7 +435,7 @@ mod tests {
     }
 
     async fn kernel_exchange(ns: &NetNs, capture: &Path) {
-        let tun = TunLink::open("tun0").unwrap();
+        let tun = TunDevice::open("tun0").unwrap();
         assert_eq!((tun.name(), tun.mtu()), ("tun0", 1500));
         tun.configure("10.77.0.1/24".parse().unwrap()).unwrap();
         let output = ns
@@ -492,7 +492,7 @@ mod tests {
 
     /// Receives until a valid IPv4 packet of `protocol` arrives, within five seconds; returns its
     /// length. Any non-IPv4 packet fails the test: the device is configured for IPv4 only.
-    async fn next_packet(tun: &mut impl Link, buf: &mut [u8], protocol: IpProtocol) -> usize {
+    async fn next_packet(tun: &mut impl Device, buf: &mut [u8], protocol: IpProtocol) -> usize {
         let wait = async {
             loop {
                 let len = recv(tun, buf).await.unwrap();

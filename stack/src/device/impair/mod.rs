@@ -8,7 +8,7 @@
 //! (tail drop). A test can script exactly which packet is lost ("the 3rd data segment") and
 //! check what the stack does about it.
 //!
-//! It wraps any [`Link`] and works on each direction separately ([`ImpairConfig`]): *outbound*
+//! It wraps any [`Device`] and works on each direction separately ([`ImpairConfig`]): *outbound*
 //! is what the wrapped stack sends, *inbound* what it receives. A packet meets the impairments
 //! of its direction in this order:
 //!
@@ -50,7 +50,7 @@
 //! - `Capture<Impair<L>>` records **what the stack did and saw**: every packet it sent, even
 //!   those the impairments then dropped, and only the packets that survived the inbound
 //!   impairments. Nothing in it marks a loss: a comment travels down with a packet (the
-//!   `comment` argument of [`Link::poll_send`]), never back up.
+//!   `comment` argument of [`Device::poll_send`]), never back up.
 //!
 //! ## Corruption and checksums
 //!
@@ -81,7 +81,7 @@ use std::task::{Context, Poll};
 use tokio::time::{Instant, Sleep};
 use tracing::warn;
 
-use super::{is_fatal, Link};
+use super::{is_fatal, Device};
 
 mod bottleneck;
 mod classify;
@@ -109,8 +109,8 @@ const BATCH: usize = 64;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tunstack::link::impair::{Impair, ImpairConfig, Impairments, Match, Rule};
-/// use tunstack::link::{memory, MemoryConfig};
+/// use tunstack::device::impair::{Impair, ImpairConfig, Impairments, Match, Rule};
+/// use tunstack::device::{memory, MemoryConfig};
 ///
 /// # fn main() -> std::io::Result<()> {
 /// let (a, _b) = memory::pair(MemoryConfig::default());
@@ -147,7 +147,7 @@ pub struct Impair<L> {
     tx_error: Option<io::ErrorKind>,
 }
 
-impl<L: Link> Impair<L> {
+impl<L: Device> Impair<L> {
     /// Wraps `inner`. Fails with [`io::ErrorKind::InvalidInput`] if a setting is out of range
     /// (a probability above 1, a rate of 0, ...), saying which.
     pub fn new(inner: L, config: ImpairConfig) -> io::Result<Impair<L>> {
@@ -317,7 +317,7 @@ impl<L: Link> Impair<L> {
     }
 }
 
-impl<L: Link> Link for Impair<L> {
+impl<L: Device> Device for Impair<L> {
     fn mtu(&self) -> usize {
         self.inner.mtu()
     }

@@ -13,17 +13,17 @@ use std::sync::Arc;
 use std::task::{Wake, Waker};
 
 use super::netns::skip_or_fail;
-use super::Link;
+use super::Device;
 use crate::ip::checksum;
 use crate::ip::header::{self, IpProtocol};
 
 /// Receives one packet, waiting as long as it takes.
-pub async fn recv<L: Link>(link: &mut L, buf: &mut [u8]) -> io::Result<usize> {
+pub async fn recv<L: Device>(link: &mut L, buf: &mut [u8]) -> io::Result<usize> {
     poll_fn(|cx| link.poll_recv(cx, buf)).await
 }
 
 /// Sends one packet without a comment.
-pub async fn send<L: Link>(link: &mut L, packet: &[u8]) -> io::Result<()> {
+pub async fn send<L: Device>(link: &mut L, packet: &[u8]) -> io::Result<()> {
     poll_fn(|cx| link.poll_send(cx, packet, None)).await
 }
 

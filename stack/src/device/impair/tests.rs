@@ -9,11 +9,11 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::*;
+use crate::device::testing::{recv, send, udp_packet, TempFile};
+use crate::device::Capture;
+use crate::device::{memory, MemoryConfig};
 use crate::host::{Config, Host};
 use crate::ip::header::{self as ip_header, IpProtocol};
-use crate::link::testing::{recv, send, udp_packet, TempFile};
-use crate::link::Capture;
-use crate::link::{memory, MemoryConfig};
 use crate::tcp::header as tcp_header;
 use crate::tcp::{Flags, SackBlocks, SeqNumber};
 
@@ -113,7 +113,7 @@ async fn run(
             assert!(matches!(sent, Poll::Ready(Ok(()))), "send at {at:?}");
             next += 1;
         }
-        let (receiver, flushed): (&mut dyn Link, _) = match way {
+        let (receiver, flushed): (&mut dyn Device, _) = match way {
             Way::Out => {
                 let flushed = impair.poll_flush(cx);
                 (&mut peer, flushed.map(Result::unwrap).is_ready())

@@ -1,0 +1,158 @@
+//! Devices: where packets and frames leave the stack and where they come in.
+//!
+//! A [`Device`] moves bytes; it knows nothing of what is inside them, except which *medium* it
+//! carries ([`Medium`]): bare IP packets (a TUN device) or Ethernet frames (a TAP device, a wire
+//! with MAC addresses). What to do with a medium is the link layer's business, in the core
+//! ([`crate::link`]): with Ethernet, the host wraps each packet in a frame for the next hop's MAC
+//! address, found by ARP; with bare IP it does not. These devices make up every setup in this
+//! project, and they compose:
+//!
+//! - [`tun::TunDevice`]: a Linux TUN (bare IP) or TAP (Ethernet) device, so the kernel (ping,
+//!   curl, nc, a browser) is the peer;
+//! - [`memory::MemoryDevice`]: one end of an in-memory wire between two stacks in one process,
+//!   carrying either medium;
+//! - [`capture::Capture`]: wraps any device and writes everything that passes to a pcapng file
+//!   that Wireshark opens, with the link type of its medium;
+//! - [`impair::Impair`]: wraps any device and makes it lose, duplicate, reorder, corrupt, delay
+//!   and throttle packets, on purpose and reproducibly.
+//!
+//! [`netns`] helps tests and demos put a TUN or TAP device in a network namespace of its own.
+//!
+//! A device is polled, like tokio's I/O types: `poll_recv` and `poll_send` return `Pending` and
+//! keep the task's waker when they cannot make progress. The driver task is the only caller.
+
+use std::io;
+use std::task::{Context, Poll};
+
+pub mod capture;
+pub mod impair;
+mod iproute;
+pub mod memory;
+pub mod netns;
+#[cfg(test)]
+mod testing;
+pub mod tun;
+
+pub use capture::Capture;
+pub use impair::Impair;
+pub use memory::{MemoryConfig, MemoryDevice, MemoryStats, MemoryStatsHandle};
+
+pub use tun::TunDevice;
+
+/// What a device carries: bare IP packets or Ethernet frames.
+///
+/// smoltcp's `Medium` and the pcap link types make the same distinction: a TUN device and a
+/// pcapng file of link type "raw IPv4" hold IP packets that start with the IP header; a TAP
+/// device and a capture of link type Ethernet hold frames that start with two MAC addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Medium {
+    /// Bare IP packets, as on a TUN device: no link-layer header, no addresses below IP's.
+    #[default]
+    Ip,
+    /// Ethernet II frames, as on a TAP device: a 14-byte header with MAC addresses in front
+    /// of each packet ([`crate::link::ethernet`]), and ARP to find those addresses.
+    Ethernet,
+}
+
+impl Medium {
+    /// How many bytes this medium puts in front of each IP packet: 0, or the 14 bytes of an
+    /// Ethernet header.
+    pub const fn header_len(self) -> usize {
+        match self {
+            Medium::Ip => 0,
+            Medium::Ethernet => 14,
+        }
+    }
+}
+
+/// A device that carries packets or frames: the bottom of the stack.
+///
+/// # Errors
+///
+/// What an error from `poll_recv` or `poll_send` means to the stack depends on its kind:
+///
+/// - [`io::ErrorKind::NetworkDown`]: the device itself is gone (a deleted TUN device). The stack
+///   stops, and every socket call returns an error saying so ([`crate::Stack::stopped`]).
+/// - [`io::ErrorKind::BrokenPipe`], [`io::ErrorKind::NotConnected`],
+///   [`io::ErrorKind::UnexpectedEof`]: that direction is closed for good (the other end of the
+///   wire is gone). The stack goes on without it, so its timers still run: a connect times out
+///   rather than hangs, as when a cable is pulled.
+/// - anything else: this packet failed, the next may pass. A failed send loses its packet; a
+///   failed receive is tried again after a pause that grows with each failure in a row, and a
+///   long run of them is taken as the device gone.
+pub trait Device: Send + 'static {
+    /// The largest IP packet (header included) this device carries, in bytes: the MTU, as
+    /// `ip link` shows it. A frame on an Ethernet device is [`Medium::header_len`] bytes more.
+    fn mtu(&self) -> usize;
+
+    /// What this device carries. Bare IP unless the device says otherwise.
+    fn medium(&self) -> Medium {
+        Medium::Ip
+    }
+
+    /// Receives one packet into `buf` and returns its length.
+    ///
+    /// `buf` holds at least [`Device::mtu`] bytes plus the medium's header
+    /// ([`Medium::header_len`]). Returns `Pending` (keeping `cx`'s waker) when no
+    /// packet is waiting.
+    fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+
+    /// Sends one packet.
+    ///
+    /// `comment` says why the stack sent it, when that is worth telling (e.g. "retransmission #2
+    /// after RTO 400 ms"); links that record packets keep it, the others ignore it. Returns
+    /// `Pending` (keeping `cx`'s waker) when the link cannot take the packet yet.
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>>;
+
+    /// Whether this link records the comments passed to [`Device::poll_send`] (a capture does).
+    /// The driver words a packet's [`Reason`] only for links that do.
+    fn records_comments(&self) -> bool {
+        false
+    }
+}
+
+impl<L: Device + ?Sized> Device for Box<L> {
+    fn mtu(&self) -> usize {
+        (**self).mtu()
+    }
+
+    fn medium(&self) -> Medium {
+        (**self).medium()
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        (**self).poll_recv(cx, buf)
+    }
+
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        (**self).poll_send(cx, packet, comment)
+    }
+
+    fn records_comments(&self) -> bool {
+        (**self).records_comments()
+    }
+}
+
+/// Errors after which a link will never work again in that direction (see [`Device`]'s errors).
+pub(crate) fn is_fatal(err: &io::Error) -> bool {
+    is_gone(err)
+        || matches!(
+            err.kind(),
+            io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected | io::ErrorKind::UnexpectedEof
+        )
+}
+
+/// Errors that say the device itself is gone: the stack stops.
+pub(crate) fn is_gone(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::NetworkDown
+}
