@@ -202,6 +202,7 @@ async fn transfer(sender: Kind, receiver: Kind, mtu: usize, bytes: u64) -> io::R
     let (a, b) = memory::pair(MemoryConfig {
         mtu,
         queue_len: QUEUE_LEN,
+        ..MemoryConfig::default()
     });
     let (tx_stats, rx_stats) = (a.stats_handle(), b.stats_handle());
     let tx_node = start(sender, a, SENDER_CIDR);

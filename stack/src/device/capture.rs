@@ -7,9 +7,11 @@
 //! ```text
 //! +---------------------+  Section Header Block: byte order, "tunstack" as the application
 //! | SHB                 |
-//! +---------------------+  Interface Description Block: LINKTYPE_IPV4 (228, packets start with
-//! | IDB                 |  the IPv4 header), snaplen 65535, if_name, if_tsresol = 9 (timestamps
-//! +---------------------+  count nanoseconds)
+//! +---------------------+  Interface Description Block: the link type of the device's medium
+//! | IDB                 |  (LINKTYPE_IPV4 = 228: packets start with the IPv4 header, for TUN;
+//! |                     |  LINKTYPE_ETHERNET = 1: frames start with the MAC addresses, for
+//! |                     |  TAP), snaplen, if_name, if_tsresol = 9 (timestamps count
+//! +---------------------+  nanoseconds)
 //! | EPB  packet 1       |  Enhanced Packet Block per packet: timestamp, the bytes, epb_flags
 //! | EPB  packet 2       |  (inbound = 1 or outbound = 2 in the low two bits) and, when the stack
 //! | ...                 |  said why it sent the packet, opt_comment (Wireshark: frame.comment)
@@ -41,9 +43,10 @@ use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeade
 use pcap_file::pcapng::{Block, PcapNgWriter};
 use pcap_file::{DataLink, Endianness, PcapError};
 
-use super::Device;
+use super::{Device, Medium};
 
-/// The most bytes of a packet a block stores: the largest IPv4 packet, so every packet is whole.
+/// The most bytes of a packet a block stores: the largest IPv4 packet (plus the medium's
+/// header), so every packet is whole.
 const SNAPLEN: u32 = 65_535;
 
 /// `if_tsresol` = 9: timestamps are in units of 10^-9 s. pcap-file writes nanoseconds, and
@@ -105,9 +108,10 @@ impl<L: Device> Capture<L> {
         let epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO);
+        let sink = Sink::new(Box::new(writer), if_name, inner.medium())?;
         Ok(Capture {
             inner,
-            sink: Some(Sink::new(Box::new(writer), if_name)?),
+            sink: Some(sink),
             start: tokio::time::Instant::now(),
             epoch,
             packets_written: 0,
@@ -172,6 +176,10 @@ impl<L: Device> Device for Capture<L> {
         self.inner.mtu()
     }
 
+    fn medium(&self) -> Medium {
+        self.inner.medium()
+    }
+
     fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let len = ready!(self.inner.poll_recv(cx, buf))?;
         self.record(Direction::Inbound, &buf[..len], None);
@@ -206,8 +214,9 @@ struct Sink {
 }
 
 impl Sink {
-    /// Writes the Section Header and Interface Description blocks.
-    fn new(out: Box<dyn Write + Send>, if_name: &str) -> io::Result<Sink> {
+    /// Writes the Section Header and Interface Description blocks: one interface, with the link
+    /// type of `medium`.
+    fn new(out: Box<dyn Write + Send>, if_name: &str, medium: Medium) -> io::Result<Sink> {
         let section = SectionHeaderBlock {
             endianness: Endianness::native(),
             options: vec![SectionHeaderOption::UserApplication(Cow::Borrowed(
@@ -217,9 +226,13 @@ impl Sink {
         };
         let mut encoder =
             PcapNgWriter::with_section_header(Vec::new(), section).map_err(into_io_error)?;
+        let linktype = match medium {
+            Medium::Ip => DataLink::IPV4,
+            Medium::Ethernet => DataLink::ETHERNET,
+        };
         let interface = InterfaceDescriptionBlock {
-            linktype: DataLink::IPV4,
-            snaplen: SNAPLEN,
+            linktype,
+            snaplen: SNAPLEN + medium.header_len() as u32,
             options: vec![
                 InterfaceDescriptionOption::IfName(Cow::Owned(if_name.to_owned())),
                 InterfaceDescriptionOption::IfTsResol(TS_RESOLUTION_NANOS),
@@ -255,7 +268,9 @@ impl Sink {
         let block = &mut self.block;
         block.timestamp = timestamp;
         block.original_len = u32::try_from(packet.len()).unwrap_or(u32::MAX);
-        let captured = packet.len().min(SNAPLEN as usize);
+        let captured = packet
+            .len()
+            .min(SNAPLEN as usize + Medium::Ethernet.header_len());
         let data = block.data.to_mut();
         data.clear();
         data.extend_from_slice(&packet[..captured]);

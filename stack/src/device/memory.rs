@@ -24,7 +24,7 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use super::Device;
+use super::{Device, Medium};
 
 /// How an in-memory wire behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,9 @@ pub struct MemoryConfig {
     pub mtu: usize,
     /// How many packets each direction holds before it drops new ones. Default 1024.
     pub queue_len: usize,
+    /// What the wire carries: bare IP packets (the default) or Ethernet frames, which the
+    /// hosts on it then address to each other's MAC address, found by ARP.
+    pub medium: Medium,
 }
 
 impl Default for MemoryConfig {
@@ -40,6 +43,7 @@ impl Default for MemoryConfig {
         MemoryConfig {
             mtu: 1500,
             queue_len: 1024,
+            medium: Medium::Ip,
         }
     }
 }
@@ -79,6 +83,7 @@ pub struct MemoryDevice {
     /// Which end this is: 0 or 1. Packets for this end wait in `wire.ends[side]`.
     side: usize,
     mtu: usize,
+    medium: Medium,
 }
 
 /// The state both ends share, behind one lock.
@@ -127,6 +132,7 @@ pub fn pair(config: MemoryConfig) -> (MemoryDevice, MemoryDevice) {
         wire: Arc::clone(&wire),
         side,
         mtu: config.mtu,
+        medium: config.medium,
     };
     (end(0), end(1))
 }
@@ -163,6 +169,10 @@ impl MemoryDevice {
 impl Device for MemoryDevice {
     fn mtu(&self) -> usize {
         self.mtu
+    }
+
+    fn medium(&self) -> Medium {
+        self.medium
     }
 
     /// Takes the oldest packet travelling towards this end.
@@ -215,7 +225,7 @@ impl Device for MemoryDevice {
         packet: &[u8],
         _comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
-        if packet.len() > self.mtu {
+        if packet.len() > self.mtu + self.medium.header_len() {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
@@ -225,7 +235,8 @@ impl Device for MemoryDevice {
                 ),
             )));
         }
-        let (side, peer, mtu) = (self.side, self.peer(), self.mtu);
+        let (side, peer) = (self.side, self.peer());
+        let mtu = self.mtu + self.medium.header_len();
         let mut wire = self.lock();
         let Wire {
             ends,
@@ -284,6 +295,7 @@ mod tests {
         pair(MemoryConfig {
             mtu: 100,
             queue_len,
+            ..MemoryConfig::default()
         })
     }
 

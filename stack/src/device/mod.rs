@@ -110,7 +110,7 @@ pub trait Device: Send + 'static {
     ) -> Poll<io::Result<()>>;
 
     /// Whether this link records the comments passed to [`Device::poll_send`] (a capture does).
-    /// The driver words a packet's [`Reason`] only for links that do.
+    /// The driver words a packet's [`Reason`](crate::link::Reason) only for devices that do.
     fn records_comments(&self) -> bool {
         false
     }

@@ -1,4 +1,4 @@
-//! A Linux TUN device as a link: the kernel is the peer.
+//! A Linux TUN or TAP device: the kernel is the peer.
 //!
 //! A TUN device is a network interface whose "wire" is a file descriptor. The kernel routes
 //! packets for the device's network to it, like to any interface; a program reading the
@@ -12,7 +12,19 @@
 //!   address 10.77.0.1/24                                         address 10.77.0.2
 //! ```
 //!
-//! The device is opened with `IFF_TUN | IFF_NO_PI`: packets start with the IP header, without
+//! A TAP device ([`TunDevice::open_tap`]) is the same, one layer lower: each read or write is an
+//! Ethernet frame (without the FCS, which only real hardware adds and checks), and the kernel
+//! treats the device as an Ethernet card with a MAC address of its own. It asks for ours with
+//! ARP before it sends us anything (`ip neigh` shows what it learned):
+//!
+//! ```text
+//!   kernel (tap0, 9a:..:11, 10.77.0.1)                  stack (02:00:0a:4d:00:02, 10.77.0.2)
+//!     ── ARP "who has 10.77.0.2? tell 10.77.0.1" ──►
+//!     ◄── ARP "10.77.0.2 is at 02:00:0a:4d:00:02" ──
+//!     ── Ethernet [dst 02:..:02, src 9a:..:11, IPv4] [IP packet] ──►
+//! ```
+//!
+//! The device is opened with `IFF_TUN | IFF_NO_PI` (`IFF_TAP | IFF_NO_PI` for TAP): packets start with the IP header, without
 //! the 4-byte packet-information prefix, which is the framing a pcapng `LINKTYPE_IPV4` capture
 //! expects too. The descriptor is non-blocking and registered with tokio's reactor
 //! ([`AsyncFd`]), so waiting for a packet is waiting for the descriptor to become readable.
@@ -46,7 +58,7 @@ use tokio::io::Interest;
 use tun_tap::{Iface, Mode};
 
 use super::iproute::ip;
-use super::Device;
+use super::{Device, Medium};
 use crate::ip::Ipv4Cidr;
 
 /// The MTU assumed when the device's cannot be read: Ethernet's, and a new TUN device's default.
@@ -79,6 +91,8 @@ const TX_QUEUE_LEN: u32 = 10_000;
 pub struct TunDevice {
     device: Arc<AsyncFd<Iface>>,
     mtu: usize,
+    /// Bare IP for a TUN device, Ethernet for a TAP device.
+    medium: Medium,
     /// Completes when the descriptor reports an error; `None` once it has (see
     /// [`TunDevice::poll_gone`]).
     error: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
@@ -89,6 +103,7 @@ impl fmt::Debug for TunDevice {
         f.debug_struct("TunDevice")
             .field("device", &self.device)
             .field("mtu", &self.mtu)
+            .field("medium", &self.medium)
             .field("error_seen", &self.error.is_none())
             .finish()
     }
@@ -96,7 +111,7 @@ impl fmt::Debug for TunDevice {
 
 impl TunDevice {
     /// Creates the TUN device `name` (e.g. `"tun0"`), or attaches to it if it exists as a
-    /// persistent TUN device, and reads its MTU.
+    /// persistent TUN device, and reads its MTU. It carries bare IP packets ([`Medium::Ip`]).
     ///
     /// The device starts down and without an address: see [`TunDevice::configure`].
     ///
@@ -107,6 +122,22 @@ impl TunDevice {
     ///
     /// Outside a tokio runtime with I/O enabled, like tokio's own sockets.
     pub fn open(name: &str) -> io::Result<TunDevice> {
+        Self::open_as(name, Medium::Ip)
+    }
+
+    /// Creates the TAP device `name` (e.g. `"tap0"`): like [`TunDevice::open`], but the device
+    /// carries Ethernet frames ([`Medium::Ethernet`]). The kernel then treats it as an Ethernet
+    /// card: it sends ARP requests to find our MAC address, and answers ours.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime with I/O enabled, like tokio's own sockets.
+    pub fn open_tap(name: &str) -> io::Result<TunDevice> {
+        Self::open_as(name, Medium::Ethernet)
+    }
+
+    /// Opens a TUN device for [`Medium::Ip`], a TAP device for [`Medium::Ethernet`].
+    fn open_as(name: &str, medium: Medium) -> io::Result<TunDevice> {
         if name.len() >= libc::IFNAMSIZ {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -116,13 +147,21 @@ impl TunDevice {
                 ),
             ));
         }
-        let iface = Iface::without_packet_info(name, Mode::Tun).map_err(open_error)?;
+        let mode = match medium {
+            Medium::Ip => Mode::Tun,
+            Medium::Ethernet => Mode::Tap,
+        };
+        let iface = Iface::without_packet_info(name, mode).map_err(open_error)?;
         iface.set_non_blocking()?;
         let mtu = device_mtu(iface.name()).unwrap_or_else(|err| {
             tracing::warn!(%err, dev = iface.name(), "cannot read the MTU; assuming {DEFAULT_MTU}");
             DEFAULT_MTU
         });
-        tracing::info!(dev = iface.name(), mtu, "opened TUN device");
+        let kind = match medium {
+            Medium::Ip => "TUN",
+            Medium::Ethernet => "TAP",
+        };
+        tracing::info!(dev = iface.name(), mtu, "opened {kind} device");
         // SAFETY: `register` needs the descriptor to stay open and the same for the `AsyncFd`'s
         // whole life. `Iface` owns it (a `File` it never replaces) and only closes it when
         // dropped, which happens inside the `AsyncFd`'s own drop, after deregistration.
@@ -137,6 +176,7 @@ impl TunDevice {
         Ok(TunDevice {
             device,
             mtu,
+            medium,
             error: Some(error),
         })
     }
@@ -200,8 +240,12 @@ impl Device for TunDevice {
         self.mtu
     }
 
-    /// Reads one packet. A packet longer than `buf` is cut short by the kernel, which is why
-    /// `buf` must hold the MTU.
+    fn medium(&self) -> Medium {
+        self.medium
+    }
+
+    /// Reads one packet (a frame, on a TAP device). A packet longer than `buf` is cut short by
+    /// the kernel, which is why `buf` must hold the MTU (and the Ethernet header, on TAP).
     fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         loop {
             let Poll::Ready(ready) = self.device.poll_read_ready(cx) else {
@@ -219,14 +263,15 @@ impl Device for TunDevice {
         }
     }
 
-    /// Writes one packet. A packet longer than the MTU is an `InvalidInput` error.
+    /// Writes one packet (a frame, on a TAP device). A packet longer than the MTU (plus the
+    /// Ethernet header, on TAP) is an `InvalidInput` error.
     fn poll_send(
         &mut self,
         cx: &mut Context<'_>,
         packet: &[u8],
         _comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
-        if packet.len() > self.mtu {
+        if packet.len() > self.mtu + self.medium.header_len() {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(

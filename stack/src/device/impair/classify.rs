@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use crate::device::Medium;
 use crate::ip::header::{self as ip, IpProtocol};
 use crate::tcp::header as tcp;
 use crate::tcp::{Flags, SeqNumber};
@@ -57,6 +58,8 @@ pub enum Content {
         /// The ICMP code.
         code: u8,
     },
+    /// An ARP packet, in an Ethernet frame.
+    Arp,
     /// An IPv4 packet whose transport header was not read: another protocol, a fragment other
     /// than the first, or a transport header too short to read.
     Ip(IpProtocol),
@@ -71,6 +74,29 @@ impl PacketSummary {
         PacketSummary {
             len: packet.len(),
             content: Content::parse(packet),
+        }
+    }
+
+    /// Reads the headers of `frame`, an Ethernet frame: ARP, or the IPv4 packet inside. Never
+    /// fails, like [`PacketSummary::parse`]; `len` counts the whole frame.
+    pub fn parse_frame(frame: &[u8]) -> PacketSummary {
+        // The EtherType is the last two bytes of the 14-byte header.
+        let content = match (frame.get(12..14), frame.get(14..)) {
+            (Some([0x08, 0x00]), Some(packet)) => Content::parse(packet),
+            (Some([0x08, 0x06]), _) => Content::Arp,
+            _ => Content::Unknown,
+        };
+        PacketSummary {
+            len: frame.len(),
+            content,
+        }
+    }
+
+    /// Reads `bytes` as what `medium` carries.
+    pub fn parse_on(medium: Medium, bytes: &[u8]) -> PacketSummary {
+        match medium {
+            Medium::Ip => PacketSummary::parse(bytes),
+            Medium::Ethernet => PacketSummary::parse_frame(bytes),
         }
     }
 }
@@ -234,6 +260,7 @@ impl fmt::Display for PacketSummary {
                 write!(f, "ICMP {name} (type {kind}, code {code})")
             }
             Content::Ip(protocol) => write!(f, "IPv4 {protocol}, {} bytes", self.len),
+            Content::Arp => write!(f, "ARP, {} bytes", self.len),
             Content::Unknown => write!(f, "{}-byte packet (not IPv4)", self.len),
         }
     }
@@ -258,6 +285,25 @@ mod tests {
         let summary = PacketSummary::parse(&icmp_echo_request(A, B, 1, 1, b"x"));
         assert_eq!(summary.to_string(), "ICMP echo request (type 8, code 0)");
         assert!(Match::Icmp.matches(&summary));
+    }
+
+    #[test]
+    fn reads_what_an_ethernet_frame_carries() {
+        let packet = udp_packet((A, 5000), (B, 9), b"hello");
+        let mut frame = vec![0xff; 12];
+        frame.extend_from_slice(&[0x08, 0x00]);
+        frame.extend_from_slice(&packet);
+        let summary = PacketSummary::parse_on(Medium::Ethernet, &frame);
+        assert_eq!(summary.len, packet.len() + 14);
+        assert!(matches!(summary.content, Content::Udp { dst_port: 9, .. }));
+        frame[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(PacketSummary::parse_frame(&frame).content, Content::Arp);
+        frame[12..14].copy_from_slice(&[0x86, 0xdd]);
+        assert_eq!(PacketSummary::parse_frame(&frame).content, Content::Unknown);
+        assert_eq!(
+            PacketSummary::parse_frame(&frame[..13]).content,
+            Content::Unknown
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ use super::classify::{Match, PacketSummary};
 use super::config::Impairments;
 use super::fmt::{Human, Percent, Rate};
 use super::stats::{Counter, Counters};
+use crate::device::Medium;
 
 /// Which way a lane's packets go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +173,8 @@ pub(super) struct Lane {
     /// ...and, counting down, for one put back at the front.
     front_order: i64,
     mtu: usize,
+    /// What the packets are: bare IP, or Ethernet frames with IP (or ARP) inside.
+    medium: Medium,
     pub(super) counters: Arc<Counters>,
 }
 
@@ -182,6 +185,7 @@ impl Lane {
         seed: u64,
         now: Instant,
         mtu: usize,
+        medium: Medium,
     ) -> Lane {
         Lane {
             direction,
@@ -199,7 +203,8 @@ impl Lane {
             free: Vec::new(),
             next_order: 0,
             front_order: 0,
-            mtu,
+            mtu: mtu + medium.header_len(),
+            medium,
             counters: Arc::default(),
         }
     }
@@ -210,7 +215,7 @@ impl Lane {
         if self.perfect && self.queue.is_empty() {
             return Admit::PassNow;
         }
-        let summary = PacketSummary::parse(packet);
+        let summary = PacketSummary::parse_on(self.medium, packet);
         for kind in Match::ALL {
             if kind.matches(&summary) {
                 self.seen[kind.index()] += 1;

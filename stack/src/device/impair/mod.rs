@@ -153,9 +153,16 @@ impl<L: Device> Impair<L> {
     pub fn new(inner: L, config: ImpairConfig) -> io::Result<Impair<L>> {
         config.check()?;
         let now = Instant::now();
-        let mtu = inner.mtu();
+        let (mtu, medium) = (inner.mtu(), inner.medium());
         let lane = |direction, impairments: &Impairments| {
-            Lane::new(direction, impairments.clone(), config.seed, now, mtu)
+            Lane::new(
+                direction,
+                impairments.clone(),
+                config.seed,
+                now,
+                mtu,
+                medium,
+            )
         };
         Ok(Impair {
             outbound: lane(Direction::Outbound, &config.outbound),
@@ -320,6 +327,10 @@ impl<L: Device> Impair<L> {
 impl<L: Device> Device for Impair<L> {
     fn mtu(&self) -> usize {
         self.inner.mtu()
+    }
+
+    fn medium(&self) -> super::Medium {
+        self.inner.medium()
     }
 
     /// Returns the next inbound packet that is due: a held one first, then the next one the

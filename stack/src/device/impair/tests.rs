@@ -94,6 +94,7 @@ async fn run(
     let (a, mut peer) = memory::pair(MemoryConfig {
         mtu: 1500,
         queue_len: 100_000,
+        ..MemoryConfig::default()
     });
     let mut impair = Impair::new(a, config).unwrap();
     let start = Instant::now();
