@@ -18,7 +18,9 @@
 use std::io;
 use std::task::{Context, Poll};
 
+pub mod arp;
 pub mod capture;
+pub mod ethernet;
 pub mod impair;
 mod iproute;
 pub mod memory;
