@@ -12,7 +12,8 @@
 //! [`crate::device`]: they move bytes, and this module gives them meaning.
 //!
 //! [`Reason`] is here too: why the stack sent a packet, which captures write as a frame comment.
-
+pub mod arp;
+pub mod ethernet;
 mod reason;
 
 pub use reason::Reason;
