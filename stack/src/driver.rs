@@ -156,13 +156,16 @@ pub struct Stack {
 impl Stack {
     /// Starts a stack on `link`: spawns its driver task on the current tokio runtime.
     ///
-    /// `config.mtu` is replaced by the link's MTU.
+    /// `config.mtu` and `config.medium` are replaced by the device's: on a device that carries
+    /// Ethernet frames (a TAP device), the host frames its packets and answers ARP with
+    /// `config.mac`.
     ///
     /// # Panics
     ///
     /// Outside a tokio runtime, like `tokio::spawn`.
     pub fn new<L: Device>(link: L, mut config: Config) -> Stack {
         config.mtu = link.mtu();
+        config.medium = link.medium();
         let shared = Arc::new(Shared {
             host: Mutex::new(Host::new(config)),
             start: tokio::time::Instant::now(),
@@ -192,6 +195,19 @@ impl Stack {
     /// The link's MTU.
     pub fn mtu(&self) -> usize {
         self.shared().lock().config().mtu
+    }
+
+    /// Our MAC address, on a device that carries Ethernet frames (a TAP device); `None` on one
+    /// that carries bare IP (TUN).
+    pub fn mac(&self) -> Option<crate::link::ethernet::MacAddr> {
+        self.shared().lock().mac()
+    }
+
+    /// The neighbour table, as `ip neigh` lists it: who is at which MAC address, and how sure
+    /// we are. Empty without Ethernet.
+    pub fn neighbours(&self) -> Vec<crate::link::neighbour::NeighbourInfo> {
+        let shared = self.shared();
+        shared.lock().neighbours(shared.now())
     }
 
     /// A snapshot of every layer's counters.

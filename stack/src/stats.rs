@@ -45,11 +45,13 @@ pub enum DropReason {
     RateLimited,
     /// Larger than the link's MTU.
     TooBig,
+    /// Addressed off our network, and no gateway is set.
+    NoRoute,
 }
 
 impl DropReason {
     /// Every reason, in display order.
-    pub const ALL: [DropReason; 15] = [
+    pub const ALL: [DropReason; 16] = [
         DropReason::Truncated,
         DropReason::BadLength,
         DropReason::BadVersion,
@@ -65,6 +67,7 @@ impl DropReason {
         DropReason::QueueFull,
         DropReason::RateLimited,
         DropReason::TooBig,
+        DropReason::NoRoute,
     ];
 
     /// A short snake_case name, used in logs and in the JSON stats.
@@ -85,6 +88,7 @@ impl DropReason {
             DropReason::QueueFull => "queue_full",
             DropReason::RateLimited => "rate_limited",
             DropReason::TooBig => "too_big",
+            DropReason::NoRoute => "no_route",
         }
     }
 
@@ -184,6 +188,12 @@ impl LayerStats {
 /// A snapshot of every layer's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Ethernet frames, on a device that carries them (zero on TUN).
+    pub ethernet: LayerStats,
+    /// ARP packets (zero on TUN).
+    pub arp: LayerStats,
+    /// The neighbour cache: requests, answers, packets that waited.
+    pub neighbours: crate::link::neighbour::NeighbourStats,
     /// IPv4: every packet from the link, and every packet sent to it.
     pub ip: LayerStats,
     /// ICMP messages.
@@ -204,16 +214,37 @@ impl fmt::Display for Stats {
             "{:<6} {:>10} {:>10} {:>10}  dropped",
             "layer", "received", "delivered", "sent"
         )?;
-        for (name, s) in [
+        // The link layer's rows only on a device that carries frames.
+        let ethernet = self.ethernet != LayerStats::default();
+        let link = [("eth", &self.ethernet), ("arp", &self.arp)];
+        let link = link.into_iter().filter(|_| ethernet);
+        let above = [
             ("ip", &self.ip),
             ("icmp", &self.icmp),
             ("udp", &self.udp),
             ("tcp", &self.tcp),
-        ] {
+        ];
+        for (name, s) in link.chain(above) {
             writeln!(
                 f,
                 "{:<6} {:>10} {:>10} {:>10}  {}",
                 name, s.received, s.delivered, s.sent, s.dropped
+            )?;
+        }
+        let n = &self.neighbours;
+        if ethernet {
+            writeln!(
+                f,
+                "neighbours: {} requests, {} probes, {} resolved, {} given up, {} evicted; \
+                 {} packets waited, {} sent after the answer, {} dropped waiting",
+                n.requests,
+                n.probes,
+                n.resolved,
+                n.failed,
+                n.evicted,
+                n.held,
+                n.released,
+                n.held_dropped
             )?;
         }
         let h = &self.handshakes;

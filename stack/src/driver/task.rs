@@ -65,7 +65,8 @@ pub(super) struct Driver<L> {
 
 impl<L: Device> Driver<L> {
     pub(super) fn new(shared: Arc<Shared>, link: L) -> Driver<L> {
-        let mtu = link.mtu();
+        // Room for a whole frame: the MTU counts only the IP packet.
+        let mtu = link.mtu() + link.medium().header_len();
         Driver {
             shared,
             link,

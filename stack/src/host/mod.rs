@@ -49,11 +49,16 @@ use std::task::{Context, Waker};
 
 use tracing::debug;
 
+use crate::device::Medium;
 use crate::ip::header::IpProtocol;
 use crate::ip::icmp::header::DstUnreachable;
+use crate::ip::icmp::input::IcmpError;
 use crate::ip::icmp::{IcmpLayer, RateLimit};
 use crate::ip::input::Inbound;
 use crate::ip::{Ipv4Cidr, Ipv4Layer, DEFAULT_TTL};
+use crate::link::ethernet::MacAddr;
+use crate::link::interface::EthernetInterface;
+use crate::link::neighbour::{NeighbourConfig, NeighbourInfo};
 use crate::link::Reason;
 use crate::queue::PacketQueue;
 use crate::stats::{DropReason, Stats};
@@ -83,6 +88,20 @@ pub struct Config {
     pub out_queue: usize,
     /// TCP's settings.
     pub tcp: TcpConfig,
+    /// What the device carries: bare IP, or Ethernet frames (then the host frames its packets
+    /// and runs ARP). [`Stack::new`](crate::Stack::new) takes it from the device.
+    pub medium: Medium,
+    /// Our MAC address, on an Ethernet device. [`Config::new`] makes a locally administered
+    /// one from the IPv4 address: `02:00` and the address's four bytes (10.77.0.2 is
+    /// 02:00:0a:4d:00:02), unique on a link where the addresses are.
+    pub mac: MacAddr,
+    /// Where packets for addresses off our network go, on an Ethernet device: a router on our
+    /// network. `None`: only our network is reachable; a packet for anywhere else is dropped and
+    /// its sender told "network unreachable". (On a TUN device every packet goes to the kernel,
+    /// which routes it.)
+    pub gateway: Option<Ipv4Addr>,
+    /// The neighbour cache's bounds and timers (ARP).
+    pub neighbours: NeighbourConfig,
 }
 
 impl Config {
@@ -98,7 +117,18 @@ impl Config {
             udp_recv_queue: 256,
             out_queue: 256,
             tcp: TcpConfig::default(),
+            medium: Medium::Ip,
+            mac: Config::mac_for(addr.address()),
+            gateway: None,
+            neighbours: NeighbourConfig::default(),
         }
+    }
+
+    /// The MAC address [`Config::new`] gives `addr`: `02:00` (locally administered, unicast)
+    /// followed by the address's four bytes.
+    pub fn mac_for(addr: Ipv4Addr) -> MacAddr {
+        let [a, b, c, d] = addr.octets();
+        MacAddr::new([0x02, 0x00, a, b, c, d])
     }
 }
 
@@ -119,6 +149,9 @@ pub struct Host {
     pub(crate) icmp: IcmpLayer,
     pub(crate) udp: UdpLayer,
     pub(crate) tcp: TcpLayer,
+    /// The link layer, on an Ethernet device: framing, ARP, the neighbour cache. `None` on a
+    /// device that carries bare IP.
+    pub(crate) link: Option<EthernetInterface>,
     /// Packets built and ready for the link.
     pub(crate) out: PacketQueue,
     /// Senders waiting for room in `out`.
@@ -158,6 +191,15 @@ impl Host {
             icmp,
             udp: UdpLayer::new(config.udp_recv_queue),
             tcp: TcpLayer::new(config.tcp.clone(), config.mtu, config.seed)?,
+            link: match config.medium {
+                Medium::Ip => None,
+                Medium::Ethernet => Some(EthernetInterface::new(
+                    config.mac,
+                    config.addr,
+                    config.gateway,
+                    config.neighbours.clone(),
+                )),
+            },
             out: PacketQueue::new(config.out_queue),
             out_waiters: Vec::new(),
             accept_waiters: Vec::new(),
@@ -176,9 +218,27 @@ impl Host {
         self.config.addr.address()
     }
 
+    /// Our MAC address, on an Ethernet device.
+    pub fn mac(&self) -> Option<MacAddr> {
+        self.link.as_ref().map(EthernetInterface::mac)
+    }
+
+    /// The neighbour table at `now`, as `ip neigh` lists it: empty on a device without
+    /// Ethernet.
+    pub fn neighbours(&self, now: Instant) -> Vec<NeighbourInfo> {
+        self.link
+            .as_ref()
+            .map(|link| link.neighbours.table(now))
+            .unwrap_or_default()
+    }
+
     /// A snapshot of every layer's counters.
     pub fn stats(&self) -> Stats {
+        let link = self.link.as_ref();
         Stats {
+            ethernet: link.map(|l| l.stats).unwrap_or_default(),
+            arp: link.map(|l| l.arp_stats).unwrap_or_default(),
+            neighbours: link.map(|l| l.neighbours.stats).unwrap_or_default(),
             ip: self.ip.stats,
             icmp: self.icmp.stats,
             udp: self.udp.stats,
@@ -187,8 +247,17 @@ impl Host {
         }
     }
 
-    /// Takes one packet from the link, at time `now`, up through the layers.
+    /// Takes one packet (a frame, on an Ethernet device) from the link, at time `now`, up
+    /// through the layers.
     pub fn receive(&mut self, now: Instant, bytes: &[u8]) {
+        let bytes = match &mut self.link {
+            None => bytes,
+            // ARP stays in the link layer; only IPv4 comes up.
+            Some(link) => match link.receive(now, bytes) {
+                Some(packet) => packet,
+                None => return,
+            },
+        };
         let Some(Inbound {
             header,
             payload,
@@ -237,12 +306,58 @@ impl Host {
         }
     }
 
-    /// The next packet for the link, in `buf`; `None` when there is nothing to send. Runs the
-    /// timers that are due first.
+    /// The next packet for the link (a frame, on an Ethernet device), in `buf`; `None` when
+    /// there is nothing to send. Runs the timers that are due first.
     ///
-    /// Packets built on arrival (echo replies, ICMP errors, resets, UDP datagrams) go first, in
-    /// order; then TCP's segments, one connection after another.
+    /// On Ethernet, the link layer's own frames go first (ARP, and packets whose next hop has
+    /// just answered); then every packet is framed for its next hop, or waits for ARP's
+    /// answer while the next one is tried.
     pub fn transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        if self.link.is_none() {
+            return self.transmit_ip(now, buf);
+        }
+        loop {
+            let link = self.link.as_mut()?;
+            let own = link.transmit(now, buf);
+            // Before TCP's timers run: a connect that has just failed sends no more SYNs.
+            self.report_undeliverable();
+            if let Some(why) = own {
+                return Some(Transmit { why });
+            }
+            let mut transmit = self.transmit_ip(now, buf)?;
+            let link = self.link.as_mut()?;
+            if link.send(now, buf, &mut transmit.why) {
+                return Some(transmit);
+            }
+            // It waits for ARP (a request may now be ready), or could not go: next.
+        }
+    }
+
+    /// Tells the senders of packets that could not be delivered: a next hop that never
+    /// answered ARP is "host unreachable", as an ICMP error from a router would say (Linux does
+    /// the same, `arp_error_report`); no route is "network unreachable".
+    fn report_undeliverable(&mut self) {
+        let Some(link) = self.link.as_mut() else {
+            return;
+        };
+        for lost in link.take_undeliverable() {
+            let reason = if lost.no_route {
+                DstUnreachable::NetUnreachable
+            } else {
+                DstUnreachable::HostUnreachable
+            };
+            match IcmpError::about(Some(reason), &lost.packet) {
+                Ok(error) if error.protocol == IpProtocol::Udp => self.udp.icmp_error(&error),
+                Ok(error) if error.protocol == IpProtocol::Tcp => self.tcp.icmp_error(&error),
+                _ => {}
+            }
+        }
+    }
+
+    /// The next IP packet, in `buf`: packets built on arrival (echo replies, ICMP errors,
+    /// resets, UDP datagrams) first, in order; then TCP's segments, one connection after
+    /// another.
+    fn transmit_ip(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
         if let Some(why) = self.out.pop_into(buf) {
             for waker in self.out_waiters.drain(..) {
                 waker.wake();
@@ -255,18 +370,26 @@ impl Host {
     /// When the host next needs [`Host::transmit`] called even if no packet arrives: the
     /// earliest timer. `None`: no timer is running.
     pub fn poll_at(&self) -> Option<Instant> {
-        self.tcp.poll_at()
+        let link = self.link.as_ref().and_then(EthernetInterface::poll_at);
+        match (self.tcp.poll_at(), link) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Whether the host still has work without any socket: packets waiting for the link, or
     /// TCP connections finishing their close.
     pub fn is_busy(&self) -> bool {
-        self.out.len() > 0 || self.tcp.has_connections()
+        self.out.len() > 0
+            || self.tcp.has_connections()
+            || self.link.as_ref().is_some_and(EthernetInterface::is_busy)
     }
 
     /// Whether something waits to be sent right now (the driver should be woken).
     pub(crate) fn wants_transmit(&self) -> bool {
-        self.out.len() > 0 || self.tcp.has_ready()
+        self.out.len() > 0
+            || self.tcp.has_ready()
+            || self.link.as_ref().is_some_and(EthernetInterface::has_ready)
     }
 
     /// The link is gone for good: every TCP connection fails with `kind`, and every task
@@ -292,6 +415,8 @@ impl Host {
     }
 }
 
+#[cfg(test)]
+mod ethernet_tests;
 mod sockets;
 #[cfg(test)]
 mod tests;

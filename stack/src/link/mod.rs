@@ -14,6 +14,8 @@
 //! [`Reason`] is here too: why the stack sent a packet, which captures write as a frame comment.
 pub mod arp;
 pub mod ethernet;
+pub(crate) mod interface;
+pub mod neighbour;
 mod reason;
 
-pub use reason::Reason;
+pub use reason::{ArpWhy, Reason};

@@ -6,6 +6,9 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::net::Ipv4Addr;
+
+use super::ethernet::MacAddr;
 
 use crate::tcp::{ResetWhy, Why};
 
@@ -16,6 +19,73 @@ pub enum Reason {
     Tcp(Why),
     /// A reason given in words already (ICMP errors and replies).
     Text(Cow<'static, str>),
+    /// ARP's reason for a request or a reply.
+    Arp(ArpWhy),
+}
+
+/// Why an ARP packet was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArpWhy {
+    /// "Who has `target`?": a packet needs its MAC address.
+    Request {
+        /// The address asked for.
+        target: Ipv4Addr,
+        /// 1 for the first request, 2 for the first retry...
+        attempt: u8,
+        /// Packets waiting for the answer.
+        waiting: usize,
+        /// `Some(mac)`: a unicast request, checking that a stale entry still holds.
+        probe: Option<MacAddr>,
+    },
+    /// The answer to `to`'s request for our address.
+    Reply {
+        /// Who asked.
+        to: Ipv4Addr,
+    },
+    /// A gratuitous ARP: our address and MAC, told to everyone as the interface comes up.
+    Announce {
+        /// Our MAC address.
+        mac: MacAddr,
+    },
+}
+
+impl fmt::Display for ArpWhy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArpWhy::Request {
+                target,
+                probe: Some(mac),
+                attempt,
+                ..
+            } => write!(
+                f,
+                "is {target} still at {mac}? the entry is stale: checking it (probe #{attempt})"
+            ),
+            ArpWhy::Request {
+                target,
+                attempt,
+                waiting,
+                probe: None,
+            } => {
+                write!(f, "who has {target}? ")?;
+                if *attempt == 1 {
+                    f.write_str("the next hop's MAC is unknown")?;
+                } else {
+                    write!(f, "asked again (#{attempt}), no answer yet")?;
+                }
+                match waiting {
+                    0 => Ok(()),
+                    1 => f.write_str("; 1 packet waits for the answer"),
+                    n => write!(f, "; {n} packets wait for the answer"),
+                }
+            }
+            ArpWhy::Reply { to } => write!(f, "the answer to {to}: our MAC address"),
+            ArpWhy::Announce { mac } => write!(
+                f,
+                "gratuitous ARP: the interface is up, announcing our address at {mac}"
+            ),
+        }
+    }
 }
 
 impl From<Why> for Reason {
@@ -29,6 +99,7 @@ impl fmt::Display for Reason {
         match self {
             Reason::Tcp(why) => why.fmt(f),
             Reason::Text(text) => f.write_str(text),
+            Reason::Arp(why) => why.fmt(f),
         }
     }
 }

@@ -486,8 +486,12 @@ pub(crate) fn error(kind: io::ErrorKind) -> io::Error {
         io::ErrorKind::ConnectionReset => "connection reset by the peer",
         io::ErrorKind::ConnectionAborted => "connection aborted",
         io::ErrorKind::TimedOut => "connection timed out: no answer after every retransmission",
-        io::ErrorKind::HostUnreachable => "no route to host (ICMP host unreachable, or prohibited)",
-        io::ErrorKind::NetworkUnreachable => "network unreachable (ICMP net unreachable)",
+        io::ErrorKind::HostUnreachable => {
+            "host unreachable: no answer to ARP on the link, or an ICMP host unreachable"
+        }
+        io::ErrorKind::NetworkUnreachable => {
+            "network unreachable: no route (no gateway set), or an ICMP net unreachable"
+        }
         _ => "connection failed",
     };
     io::Error::new(kind, text)

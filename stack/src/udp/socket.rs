@@ -102,6 +102,12 @@ fn icmp_error_text(kind: io::ErrorKind) -> &'static str {
         io::ErrorKind::ConnectionRefused => {
             "connection refused: the peer's port is closed (ICMP port unreachable)"
         }
+        io::ErrorKind::HostUnreachable => {
+            "host unreachable: no answer to ARP on the link, or an ICMP host unreachable"
+        }
+        io::ErrorKind::NetworkUnreachable => {
+            "network unreachable: no route (no gateway set), or an ICMP net unreachable"
+        }
         _ => "the peer's network reported an error (ICMP destination unreachable)",
     }
 }

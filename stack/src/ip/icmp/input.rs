@@ -107,26 +107,43 @@ impl IcmpLayer {
         None
     }
 
-    /// Reads the quoted datagram of an error message: its IP header and the first 8 bytes of its
-    /// transport header, which hold the ports (RFC 792 quotes at least that much).
+    /// Reads the quoted datagram of an error message, counting it as delivered or dropped.
     fn error_about(
         &mut self,
         unreachable: Option<DstUnreachable>,
         invoking: &[u8],
     ) -> Option<IcmpError> {
+        match IcmpError::about(unreachable, invoking) {
+            Ok(error) => {
+                self.stats.delivered += 1;
+                Some(error)
+            }
+            Err(reason) => self.stats.drop(reason),
+        }
+    }
+}
+
+impl IcmpError {
+    /// The error `unreachable` (or time exceeded, for `None`) about `invoking`, a datagram of
+    /// ours: its IP header and the first 8 bytes of its transport header, which hold the ports
+    /// (RFC 792 quotes at least that much). The link layer uses it too, for a packet whose next
+    /// hop never answered ARP, as Linux does (`arp_error_report`).
+    pub(crate) fn about(
+        unreachable: Option<DstUnreachable>,
+        invoking: &[u8],
+    ) -> Result<IcmpError, DropReason> {
         let Ok((quoted, header_len)) = ip_header::parse_quoted(invoking) else {
             debug!("icmp: error quotes no readable IP header");
-            return self.stats.drop(DropReason::Truncated);
+            return Err(DropReason::Truncated);
         };
         let Some(ports) = invoking.get(header_len..header_len + 4) else {
             debug!("icmp: error quotes too little of the datagram to find its ports");
-            return self.stats.drop(DropReason::Truncated);
+            return Err(DropReason::Truncated);
         };
         let quoted_seq = invoking
             .get(header_len + 4..header_len + 8)
             .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-        self.stats.delivered += 1;
-        Some(IcmpError {
+        Ok(IcmpError {
             unreachable,
             protocol: quoted.protocol,
             local_port: u16::from_be_bytes([ports[0], ports[1]]),
