@@ -21,6 +21,27 @@ pub fn arb_addr() -> impl Strategy<Value = Ipv4Addr> {
     any::<u32>().prop_map(Ipv4Addr::from)
 }
 
+/// MAC addresses: any six bytes, with broadcast, all-zero, multicast and locally
+/// administered unicast addresses drawn often (the first byte's two low bits matter).
+pub fn arb_mac() -> impl Strategy<Value = tunstack::link::ethernet::MacAddr> {
+    use tunstack::link::ethernet::MacAddr;
+    prop_oneof![
+        Just(MacAddr::BROADCAST),
+        Just(MacAddr::UNSPECIFIED),
+        // Each of the four kinds: unicast or group (I/G), maker's or local (U/L).
+        (any::<u8>(), 0u8..4, any::<[u8; 5]>()).prop_map(|(first, low_bits, rest)| {
+            let [b, c, d, e, f] = rest;
+            MacAddr::new([first & !0x03 | low_bits, b, c, d, e, f])
+        }),
+        any::<[u8; 6]>().prop_map(MacAddr::new),
+    ]
+}
+
+/// The same address as smoltcp's `EthernetAddress`.
+pub fn smol_mac(mac: tunstack::link::ethernet::MacAddr) -> smoltcp::wire::EthernetAddress {
+    smoltcp::wire::EthernetAddress(mac.octets())
+}
+
 /// The same address as smoltcp's `IpAddress`.
 pub fn smol_addr(addr: Ipv4Addr) -> smoltcp::wire::IpAddress {
     smoltcp::wire::IpAddress::Ipv4(addr)

@@ -1,4 +1,5 @@
-//! MAC addresses: the 48-bit addresses of Ethernet ([IEEE 802]).
+//! MAC addresses: the 48-bit addresses of Ethernet (IEEE 802; [RFC 9542] describes them for
+//! the IETF's protocols).
 //!
 //! A MAC address names a network interface on one link. It is written as six pairs of hex digits,
 //! `02:00:00:77:00:02`, and sent in that order, first octet first. Two bits of the first octet
@@ -14,7 +15,7 @@
 //! takes the frame. Addresses that a program makes up (TAP devices, virtual machines, this
 //! stack's demos) set the U/L bit and clear the I/G bit, which is why they start with `02`.
 //!
-//! [IEEE 802]: https://standards.ieee.org/ieee/802/993/
+//! [RFC 9542]: https://www.rfc-editor.org/rfc/rfc9542
 
 use std::fmt;
 use std::net::Ipv4Addr;

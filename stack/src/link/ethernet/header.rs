@@ -1,5 +1,5 @@
-//! The Ethernet II frame header ([IEEE 802.3] section 3.1.1; the "Ethernet II" or "DIX" framing
-//! that [RFC 894] puts IPv4 in).
+//! The Ethernet II frame header (IEEE 802.3 clause 3; the "Ethernet II" or "DIX" framing that
+//! [RFC 894] puts IPv4 in).
 //!
 //! ```text
 //!  0                 6                 12          14                     14 + payload
@@ -20,13 +20,13 @@
 //! the rest. The FCS trailer is the NIC's business: it is never in the buffers this module sees
 //! (see [the module above](super) for both).
 //!
-//! The EtherType values are registered by the IEEE ([IEEE EtherType registry]). Values up to
-//! 1500 are not types at all: an IEEE 802.3 frame with an LLC header puts its length there.
-//! This stack reads them as [`EtherType::Unknown`] and drops the frame.
+//! The EtherType values are registered by the IEEE; IANA lists those the IETF's protocols use
+//! ([IEEE 802 numbers]). Values up to 1500 are not types at all: an IEEE 802.3 frame with an
+//! LLC header puts its length there. This stack reads them as [`EtherType::Unknown`] and drops
+//! the frame.
 //!
-//! [IEEE 802.3]: https://standards.ieee.org/ieee/802.3/10422/
 //! [RFC 894]: https://www.rfc-editor.org/rfc/rfc894
-//! [IEEE EtherType registry]: https://standards-oui.ieee.org/ethertype/eth.txt
+//! [IEEE 802 numbers]: https://www.iana.org/assignments/ieee-802-numbers
 
 use std::fmt;
 
@@ -46,13 +46,13 @@ mod field {
 /// The length of an Ethernet II header: two addresses and the EtherType.
 pub const HEADER_LEN: usize = field::PAYLOAD.start;
 
-/// What an Ethernet frame carries: the EtherType field ([IEEE EtherType registry]).
+/// What an Ethernet frame carries: the EtherType field ([IEEE 802 numbers]).
 ///
 /// [`From<u16>`](EtherType::from) maps the values this enum names to their variant, so it
 /// never gives `Unknown(0x0800)`; build `Unknown` only for other values, or two equal types
 /// compare unequal.
 ///
-/// [IEEE EtherType registry]: https://standards-oui.ieee.org/ethertype/eth.txt
+/// [IEEE 802 numbers]: https://www.iana.org/assignments/ieee-802-numbers
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EtherType {
     /// IPv4, 0x0800 ([RFC 894]).
