@@ -451,6 +451,47 @@ fn without_cap_net_admin_a_demo_says_to_use_sudo() {
     assert!(!links.contains("tun0"), "no device was made: {links}");
 }
 
+/// `--addr` or `--peer` on the network or broadcast address: refused in one line that says
+/// which addresses would do, before any device is made. (In a namespace all the same: a demo
+/// that took the address would make its device there, not in the host's network.)
+#[test]
+fn a_network_or_broadcast_address_is_refused_before_any_device_is_made() {
+    let Some(ns) = namespace("bad-addr") else {
+        return;
+    };
+    let usable = "usable host addresses are 10.77.0.1 to 10.77.0.254";
+    let cases = [
+        (
+            UDP_ECHO,
+            "udp-echo",
+            ["--addr", "10.77.0.255", "--peer", "10.77.0.1/24"],
+            "--addr: 10.77.0.255 is the broadcast address of 10.77.0.0/24",
+        ),
+        (
+            TCP_ECHO,
+            "tcp-echo",
+            ["--addr", "10.77.0.0", "--peer", "10.77.0.1/24"],
+            "--addr: 10.77.0.0 is the network address of 10.77.0.0/24",
+        ),
+        (
+            TCP_ECHO,
+            "tcp-echo",
+            ["--addr", "10.77.0.2", "--peer", "10.77.0.255/24"],
+            "--peer: 10.77.0.255 is the broadcast address of 10.77.0.0/24",
+        ),
+    ];
+    for (program, name, args, why) in cases {
+        let output = output_within(&mut ns.exec(program, &args), EXIT).unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
+        assert!(output.stdout.is_empty(), "{name} is not ready");
+        assert_eq!(stderr.trim_end(), format!("{name}: {why}; {usable}"));
+    }
+    let links = output_within(&mut ns.exec("ip", &["-o", "link"]), EXIT).unwrap();
+    let links = String::from_utf8_lossy(&links.stdout);
+    assert!(!links.contains("tun0"), "no device was made: {links}");
+}
+
 #[test]
 fn udp_client_help_explains_every_option() {
     let output = output_within(Command::new(UDP_CLIENT).arg("--help"), EXIT).unwrap();
