@@ -32,7 +32,8 @@ pub use impair::{parse_percent, parse_rate, parse_time, ImpairDirection, ImpairO
 /// Options every TUN demo takes.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TunOptions {
-    /// Name of the TUN device to create.
+    /// Name of the TUN device to create. Choose another when the name is taken (by another
+    /// program's device: OpenVPN's default is tun0 too).
     #[arg(long, default_value = "tun0", value_name = "NAME")]
     pub tun: String,
 
@@ -101,6 +102,16 @@ pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String
     let link = TunLink::open(&opts.tun).map_err(|err| match err.kind() {
         std::io::ErrorKind::PermissionDenied => {
             format!("{program}: creating a TUN device needs CAP_NET_ADMIN: run it with sudo")
+        }
+        // The name is taken (by another program's device, or another kind of interface), or
+        // not a name Linux takes; the error ends in "choose another name", and this is how.
+        std::io::ErrorKind::ResourceBusy | std::io::ErrorKind::InvalidInput => {
+            let other = if opts.tun == "tunstack0" {
+                "tunstack1"
+            } else {
+                "tunstack0"
+            };
+            format!("{program}: {err} with --tun NAME, e.g. --tun {other}")
         }
         _ => format!("{program}: {err}"),
     })?;
