@@ -32,11 +32,13 @@ pub use impair::{parse_percent, parse_rate, parse_time, ImpairDirection, ImpairO
 /// Options every TUN demo takes.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TunOptions {
-    /// Name of the TUN device to create.
+    /// Name of the TUN device to create. Choose another when the name is taken (by another
+    /// program's device: OpenVPN's default is tun0 too).
     #[arg(long, default_value = "tun0", value_name = "NAME")]
     pub tun: String,
 
-    /// The stack's own IPv4 address (the demo's side of the device).
+    /// The stack's own IPv4 address (the demo's side of the device): a host address on
+    /// --peer's network other than the kernel's, not its network or broadcast address.
     #[arg(long, default_value = "10.77.0.2", value_name = "IP")]
     pub addr: Ipv4Addr,
 
@@ -96,15 +98,20 @@ pub fn init_logging() {
 /// With `--capture`, the device is wrapped in a [`Capture`]; with impairments, in an [`Impair`]
 /// outside that, so the capture shows what crossed the device (`Impair<Capture<TunDevice>>`).
 pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String> {
-    if !opts.peer.contains(opts.addr) || opts.peer.address() == opts.addr {
-        return Err(format!(
-            "{program}: --addr {} must be another address on --peer's network {}",
-            opts.addr, opts.peer
-        ));
-    }
+    check_addresses(opts.addr, opts.peer).map_err(|err| format!("{program}: {err}"))?;
     let link = TunDevice::open(&opts.tun).map_err(|err| match err.kind() {
         std::io::ErrorKind::PermissionDenied => {
             format!("{program}: creating a TUN device needs CAP_NET_ADMIN: run it with sudo")
+        }
+        // The name is taken (by another program's device, or another kind of interface), or
+        // not a name Linux takes; the error ends in "choose another name", and this is how.
+        std::io::ErrorKind::ResourceBusy | std::io::ErrorKind::InvalidInput => {
+            let other = if opts.tun == "tunstack0" {
+                "tunstack1"
+            } else {
+                "tunstack0"
+            };
+            format!("{program}: {err} with --tun NAME, e.g. --tun {other}")
         }
         _ => format!("{program}: {err}"),
     })?;
@@ -134,6 +141,38 @@ pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String
         device,
         impaired,
     })
+}
+
+/// Checks `--addr` (the stack's address) against `--peer` (the kernel's address and the
+/// network) before any device is made. Both must be usable host addresses of the network: not
+/// its network address, not its broadcast address (a /31 has neither, RFC 3021), and not each
+/// other. A /32 is refused: it holds one host, and the two sides need an address each.
+///
+/// The error names the option, the address and what would do, e.g. "--addr: 10.77.0.255 is the
+/// broadcast address of 10.77.0.0/24; usable host addresses are 10.77.0.1 to 10.77.0.254".
+pub fn check_addresses(addr: Ipv4Addr, peer: Ipv4Cidr) -> Result<(), String> {
+    if peer.prefix_len() == 32 {
+        return Err(format!(
+            "--peer: {peer} is a network of one host, and the kernel and the stack need an \
+             address each: give a shorter prefix, e.g. {}/24 (or /31 for just the two)",
+            peer.address()
+        ));
+    }
+    peer.check_host(peer.address())
+        .map_err(|err| format!("--peer: {err}"))?;
+    peer.check_host(addr)
+        .map_err(|err| format!("--addr: {err}"))?;
+    if addr == peer.address() {
+        let (first, last) = peer.hosts();
+        let other = if first == addr { last } else { first };
+        return Err(format!(
+            "--addr: {addr} is --peer's address, the kernel's side of the device; the stack \
+             needs another address on {}/{}, e.g. {other}",
+            peer.network(),
+            peer.prefix_len()
+        ));
+    }
+    Ok(())
 }
 
 /// Prints `message` and exits with status 1: how demos report a set-up error.
@@ -326,6 +365,73 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), shutdown)
             .await
             .expect("the earlier SIGINT ends the wait");
+    }
+
+    #[test]
+    fn addr_and_peer_must_be_two_usable_hosts_of_one_network() {
+        let peer = |s: &str| s.parse::<Ipv4Cidr>().unwrap();
+        let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        assert_eq!(
+            check_addresses(ip("10.77.0.2"), peer("10.77.0.1/24")),
+            Ok(())
+        );
+        assert_eq!(
+            check_addresses(ip("10.77.0.254"), peer("10.77.0.1/24")),
+            Ok(())
+        );
+        // RFC 3021: a /31's two addresses are both hosts'.
+        assert_eq!(
+            check_addresses(ip("10.77.0.0"), peer("10.77.0.1/31")),
+            Ok(())
+        );
+        for (addr, peer_, words) in [
+            (
+                "10.77.0.255",
+                "10.77.0.1/24",
+                "--addr: 10.77.0.255 is the broadcast address of 10.77.0.0/24; usable host \
+                 addresses are 10.77.0.1 to 10.77.0.254",
+            ),
+            (
+                "10.77.0.0",
+                "10.77.0.1/24",
+                "--addr: 10.77.0.0 is the network address of 10.77.0.0/24; usable host \
+                 addresses are 10.77.0.1 to 10.77.0.254",
+            ),
+            (
+                "10.78.0.2",
+                "10.77.0.1/24",
+                "--addr: 10.78.0.2 is not on 10.77.0.0/24; usable host addresses are \
+                 10.77.0.1 to 10.77.0.254",
+            ),
+            (
+                "10.77.0.2",
+                "10.77.0.255/24",
+                "--peer: 10.77.0.255 is the broadcast address of 10.77.0.0/24; usable host \
+                 addresses are 10.77.0.1 to 10.77.0.254",
+            ),
+            (
+                "10.77.0.2",
+                "10.77.0.0/24",
+                "--peer: 10.77.0.0 is the network address of 10.77.0.0/24; usable host \
+                 addresses are 10.77.0.1 to 10.77.0.254",
+            ),
+            (
+                "10.77.0.1",
+                "10.77.0.1/24",
+                "--addr: 10.77.0.1 is --peer's address, the kernel's side of the device; the \
+                 stack needs another address on 10.77.0.0/24, e.g. 10.77.0.254",
+            ),
+            (
+                "10.77.0.1",
+                "10.77.0.1/32",
+                "--peer: 10.77.0.1/32 is a network of one host, and the kernel and the stack \
+                 need an address each: give a shorter prefix, e.g. 10.77.0.1/24 (or /31 for \
+                 just the two)",
+            ),
+        ] {
+            let err = check_addresses(ip(addr), peer(peer_)).unwrap_err();
+            assert_eq!(err, words, "--addr {addr} --peer {peer_}");
+        }
     }
 
     #[test]

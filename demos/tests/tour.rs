@@ -147,6 +147,42 @@ fn the_checked_in_captures_are_what_the_tour_writes() {
     }
 }
 
+/// captures/README.md promises a comment on 02-udp.pcapng's port unreachable: the client's
+/// stack sends it (the capture is on the client's side), about the server's datagram to the
+/// port the client had closed, and says why.
+#[test]
+fn the_port_unreachable_in_the_udp_capture_says_why() {
+    if !tunstack_tests::tshark_available() {
+        return;
+    }
+    let dir = TempDir::new("udp");
+    run_tour(&dir.0);
+    let path = dir.0.join("02-udp.pcapng");
+    let fields = |filter: &str, fields: &[&str]| {
+        let mut command = Command::new("tshark");
+        command
+            .arg("-r")
+            .arg(&path)
+            .args(["-Y", filter, "-T", "fields"]);
+        for field in fields {
+            command.args(["-e", field]);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    };
+    let client_port = fields("frame.number == 1", &["udp.srcport"]);
+    let icmp = fields(
+        "icmp.type == 3 && icmp.code == 3",
+        &["frame.packet_flags_direction", "frame.comment"],
+    );
+    assert_eq!(
+        icmp,
+        format!("0x00000002\tport unreachable: no socket is bound to UDP port {client_port}"),
+        "one port unreachable, outbound, with its reason"
+    );
+}
+
 /// One row per TCP data segment of a capture, as tshark reads it: (relative seq, flagged as a
 /// retransmission of any kind).
 fn data_segments(path: &Path) -> Vec<(u64, bool)> {

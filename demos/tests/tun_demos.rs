@@ -451,6 +451,87 @@ fn without_cap_net_admin_a_demo_says_to_use_sudo() {
     assert!(!links.contains("tun0"), "no device was made: {links}");
 }
 
+/// `--addr` or `--peer` on the network or broadcast address: refused in one line that says
+/// which addresses would do, before any device is made. (In a namespace all the same: a demo
+/// that took the address would make its device there, not in the host's network.)
+#[test]
+fn a_network_or_broadcast_address_is_refused_before_any_device_is_made() {
+    let Some(ns) = namespace("bad-addr") else {
+        return;
+    };
+    let usable = "usable host addresses are 10.77.0.1 to 10.77.0.254";
+    let cases = [
+        (
+            UDP_ECHO,
+            "udp-echo",
+            ["--addr", "10.77.0.255", "--peer", "10.77.0.1/24"],
+            "--addr: 10.77.0.255 is the broadcast address of 10.77.0.0/24",
+        ),
+        (
+            TCP_ECHO,
+            "tcp-echo",
+            ["--addr", "10.77.0.0", "--peer", "10.77.0.1/24"],
+            "--addr: 10.77.0.0 is the network address of 10.77.0.0/24",
+        ),
+        (
+            TCP_ECHO,
+            "tcp-echo",
+            ["--addr", "10.77.0.2", "--peer", "10.77.0.255/24"],
+            "--peer: 10.77.0.255 is the broadcast address of 10.77.0.0/24",
+        ),
+    ];
+    for (program, name, args, why) in cases {
+        let output = output_within(&mut ns.exec(program, &args), EXIT).unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
+        assert!(output.stdout.is_empty(), "{name} is not ready");
+        assert_eq!(stderr.trim_end(), format!("{name}: {why}; {usable}"));
+    }
+    let links = output_within(&mut ns.exec("ip", &["-o", "link"]), EXIT).unwrap();
+    let links = String::from_utf8_lossy(&links.stdout);
+    assert!(!links.contains("tun0"), "no device was made: {links}");
+}
+
+/// A device name that is taken, as `tun0` is while OpenVPN (or another demo) runs: the demo
+/// says which device and how to choose another, in one line.
+#[test]
+fn a_taken_device_name_says_which_and_how_to_choose_another() {
+    let Some(ns) = namespace("taken") else {
+        return;
+    };
+    // The error a demo prints when `args` name a device it cannot have: one line, starting
+    // with `starts` and ending with how to choose another name (or a shorter one).
+    let refused = |program: &str, name: &str, args: &[&str], starts: &str| {
+        let output = output_within(&mut ns.exec(program, args), EXIT).unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
+        assert!(output.stdout.is_empty(), "{name} is not ready");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.starts_with(&format!("{name}: {starts}")), "{stderr}");
+        let how = " name with --tun NAME, e.g. --tun tunstack0";
+        assert!(stderr.trim_end().ends_with(how), "{stderr}");
+    };
+    // Another program holds tun0 (here another demo, as OpenVPN would).
+    let first = start_demo(&ns, UDP_ECHO, &[]);
+    let busy = "tun0 is in use by another program, perhaps OpenVPN";
+    refused(TCP_ECHO, "tcp-echo", &[], busy);
+    first.interrupt().unwrap();
+    first.wait_within(EXIT).unwrap();
+
+    // An interface of another kind has the name: a TAP device.
+    let tap = ["tuntap", "add", "dev", "tun0", "mode", "tap"];
+    let added = output_within(&mut ns.exec("ip", &tap), EXIT).unwrap();
+    assert!(added.status.success(), "{added:?}");
+    let other = "tun0 exists and is another kind of device";
+    refused(UDP_ECHO, "udp-echo", &[], other);
+
+    // Names no interface may have.
+    let invalid = "`tun/0` is not a name Linux gives an interface";
+    refused(UDP_ECHO, "udp-echo", &["--tun", "tun/0"], invalid);
+    let long = "interface name `a-name-too-long-0` is longer than 15 bytes";
+    refused(UDP_ECHO, "udp-echo", &["--tun", "a-name-too-long-0"], long);
+}
+
 #[test]
 fn udp_client_help_explains_every_option() {
     let output = output_within(Command::new(UDP_CLIENT).arg("--help"), EXIT).unwrap();

@@ -29,8 +29,17 @@ pub enum DropReason {
     ///
     /// [RFC 1122 3.2.1.7]: https://www.rfc-editor.org/rfc/rfc1122#section-3.2.1.7
     TtlZero,
-    /// A source address no host may use (broadcast, multicast, or our own).
+    /// A source address no host may use ([RFC 1122 3.2.1.3]): "this network" (0.0.0.0/8),
+    /// broadcast, multicast, or our own.
+    ///
+    /// [RFC 1122 3.2.1.3]: https://www.rfc-editor.org/rfc/rfc1122#section-3.2.1.3
     BadSource,
+    /// A loopback address (127.0.0.0/8) as the source or destination of a packet from the link.
+    /// Such addresses "MUST NOT appear outside a host" ([RFC 1122 3.2.1.3] (g)): the packet was
+    /// forged, or leaked by a misconfigured host. Linux calls these martians.
+    ///
+    /// [RFC 1122 3.2.1.3]: https://www.rfc-editor.org/rfc/rfc1122#section-3.2.1.3
+    LoopbackOnWire,
     /// A protocol this stack does not speak.
     UnknownProtocol,
     /// A message type this layer does not handle (e.g. an ICMP timestamp request).
@@ -51,7 +60,7 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in display order.
-    pub const ALL: [DropReason; 16] = [
+    pub const ALL: [DropReason; 17] = [
         DropReason::Truncated,
         DropReason::BadLength,
         DropReason::BadVersion,
@@ -61,6 +70,7 @@ impl DropReason {
         DropReason::NotForUs,
         DropReason::TtlZero,
         DropReason::BadSource,
+        DropReason::LoopbackOnWire,
         DropReason::UnknownProtocol,
         DropReason::Unhandled,
         DropReason::NoSocket,
@@ -82,6 +92,7 @@ impl DropReason {
             DropReason::NotForUs => "not_for_us",
             DropReason::TtlZero => "ttl_zero",
             DropReason::BadSource => "bad_source",
+            DropReason::LoopbackOnWire => "loopback_on_wire",
             DropReason::UnknownProtocol => "unknown_protocol",
             DropReason::Unhandled => "unhandled",
             DropReason::NoSocket => "no_socket",

@@ -221,7 +221,7 @@ fn a_closed_port_on_our_stack_refuses_a_connected_linux_socket() {
     );
     assert_eq!(
         error.get("frame.comment"),
-        Some("port unreachable: no UDP socket on port 9999")
+        Some("port unreachable: no socket is bound to UDP port 9999")
     );
 }
 

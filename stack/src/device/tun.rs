@@ -116,7 +116,9 @@ impl TunDevice {
     /// The device starts down and without an address: see [`TunDevice::configure`].
     ///
     /// Errors: a name longer than 15 bytes (Linux's limit) is `InvalidInput`; without
-    /// CAP_NET_ADMIN the error says to run as root.
+    /// CAP_NET_ADMIN the error says to run as root; a name another program's TUN device has
+    /// (`ResourceBusy`), or another kind of interface (`InvalidInput`), says so and to choose
+    /// another name.
     ///
     /// # Panics
     ///
@@ -142,7 +144,7 @@ impl TunDevice {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "interface name `{name}` is longer than {} bytes",
+                    "interface name `{name}` is longer than {} bytes; choose a shorter name",
                     libc::IFNAMSIZ - 1
                 ),
             ));
@@ -151,7 +153,7 @@ impl TunDevice {
             Medium::Ip => Mode::Tun,
             Medium::Ethernet => Mode::Tap,
         };
-        let iface = Iface::without_packet_info(name, mode).map_err(open_error)?;
+        let iface = Iface::without_packet_info(name, mode).map_err(|err| open_error(name, err))?;
         iface.set_non_blocking()?;
         let mtu = device_mtu(iface.name()).unwrap_or_else(|err| {
             tracing::warn!(%err, dev = iface.name(), "cannot read the MTU; assuming {DEFAULT_MTU}");
@@ -305,16 +307,50 @@ fn whole_packet(written: usize, len: usize) -> io::Result<()> {
     }
 }
 
-/// Adds what to do about the common reasons `/dev/net/tun` cannot be used.
-fn open_error(err: io::Error) -> io::Error {
-    let hint = match err.raw_os_error() {
+/// Adds what to do about the common reasons the TUN device `name` cannot be opened.
+///
+/// The kernel's TUNSETIFF (`tun_set_iff` in drivers/net/tun.c) answers a name that is taken
+/// with EBUSY when it is a TUN device that another descriptor holds (another program's: `tun0`
+/// is OpenVPN's default too), and with EINVAL when it is an interface of another kind (a TAP
+/// device, a bridge, a network card) or not a valid interface name. Each ends in "choose
+/// another name", for a program to say how (the demos: `--tun NAME`).
+fn open_error(name: &str, err: io::Error) -> io::Error {
+    let text = match err.raw_os_error() {
         Some(libc::EPERM | libc::EACCES) => {
-            "creating a TUN device needs CAP_NET_ADMIN: run as root (sudo)"
+            format!("creating a TUN or TAP device needs CAP_NET_ADMIN: run as root (sudo) ({err})")
         }
-        Some(libc::ENOENT) => "/dev/net/tun is missing: load the tun module (modprobe tun)",
-        _ => "cannot create the TUN device",
+        Some(libc::ENOENT) => {
+            format!("/dev/net/tun is missing: load the tun module (modprobe tun) ({err})")
+        }
+        Some(libc::EBUSY) => {
+            let who = match name {
+                "tun0" => "another program, perhaps OpenVPN, whose default device is tun0 too",
+                _ => "another program",
+            };
+            format!("{name} is in use by {who} ({err}); choose another name")
+        }
+        Some(libc::EINVAL) if interface_exists(name) => format!(
+            "{name} exists and is another kind of device (TUN and TAP are two kinds; or a \
+             bridge, a network card...) ({err}); choose another name"
+        ),
+        Some(libc::EINVAL) => format!(
+            "`{name}` is not a name Linux gives an interface: no '/', ':' or spaces ({err}); \
+             choose another name"
+        ),
+        _ => format!("cannot create the device {name} ({err})"),
     };
-    io::Error::new(err.kind(), format!("{hint} ({err})"))
+    io::Error::new(err.kind(), text)
+}
+
+/// Whether an interface named `name` exists in this thread's network namespace. Asked with
+/// if_nametoindex(3), whose socket is made in the caller's namespace (where `/sys/class/net`
+/// shows the namespace that mounted `/sys`).
+fn interface_exists(name: &str) -> bool {
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return false;
+    };
+    // SAFETY: `name` is a NUL-terminated string that lives until the call returns.
+    unsafe { libc::if_nametoindex(name.as_ptr()) != 0 }
 }
 
 /// Reads the MTU of interface `name` with the SIOCGIFMTU ioctl, asked of an IPv4 socket
@@ -389,11 +425,56 @@ mod tests {
 
     #[test]
     fn open_errors_say_what_to_do() {
-        let err = open_error(io::Error::from_raw_os_error(libc::EPERM));
+        let err = open_error("tun0", io::Error::from_raw_os_error(libc::EPERM));
         assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
         assert!(err.to_string().contains("CAP_NET_ADMIN"), "{err}");
-        let err = open_error(io::Error::from_raw_os_error(libc::ENOENT));
+        let err = open_error("tun0", io::Error::from_raw_os_error(libc::ENOENT));
         assert!(err.to_string().contains("modprobe tun"), "{err}");
+        let err = open_error("tun0", io::Error::from_raw_os_error(libc::EBUSY));
+        assert_eq!(err.kind(), io::ErrorKind::ResourceBusy);
+        assert!(err.to_string().starts_with("tun0 is in use"), "{err}");
+    }
+
+    /// A name that is taken: by a TUN device another descriptor holds (`tun0` is OpenVPN's
+    /// default too), or by an interface of another kind (here a TAP device). Either way the error names the device
+    /// and says to choose another name. Inside a namespace made for the test.
+    #[test]
+    fn a_taken_name_says_which_device_and_what_to_do() {
+        if let Err(why) = can_use_tun() {
+            skip_or_fail(&why);
+            return;
+        }
+        let ns = NetNs::create("tunstack-link-taken").unwrap();
+        ns.run(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let _held = TunDevice::open("tun0").unwrap();
+                let err = TunDevice::open("tun0").unwrap_err();
+                assert_eq!(err.kind(), io::ErrorKind::ResourceBusy, "{err}");
+                let text = err.to_string();
+                assert!(
+                    text.starts_with("tun0 is in use by another program"),
+                    "{text}"
+                );
+                assert!(text.contains("choose another name"), "{text}");
+
+                // A TAP device (Ethernet frames, not IP packets): the tun module makes it, so
+                // no other module is needed.
+                let tap = ["tuntap", "add", "dev", "taken0", "mode", "tap"];
+                let mut added = ns.exec("ip", &tap);
+                assert!(added.output().unwrap().status.success());
+                let text = TunDevice::open("taken0").unwrap_err().to_string();
+                assert!(
+                    text.starts_with("taken0 exists and is another kind of device"),
+                    "{text}"
+                );
+                assert!(text.contains("choose another name"), "{text}");
+            });
+        })
+        .unwrap();
     }
 
     /// The kernel is the peer: it sends us a UDP datagram through the device, and answers the

@@ -8,7 +8,8 @@ use std::time::Duration;
 use super::{Config, Host};
 use crate::ip::header::{self as ip_header, IpProtocol};
 use crate::ip::icmp::header::{self as icmp, DstUnreachable};
-use crate::ip::icmp::RateLimit;
+use crate::ip::icmp::{RateLimit, Why as IcmpWhy};
+use crate::link::Reason;
 use crate::stats::DropReason;
 use crate::time::Instant;
 use crate::udp::header as udp;
@@ -128,6 +129,43 @@ fn a_datagram_to_a_closed_port_is_answered_with_port_unreachable() {
         other => panic!("expected port unreachable, got {other}"),
     }
     assert_eq!(host.stats().udp.dropped.get(DropReason::NoSocket), 1);
+}
+
+/// Each error carries why it was sent, for a capture to word as the frame comment: which
+/// port or protocol had nobody behind it.
+#[test]
+fn icmp_errors_say_which_port_or_protocol_had_nobody() {
+    let mut host = host();
+    host.receive(Instant::ZERO, &udp_datagram(40000, 9999, b"anyone?"));
+    host.receive(
+        Instant::ZERO,
+        &ip_packet(IpProtocol::Unknown(253), b"experiment"),
+    );
+    let mut buf = Vec::new();
+    let mut next = || host.transmit(Instant::ZERO, &mut buf).and_then(|t| t.why);
+    let port = next().expect("a reason for the port unreachable");
+    assert_eq!(
+        port,
+        Reason::Icmp(IcmpWhy::PortUnreachable {
+            protocol: IpProtocol::Udp,
+            port: 9999
+        })
+    );
+    assert_eq!(
+        port.to_string(),
+        "port unreachable: no socket is bound to UDP port 9999"
+    );
+    let protocol = next().expect("a reason for the protocol unreachable");
+    assert_eq!(
+        protocol,
+        Reason::Icmp(IcmpWhy::ProtoUnreachable {
+            protocol: IpProtocol::Unknown(253)
+        })
+    );
+    assert_eq!(
+        protocol.to_string(),
+        "protocol unreachable: this host has no transport for IP protocol 253"
+    );
 }
 
 #[test]

@@ -60,13 +60,22 @@ impl Ipv4Layer {
             return self.stats.drop(DropReason::TtlZero);
         }
 
-        // 5. The destination: this host has one address and does not forward.
+        // 5. Loopback addresses, either way: 127.0.0.0/8 "MUST NOT appear outside a host"
+        //    (RFC 1122 3.2.1.3 (g)), so a packet from the link that carries one is forged or
+        //    leaked. Checked before the destination, so that a packet to 127.0.0.1 is counted
+        //    as what it is rather than as one for another host.
+        if header.src_addr.is_loopback() || header.dst_addr.is_loopback() {
+            debug!(%header, "ip: drop packet with a loopback address from the link");
+            return self.stats.drop(DropReason::LoopbackOnWire);
+        }
+
+        // 6. The destination: this host has one address and does not forward.
         if header.dst_addr != self.addr() {
             debug!(%header, "ip: drop packet for another host");
             return self.stats.drop(DropReason::NotForUs);
         }
 
-        // 6. The source must be one host's unicast address (RFC 1122 3.2.1.3), and not ours.
+        // 7. The source must be one host's unicast address (RFC 1122 3.2.1.3), and not ours.
         if !self.is_valid_source(header.src_addr) {
             debug!(%header, "ip: drop packet from an invalid source address");
             return self.stats.drop(DropReason::BadSource);
@@ -91,9 +100,18 @@ impl Ipv4Layer {
         })
     }
 
-    /// Whether `src` may appear as the source of a packet we accept.
+    /// Whether `src` may appear as the source of a packet we accept ([RFC 1122 3.2.1.3]).
+    ///
+    /// - Not 0.0.0.0/8, "this host" or "a host on this network" (a), (b): only a host that
+    ///   does not know its address yet sends from there, to a DHCP or BOOTP server. This stack
+    ///   runs none, so no packet it accepts may come from there.
+    /// - Not a broadcast address, limited (255.255.255.255) or our network's (c), (d), nor a
+    ///   multicast group: those name many hosts, and a packet comes from one.
+    /// - Not our own address: a packet from us that comes back in is a loop or a forgery.
+    ///
+    /// [RFC 1122 3.2.1.3]: https://www.rfc-editor.org/rfc/rfc1122#section-3.2.1.3
     fn is_valid_source(&self, src: Ipv4Addr) -> bool {
-        !(src.is_unspecified()
+        !(src.octets()[0] == 0
             || src.is_broadcast()
             || src.is_multicast()
             || src == self.addr()
@@ -172,6 +190,13 @@ mod tests {
             (packet([224, 0, 0, 1], US, b"x"), DropReason::BadSource),
             (packet(US, US, b"x"), DropReason::BadSource),
             (packet([10, 77, 0, 255], US, b"x"), DropReason::BadSource),
+            (
+                packet([255, 255, 255, 255], US, b"x"),
+                DropReason::BadSource,
+            ),
+            (packet([0, 0, 0, 0], US, b"x"), DropReason::BadSource),
+            (packet([0, 77, 0, 1], US, b"x"), DropReason::BadSource),
+            (packet([239, 1, 2, 3], US, b"x"), DropReason::BadSource),
         ];
         for (bytes, reason) in &cases {
             let before = ip.stats.dropped.get(*reason);
@@ -195,6 +220,24 @@ mod tests {
             assert!(ip.receive(&bytes).is_none());
             assert!(ip.stats.dropped.get(reason) > 0, "{reason}");
         }
+    }
+
+    /// RFC 1122 3.2.1.3 (g): 127.0.0.0/8 never comes from a wire, as source or destination.
+    #[test]
+    fn drops_loopback_addresses_from_the_link() {
+        let mut ip = layer();
+        for (src, dst) in [
+            ([127, 0, 0, 1], US),
+            ([127, 9, 8, 7], US),
+            (PEER, [127, 0, 0, 1]),
+            ([127, 0, 0, 1], [127, 0, 0, 1]),
+        ] {
+            let bytes = packet(src, dst, b"x");
+            assert!(ip.receive(&bytes).is_none(), "{src:?} -> {dst:?}");
+        }
+        assert_eq!(ip.stats.dropped.get(DropReason::LoopbackOnWire), 4);
+        assert_eq!(ip.stats.dropped.total(), 4, "counted once, as loopback");
+        assert_eq!(ip.stats.delivered, 0);
     }
 
     #[test]

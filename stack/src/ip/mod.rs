@@ -19,7 +19,7 @@ pub mod icmp;
 pub(crate) mod input;
 pub(crate) mod output;
 
-pub use addr::Ipv4Cidr;
+pub use addr::{HostError, Ipv4Cidr, NotAHost};
 pub use header::IpProtocol;
 
 /// The default Time to Live of packets we send (Linux's default, `net.ipv4.ip_default_ttl`).

@@ -1,8 +1,8 @@
 //! The words of a capture's frame comments: what each reason for sending a packet says.
 //!
-//! Protocol code sets a [`Reason`] (for TCP a [`Why`](crate::tcp::Why)); the driver asks for
-//! the words only when the link records packets ([`super::Device::records_comments`]), so a
-//! stack without a capture never formats a sentence.
+//! Protocol code sets a [`Reason`] (for TCP a [`Why`](crate::tcp::Why), for ICMP an
+//! [`icmp::Why`]); the driver asks for the words only when the link records packets
+//! ([`crate::device::Device::records_comments`]), so a stack without a capture never formats a sentence.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -10,6 +10,8 @@ use std::net::Ipv4Addr;
 
 use super::ethernet::MacAddr;
 
+use crate::ip::icmp;
+use crate::ip::IpProtocol;
 use crate::tcp::{ResetWhy, Why};
 
 /// Why the stack sent a packet.
@@ -17,7 +19,9 @@ use crate::tcp::{ResetWhy, Why};
 pub enum Reason {
     /// TCP's reason for a segment.
     Tcp(Why),
-    /// A reason given in words already (ICMP errors and replies).
+    /// ICMP's reason for an error message (port or protocol unreachable).
+    Icmp(icmp::Why),
+    /// A reason given in words already.
     Text(Cow<'static, str>),
     /// ARP's reason for a request or a reply.
     Arp(ArpWhy),
@@ -94,12 +98,38 @@ impl From<Why> for Reason {
     }
 }
 
+impl From<icmp::Why> for Reason {
+    fn from(why: icmp::Why) -> Reason {
+        Reason::Icmp(why)
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::Tcp(why) => why.fmt(f),
+            Reason::Icmp(why) => why.fmt(f),
             Reason::Text(text) => f.write_str(text),
             Reason::Arp(why) => why.fmt(f),
+        }
+    }
+}
+
+impl fmt::Display for icmp::Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            icmp::Why::PortUnreachable { protocol, port } => write!(
+                f,
+                "port unreachable: no socket is bound to {protocol} port {port}"
+            ),
+            icmp::Why::ProtoUnreachable { protocol } => {
+                f.write_str("protocol unreachable: this host has no transport for ")?;
+                match protocol {
+                    IpProtocol::Unknown(number) => write!(f, "IP protocol {number}"),
+                    known => write!(f, "{known}"),
+                }
+            }
+            icmp::Why::Unreachable(code) => write!(f, "destination unreachable: {code}"),
         }
     }
 }

@@ -18,6 +18,13 @@
 //!    │                           │  ACK 6
 //! ```
 //!
+//! With SACK the sender need not count ACKs: their blocks say which segments arrived. The
+//! segment at SND.UNA is deemed lost once more than (DupThresh − 1) × MSS bytes above it are
+//! SACKed (RFC 6675 IsLost, byte-based): the third full segment past the hole. That is
+//! checked on every ACK with new SACK information, duplicate or not, so it can come before the
+//! third duplicate: when the first segment past the hole was SACKed by the ACK that moved
+//! SND.UNA up to the hole (which is no duplicate), or when one ACK SACKs several segments.
+//!
 //! Then fast recovery keeps data flowing with a reduced window instead of collapsing it:
 //!
 //! - With SACK, the sender knows exactly which ranges the receiver holds. It estimates how much
@@ -216,8 +223,9 @@ impl Connection {
         }
     }
 
-    /// Whether the SACK scoreboard deems the data at SND.UNA lost: DupThresh segments' worth
-    /// held above it, or DupThresh separate ranges (RFC 6675 IsLost).
+    /// Whether the SACK scoreboard deems the data at SND.UNA lost: more than
+    /// (DupThresh − 1) × MSS bytes SACKed above it (RFC 6675 IsLost's byte rule; its other
+    /// rule, DupThresh discontiguous SACKed ranges, is not used).
     fn sack_shows_loss(&self) -> bool {
         self.snd.una != self.snd.max
             && self

@@ -33,7 +33,9 @@ pub async fn ping(dir: &Path) -> io::Result<PathBuf> {
     Ok(file)
 }
 
-/// Step 2: a UDP datagram: the course's UDP server and client.
+/// Step 2: a UDP datagram: the course's UDP server and client. Then the client closes its
+/// socket, and the server's next datagram finds no one: the client's stack says so with an
+/// ICMP port unreachable, which the capture (on the client's side) shows with its reason.
 pub async fn udp(dir: &Path) -> io::Result<PathBuf> {
     let file = dir.join("02-udp.pcapng");
     let net = net(&file, Wire::clean())?;
@@ -47,7 +49,7 @@ pub async fn udp(dir: &Path) -> io::Result<PathBuf> {
             String::from_utf8_lossy(&buf[..n])
         );
         server.send_to(b"Got your datagram!", sender).await?;
-        io::Result::Ok(())
+        io::Result::Ok((server, sender))
     });
     let client = UdpSocket::bind(&net.client, "0.0.0.0:0").await?;
     println!(
@@ -67,15 +69,24 @@ pub async fn udp(dir: &Path) -> io::Result<PathBuf> {
         "  client: reply from {from}: {:?}",
         String::from_utf8_lossy(&buf[..n])
     );
-    server_task.await.map_err(io::Error::other)??;
-    // A datagram to a port where nobody listens: the server's ICMP says so.
-    client.connect((SERVER, 9999)).await?;
-    client.send(b"anyone?").await?;
-    match client.recv(&mut buf).await {
-        Err(err) => println!("  client: to port 9999 -> {err}"),
-        Ok(n) => println!("  client: unexpected {n}-byte reply from port 9999"),
+    let (server, sender) = server_task.await.map_err(io::Error::other)??;
+    // No connection: nothing tells the server that the client has gone, until a datagram
+    // finds its port empty and the client's stack answers with ICMP port unreachable.
+    drop(client);
+    println!(
+        "  client: closes its socket; port {} is free again",
+        sender.port()
+    );
+    server.connect(sender).await?;
+    server.send(b"still there?").await?;
+    match server.recv(&mut buf).await {
+        Err(err) => println!("  server: to {sender} -> {err}"),
+        Ok(n) => println!("  server: unexpected {n}-byte reply from {sender}"),
     }
-    println!("\n  No connection, no handshake: one datagram out, one back.");
+    println!(
+        "\n  No connection, no handshake: one datagram out, one back. No goodbye either: the \
+         server learned that the client had gone only from the ICMP error."
+    );
     Ok(file)
 }
 

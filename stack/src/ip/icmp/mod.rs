@@ -19,10 +19,12 @@ pub mod header;
 pub(crate) mod input;
 pub(crate) mod output;
 mod ratelimit;
+pub mod why;
 
 pub use header::{DstUnreachable, TimeExceeded};
 pub use ratelimit::RateLimit;
 pub(crate) use ratelimit::TokenBucket;
+pub use why::Why;
 
 /// How much of an offending datagram an ICMP error quotes: the whole error packet stays within
 /// 576 bytes ([RFC 1812 4.3.2.3], which Linux follows), i.e. up to 548 bytes after the IP and ICMP

@@ -1,7 +1,6 @@
 //! ICMP output: echo replies and requests, and the errors that tell a sender its datagram had
 //! nowhere to go.
 
-use std::borrow::Cow;
 use std::net::Ipv4Addr;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -9,7 +8,7 @@ use std::time::Duration;
 use tracing::debug;
 
 use super::header::{DstUnreachable, Repr};
-use super::{IcmpLayer, PendingEcho, ERROR_QUOTE_MAX};
+use super::{IcmpLayer, PendingEcho, Why, ERROR_QUOTE_MAX};
 use crate::ip::header::{parse_quoted, IpProtocol};
 use crate::ip::Ipv4Layer;
 use crate::link::Reason;
@@ -25,9 +24,9 @@ impl IcmpLayer {
         out: &mut PacketQueue,
         dst: Ipv4Addr,
         message: &Repr,
-        comment: Option<Cow<'static, str>>,
+        why: Option<Why>,
     ) -> bool {
-        let why = comment.map(Reason::Text);
+        let why = why.map(Reason::Icmp);
         let len = message.buffer_len();
         debug!("icmp: wrap {message} for {dst}");
         if ip.send(out, dst, IpProtocol::Icmp, len, why, |buf| {
@@ -68,8 +67,8 @@ impl IcmpLayer {
             reason,
             invoking: quote,
         };
-        let why = explain(reason, offending);
-        self.send(ip, out, to, &message, Some(Cow::Owned(why)));
+        let why = why_unreachable(reason, offending);
+        self.send(ip, out, to, &message, Some(why));
     }
 
     /// Sends echo request number `seq_no` to `dst` and starts waiting for its reply.
@@ -133,24 +132,23 @@ impl IcmpLayer {
     }
 }
 
-/// Words for a capture comment: which port or protocol had nobody behind it.
-fn explain(reason: DstUnreachable, offending: &[u8]) -> String {
+/// Why the error about `offending` is sent: which port or protocol had nobody behind it, as
+/// the quoted datagram says.
+fn why_unreachable(reason: DstUnreachable, offending: &[u8]) -> Why {
     let Ok((header, header_len)) = parse_quoted(offending) else {
-        return format!("destination unreachable: {reason}");
+        return Why::Unreachable(reason);
     };
+    let protocol = header.protocol;
     match reason {
-        DstUnreachable::PortUnreachable => {
-            let port = offending
-                .get(header_len + 2..header_len + 4)
-                .map_or(0, |p| u16::from_be_bytes([p[0], p[1]]));
-            format!(
-                "port unreachable: no {} socket on port {port}",
-                header.protocol
-            )
-        }
-        DstUnreachable::ProtoUnreachable => {
-            format!("protocol unreachable: no transport for {}", header.protocol)
-        }
-        other => format!("destination unreachable: {other}"),
+        // The destination port: bytes 2 and 3 of a UDP (or TCP) header.
+        DstUnreachable::PortUnreachable => match offending.get(header_len + 2..header_len + 4) {
+            Some(&[high, low]) => Why::PortUnreachable {
+                protocol,
+                port: u16::from_be_bytes([high, low]),
+            },
+            _ => Why::Unreachable(reason),
+        },
+        DstUnreachable::ProtoUnreachable => Why::ProtoUnreachable { protocol },
+        other => Why::Unreachable(other),
     }
 }

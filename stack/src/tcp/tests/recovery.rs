@@ -163,6 +163,35 @@ fn sack_recovery_resends_only_the_holes() {
     assert!(!h.host.tcp_info(id).unwrap().in_recovery);
 }
 
+/// With SACK, RFC 6675's IsLost counts segments reported held, not duplicate ACKs: the third
+/// segment SACKed past the hole declares the loss. Here that comes with the second duplicate,
+/// because the first segment past the hole was SACKed by the ACK that moved SND.UNA up to the
+/// hole, which is no duplicate: what `captures/05-lossy-transfer.pcapng` shows (frames 23, 26,
+/// 28, then the retransmission in frame 29), and what `stack/README.md` explains.
+#[test]
+fn with_sack_the_third_segment_held_past_the_hole_declares_the_loss() {
+    let mut h = Harness::new();
+    let (id, _, theirs) = with_sack(&mut h);
+    let seqs = send_segments(&mut h, id, 8);
+    let held_past_the_hole = |n: usize| [(seqs[2], seqs[2 + n])];
+    // Segment 0 and segment 2 arrived, segment 1 did not: one ACK says both.
+    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[1]).with_sack(&held_past_the_hole(1)));
+    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[1]).with_sack(&held_past_the_hole(2)));
+    h.expect_silence(); // one duplicate, two segments held: maybe only reordering
+    h.send(&Seg::to(80, Flags::ACK, theirs, seqs[1]).with_sack(&held_past_the_hole(3)));
+    let again = h.expect();
+    assert_eq!(again.seq.0, seqs[1], "the hole, at once");
+    assert_eq!(
+        again.comment.as_deref(),
+        Some("fast retransmission after 2 duplicate ACKs (SACK)")
+    );
+    let info = h.host.tcp_info(id).unwrap();
+    assert_eq!(
+        (info.stats.duplicate_acks, info.stats.fast_retransmissions),
+        (2, 1)
+    );
+}
+
 #[test]
 fn reordering_by_two_segments_causes_no_retransmission() {
     let mut h = Harness::new();
