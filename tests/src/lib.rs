@@ -99,6 +99,9 @@ pub const PREFIX_LEN: u8 = 24;
 /// The TUN device's name inside each test namespace.
 pub const DEVICE: &str = "tun0";
 
+/// The TAP device of [`TunNet::start_tap`], in its namespace.
+pub const TAP_DEVICE: &str = "tap0";
+
 /// Whether this machine can run tests that need a TUN device in a network namespace (root, or
 /// CAP_NET_ADMIN and CAP_SYS_ADMIN, `/dev/net/tun`, iproute2).
 ///

@@ -11,11 +11,11 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 use tunstack::device::impair::{ImpairConfig, ImpairStats, StatsHandle};
 use tunstack::device::netns::NetNs;
-use tunstack::device::{Capture, Impair, TunDevice};
+use tunstack::device::{Capture, Impair, Medium, TunDevice};
 use tunstack::tcp::{ConnInfo, State};
 use tunstack::{Config, Ipv4Cidr, Stack};
 
-use crate::{TempFile, DEVICE, KERNEL, PREFIX_LEN, STACK};
+use crate::{TempFile, DEVICE, KERNEL, PREFIX_LEN, STACK, TAP_DEVICE};
 
 /// How long [`TunNet::block_on`] lets a test's async code run before giving up on it.
 const BLOCK_ON_LIMIT: Duration = Duration::from_secs(30);
@@ -61,6 +61,8 @@ const SHUTDOWN_LIMIT: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub struct TunNet {
     stack: Stack,
+    /// Bare IP on `tun0`, or Ethernet on `tap0`.
+    medium: Medium,
     /// The counters of the impairments between our stack and the device, if any.
     impair: Option<StatsHandle>,
     /// `None` once stopped.
@@ -98,6 +100,32 @@ impl TunNet {
     /// 10.77.0.0/24 for the kernel to reach it).
     pub fn start_with(label: &str, config: Config) -> io::Result<TunNet> {
         TunNet::start_link(label, config, None)
+    }
+
+    /// Like [`TunNet::start`], on a TAP device (`tap0`) instead: the kernel and our stack
+    /// exchange Ethernet frames, and find each other's MAC address with ARP. The capture's link
+    /// type is Ethernet. The kernel at 10.77.0.1 is our stack's gateway.
+    pub fn start_tap(label: &str) -> io::Result<TunNet> {
+        let addr = Ipv4Cidr::new(STACK, PREFIX_LEN).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "bad test network prefix")
+        })?;
+        let mut config = Config::new(addr);
+        config.tcp.tail_loss_probes = false;
+        config.gateway = Some(KERNEL);
+        TunNet::start_tap_with(label, config)
+    }
+
+    /// Like [`TunNet::start_tap`], with the stack configured by `config`.
+    pub fn start_tap_with(label: &str, config: Config) -> io::Result<TunNet> {
+        TunNet::start_on(label, config, None, Medium::Ethernet)
+    }
+
+    /// The device's name: `tun0`, or `tap0` for a net made by [`TunNet::start_tap`].
+    pub fn device(&self) -> &'static str {
+        match self.medium {
+            Medium::Ip => DEVICE,
+            Medium::Ethernet => TAP_DEVICE,
+        }
     }
 
     /// Like [`TunNet::start_with`], with [`Impair`] between our stack and the capture:
@@ -141,6 +169,21 @@ impl TunNet {
         config: Config,
         impairments: Option<ImpairConfig>,
     ) -> io::Result<TunNet> {
+        TunNet::start_on(label, config, impairments, Medium::Ip)
+    }
+
+    /// Makes the namespace, a TUN device (or a TAP device, for [`Medium::Ethernet`]), the
+    /// capture and the stack.
+    fn start_on(
+        label: &str,
+        config: Config,
+        impairments: Option<ImpairConfig>,
+        medium: Medium,
+    ) -> io::Result<TunNet> {
+        let device = match medium {
+            Medium::Ip => DEVICE,
+            Medium::Ethernet => TAP_DEVICE,
+        };
         let capture = TempFile::new(label);
         let ns = NetNs::create(&format!("tunstack-{label}"))?;
         let peer = Ipv4Cidr::new(KERNEL, PREFIX_LEN).ok_or_else(|| {
@@ -173,9 +216,12 @@ impl TunNet {
                 .enable_all()
                 .build()?;
             let (stack, impair) = runtime.block_on(async {
-                let tun = TunDevice::open(DEVICE)?;
+                let tun = match medium {
+                    Medium::Ip => TunDevice::open(device)?,
+                    Medium::Ethernet => TunDevice::open_tap(device)?,
+                };
                 tun.configure(peer)?;
-                let link = Capture::create(tun, path, DEVICE)?;
+                let link = Capture::create(tun, path, device)?;
                 Ok::<_, io::Error>(match impairments {
                     None => (Stack::new(link, config), None),
                     Some(impairments) => {
@@ -189,6 +235,7 @@ impl TunNet {
         })??;
         Ok(TunNet {
             stack,
+            medium,
             impair,
             runtime: Some(runtime),
             ns,
