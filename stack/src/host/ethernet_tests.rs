@@ -232,6 +232,23 @@ fn a_connected_udp_socket_hears_that_its_neighbour_is_unreachable() {
         panic!("the error should be waiting");
     };
     assert_eq!(err.kind(), io::ErrorKind::HostUnreachable);
+    assert!(err.to_string().contains("no answer to ARP"), "{err}");
+
+    // Again, and this time the next send hears it, once.
+    assert!(a
+        .udp_poll_send_to(&mut cx(), socket, b"still there?", peer)
+        .is_ready());
+    for s in 4..=7 {
+        drain(&mut a, Instant::ZERO + Duration::from_secs(s));
+    }
+    let Poll::Ready(Err(err)) = a.udp_poll_send_to(&mut cx(), socket, b"?", peer) else {
+        panic!("the send should fail");
+    };
+    assert_eq!(err.kind(), io::ErrorKind::HostUnreachable);
+    assert!(matches!(
+        a.udp_poll_send_to(&mut cx(), socket, b"?", peer),
+        Poll::Ready(Ok(1))
+    ));
 }
 
 #[test]

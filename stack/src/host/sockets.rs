@@ -57,7 +57,13 @@ impl Host {
         payload: &[u8],
         to: SocketAddrV4,
     ) -> Poll<io::Result<usize>> {
-        let local_port = self.udp.socket(handle)?.local_port;
+        let socket = self.udp.socket(handle)?;
+        // An error reported since the last call (a connected socket's peer is unreachable)
+        // fails this send, as on Linux (`sock_error` in `sock_alloc_send_pskb`).
+        if let Some(err) = socket.take_error() {
+            return Poll::Ready(Err(err));
+        }
+        let local_port = socket.local_port;
         let mtu = self.config.mtu;
         match self
             .udp

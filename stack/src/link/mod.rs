@@ -7,6 +7,14 @@
 //! - [`ethernet`]: the Ethernet II frame, its header and MAC addresses;
 //! - [`arp`]: the Address Resolution Protocol (RFC 826), which asks "who has 10.77.0.1?" and
 //!   learns the answer;
+//! - [`neighbour`]: the cache of answers (`ip neigh` on Linux), with its states and timers, and
+//!   the packets that wait for an answer;
+//! - `interface.rs`: the Ethernet interface the host runs on a device that carries frames: it
+//!   picks each packet's next hop (the destination on our network, else the gateway), frames
+//!   the packet for the next hop's MAC address, and unframes what comes in.
+//!
+//! Like every layer in the core, the link layer has no I/O and no clock: ARP's retries are
+//! deadlines that join the host's [`poll_at`](crate::Host::poll_at), like TCP's timers.
 //!
 //! The devices that carry frames (TUN, TAP, the in-memory wire, captures) are in
 //! [`crate::device`]: they move bytes, and this module gives them meaning.

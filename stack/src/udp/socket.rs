@@ -33,8 +33,8 @@ pub(crate) struct UdpSocketState {
     free: Vec<Vec<u8>>,
     /// Tasks waiting to receive (usually one; a socket shared by several tasks may have more).
     recv_wakers: Vec<Waker>,
-    /// An error reported by ICMP, returned by the next receive (as Linux does for connected
-    /// sockets).
+    /// An error reported by ICMP (or by ARP, for a neighbour that never answered), returned by
+    /// the next receive or send (as Linux does for connected sockets).
     pub(crate) error: Option<io::ErrorKind>,
     /// Datagrams dropped because the queue was full.
     pub(crate) dropped: u64,
@@ -60,7 +60,14 @@ impl UdpSocketState {
         true
     }
 
-    /// Records an error for the next receive and wakes the reader.
+    /// The pending error, taken: the next receive or send reports it, once.
+    pub(crate) fn take_error(&mut self) -> Option<io::Error> {
+        self.error
+            .take()
+            .map(|kind| io::Error::new(kind, icmp_error_text(kind)))
+    }
+
+    /// Records an error for the next receive or send, and wakes the reader.
     pub(crate) fn set_error(&mut self, kind: io::ErrorKind) {
         self.error = Some(kind);
         self.wake();
@@ -79,8 +86,8 @@ impl UdpSocketState {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddrV4)>> {
-        if let Some(kind) = self.error.take() {
-            return Poll::Ready(Err(io::Error::new(kind, icmp_error_text(kind))));
+        if let Some(err) = self.take_error() {
+            return Poll::Ready(Err(err));
         }
         let Some(datagram) = self.rx.pop_front() else {
             if !self.recv_wakers.iter().any(|w| w.will_wake(cx.waker())) {
