@@ -8,6 +8,7 @@
 //!
 //! ```text
 //! sudo http-server                   # creates tun0, 10.77.0.1 (kernel) <-> 10.77.0.2 (us)
+//! sudo http-server --tap             # tap0 instead: Ethernet frames, ARP, `ip neigh`
 //! curl http://10.77.0.2/             # your request's journey: 5-tuple, headers, RTT, cwnd
 //! curl http://10.77.0.2/stats        # every layer's counters and every TCP connection
 //! curl -o /dev/null http://10.77.0.2/bytes/100000000   # 100 MB, made as they are sent
@@ -45,12 +46,12 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An HTTP/1.1 server on tunstack: hyper, on our TCP.
 ///
-/// Creates a TUN device, gives the kernel side its address, and serves until Ctrl-C, each
-/// connection in its own task, kept alive between requests. Pages: / (what your request went
-/// through: the 5-tuple, each layer's header, the connection's RTT estimate, congestion window
-/// and retransmissions), /stats and /stats.json (every layer's counters, every TCP connection),
-/// /bytes/N (N bytes, up to 1 GiB, made as they are sent). Needs CAP_NET_ADMIN (run it with
-/// sudo). Answers ping too.
+/// Creates a TUN device (TAP with --tap), gives the kernel side its address, and serves until
+/// Ctrl-C, each connection in its own task, kept alive between requests. Pages: / (what your
+/// request went through: the 5-tuple, each layer's header, the connection's RTT estimate,
+/// congestion window and retransmissions), /stats and /stats.json (every layer's counters, every
+/// TCP connection), /bytes/N (N bytes, up to 1 GiB, made as they are sent). Needs CAP_NET_ADMIN
+/// (run it with sudo). Answers ping too.
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -101,8 +102,9 @@ async fn main() -> ExitCode {
     tokio::pin!(shutdown);
     let addr = args.tun.addr;
     println!(
-        "http-server ready: {addr}:{} on {} (kernel side {})",
-        args.port, net.device, args.tun.peer
+        "http-server ready: {addr}:{} {}",
+        args.port,
+        net.on_device()
     );
     if let Some(line) = net.impairments_line() {
         println!("{line}");
