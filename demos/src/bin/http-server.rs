@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! sudo http-server                   # creates tun0, 10.77.0.1 (kernel) <-> 10.77.0.2 (us)
-//! sudo http-server --tap             # tap0 instead: Ethernet frames, ARP, `ip neigh`
+//! sudo http-server --tap             # tap0: the page shows the Ethernet header too
 //! curl http://10.77.0.2/             # your request's journey: 5-tuple, headers, RTT, cwnd
 //! curl http://10.77.0.2/stats        # every layer's counters and every TCP connection
 //! curl -o /dev/null http://10.77.0.2/bytes/100000000   # 100 MB, made as they are sent
@@ -31,8 +31,9 @@ use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_T
 use hyper::server::conn::http1;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tunstack::{Stack, TcpListener, TcpStream};
+use tunstack::{Ipv4Cidr, Stack, TcpListener, TcpStream};
 use tunstack_demos::http::journey::{self, Visit};
+use tunstack_demos::http::link::Link;
 use tunstack_demos::http::pattern::{PatternBody, MAX_LEN};
 use tunstack_demos::http::stats_page;
 use tunstack_demos::http::tap::{Tap, TappedStream};
@@ -85,6 +86,11 @@ type Body = Either<Full<Bytes>, PatternBody>;
 struct Site {
     stack: Stack,
     device: Arc<str>,
+    /// Our network (the kernel side's address and prefix): a visitor off it came through the
+    /// gateway, whose MAC address its frames then carry.
+    network: Ipv4Cidr,
+    /// Where packets off our network go: the kernel's side, on TAP.
+    gateway: Option<Ipv4Addr>,
     requests: Arc<AtomicU64>,
 }
 
@@ -118,6 +124,8 @@ async fn main() -> ExitCode {
     let site = Site {
         stack: net.stack.clone(),
         device: net.device.as_str().into(),
+        network: net.peer,
+        gateway: args.tun.tap.then(|| net.peer.address()),
         requests: Arc::new(AtomicU64::new(0)),
     };
     let mut http = http1::Builder::new();
@@ -217,6 +225,12 @@ impl Site {
                         })
                         .collect(),
                     device: self.device.to_string(),
+                    link: Link::of(
+                        &self.stack,
+                        self.network,
+                        self.gateway,
+                        *arrival.info.quad.remote.ip(),
+                    ),
                 };
                 page("text/html; charset=utf-8", journey::page(&visit))
             }
