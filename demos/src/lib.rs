@@ -1,5 +1,5 @@
-//! What every demo shares: the command-line options for a TUN device (and for impairing it on
-//! purpose), setting the device up, logging, and waiting for Ctrl-C.
+//! What every demo shares: the command-line options for a TUN or TAP device (and for impairing
+//! it on purpose), setting the device up, logging, and waiting for Ctrl-C.
 //!
 //! A demo puts our stack on one side of a TUN device and the Linux kernel on the other:
 //!
@@ -9,6 +9,10 @@
 //!   │ Linux TCP/IP, 10.77.0.1   │◄── tun0 ─►│ tunstack, 10.77.0.2      │
 //!   └───────────────────────────┘          └──────────────────────────┘
 //! ```
+//!
+//! With `--tap` the device is a TAP device, `tap0`, and what crosses it is one layer lower:
+//! Ethernet frames. The kernel then treats it as a network card, asks for our MAC address with
+//! ARP before it sends us anything, and is our gateway (see [`TunOptions::tap`]).
 //!
 //! [`http`] holds the pieces of the two HTTP demos, `http-server` and `http-get`.
 
@@ -21,6 +25,7 @@ use std::time::Duration;
 
 use tunstack::device::impair::{ImpairConfig, ImpairStats, StatsHandle};
 use tunstack::device::{Capture, Device, Impair, TunDevice};
+use tunstack::link::ethernet::MacAddr;
 use tunstack::{Config, Ipv4Cidr, Stack};
 
 pub mod http;
@@ -29,13 +34,29 @@ pub mod ladder;
 
 pub use impair::{parse_percent, parse_rate, parse_time, ImpairDirection, ImpairOptions};
 
-/// Options every TUN demo takes.
+/// Options every TUN demo takes: the device (TUN, or TAP with `--tap`), the two addresses, a
+/// capture and impairments.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TunOptions {
-    /// Name of the TUN device to create. Choose another when the name is taken (by another
-    /// program's device: OpenVPN's default is tun0 too).
-    #[arg(long, default_value = "tun0", value_name = "NAME")]
-    pub tun: String,
+    /// Name of the device to create [default: tun0, or tap0 with --tap]. Choose another when
+    /// the name is taken (by another program's device: OpenVPN's default is tun0 too).
+    #[arg(long, value_name = "NAME")]
+    pub tun: Option<String>,
+
+    /// Make a TAP device instead of TUN: the kernel and our stack exchange Ethernet frames and
+    /// find each other's MAC address with ARP (see `ip neigh`, `arping -I tap0 10.77.0.2`), and
+    /// the capture has the frames. The kernel's side is our gateway too: packets for addresses
+    /// off --peer's network go to it, which takes those that are its own (this machine's other
+    /// addresses) and routes the rest if forwarding is on.
+    #[arg(long)]
+    pub tap: bool,
+
+    /// Our MAC address on the TAP device: a unicast address (even first octet; 02 marks one
+    /// made up locally), e.g. 02:aa:bb:cc:dd:ee [default: 02:00 and --addr's four bytes,
+    /// 02:00:0a:4d:00:02 for 10.77.0.2]. Only with --tap: a TUN device carries bare IP
+    /// packets, with no MAC addresses.
+    #[arg(long, value_name = "MAC", requires = "tap", value_parser = parse_mac)]
+    pub mac: Option<MacAddr>,
 
     /// The stack's own IPv4 address (the demo's side of the device): a host address on
     /// --peer's network other than the kernel's, not its network or broadcast address.
@@ -48,6 +69,7 @@ pub struct TunOptions {
 
     /// Write every packet to this pcapng file (open it in Wireshark, even while the demo runs).
     /// With impairments, it records what crossed the device: a lost outbound packet is a gap.
+    /// With --tap, every frame: Ethernet headers and ARP included.
     #[arg(long, value_name = "FILE")]
     pub capture: Option<PathBuf>,
 
@@ -56,17 +78,86 @@ pub struct TunOptions {
     pub impair: ImpairOptions,
 }
 
-/// A stack running on a TUN device, ready for sockets.
+impl TunOptions {
+    /// The device's name: `--tun NAME`, else `tun0`, or `tap0` with `--tap`.
+    pub fn device_name(&self) -> &str {
+        match (&self.tun, self.tap) {
+            (Some(name), _) => name,
+            (None, false) => "tun0",
+            (None, true) => "tap0",
+        }
+    }
+
+    /// What kind of device the options ask for, as the demos name it: "TUN" or "TAP".
+    pub fn kind(&self) -> &'static str {
+        if self.tap {
+            "TAP"
+        } else {
+            "TUN"
+        }
+    }
+}
+
+/// Reads `--mac`: a MAC address that can be ours, that is one naming a single interface.
+///
+/// Refused with a sentence that says why and what would do: text that is not a MAC address
+/// ([`MacAddr`]'s parser says what is wrong with it), a multicast address (the I/G bit, the
+/// lowest bit of the first octet, is set: it names a group of interfaces, and the broadcast
+/// address is one), and `00:00:00:00:00:00`, which means "no address" (an ARP request carries
+/// it for the address it asks for). See [RFC 9542 section 2.1] for the two bits.
+///
+/// [RFC 9542 section 2.1]: https://www.rfc-editor.org/rfc/rfc9542#section-2.1
+pub fn parse_mac(text: &str) -> Result<MacAddr, String> {
+    let mac: MacAddr = text.trim().parse().map_err(|err| format!("{err}"))?;
+    // The same address with the I/G bit cleared and the U/L bit set: unicast, made up locally.
+    let mut octets = mac.octets();
+    octets[0] = (octets[0] & !0x01) | 0x02;
+    let unicast = MacAddr::new(octets);
+    if mac.is_broadcast() {
+        Err(format!(
+            "{mac} is the broadcast address: frames to it go to every interface on the link, \
+             and our address must name one; give a unicast address, e.g. 02:aa:bb:cc:dd:ee"
+        ))
+    } else if mac.is_multicast() {
+        Err(format!(
+            "{mac} is a multicast address (its first octet is odd: the I/G bit is set), which \
+             names a group of interfaces, and our address must name one; give a unicast \
+             address, e.g. {unicast} (that bit cleared, and the next one set: made up locally)"
+        ))
+    } else if mac == MacAddr::UNSPECIFIED {
+        Err(format!(
+            "{mac} means no address (an ARP request asks with it); give a unicast address, \
+             e.g. 02:aa:bb:cc:dd:ee"
+        ))
+    } else {
+        Ok(mac)
+    }
+}
+
+/// A stack running on a TUN or TAP device, ready for sockets.
 pub struct TunStack {
     /// The stack.
     pub stack: Stack,
     /// The device's name, as the kernel gave it.
     pub device: String,
+    /// The kernel side's address and the network both sides are on (`--peer`).
+    pub peer: Ipv4Cidr,
     /// The impairments on the device and their counters, when any were asked for.
     pub impaired: Option<(ImpairConfig, StatsHandle)>,
 }
 
 impl TunStack {
+    /// Where the stack runs, for a demo's ready line: `on tun0 (kernel side 10.77.0.1/24)`, and
+    /// on a TAP device with our MAC address after it: `on tap0 (kernel side 10.77.0.1/24), our
+    /// MAC 02:00:0a:4d:00:02`.
+    pub fn on_device(&self) -> String {
+        let mut text = format!("on {} (kernel side {})", self.device, self.peer);
+        if let Some(mac) = self.stack.mac() {
+            text.push_str(&format!(", our MAC {mac}"));
+        }
+        text
+    }
+
     /// A line for the ready banner, e.g. "impairments: loss 5%, delay 50 ms both ways (seed 0)";
     /// `None` when the device is not impaired.
     pub fn impairments_line(&self) -> Option<String> {
@@ -92,26 +183,36 @@ pub fn init_logging() {
         .init();
 }
 
-/// Creates the TUN device, gives the kernel side its address, brings it up and starts our stack
-/// on it. The error is one line, meant for the user.
+/// Creates the TUN device (a TAP device with `--tap`), gives the kernel side its address,
+/// brings it up and starts our stack on it. The error is one line, meant for the user.
+///
+/// On TAP the stack also gets its MAC address (`--mac`, or [`Config::mac_for`] our address)
+/// and the kernel's side as its gateway: the kernel is the only other host on the link, and a
+/// router, so an address off the network is reached through it (or reported unreachable by
+/// it), as on a host whose default route points at the router next door.
 ///
 /// With `--capture`, the device is wrapped in a [`Capture`]; with impairments, in an [`Impair`]
 /// outside that, so the capture shows what crossed the device (`Impair<Capture<TunDevice>>`).
+/// The capture's link type follows the device: raw IPv4 on TUN, Ethernet on TAP.
 pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String> {
     check_addresses(opts.addr, opts.peer).map_err(|err| format!("{program}: {err}"))?;
-    let link = TunDevice::open(&opts.tun).map_err(|err| match err.kind() {
+    let name = opts.device_name();
+    let kind = opts.kind();
+    let opened = match opts.tap {
+        true => TunDevice::open_tap(name),
+        false => TunDevice::open(name),
+    };
+    let link = opened.map_err(|err| match err.kind() {
         std::io::ErrorKind::PermissionDenied => {
-            format!("{program}: creating a TUN device needs CAP_NET_ADMIN: run it with sudo")
+            format!("{program}: creating a {kind} device needs CAP_NET_ADMIN: run it with sudo")
         }
         // The name is taken (by another program's device, or another kind of interface), or
         // not a name Linux takes; the error ends in "choose another name", and this is how.
         std::io::ErrorKind::ResourceBusy | std::io::ErrorKind::InvalidInput => {
-            let other = if opts.tun == "tunstack0" {
-                "tunstack1"
-            } else {
-                "tunstack0"
-            };
-            format!("{program}: {err} with --tun NAME, e.g. --tun {other}")
+            format!(
+                "{program}: {err} with --tun NAME, e.g. --tun {}",
+                other_name(opts.tap, name)
+            )
         }
         _ => format!("{program}: {err}"),
     })?;
@@ -136,11 +237,34 @@ pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String
         }
         None => (link, None),
     };
+    // Stack::new takes the medium (bare IP or Ethernet) from the device; the MAC address and
+    // the gateway only matter on Ethernet.
+    let mut config = Config::new(addr);
+    if opts.tap {
+        if let Some(mac) = opts.mac {
+            config.mac = mac;
+        }
+        config.gateway = Some(opts.peer.address());
+    }
     Ok(TunStack {
-        stack: Stack::new(link, Config::new(addr)),
+        stack: Stack::new(link, config),
         device,
+        peer: opts.peer,
         impaired,
     })
+}
+
+/// A device name to suggest when `taken` cannot be had: one of ours that is not it.
+fn other_name(tap: bool, taken: &str) -> &'static str {
+    let (first, second) = match tap {
+        false => ("tunstack0", "tunstack1"),
+        true => ("tapstack0", "tapstack1"),
+    };
+    if taken == first {
+        second
+    } else {
+        first
+    }
 }
 
 /// Checks `--addr` (the stack's address) against `--peer` (the kernel's address and the
@@ -432,6 +556,81 @@ mod tests {
             let err = check_addresses(ip(addr), peer(peer_)).unwrap_err();
             assert_eq!(err, words, "--addr {addr} --peer {peer_}");
         }
+    }
+
+    #[test]
+    fn a_mac_must_name_one_interface() {
+        assert_eq!(
+            parse_mac("02:aa:bb:cc:dd:ee").map(|m| m.to_string()),
+            Ok("02:aa:bb:cc:dd:ee".to_string())
+        );
+        // Globally administered unicast is an address too (a card's own, copied).
+        assert!(parse_mac("00:16:3E:12:34:56").is_ok());
+        for (bad, words) in [
+            (
+                "01:00:5e:00:00:01",
+                "01:00:5e:00:00:01 is a multicast address (its first octet is odd: the I/G bit \
+                 is set), which names a group of interfaces, and our address must name one; \
+                 give a unicast address, e.g. 02:00:5e:00:00:01 (that bit cleared, and the \
+                 next one set: made up locally)",
+            ),
+            (
+                "ff:ff:ff:ff:ff:ff",
+                "ff:ff:ff:ff:ff:ff is the broadcast address: frames to it go to every \
+                 interface on the link, and our address must name one; give a unicast \
+                 address, e.g. 02:aa:bb:cc:dd:ee",
+            ),
+            (
+                "00:00:00:00:00:00",
+                "00:00:00:00:00:00 means no address (an ARP request asks with it); give a \
+                 unicast address, e.g. 02:aa:bb:cc:dd:ee",
+            ),
+            (
+                "02:aa:bb:cc:dd",
+                "`02:aa:bb:cc:dd` has 5 groups of hex digits; a MAC address has 6, like \
+                 02:00:00:77:00:02",
+            ),
+        ] {
+            assert_eq!(parse_mac(bad), Err(words.to_string()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_device_is_tun0_or_tap0_unless_named() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Args {
+            #[command(flatten)]
+            tun: TunOptions,
+        }
+        let parse = |args: &[&str]| {
+            let all = std::iter::once("demo").chain(args.iter().copied());
+            Args::try_parse_from(all).map(|args| args.tun)
+        };
+        let tun = parse(&[]).unwrap();
+        assert_eq!(
+            (tun.device_name(), tun.kind(), tun.mac),
+            ("tun0", "TUN", None)
+        );
+        let tap = parse(&["--tap"]).unwrap();
+        assert_eq!((tap.device_name(), tap.kind()), ("tap0", "TAP"));
+        let named = parse(&["--tap", "--tun", "lab0", "--mac", "02:aa:bb:cc:dd:ee"]).unwrap();
+        assert_eq!(named.device_name(), "lab0");
+        assert_eq!(
+            named.mac.map(|m| m.to_string()).as_deref(),
+            Some("02:aa:bb:cc:dd:ee")
+        );
+        // --mac without --tap: a TUN device has no MAC addresses to set.
+        let err = parse(&["--mac", "02:aa:bb:cc:dd:ee"]).err().unwrap();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn a_suggested_name_is_not_the_taken_one() {
+        assert_eq!(other_name(false, "tun0"), "tunstack0");
+        assert_eq!(other_name(false, "tunstack0"), "tunstack1");
+        assert_eq!(other_name(true, "tap0"), "tapstack0");
+        assert_eq!(other_name(true, "tapstack0"), "tapstack1");
     }
 
     #[test]

@@ -6,18 +6,17 @@
 //! under CI), and curl, python3, wrk and chromium, which `.ci/run` installs. Chromium runs with
 //! a fresh profile, inside the namespace, pointed only at the demo's address.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{
-    assert_ready_then_hint, complete_connections, ephemeral_port, namespace, start_demo, EVENT,
-    EXIT, READY,
+    assert_ready_then_hint, chromium, complete_connections, ephemeral_port, installed, namespace,
+    start_demo, TempDir, EVENT, EXIT, READY,
 };
 use tunstack::device::netns::NetNs;
 use tunstack_tests::{
-    output_within, skip_or_fail, wait_for_closes_in_capture, Direction, Exited, Running, TempFile,
-    STACK,
+    output_within, wait_for_closes_in_capture, Direction, Exited, Running, TempFile, STACK,
 };
 
 mod common;
@@ -27,41 +26,6 @@ const HTTP_GET: &str = env!("CARGO_BIN_EXE_http-get");
 
 /// The site's address, as the demo's "try:" line gives it.
 const SITE: &str = "http://10.77.0.2";
-
-/// A fresh temporary folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> TempDir {
-        let name = format!("tunstack-{label}-{}", std::process::id());
-        let path = std::env::temp_dir().join(name);
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Whether `program` can be started (`--version`, whatever its exit status: wrk's is 1); if
-/// not, says what to install (or fails, under CI).
-fn installed(program: &str, package: &str) -> bool {
-    let runs = Command::new(program).arg("--version").output().is_ok();
-    if !runs {
-        skip_or_fail(&format!(
-            "{program} is not installed (Debian: apt-get install {package})"
-        ));
-    }
-    runs
-}
 
 /// Runs `curl -sS --max-time 10 ARGS...` inside `ns`; fails the test if curl fails.
 fn curl(ns: &NetNs, args: &[&str]) -> Output {
@@ -277,26 +241,6 @@ fn http_server_takes_wrk_load_on_kept_alive_connections_without_errors() {
     // Keep-alive: wrk's 32 connections carried every request; wrk opens one more first, only
     // to check that the server answers.
     assert_eq!(connections_served(&exited), 33, "{exited:?}");
-}
-
-/// The Chromium command: headless, no sandbox (we are root), no GPU, no QUIC, no first-run or
-/// background traffic, a fresh profile; inside `ns`, where the only other host is our stack.
-fn chromium(ns: &NetNs, profile: &Path, url: &str) -> Command {
-    let profile = format!("--user-data-dir={}", profile.display());
-    let args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        &profile,
-        "--dump-dom",
-        url,
-    ];
-    ns.exec("chromium", &args)
 }
 
 #[test]

@@ -9,18 +9,17 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, SocketAddrV4};
 use std::path::Path;
 use std::process::Command;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::{
-    assert_ready_then_hint, complete_connections, ephemeral_port, namespace, start_demo, EVENT,
-    EXIT, READY,
+    assert_ready_then_hint, complete_connections, course_server, course_tcp_server, ephemeral_port,
+    namespace, start_demo, unprivileged, EVENT, EXIT,
 };
 use tunstack::device::netns::NetNs;
 use tunstack_tests::{
-    accept_within, linux_ping, linux_tcp_connect, linux_tcp_listener, linux_udp, output_within,
-    skip_or_fail, tshark_check, tshark_check_fields, tshark_filter, unfinished_read, wait_for,
-    wait_for_closes_in_capture, Direction, Exited, Frame, TempFile, DEFAULT_FIELDS, KERNEL, STACK,
+    linux_ping, linux_tcp_connect, linux_udp, output_within, skip_or_fail, tshark_check,
+    tshark_check_fields, tshark_filter, unfinished_read, wait_for, wait_for_closes_in_capture,
+    Direction, Exited, Frame, TempFile, DEFAULT_FIELDS, KERNEL, STACK,
 };
 
 mod common;
@@ -178,31 +177,6 @@ fn udp_echo_loses_all_that_comes_in(ns: &NetNs) {
     linux.set_nonblocking(true).unwrap();
     let nothing = linux.recv_from(&mut [0; 64]).unwrap_err();
     assert_eq!(nothing.kind(), io::ErrorKind::WouldBlock, "no echo");
-}
-
-/// The course's UDP server, inside `ns` on 0.0.0.0:9001: answers "Got your datagram!" to each
-/// datagram but the first `ignore` ones, until it has answered `answer` (or heard nothing for
-/// three seconds). Returns every datagram it got, with its sender.
-fn course_server(
-    ns: &NetNs,
-    ignore: usize,
-    answer: usize,
-) -> JoinHandle<Vec<(Vec<u8>, SocketAddr)>> {
-    let server = linux_udp(ns, ([0, 0, 0, 0], 9001)).unwrap();
-    std::thread::spawn(move || {
-        let mut got = Vec::new();
-        let mut buf = [0; 4096];
-        while got.len() < ignore + answer {
-            let Ok((n, sender)) = server.recv_from(&mut buf) else {
-                break;
-            };
-            got.push((buf[..n].to_vec(), sender));
-            if got.len() > ignore {
-                server.send_to(b"Got your datagram!", sender).unwrap();
-            }
-        }
-        got
-    })
 }
 
 #[test]
@@ -390,26 +364,6 @@ fn udp_client_gives_up_after_its_retries_when_nobody_listens() {
             (pair[1].num("icmp.type"), pair[1].num("icmp.code")),
             (Some(3), Some(3))
         );
-    }
-}
-
-/// A command that runs `program` inside `ns` as user nobody, without any capability; `None`
-/// when neither setpriv nor capsh is installed.
-fn unprivileged(ns: &NetNs, program: &str) -> Option<Command> {
-    let installed = |tool: &str| {
-        Command::new(tool)
-            .arg("--help")
-            .output()
-            .is_ok_and(|output| output.status.success())
-    };
-    if installed("setpriv") {
-        let args = ["--reuid=65534", "--regid=65534", "--clear-groups", program];
-        Some(ns.exec("setpriv", &args))
-    } else if installed("capsh") {
-        let args = ["--user=nobody", "--", "-c", "exec \"$0\"", program];
-        Some(ns.exec("capsh", &args))
-    } else {
-        None
     }
 }
 
@@ -729,34 +683,6 @@ fn udp_echo_and_http_server_exit_when_their_device_is_deleted() {
         let (exited, took) = delete_tun0_under(&ns, demo);
         assert_ended_by_the_deletion(name, &exited, took);
     }
-}
-
-/// What a client sent to [`course_tcp_server`], and from where.
-type Heard = (Vec<u8>, SocketAddr);
-
-/// The course's server.py inside `ns`, on 0.0.0.0:9000: accepts `clients` connections one
-/// after the other and echoes each until the client closes. Returns what each client sent, and
-/// from where. Bound before the demo creates tun0, as a learner would start it.
-fn course_tcp_server(ns: &NetNs, clients: usize) -> JoinHandle<io::Result<Vec<Heard>>> {
-    let listener = linux_tcp_listener(ns, ([0, 0, 0, 0], 9000)).unwrap();
-    std::thread::spawn(move || {
-        let mut got = Vec::new();
-        for _ in 0..clients {
-            let (mut conn, client) = accept_within(&listener, READY + EXIT)?;
-            let mut received = Vec::new();
-            let mut buf = [0; 1024];
-            loop {
-                let n = conn.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                received.extend_from_slice(&buf[..n]);
-                conn.write_all(&buf[..n])?;
-            }
-            got.push((received, client));
-        }
-        Ok(got)
-    })
 }
 
 #[test]

@@ -39,9 +39,9 @@ use tunstack_demos::{
 
 /// An HTTP client on tunstack: the course's "what happens when you type a URL".
 ///
-/// Creates a TUN device (the kernel side gets --peer, our stack --addr), connects to the URL's
-/// address (the handshake), sends a GET request written by hand, and prints the status line,
-/// the headers, the body (up to --max-body bytes), the time to connect, to the first byte of
+/// Creates a TUN device (TAP with --tap; the kernel side gets --peer, our stack --addr), connects
+/// to the URL's address (the handshake), sends a GET request written by hand, and prints the status
+/// line, the headers, the body (up to --max-body bytes), the time to connect, to the first byte of
 /// the response and in total, and the ephemeral port. Needs CAP_NET_ADMIN (run it with sudo).
 #[derive(Parser, Debug)]
 #[command(
@@ -79,8 +79,10 @@ async fn main() -> ExitCode {
     let net = start_on_tun("http-get", &args.tun).unwrap_or_else(|err| exit_with(&err));
     let shutdown = shutdown_signal();
     println!(
-        "http-get ready: {} on {} (kernel side {}), fetching {}",
-        args.tun.addr, net.device, args.tun.peer, args.url
+        "http-get ready: {} {}, fetching {}",
+        args.tun.addr,
+        net.on_device(),
+        args.url
     );
     println!(
         "try: http-get http://{}/SOME/FILE; a server must listen on 0.0.0.0:{} on the kernel \

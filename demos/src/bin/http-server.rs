@@ -8,6 +8,7 @@
 //!
 //! ```text
 //! sudo http-server                   # creates tun0, 10.77.0.1 (kernel) <-> 10.77.0.2 (us)
+//! sudo http-server --tap             # tap0: the page shows the Ethernet header too
 //! curl http://10.77.0.2/             # your request's journey: 5-tuple, headers, RTT, cwnd
 //! curl http://10.77.0.2/stats        # every layer's counters and every TCP connection
 //! curl -o /dev/null http://10.77.0.2/bytes/100000000   # 100 MB, made as they are sent
@@ -30,8 +31,9 @@ use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_T
 use hyper::server::conn::http1;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tunstack::{Stack, TcpListener, TcpStream};
+use tunstack::{Ipv4Cidr, Stack, TcpListener, TcpStream};
 use tunstack_demos::http::journey::{self, Visit};
+use tunstack_demos::http::link::Link;
 use tunstack_demos::http::pattern::{PatternBody, MAX_LEN};
 use tunstack_demos::http::stats_page;
 use tunstack_demos::http::tap::{Tap, TappedStream};
@@ -45,12 +47,12 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An HTTP/1.1 server on tunstack: hyper, on our TCP.
 ///
-/// Creates a TUN device, gives the kernel side its address, and serves until Ctrl-C, each
-/// connection in its own task, kept alive between requests. Pages: / (what your request went
-/// through: the 5-tuple, each layer's header, the connection's RTT estimate, congestion window
-/// and retransmissions), /stats and /stats.json (every layer's counters, every TCP connection),
-/// /bytes/N (N bytes, up to 1 GiB, made as they are sent). Needs CAP_NET_ADMIN (run it with
-/// sudo). Answers ping too.
+/// Creates a TUN device (TAP with --tap), gives the kernel side its address, and serves until
+/// Ctrl-C, each connection in its own task, kept alive between requests. Pages: / (what your
+/// request went through: the 5-tuple, each layer's header, the connection's RTT estimate,
+/// congestion window and retransmissions), /stats and /stats.json (every layer's counters, every
+/// TCP connection), /bytes/N (N bytes, up to 1 GiB, made as they are sent). Needs CAP_NET_ADMIN
+/// (run it with sudo). Answers ping too.
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -84,6 +86,11 @@ type Body = Either<Full<Bytes>, PatternBody>;
 struct Site {
     stack: Stack,
     device: Arc<str>,
+    /// Our network (the kernel side's address and prefix): a visitor off it came through the
+    /// gateway, whose MAC address its frames then carry.
+    network: Ipv4Cidr,
+    /// Where packets off our network go: the kernel's side, on TAP.
+    gateway: Option<Ipv4Addr>,
     requests: Arc<AtomicU64>,
 }
 
@@ -101,8 +108,9 @@ async fn main() -> ExitCode {
     tokio::pin!(shutdown);
     let addr = args.tun.addr;
     println!(
-        "http-server ready: {addr}:{} on {} (kernel side {})",
-        args.port, net.device, args.tun.peer
+        "http-server ready: {addr}:{} {}",
+        args.port,
+        net.on_device()
     );
     if let Some(line) = net.impairments_line() {
         println!("{line}");
@@ -116,6 +124,8 @@ async fn main() -> ExitCode {
     let site = Site {
         stack: net.stack.clone(),
         device: net.device.as_str().into(),
+        network: net.peer,
+        gateway: args.tun.tap.then(|| net.peer.address()),
         requests: Arc::new(AtomicU64::new(0)),
     };
     let mut http = http1::Builder::new();
@@ -215,6 +225,12 @@ impl Site {
                         })
                         .collect(),
                     device: self.device.to_string(),
+                    link: Link::of(
+                        &self.stack,
+                        self.network,
+                        self.gateway,
+                        *arrival.info.quad.remote.ip(),
+                    ),
                 };
                 page("text/html; charset=utf-8", journey::page(&visit))
             }

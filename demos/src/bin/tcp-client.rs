@@ -45,10 +45,10 @@ use tunstack_demos::{
 
 /// A TCP client on tunstack: the course's client.py.
 ///
-/// Creates a TUN device (the kernel side gets --peer, our stack --addr), connects to --to from a
-/// random ephemeral port (the three-way handshake), sends --message, prints the server's reply
-/// ("Server said: ...") and the ephemeral port, and closes. Needs CAP_NET_ADMIN (run it with
-/// sudo).
+/// Creates a TUN device (TAP with --tap; the kernel side gets --peer, our stack --addr), connects
+/// to --to from a random ephemeral port (the three-way handshake), sends --message, prints the
+/// server's reply ("Server said: ...") and the ephemeral port, and closes. Needs CAP_NET_ADMIN (run
+/// it with sudo).
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -85,8 +85,10 @@ async fn main() -> ExitCode {
     let net = start_on_tun("tcp-client", &args.tun).unwrap_or_else(|err| exit_with(&err));
     let shutdown = shutdown_signal();
     println!(
-        "tcp-client ready: {} on {} (kernel side {}), connecting to {}",
-        args.tun.addr, net.device, args.tun.peer, args.to
+        "tcp-client ready: {} {}, connecting to {}",
+        args.tun.addr,
+        net.on_device(),
+        args.to
     );
     println!(
         "try: --message 'something else'; a server must listen on 0.0.0.0:{} on the kernel \

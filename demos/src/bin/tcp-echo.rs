@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! sudo tcp-echo                     # creates tun0, 10.77.0.1 (kernel) <-> 10.77.0.2 (us)
+//! sudo tcp-echo --tap               # tap0 instead: Ethernet frames, ARP, `ip neigh`
 //! nc 10.77.0.2 7                    # type a line: it comes back
 //! sudo tcp-echo --keepalive 10s     # probe clients silent for 10 s: see them in Wireshark
 //! ```
@@ -24,8 +25,9 @@ use tunstack_demos::{
 
 /// A TCP echo server on tunstack: every byte a client sends comes back to it.
 ///
-/// Creates a TUN device, gives the kernel side its address, and serves every connection
-/// concurrently until Ctrl-C (or until the device is deleted: then it says so and fails). Needs CAP_NET_ADMIN (run it with sudo). Answers ping too.
+/// Creates a TUN device (TAP with --tap), gives the kernel side its address, and serves every
+/// connection concurrently until Ctrl-C (or until the device is deleted: then it says so and
+/// fails). Needs CAP_NET_ADMIN (run it with sudo). Answers ping too.
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -75,10 +77,7 @@ async fn main() -> ExitCode {
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let addr = args.tun.addr;
-    println!(
-        "tcp-echo ready: {addr}:{} on {} (kernel side {})",
-        args.port, net.device, args.tun.peer
-    );
+    println!("tcp-echo ready: {addr}:{} {}", args.port, net.on_device());
     if let Some(line) = net.impairments_line() {
         println!("{line}");
     }

@@ -37,10 +37,10 @@ use tunstack_demos::{
 
 /// Measures round-trip time with TCP handshakes on tunstack: the course's measure_rtt.
 ///
-/// Creates a TUN device (the kernel side gets --peer, our stack --addr), then --samples times
-/// connects to --to and closes at once, timing each connect + close, and prints the samples and
-/// "RTT Stats: {'min_ms': .., 'avg_ms': .., 'max_ms': ..}". Stops at the first connection that
-/// fails. Needs CAP_NET_ADMIN (run it with sudo).
+/// Creates a TUN device (TAP with --tap; the kernel side gets --peer, our stack --addr), then
+/// --samples times connects to --to and closes at once, timing each connect + close, and prints the
+/// samples and "RTT Stats: {'min_ms': .., 'avg_ms': .., 'max_ms': ..}". Stops at the first
+/// connection that fails. Needs CAP_NET_ADMIN (run it with sudo).
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -77,8 +77,11 @@ async fn main() -> ExitCode {
     let net = start_on_tun("tcp-rtt", &args.tun).unwrap_or_else(|err| exit_with(&err));
     let shutdown = shutdown_signal();
     println!(
-        "tcp-rtt ready: {} on {} (kernel side {}), timing {} handshakes with {}",
-        args.tun.addr, net.device, args.tun.peer, args.samples, args.to
+        "tcp-rtt ready: {} {}, timing {} handshakes with {}",
+        args.tun.addr,
+        net.on_device(),
+        args.samples,
+        args.to
     );
     if let Some(line) = net.impairments_line() {
         println!("{line}");

@@ -43,11 +43,11 @@ const BACKOFF_BASE: Duration = Duration::from_millis(500);
 
 /// A UDP client on tunstack: sends a datagram, waits for the reply, retries with backoff.
 ///
-/// Creates a TUN device (the kernel side gets --peer, our stack --addr), sends --message to
-/// --to from a random ephemeral port and prints the reply, who sent it and the round-trip time.
-/// When no reply comes within --timeout, it retries after 0.5 s, 1 s, 2 s, 4 s... plus up to
-/// 50% of random jitter, as the course's call_with_retry does. Needs CAP_NET_ADMIN (run it with
-/// sudo).
+/// Creates a TUN device (TAP with --tap; the kernel side gets --peer, our stack --addr), sends
+/// --message to --to from a random ephemeral port and prints the reply, who sent it and the
+/// round-trip time. When no reply comes within --timeout, it retries after 0.5 s, 1 s, 2 s, 4 s...
+/// plus up to 50% of random jitter, as the course's call_with_retry does. Needs CAP_NET_ADMIN (run
+/// it with sudo).
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -108,8 +108,10 @@ async fn main() -> ExitCode {
     }
     let shutdown = shutdown_signal();
     println!(
-        "udp-client ready: {}:{port} on {} (kernel side {}), sending to {}",
-        args.tun.addr, net.device, args.tun.peer, args.to
+        "udp-client ready: {}:{port} {}, sending to {}",
+        args.tun.addr,
+        net.on_device(),
+        args.to
     );
     if let Some(line) = net.impairments_line() {
         println!("{line}");

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! sudo udp-echo                     # creates tun0, 10.77.0.1 (kernel) <-> 10.77.0.2 (us)
+//! sudo udp-echo --tap               # tap0 instead: Ethernet frames, ARP, `ip neigh`
 //! ping 10.77.0.2                    # answered by our ICMP
 //! echo hello | nc -u -w1 10.77.0.2 7
 //! ```
@@ -20,9 +21,9 @@ use tunstack_demos::{
 
 /// A UDP echo server on tunstack: every datagram comes back to its sender unchanged.
 ///
-/// Creates a TUN device, gives the kernel side its address, and serves until Ctrl-C (or until
-/// the device is deleted: then it says so and fails). Needs
-/// CAP_NET_ADMIN (run it with sudo). Answers ping too.
+/// Creates a TUN device (TAP with --tap), gives the kernel side its address, and serves until
+/// Ctrl-C (or until the device is deleted: then it says so and fails). Needs CAP_NET_ADMIN (run it
+/// with sudo). Answers ping too.
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -48,10 +49,7 @@ async fn main() -> ExitCode {
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let addr = args.tun.addr;
-    println!(
-        "udp-echo ready: {addr}:{} on {} (kernel side {})",
-        args.port, net.device, args.tun.peer
-    );
+    println!("udp-echo ready: {addr}:{} {}", args.port, net.on_device());
     if let Some(line) = net.impairments_line() {
         println!("{line}");
     }

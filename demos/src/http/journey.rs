@@ -4,13 +4,15 @@
 //! back up on the server. This page is the server's half of that trace, for the request that
 //! asked for it: the connection's 5-tuple, each layer's header as tunstack unwrapped it (link,
 //! IPv4, TCP, HTTP), and what TCP knew about the connection at that moment (its RTT estimate,
-//! congestion window and retransmissions).
+//! congestion window and retransmissions). The link's box is [`super::link`]'s: nothing on a
+//! TUN device, the Ethernet header with both MAC addresses on a TAP device.
 
 use std::fmt::Write;
 
 use tunstack::tcp::ConnInfo;
 
 use super::html::{escape, ms, page as html_page};
+use super::link::{self, Link, ETHERNET_HEADER};
 use super::tap::Arrival;
 
 /// The IPv4 header without options, the only kind Linux sends (RFC 791).
@@ -30,8 +32,10 @@ pub struct Visit {
     pub request_line: String,
     /// The request's headers, names and values, in the order hyper keeps them.
     pub headers: Vec<(String, String)>,
-    /// The TUN device the request came through.
+    /// The TUN or TAP device the request came through.
     pub device: String,
+    /// What wrapped the request's packets on that device: nothing (TUN), or Ethernet (TAP).
+    pub link: Link,
 }
 
 /// The TCP header size of the peer's data segments on this connection: with timestamps on
@@ -96,14 +100,11 @@ fn layers_section(out: &mut String, visit: &Visit) {
         format!("{TCP_HEADER} bytes, no options")
     };
     let request_bytes = visit.arrival.request_bytes;
-    let device = escape(&visit.device);
+    let link_head = link::box_head(&visit.link, &visit.device);
     let _ = writeln!(
         out,
         "<h2>On the way in, layer by layer</h2>\n\
-         <div class=\"layer link\"><h3>[Layer 1&ndash;2] TUN device {device}: no link \
-         header</h3>\n<p class=\"note\">A TUN device carries bare IP packets between the \
-         Linux kernel and this program. On Ethernet, a 14-byte header (MAC addresses) and a \
-         4-byte checksum would wrap the packet here.</p>\n\
+         <div class=\"layer link\">{link_head}\
          <div class=\"layer ip\"><h3>[Layer 3] IPv4 packet {} &rarr; {}, protocol 6 (TCP): \
          IPv4 header {IPV4_HEADER} bytes</h3>\n\
          <div class=\"layer tcp\"><h3>[Layer 4] TCP segment, port {} &rarr; {}: TCP header \
@@ -118,28 +119,50 @@ fn layers_section(out: &mut String, visit: &Visit) {
     );
     let payload = info.mss.saturating_sub(tcp_header - TCP_HEADER).max(1) as u64;
     let on_the_wire = IPV4_HEADER as u64 + tcp_header as u64 + request_bytes;
-    let fit = if request_bytes <= payload {
-        format!(
+    let link_header = visit.link.header_len();
+    let fit = match (request_bytes <= payload, &visit.link) {
+        (true, Link::Tun) => format!(
             "It fits in one segment (at most {payload} bytes of data each, the MSS less the \
              options), so it most likely came as one IPv4 packet of {IPV4_HEADER} + \
              {tcp_header} + {request_bytes} = {on_the_wire} bytes."
-        )
-    } else {
-        format!(
+        ),
+        (true, Link::Ethernet(_)) => format!(
+            "It fits in one segment (at most {payload} bytes of data each, the MSS less the \
+             options), so it most likely came as one IPv4 packet of {IPV4_HEADER} + \
+             {tcp_header} + {request_bytes} = {on_the_wire} bytes, in an Ethernet frame of \
+             {link_header} + {on_the_wire} = {} bytes.",
+            link_header as u64 + on_the_wire
+        ),
+        (false, link) => format!(
             "It takes at least {} segments of at most {payload} bytes of data each (the MSS \
-             less the options), each with its own IPv4 and TCP headers.",
-            request_bytes.div_ceil(payload)
-        )
+             less the options), each with its own {}IPv4 and TCP headers.",
+            request_bytes.div_ceil(payload),
+            match link {
+                Link::Tun => "",
+                Link::Ethernet(_) => "Ethernet, ",
+            }
+        ),
+    };
+    let ethernet_row = match visit.link {
+        Link::Tun => String::new(),
+        Link::Ethernet(_) => format!(
+            "<tr><td>Ethernet</td><td class=\"num\">{ETHERNET_HEADER} bytes</td><td>the IPv4 \
+             packet</td></tr>\n"
+        ),
     };
     let _ = writeln!(
         out,
         "<table>\n<tr><th>layer</th><th>header</th><th>what it carried</th></tr>\n\
-         <tr><td>IPv4</td><td class=\"num\">{IPV4_HEADER} bytes</td><td>the TCP segment</td></tr>\n\
+         {ethernet_row}<tr><td>IPv4</td><td class=\"num\">{IPV4_HEADER} bytes</td><td>the TCP segment</td></tr>\n\
          <tr><td>TCP</td><td class=\"num\">{tcp_header} bytes</td><td>your request's bytes</td></tr>\n\
          <tr><td>HTTP</td><td class=\"num\">&mdash;</td><td>request: {request_bytes} bytes</td></tr>\n\
          </table>\n<p>{fit} Going up, each layer checked its header, removed it and handed the \
-         rest to the layer above: IP by the protocol number (6 is TCP), TCP by the port \
+         rest to the layer above: {}IP by the protocol number (6 is TCP), TCP by the port \
          ({}), and the HTTP server read what remained.</p>",
+        match visit.link {
+            Link::Tun => "",
+            Link::Ethernet(_) => "Ethernet by the EtherType (0x0800 is IPv4), ",
+        },
         quad.local.port()
     );
 }
@@ -249,7 +272,10 @@ mod tests {
     use std::net::SocketAddrV4;
     use std::time::Duration;
 
+    use tunstack::link::neighbour::{NeighbourInfo, NeighbourState};
     use tunstack::tcp::{Algorithm, ConnStats, Quad, State};
+
+    use crate::http::link::EthernetLink;
 
     fn visit(timestamps: bool, request_bytes: u64) -> Visit {
         let info = ConnInfo {
@@ -281,6 +307,27 @@ mod tests {
             request_line: "GET / HTTP/1.1".into(),
             headers: vec![("user-agent".into(), "<script>".into())],
             device: "tun0".into(),
+            link: Link::Tun,
+        }
+    }
+
+    /// `visit` on a TAP device, where the kernel at 10.77.0.1 is in our neighbour table.
+    fn tap_visit(timestamps: bool, request_bytes: u64) -> Visit {
+        Visit {
+            device: "tap0".into(),
+            link: Link::Ethernet(EthernetLink {
+                ours: "02:00:0a:4d:00:02".parse().unwrap(),
+                ours_ip: "10.77.0.2".parse().unwrap(),
+                sender: Some(NeighbourInfo {
+                    ip: "10.77.0.1".parse().unwrap(),
+                    mac: Some("9a:3c:5e:00:11:22".parse().unwrap()),
+                    state: NeighbourState::Reachable,
+                    waiting: 0,
+                }),
+                sender_ip: "10.77.0.1".parse().unwrap(),
+                via_gateway: false,
+            }),
+            ..visit(timestamps, request_bytes)
         }
     }
 
@@ -314,5 +361,74 @@ mod tests {
             html.contains("at least 4 segments of at most 1460 bytes"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn on_tun_there_is_no_link_header() {
+        let html = page(&visit(true, 77));
+        assert!(html.contains("TUN device tun0: no link header"), "{html}");
+        assert!(html.contains("a 14-byte header (MAC addresses) and a 4-byte checksum would wrap"));
+        assert!(!html.contains("<td>Ethernet</td>"), "{html}");
+    }
+
+    #[test]
+    fn on_tap_the_page_shows_the_ethernet_header_with_both_mac_addresses() {
+        let html = page(&tap_visit(true, 77));
+        for text in [
+            "Ethernet frame on TAP device tap0: Ethernet header 14 bytes",
+            "<tr><th>destination MAC</th><td><code>02:00:0a:4d:00:02</code></td><td>ours",
+            "<tr><th>source MAC</th><td><code>9a:3c:5e:00:11:22</code></td><td>yours",
+            "10.77.0.1 lladdr 9a:3c:5e:00:11:22 REACHABLE",
+            "<code>0x0800</code>",
+            "<pre>02 00 0a 4d 00 02  9a 3c 5e 00 11 22  08 00</pre>",
+            "who has 10.77.0.2? tell 10.77.0.1",
+            "frame check sequence (FCS, a CRC-32 of the frame)",
+            "have no FCS",
+            "<tr><td>Ethernet</td><td class=\"num\">14 bytes</td>",
+            "20 + 32 + 77 = 129 bytes, in an Ethernet frame of 14 + 129 = 143 bytes.",
+            "Ethernet by the EtherType (0x0800 is IPv4), IP by the protocol number",
+        ] {
+            assert!(html.contains(text), "{text:?} missing:\n{html}");
+        }
+        assert!(
+            !html.contains("would wrap the packet here"),
+            "TUN's sentence: {html}"
+        );
+        let big = page(&tap_visit(false, 5000));
+        assert!(
+            big.contains("each with its own Ethernet, IPv4 and TCP headers"),
+            "{big}"
+        );
+    }
+
+    #[test]
+    fn on_tap_an_unknown_sender_or_a_gateway_is_said_so() {
+        let mut visit = tap_visit(true, 77);
+        let Link::Ethernet(eth) = &mut visit.link else {
+            unreachable!()
+        };
+        eth.sender = None;
+        let html = page(&visit);
+        assert!(
+            html.contains("<tr><th>source MAC</th><td>unknown</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("10.77.0.1 is not in our neighbour table right now"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("<pre>02 00"),
+            "no bytes without the source: {html}"
+        );
+
+        let mut visit = tap_visit(true, 77);
+        let Link::Ethernet(eth) = &mut visit.link else {
+            unreachable!()
+        };
+        eth.via_gateway = true;
+        let html = page(&visit);
+        assert!(html.contains("your router's, 10.77.0.1"), "{html}");
+        assert!(html.contains("Your router found our MAC address"), "{html}");
     }
 }

@@ -1,12 +1,22 @@
 //! What the demo suites share: a namespace per run, starting a demo and checking how its output
-//! begins, the ephemeral port a client reports, complete TCP connections in a capture.
+//! begins, the ephemeral port a client reports, complete TCP connections in a capture, and the
+//! course's UDP and TCP servers on the kernel's side for the client demos, and the Linux
+//! programs the tests run there (Chromium; a demo without privileges).
 // Each suite is its own test binary and uses only part of this module.
 #![allow(dead_code)]
 
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tunstack::device::netns::NetNs;
-use tunstack_tests::{tshark_tcp_check, tun_tests_can_run, Exited, Running, TempFile};
+use tunstack_tests::{
+    accept_within, linux_tcp_listener, linux_udp, skip_or_fail, tshark_tcp_check,
+    tun_tests_can_run, Exited, Running, TempFile,
+};
 
 /// How long a demo may take to create its device and say it is ready.
 pub const READY: Duration = Duration::from_secs(10);
@@ -76,4 +86,132 @@ pub fn complete_connections(capture: &TempFile) -> Vec<tunstack_tests::TcpConver
         }
     }
     conversations
+}
+
+/// The course's UDP server, inside `ns` on 0.0.0.0:9001: answers "Got your datagram!" to each
+/// datagram but the first `ignore` ones, until it has answered `answer` (or heard nothing for
+/// three seconds). Returns every datagram it got, with its sender.
+pub fn course_server(
+    ns: &NetNs,
+    ignore: usize,
+    answer: usize,
+) -> JoinHandle<Vec<(Vec<u8>, SocketAddr)>> {
+    let server = linux_udp(ns, ([0, 0, 0, 0], 9001)).unwrap();
+    std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0; 4096];
+        while got.len() < ignore + answer {
+            let Ok((n, sender)) = server.recv_from(&mut buf) else {
+                break;
+            };
+            got.push((buf[..n].to_vec(), sender));
+            if got.len() > ignore {
+                server.send_to(b"Got your datagram!", sender).unwrap();
+            }
+        }
+        got
+    })
+}
+
+/// What a client sent to [`course_tcp_server`], and from where.
+pub type Heard = (Vec<u8>, SocketAddr);
+
+/// The course's server.py inside `ns`, on 0.0.0.0:9000: accepts `clients` connections one
+/// after the other and echoes each until the client closes. Returns what each client sent, and
+/// from where. Bound before the demo creates its device, as a learner would start it.
+pub fn course_tcp_server(ns: &NetNs, clients: usize) -> JoinHandle<io::Result<Vec<Heard>>> {
+    let listener = linux_tcp_listener(ns, ([0, 0, 0, 0], 9000)).unwrap();
+    std::thread::spawn(move || {
+        let mut got = Vec::new();
+        for _ in 0..clients {
+            let (mut conn, client) = accept_within(&listener, READY + EXIT)?;
+            let mut received = Vec::new();
+            let mut buf = [0; 1024];
+            loop {
+                let n = conn.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                received.extend_from_slice(&buf[..n]);
+                conn.write_all(&buf[..n])?;
+            }
+            got.push((received, client));
+        }
+        Ok(got)
+    })
+}
+
+/// A fresh temporary folder, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        let name = format!("tunstack-{label}-{}", std::process::id());
+        let path = std::env::temp_dir().join(name);
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether `program` can be started (`--version`, whatever its exit status: wrk's is 1); if
+/// not, says what to install (or fails, under CI).
+pub fn installed(program: &str, package: &str) -> bool {
+    let runs = Command::new(program).arg("--version").output().is_ok();
+    if !runs {
+        skip_or_fail(&format!(
+            "{program} is not installed (Debian: apt-get install {package})"
+        ));
+    }
+    runs
+}
+
+/// The Chromium command: headless, no sandbox (we are root), no GPU, no QUIC, no first-run or
+/// background traffic, a fresh profile; inside `ns`, where the only other host is our stack.
+pub fn chromium(ns: &NetNs, profile: &Path, url: &str) -> Command {
+    let profile = format!("--user-data-dir={}", profile.display());
+    let args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        &profile,
+        "--dump-dom",
+        url,
+    ];
+    ns.exec("chromium", &args)
+}
+
+/// A command that runs `program` inside `ns` as user nobody, without any capability; `None`
+/// when neither setpriv nor capsh is installed.
+pub fn unprivileged(ns: &NetNs, program: &str) -> Option<Command> {
+    let installed = |tool: &str| {
+        Command::new(tool)
+            .arg("--help")
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    if installed("setpriv") {
+        let args = ["--reuid=65534", "--regid=65534", "--clear-groups", program];
+        Some(ns.exec("setpriv", &args))
+    } else if installed("capsh") {
+        let args = ["--user=nobody", "--", "-c", "exec \"$0\"", program];
+        Some(ns.exec("capsh", &args))
+    } else {
+        None
+    }
 }
