@@ -169,7 +169,17 @@ fn arp_resolves_then_tcp_talks_in_frames() {
         (B, NeighbourState::Reachable)
     );
     assert_eq!(table[0].mac, Some(Config::mac_for(B)));
-    assert_eq!(b.neighbours(now)[0].ip, A);
+    // B learned A from A's request (STALE, then DELAY once B answered with its SYN-ACK); A's
+    // ACK of that SYN-ACK showed A hears B, which makes the entry REACHABLE with no probe.
+    let table = b.neighbours(now);
+    assert_eq!(
+        (table[0].ip, table[0].state),
+        (A, NeighbourState::Reachable)
+    );
+    let later = now + Duration::from_secs(6);
+    let log = exchange(&mut a, &mut b, later);
+    let probes: Vec<_> = log.iter().filter(|s| s.arp.is_some()).collect();
+    assert!(probes.is_empty(), "no ARP probe: {probes:#?}");
     let stats = a.stats();
     assert_eq!((stats.arp.sent, stats.neighbours.requests), (2, 1));
     assert_eq!((stats.neighbours.held, stats.neighbours.released), (1, 1));

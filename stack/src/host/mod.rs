@@ -62,6 +62,7 @@ use crate::link::neighbour::{NeighbourConfig, NeighbourInfo};
 use crate::link::Reason;
 use crate::queue::PacketQueue;
 use crate::stats::{DropReason, Stats};
+use crate::tcp::demux::Progress;
 use crate::tcp::{TcpConfig, TcpLayer};
 use crate::time::Instant;
 use crate::udp::input::Delivery;
@@ -292,8 +293,12 @@ impl Host {
                 }
             }
             IpProtocol::Tcp => {
-                self.tcp
-                    .receive(now, &mut self.ip, &mut self.out, (src, dst), payload);
+                let progress =
+                    self.tcp
+                        .receive(now, &mut self.ip, &mut self.out, (src, dst), payload);
+                if let (Progress::From(peer), Some(link)) = (progress, &mut self.link) {
+                    link.confirm(now, peer);
+                }
             }
             IpProtocol::Unknown(number) => {
                 // RFC 1122 3.2.2.1: a host SHOULD send protocol unreachable.

@@ -265,6 +265,14 @@ impl EthernetInterface {
         self.stats.sent += 1;
     }
 
+    /// An upper layer saw that `peer` hears us (a TCP ACK for new data): the neighbour on the
+    /// way to it is reachable, with no need to ask (RFC 4861 7.3.1; Linux's `dst_confirm`).
+    pub(crate) fn confirm(&mut self, now: Instant, peer: Ipv4Addr) {
+        if let NextHop::Ip(hop) = self.next_hop(peer) {
+            self.neighbours.confirm(now, hop);
+        }
+    }
+
     /// Where a packet to `dst` goes first.
     fn next_hop(&self, dst: Ipv4Addr) -> NextHop {
         if dst.is_broadcast() || (self.addr.contains(dst) && dst == self.addr.broadcast()) {

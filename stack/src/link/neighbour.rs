@@ -394,6 +394,20 @@ impl NeighbourCache {
         }
     }
 
+    /// `ip` was shown reachable by an upper layer (RFC 4861 7.3.1): a known entry becomes
+    /// REACHABLE again, so a neighbour in steady use is never probed. An INCOMPLETE entry has
+    /// no address to confirm and stays as it is.
+    pub(crate) fn confirm(&mut self, now: Instant, ip: Ipv4Addr) {
+        let Some(entry) = self.entries.get_mut(&ip) else {
+            return;
+        };
+        if entry.mac.is_some() {
+            entry.state = NeighbourState::Reachable;
+            entry.deadline = now + self.config.reachable_time;
+            entry.sent = 0;
+        }
+    }
+
     /// Runs the timers that are due at `now`: requests again, probes, giving up.
     pub(crate) fn poll(&mut self, now: Instant) {
         let due: Vec<Ipv4Addr> = self

@@ -260,3 +260,21 @@ fn a_flood_of_new_senders_stays_within_the_bound_and_keeps_what_waits() {
     assert!(table.iter().any(|i| i.ip == X && i.waiting == 1));
     assert_eq!(cache.stats.evicted, 10_000 - 15);
 }
+
+/// RFC 4861 7.3.1: an upper layer's proof (a TCP ACK for new data) keeps an entry in use
+/// REACHABLE: no probe while a transfer goes on.
+#[test]
+fn a_confirmation_from_above_spares_the_probe() {
+    let mut cache = cache();
+    cache.learn(at(0), X, MAC_X, Learned::Unsolicited { create: true });
+    assert_eq!(cache.lookup(at(10), X, packet(1)), Lookup::Send(MAC_X));
+    assert_eq!(state(&cache, at(10), X), Some(NeighbourState::Delay));
+    cache.confirm(at(20), X);
+    assert_eq!(state(&cache, at(20), X), Some(NeighbourState::Reachable));
+    cache.poll(at(5_010));
+    assert!(actions(&mut cache).is_empty(), "no probe");
+    // Nothing to confirm for an address still being asked for.
+    cache.lookup(at(0), Y, packet(2));
+    cache.confirm(at(30), Y);
+    assert_eq!(state(&cache, at(30), Y), Some(NeighbourState::Incomplete));
+}

@@ -39,7 +39,7 @@ impl TcpLayer {
         out: &mut PacketQueue,
         (src, dst): (Ipv4Addr, Ipv4Addr),
         bytes: &[u8],
-    ) {
+    ) -> Progress {
         self.stats.received += 1;
         let parsed =
             Packet::new_checked(bytes).and_then(|p| Repr::parse(&p, src, dst).map(|h| (p, h)));
@@ -48,7 +48,7 @@ impl TcpLayer {
             Err(err) => {
                 debug!(%src, %err, "tcp: drop malformed segment");
                 self.stats.dropped.add(err.into());
-                return;
+                return Progress::None;
             }
         };
         debug!("tcp: unwrap {header}");
@@ -62,27 +62,31 @@ impl TcpLayer {
         };
 
         if let Some(&index) = self.by_quad.get(&quad) {
-            self.deliver(now, ip, out, index, quad, &segment);
-            return;
+            return self.deliver(now, ip, out, index, quad, &segment);
         }
         match self
             .time_waits
             .on_segment(now, &quad, &header, self.config.msl * 2)
         {
             Some(Answer::Reopen) | None => {}
-            Some(Answer::Drop) => return,
-            Some(Answer::Ack) => return self.time_wait_ack(now, ip, out, quad),
+            Some(Answer::Drop) => return Progress::None,
+            Some(Answer::Ack) => {
+                self.time_wait_ack(now, ip, out, quad);
+                return Progress::None;
+            }
         }
         if self.listeners.contains_key(&quad.local.port()) {
             if let Some(index) = self.listen_input(now, ip, out, quad, &segment) {
                 // The handshake's ACK made a connection: it takes the segment (and its data,
-                // if any), then waits for `accept`.
+                // if any), then waits for `accept`. That ACK answered our SYN-ACK: progress.
                 self.deliver(now, ip, out, index, quad, &segment);
                 self.hand_to_listener(index);
+                return Progress::From(src);
             }
-            return;
+            return Progress::None;
         }
         self.closed_input(ip, out, quad, &header, DropReason::NoSocket);
+        Progress::None
     }
 
     /// Gives `segment` to connection `index` and carries out what it asks.
@@ -94,11 +98,16 @@ impl TcpLayer {
         index: usize,
         quad: Quad,
         segment: &Segment<'_>,
-    ) {
+    ) -> Progress {
         self.stats.delivered += 1;
+        let mut progress = Progress::None;
         let reply = match self.slots[index].conn.as_mut() {
             Some(conn) => {
+                let una = conn.snd.una;
                 let reply = conn.on_segment(now, segment);
+                if conn.snd.una > una {
+                    progress = Progress::From(*quad.remote.ip());
+                }
                 if conn.rcv.ack_immediately && conn.send_ack_now(now, ip, out) {
                     self.stats.sent += 1;
                 }
@@ -108,6 +117,7 @@ impl TcpLayer {
         };
         self.answer(now, ip, out, index, quad, reply);
         self.settle(index);
+        progress
     }
 
     /// A connection a completed handshake made joins its listener's accept queue.
@@ -287,4 +297,15 @@ impl TcpLayer {
         }
         None
     }
+}
+
+/// Whether a segment showed that its sender hears us: it acknowledged data (or a SYN) of ours
+/// that was not acknowledged before. The link layer takes that as proof that the neighbour on
+/// the way is reachable (RFC 4861 7.3.1), and does not need to ask by ARP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// Nothing new acknowledged.
+    None,
+    /// The peer at this address acknowledged something new.
+    From(Ipv4Addr),
 }

@@ -37,7 +37,7 @@ mod challenge;
 pub mod config;
 pub mod congestion;
 pub(crate) mod connection;
-mod demux;
+pub(crate) mod demux;
 pub mod flags;
 pub mod header;
 mod icmp;
