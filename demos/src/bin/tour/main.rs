@@ -67,6 +67,19 @@ fn show_ladder(file: &Path, rows: usize) {
     }
 }
 
+/// Draws frame `number` of a step's capture as encapsulation boxes, after a line saying what
+/// it is.
+fn show_boxes(file: &Path, number: usize, what: &str) {
+    let drawn = encap::frame_of_capture(file, number)
+        .and_then(|(medium, bytes)| encap::boxes_on(medium, &bytes));
+    if let Some(boxes) = drawn {
+        println!("\n  Frame {number}, {what}:\n");
+        for line in boxes.lines() {
+            println!("  {line}");
+        }
+    }
+}
+
 fn main() {
     let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -107,15 +120,12 @@ async fn tour(args: &Args) -> io::Result<()> {
     let file = steps::http_get(dir).await?;
     show_ladder(&file, 16);
     // Frame 4 is the request: after SYN, SYN-ACK and the handshake's ACK.
-    if let Some(boxes) = encap::frame_of_capture(&file, 4).and_then(|p| encap::boxes(&p)) {
-        println!(
-            "\n  Frame 4, the request, as it crossed the wire: each layer's header in front of"
-        );
-        println!("  the data of the layer above (encapsulation):\n");
-        for line in boxes.lines() {
-            println!("  {line}");
-        }
-    }
+    show_boxes(
+        &file,
+        4,
+        "the request, as it crossed the wire: each layer's header in front of\n  \
+         the data of the layer above (encapsulation)",
+    );
     captures.push(file);
     heading(5, "a transfer over a slow link that loses packets");
     captures.push(steps::lossy_transfer(dir).await?);
