@@ -64,7 +64,8 @@ struct Args {
     ascii: bool,
 
     /// Show each side's MAC address under its IP address (Ethernet captures: a TAP device's,
-    /// `tcpdump -i eth0`); an arrow to or from another MAC address says which.
+    /// `tcpdump -i eth0`, the tour's first step); an arrow to or from another MAC address says
+    /// which.
     #[arg(long)]
     mac: bool,
 
@@ -135,6 +136,7 @@ Making a capture:
   The tour writes one capture per step, no root needed:
       cargo run -p tunstack-demos --bin tour
       ladder captures/05-lossy-transfer.pcapng
+      ladder captures/00-arp.pcapng --mac      (Ethernet: ARP, then the first ping)
 
 Files: pcap and pcapng; link types raw IPv4 (tunstack, tcpdump on tun0), Ethernet (tunstack on
 TAP or an Ethernet wire, eth0, lo), Linux cooked v1 and v2 (tcpdump -i any), BSD loopback

@@ -39,7 +39,7 @@
 //!    loss analysis.
 //! 4. [`render`](mod@render): rows → lines.
 //!
-//! On an Ethernet capture (a TAP device's), ARP shows where it
+//! On an Ethernet capture (a TAP device's, or the tour's first step), ARP shows where it
 //! happened, before the packet that needed it, and [`Style::mac`] puts each side's MAC address
 //! under its IP address:
 //!
