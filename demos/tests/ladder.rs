@@ -106,16 +106,14 @@ fn the_tours_ping_and_udp_steps_drawn() {
     }
     assert_eq!(rows(&ping).len(), 6);
 
+    // One datagram each way; then the client closes its socket, and its stack answers the
+    // server's next datagram with a port unreachable, which joins the datagram's stream.
     let udp = ladder(&dir.0.join("02-udp.pcapng"), &["--all"]);
-    assert!(udp[0].ends_with("02-udp.pcapng: pcapng, raw IPv4 (228), 4 packets, 2 streams"));
+    assert!(udp[0].ends_with("02-udp.pcapng: pcapng, raw IPv4 (228), 4 packets, 1 stream"));
     let titles: Vec<&String> = udp.iter().filter(|l| l.starts_with("stream ")).collect();
-    assert_eq!(titles.len(), 2, "{udp:#?}");
+    assert_eq!(titles.len(), 1, "{udp:#?}");
     assert!(
-        titles[0].ends_with(" → 10.77.0.2:9001, 2 packets"),
-        "{titles:?}"
-    );
-    assert!(
-        titles[1].ends_with(" → 10.77.0.2:9999, 2 packets"),
+        titles[0].ends_with(" → 10.77.0.2:9001, 4 packets"),
         "{titles:?}"
     );
     assert!(has_row(
@@ -126,12 +124,16 @@ fn the_tours_ping_and_udp_steps_drawn() {
         &udp,
         &["│◄─── UDP len=18 ─", "─│  \"Got your datagram!\""]
     ));
-    assert!(has_row(&udp, &["│──── UDP len=7 ─", "►│  \"anyone?\""]));
+    assert!(has_row(
+        &udp,
+        &["│◄─── UDP len=12 ─", "─│  \"still there?\""]
+    ));
     assert!(has_row(
         &udp,
         &[
-            "│◄─── ICMP port unreachable ─",
-            "─│  about the UDP packet to 10.77.0.2:9999"
+            "│──── ICMP port unreachable ─",
+            "►│  about the UDP packet to 10.77.0.1:",
+            "# port unreachable: no socket is bound to UDP port "
         ]
     ));
 
@@ -142,7 +144,85 @@ fn the_tours_ping_and_udp_steps_drawn() {
         &ascii,
         &["|---- UDP len=15 -", ">|  \"Hello over UDP!\""]
     ));
-    assert!(has_row(&ascii, &["|<--- ICMP port unreachable -", "-|"]));
+    assert!(has_row(&ascii, &["|---- ICMP port unreachable -", ">|"]));
+}
+
+#[test]
+fn the_tours_arp_step_drawn() {
+    let dir = TempDir::new("tour-arp");
+    run_tour(&dir.0);
+    let file = dir.0.join("00-arp.pcapng");
+    let arp = ladder(&file, &[]);
+    assert!(
+        arp[0].ends_with("00-arp.pcapng: pcapng, Ethernet (1), 8 packets, 1 stream"),
+        "{arp:#?}"
+    );
+    assert!(arp.contains(&"stream 0: ICMP 10.77.0.1 → 10.77.0.2, 8 packets, 4 of them ARP".into()));
+    // ARP where it happened, before the ping that needed it: the announcements and the
+    // question to everyone (a double line), the answer to the client alone.
+    let drawn = rows(&arp);
+    assert_eq!(drawn.len(), 8, "{arp:#?}");
+    let broadcast = "═►│  broadcast: to every host on the link";
+    assert!(drawn[0].starts_with("│════ ARP announcement 10.77.0.1 is at 02:00:0a:4d:00:01 ═"));
+    assert!(drawn[0].contains(broadcast), "{arp:#?}");
+    assert!(drawn[0].ends_with(
+        "# gratuitous ARP: the interface is up, announcing our address at 02:00:0a:4d:00:01"
+    ));
+    assert!(drawn[1].starts_with("│◄═══ ARP announcement 10.77.0.2 is at 02:00:0a:4d:00:02 ═"));
+    assert!(drawn[2].starts_with("│════ ARP who has 10.77.0.2? tell 10.77.0.1 ═"));
+    assert!(drawn[2].contains(broadcast));
+    assert!(drawn[2].ends_with(
+        "# who has 10.77.0.2? the next hop's MAC is unknown; 1 packet waits for the answer"
+    ));
+    assert!(drawn[3].starts_with("│◄─── ARP 10.77.0.2 is at 02:00:0a:4d:00:02 ─"));
+    assert!(
+        drawn[3].ends_with("─│"),
+        "no note on a unicast answer: {arp:#?}"
+    );
+    assert!(drawn[4].starts_with("│──── ICMP echo request seq=1 len=56 ─"));
+    assert!(drawn[5].starts_with("│◄─── ICMP echo reply seq=1 len=56 ─"));
+    // The times: the question at 0.1 s, the answer and the first ping a round trip later.
+    assert!(has_row(&arp, &["0.100000  │════ ARP who has"]));
+    assert!(has_row(&arp, &["0.120000  │◄─── ARP 10.77.0.2 is at"]));
+    assert!(has_row(&arp, &["0.120000  │──── ICMP echo request seq=1"]));
+
+    // --mac: each side's MAC address under its IP address; the rows do not change.
+    let mac = ladder(&file, &["--mac"]);
+    let at = mac
+        .iter()
+        .position(|line| line.trim_start().starts_with("time  10.77.0.1"))
+        .expect("the column heading");
+    let macs: Vec<&str> = mac[at + 1].split_whitespace().collect();
+    assert_eq!(macs, ["02:00:0a:4d:00:01", "02:00:0a:4d:00:02"], "{mac:#?}");
+    assert_eq!(mac[at].chars().count(), mac[at + 1].chars().count());
+    assert_eq!(rows(&mac), drawn);
+
+    // ASCII: a broadcast is a line of equals signs.
+    let ascii = ladder(&file, &["--ascii"]);
+    assert!(ascii.iter().all(|line| line.is_ascii()), "{ascii:#?}");
+    assert!(has_row(
+        &ascii,
+        &[
+            "|==== ARP who has 10.77.0.2? tell 10.77.0.1 =",
+            "=>|  broadcast"
+        ]
+    ));
+}
+
+#[test]
+fn a_capture_of_bare_ip_draws_the_same_with_mac() {
+    let dir = TempDir::new("tour-mac");
+    run_tour(&dir.0);
+    let file = dir.0.join("01-ping.pcapng");
+    let plain = ladder(&file, &[]);
+    let mac = ladder(&file, &["--mac"]);
+    assert_eq!(
+        mac[1],
+        "--mac: no MAC addresses to show: the packets in this capture have no Ethernet header \
+         (bare IP, as a TUN device carries them)"
+    );
+    assert_eq!(mac[0], plain[0]);
+    assert_eq!(mac[2..], plain[1..]);
 }
 
 #[test]

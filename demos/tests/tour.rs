@@ -31,7 +31,8 @@ fn run_tour(out: &Path) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-const CAPTURES: [&str; 6] = [
+const CAPTURES: [&str; 7] = [
+    "00-arp.pcapng",
     "01-ping.pcapng",
     "02-udp.pcapng",
     "03-handshake.pcapng",
@@ -55,6 +56,14 @@ fn the_tour_repeats_byte_for_byte() {
     }
     assert!(text_a.contains("Got your datagram!"));
     assert!(text_a.contains("connection refused"));
+    // The link layer's step: the neighbour table before, while asking, and after.
+    assert!(
+        text_a.contains("  client$ ip neigh    (empty)\n"),
+        "{text_a}"
+    );
+    assert!(text_a.contains("\n    10.77.0.2 INCOMPLETE (1 waiting)\n"));
+    assert!(text_a.contains("\n    10.77.0.2 lladdr 02:00:0a:4d:00:02 REACHABLE\n"));
+    assert!(text_a.contains("\n    10.77.0.1 lladdr 02:00:0a:4d:00:01 "));
 }
 
 #[test]
@@ -65,6 +74,14 @@ fn the_tour_captures_pass_tshark() {
     let dir = TempDir::new("tshark");
     run_tour(&dir.0);
     let expected = [
+        // Three requests to everyone (two announcements and the question), one answer.
+        (
+            "00-arp.pcapng",
+            "arp.opcode == 1 && eth.dst == ff:ff:ff:ff:ff:ff",
+            3,
+            "arp.opcode == 2 && eth.dst == 02:00:0a:4d:00:01",
+            1,
+        ),
         ("01-ping.pcapng", "icmp.type == 8", 3, "icmp.type == 0", 3),
         (
             "02-udp.pcapng",
@@ -180,6 +197,96 @@ fn the_port_unreachable_in_the_udp_capture_says_why() {
         icmp,
         format!("0x00000002\tport unreachable: no socket is bound to UDP port {client_port}"),
         "one port unreachable, outbound, with its reason"
+    );
+}
+
+/// `tshark -r path -Y filter -T fields -e field...`: one line per frame, fields split by tabs.
+fn tshark_fields(path: &Path, filter: &str, fields: &[&str]) -> String {
+    let mut command = Command::new("tshark");
+    command
+        .arg("-r")
+        .arg(path)
+        .args(["-Y", filter, "-T", "fields"]);
+    for field in fields {
+        command.args(["-e", field]);
+    }
+    let out = command.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}
+
+/// captures/README.md's walk through 00-arp.pcapng: Wireshark's Ethernet II and ARP
+/// dissectors read each frame as it says, and the first IP packet goes to the MAC address the
+/// answer gave.
+#[test]
+fn the_arp_capture_is_what_the_readme_says() {
+    if !tunstack_tests::tshark_available() {
+        return;
+    }
+    let dir = TempDir::new("arp");
+    run_tour(&dir.0);
+    let path = dir.0.join("00-arp.pcapng");
+    let protocols = tshark_fields(&path, "", &["frame.number", "frame.protocols"]);
+    assert_eq!(
+        protocols,
+        "1\teth:ethertype:arp\n2\teth:ethertype:arp\n3\teth:ethertype:arp\n\
+         4\teth:ethertype:arp\n5\teth:ethertype:ip:icmp:data\n6\teth:ethertype:ip:icmp:data\n\
+         7\teth:ethertype:ip:icmp:data\n8\teth:ethertype:ip:icmp:data"
+    );
+    let arp = tshark_fields(
+        &path,
+        "arp",
+        &[
+            "frame.number",
+            "eth.dst",
+            "eth.src",
+            "arp.opcode",
+            "arp.src.hw_mac",
+            "arp.src.proto_ipv4",
+            "arp.dst.hw_mac",
+            "arp.dst.proto_ipv4",
+            "arp.isgratuitous",
+            "frame.len",
+        ],
+    );
+    let broadcast = "ff:ff:ff:ff:ff:ff";
+    let (client, server) = ("02:00:0a:4d:00:01", "02:00:0a:4d:00:02");
+    let unknown = "00:00:00:00:00:00";
+    let rows = [
+        // The announcements: sender and target address the same, to everyone.
+        format!("1\t{broadcast}\t{client}\t1\t{client}\t10.77.0.1\t{unknown}\t10.77.0.1\t1\t42"),
+        format!("2\t{broadcast}\t{server}\t1\t{server}\t10.77.0.2\t{unknown}\t10.77.0.2\t1\t42"),
+        // Who has 10.77.0.2? tell 10.77.0.1: to everyone, the target MAC unknown.
+        format!("3\t{broadcast}\t{client}\t1\t{client}\t10.77.0.1\t{unknown}\t10.77.0.2\t\t42"),
+        // 10.77.0.2 is at 02:00:0a:4d:00:02: to the asker alone, who is its target.
+        format!("4\t{client}\t{server}\t2\t{server}\t10.77.0.2\t{client}\t10.77.0.1\t\t42"),
+    ];
+    assert_eq!(arp, rows.join("\n"));
+    let comments = tshark_fields(&path, "frame.comment", &["frame.number", "frame.comment"]);
+    assert_eq!(
+        comments,
+        format!(
+            "1\tgratuitous ARP: the interface is up, announcing our address at {client}\n\
+             3\twho has 10.77.0.2? the next hop's MAC is unknown; 1 packet waits for the answer"
+        )
+    );
+    // The first IPv4 frame leaves as the answer arrives, to the MAC address it gave.
+    let first_ip = tshark_fields(
+        &path,
+        "ip",
+        &[
+            "frame.number",
+            "frame.time_relative",
+            "eth.dst",
+            "eth.src",
+            "ip.dst",
+            "frame.len",
+        ],
+    );
+    let first_ip = first_ip.lines().next().unwrap_or_default();
+    assert_eq!(
+        first_ip,
+        format!("5\t0.120000000\t{server}\t{client}\t10.77.0.2\t98")
     );
 }
 

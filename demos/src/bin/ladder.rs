@@ -63,6 +63,12 @@ struct Args {
     #[arg(long)]
     ascii: bool,
 
+    /// Show each side's MAC address under its IP address (Ethernet captures: a TAP device's,
+    /// `tcpdump -i eth0`, the tour's first step); an arrow to or from another MAC address says
+    /// which.
+    #[arg(long)]
+    mac: bool,
+
     /// The time column: seconds since the first packet of the file, seconds since the row
     /// above (round trips at a glance), or the UTC time of day.
     #[arg(long, value_enum, value_name = "HOW", default_value_t = Time::Relative)]
@@ -99,8 +105,8 @@ grouped into streams by their two addresses and ports, as Wireshark does: one TC
 the UDP datagrams between two sockets, or the pings between two hosts, is one stream. An ICMP
 error (\"port unreachable\") joins the stream of the packet it is about.
 
-Every packet is read with tunstack's own header codecs (stack/src/ip, tcp, udp): what the stack
-reads off the wire, the ladder reads off the file.";
+Every packet is read with tunstack's own header codecs (stack/src/link, ip, tcp, udp): what the
+stack reads off the wire, the ladder reads off the file.";
 
 const AFTER_HELP: &str = "\
 Reading a row:
@@ -112,6 +118,11 @@ Reading a row:
   ╌╌╌╌╌╌✗         missing: sequence numbers the capture never saw (lost before it)
   on the right    notes: the analysis (retransmission, dup ack, ...), TCP options, the start of
                   the data in quotes, and the frame comment the stack wrote (after #)
+  ════►           broadcast: a frame to ff:ff:ff:ff:ff:ff, for every host on the link
+  ARP who has 10.77.0.2? tell 10.77.0.1
+                  on an Ethernet capture, ARP asking for a MAC address, and the answer
+                  (ARP 10.77.0.2 is at 02:00:0a:4d:00:02), drawn before the IP packet that
+                  needed it; --mac shows each side's MAC address
 
 Making a capture:
   Our demos write one with --capture:
@@ -125,15 +136,18 @@ Making a capture:
   The tour writes one capture per step, no root needed:
       cargo run -p tunstack-demos --bin tour
       ladder captures/05-lossy-transfer.pcapng
+      ladder captures/00-arp.pcapng --mac      (Ethernet: ARP, then the first ping)
 
-Files: pcap and pcapng; link types raw IPv4 (tunstack, tcpdump on tun0), Ethernet (eth0, lo),
-Linux cooked v1 and v2 (tcpdump -i any), BSD loopback (macOS lo0). IPv4 only: IPv6 packets are
-listed under \"not in any ladder\".";
+Files: pcap and pcapng; link types raw IPv4 (tunstack, tcpdump on tun0), Ethernet (tunstack on
+TAP or an Ethernet wire, eth0, lo), Linux cooked v1 and v2 (tcpdump -i any), BSD loopback
+(macOS lo0). IPv4 and ARP only: IPv6 packets are listed under \"not in any ladder\".";
 
 fn main() -> ExitCode {
     let args = Args::parse();
     let Some(file) = args.file.as_deref() else {
-        eprintln!("usage: ladder FILE [--stream N | --all] [--max-rows N] [--ascii] [--width N]");
+        eprintln!(
+            "usage: ladder FILE [--stream N | --all] [--max-rows N] [--ascii] [--width N] [--mac]"
+        );
         eprintln!("{}", hint());
         return ExitCode::from(2);
     };
@@ -159,6 +173,7 @@ fn main() -> ExitCode {
                 Time::Absolute => TimeFormat::Absolute,
             },
             ascii: args.ascii,
+            mac: args.mac,
         },
     };
     let lines = match ladder::render(&file.display().to_string(), &capture, &options) {

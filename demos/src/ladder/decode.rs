@@ -12,6 +12,10 @@
 //! - A capture may keep only the first bytes of each packet (`tcpdump -s 96`). The headers are
 //!   still there: the packet is read from a copy padded to its full length, and marked
 //!   [`Datagram::cut_short`]; its checksums cannot be checked.
+//!
+//! On an Ethernet capture each frame's header ([`tunstack::link::ethernet::header`]) is kept
+//! with the frame, for its MAC addresses, and ARP packets are read with
+//! [`tunstack::link::arp::header`]: the questions and answers that find those addresses.
 
 use std::net::SocketAddrV4;
 use std::time::Duration;
@@ -19,6 +23,8 @@ use std::time::Duration;
 use tunstack::ip::header::{self as ipv4, IpProtocol};
 use tunstack::ip::icmp::header as icmp;
 use tunstack::ip::icmp::{DstUnreachable, TimeExceeded};
+use tunstack::link::arp::header as arp;
+use tunstack::link::ethernet::header as ethernet;
 use tunstack::tcp::header as tcp;
 use tunstack::udp::header as udp;
 use tunstack::wire::WireError;
@@ -38,6 +44,9 @@ pub struct Frame {
     pub direction: Option<Direction>,
     /// The frame comment (pcapng `opt_comment`; Wireshark's `frame.comment`), if any.
     pub comment: Option<String>,
+    /// Its Ethernet header (MAC addresses and EtherType), on an Ethernet capture; `None` on a
+    /// capture of bare IP packets (a TUN device), which have none.
+    pub ethernet: Option<ethernet::Repr>,
     /// What the packet is.
     pub content: Content,
 }
@@ -56,7 +65,10 @@ pub enum Direction {
 pub enum Content {
     /// An IPv4 packet whose IP header could be read.
     Ipv4(Datagram),
-    /// Anything else: another protocol (IPv6, ARP), another link type, or bytes that are not a
+    /// An ARP request or reply (IPv4 over Ethernet): "who has 10.77.0.2? tell 10.77.0.1", or
+    /// "10.77.0.2 is at 02:00:0a:4d:00:02".
+    Arp(arp::Repr),
+    /// Anything else: another protocol (IPv6), another link type, or bytes that are not a
     /// packet. Says why, in words.
     Unreadable(String),
 }
@@ -227,6 +239,23 @@ pub fn decode_ipv4(bytes: &[u8]) -> Result<Datagram, String> {
         checksums,
         cut_short,
     })
+}
+
+/// Reads an ARP packet with tunstack's codec; the error says, in words, why it is not ARP for
+/// IPv4 over Ethernet.
+pub fn decode_arp(bytes: &[u8]) -> Result<arp::Repr, String> {
+    arp::Packet::new_checked(bytes)
+        .and_then(|packet| arp::Repr::parse(&packet))
+        .map_err(|err| match err {
+            WireError::Unsupported => "ARP, not for IPv4 over Ethernet".to_string(),
+            other => format!("ARP: {other}"),
+        })
+}
+
+/// Whether an ARP packet is gratuitous: a host telling everyone its own address (sender and
+/// target address the same, RFC 5227's announcement), not asking for another's.
+pub fn is_gratuitous(repr: &arp::Repr) -> bool {
+    repr.sender_ip == repr.target_ip
 }
 
 /// Says what a packet that is not IPv4 is, from its version nibble.

@@ -32,10 +32,26 @@
 //! The work is split in four steps, each a module with one job:
 //!
 //! 1. [`read`]: the file (pcap or pcapng) and its link-layer headers → [`Frame`]s.
-//! 2. [`decode`]: each IPv4 packet through tunstack's codecs → a [`Datagram`].
-//! 3. [`stream`]: frames grouped by endpoints into [`Stream`]s; [`rows()`]: a stream's packets
-//!    → [`Row`]s, with TCP's relative numbers and the loss analysis.
+//! 2. [`decode`]: each IPv4 packet through tunstack's codecs → a [`Datagram`]; on Ethernet,
+//!    each ARP packet too.
+//! 3. [`stream`]: frames grouped by endpoints into [`Stream`]s (ARP with the IP packets it was
+//!    asked for); [`rows()`]: a stream's packets → [`Row`]s, with TCP's relative numbers and the
+//!    loss analysis.
 //! 4. [`render`](mod@render): rows → lines.
+//!
+//! On an Ethernet capture (a TAP device's, or the tour's first step), ARP shows where it
+//! happened, before the packet that needed it, and [`Style::mac`] puts each side's MAC address
+//! under its IP address:
+//!
+//! ```text
+//!      time  10.77.0.1                                     10.77.0.2
+//!            02:00:0a:4d:00:01                     02:00:0a:4d:00:02
+//!            client                                           server
+//!            │                                                     │
+//!  0.100000  │════ ARP who has 10.77.0.2? tell 10.77.0.1 ═════════►│  broadcast: to every host on the link
+//!  0.120000  │◄─── ARP 10.77.0.2 is at 02:00:0a:4d:00:02 ──────────│
+//!  0.120000  │──── ICMP echo request seq=1 len=56 ────────────────►│  id=0xfe3d
+//! ```
 //!
 //! Steps 2 to 4 do no I/O: [`render()`] is a function from frames to lines, and the tests build
 //! their frames by hand.
@@ -118,17 +134,23 @@ pub fn render(
     if all.is_empty() {
         lines.push("no TCP, UDP or ICMP over IPv4 in this capture".to_string());
     }
+    if options.style.mac && !frames.iter().any(|f| f.ethernet.is_some()) && !frames.is_empty() {
+        lines.push(
+            "--mac: no MAC addresses to show: the packets in this capture have no Ethernet \
+             header (bare IP, as a TUN device carries them)"
+                .to_string(),
+        );
+    }
     let base = frames.first().map_or(Duration::ZERO, |f| f.time);
     let mut shown_rows = Vec::new();
     for stream in &chosen {
         let rows = rows(frames, stream);
-        let count = stream.frames.len();
         lines.push(String::new());
         lines.push(format!(
-            "stream {}: {}, {count} packet{}",
+            "stream {}: {}, {}",
             stream.index,
             stream.title(ascii),
-            if count == 1 { "" } else { "s" }
+            packets(frames, stream)
         ));
         lines.push(String::new());
         lines.extend(render::ladder(stream, &rows, base, &options.style));
@@ -143,18 +165,36 @@ pub fn render(
         lines.push(String::new());
         lines.push("other streams (--stream N draws one, --all draws every one):".to_string());
         for stream in others {
-            let count = stream.frames.len();
             lines.push(format!(
-                "  {:>3}  {}, {count} packet{}",
+                "  {:>3}  {}, {}",
                 stream.index,
                 stream.title(ascii),
-                if count == 1 { "" } else { "s" }
+                packets(frames, stream)
             ));
         }
     }
-    lines.extend(left_out(frames));
-    lines.extend(footnotes(&shown_rows, &chosen, ascii));
+    lines.extend(left_out(frames, &all));
+    let arp_shown = chosen.iter().any(|stream| {
+        (stream.frames.iter()).any(|&at| matches!(frames[at].content, Content::Arp(_)))
+    });
+    lines.extend(footnotes(&shown_rows, &chosen, arp_shown, ascii));
     Ok(lines)
+}
+
+/// How many packets a stream has, and how many of them are ARP: `8 packets, 4 of them ARP`.
+fn packets(frames: &[Frame], stream: &Stream) -> String {
+    let count = stream.frames.len();
+    let arp = stream
+        .frames
+        .iter()
+        .filter(|&&at| matches!(frames[at].content, Content::Arp(_)))
+        .count();
+    let mut text = format!("{count} packet{}", if count == 1 { "" } else { "s" });
+    if arp > 0 && stream.protocol != Protocol::Arp {
+        let them = if arp == 1 { "it" } else { "them" };
+        text.push_str(&format!(", {arp} of {them} ARP"));
+    }
+    text
 }
 
 /// The first line: the file, its format, link types, and how many packets and streams.
@@ -174,11 +214,21 @@ fn summary(title: &str, capture: &CaptureFile, streams: usize) -> String {
 }
 
 /// Lines about the frames that are in no stream, grouped by why, with their frame numbers.
-fn left_out(frames: &[Frame]) -> Vec<String> {
+fn left_out(frames: &[Frame], streams: &[Stream]) -> Vec<String> {
+    let mut in_a_stream = vec![false; frames.len()];
+    for stream in streams {
+        for &at in &stream.frames {
+            in_a_stream[at] = true;
+        }
+    }
     let mut reasons: Vec<(String, Vec<u64>)> = Vec::new();
-    for frame in frames {
+    for (frame, _) in frames.iter().zip(&in_a_stream).filter(|(_, &seen)| !seen) {
         let why = match &frame.content {
             Content::Unreadable(why) => why.clone(),
+            Content::Arp(arp) => format!(
+                "ARP announcement of {}, with no IP packet of that host to join",
+                arp.sender_ip
+            ),
             Content::Ipv4(datagram) => match &datagram.transport {
                 Transport::Fragment => "an IPv4 fragment (not reassembled)".to_string(),
                 Transport::Other => format!("IPv4 carrying {}", datagram.ip.protocol),
@@ -212,9 +262,25 @@ fn left_out(frames: &[Frame]) -> Vec<String> {
     lines
 }
 
-/// How to read what was drawn: only the notes that apply.
-fn footnotes(rows: &[Row], streams: &[&Stream], ascii: bool) -> Vec<String> {
+/// How to read what was drawn: only the notes that apply (`arp`: ARP rows were drawn).
+fn footnotes(rows: &[Row], streams: &[&Stream], arp: bool, ascii: bool) -> Vec<String> {
     let mut notes = Vec::new();
+    if arp {
+        notes.push(
+            "ARP finds the MAC address that goes with an IP address on this link (RFC 826): \
+             \"who has X? tell Y\" goes to everyone, the answer \"X is at <MAC>\" to the asker \
+             alone, and both remember it (ip neigh). ARP is drawn with the IP packets it was asked \
+             for; it never leaves the link."
+                .to_string(),
+        );
+    }
+    if rows.iter().any(|r| r.broadcast) {
+        let double = if ascii { "====>" } else { "════►" };
+        notes.push(format!(
+            "{double} broadcast: a frame to ff:ff:ff:ff:ff:ff, which every host on the link \
+             receives; the ladder draws it to the other side, one of them."
+        ));
+    }
     if streams.iter().any(|s| s.protocol == Protocol::Tcp) {
         notes.push(
             "seq and ack are relative, as Wireshark shows them: each side counts from its own \

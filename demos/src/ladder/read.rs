@@ -2,13 +2,14 @@
 //! `--capture`, Wireshark and dumpcap write), with the pcap-file crate.
 //!
 //! Each packet starts with a link-layer header that depends on where it was captured; the
-//! ladder takes off the ones a learner's captures have and keeps the IPv4 packet inside:
+//! ladder takes off the ones a learner's captures have and keeps the IPv4 packet inside, or
+//! the ARP packet (EtherType 0x0806), which travels in a frame with no IP around it:
 //!
 //! | link type | where it comes from | what comes before the IPv4 header |
 //! |---|---|---|
-//! | 228 `LINKTYPE_IPV4` | tunstack's own captures | nothing |
+//! | 228 `LINKTYPE_IPV4` | tunstack's captures of a TUN device | nothing |
 //! | 101 `LINKTYPE_RAW` | `tcpdump -i tun0` | nothing (IPv6 packets too: version nibble 6) |
-//! | 1 `LINKTYPE_ETHERNET` | `tcpdump -i eth0`, `-i lo` | 14 bytes: MAC addresses, EtherType |
+//! | 1 `LINKTYPE_ETHERNET` | tunstack's captures of a TAP device or an Ethernet wire, `tcpdump -i eth0`, `-i lo` | 14 bytes: MAC addresses, EtherType (kept: [`Frame::ethernet`]) |
 //! | 113 `LINKTYPE_LINUX_SLL` | older `tcpdump -i any` | 16 bytes, protocol at 14 |
 //! | 276 `LINKTYPE_LINUX_SLL2` | `tcpdump -i any` | 20 bytes, protocol at 0 |
 //! | 0 `LINKTYPE_NULL` | macOS `tcpdump -i lo0` | 4 bytes: address family 2 for IPv4 |
@@ -29,7 +30,9 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::pcapng::{Block, PcapNgReader};
 use pcap_file::{DataLink, PcapError, TsResolution};
 
-use super::decode::{decode_ipv4, Content, Direction, Frame};
+use tunstack::link::ethernet::header as ethernet;
+
+use super::decode::{decode_arp, decode_ipv4, Content, Direction, Frame};
 
 /// A capture file, read.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,13 +118,14 @@ fn read_pcap(input: impl Read) -> Result<CaptureFile, ReadError> {
             TsResolution::NanoSecond => u64::from(packet.ts_frac),
         };
         let time = Duration::from_secs(u64::from(packet.ts_sec)) + Duration::from_nanos(nanos);
-        let (direction, content) = link_layer(header.datalink, &packet.data);
+        let link = link_layer(header.datalink, &packet.data);
         frames.push(Frame {
             number: frames.len() as u64 + 1,
             time,
-            direction,
+            direction: link.direction,
             comment: None,
-            content,
+            ethernet: link.ethernet,
+            content: link.content,
         });
     }
     Ok(CaptureFile {
@@ -181,8 +185,8 @@ fn read_pcapng(input: impl Read) -> Result<CaptureFile, ReadError> {
         };
         let time = time.unwrap_or(last_time);
         last_time = time;
-        let (link_direction, content) = link_layer(idb.linktype, &data);
-        let mut direction = link_direction;
+        let link = link_layer(idb.linktype, &data);
+        let mut direction = link.direction;
         let mut comment = None;
         for option in options {
             match option {
@@ -203,7 +207,8 @@ fn read_pcapng(input: impl Read) -> Result<CaptureFile, ReadError> {
             time,
             direction,
             comment,
-            content,
+            ethernet: link.ethernet,
+            content: link.content,
         });
     }
     Ok(CaptureFile {
@@ -250,83 +255,123 @@ fn epb_time(raw: Duration, idb: &InterfaceDescriptionBlock) -> Duration {
     Duration::new(secs.saturating_add(offset_secs), subsec)
 }
 
-/// Takes the link-layer header off a packet: returns the direction it tells (Linux cooked
-/// captures say whether the host sent the packet) and the packet read as IPv4.
-fn link_layer(link: DataLink, data: &[u8]) -> (Option<Direction>, Content) {
-    let ip = |bytes: &[u8]| match decode_ipv4(bytes) {
-        Ok(datagram) => Content::Ipv4(datagram),
-        Err(why) => Content::Unreadable(why),
-    };
-    let short = |what: &str| Content::Unreadable(format!("{what} header cut short"));
+/// A packet with its link-layer header read.
+struct Link {
+    /// The direction the header tells (Linux cooked captures say whether the host sent it).
+    direction: Option<Direction>,
+    /// The Ethernet header, on an Ethernet capture.
+    ethernet: Option<ethernet::Repr>,
+    /// What is inside.
+    content: Content,
+}
+
+impl Link {
+    fn content(content: Content) -> Link {
+        Link {
+            direction: None,
+            ethernet: None,
+            content,
+        }
+    }
+}
+
+/// Takes the link-layer header off a packet and reads what is inside: IPv4 or ARP.
+fn link_layer(link: DataLink, data: &[u8]) -> Link {
+    let short = |what: &str| Link::content(Content::Unreadable(format!("{what} header cut short")));
     match link {
-        DataLink::IPV4 | DataLink::RAW => (None, ip(data)),
+        DataLink::IPV4 | DataLink::RAW => Link::content(ipv4(data)),
         DataLink::ETHERNET => {
-            // Destination and source MAC (6 + 6 bytes), then the EtherType; an 802.1Q VLAN tag
-            // (EtherType 0x8100) puts 4 more bytes before the real one.
-            let mut at = 12;
+            // Destination and source MAC (6 + 6 bytes), then the EtherType, read with the
+            // stack's codec; an 802.1Q VLAN tag (EtherType 0x8100) puts 4 more bytes before the
+            // real one.
+            let Ok(header) =
+                ethernet::Frame::new_checked(data).and_then(|frame| ethernet::Repr::parse(&frame))
+            else {
+                return short("Ethernet");
+            };
+            let mut at = ethernet::HEADER_LEN - 2;
             loop {
                 let Some(kind) = data.get(at..at + 2) else {
-                    return (None, short("Ethernet"));
+                    return short("Ethernet");
                 };
                 match u16::from_be_bytes([kind[0], kind[1]]) {
                     0x8100 | 0x88a8 => at += 4,
-                    ethertype => return (None, ethertype_content(ethertype, &data[at + 2..], ip)),
+                    ethertype => {
+                        return Link {
+                            direction: None,
+                            ethernet: Some(header),
+                            content: ethertype_content(ethertype, &data[at + 2..]),
+                        }
+                    }
                 }
             }
         }
         DataLink::LINUX_SLL => {
             // Packet type (2 bytes), ARPHRD type, address length, address (8), protocol.
             let (Some(kind), Some(protocol)) = (data.get(0..2), data.get(14..16)) else {
-                return (None, short("Linux cooked (SLL)"));
+                return short("Linux cooked (SLL)");
             };
-            let direction = sll_direction(u16::from_be_bytes([kind[0], kind[1]]));
             let protocol = u16::from_be_bytes([protocol[0], protocol[1]]);
-            (direction, ethertype_content(protocol, &data[16..], ip))
+            Link {
+                direction: sll_direction(u16::from_be_bytes([kind[0], kind[1]])),
+                ethernet: None,
+                content: ethertype_content(protocol, &data[16..]),
+            }
         }
         DataLink::LINUX_SLL2 => {
             // Protocol (2), reserved (2), interface index (4), ARPHRD type (2), packet type (1),
             // address length (1), address (8).
             let (Some(protocol), Some(&kind)) = (data.get(0..2), data.get(10)) else {
-                return (None, short("Linux cooked (SLL2)"));
+                return short("Linux cooked (SLL2)");
             };
             if data.len() < 20 {
-                return (None, short("Linux cooked (SLL2)"));
+                return short("Linux cooked (SLL2)");
             }
             let protocol = u16::from_be_bytes([protocol[0], protocol[1]]);
-            let direction = sll_direction(u16::from(kind));
-            (direction, ethertype_content(protocol, &data[20..], ip))
+            Link {
+                direction: sll_direction(u16::from(kind)),
+                ethernet: None,
+                content: ethertype_content(protocol, &data[20..]),
+            }
         }
         DataLink::NULL => {
             // The sender's address family, in the sender's byte order: 2 is AF_INET everywhere.
             let Some(family) = data.get(0..4) else {
-                return (None, short("BSD loopback"));
+                return short("BSD loopback");
             };
             let family = [family[0], family[1], family[2], family[3]];
             if u32::from_le_bytes(family) == 2 || u32::from_be_bytes(family) == 2 {
-                (None, ip(&data[4..]))
+                Link::content(ipv4(&data[4..]))
             } else {
-                (
-                    None,
-                    Content::Unreadable("not IPv4 (BSD loopback family)".to_string()),
-                )
+                Link::content(Content::Unreadable(
+                    "not IPv4 (BSD loopback family)".to_string(),
+                ))
             }
         }
-        other => (
-            None,
-            Content::Unreadable(format!(
-                "link type {} is not read here",
-                link_type_name(other)
-            )),
-        ),
+        other => Link::content(Content::Unreadable(format!(
+            "link type {} is not read here",
+            link_type_name(other)
+        ))),
+    }
+}
+
+/// An IPv4 packet, read; or why not.
+fn ipv4(bytes: &[u8]) -> Content {
+    match decode_ipv4(bytes) {
+        Ok(datagram) => Content::Ipv4(datagram),
+        Err(why) => Content::Unreadable(why),
     }
 }
 
 /// The content after an EtherType (or a Linux cooked header's protocol field).
-fn ethertype_content(ethertype: u16, rest: &[u8], ip: impl Fn(&[u8]) -> Content) -> Content {
+fn ethertype_content(ethertype: u16, rest: &[u8]) -> Content {
     match ethertype {
-        0x0800 => ip(rest),
+        0x0800 => ipv4(rest),
+        0x0806 => match decode_arp(rest) {
+            Ok(arp) => Content::Arp(arp),
+            Err(why) => Content::Unreadable(why),
+        },
         0x86dd => Content::Unreadable("IPv6 (not shown: the ladder reads IPv4)".to_string()),
-        0x0806 => Content::Unreadable("ARP".to_string()),
         other => Content::Unreadable(format!("EtherType {other:#06x}, not IPv4")),
     }
 }

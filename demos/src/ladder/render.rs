@@ -42,6 +42,9 @@ pub struct Style {
     pub time: TimeFormat,
     /// Only ASCII characters, for terminals without box drawing.
     pub ascii: bool,
+    /// Show each side's MAC address under its IP address, on an Ethernet capture; an arrow whose
+    /// frame went to or came from another MAC address (broadcast, or another card) says which.
+    pub mac: bool,
 }
 
 /// The characters a ladder is drawn with.
@@ -49,6 +52,8 @@ struct Glyphs {
     rail: char,
     line: char,
     dashed: char,
+    /// A broadcast frame's arrow.
+    double: char,
     right: char,
     left: char,
     lost: char,
@@ -59,6 +64,7 @@ const UNICODE: Glyphs = Glyphs {
     rail: '│',
     line: '─',
     dashed: '╌',
+    double: '═',
     right: '►',
     left: '◄',
     lost: '✗',
@@ -69,6 +75,7 @@ const ASCII: Glyphs = Glyphs {
     rail: '|',
     line: '-',
     dashed: '.',
+    double: '=',
     right: '>',
     left: '<',
     lost: 'x',
@@ -92,6 +99,7 @@ pub fn ladder(stream: &Stream, rows: &[Row], base: Duration, style: &Style) -> V
     let right = endpoint(stream.protocol, stream.server);
     let shown = style.max_rows.map_or(rows.len(), |max| max.min(rows.len()));
     let rows_shown = &rows[..shown];
+    let macs = style.mac.then(|| side_macs(rows)).flatten();
 
     let inner = match style.width {
         Some(width) => width.max(MIN_WIDTH) - 2,
@@ -100,6 +108,7 @@ pub fn ladder(stream: &Stream, rows: &[Row], base: Duration, style: &Style) -> V
                 .iter()
                 .map(|row| row.label.join(" ").chars().count() + ARROW_CELLS + 2)
                 .chain([left.len() + right.len() + 4])
+                .chain(macs.iter().map(|(l, r)| l.len() + r.len() + 4))
                 .max()
                 .unwrap_or(0);
             longest.clamp(AUTO_WIDTH.0, AUTO_WIDTH.1) - 2
@@ -122,12 +131,10 @@ pub fn ladder(stream: &Stream, rows: &[Row], base: Duration, style: &Style) -> V
 
     let mut lines = Vec::new();
     let span = inner + 2;
-    if left.len() + 1 + right.len() <= span {
-        let gap = span - left.len();
-        lines.push(format!("{heading:>time_width$}  {left}{right:>gap$}"));
-    } else {
-        lines.push(format!("{heading:>time_width$}  {left}"));
-        lines.push(format!("{pad}{right:>span$}"));
+    let heading = format!("{heading:>time_width$}  ");
+    lines.extend(two_labels(&heading, &pad, &left, &right, span));
+    if let Some((left_mac, right_mac)) = &macs {
+        lines.extend(two_labels(&pad, &pad, left_mac, right_mac, span));
     }
     lines.push(format!(
         "{pad}client{:>width$}",
@@ -151,7 +158,12 @@ pub fn ladder(stream: &Stream, rows: &[Row], base: Duration, style: &Style) -> V
             .map(String::as_str)
             .collect();
         let checksum = (mark_bad && row.bad_checksum).then_some("bad checksum");
-        let notes: Vec<&str> = checksum.into_iter().chain(notes).collect();
+        let other_mac = macs.as_ref().and_then(|macs| other_mac(row, macs));
+        let notes: Vec<&str> = checksum
+            .into_iter()
+            .chain(other_mac.as_deref())
+            .chain(notes)
+            .collect();
         if !notes.is_empty() {
             line.push_str("  ");
             line.push_str(&notes.join("  "));
@@ -169,6 +181,61 @@ pub fn ladder(stream: &Stream, rows: &[Row], base: Duration, style: &Style) -> V
         lines.push(empty);
     }
     lines
+}
+
+/// Two labels on one line, the first at the left rail and the second ending at the right one;
+/// on two lines when they do not fit on one. `first` starts the first line, `pad` the second.
+fn two_labels(first: &str, pad: &str, left: &str, right: &str, span: usize) -> Vec<String> {
+    if left.len() + 1 + right.len() <= span {
+        let gap = span - left.len();
+        vec![format!("{first}{left}{right:>gap$}")]
+    } else {
+        vec![format!("{first}{left}"), format!("{pad}{right:>span$}")]
+    }
+}
+
+/// Each side's MAC address: the source of the first frame it sent, else the destination of the
+/// first frame sent to it that was not a broadcast. `None` when no row has an Ethernet header.
+fn side_macs(rows: &[Row]) -> Option<(String, String)> {
+    let mac_of = |side: Side| {
+        let sent = rows
+            .iter()
+            .filter(|row| row.from == side)
+            .find_map(|row| row.ethernet.map(|e| e.src_addr));
+        let received = || {
+            rows.iter()
+                .filter(|row| row.from != side && !row.broadcast)
+                .find_map(|row| row.ethernet.map(|e| e.dst_addr))
+        };
+        sent.or_else(received)
+    };
+    let (left, right) = (mac_of(Side::Client), mac_of(Side::Server));
+    if left.is_none() && right.is_none() {
+        return None;
+    }
+    let show = |mac: Option<tunstack::link::ethernet::MacAddr>| {
+        mac.map_or_else(|| "MAC not seen".to_string(), |mac| mac.to_string())
+    };
+    Some((show(left), show(right)))
+}
+
+/// With the MAC addresses shown: a note for a frame whose addresses are not the columns', e.g.
+/// `to ff:ff:ff:ff:ff:ff`.
+fn other_mac(row: &Row, (left, right): &(String, String)) -> Option<String> {
+    let header = row.ethernet?;
+    let (own, other) = match row.from {
+        Side::Client => (left, right),
+        Side::Server => (right, left),
+    };
+    let mut words = Vec::new();
+    if header.src_addr.to_string() != *own {
+        words.push(format!("from {}", header.src_addr));
+    }
+    // A broadcast says so in its own note.
+    if header.dst_addr.to_string() != *other && !header.dst_addr.is_broadcast() {
+        words.push(format!("to {}", header.dst_addr));
+    }
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 /// The first column: each row's time, as `style` asks. Missing rows have none.
@@ -217,6 +284,8 @@ fn arrow(row: &Row, inner: usize, glyphs: &Glyphs) -> (String, Vec<String>) {
     let (label, overflow) = fit(&row.label, room, glyphs.ellipsis);
     let line = if row.fate == Fate::Missing {
         glyphs.dashed
+    } else if row.broadcast {
+        glyphs.double
     } else {
         glyphs.line
     };

@@ -20,6 +20,11 @@
 //!   "I am still waiting for this byte", three of which start fast retransmit (RFC 5681).
 //! - **Urgent data.** A segment with URG shows its urgent pointer (`up=1`) and, in the notes,
 //!   where the urgent data ends: the byte after the last urgent one (RFC 9293 3.8.5, RFC 6093).
+//!
+//! ARP rows say what Wireshark's summary says: `ARP who has 10.77.0.2? tell 10.77.0.1` for a
+//! request, `ARP 10.77.0.2 is at 02:00:0a:4d:00:02` for a reply, and `ARP announcement` for a
+//! host telling everyone its own address. A frame to the broadcast MAC address, as a request
+//! is, goes to every host on the link: its row is [`Row::broadcast`].
 
 use std::time::Duration;
 
@@ -27,9 +32,11 @@ use tunstack::tcp::header::Repr as TcpRepr;
 use tunstack::tcp::SeqNumber;
 
 use tunstack::ip::IpProtocol;
+use tunstack::link::arp::header::{self as arp, Operation};
+use tunstack::link::ethernet::header as ethernet;
 
 use super::decode::{
-    Checksums, Content, Datagram, Direction, Frame, IcmpMessage, Quoted, Transport,
+    is_gratuitous, Checksums, Content, Datagram, Direction, Frame, IcmpMessage, Quoted, Transport,
 };
 use super::stream::{Protocol, Stream};
 
@@ -73,6 +80,10 @@ pub struct Row {
     pub bad_checksum: bool,
     /// The capture kept only part of it.
     pub cut_short: bool,
+    /// Its Ethernet header (MAC addresses), on an Ethernet capture.
+    pub ethernet: Option<ethernet::Repr>,
+    /// It went to the broadcast MAC address (ff:ff:ff:ff:ff:ff): to every host on the link.
+    pub broadcast: bool,
 }
 
 /// The rows of one stream's ladder, in capture order, with rows for missing segments.
@@ -83,8 +94,13 @@ pub fn rows(frames: &[Frame], stream: &Stream) -> Vec<Row> {
         let Some(frame) = frames.get(at) else {
             continue;
         };
-        let Content::Ipv4(datagram) = &frame.content else {
-            continue;
+        let datagram = match &frame.content {
+            Content::Ipv4(datagram) => datagram,
+            Content::Arp(arp) => {
+                rows.push(arp_row(frame, stream, arp));
+                continue;
+            }
+            Content::Unreadable(_) => continue,
         };
         let mut row = Row {
             frame: Some(frame.number),
@@ -95,6 +111,8 @@ pub fn rows(frames: &[Frame], stream: &Stream) -> Vec<Row> {
             notes: Vec::new(),
             bad_checksum: datagram.checksums == Checksums::Bad,
             cut_short: datagram.cut_short,
+            ethernet: frame.ethernet,
+            broadcast: frame.ethernet.is_some_and(|e| e.dst_addr.is_broadcast()),
         };
         let mut data_preview = None;
         match &datagram.transport {
@@ -118,6 +136,56 @@ pub fn rows(frames: &[Frame], stream: &Stream) -> Vec<Row> {
         rows.push(row);
     }
     rows
+}
+
+/// The row of an ARP frame: a question to everyone or an answer to one, from the side whose
+/// address is the sender's.
+fn arp_row(frame: &Frame, stream: &Stream, arp: &arp::Repr) -> Row {
+    let from = if arp.sender_ip == *stream.client.ip() {
+        Side::Client
+    } else {
+        Side::Server
+    };
+    let label = if is_gratuitous(arp) {
+        vec![
+            "ARP announcement".to_string(),
+            format!("{} is at {}", arp.sender_ip, arp.sender_mac),
+        ]
+    } else {
+        match arp.operation {
+            Operation::Reply => vec![
+                format!("ARP {} is at", arp.sender_ip),
+                arp.sender_mac.to_string(),
+            ],
+            _ => vec![
+                format!("ARP who has {}?", arp.target_ip),
+                format!("tell {}", arp.sender_ip),
+            ],
+        }
+    };
+    let broadcast = frame.ethernet.is_some_and(|e| e.dst_addr.is_broadcast());
+    let mut notes = Vec::new();
+    if broadcast {
+        notes.push("broadcast: to every host on the link".to_string());
+    } else if arp.operation == Operation::Request && !is_gratuitous(arp) {
+        // A request to one MAC address: checking that an entry it has still holds.
+        notes.push("unicast: checking a known address".to_string());
+    }
+    if let Some(comment) = &frame.comment {
+        notes.push(format!("# {comment}"));
+    }
+    Row {
+        frame: Some(frame.number),
+        time: Some(frame.time),
+        from,
+        label,
+        fate: Fate::Arrived,
+        notes,
+        bad_checksum: false,
+        cut_short: false,
+        ethernet: frame.ethernet,
+        broadcast,
+    }
 }
 
 /// Which side sent a packet: the client if it comes from the client's address (and port), or if
@@ -389,6 +457,8 @@ fn missing_row(from: Side, start: u64, end: u64) -> Row {
         notes: vec!["not captured: lost before the capture point".to_string()],
         bad_checksum: false,
         cut_short: false,
+        ethernet: None,
+        broadcast: false,
     }
 }
 

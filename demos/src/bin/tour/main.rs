@@ -3,6 +3,8 @@
 //! Two hosts, a client (10.77.0.1) and a server (10.77.0.2), each running tunstack, joined by an
 //! in-memory wire with a 20 ms round trip. Each step of the story runs on a fresh wire with a
 //! capture on the client's side, and leaves one pcapng file in `captures/` to open in Wireshark.
+//! The first step's wire carries Ethernet frames, so it shows the link layer (MAC addresses,
+//! ARP); the others carry bare IP packets, as a TUN device does.
 //!
 //! The tour runs on tokio's paused clock with fixed seeds: time moves only when every task
 //! waits for a timer, jumping straight to the next one, so a run repeats exactly, captures
@@ -17,8 +19,9 @@ use tunstack_demos::{encap, ladder};
 mod net;
 mod steps;
 
-/// A walk through the course's networking story on two tunstack hosts in one process: ping, a
-/// UDP datagram, the TCP handshake, an HTTP GET, a transfer over a lossy link, the close.
+/// A walk through the course's networking story on two tunstack hosts in one process: Ethernet
+/// frames and ARP, ping, a UDP datagram, the TCP handshake, an HTTP GET, a transfer over a lossy
+/// link, the close.
 ///
 /// Needs no root and no network: both hosts live in this process, joined by an in-memory wire.
 /// Each step writes a capture to the output folder; open it in Wireshark.
@@ -37,8 +40,9 @@ fn heading(n: u32, title: &str) {
     );
 }
 
-/// Draws the ladder diagram of a step's capture, at most `rows` rows.
-fn show_ladder(file: &Path, rows: usize) {
+/// Draws the ladder diagram of a step's capture, at most `rows` rows; `mac` shows each side's
+/// MAC address (an Ethernet capture's).
+fn show_ladder(file: &Path, rows: usize, mac: bool) {
     let capture = match ladder::read_file(file) {
         Ok(capture) => capture,
         Err(err) => {
@@ -50,6 +54,7 @@ fn show_ladder(file: &Path, rows: usize) {
         selection: ladder::Selection::First,
         style: ladder::Style {
             max_rows: Some(rows),
+            mac,
             ..ladder::Style::default()
         },
     };
@@ -64,6 +69,19 @@ fn show_ladder(file: &Path, rows: usize) {
             }
         }
         Err(err) => println!("  (cannot draw {}: {err})", file.display()),
+    }
+}
+
+/// Draws frame `number` of a step's capture as encapsulation boxes, after a line saying what
+/// it is.
+fn show_boxes(file: &Path, number: usize, what: &str) {
+    let drawn = encap::frame_of_capture(file, number)
+        .and_then(|(medium, bytes)| encap::boxes_on(medium, &bytes));
+    if let Some(boxes) = drawn {
+        println!("\n  Frame {number}, {what}:\n");
+        for line in boxes.lines() {
+            println!("  {line}");
+        }
     }
 }
 
@@ -94,42 +112,54 @@ async fn tour(args: &Args) -> io::Result<()> {
         dir = dir.display()
     );
     let mut captures = Vec::new();
+    heading(0, "the link layer: Ethernet frames and ARP");
+    let (file, first_ip) = steps::arp(dir).await?;
+    show_ladder(&file, 12, true);
+    show_boxes(
+        &file,
+        first_ip,
+        "the first echo request, as it crossed the wire: Ethernet wraps the IP\n  \
+         packet into a frame",
+    );
+    captures.push(file);
     heading(1, "ping (ICMP echo, the internet layer)");
-    captures.push(steps::ping(dir).await?);
-    show_ladder(&captures[0], 12);
+    let file = steps::ping(dir).await?;
+    show_ladder(&file, 12, false);
+    captures.push(file);
     heading(2, "a UDP datagram (the transport layer, no connection)");
-    captures.push(steps::udp(dir).await?);
-    show_ladder(&captures[1], 12);
+    let file = steps::udp(dir).await?;
+    show_ladder(&file, 12, false);
+    captures.push(file);
     heading(3, "the TCP three-way handshake");
-    captures.push(steps::handshake(dir).await?);
-    show_ladder(&captures[2], 12);
+    let file = steps::handshake(dir).await?;
+    show_ladder(&file, 12, false);
+    captures.push(file);
     heading(4, "an HTTP GET (the application layer, on TCP)");
     let file = steps::http_get(dir).await?;
-    show_ladder(&file, 16);
+    show_ladder(&file, 16, false);
     // Frame 4 is the request: after SYN, SYN-ACK and the handshake's ACK.
-    if let Some(boxes) = encap::frame_of_capture(&file, 4).and_then(|p| encap::boxes(&p)) {
-        println!(
-            "\n  Frame 4, the request, as it crossed the wire: each layer's header in front of"
-        );
-        println!("  the data of the layer above (encapsulation):\n");
-        for line in boxes.lines() {
-            println!("  {line}");
-        }
-    }
+    show_boxes(
+        &file,
+        4,
+        "the request, as it crossed the wire: each layer's header in front of\n  \
+         the data of the layer above (encapsulation)",
+    );
     captures.push(file);
     heading(5, "a transfer over a slow link that loses packets");
-    captures.push(steps::lossy_transfer(dir).await?);
-    show_ladder(&captures[4], 36);
+    let file = steps::lossy_transfer(dir).await?;
+    show_ladder(&file, 36, false);
+    captures.push(file);
     heading(6, "the close: FIN, FIN, and TIME-WAIT");
-    captures.push(steps::close(dir).await?);
-    show_ladder(&captures[5], 12);
+    let file = steps::close(dir).await?;
+    show_ladder(&file, 12, false);
+    captures.push(file);
     println!("\nThe captures:");
     for file in &captures {
         println!("  {}", file.display());
     }
     println!(
         "Open one in Wireshark, e.g.: wireshark {}",
-        captures[2].display()
+        dir.join("03-handshake.pcapng").display()
     );
     Ok(())
 }

@@ -7,6 +7,10 @@
 //!   └───────┘   └─────────┘   └──────────────────────┘         └───────┘
 //! ```
 //!
+//! The wire carries bare IP packets, as a TUN device does, except in the first step, where it
+//! is an Ethernet cable: each host has a MAC address (`Config::mac_for`: `02:00` and its IPv4
+//! address), wraps its packets in frames, and finds the other's MAC address with ARP.
+//!
 //! The capture sits between the client's stack and the impairments, where a capture on the
 //! client's network card would be: it records every packet the client sends, including those
 //! the network then loses, and every packet that reaches it.
@@ -17,7 +21,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use tunstack::device::impair::{ImpairConfig, Impairments, Rule, StatsHandle};
-use tunstack::device::{memory, Capture, Device, Impair};
+use tunstack::device::{memory, Capture, Device, Impair, Medium, MemoryConfig};
 use tunstack::{Config, Ipv4Cidr, Stack};
 
 /// The client's address.
@@ -36,14 +40,26 @@ pub struct Wire {
     pub rate: Option<u64>,
     /// Packets from the client that the wire loses on purpose.
     pub drops: Vec<Rule>,
+    /// What it carries: bare IP packets, as a TUN device does (every step but the first), or
+    /// Ethernet frames, which the hosts address to each other's MAC address, found by ARP.
+    pub medium: Medium,
 }
 
 impl Wire {
-    /// A clean wire with a 20 ms round trip.
+    /// A clean wire with a 20 ms round trip, carrying bare IP packets.
     pub fn clean() -> Wire {
         Wire {
             rate: None,
             drops: Vec::new(),
+            medium: Medium::Ip,
+        }
+    }
+
+    /// A clean Ethernet wire with a 20 ms round trip: a cable between two network cards.
+    pub fn ethernet() -> Wire {
+        Wire {
+            medium: Medium::Ethernet,
+            ..Wire::clean()
         }
     }
 }
@@ -67,7 +83,10 @@ const fn cidr(addr: Ipv4Addr) -> Ipv4Cidr {
 /// A fresh pair of hosts whose wire behaves as `wire` says, the client's side captured to
 /// `capture`.
 pub fn net(capture: &Path, wire: Wire) -> io::Result<Net> {
-    let (client_end, server_end) = memory::pair(Default::default());
+    let (client_end, server_end) = memory::pair(MemoryConfig {
+        medium: wire.medium,
+        ..MemoryConfig::default()
+    });
     let outbound = Impairments {
         delay: DELAY,
         rate: wire.rate,

@@ -8,13 +8,108 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 use tunstack::device::impair::{Match, Rule};
 use tunstack::tcp::State;
-use tunstack::{TcpListener, TcpStream, UdpSocket};
+use tunstack::{Stack, TcpListener, TcpStream, UdpSocket};
 
 use crate::net::{net, Wire, CLIENT, DELAY, SERVER};
 
 /// Milliseconds, with one decimal, for printing durations.
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Prints a host's neighbour table as `ip neigh` lists it, and what it shows, in parentheses.
+fn ip_neigh(who: &str, host: &Stack, note: &[&str]) {
+    let table = host.neighbours();
+    println!(
+        "  {who}$ ip neigh{}",
+        if table.is_empty() { "    (empty)" } else { "" }
+    );
+    for entry in &table {
+        println!("    {entry}");
+    }
+    for (i, line) in note.iter().enumerate() {
+        let open = if i == 0 { "(" } else { " " };
+        let close = if i + 1 == note.len() { ")" } else { "" };
+        println!("    {open}{line}{close}");
+    }
+}
+
+/// Step 0: the link layer. On an Ethernet wire every packet travels in a frame addressed to a
+/// MAC address; before its first packet to the server, the client asks for the server's with
+/// ARP. Returns the capture and the frame number of the first IP packet.
+pub async fn arp(dir: &Path) -> io::Result<(PathBuf, usize)> {
+    let file = dir.join("00-arp.pcapng");
+    let net = net(&file, Wire::ethernet())?;
+    let mac = |host: &Stack| host.mac().map_or_else(String::new, |mac| mac.to_string());
+    println!(
+        "  This step's wire is Ethernet, as between two network cards: IP wraps each segment \
+         into a\n  packet, and Ethernet wraps that into a frame, addressed to a MAC address \
+         (a card's\n  hardware address), which the sender has to know first."
+    );
+    println!(
+        "  client {CLIENT} is at {}, server {SERVER} at {}",
+        mac(&net.client),
+        mac(&net.server)
+    );
+    // Each host announces itself as it comes up (a gratuitous ARP); let both announcements pass.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    println!(
+        "  Each announced itself as it came up: a gratuitous ARP, to everyone (frames 1 and 2).\n"
+    );
+    ip_neigh(
+        "client",
+        &net.client,
+        &["an announcement updates an entry the client already has; it makes none"],
+    );
+    println!(
+        "\n  client$ ping {SERVER}: the packet is ready, but its frame needs the server's MAC \
+         address"
+    );
+    let data: Vec<u8> = (0..56u8).collect();
+    let pinger = net.client.clone();
+    let first = tokio::spawn(async move { pinger.ping(SERVER, 1, &data).await });
+    // The request is on its way; the answer takes a round trip.
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    ip_neigh(
+        "client",
+        &net.client,
+        &[&format!(
+            "the client asked everyone \"who has {SERVER}?\", a broadcast; the ping waits"
+        )],
+    );
+    let rtt = first.await.map_err(io::Error::other)??;
+    println!(
+        "  64 bytes from {SERVER}: icmp_seq=1 time={}  (a round trip for ARP, then the ping's)",
+        ms(rtt)
+    );
+    let data: Vec<u8> = (0..56u8).collect();
+    let rtt = net.client.ping(SERVER, 2, &data).await?;
+    println!(
+        "  64 bytes from {SERVER}: icmp_seq=2 time={}  (the MAC address is known now)\n",
+        ms(rtt)
+    );
+    ip_neigh(
+        "client",
+        &net.client,
+        &[&format!(
+            "from the server's answer, \"{SERVER} is at {}\"",
+            mac(&net.server)
+        )],
+    );
+    ip_neigh(
+        "server",
+        &net.server,
+        &[
+            "from the client's request, so the server never asked; DELAY: not confirmed by an",
+            "answer and in use, so the server checks it with a request of its own in 5 s",
+        ],
+    );
+    println!(
+        "\n  ARP never leaves the link: routers do not forward it. For a host on another \
+         network, a\n  host ARPs for its router's MAC address and sends the frame there."
+    );
+    // Frames 1 and 2 are the announcements, 3 the request, 4 the reply, 5 the first ping.
+    Ok((file, 5))
 }
 
 /// Step 1: ping, the internet layer's own round trip.
@@ -199,6 +294,7 @@ pub async fn lossy_transfer(dir: &Path) -> io::Result<PathBuf> {
             Rule::nth(Match::TcpData, 5),
             Rule::range(Match::TcpData, 14..=15),
         ],
+        ..Wire::clean()
     };
     let net = net(&file, wire)?;
     let size = 100 * 1024;

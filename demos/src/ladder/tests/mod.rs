@@ -15,6 +15,7 @@ use super::decode::{decode_ipv4, Content, Direction, Frame};
 use super::read::CaptureFile;
 use super::{render, Options};
 
+mod arp;
 mod draw;
 mod read;
 mod tcp_analysis;
@@ -153,6 +154,7 @@ impl Trace {
             time: self.now,
             direction: None,
             comment: None,
+            ethernet: None,
             content,
         });
         self.frames.last_mut().expect("just pushed")
@@ -212,7 +214,7 @@ fn squeeze(line: &str) -> String {
         false => body.split_once(' ').map_or(body, |(_, rest)| rest).trim(),
     };
     for c in body.chars() {
-        if matches!(c, '─' | '╌') && last == Some(c) {
+        if matches!(c, '─' | '╌' | '═') && last == Some(c) {
             continue;
         }
         out.push(c);

@@ -52,6 +52,7 @@ fn who(capture: &CaptureFile) -> Vec<String> {
         .iter()
         .map(|frame| match &frame.content {
             Content::Ipv4(d) => format!("{} > {}", d.src(), d.dst()),
+            Content::Arp(arp) => format!("ARP {arp}"),
             Content::Unreadable(why) => why.clone(),
         })
         .collect()
@@ -81,12 +82,18 @@ fn ethernet_frames_with_and_without_a_vlan_tag_and_padding() {
     plain.resize(60.max(plain.len()), 0);
     let mut tagged = [&mac[..], &[0x81, 0x00, 0x00, 0x05, 0x08, 0x00]].concat();
     tagged.extend(syn_ack());
-    let mut arp = [&mac[..], &[0x08, 0x06]].concat();
-    arp.extend([0; 28]);
+    // ARP for another kind of link or address is not read.
+    let mut other_arp = [&mac[..], &[0x08, 0x06]].concat();
+    other_arp.extend([0; 28]);
     let file = pcap(
         DataLink::ETHERNET,
         TsResolution::MicroSecond,
-        &[(T0, plain), (T0, tagged), (T0, arp), (T0, mac.to_vec())],
+        &[
+            (T0, plain),
+            (T0, tagged),
+            (T0, other_arp),
+            (T0, mac.to_vec()),
+        ],
     );
     let capture = read(&file);
     assert_eq!(capture.format, "pcap");
@@ -96,7 +103,7 @@ fn ethernet_frames_with_and_without_a_vlan_tag_and_padding() {
         [
             "10.77.0.1:49152 > 10.77.0.2:7",
             "10.77.0.2:7 > 10.77.0.1:49152",
-            "ARP",
+            "ARP, not for IPv4 over Ethernet",
             "Ethernet header cut short",
         ]
     );
@@ -104,6 +111,60 @@ fn ethernet_frames_with_and_without_a_vlan_tag_and_padding() {
         panic!("{capture:?}");
     };
     assert_eq!(first.checksums, Checksums::Good);
+    // The Ethernet header is kept with the frame, as it was sent (the VLAN tag's EtherType).
+    let headers: Vec<String> = capture
+        .frames
+        .iter()
+        .map(|f| f.ethernet.map_or("none".to_string(), |e| e.to_string()))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "02:00:00:00:00:02 → 02:00:00:00:00:01, IPv4",
+            "02:00:00:00:00:02 → 02:00:00:00:00:01, 0x8100",
+            "02:00:00:00:00:02 → 02:00:00:00:00:01, ARP",
+            "none",
+        ]
+    );
+}
+
+/// ARP as Linux sent it on a veth pair (tcpdump): a request to everyone, 42 bytes, and a reply
+/// padded by a network card to 60.
+#[test]
+fn arp_requests_and_replies_in_ethernet_frames() {
+    let request: Vec<u8> = [
+        &[0xff; 6][..],
+        &[0x02, 0x00, 0x00, 0x77, 0x00, 0x02, 0x08, 0x06],
+        &[0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01],
+        &[0x02, 0x00, 0x00, 0x77, 0x00, 0x02, 0x0a, 0x4d, 0x00, 0x02],
+        &[0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x4d, 0x00, 0x01],
+    ]
+    .concat();
+    let mut reply: Vec<u8> = [
+        &[0x02, 0x00, 0x00, 0x77, 0x00, 0x02],
+        &[0x02, 0x00, 0x00, 0x77, 0x00, 0x01, 0x08, 0x06][..],
+        &[0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x02],
+        &[0x02, 0x00, 0x00, 0x77, 0x00, 0x01, 0x0a, 0x4d, 0x00, 0x01],
+        &[0x02, 0x00, 0x00, 0x77, 0x00, 0x02, 0x0a, 0x4d, 0x00, 0x02],
+    ]
+    .concat();
+    reply.resize(60, 0);
+    let capture = read(&pcap(
+        DataLink::ETHERNET,
+        TsResolution::MicroSecond,
+        &[(T0, request), (T0, reply)],
+    ));
+    assert_eq!(
+        who(&capture),
+        [
+            "ARP who has 10.77.0.1? tell 10.77.0.2",
+            "ARP 10.77.0.1 is at 02:00:00:77:00:01",
+        ]
+    );
+    let Some(header) = capture.frames[0].ethernet else {
+        panic!("{capture:?}");
+    };
+    assert!(header.dst_addr.is_broadcast());
 }
 
 #[test]
