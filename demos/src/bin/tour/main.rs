@@ -87,6 +87,12 @@ fn show_boxes(file: &Path, number: usize, what: &str) {
 
 fn main() {
     let args = Args::parse();
+    // `tour | head` closes the pipe early: end quietly, as a shell tool does, rather than
+    // panic in `println!` (Rust ignores SIGPIPE by default; this restores the default action).
+    // SAFETY: setting a signal's disposition to SIG_DFL at start, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
