@@ -4,8 +4,9 @@
 //! Linux kernel over a TUN device, or smoltcp over the in-memory wire) and check what crossed
 //! the link with Wireshark's dissectors. This crate holds the pieces they all need:
 //!
-//! - [`smol::SmolStack`]: smoltcp in this process, on one end of an in-memory wire, with
-//!   tokio-shaped TCP sockets, on tokio's clock (so on virtual time in tests).
+//! - [`smol::SmolStack`]: smoltcp in this process, on one end of an in-memory wire that carries
+//!   bare IP or Ethernet frames (then with a MAC address and ARP), with tokio-shaped TCP
+//!   sockets, on tokio's clock (so on virtual time in tests).
 //! - [`Pattern`]: a reproducible byte stream for byte-exact transfers.
 //! - [`TunNet`]: a network namespace made for one test, with `tun0` in it, the kernel at
 //!   10.77.0.1/24, our [`Stack`](tunstack::Stack) at 10.77.0.2/24, and every packet recorded to a

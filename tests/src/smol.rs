@@ -1,7 +1,11 @@
 //! [`SmolStack`]: smoltcp as an independent TCP peer, in this process, on one end of one of our devices ([`OurDevice`]).
 //!
 //! Interop tests and benchmarks put our stack on one end of an in-memory wire
-//! ([`tunstack::device::memory`]) and [smoltcp] 0.14 on the other. smoltcp is a sans-IO stack like
+//! ([`tunstack::device::memory`]) and [smoltcp] 0.14 on the other. The wire carries bare IP or
+//! Ethernet frames ([`MemoryConfig::medium`](tunstack::device::MemoryConfig::medium)), and
+//! smoltcp's interface takes the device's medium: on Ethernet it has a MAC address
+//! ([`SmolConfig::mac`]) and its own neighbour cache, and the two stacks find each other by ARP,
+//! which [`SmolStack::arp_stats`] and [`SmolStack::neighbours`] show. smoltcp is a sans-IO stack like
 //! our core: an [`Interface`] is driven by calling [`Interface::poll`] with the time and a
 //! [`smoltcp::phy::Device`], and says when it next wants to be called ([`Interface::poll_at`]).
 //! This module gives it what our [`Stack`](tunstack::Stack) has: one tokio task that owns it,
@@ -73,11 +77,16 @@ use std::time::Duration;
 use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{Device, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
-use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpEndpoint};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tunstack::device::Device as OurDevice;
+use tunstack::device::{Device as OurDevice, Medium as OurMedium};
+use tunstack::link::ethernet::MacAddr;
 use tunstack::Ipv4Cidr;
 
+mod ethernet;
+
+use ethernet::FrameLog;
+pub use ethernet::SmolArpStats;
 pub use smoltcp::socket::tcp::{CongestionControl, State as SmolState};
 
 /// How many packets one pass of the driver takes from the link before it sends, so that a
@@ -102,11 +111,14 @@ pub struct SmolConfig {
     /// Congestion control for new sockets. smoltcp's default is
     /// [`CongestionControl::None`]: it sends as much as the peer's window allows.
     pub congestion: CongestionControl,
+    /// smoltcp's MAC address, on a device that carries Ethernet frames (unused on bare IP).
+    pub mac: MacAddr,
 }
 
 impl SmolConfig {
     /// A configuration for `addr`: 256 KiB buffers each way (our `TcpConfig`'s default), seed
-    /// 1, no congestion control (smoltcp's default).
+    /// 1, no congestion control (smoltcp's default), and the MAC address our stack would take
+    /// for `addr` ([`tunstack::Config::mac_for`]: `02:00` and the address's four bytes).
     pub fn new(addr: Ipv4Cidr) -> SmolConfig {
         SmolConfig {
             addr,
@@ -114,6 +126,7 @@ impl SmolConfig {
             recv_buffer: 256 * 1024,
             seed: 1,
             congestion: CongestionControl::None,
+            mac: tunstack::Config::mac_for(addr.address()),
         }
     }
 }
@@ -140,6 +153,10 @@ struct Core {
     /// Sockets whose handle was dropped: removed once they reach CLOSED.
     orphans: Vec<SocketHandle>,
     next_port: u16,
+    /// What the device carries.
+    medium: OurMedium,
+    /// ARP and the neighbours, as read from the frames that passed (Ethernet only).
+    frames: FrameLog,
 }
 
 impl Shared {
@@ -238,7 +255,7 @@ impl Drop for Handle {
     }
 }
 
-/// A smoltcp [`Interface`] (medium IP, one IPv4 address) on one of our devices ([`OurDevice`]), driven by a tokio task.
+/// A smoltcp [`Interface`] (one IPv4 address; medium IP or Ethernet, as the device's) on one of our devices ([`OurDevice`]), driven by a tokio task.
 ///
 /// Cheap to clone; every clone and every socket keeps it running. Make sockets with
 /// [`SmolStack::listen`] and [`SmolStream::connect`].
@@ -257,20 +274,34 @@ impl std::fmt::Debug for SmolStack {
 
 impl SmolStack {
     /// Starts smoltcp on `link`: spawns its driver task on the current tokio runtime. The
-    /// interface's MTU is the link's.
+    /// interface's medium and IP MTU are the link's; on Ethernet its MAC address is
+    /// `config.mac`.
     ///
     /// # Panics
     ///
     /// Outside a tokio runtime, like `tokio::spawn`.
     pub fn new<L: OurDevice>(mut link: L, config: SmolConfig) -> SmolStack {
         let start = tokio::time::Instant::now();
-        let mtu = link.mtu();
-        let mut iface_config = IfaceConfig::new(HardwareAddress::Ip);
+        let medium = link.medium();
+        // A frame is the IP packet and the medium's header.
+        let frame_len = link.mtu() + medium.header_len();
+        let hardware = match medium {
+            OurMedium::Ip => HardwareAddress::Ip,
+            OurMedium::Ethernet => HardwareAddress::Ethernet(EthernetAddress(config.mac.octets())),
+        };
+        let mut iface_config = IfaceConfig::new(hardware);
         iface_config.random_seed = config.seed;
         // The interface only asks the device for its capabilities here.
         let mut cx = Context::from_waker(Waker::noop());
-        let (mut tx, mut backlog) = (Vec::new(), VecDeque::new());
-        let mut device = LinkDevice::new(&mut link, &mut cx, &mut [], &mut tx, &mut backlog);
+        let (mut tx, mut backlog, mut frames) = (Vec::new(), VecDeque::new(), FrameLog::default());
+        let mut device = LinkDevice::new(
+            &mut link,
+            &mut cx,
+            &mut [],
+            &mut tx,
+            &mut backlog,
+            &mut frames,
+        );
         let mut iface = Interface::new(
             iface_config,
             &mut device,
@@ -293,6 +324,8 @@ impl SmolStack {
                 config,
                 orphans: Vec::new(),
                 next_port: EPHEMERAL_FIRST + offset,
+                medium,
+                frames,
             }),
             start,
             kicked: AtomicBool::new(false),
@@ -303,8 +336,8 @@ impl SmolStack {
         tokio::spawn(Driver {
             shared: shared.clone(),
             link,
-            rx: vec![0; mtu],
-            tx: vec![0; mtu],
+            rx: vec![0; frame_len],
+            tx: vec![0; frame_len],
             backlog: VecDeque::new(),
             sleep: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
         });
@@ -333,6 +366,36 @@ impl SmolStack {
                 #[allow(unreachable_patterns)]
                 _ => None,
             })
+            .collect()
+    }
+
+    /// What the device carries: bare IP, or Ethernet frames.
+    pub fn medium(&self) -> OurMedium {
+        self.shared().lock().medium
+    }
+
+    /// smoltcp's MAC address, on a device that carries Ethernet frames; `None` on bare IP.
+    pub fn mac(&self) -> Option<MacAddr> {
+        let core = self.shared().lock();
+        (core.medium == OurMedium::Ethernet).then_some(core.config.mac)
+    }
+
+    /// The ARP packets smoltcp sent and received, as they crossed the wire (smoltcp counts
+    /// none itself); all zero on bare IP.
+    pub fn arp_stats(&self) -> SmolArpStats {
+        self.shared().lock().frames.arp
+    }
+
+    /// smoltcp's neighbours as its frames show them: for each IPv4 address smoltcp sent a
+    /// unicast frame to, the MAC address of the last one, which is what its neighbour cache
+    /// answered (smoltcp 0.14 does not let its cache be read). Sorted by address; empty on
+    /// bare IP.
+    pub fn neighbours(&self) -> Vec<(Ipv4Addr, MacAddr)> {
+        let core = self.shared().lock();
+        core.frames
+            .neighbours
+            .iter()
+            .map(|(&ip, &mac)| (ip, mac))
             .collect()
     }
 
@@ -700,6 +763,8 @@ struct LinkDevice<'a, 'c, L> {
     tx: &'a mut Vec<u8>,
     /// Packets the link could not take yet (`Pending`), oldest first.
     backlog: &'a mut VecDeque<Vec<u8>>,
+    /// Where the frames that pass are read, on Ethernet.
+    frames: &'a mut FrameLog,
     /// How many more packets this pass may receive.
     rx_budget: usize,
     /// A link error that ends the driver.
@@ -715,6 +780,7 @@ impl<'a, 'c, L: OurDevice> LinkDevice<'a, 'c, L> {
         rx: &'a mut [u8],
         tx: &'a mut Vec<u8>,
         backlog: &'a mut VecDeque<Vec<u8>>,
+        frames: &'a mut FrameLog,
     ) -> Self {
         LinkDevice {
             link,
@@ -722,6 +788,7 @@ impl<'a, 'c, L: OurDevice> LinkDevice<'a, 'c, L> {
             rx,
             tx,
             backlog,
+            frames,
             rx_budget: RX_BATCH,
             fatal: None,
             errors: 0,
@@ -778,6 +845,7 @@ struct TxToken<'a, 'c, L> {
     cx: &'a mut Context<'c>,
     tx: &'a mut Vec<u8>,
     backlog: &'a mut VecDeque<Vec<u8>>,
+    frames: &'a mut FrameLog,
     fatal: &'a mut Option<io::Error>,
     errors: &'a mut u64,
 }
@@ -789,6 +857,7 @@ impl<L: OurDevice> smoltcp::phy::TxToken for TxToken<'_, '_, L> {
         }
         let packet = &mut self.tx[..len];
         let result = f(packet);
+        self.frames.sent(self.link.medium(), packet);
         // Keep the order: behind a backlog, a packet waits its turn.
         if !self.backlog.is_empty() {
             self.backlog.push_back(packet.to_vec());
@@ -839,10 +908,12 @@ impl<'c, L: OurDevice> Device for LinkDevice<'_, 'c, L> {
             rx,
             tx,
             backlog,
+            frames,
             fatal,
             errors,
             ..
         } = self;
+        frames.received(link.medium(), &rx[..len]);
         Some((
             RxToken { packet: &rx[..len] },
             TxToken {
@@ -850,6 +921,7 @@ impl<'c, L: OurDevice> Device for LinkDevice<'_, 'c, L> {
                 cx,
                 tx,
                 backlog,
+                frames,
                 fatal,
                 errors,
             },
@@ -865,15 +937,25 @@ impl<'c, L: OurDevice> Device for LinkDevice<'_, 'c, L> {
             cx: self.cx,
             tx: self.tx,
             backlog: self.backlog,
+            frames: self.frames,
             fatal: &mut self.fatal,
             errors: &mut self.errors,
         })
     }
 
+    /// The medium is the link's. smoltcp's `max_transmission_unit` is the largest thing the
+    /// device carries: on Ethernet the whole frame without FCS, the IP MTU plus the 14-byte
+    /// header (smoltcp's `ip_mtu()` takes the header off again). Our [`OurDevice::mtu`] is the
+    /// IP MTU on either medium, as `ip link` shows it, so both stacks agree on the largest IP
+    /// packet, and so on the MSS.
     fn capabilities(&self) -> DeviceCapabilities {
+        let medium = self.link.medium();
         let mut caps = DeviceCapabilities::default();
-        caps.medium = Medium::Ip;
-        caps.max_transmission_unit = self.link.mtu();
+        caps.medium = match medium {
+            OurMedium::Ip => Medium::Ip,
+            OurMedium::Ethernet => Medium::Ethernet,
+        };
+        caps.max_transmission_unit = self.link.mtu() + medium.header_len();
         caps
     }
 }
@@ -896,13 +978,19 @@ impl<L: OurDevice> Driver<L> {
         let shared = self.shared.clone();
         let now = shared.now();
         let mut core = shared.lock();
-        let Core { iface, sockets, .. } = &mut *core;
+        let Core {
+            iface,
+            sockets,
+            frames,
+            ..
+        } = &mut *core;
         let mut device = LinkDevice::new(
             &mut self.link,
             cx,
             &mut self.rx,
             &mut self.tx,
             &mut self.backlog,
+            frames,
         );
         iface.poll(now, &mut device, sockets);
         let more_to_receive = device.rx_budget == 0;

@@ -167,11 +167,13 @@ pub enum Match {
     Udp,
     /// Every ICMP message.
     Icmp,
+    /// Every ARP packet, on a device that carries Ethernet frames.
+    Arp,
 }
 
 impl Match {
     /// Every kind, in the order of [`Match::index`].
-    pub(super) const ALL: [Match; 9] = [
+    pub(super) const ALL: [Match; 10] = [
         Match::Any,
         Match::Tcp,
         Match::TcpData,
@@ -181,6 +183,7 @@ impl Match {
         Match::TcpPureAck,
         Match::Udp,
         Match::Icmp,
+        Match::Arp,
     ];
 
     /// This kind's slot in a per-kind counter array.
@@ -192,7 +195,9 @@ impl Match {
     pub fn matches(self, packet: &PacketSummary) -> bool {
         match (self, packet.content) {
             (Match::Any, _) => true,
-            (Match::Udp, Content::Udp { .. }) | (Match::Icmp, Content::Icmp { .. }) => true,
+            (Match::Udp, Content::Udp { .. })
+            | (Match::Icmp, Content::Icmp { .. })
+            | (Match::Arp, Content::Arp) => true,
             (
                 _,
                 Content::Tcp {
@@ -225,6 +230,7 @@ impl Match {
             Match::TcpPureAck => "TCP pure ACK",
             Match::Udp => "UDP datagram",
             Match::Icmp => "ICMP message",
+            Match::Arp => "ARP packet",
         }
     }
 }
@@ -296,8 +302,14 @@ mod tests {
         let summary = PacketSummary::parse_on(Medium::Ethernet, &frame);
         assert_eq!(summary.len, packet.len() + 14);
         assert!(matches!(summary.content, Content::Udp { dst_port: 9, .. }));
+        assert!(!Match::Arp.matches(&summary));
         frame[12..14].copy_from_slice(&[0x08, 0x06]);
-        assert_eq!(PacketSummary::parse_frame(&frame).content, Content::Arp);
+        let arp = PacketSummary::parse_frame(&frame);
+        assert_eq!(arp.content, Content::Arp);
+        assert!(Match::Arp.matches(&arp) && Match::Any.matches(&arp));
+        assert!(Match::ALL[1..Match::Arp.index()]
+            .iter()
+            .all(|m| !m.matches(&arp)));
         frame[12..14].copy_from_slice(&[0x86, 0xdd]);
         assert_eq!(PacketSummary::parse_frame(&frame).content, Content::Unknown);
         assert_eq!(

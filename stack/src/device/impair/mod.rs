@@ -370,8 +370,9 @@ impl<L: Device> Device for Impair<L> {
     /// Takes one packet, to be dropped, held or passed on as the outbound impairments say.
     ///
     /// `Ready(Ok(()))` whatever becomes of the packet; `Pending` only while a packet that is
-    /// due waits for the link beneath. Errors: a packet over the MTU (the link beneath's own
-    /// error), and whatever the link beneath returns for a packet passed on at once.
+    /// due waits for the link beneath. Errors: a packet over the MTU, or on Ethernet a frame
+    /// over the MTU and its header (the link beneath's own error), and whatever the link
+    /// beneath returns for a packet passed on at once.
     fn poll_send(
         &mut self,
         cx: &mut Context<'_>,
@@ -381,8 +382,9 @@ impl<L: Device> Device for Impair<L> {
         if let Some(kind) = self.tx_error {
             return Poll::Ready(Err(send_closed(kind)));
         }
-        if packet.len() > self.inner.mtu() {
-            // Not a packet any link carries: let the link beneath say so.
+        let largest = self.inner.mtu() + self.inner.medium().header_len();
+        if packet.len() > largest {
+            // Not a packet (or frame) this link carries: let the link beneath say so.
             return self.inner.poll_send(cx, packet, comment);
         }
         let now = Instant::now();

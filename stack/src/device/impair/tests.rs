@@ -705,6 +705,49 @@ async fn a_warm_lane_reuses_its_buffers() {
     );
 }
 
+/// On a device that carries Ethernet frames, a full-sized frame is the MTU and the 14-byte
+/// header: it goes through the impairments like any other, and only a longer one is left to
+/// the link beneath to refuse.
+#[tokio::test(start_paused = true)]
+async fn full_sized_ethernet_frames_are_impaired_too() {
+    let (a, mut peer) = memory::pair(MemoryConfig {
+        medium: crate::device::Medium::Ethernet,
+        ..MemoryConfig::default()
+    });
+    let lose_all = Impairments {
+        loss: 1.0,
+        ..Impairments::default()
+    };
+    let mut impair = Impair::new(a, ImpairConfig::both_ways(lose_all)).unwrap();
+    let mut frame = vec![0xff; 12];
+    frame.extend_from_slice(&[0x08, 0x00]);
+    frame.extend_from_slice(&numbered(0, 1500));
+    assert_eq!(frame.len(), 1514);
+    send(&mut impair, &frame).await.unwrap();
+    send(&mut peer, &frame).await.unwrap();
+    let mut buf = vec![0; 1514];
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(
+        peer.poll_recv(&mut cx, &mut buf).is_pending(),
+        "lost on the way out"
+    );
+    assert!(
+        impair.poll_recv(&mut cx, &mut buf).is_pending(),
+        "lost on the way in"
+    );
+    let stats = impair.stats();
+    assert_eq!(
+        (stats.outbound.packets, stats.outbound.dropped_loss),
+        (1, 1)
+    );
+    assert_eq!((stats.inbound.packets, stats.inbound.dropped_loss), (1, 1));
+    // One byte more is not a frame this wire carries.
+    frame.push(0);
+    let err = send(&mut impair, &frame).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert_eq!(impair.stats().outbound.packets, 1);
+}
+
 #[test]
 fn a_bad_setting_is_refused() {
     let (a, _b) = memory::pair(MemoryConfig::default());
