@@ -34,7 +34,7 @@
 //! made-up senders, or of packets to made-up neighbours, cannot grow it.
 //!
 //! The cache has no I/O and no clock: it is called with the time, and says what to send through
-//! [`Action`]s that the interface ([`super::interface`]) turns into frames.
+//! actions that the Ethernet interface (`link/interface.rs`) turns into frames.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
