@@ -5,7 +5,12 @@
 //! cargo bench -p tunstack-tests --bench throughput -- --bytes 64M       # a quick run
 //! cargo bench -p tunstack-tests --bench throughput -- --runtime multi --repeat 3
 //! cargo bench -p tunstack-tests --bench throughput -- --mtu 1500 --pair ours-ours  # one case
+//! cargo bench -p tunstack-tests --bench throughput -- --medium ethernet   # frames and ARP
 //! ```
+//!
+//! `--medium ethernet` runs the same transfers on an Ethernet wire: every packet in a frame,
+//! the MAC addresses found by ARP first. Comparing it with the default (bare IP) measures what
+//! the link layer costs each stack.
 //!
 //! Each run puts two stacks on the two ends of a [`memory::pair`] in this process, opens one
 //! connection (the receiver listens, the sender connects), and times the sender writing
@@ -41,7 +46,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tunstack::device::{memory, MemoryConfig, MemoryDevice};
+use tunstack::device::{memory, Medium, MemoryConfig, MemoryDevice};
 use tunstack::Config;
 use tunstack_tests::peer::{Conn, Kind, Peer};
 use tunstack_tests::smol::SmolConfig;
@@ -81,6 +86,8 @@ struct Options {
     mtu: Option<usize>,
     /// Only this pair (`--pair ours-smoltcp`), for profiling one case.
     pair: Option<String>,
+    /// What the wire carries (`--medium ip|ethernet`).
+    medium: Medium,
 }
 
 /// Parses `--bytes N` (with an optional K, M or G suffix, powers of 1024), `--runtime
@@ -94,6 +101,7 @@ fn options() -> Result<Options, String> {
         repeat: 1,
         mtu: None,
         pair: None,
+        medium: Medium::Ip,
     };
     if let Ok(bytes) = std::env::var("TUNSTACK_BENCH_BYTES") {
         options.bytes = parse_size(&bytes)?;
@@ -112,6 +120,13 @@ fn options() -> Result<Options, String> {
             }
             "--mtu" => options.mtu = Some(value()?.parse().map_err(|e| format!("--mtu: {e}"))?),
             "--pair" => options.pair = Some(value()?),
+            "--medium" => {
+                options.medium = match value()?.as_str() {
+                    "ip" => Medium::Ip,
+                    "ethernet" => Medium::Ethernet,
+                    other => return Err(format!("--medium ip|ethernet, not {other}")),
+                }
+            }
             "--repeat" => {
                 options.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?;
                 options.repeat = options.repeat.max(1);
@@ -198,11 +213,16 @@ async fn receive(conn: &mut dyn Conn, pattern: &Pattern) -> io::Result<u64> {
 }
 
 /// One transfer of `bytes` from a `sender` stack to a `receiver` stack over a fresh wire.
-async fn transfer(sender: Kind, receiver: Kind, mtu: usize, bytes: u64) -> io::Result<Outcome> {
+async fn transfer(
+    sender: Kind,
+    receiver: Kind,
+    (mtu, medium): (usize, Medium),
+    bytes: u64,
+) -> io::Result<Outcome> {
     let (a, b) = memory::pair(MemoryConfig {
         mtu,
         queue_len: QUEUE_LEN,
-        ..MemoryConfig::default()
+        medium,
     });
     let (tx_stats, rx_stats) = (a.stats_handle(), b.stats_handle());
     let tx_node = start(sender, a, SENDER_CIDR);
@@ -260,7 +280,7 @@ fn measure(options: &Options, sender: Kind, receiver: Kind, mtu: usize) -> io::R
                 .build()?
         };
         let outcome = runtime.block_on(async {
-            let run = transfer(sender, receiver, mtu, options.bytes);
+            let run = transfer(sender, receiver, (mtu, options.medium), options.bytes);
             match tokio::time::timeout(RUN_LIMIT, run).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(io::Error::new(
@@ -304,9 +324,10 @@ fn main() {
     );
     println!(
         "buffers: {} KiB send, {} KiB receive, per connection, on both stacks; smoltcp without \
-         congestion control; wire queues {QUEUE_LEN} packets each way (no drops)",
+         congestion control; wire queues {QUEUE_LEN} packets each way (no drops); medium: {:?}",
         BUFFER / 1024,
         BUFFER / 1024,
+        options.medium,
     );
     println!();
 
