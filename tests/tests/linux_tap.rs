@@ -333,3 +333,71 @@ fn a_linux_client_reaches_our_listener() {
         .iter()
         .any(|n| n.ip == KERNEL && n.state != NeighbourState::Incomplete));
 }
+
+/// A flood of ARP requests for our address from 20,000 made-up senders, injected into `tap0`
+/// from the kernel's side (a packet socket, as a hostile host on the link would): each would
+/// make an entry (RFC 826: the request was for us), but the cache keeps its bound, and the
+/// kernel's ping still gets through afterwards.
+#[test]
+fn an_arp_flood_from_made_up_senders_leaves_the_cache_within_its_bound() {
+    let Some(net) = start("tap-flood") else {
+        return;
+    };
+    linux_ping(net.ns(), STACK, 1, &[]);
+    const FLOOD: &str = r#"
+import random, socket, struct
+random.seed(7)
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("tap0", 0))
+target = socket.inet_aton("10.77.0.2")
+for _ in range(20000):
+    mac = bytes([random.randrange(256) & 0xfe | 0x02] + [random.randrange(256) for _ in range(5)])
+    ip = struct.pack("!I", random.randrange(1 << 32))
+    arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + ip + b"\0" * 6 + target
+    s.send(b"\xff" * 6 + mac + b"\x08\x06" + arp)
+print("sent")
+"#;
+    let output = output_within(
+        &mut net.exec("python3", &["-c", FLOOD]),
+        Duration::from_secs(60),
+    )
+    .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The flood waits in the device's queue (what did not fit was dropped by the kernel):
+    // wait until the stack has read what is there.
+    let mut seen = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = net.stack().stats().arp.received;
+        if now == seen || Instant::now() > deadline {
+            break;
+        }
+        seen = now;
+    }
+    let stats = net.stack().stats();
+    let received = stats.arp.received;
+    assert!(
+        received >= 5_000,
+        "most of the flood reached the stack: {stats}"
+    );
+    let table = net.stack().neighbours();
+    let capacity = Config::new(tunstack::Ipv4Cidr::new(STACK, 24).unwrap())
+        .neighbours
+        .capacity;
+    assert!(table.len() <= capacity, "{} entries", table.len());
+    // Each sender learned pushed an older one out once the cache was full. (Senders with a
+    // multicast or broadcast address, a sixteenth of the random ones, are not learned.)
+    let learned = stats.neighbours.resolved;
+    assert!(learned >= received / 2, "{stats}");
+    assert!(
+        stats.neighbours.evicted + capacity as u64 >= learned,
+        "{stats}"
+    );
+    // Still answering the kernel, which may have to ask for our MAC again.
+    linux_ping(net.ns(), STACK, 2, &[]);
+}

@@ -180,7 +180,10 @@ impl EthernetInterface {
                 .learn(now, repr.sender_ip, repr.sender_mac, how);
             self.take_actions();
         }
-        if repr.operation == Operation::Request && for_us {
+        // A probe (sender 0.0.0.0) is answered; a sender no host may be (multicast,
+        // broadcast, our own MAC) is not.
+        let answerable = sender_ok || repr.sender_ip.is_unspecified();
+        if repr.operation == Operation::Request && for_us && answerable {
             // The answer goes to the asker alone. A probe from a host checking whether our
             // address is free (sender 0.0.0.0, RFC 5227 2.1.1) is answered too: that is how it
             // learns that it is not.
@@ -192,7 +195,7 @@ impl EthernetInterface {
                 target_ip: repr.sender_ip,
             };
             let to = repr.sender_ip;
-            if repr.sender_mac.is_unicast() {
+            if repr.sender_mac.is_unicast() && repr.sender_mac != self.mac {
                 self.send_arp(repr.sender_mac, &reply, ArpWhy::Reply { to });
             }
             self.arp_stats.delivered += 1;
