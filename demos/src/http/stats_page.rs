@@ -14,14 +14,20 @@ use tunstack::tcp::{ConnInfo, ConnStats};
 use super::html::{escape, ms, page};
 use super::json::{array, Object};
 
-/// The layers, bottom up, with their names.
-fn layers(stats: &Stats) -> [(&'static str, &LayerStats); 4] {
-    [
-        ("ip", &stats.ip),
-        ("icmp", &stats.icmp),
-        ("udp", &stats.udp),
-        ("tcp", &stats.tcp),
-    ]
+/// The layers, bottom up, with their names: Ethernet and ARP first on a device that carries
+/// frames (TAP), where they have counted something.
+fn layers(stats: &Stats) -> Vec<(&'static str, &LayerStats)> {
+    let link = [("eth", &stats.ethernet), ("arp", &stats.arp)];
+    let on_ethernet = stats.ethernet != LayerStats::default();
+    link.into_iter()
+        .filter(|_| on_ethernet)
+        .chain([
+            ("ip", &stats.ip),
+            ("icmp", &stats.icmp),
+            ("udp", &stats.udp),
+            ("tcp", &stats.tcp),
+        ])
+        .collect()
 }
 
 /// A connection's counters, with the names `/stats.json` uses.
@@ -126,10 +132,11 @@ pub fn html(stats: &Stats, connections: &[ConnInfo]) -> String {
             layer.dropped.total()
         );
     }
-    body.push_str(
-        "</table>\n<h2>Drops by reason</h2>\n<table>\n<tr><th>reason</th><th>ip</th>\
-         <th>icmp</th><th>udp</th><th>tcp</th></tr>\n",
-    );
+    body.push_str("</table>\n<h2>Drops by reason</h2>\n<table>\n<tr><th>reason</th>");
+    for (name, _) in layers(stats) {
+        let _ = write!(body, "<th>{name}</th>");
+    }
+    body.push_str("</tr>\n");
     for reason in DropReason::ALL {
         let _ = write!(body, "<tr><th>{}</th>", reason.as_str());
         for (_, layer) in layers(stats) {
@@ -216,5 +223,23 @@ mod tests {
             assert!(html.contains(row), "{row}");
         }
         assert!(html.contains("TCP connections (0)"));
+        assert!(!html.contains("<th>arp</th>"), "no link rows on TUN");
+    }
+
+    #[test]
+    fn on_ethernet_the_link_layers_come_first() {
+        let mut stats = Stats::default();
+        stats.ethernet.received = 3;
+        stats.arp.sent = 1;
+        let html = html(&stats, &[]);
+        let at = |row: &str| html.find(row).unwrap_or_else(|| panic!("{row}"));
+        assert!(at("<th>eth</th>") < at("<th>arp</th>"));
+        assert!(at("<th>arp</th>") < at("<th>ip</th>"));
+        let json = json(&stats, &[]);
+        assert!(
+            json.starts_with(r#"{"layers":{"eth":{"received":3,"#),
+            "{json}"
+        );
+        assert!(json.contains(r#""arp":{"received":0,"delivered":0,"sent":1,"#));
     }
 }
