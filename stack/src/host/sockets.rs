@@ -224,6 +224,44 @@ impl Host {
         self.tcp.poll_write(id, cx, data)
     }
 
+    /// Writes as much of `bufs` to the send buffer of `id` as it takes, slice after slice in
+    /// order (a gathered write, `writev`): how many bytes, `Pending` when the buffer is full.
+    pub fn tcp_poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: ConnId,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.tcp.poll_write_vectored(id, cx, bufs)
+    }
+
+    /// How many bytes a read of `id` would return now: `Ready(Ok(n > 0))` when data has
+    /// arrived (up to the urgent mark), `Ready(Ok(0))` at the end of the peer's stream, the
+    /// connection's error, or `Pending` (the task is woken when that changes).
+    pub fn tcp_poll_read_ready(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: ConnId,
+    ) -> Poll<io::Result<usize>> {
+        self.tcp.poll_read_ready(id, cx)
+    }
+
+    /// Copies received bytes of `id` into `buf` without consuming them (`MSG_PEEK`); 0 when
+    /// nothing is there. Stops at the urgent mark, as a read does.
+    pub fn tcp_peek(&self, id: ConnId, buf: &mut [u8]) -> io::Result<usize> {
+        self.tcp.peek(id, buf)
+    }
+
+    /// `Ready` when a write to `id` would not wait (room in the send buffer, or an error a
+    /// write would return at once); `Pending` until then.
+    pub fn tcp_poll_write_ready(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: ConnId,
+    ) -> Poll<io::Result<()>> {
+        self.tcp.poll_write_ready(id, cx)
+    }
+
     /// Writes `data` to `id` as urgent data: the urgent mark moves to just past it (RFC 9293
     /// 3.8.5). Otherwise like [`Host::tcp_poll_write`].
     pub fn tcp_poll_send_urgent(

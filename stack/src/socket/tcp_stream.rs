@@ -1,7 +1,7 @@
 //! [`TcpStream`]: a TCP connection, shaped like `tokio::net::TcpStream`.
 
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, MutexGuard};
@@ -13,6 +13,7 @@ use super::ToSocketAddrV4;
 use crate::tcp::{ConnId, ConnInfo};
 use crate::{Host, Stack};
 
+mod ready;
 mod urgent;
 
 /// What a stream and its halves share: the stack and the connection's handle. Dropping the last
@@ -49,9 +50,24 @@ impl Inner {
         result
     }
 
+    /// Reads into the unfilled part of `buf`, initializing only the bytes it copies.
+    ///
+    /// `ReadBuf::initialize_unfilled` would zero all of the caller's spare capacity before
+    /// every read (64 KiB of zeroes for a 10-byte read into a 64 KiB buffer). Instead the core
+    /// says how much is there, `initialize_unfilled_to` makes just that many bytes a safe
+    /// `&mut [u8]` (zeroing those of them not yet initialized), and the read fills them all:
+    /// the capacity past them is never written. No `unsafe` needed.
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
         self.with_running_host(|host, id| {
-            let n = std::task::ready!(host.tcp_poll_read(cx, id, buf.initialize_unfilled()))?;
+            let available = std::task::ready!(host.tcp_poll_read_ready(cx, id))?;
+            if available == 0 {
+                return Poll::Ready(Ok(())); // the end of the peer's stream
+            }
+            let out = buf.initialize_unfilled_to(available.min(buf.remaining()));
+            let n = std::task::ready!(host.tcp_poll_read(cx, id, out))?;
             buf.advance(n);
             Poll::Ready(Ok(()))
         })?
@@ -59,6 +75,14 @@ impl Inner {
 
     fn poll_write(&self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         self.with_running_host(|host, id| host.tcp_poll_write(cx, id, data))?
+    }
+
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.with_running_host(|host, id| host.tcp_poll_write_vectored(cx, id, bufs))?
     }
 
     fn shutdown(&self) -> io::Result<()> {
@@ -247,6 +271,22 @@ impl AsyncWrite for TcpStream {
         self.inner.poll_write(cx, buf)
     }
 
+    /// A gathered write (`writev`): as many of `bufs`, in order, as the send buffer takes
+    /// now; a slice that does not fit whole ends the write with its first part. Waits only
+    /// when nothing fits. hyper writes its headers and body this way.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_vectored(cx, bufs)
+    }
+
+    /// `true`: [`TcpStream::poll_write_vectored`] takes several slices in one call.
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
     /// Nothing to do: written data is in the stack's hands, as with tokio's `TcpStream`.
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
@@ -304,6 +344,18 @@ macro_rules! write_half {
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
                 self.0.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.0.poll_write_vectored(cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
             }
 
             fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -176,6 +176,45 @@ impl TcpLayer {
         self.write_with(id, |conn| conn.poll_write(cx, data))
     }
 
+    /// Writes as much of `bufs` to `id`'s send buffer as fits, in order.
+    pub(crate) fn poll_write_vectored(
+        &mut self,
+        id: ConnId,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.write_with(id, |conn| conn.poll_write_vectored(cx, bufs))
+    }
+
+    /// How many bytes a read of `id` may return now (0: end of stream), or `Pending`.
+    pub(crate) fn poll_read_ready(
+        &mut self,
+        id: ConnId,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        match self.conn_mut(id) {
+            Some(conn) => conn.poll_read_ready(cx),
+            None => Poll::Ready(Err(gone())),
+        }
+    }
+
+    /// Copies received bytes of `id` into `out`, leaving them to be read.
+    pub(crate) fn peek(&self, id: ConnId, out: &mut [u8]) -> io::Result<usize> {
+        Ok(self.conn(id).ok_or_else(gone)?.peek(out))
+    }
+
+    /// Whether a write to `id` would not wait.
+    pub(crate) fn poll_write_ready(
+        &mut self,
+        id: ConnId,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.conn_mut(id) {
+            Some(conn) => conn.poll_write_ready(cx),
+            None => Poll::Ready(Err(gone())),
+        }
+    }
+
     /// Writes urgent data to `id`'s send buffer: SND.UP moves to the end of what was taken
     /// (RFC 9293 3.8.5, `urgent.rs`).
     pub(crate) fn poll_send_urgent(

@@ -350,6 +350,12 @@ impl Connection {
         Self::wait(&mut self.readers, cx);
     }
 
+    /// Registers the task of `cx` to be woken with the writers (by room in the send buffer,
+    /// the end of the handshake, or an error).
+    pub(crate) fn wait_as_writer(&mut self, cx: &mut Context<'_>) {
+        Self::wait(&mut self.writers, cx);
+    }
+
     fn wait(list: &mut Vec<Waker>, cx: &mut Context<'_>) {
         if !list.iter().any(|w| w.will_wake(cx.waker())) {
             list.push(cx.waker().clone());
@@ -404,24 +410,18 @@ impl Connection {
         if out.is_empty() {
             return Poll::Ready(Ok((0, false)));
         }
-        let limit = self.read_limit(out.len());
+        let available = std::task::ready!(self.poll_read_ready(cx))?;
+        let limit = available.min(out.len());
         let n = self.rcv.read(&mut out[..limit]);
-        if n > 0 {
-            self.stats.bytes_read += n as u64;
-            let update = self.window_update_due();
-            if update {
-                self.rcv.owe_ack(false);
-            }
-            return Poll::Ready(Ok((n, update)));
-        }
-        if let Some(kind) = self.error {
-            return Poll::Ready(Err(error(kind)));
-        }
-        if self.rcv.fin_received || self.state == State::Closed {
+        if n == 0 {
             return Poll::Ready(Ok((0, false)));
         }
-        Self::wait(&mut self.readers, cx);
-        Poll::Pending
+        self.stats.bytes_read += n as u64;
+        let update = self.window_update_due();
+        if update {
+            self.rcv.owe_ack(false);
+        }
+        Poll::Ready(Ok((n, update)))
     }
 
     /// Whether the window we could announce now is enough larger than the one the peer knows

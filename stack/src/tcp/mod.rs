@@ -15,6 +15,7 @@
 //! | [`why`] | why a segment was sent: a value, worded by the capture layer |
 //! | `timers.rs` | retransmission, persist and TIME-WAIT timers |
 //! | `keepalive.rs` | keep-alive probes and the user timeout: noticing a peer that is gone |
+//! | `ready.rs` | readiness for `readable()` / `writable()`, peeking, gathered writes |
 //! | `urgent.rs` | urgent data: the URG flag, the urgent pointer, the mark in the stream |
 //! | `icmp.rs` | ICMP errors about our segments: a refused connect, an unreachable host |
 //! | `recovery.rs`, `sack.rs`, `tail_loss.rs` | loss recovery: fast retransmit, SACK, D-SACK, tail loss probes |
@@ -49,6 +50,7 @@ pub mod options;
 mod output;
 mod passive;
 pub mod pos;
+pub(crate) mod ready;
 mod receiver;
 mod recovery;
 mod recv_buffer;

@@ -134,6 +134,11 @@ impl RecvBuffer {
         true
     }
 
+    /// Copies in-order bytes into `out` and keeps them; returns how many.
+    pub(crate) fn peek(&self, out: &mut [u8]) -> usize {
+        self.ring.read_at(0, out)
+    }
+
     /// Moves in-order bytes into `out`; returns how many.
     pub(crate) fn read(&mut self, out: &mut [u8]) -> usize {
         let n = self.ring.read_at(0, out);

@@ -1,0 +1,214 @@
+//! tokio's socket methods beyond read and write, on our `TcpStream` and `UdpSocket`: readiness,
+//! `try_` calls, peeking, gathered writes, linger, TTL; ours on both ends of an in-memory wire,
+//! on tokio's paused clock.
+
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
+use tokio::time::timeout;
+use tunstack::device::memory;
+use tunstack::{Config, Stack, TcpListener, TcpStream};
+
+const CLIENT: &str = "10.0.0.1/24";
+const SERVER: &str = "10.0.0.2/24";
+
+/// Two stacks joined by a wire: (client, server).
+fn pair() -> (Stack, Stack) {
+    let (a, b) = memory::pair(Default::default());
+    let config = |addr: &str, seed| {
+        let mut config = Config::new(addr.parse().unwrap());
+        config.seed = Some(seed);
+        config.tcp.msl = Duration::from_secs(1);
+        config
+    };
+    (
+        Stack::new(a, config(CLIENT, 1)),
+        Stack::new(b, config(SERVER, 2)),
+    )
+}
+
+/// Bounds a step in virtual time: a hang fails the test instead of stalling it.
+async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    match timeout(Duration::from_secs(120), fut).await {
+        Ok(value) => value,
+        Err(_) => panic!("{what}: did not finish within 120 s of virtual time"),
+    }
+}
+
+/// A connected pair of streams: (client's, server's).
+async fn connected(client: &Stack, server: &Stack) -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind(server, "0.0.0.0:80").await.unwrap();
+    let c = within("connect", TcpStream::connect(client, "10.0.0.2:80"))
+        .await
+        .unwrap();
+    let (s, _) = within("accept", listener.accept()).await.unwrap();
+    (c, s)
+}
+
+/// Whether `fut` is still waiting after the stacks have had 1 s of virtual time.
+async fn still_waiting<F: std::future::Future + Unpin>(fut: &mut F) -> bool {
+    timeout(Duration::from_secs(1), fut).await.is_err()
+}
+
+#[tokio::test(start_paused = true)]
+async fn try_read_would_block_then_readable_wakes_and_try_read_gets_the_data() {
+    let (client, server) = pair();
+    let (c, mut s) = connected(&client, &server).await;
+    let mut buf = [0u8; 64];
+    let err = c.try_read(&mut buf).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+
+    let mut readable = Box::pin(c.readable());
+    assert!(still_waiting(&mut readable).await, "nothing to read yet");
+    s.write_all(b"hello").await.unwrap();
+    within("readable", readable).await.unwrap();
+    assert_eq!(c.try_read(&mut buf).unwrap(), 5);
+    assert_eq!(&buf[..5], b"hello");
+    assert_eq!(
+        c.try_read(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+
+    // The peer's FIN: readable, and try_read says end of stream.
+    s.shutdown().await.unwrap();
+    let ready = within("ready", c.ready(Interest::READABLE)).await.unwrap();
+    assert!(ready.is_readable() && ready.is_read_closed());
+    assert_eq!(c.try_read(&mut buf).unwrap(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn writable_waits_for_room_in_the_send_buffer() {
+    let (client, server) = pair();
+    let (c, mut s) = connected(&client, &server).await;
+    within("writable", c.writable()).await.unwrap();
+    // Fill our send buffer (and the peer's receive buffer) while the peer reads nothing.
+    let chunk = vec![7u8; 64 * 1024];
+    let mut written = 0usize;
+    loop {
+        match c.try_write(&chunk) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                // Let the stacks move what they can, then try again until nothing moves.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                match c.try_write(&chunk) {
+                    Ok(n) => written += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let mut writable = Box::pin(c.writable());
+    assert!(still_waiting(&mut writable).await, "the buffers are full");
+    let reader = tokio::spawn(async move {
+        let mut got = vec![0u8; written];
+        s.read_exact(&mut got).await.unwrap();
+        got.iter().all(|&b| b == 7)
+    });
+    within("writable", writable).await.unwrap();
+    assert!(c.try_write(b"more").unwrap() > 0);
+    assert!(within("reader", reader).await.unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn peek_leaves_the_bytes_for_the_next_read() {
+    let (client, server) = pair();
+    let (mut c, mut s) = connected(&client, &server).await;
+    let mut peeked = [0u8; 3];
+    let mut peek = Box::pin(c.peek(&mut peeked));
+    assert!(still_waiting(&mut peek).await, "peek waits for data");
+    s.write_all(b"hello world").await.unwrap();
+    assert_eq!(within("peek", peek).await.unwrap(), 3);
+    assert_eq!(&peeked, b"hel");
+    let mut again = [0u8; 32];
+    let n = c.peek(&mut again).await.unwrap();
+    assert_eq!(
+        &again[..n],
+        b"hello world",
+        "a second peek sees the same bytes"
+    );
+    let mut read = [0u8; 32];
+    let n = c.read(&mut read).await.unwrap();
+    assert_eq!(&read[..n], b"hello world", "and so does the read");
+    s.shutdown().await.unwrap();
+    assert_eq!(within("peek at eof", c.peek(&mut again)).await.unwrap(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_vectored_write_arrives_in_order() {
+    let (client, server) = pair();
+    let (mut c, mut s) = connected(&client, &server).await;
+    assert!(c.is_write_vectored());
+    let parts: [&[u8]; 4] = [b"GET / HTTP/1.1\r\n", b"", b"Host: x\r\n", b"\r\n"];
+    let bufs: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
+    let n = c.write_vectored(&bufs).await.unwrap();
+    let whole: Vec<u8> = parts.concat();
+    assert_eq!(n, whole.len(), "one call takes every slice that fits");
+    // Then a big one, through the halves: several calls, each taking what fits.
+    let big: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 100_000]).collect();
+    let (_, mut cw) = c.split();
+    let mut offset = 0;
+    let total: usize = big.iter().map(Vec::len).sum();
+    let expect: Vec<u8> = whole.iter().copied().chain(big.concat()).collect();
+    let reader = tokio::spawn(async move {
+        let mut got = vec![0u8; expect.len()];
+        s.read_exact(&mut got).await.unwrap();
+        got == expect
+    });
+    while offset < total {
+        // The slices from `offset` on.
+        let mut skip = offset;
+        let mut rest = Vec::new();
+        for part in &big {
+            if skip >= part.len() {
+                skip -= part.len();
+                continue;
+            }
+            rest.push(IoSlice::new(&part[skip..]));
+            skip = 0;
+        }
+        offset += within("write", cw.write_vectored(&rest)).await.unwrap();
+    }
+    assert!(
+        within("reader", reader).await.unwrap(),
+        "every byte, in order"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_read_initializes_only_the_bytes_it_copies() {
+    let (client, server) = pair();
+    let (mut c, mut s) = connected(&client, &server).await;
+    s.write_all(b"hello").await.unwrap();
+    within("readable", c.readable()).await.unwrap();
+
+    // Spare capacity with a pattern in it, handed over as uninitialized memory.
+    let mut storage: Vec<u8> = Vec::with_capacity(4096);
+    for byte in storage.spare_capacity_mut() {
+        byte.write(0xA5);
+    }
+    let spare: &mut [MaybeUninit<u8>] = storage.spare_capacity_mut();
+    let mut buf = ReadBuf::uninit(spare);
+    poll_fn(|cx| Pin::new(&mut c).poll_read(cx, &mut buf))
+        .await
+        .unwrap();
+    assert_eq!(buf.filled(), b"hello");
+    assert_eq!(
+        buf.initialized().len(),
+        5,
+        "the read did not zero the rest of the capacity"
+    );
+    // SAFETY: every byte of the capacity was written above (the pattern), and the read wrote
+    // only through the ReadBuf, which holds initialized bytes.
+    unsafe { storage.set_len(4096) };
+    assert_eq!(&storage[..5], b"hello");
+    assert!(
+        storage[5..].iter().all(|&b| b == 0xA5),
+        "nothing past the bytes read was written"
+    );
+}
