@@ -212,3 +212,47 @@ async fn a_read_initializes_only_the_bytes_it_copies() {
         "nothing past the bytes read was written"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn linger_zero_makes_the_close_a_reset_that_discards_unsent_data() {
+    let (client, server) = pair();
+    let (c, mut s) = connected(&client, &server).await;
+    assert_eq!(c.linger().unwrap(), None, "the default");
+    c.set_linger(Some(Duration::ZERO)).unwrap();
+    assert_eq!(c.linger().unwrap(), Some(Duration::ZERO));
+    // More than the peer's window can take: some of it is still in our send buffer.
+    let data = vec![1u8; 1 << 20];
+    let mut written = 0;
+    while let Ok(n) = c.try_write(&data[written..]) {
+        written += n;
+    }
+    drop(c);
+    let mut got = Vec::new();
+    let err = within("read", s.read_to_end(&mut got)).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+    assert!(
+        got.len() < written,
+        "unsent data was discarded: {} of {written} bytes arrived",
+        got.len()
+    );
+    assert!(
+        client.tcp_connections().is_empty(),
+        "no TIME-WAIT after an abort"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_nonzero_linger_closes_gracefully_in_the_background() {
+    let (client, server) = pair();
+    let (c, mut s) = connected(&client, &server).await;
+    c.set_linger(Some(Duration::from_secs(1))).unwrap();
+    let data = vec![2u8; 1 << 20];
+    let mut written = 0;
+    while let Ok(n) = c.try_write(&data[written..]) {
+        written += n;
+    }
+    drop(c);
+    let mut got = Vec::new();
+    within("read", s.read_to_end(&mut got)).await.unwrap();
+    assert_eq!(got.len(), written, "every byte, then the FIN");
+}

@@ -324,6 +324,18 @@ impl Host {
         self.tcp.set_delayed_ack(id, delay)
     }
 
+    /// Sets `SO_LINGER` on a connection: with `Some(Duration::ZERO)`, [`Host::tcp_release`]
+    /// aborts it (a RST, unsent data discarded) instead of closing it gracefully; any other
+    /// value closes gracefully, as `None` does.
+    pub fn tcp_set_linger(&mut self, id: ConnId, linger: Option<Duration>) -> io::Result<()> {
+        self.tcp.set_linger(id, linger)
+    }
+
+    /// Reads `SO_LINGER` of a connection.
+    pub fn tcp_linger(&self, id: ConnId) -> io::Result<Option<Duration>> {
+        self.tcp.linger(id)
+    }
+
     /// Reads `TCP_NODELAY` of a connection.
     pub fn tcp_nodelay(&self, id: ConnId) -> io::Result<bool> {
         self.tcp.nodelay(id)

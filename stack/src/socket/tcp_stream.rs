@@ -92,7 +92,8 @@ impl Inner {
 
 impl Drop for Inner {
     /// Closes the connection: FIN after the buffered data, and the stack finishes the close in
-    /// the background (a reset instead if received data was never read).
+    /// the background (a reset instead if received data was never read, or with linger 0:
+    /// [`TcpStream::set_linger`]).
     fn drop(&mut self) {
         self.with_host(|host, id| host.tcp_release(id));
     }
@@ -214,6 +215,42 @@ impl TcpStream {
     /// The user timeout, `None` when unset.
     pub fn user_timeout(&self) -> io::Result<Option<std::time::Duration>> {
         self.inner.with_host(|host, id| host.tcp_user_timeout(id))
+    }
+
+    /// Sets `SO_LINGER`, as `tokio::net::TcpStream::set_linger`: what dropping the stream
+    /// (its last handle) does with data not yet delivered.
+    ///
+    /// - `None`, the default: the close is graceful and happens in the background. Buffered
+    ///   data goes out, then a FIN; the drop returns at once. (A stream dropped with received
+    ///   data unread is reset, whatever the linger: RFC 2525 2.17, as Linux does.)
+    /// - `Some(Duration::ZERO)`: the close is an abort (RFC 9293 3.10.5 ABORT, as on Linux):
+    ///   a RST goes to the peer, unsent data is discarded, and the peer's next read or write
+    ///   fails with `ConnectionReset`. No TIME-WAIT is left behind.
+    /// - `Some(t)`, `t > 0`: the same graceful background close as `None`. On Linux this value
+    ///   makes `close()` block for up to `t` while the data drains, and the kernel goes on
+    ///   delivering it after that; a drop here never blocks, so only the going on is left.
+    ///   The value is kept, and [`TcpStream::linger`] returns it.
+    ///
+    /// [`TcpStream::abort`] resets at once, whatever the linger. Shutting down writing
+    /// ([`AsyncWriteExt::shutdown`](tokio::io::AsyncWriteExt::shutdown), dropping an
+    /// [`OwnedWriteHalf`]) is not a close: it always sends a FIN.
+    ///
+    /// ```no_run
+    /// # async fn demo(stream: tunstack::TcpStream) -> std::io::Result<()> {
+    /// use std::time::Duration;
+    ///
+    /// stream.set_linger(Some(Duration::ZERO))?;
+    /// drop(stream); // the peer sees a RST
+    /// # Ok(()) }
+    /// ```
+    pub fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
+        self.inner
+            .with_host(|host, id| host.tcp_set_linger(id, linger))
+    }
+
+    /// `SO_LINGER`: the value given to [`TcpStream::set_linger`], `None` by default.
+    pub fn linger(&self) -> io::Result<Option<std::time::Duration>> {
+        self.inner.with_host(|host, id| host.tcp_linger(id))
     }
 
     /// Whether Nagle's algorithm is off.

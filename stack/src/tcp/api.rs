@@ -271,12 +271,18 @@ impl TcpLayer {
     }
 
     /// The application let go of `id`: close gracefully in the background, or reset if it
-    /// leaves unread data behind (RFC 2525 2.17; Linux does the same).
+    /// leaves unread data behind (RFC 2525 2.17; Linux does the same), or if its linger time
+    /// is zero (`SO_LINGER` 0: the close is an ABORT, RFC 9293 3.10.5).
     pub(crate) fn release(&mut self, id: ConnId, ip: &mut Ipv4Layer, out: &mut PacketQueue) {
         let Some(conn) = self.conn_mut(id) else {
             return;
         };
         conn.orphaned = true;
+        if conn.linger == Some(std::time::Duration::ZERO) {
+            debug!(quad = %conn.quad, "tcp: closed with linger 0, reset");
+            self.abort(id, ip, out);
+            return;
+        }
         if conn.rcv.buf.readable() > 0 && conn.state.is_synchronized() {
             debug!(quad = %conn.quad, "tcp: closed with unread data, reset");
             self.abort(id, ip, out);
@@ -340,6 +346,21 @@ impl TcpLayer {
             self.mark_ready(id.index);
         }
         Ok(())
+    }
+
+    /// Sets `SO_LINGER` of `id`: what releasing it does (see [`TcpLayer::release`]).
+    pub(crate) fn set_linger(
+        &mut self,
+        id: ConnId,
+        linger: Option<std::time::Duration>,
+    ) -> io::Result<()> {
+        self.conn_mut(id).ok_or_else(gone)?.linger = linger;
+        Ok(())
+    }
+
+    /// `SO_LINGER` of `id`.
+    pub(crate) fn linger(&self, id: ConnId) -> io::Result<Option<std::time::Duration>> {
+        Ok(self.conn(id).ok_or_else(gone)?.linger)
     }
 
     /// Whether Nagle's algorithm is off for `id`.

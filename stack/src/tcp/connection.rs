@@ -206,6 +206,9 @@ pub(crate) struct Connection {
     pub(crate) orphaned: bool,
     /// Why the connection failed, reported to the next read or write.
     pub(crate) error: Option<io::ErrorKind>,
+    /// `SO_LINGER`: `Some(ZERO)` makes the application's close an abort (a RST, unsent data
+    /// discarded); any other value closes as `None` does, gracefully (`api.rs`, `release`).
+    pub(crate) linger: Option<Duration>,
     readers: Vec<Waker>,
     writers: Vec<Waker>,
     pub(crate) stats: ConnStats,
@@ -247,6 +250,7 @@ impl Connection {
             why: None,
             orphaned: false,
             error: None,
+            linger: None,
             readers: Vec::new(),
             writers: Vec::new(),
             stats: ConnStats::default(),

@@ -418,3 +418,35 @@ fn a_new_syn_beyond_the_old_connection_reopens_its_time_wait() {
     assert_eq!(syn_ack.flags, Flags::SYN | Flags::ACK);
     assert_eq!(syn_ack.ack, SeqNumber(theirs.wrapping_add(100_001)));
 }
+
+#[test]
+fn dropping_a_stream_with_linger_zero_resets_and_discards_unsent_data() {
+    let mut h = Harness::new();
+    let (id, ours, _) = established(&mut h);
+    h.host.tcp_set_linger(id, Some(Duration::ZERO)).unwrap();
+    assert_eq!(h.host.tcp_linger(id).unwrap(), Some(Duration::ZERO));
+    h.write(id, b"never sent").unwrap();
+    // Released before the data went out: a RST at SND.NXT, and no data, no FIN.
+    h.host.tcp_release(id);
+    let rst = h.expect();
+    assert!(rst.flags.rst() && !rst.flags.fin());
+    assert!(rst.payload.is_empty(), "unsent data is discarded");
+    assert_eq!(rst.seq, SeqNumber(ours));
+    h.expect_silence();
+    assert!(h.host.tcp_connections().is_empty(), "no TIME-WAIT");
+}
+
+#[test]
+fn dropping_a_stream_with_a_nonzero_linger_closes_gracefully() {
+    let mut h = Harness::new();
+    let (id, ours, _) = established(&mut h);
+    h.host
+        .tcp_set_linger(id, Some(Duration::from_secs(5)))
+        .unwrap();
+    h.write(id, b"queued").unwrap();
+    h.expect();
+    h.host.tcp_release(id);
+    let fin = h.expect();
+    assert!(fin.flags.fin() && !fin.flags.rst());
+    assert_eq!(fin.seq, SeqNumber(ours) + 6);
+}
