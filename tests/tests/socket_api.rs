@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::time::timeout;
-use tunstack::device::memory;
-use tunstack::{Config, Stack, TcpListener, TcpStream};
+use tunstack::device::{memory, Capture};
+use tunstack::{Config, Stack, TcpListener, TcpStream, UdpSocket};
+use tunstack_tests::{tshark_available, tshark_check_fields, TempFile};
 
 const CLIENT: &str = "10.0.0.1/24";
 const SERVER: &str = "10.0.0.2/24";
@@ -255,4 +256,81 @@ async fn a_nonzero_linger_closes_gracefully_in_the_background() {
     let mut got = Vec::new();
     within("read", s.read_to_end(&mut got)).await.unwrap();
     assert_eq!(got.len(), written, "every byte, then the FIN");
+}
+
+#[tokio::test(start_paused = true)]
+async fn ttl_is_per_socket_and_in_every_packet_it_sends() {
+    let file = TempFile::new("socket-ttl");
+    let (a, b) = memory::pair(Default::default());
+    let a = Capture::create(a, file.path(), "mem0").unwrap();
+    let config = |addr: &str, seed| {
+        let mut config = Config::new(addr.parse().unwrap());
+        config.seed = Some(seed);
+        config
+    };
+    let (client, server) = (
+        Stack::new(a, config(CLIENT, 1)),
+        Stack::new(b, config(SERVER, 2)),
+    );
+    let (mut c, mut s) = connected(&client, &server).await;
+    assert_eq!(c.ttl().unwrap(), 64, "the default");
+    for bad in [0, 256] {
+        let err = c.set_ttl(bad).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "TTL {bad}");
+    }
+    c.set_ttl(7).unwrap();
+    assert_eq!(c.ttl().unwrap(), 7);
+    c.write_all(b"ttl seven").await.unwrap();
+    let mut buf = [0u8; 9];
+    s.read_exact(&mut buf).await.unwrap();
+    s.write_all(b"ack me").await.unwrap(); // our ACK of this goes with TTL 7 too
+    let mut six = [0u8; 6];
+    within("read", c.read_exact(&mut six)).await.unwrap();
+
+    let udp = UdpSocket::bind(&client, "0.0.0.0:5000").await.unwrap();
+    let peer = UdpSocket::bind(&server, "0.0.0.0:5001").await.unwrap();
+    assert_eq!(
+        udp.set_ttl(0).unwrap_err().kind(),
+        io::ErrorKind::InvalidInput
+    );
+    udp.set_ttl(200).unwrap();
+    assert_eq!(udp.ttl().unwrap(), 200);
+    udp.send_to(b"ttl 200", "10.0.0.2:5001").await.unwrap();
+    let mut dgram = [0u8; 16];
+    within("recv", peer.recv_from(&mut dgram)).await.unwrap();
+    // The server's side keeps the default.
+    s.write_all(b"x").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    drop((client, server));
+
+    if !tshark_available() {
+        return;
+    }
+    let frames = tshark_check_fields(file.path(), &["ip.src", "ip.ttl", "ip.proto"]);
+    let (mut tcp_ours, mut udp_ours, mut theirs) = (0, 0, 0);
+    for frame in &frames {
+        let ttl = frame.num("ip.ttl").unwrap();
+        match (frame.get("ip.src"), frame.num("ip.proto")) {
+            (Some("10.0.0.1"), Some(6)) => {
+                tcp_ours += 1;
+                // The handshake went before set_ttl, with the default.
+                assert!(
+                    ttl == 7 || tcp_ours <= 2,
+                    "a TCP packet of ours with TTL {ttl}"
+                );
+            }
+            (Some("10.0.0.1"), Some(17)) => {
+                udp_ours += 1;
+                assert_eq!(ttl, 200);
+            }
+            _ => {
+                theirs += 1;
+                assert_eq!(ttl, 64, "the peer's packets keep the default");
+            }
+        }
+    }
+    assert!(
+        tcp_ours >= 4 && udp_ours == 1 && theirs >= 3,
+        "{tcp_ours} {udp_ours} {theirs}"
+    );
 }

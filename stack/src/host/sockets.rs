@@ -63,11 +63,12 @@ impl Host {
         if let Some(err) = socket.take_error() {
             return Poll::Ready(Err(err));
         }
-        let local_port = socket.local_port;
+        let (local_port, ttl) = (socket.local_port, socket.ttl);
         let mtu = self.config.mtu;
+        let (udp, out) = (&mut self.udp, &mut self.out);
         match self
-            .udp
-            .send(&mut self.ip, &mut self.out, mtu, local_port, to, payload)
+            .ip
+            .with_ttl(ttl, |ip| udp.send(ip, out, mtu, local_port, to, payload))
         {
             Ok(true) => Poll::Ready(Ok(payload.len())),
             Ok(false) => {
@@ -76,6 +77,18 @@ impl Host {
             }
             Err(err) => Poll::Ready(Err(err)),
         }
+    }
+
+    /// Sets `IP_TTL` on a UDP socket (`None`: the host's default).
+    pub(crate) fn udp_set_ttl(&mut self, handle: usize, ttl: Option<u8>) -> io::Result<()> {
+        self.udp.socket(handle)?.ttl = ttl;
+        Ok(())
+    }
+
+    /// Reads `IP_TTL` of a UDP socket: its own, or the host's default.
+    pub(crate) fn udp_ttl(&mut self, handle: usize) -> io::Result<u8> {
+        let default = self.ip.ttl;
+        Ok(self.udp.socket(handle)?.ttl.unwrap_or(default))
     }
 
     /// Receives one datagram on a UDP socket.
@@ -329,6 +342,17 @@ impl Host {
     /// value closes gracefully, as `None` does.
     pub fn tcp_set_linger(&mut self, id: ConnId, linger: Option<Duration>) -> io::Result<()> {
         self.tcp.set_linger(id, linger)
+    }
+
+    /// Sets `IP_TTL` on a connection: the TTL of the packets it sends (`None`: the host's
+    /// default, [`crate::ip::DEFAULT_TTL`] unless configured).
+    pub fn tcp_set_ttl(&mut self, id: ConnId, ttl: Option<u8>) -> io::Result<()> {
+        self.tcp.set_ttl(id, ttl)
+    }
+
+    /// Reads `IP_TTL` of a connection: its own, or the host's default.
+    pub fn tcp_ttl(&self, id: ConnId) -> io::Result<u8> {
+        Ok(self.tcp.ttl(id)?.unwrap_or(self.ip.ttl))
     }
 
     /// Reads `SO_LINGER` of a connection.

@@ -33,6 +33,18 @@ fn ipv4_only(addr: IpAddr) -> io::Result<Ipv4Addr> {
     }
 }
 
+/// An `IP_TTL` value as a header's byte: 1 to 255, as Linux takes it; 0 or more than 255 is
+/// `InvalidInput`.
+fn ttl_byte(ttl: u32) -> io::Result<u8> {
+    match u8::try_from(ttl) {
+        Ok(byte) if byte > 0 => Ok(byte),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("TTL {ttl} is out of range: an IPv4 TTL is 1 to 255"),
+        )),
+    }
+}
+
 impl ToSocketAddrV4 for SocketAddrV4 {
     fn to_socket_addr_v4(&self) -> io::Result<SocketAddrV4> {
         Ok(*self)

@@ -253,6 +253,32 @@ impl TcpStream {
         self.inner.with_host(|host, id| host.tcp_linger(id))
     }
 
+    /// Sets `IP_TTL`, as `tokio::net::TcpStream::set_ttl`: the Time to Live of every packet
+    /// this connection sends from now on (data, ACKs, FIN), instead of the stack's default
+    /// ([`Config`](crate::Config)'s, 64 unless changed). Each router on the way takes one off,
+    /// and the one that takes it to 0 drops the packet.
+    ///
+    /// Errors: `InvalidInput` for 0 or more than 255 (the header has one byte for it).
+    ///
+    /// ```no_run
+    /// # async fn demo(stream: tunstack::TcpStream) -> std::io::Result<()> {
+    /// stream.set_ttl(7)?;
+    /// assert_eq!(stream.ttl()?, 7);
+    /// # Ok(()) }
+    /// ```
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        let ttl = super::ttl_byte(ttl)?;
+        self.inner
+            .with_host(|host, id| host.tcp_set_ttl(id, Some(ttl)))
+    }
+
+    /// `IP_TTL`: the TTL of the packets this connection sends, as `tokio::net::TcpStream::ttl`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.inner
+            .with_host(|host, id| host.tcp_ttl(id))
+            .map(u32::from)
+    }
+
     /// Whether Nagle's algorithm is off.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.inner.with_host(|host, id| host.tcp_nodelay(id))

@@ -120,6 +120,33 @@ impl UdpSocket {
         self.recv_from(buf).await.map(|(n, _)| n)
     }
 
+    /// Sets `IP_TTL`, as `tokio::net::UdpSocket::set_ttl`: the Time to Live of every datagram
+    /// this socket sends from now on, instead of the stack's default (64 unless configured).
+    ///
+    /// Errors: `InvalidInput` for 0 or more than 255.
+    ///
+    /// ```no_run
+    /// # async fn demo(socket: tunstack::UdpSocket) -> std::io::Result<()> {
+    /// socket.set_ttl(1)?; // no router forwards it: the local network only
+    /// # Ok(()) }
+    /// ```
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        let ttl = super::ttl_byte(ttl)?;
+        self.stack
+            .shared()
+            .lock()
+            .udp_set_ttl(self.handle, Some(ttl))
+    }
+
+    /// `IP_TTL`: the TTL of the datagrams this socket sends, as `tokio::net::UdpSocket::ttl`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.stack
+            .shared()
+            .lock()
+            .udp_ttl(self.handle)
+            .map(u32::from)
+    }
+
     /// Polls to send one datagram to `target`, as `tokio::net::UdpSocket::poll_send_to`.
     pub fn poll_send_to(
         &self,

@@ -363,6 +363,17 @@ impl TcpLayer {
         Ok(self.conn(id).ok_or_else(gone)?.linger)
     }
 
+    /// Sets the TTL of the packets `id` sends (`None`: the host's default).
+    pub(crate) fn set_ttl(&mut self, id: ConnId, ttl: Option<u8>) -> io::Result<()> {
+        self.conn_mut(id).ok_or_else(gone)?.ttl = ttl;
+        Ok(())
+    }
+
+    /// The TTL `id` was given, `None` when it uses the host's default.
+    pub(crate) fn ttl(&self, id: ConnId) -> io::Result<Option<u8>> {
+        Ok(self.conn(id).ok_or_else(gone)?.ttl)
+    }
+
     /// Whether Nagle's algorithm is off for `id`.
     pub(crate) fn nodelay(&self, id: ConnId) -> io::Result<bool> {
         Ok(self.conn(id).ok_or_else(gone)?.snd.nodelay)

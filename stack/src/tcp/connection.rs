@@ -209,6 +209,8 @@ pub(crate) struct Connection {
     /// `SO_LINGER`: `Some(ZERO)` makes the application's close an abort (a RST, unsent data
     /// discarded); any other value closes as `None` does, gracefully (`api.rs`, `release`).
     pub(crate) linger: Option<Duration>,
+    /// `IP_TTL`: the TTL of the packets this connection sends; `None`, the host's default.
+    pub(crate) ttl: Option<u8>,
     readers: Vec<Waker>,
     writers: Vec<Waker>,
     pub(crate) stats: ConnStats,
@@ -251,6 +253,7 @@ impl Connection {
             orphaned: false,
             error: None,
             linger: None,
+            ttl: None,
             readers: Vec::new(),
             writers: Vec::new(),
             stats: ConnStats::default(),

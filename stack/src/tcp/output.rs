@@ -73,7 +73,7 @@ impl Connection {
         let (src, dst) = (*self.quad.local.ip(), *self.quad.remote.ip());
         header.emit(&mut buf[IP_HEADER_LEN..], src, dst);
         debug!("tcp: wrap {} bytes -> {header}", plan.len);
-        let ip_header = ip.next_header(dst, IpProtocol::Tcp, tcp_len);
+        let ip_header = ip.with_ttl(self.ttl, |ip| ip.next_header(dst, IpProtocol::Tcp, tcp_len));
         ip.wrap(buf, &ip_header);
 
         if header.flags.urg() {
@@ -131,14 +131,16 @@ impl Connection {
         let header = self.header_for(&plan, now);
         let (src, dst) = (*self.quad.local.ip(), *self.quad.remote.ip());
         let why = urgent_why(self.why.take(), &header).map(Reason::Tcp);
-        let sent = ip.send(
-            out,
-            dst,
-            IpProtocol::Tcp,
-            header.buffer_len(),
-            why,
-            |segment| header.emit(segment, src, dst),
-        );
+        let sent = ip.with_ttl(self.ttl, |ip| {
+            ip.send(
+                out,
+                dst,
+                IpProtocol::Tcp,
+                header.buffer_len(),
+                why,
+                |segment| header.emit(segment, src, dst),
+            )
+        });
         if sent {
             debug!("tcp: wrap 0 bytes -> {header}");
             if header.flags.urg() {

@@ -38,6 +38,8 @@ pub(crate) struct UdpSocketState {
     pub(crate) error: Option<io::ErrorKind>,
     /// Datagrams dropped because the queue was full.
     pub(crate) dropped: u64,
+    /// `IP_TTL`: the TTL of the datagrams this socket sends; `None`, the host's default.
+    pub(crate) ttl: Option<u8>,
 }
 
 impl UdpSocketState {
@@ -181,6 +183,7 @@ impl UdpLayer {
             recv_wakers: Vec::new(),
             error: None,
             dropped: 0,
+            ttl: None,
         };
         let handle = match self.sockets.iter().position(Option::is_none) {
             Some(free) => {
