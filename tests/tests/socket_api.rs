@@ -334,3 +334,44 @@ async fn ttl_is_per_socket_and_in_every_packet_it_sends() {
         "{tcp_ours} {udp_ours} {theirs}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn udp_try_calls_readable_and_peek_from() {
+    let (client, server) = pair();
+    let a = UdpSocket::bind(&client, "0.0.0.0:5000").await.unwrap();
+    let b = UdpSocket::bind(&server, "0.0.0.0:5001").await.unwrap();
+    let mut buf = [0u8; 32];
+    assert_eq!(
+        b.try_recv_from(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    assert_eq!(
+        a.try_send(b"x").unwrap_err().kind(),
+        io::ErrorKind::NotConnected
+    );
+    let mut readable = Box::pin(b.readable());
+    assert!(still_waiting(&mut readable).await, "nothing queued yet");
+    within("writable", a.writable()).await.unwrap();
+    a.try_send_to(b"first", "10.0.0.2:5001".parse().unwrap())
+        .unwrap();
+    a.connect("10.0.0.2:5001").await.unwrap();
+    a.try_send(b"second").unwrap();
+    within("readable", readable).await.unwrap();
+
+    let from = "10.0.0.1:5000".parse().unwrap();
+    assert_eq!(
+        within("peek", b.peek_from(&mut buf)).await.unwrap(),
+        (5, from)
+    );
+    assert_eq!(
+        b.peek_from(&mut buf[..2]).await.unwrap(),
+        (2, from),
+        "cut to fit"
+    );
+    assert_eq!(b.try_recv_from(&mut buf).unwrap(), (5, from), "still there");
+    assert_eq!(&buf[..5], b"first");
+    b.connect(from).await.unwrap();
+    within("readable", b.readable()).await.unwrap();
+    assert_eq!(b.try_recv(&mut buf).unwrap(), 6);
+    assert_eq!(&buf[..6], b"second");
+}

@@ -79,6 +79,34 @@ impl Host {
         }
     }
 
+    /// `Ready` when a receive on a UDP socket would not wait.
+    pub(crate) fn udp_poll_recv_ready(
+        &mut self,
+        cx: &mut Context<'_>,
+        handle: usize,
+    ) -> Poll<io::Result<()>> {
+        self.udp.socket(handle)?.poll_recv_ready(cx).map(Ok)
+    }
+
+    /// `Ready` when a send would not wait: the output queue has room.
+    pub(crate) fn udp_poll_send_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.out.has_room() {
+            return Poll::Ready(Ok(()));
+        }
+        self.wait_for_room(cx);
+        Poll::Pending
+    }
+
+    /// Copies the oldest datagram of a UDP socket into `buf`, leaving it queued.
+    pub(crate) fn udp_poll_peek_from(
+        &mut self,
+        cx: &mut Context<'_>,
+        handle: usize,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddrV4)>> {
+        self.udp.socket(handle)?.poll_peek_from(cx, buf)
+    }
+
     /// Sets `IP_TTL` on a UDP socket (`None`: the host's default).
     pub(crate) fn udp_set_ttl(&mut self, handle: usize, ttl: Option<u8>) -> io::Result<()> {
         self.udp.socket(handle)?.ttl = ttl;

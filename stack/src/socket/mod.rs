@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 pub mod tcp_listener;
 pub mod tcp_stream;
 pub mod udp;
+mod udp_ready;
 
 /// Anything that names one IPv4 socket address: `"10.77.0.2:7"`, a `SocketAddr`, a
 /// `SocketAddrV4`, or an `(address, port)` pair.

@@ -32,8 +32,8 @@ use crate::Stack;
 /// ```
 #[derive(Debug)]
 pub struct UdpSocket {
-    stack: Stack,
-    handle: usize,
+    pub(super) stack: Stack,
+    pub(super) handle: usize,
 }
 
 impl UdpSocket {

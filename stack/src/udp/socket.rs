@@ -81,6 +81,36 @@ impl UdpSocketState {
         }
     }
 
+    /// `Ready` when a receive would not wait: a datagram is queued, or an error is pending.
+    pub(crate) fn poll_recv_ready(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.rx.is_empty() || self.error.is_some() {
+            return Poll::Ready(());
+        }
+        if !self.recv_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            self.recv_wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Copies the oldest datagram into `buf` and leaves it queued (`MSG_PEEK`); waits like
+    /// [`UdpSocketState::poll_recv_from`]. A pending error is reported (and taken).
+    pub(crate) fn poll_peek_from(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddrV4)>> {
+        if let Some(err) = self.take_error() {
+            return Poll::Ready(Err(err));
+        }
+        std::task::ready!(self.poll_recv_ready(cx));
+        let Some(datagram) = self.rx.front() else {
+            return Poll::Pending;
+        };
+        let n = datagram.data.len().min(buf.len());
+        buf[..n].copy_from_slice(&datagram.data[..n]);
+        Poll::Ready(Ok((n, datagram.from)))
+    }
+
     /// Reads the oldest datagram into `buf` (the excess of a longer datagram is discarded, as
     /// with `recv_from` on any datagram socket).
     pub(crate) fn poll_recv_from(
