@@ -233,7 +233,7 @@ fn packet_parts(packet: &[u8]) -> Option<Vec<Part>> {
             parts.push(part);
             data
         }
-        IpProtocol::Unknown(_) => segment,
+        IpProtocol::Icmpv6 | IpProtocol::Unknown(_) => segment,
     };
     if !data.is_empty() {
         parts.push(Part {

@@ -29,7 +29,7 @@ pub enum WireError {
     /// A length field is inconsistent (e.g. an IPv4 header length below 20 bytes, or a total
     /// length shorter than the header).
     BadLength,
-    /// The IP version field is not 4.
+    /// The IP version field is not the one the header expects (4 for IPv4, 6 for IPv6).
     BadVersion,
     /// The checksum does not match the bytes.
     BadChecksum,
@@ -58,7 +58,7 @@ impl fmt::Display for WireError {
         let text = match self {
             WireError::Truncated => "buffer shorter than the header says",
             WireError::BadLength => "inconsistent length field",
-            WireError::BadVersion => "not an IPv4 packet",
+            WireError::BadVersion => "wrong IP version for this header",
             WireError::BadChecksum => "checksum mismatch",
             WireError::BadOption => "malformed option",
             WireError::Unsupported => "unsupported header",

@@ -325,7 +325,7 @@ fn decode_transport(ip: &ipv4::Repr, payload: &[u8], held: usize) -> (Transport,
             }
         }
         IpProtocol::Icmp => decode_icmp(payload),
-        IpProtocol::Unknown(_) => (Transport::Other, true),
+        IpProtocol::Icmpv6 | IpProtocol::Unknown(_) => (Transport::Other, true),
     }
 }
 

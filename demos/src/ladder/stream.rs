@@ -96,7 +96,7 @@ pub fn flow(datagram: &Datagram) -> Option<(Protocol, SocketAddrV4, SocketAddrV4
             IpProtocol::Tcp => Protocol::Tcp,
             IpProtocol::Udp => Protocol::Udp,
             IpProtocol::Icmp => Protocol::Icmp,
-            IpProtocol::Unknown(_) => return None,
+            IpProtocol::Icmpv6 | IpProtocol::Unknown(_) => return None,
         };
         Some((protocol, quoted.src, quoted.dst))
     };

@@ -300,9 +300,13 @@ impl Host {
                     link.confirm(now, peer);
                 }
             }
-            IpProtocol::Unknown(number) => {
+            // ICMPv6 over IPv4 is a protocol IPv4 has no transport for, like any unknown one.
+            other @ (IpProtocol::Icmpv6 | IpProtocol::Unknown(_)) => {
                 // RFC 1122 3.2.2.1: a host SHOULD send protocol unreachable.
-                debug!(number, "ip: no transport for this protocol");
+                debug!(
+                    number = u8::from(other),
+                    "ip: no transport for this protocol"
+                );
                 self.ip.stats.dropped.add(DropReason::UnknownProtocol);
                 let reason = DstUnreachable::ProtoUnreachable;
                 self.icmp

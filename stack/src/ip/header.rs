@@ -57,7 +57,15 @@ const FLAG_MF: u16 = 0x2000;
 /// The fragment offset bits, in the flags-and-offset word.
 const OFFSET_MASK: u16 = 0x1fff;
 
-/// The protocol carried in an IPv4 packet ([IANA protocol numbers]).
+/// The upper-layer protocol a packet carries: IPv4's Protocol field, and the Next Header value
+/// that ends an IPv6 extension-header chain ([IANA protocol numbers], one registry for both).
+///
+/// One type serves both IP versions, so UDP, TCP and the demultiplexer above IP match on the
+/// same values whichever version delivered the payload. IPv6's extension headers are numbers
+/// from the same registry, but they are not a transport: the chain walk consumes them before
+/// anything reaches a transport, so they live in their own type,
+/// [`NextHeader`](super::ipv6::NextHeader), which wraps this one for everything else. Keeping
+/// them out of here means no IPv4 `match` needs arms for headers that can never reach it.
 ///
 /// [IANA protocol numbers]: https://www.iana.org/assignments/protocol-numbers
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,6 +82,10 @@ pub enum IpProtocol {
     ///
     /// [RFC 768]: https://www.rfc-editor.org/rfc/rfc768
     Udp,
+    /// ICMPv6, protocol 58 ([RFC 4443]): IPv6's control messages (and NDP's).
+    ///
+    /// [RFC 4443]: https://www.rfc-editor.org/rfc/rfc4443
+    Icmpv6,
     /// Any other protocol number.
     Unknown(u8),
 }
@@ -84,6 +96,7 @@ impl From<u8> for IpProtocol {
             1 => IpProtocol::Icmp,
             6 => IpProtocol::Tcp,
             17 => IpProtocol::Udp,
+            58 => IpProtocol::Icmpv6,
             other => IpProtocol::Unknown(other),
         }
     }
@@ -95,6 +108,7 @@ impl From<IpProtocol> for u8 {
             IpProtocol::Icmp => 1,
             IpProtocol::Tcp => 6,
             IpProtocol::Udp => 17,
+            IpProtocol::Icmpv6 => 58,
             IpProtocol::Unknown(other) => other,
         }
     }
@@ -106,6 +120,7 @@ impl fmt::Display for IpProtocol {
             IpProtocol::Icmp => f.write_str("ICMP"),
             IpProtocol::Tcp => f.write_str("TCP"),
             IpProtocol::Udp => f.write_str("UDP"),
+            IpProtocol::Icmpv6 => f.write_str("ICMPv6"),
             IpProtocol::Unknown(n) => write!(f, "proto-{n}"),
         }
     }

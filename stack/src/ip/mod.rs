@@ -1,4 +1,5 @@
-//! The internet layer: IPv4 ([RFC 791]) and its control messages, ICMP ([RFC 792]).
+//! The internet layer: IPv4 ([RFC 791]) and its control messages, ICMP ([RFC 792]); the IPv6
+//! header codecs ([RFC 8200], [`ipv6`]), not yet on the input path.
 //!
 //! Going up (`input.rs`): check that a packet from the link is a whole, valid IPv4 packet for us,
 //! strip the header and hand the payload to ICMP, UDP or TCP by the Protocol field. Going down
@@ -7,6 +8,7 @@
 //!
 //! [RFC 791]: https://www.rfc-editor.org/rfc/rfc791
 //! [RFC 792]: https://www.rfc-editor.org/rfc/rfc792
+//! [RFC 8200]: https://www.rfc-editor.org/rfc/rfc8200
 
 use std::net::Ipv4Addr;
 
@@ -17,6 +19,7 @@ pub mod checksum;
 pub mod header;
 pub mod icmp;
 pub(crate) mod input;
+pub mod ipv6;
 pub(crate) mod output;
 
 pub use addr::{HostError, Ipv4Cidr, NotAHost};

@@ -139,7 +139,7 @@ impl Content {
                 }),
                 _ => None,
             },
-            IpProtocol::Unknown(_) => None,
+            IpProtocol::Icmpv6 | IpProtocol::Unknown(_) => None,
         };
         content.unwrap_or(Content::Ip(protocol))
     }
