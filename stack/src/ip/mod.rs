@@ -14,6 +14,8 @@ use crate::stats::LayerStats;
 
 pub mod addr;
 pub mod checksum;
+
+pub mod fragment;
 pub mod header;
 pub mod icmp;
 pub(crate) mod input;
