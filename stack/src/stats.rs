@@ -188,6 +188,11 @@ impl Drops {
     pub(crate) fn add(&mut self, reason: DropReason) {
         self.counts[reason.index()] += 1;
     }
+
+    /// Counts `n` drops for `reason` (the fragments of a datagram dropped whole).
+    pub(crate) fn add_many(&mut self, reason: DropReason, n: usize) {
+        self.counts[reason.index()] += n as u64;
+    }
 }
 
 impl fmt::Display for Drops {

@@ -64,10 +64,9 @@ impl Host {
             return Poll::Ready(Err(err));
         }
         let local_port = socket.local_port;
-        let mtu = self.config.mtu;
         match self
             .udp
-            .send(&mut self.ip, &mut self.out, mtu, local_port, to, payload)
+            .send(&mut self.ip, &mut self.out, local_port, to, payload)
         {
             Ok(true) => Poll::Ready(Ok(payload.len())),
             Ok(false) => {

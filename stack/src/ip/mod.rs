@@ -11,6 +11,7 @@
 use std::net::Ipv4Addr;
 
 use crate::stats::LayerStats;
+use fragment::{Ipv4FragKey, Reassembler, ReassemblyConfig};
 
 pub mod addr;
 pub mod checksum;
@@ -39,6 +40,10 @@ pub(crate) struct Ipv4Layer {
     ///
     /// [RFC 6864]: https://www.rfc-editor.org/rfc/rfc6864
     pub(crate) next_ident: u16,
+    /// The link's MTU: a datagram larger than this goes out in fragments (UDP, ICMP).
+    pub(crate) mtu: usize,
+    /// Datagrams whose fragments are arriving.
+    pub(crate) reassembler: Reassembler<Ipv4FragKey>,
     /// Counters.
     pub(crate) stats: LayerStats,
 }
@@ -49,6 +54,8 @@ impl Ipv4Layer {
             cidr,
             ttl,
             next_ident: first_ident,
+            mtu: 1500,
+            reassembler: Reassembler::new(ReassemblyConfig::default()),
             stats: LayerStats::default(),
         }
     }
