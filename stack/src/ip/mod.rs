@@ -1,9 +1,10 @@
 //! The internet layer: IPv4 ([RFC 791]) and its control messages, ICMP ([RFC 792]).
 //!
-//! Going up (`input.rs`): check that a packet from the link is a whole, valid IPv4 packet for us,
-//! strip the header and hand the payload to ICMP, UDP or TCP by the Protocol field. Going down
-//! (`output.rs`): put an IPv4 header in front of what a transport layer built and queue the packet
-//! for the link.
+//! Going up (`input.rs`): check that a packet from the link is a valid IPv4 packet for us,
+//! join it with the rest of its datagram if it is a fragment (`fragment/`), strip the header and
+//! hand the payload to ICMP, UDP or TCP by the Protocol field. Going down (`output.rs`): put an
+//! IPv4 header in front of what a transport layer built and queue the packet for the link, in
+//! fragments when it is larger than the MTU (UDP and echo replies; TCP never is).
 //!
 //! [RFC 791]: https://www.rfc-editor.org/rfc/rfc791
 //! [RFC 792]: https://www.rfc-editor.org/rfc/rfc792
