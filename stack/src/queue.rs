@@ -38,6 +38,16 @@ impl PacketQueue {
         self.queue.len() < self.capacity
     }
 
+    /// How many more packets fit.
+    pub(crate) fn free_slots(&self) -> usize {
+        self.capacity.saturating_sub(self.queue.len())
+    }
+
+    /// How many packets it holds at most.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// How many packets are waiting.
     pub(crate) fn len(&self) -> usize {
         self.queue.len()

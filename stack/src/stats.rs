@@ -20,8 +20,10 @@ pub enum DropReason {
     BadChecksum,
     /// A malformed TCP option.
     BadOption,
-    /// An IPv4 fragment: this stack does not reassemble them (yet), and dropping is safer than
-    /// misreading a fragment as a whole datagram.
+    /// A fragment that can be no part of a datagram: no data, or More Fragments set on a length
+    /// that is not a multiple of 8 bytes ([RFC 791 section 3.2]).
+    ///
+    /// [RFC 791 section 3.2]: https://www.rfc-editor.org/rfc/rfc791#section-3.2
     Fragment,
     /// Addressed to another host.
     NotForUs,
@@ -56,11 +58,29 @@ pub enum DropReason {
     TooBig,
     /// Addressed off our network, and no gateway is set.
     NoRoute,
+    /// Reassembly: the datagram's time ran out before its fragments were all in (30 s). Counted
+    /// once per fragment held.
+    ReassemblyTimeout,
+    /// Reassembly: a fragment overlapped data held, or disagreed on where the datagram ends.
+    /// The whole datagram goes ([RFC 5722], as Linux does for IPv4); counted once per fragment.
+    ///
+    /// [RFC 5722]: https://www.rfc-editor.org/rfc/rfc5722
+    ReassemblyOverlap,
+    /// Reassembly: a fragment whose bytes were all held already (a duplicate); the datagram
+    /// stays.
+    ReassemblyDuplicate,
+    /// Reassembly: the memory bound for all datagrams in reassembly was reached; the new
+    /// fragment goes.
+    ReassemblyMemory,
+    /// Reassembly: the datagram would be larger than 65,535 bytes; it goes whole.
+    ReassemblyTooBig,
+    /// Reassembly: the datagram came in more fragments than allowed; it goes whole.
+    ReassemblyTooManyFragments,
 }
 
 impl DropReason {
     /// Every reason, in display order.
-    pub const ALL: [DropReason; 17] = [
+    pub const ALL: [DropReason; 23] = [
         DropReason::Truncated,
         DropReason::BadLength,
         DropReason::BadVersion,
@@ -78,6 +98,12 @@ impl DropReason {
         DropReason::RateLimited,
         DropReason::TooBig,
         DropReason::NoRoute,
+        DropReason::ReassemblyTimeout,
+        DropReason::ReassemblyOverlap,
+        DropReason::ReassemblyDuplicate,
+        DropReason::ReassemblyMemory,
+        DropReason::ReassemblyTooBig,
+        DropReason::ReassemblyTooManyFragments,
     ];
 
     /// A short snake_case name, used in logs and in the JSON stats.
@@ -100,6 +126,12 @@ impl DropReason {
             DropReason::RateLimited => "rate_limited",
             DropReason::TooBig => "too_big",
             DropReason::NoRoute => "no_route",
+            DropReason::ReassemblyTimeout => "reassembly_timeout",
+            DropReason::ReassemblyOverlap => "reassembly_overlap",
+            DropReason::ReassemblyDuplicate => "reassembly_duplicate",
+            DropReason::ReassemblyMemory => "reassembly_memory",
+            DropReason::ReassemblyTooBig => "reassembly_too_big",
+            DropReason::ReassemblyTooManyFragments => "reassembly_too_many_fragments",
         }
     }
 
@@ -155,6 +187,11 @@ impl Drops {
 
     pub(crate) fn add(&mut self, reason: DropReason) {
         self.counts[reason.index()] += 1;
+    }
+
+    /// Counts `n` drops for `reason` (the fragments of a datagram dropped whole).
+    pub(crate) fn add_many(&mut self, reason: DropReason, n: usize) {
+        self.counts[reason.index()] += n as u64;
     }
 }
 

@@ -263,8 +263,10 @@ fn a_closed_linux_port_refuses_our_connected_socket() {
     assert_eq!(error.num("udp.dstport"), Some(closed.port().into()));
 }
 
+/// The largest datagram that fits the MTU goes in one packet with DF; one byte more goes in two
+/// fragments, which Linux joins; only more than UDP over IPv4 carries is refused.
 #[test]
-fn our_largest_datagram_fits_the_mtu_and_one_byte_more_is_refused() {
+fn our_largest_datagram_fits_the_mtu_and_one_byte_more_goes_in_fragments() {
     let Some(mut net) = start("udp-mtu") else {
         return;
     };
@@ -278,9 +280,9 @@ fn our_largest_datagram_fits_the_mtu_and_one_byte_more_is_refused() {
         .block_on(async {
             let ours = UdpSocket::bind(stack, "0.0.0.0:0").await?;
             let from = ours.local_addr()?;
-            let sent = ours.send_to(&pattern(1472), to).await?;
-            assert_eq!(sent, 1472);
-            let err = ours.send_to(&pattern(1473), to).await.unwrap_err();
+            assert_eq!(ours.send_to(&pattern(1472), to).await?, 1472);
+            assert_eq!(ours.send_to(&pattern(1473), to).await?, 1473);
+            let err = ours.send_to(&pattern(65_508), to).await.unwrap_err();
             io::Result::Ok((from, err))
         })
         .unwrap()
@@ -288,23 +290,33 @@ fn our_largest_datagram_fits_the_mtu_and_one_byte_more_is_refused() {
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
     let text = err.to_string();
     assert!(
-        text.contains("1473-byte") && text.contains("MTU 1500") && text.contains("1472"),
+        text.contains("65508-byte") && text.contains("65507"),
         "the error says what and why: {text}"
     );
 
-    let mut buf = [0; 2048];
-    let (n, sender) = linux.recv_from(&mut buf).unwrap();
-    assert_eq!(sender, from);
-    assert!(buf[..n] == pattern(1472)[..], "1472 bytes arrive whole");
-    assert_eq!(net.stack().stats().udp.sent, 1);
+    for len in [1472, 1473] {
+        let mut buf = [0; 2048];
+        let (n, sender) = linux.recv_from(&mut buf).unwrap();
+        assert_eq!(sender, from);
+        assert!(buf[..n] == pattern(len)[..], "{len} bytes arrive whole");
+    }
+    assert_eq!(net.stack().stats().udp.sent, 2);
 
     net.stop();
     let frames = tshark_check(net.capture_path());
-    let [datagram] = &frames[..] else {
-        panic!("only the datagram that fits goes out: {frames:#?}");
+    let [datagram, first, last] = &frames[..] else {
+        panic!("one packet, then two fragments: {frames:#?}");
     };
     assert_eq!(datagram.num("ip.len"), Some(1500));
     assert_eq!(datagram.num("ip.flags.df"), Some(1));
     let expected = SocketAddrV4::new(KERNEL, to.port());
     assert_eq!(datagram.num("udp.dstport"), Some(expected.port().into()));
+    assert_eq!(first.num("ip.len"), Some(1500));
+    assert_eq!(first.num("ip.flags.df"), Some(0));
+    assert_eq!(last.num("ip.len"), Some(21));
+    assert_eq!(
+        last.num("udp.dstport"),
+        Some(expected.port().into()),
+        "reassembled"
+    );
 }

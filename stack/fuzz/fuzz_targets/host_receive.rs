@@ -25,6 +25,7 @@
 use std::net::Ipv4Addr;
 
 use libfuzzer_sys::fuzz_target;
+use tunstack::ip::fragment::{Fragment, Outcome, Reassembler, ReassemblyConfig};
 use tunstack::ip::header::{self as ip, IpProtocol};
 use tunstack::ip::icmp::header as icmp;
 use tunstack::time::Instant;
@@ -40,6 +41,7 @@ fuzz_target!(|data: &[u8]| {
     let mut now = Instant::ZERO;
     let mut rest = data;
     let mut out = Vec::new();
+    let mut joiner = Reassembler::new(ReassemblyConfig::default());
     while let [control, delay_ms, len_hi, len_lo, tail @ ..] = rest {
         let len = usize::from(u16::from_be_bytes([*len_hi, *len_lo])).min(tail.len());
         let (bytes, after) = tail.split_at(len);
@@ -53,8 +55,12 @@ fuzz_target!(|data: &[u8]| {
         };
         host.receive(now, &packet);
         while host.transmit(now, &mut out).is_some() {
-            check_sent(&out, mtu);
+            check_sent(&out, mtu, &mut joiner, now);
         }
+        assert!(
+            joiner.is_empty(),
+            "every fragmented datagram went out whole"
+        );
     }
 });
 
@@ -132,8 +138,10 @@ fn packet_protocol(control: u8, bytes: &[u8]) -> u8 {
     }
 }
 
-/// Everything the host sends must be a well-formed packet from us, no larger than the MTU.
-fn check_sent(bytes: &[u8], mtu: usize) {
+/// Everything the host sends must be a well-formed packet from us, no larger than the MTU. A
+/// fragment (of an echo reply larger than the MTU) must follow RFC 791's rules, and the
+/// datagram its fragments make, joined by `joiner`, is checked as a whole.
+fn check_sent(bytes: &[u8], mtu: usize, joiner: &mut Reassembler<u16>, now: Instant) {
     assert!(
         bytes.len() <= mtu,
         "sent {} bytes over MTU {mtu}",
@@ -143,7 +151,37 @@ fn check_sent(bytes: &[u8], mtu: usize) {
     let header = ip::Repr::parse(&packet).expect("with a right checksum");
     assert_eq!(header.src_addr, US);
     assert_eq!(packet.total_len() as usize, bytes.len(), "no padding");
-    let payload = packet.payload();
+    let joined;
+    let payload = if packet.is_fragment() {
+        assert!(!header.dont_fragment, "a fragment has DF clear");
+        assert_eq!(
+            header.protocol,
+            IpProtocol::Icmp,
+            "only echo replies are fragmented"
+        );
+        if header.more_fragments {
+            assert_eq!(
+                header.payload_len % 8,
+                0,
+                "all but the last: a multiple of 8 bytes"
+            );
+        }
+        let fragment = Fragment {
+            offset: usize::from(header.fragment_offset),
+            more: header.more_fragments,
+            data: packet.payload(),
+        };
+        match joiner.insert(now, header.ident, &bytes[..20], fragment) {
+            Outcome::Held => return,
+            Outcome::Complete(whole) => {
+                joined = whole.payload;
+                &joined[..]
+            }
+            Outcome::Dropped { reason, .. } => panic!("our fragments are consistent: {reason}"),
+        }
+    } else {
+        packet.payload()
+    };
     match header.protocol {
         IpProtocol::Icmp => {
             let message = icmp::Packet::new_checked(payload).expect("a whole ICMP header");

@@ -51,10 +51,10 @@ use tracing::debug;
 
 use crate::device::Medium;
 use crate::ip::header::IpProtocol;
-use crate::ip::icmp::header::DstUnreachable;
+use crate::ip::icmp::header::{DstUnreachable, TimeExceeded};
 use crate::ip::icmp::input::IcmpError;
-use crate::ip::icmp::{IcmpLayer, RateLimit};
-use crate::ip::input::Inbound;
+use crate::ip::icmp::{IcmpLayer, RateLimit, ERROR_QUOTE_MAX};
+use crate::ip::input::{Inbound, Received};
 use crate::ip::{Ipv4Cidr, Ipv4Layer, DEFAULT_TTL};
 use crate::link::ethernet::MacAddr;
 use crate::link::interface::EthernetInterface;
@@ -185,7 +185,8 @@ impl Host {
             Some(seed) => fastrand::Rng::with_seed(seed),
             None => fastrand::Rng::new(),
         };
-        let ip = Ipv4Layer::new(config.addr, config.ttl, rng.u16(..));
+        let mut ip = Ipv4Layer::new(config.addr, config.ttl, rng.u16(..));
+        ip.mtu = config.mtu;
         let icmp = IcmpLayer::new(config.icmp_rate_limit, rng.u16(..), config.mtu);
         Ok(Host {
             ip,
@@ -259,14 +260,24 @@ impl Host {
                 None => return,
             },
         };
-        let Some(Inbound {
+        self.expire_fragments(now);
+        let reassembled;
+        let inbound = match self.ip.receive(now, bytes) {
+            None => return,
+            Some(Received::Packet(inbound)) => inbound,
+            Some(Received::Reassembled(datagram)) => {
+                reassembled = datagram;
+                match Inbound::of(&reassembled) {
+                    Some(inbound) => inbound,
+                    None => return,
+                }
+            }
+        };
+        let Inbound {
             header,
             payload,
             packet,
-        }) = self.ip.receive(bytes)
-        else {
-            return;
-        };
+        } = inbound;
         let (src, dst) = (header.src_addr, header.dst_addr);
         match header.protocol {
             IpProtocol::Icmp => {
@@ -322,6 +333,7 @@ impl Host {
     /// just answered); then every packet is framed for its next hop, or waits for ARP's
     /// answer while the next one is tried.
     pub fn transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        self.expire_fragments(now);
         if self.link.is_none() {
             return self.transmit_ip(now, buf);
         }
@@ -339,6 +351,36 @@ impl Host {
                 return Some(transmit);
             }
             // It waits for ARP (a request may now be ready), or could not go: next.
+        }
+    }
+
+    /// Drops the datagrams whose reassembly time has run out, counting their fragments, and
+    /// tells each sender whose first fragment had come: ICMP time exceeded, "fragment
+    /// reassembly time exceeded" ([RFC 792]; [RFC 1122 3.3.2]: only "if fragment zero has been
+    /// received"), quoting that fragment, rate-limited like every ICMP error. Linux does the
+    /// same (`ip_expire`).
+    ///
+    /// [RFC 792]: https://www.rfc-editor.org/rfc/rfc792
+    /// [RFC 1122 3.3.2]: https://www.rfc-editor.org/rfc/rfc1122#section-3.3.2
+    fn expire_fragments(&mut self, now: Instant) {
+        if self.ip.reassembler.poll_at().is_none_or(|at| at > now) {
+            return;
+        }
+        for expired in self.ip.reassembler.expire(now) {
+            let key = expired.key;
+            debug!(
+                src = %key.src, ident = key.ident, fragments = expired.fragments,
+                "ip: reassembly timed out"
+            );
+            let reason = DropReason::ReassemblyTimeout;
+            self.ip.stats.dropped.add_many(reason, expired.fragments);
+            if let Some((mut quote, data)) = expired.first {
+                quote.extend_from_slice(&data[..data.len().min(ERROR_QUOTE_MAX)]);
+                let reason = TimeExceeded::FragReassembly;
+                let (ip, out) = (&mut self.ip, &mut self.out);
+                self.icmp
+                    .send_time_exceeded(now, ip, out, reason, key.src, &quote);
+            }
         }
     }
 
@@ -380,10 +422,11 @@ impl Host {
     /// earliest timer. `None`: no timer is running.
     pub fn poll_at(&self) -> Option<Instant> {
         let link = self.link.as_ref().and_then(EthernetInterface::poll_at);
-        match (self.tcp.poll_at(), link) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let fragments = self.ip.reassembler.poll_at();
+        [self.tcp.poll_at(), link, fragments]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Whether the host still has work without any socket: packets waiting for the link, or

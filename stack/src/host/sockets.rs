@@ -64,11 +64,10 @@ impl Host {
             return Poll::Ready(Err(err));
         }
         let (local_port, ttl) = (socket.local_port, socket.ttl);
-        let mtu = self.config.mtu;
         let (udp, out) = (&mut self.udp, &mut self.out);
         match self
             .ip
-            .with_ttl(ttl, |ip| udp.send(ip, out, mtu, local_port, to, payload))
+            .with_ttl(ttl, |ip| udp.send(ip, out, local_port, to, payload))
         {
             Ok(true) => Poll::Ready(Ok(payload.len())),
             Ok(false) => {

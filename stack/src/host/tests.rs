@@ -247,8 +247,42 @@ fn udp_delivers_to_the_bound_socket_and_replies_go_out_wrapped() {
     assert_eq!(view.payload(), b"hello");
 }
 
+/// The packets `host` has ready, with their IP headers.
+fn sent_packets(host: &mut Host, now: Instant) -> Vec<(ip_header::Repr, Vec<u8>)> {
+    let mut packets = Vec::new();
+    let mut buf = Vec::new();
+    while host.transmit(now, &mut buf).is_some() {
+        let view = ip_header::Packet::new_checked(&buf[..]).unwrap();
+        let header = ip_header::Repr::parse(&view).expect("a good header checksum");
+        packets.push((header, buf.clone()));
+    }
+    packets
+}
+
+/// Cuts a whole IPv4 packet (20-byte header) into fragments of at most `per` payload bytes.
+fn fragments_of(packet: &[u8], per: usize) -> Vec<Vec<u8>> {
+    let view = ip_header::Packet::new_checked(packet).unwrap();
+    let header = ip_header::Repr::parse(&view).unwrap();
+    let payload = view.payload();
+    crate::ip::fragment::plan(payload.len(), per)
+        .into_iter()
+        .map(|piece| {
+            let mut h = header;
+            h.dont_fragment = false;
+            h.more_fragments = piece.more;
+            h.fragment_offset = piece.offset as u16;
+            h.payload_len = piece.len;
+            let mut bytes = vec![0; h.total_len()];
+            h.emit(&mut bytes);
+            bytes[20..].copy_from_slice(&payload[piece.offset..piece.offset + piece.len]);
+            bytes
+        })
+        .collect()
+}
+
+/// A datagram over the MTU goes in fragments; only one over 65,507 bytes of payload is refused.
 #[test]
-fn a_datagram_larger_than_the_mtu_allows_is_refused() {
+fn a_datagram_larger_than_the_mtu_goes_in_fragments() {
     let mut host = host();
     let socket = host
         .udp_bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))
@@ -258,13 +292,140 @@ fn a_datagram_larger_than_the_mtu_allows_is_refused() {
         host.udp_poll_send_to(&mut cx(), socket, &[0; 1472], to),
         Poll::Ready(Ok(1472))
     ));
-    match host.udp_poll_send_to(&mut cx(), socket, &[0; 1473], to) {
+    let packets = sent_packets(&mut host, Instant::ZERO);
+    assert_eq!(packets.len(), 1);
+    assert!(packets[0].0.dont_fragment && !packets[0].0.more_fragments);
+
+    assert!(matches!(
+        host.udp_poll_send_to(&mut cx(), socket, &[0; 1473], to),
+        Poll::Ready(Ok(1473))
+    ));
+    let packets = sent_packets(&mut host, Instant::ZERO);
+    let shape: Vec<_> = packets
+        .iter()
+        .map(|(h, bytes)| {
+            (
+                bytes.len(),
+                h.fragment_offset,
+                h.more_fragments,
+                h.dont_fragment,
+            )
+        })
+        .collect();
+    assert_eq!(shape, [(1500, 0, true, false), (21, 1480, false, false)]);
+
+    let payload: Vec<u8> = (0..65_507u32).map(|i| (i % 251) as u8).collect();
+    assert!(matches!(
+        host.udp_poll_send_to(&mut cx(), socket, &payload, to),
+        Poll::Ready(Ok(65_507))
+    ));
+    let packets = sent_packets(&mut host, Instant::ZERO);
+    assert_eq!(packets.len(), 45);
+    assert!(packets.iter().all(|(_, bytes)| bytes.len() <= 1500));
+    match host.udp_poll_send_to(&mut cx(), socket, &[0; 65_508], to) {
         Poll::Ready(Err(err)) => {
             assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-            assert!(err.to_string().contains("MTU 1500"), "{err}");
+            assert!(err.to_string().contains("65507"), "{err}");
         }
         other => panic!("expected an error, got {other:?}"),
     }
+}
+
+/// `ping -s 4000`: the request comes in three fragments, in any order; the reply goes in three.
+#[test]
+fn a_fragmented_echo_request_gets_a_fragmented_reply() {
+    let mut host = host();
+    let data: Vec<u8> = (0..4000u32).map(|i| (i * 3) as u8).collect();
+    let mut frags = fragments_of(&echo_request(1, &data), 1480);
+    assert_eq!(frags.len(), 3);
+    frags.swap(0, 2);
+    for frag in &frags {
+        host.receive(Instant::ZERO, frag);
+    }
+    let packets = sent_packets(&mut host, Instant::ZERO);
+    let mut message = Vec::new();
+    for (header, bytes) in &packets {
+        assert_eq!(usize::from(header.fragment_offset), message.len());
+        message.extend_from_slice(&bytes[20..]);
+    }
+    assert_eq!(packets.len(), 3);
+    let reply = icmp::Repr::parse(&icmp::Packet::new_checked(&message[..]).unwrap()).unwrap();
+    assert_eq!(
+        reply,
+        icmp::Repr::EchoReply {
+            ident: 0xbeef,
+            seq_no: 1,
+            data: &data
+        }
+    );
+    let ip = host.stats().ip;
+    assert_eq!((ip.received, ip.delivered, ip.sent), (3, 1, 3));
+    assert_eq!(host.poll_at(), None, "nothing left in reassembly");
+}
+
+/// A fragmented UDP datagram reaches its socket whole.
+#[test]
+fn a_fragmented_udp_datagram_reaches_its_socket() {
+    let mut host = host();
+    let socket = host.udp_bind(SocketAddrV4::new(US, 7)).unwrap();
+    let payload: Vec<u8> = (0..8000u32).map(|i| (i * 5) as u8).collect();
+    for frag in fragments_of(&udp_datagram(40000, 7, &payload), 1480)
+        .iter()
+        .rev()
+    {
+        host.receive(Instant::ZERO, frag);
+    }
+    let mut buf = vec![0; 9000];
+    match host.udp_poll_recv_from(&mut cx(), socket, &mut buf) {
+        Poll::Ready(Ok((len, from))) => {
+            assert_eq!(&buf[..len], &payload[..]);
+            assert_eq!(from, SocketAddrV4::new(PEER, 40000));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The first fragment came, the last never did: after 30 s the datagram goes, its fragments are
+/// counted, and the sender hears "fragment reassembly time exceeded" quoting the first one.
+#[test]
+fn reassembly_times_out_with_icmp_time_exceeded() {
+    let mut host = host();
+    let data = vec![0x55; 4000];
+    let frags = fragments_of(&echo_request(1, &data), 1480);
+    let t0 = Instant::from_secs(1);
+    host.receive(t0, &frags[0]);
+    host.receive(t0, &frags[1]);
+    assert_eq!(host.poll_at(), Some(t0 + Duration::from_secs(30)));
+    assert!(sent_packets(&mut host, t0 + Duration::from_millis(29_999)).is_empty());
+    let later = t0 + Duration::from_secs(30);
+    let mut buf = Vec::new();
+    let why = host.transmit(later, &mut buf).expect("time exceeded").why;
+    assert!(
+        why.unwrap().to_string().contains("reassembly timeout"),
+        "a capture comment"
+    );
+    let view = ip_header::Packet::new_checked(&buf[..]).unwrap();
+    let message = icmp::Repr::parse(&icmp::Packet::new_checked(view.payload()).unwrap()).unwrap();
+    match message {
+        icmp::Repr::TimeExceeded { reason, invoking } => {
+            assert_eq!(reason, icmp::TimeExceeded::FragReassembly);
+            assert_eq!(invoking, &frags[0][..548]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        host.stats().ip.dropped.get(DropReason::ReassemblyTimeout),
+        2
+    );
+    assert_eq!(host.poll_at(), None);
+
+    // Without the first fragment, no error is sent (RFC 1122 3.3.2).
+    host.receive(later, &frags[2]);
+    assert!(sent_packets(&mut host, later + Duration::from_secs(30)).is_empty());
+    assert_eq!(
+        host.stats().ip.dropped.get(DropReason::ReassemblyTimeout),
+        3
+    );
 }
 
 #[test]

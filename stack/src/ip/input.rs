@@ -9,9 +9,11 @@ use std::net::Ipv4Addr;
 
 use tracing::debug;
 
+use super::fragment::{Fragment, Ipv4FragKey, Outcome};
 use super::header::{Packet, Repr};
 use super::Ipv4Layer;
 use crate::stats::DropReason;
+use crate::time::Instant;
 
 /// A packet that passed every check, unwrapped.
 #[derive(Debug)]
@@ -24,10 +26,34 @@ pub(crate) struct Inbound<'a> {
     pub(crate) packet: &'a [u8],
 }
 
+impl<'a> Inbound<'a> {
+    /// Unwraps a packet this layer built itself (a reassembled datagram): its header was
+    /// checked fragment by fragment already.
+    pub(crate) fn of(packet: &'a [u8]) -> Option<Inbound<'a>> {
+        let view = Packet::new_checked(packet).ok()?;
+        let header = Repr::parse(&view).ok()?;
+        let total_len = usize::from(view.total_len());
+        Some(Inbound {
+            header,
+            payload: &packet[view.header_len()..total_len],
+            packet: &packet[..total_len],
+        })
+    }
+}
+
+/// What came of a packet from the link.
+#[derive(Debug)]
+pub(crate) enum Received<'a> {
+    /// A whole datagram, for the transport above.
+    Packet(Inbound<'a>),
+    /// The fragment that completed a datagram: the datagram, joined, for [`Inbound::of`].
+    Reassembled(Vec<u8>),
+}
+
 impl Ipv4Layer {
     /// Validates a packet from the link and unwraps it, or returns `None` when it was dropped
-    /// (and counted).
-    pub(crate) fn receive<'a>(&mut self, bytes: &'a [u8]) -> Option<Inbound<'a>> {
+    /// (and counted) or is a fragment held for reassembly.
+    pub(crate) fn receive<'a>(&mut self, now: Instant, bytes: &'a [u8]) -> Option<Received<'a>> {
         self.stats.received += 1;
 
         // 1. The lengths: version 4, a header that fits, a Total Length that fits the buffer.
@@ -48,19 +74,13 @@ impl Ipv4Layer {
             }
         };
 
-        // 3. Fragments: without reassembly a fragment must not be read as a whole datagram.
-        if packet.is_fragment() {
-            debug!(%header, offset = header.fragment_offset, "ip: drop fragment (no reassembly)");
-            return self.stats.drop(DropReason::Fragment);
-        }
-
-        // 4. TTL: no host sends 0 (RFC 1122 3.2.1.7); any other value is fine for a host.
+        // 3. TTL: no host sends 0 (RFC 1122 3.2.1.7); any other value is fine for a host.
         if header.ttl == 0 {
             debug!(%header, "ip: drop packet with TTL 0");
             return self.stats.drop(DropReason::TtlZero);
         }
 
-        // 5. Loopback addresses, either way: 127.0.0.0/8 "MUST NOT appear outside a host"
+        // 4. Loopback addresses, either way: 127.0.0.0/8 "MUST NOT appear outside a host"
         //    (RFC 1122 3.2.1.3 (g)), so a packet from the link that carries one is forged or
         //    leaked. Checked before the destination, so that a packet to 127.0.0.1 is counted
         //    as what it is rather than as one for another host.
@@ -69,16 +89,22 @@ impl Ipv4Layer {
             return self.stats.drop(DropReason::LoopbackOnWire);
         }
 
-        // 6. The destination: this host has one address and does not forward.
+        // 5. The destination: this host has one address and does not forward.
         if header.dst_addr != self.addr() {
             debug!(%header, "ip: drop packet for another host");
             return self.stats.drop(DropReason::NotForUs);
         }
 
-        // 7. The source must be one host's unicast address (RFC 1122 3.2.1.3), and not ours.
+        // 6. The source must be one host's unicast address (RFC 1122 3.2.1.3), and not ours.
         if !self.is_valid_source(header.src_addr) {
             debug!(%header, "ip: drop packet from an invalid source address");
             return self.stats.drop(DropReason::BadSource);
+        }
+
+        // 7. A fragment waits for the rest of its datagram (checked last, so that only packets
+        //    we would accept take memory).
+        if packet.is_fragment() {
+            return self.reassemble(now, &packet, &header);
         }
 
         debug!(
@@ -93,11 +119,69 @@ impl Ipv4Layer {
         );
         self.stats.delivered += 1;
         let total_len = usize::from(packet.total_len());
-        Some(Inbound {
+        Some(Received::Packet(Inbound {
             header,
             payload: &bytes[packet.header_len()..total_len],
             packet: &bytes[..total_len],
-        })
+        }))
+    }
+
+    /// Gives a fragment to the reassembler; returns its datagram when it was the last piece
+    /// missing. The datagram takes the first fragment's header, with the flags and offset
+    /// cleared and Total Length set to the whole.
+    fn reassemble<'a>(
+        &mut self,
+        now: Instant,
+        packet: &Packet<&[u8]>,
+        header: &Repr,
+    ) -> Option<Received<'a>> {
+        let key = Ipv4FragKey::new(
+            header.src_addr,
+            header.dst_addr,
+            header.protocol,
+            header.ident,
+        );
+        let bytes = packet.clone().into_inner();
+        let fragment = Fragment {
+            offset: usize::from(header.fragment_offset),
+            more: header.more_fragments,
+            data: packet.payload(),
+        };
+        let header_bytes = &bytes[..packet.header_len()];
+        let whole = match self.reassembler.insert(now, key, header_bytes, fragment) {
+            Outcome::Held => {
+                debug!(%header, offset = header.fragment_offset, "ip: fragment held for reassembly");
+                return None;
+            }
+            Outcome::Dropped { reason, fragments } => {
+                debug!(%header, offset = header.fragment_offset, %reason, fragments, "ip: drop fragment");
+                self.stats.dropped.add_many(reason, fragments);
+                return None;
+            }
+            Outcome::Complete(whole) => whole,
+        };
+        let total_len = whole.header.len() + whole.payload.len();
+        let Ok(total) = u16::try_from(total_len) else {
+            // The first fragment's options made it too long.
+            debug!(%header, total_len, "ip: drop reassembled datagram over 65,535 bytes");
+            self.stats
+                .dropped
+                .add_many(DropReason::ReassemblyTooBig, whole.fragments);
+            return None;
+        };
+        let mut datagram = whole.header;
+        datagram.extend_from_slice(&whole.payload);
+        let mut view = Packet::new_unchecked(&mut datagram[..]);
+        view.set_total_len(total);
+        let dont_fragment = view.dont_fragment();
+        view.set_flags_and_offset(dont_fragment, false, 0);
+        view.fill_checksum();
+        debug!(
+            "ip: reassembled {total_len} bytes of {} from {} fragments (ident {:#06x})",
+            header.protocol, whole.fragments, header.ident
+        );
+        self.stats.delivered += 1;
+        Some(Received::Reassembled(datagram))
     }
 
     /// Whether `src` may appear as the source of a packet we accept ([RFC 1122 3.2.1.3]).
@@ -157,7 +241,9 @@ mod tests {
         let bytes = packet(PEER, US, b"payload");
         let mut padded = bytes.clone();
         padded.extend_from_slice(&[0; 4]); // link padding after Total Length
-        let inbound = ip.receive(&padded).unwrap();
+        let Some(Received::Packet(inbound)) = ip.receive(Instant::ZERO, &padded) else {
+            panic!("delivered");
+        };
         assert_eq!(inbound.header.protocol, IpProtocol::Udp);
         assert_eq!(inbound.payload, b"payload");
         assert_eq!(inbound.packet, &bytes[..]);
@@ -200,24 +286,26 @@ mod tests {
         ];
         for (bytes, reason) in &cases {
             let before = ip.stats.dropped.get(*reason);
-            assert!(ip.receive(bytes).is_none(), "{reason} should drop");
+            assert!(
+                ip.receive(Instant::ZERO, bytes).is_none(),
+                "{reason} should drop"
+            );
             assert_eq!(ip.stats.dropped.get(*reason), before + 1, "{reason}");
         }
         assert_eq!(ip.stats.delivered, 0);
     }
 
     #[test]
-    fn drops_fragments_and_ttl_zero() {
+    fn drops_malformed_fragments_and_ttl_zero() {
         let mut ip = layer();
         for (byte, value, reason) in [
-            (6, 0x20, DropReason::Fragment), // MF
-            (7, 0x10, DropReason::Fragment), // offset 128
+            (6, 0x20, DropReason::Fragment), // MF on 1 byte: not a multiple of 8
             (8, 0x00, DropReason::TtlZero),
         ] {
             let mut bytes = packet(PEER, US, b"x");
             bytes[byte] = value;
             Packet::new_checked(&mut bytes[..]).unwrap().fill_checksum();
-            assert!(ip.receive(&bytes).is_none());
+            assert!(ip.receive(Instant::ZERO, &bytes).is_none());
             assert!(ip.stats.dropped.get(reason) > 0, "{reason}");
         }
     }
@@ -233,7 +321,10 @@ mod tests {
             ([127, 0, 0, 1], [127, 0, 0, 1]),
         ] {
             let bytes = packet(src, dst, b"x");
-            assert!(ip.receive(&bytes).is_none(), "{src:?} -> {dst:?}");
+            assert!(
+                ip.receive(Instant::ZERO, &bytes).is_none(),
+                "{src:?} -> {dst:?}"
+            );
         }
         assert_eq!(ip.stats.dropped.get(DropReason::LoopbackOnWire), 4);
         assert_eq!(ip.stats.dropped.total(), 4, "counted once, as loopback");
@@ -244,6 +335,9 @@ mod tests {
     fn a_point_to_point_network_has_no_broadcast_address() {
         let mut ip = Ipv4Layer::new(Ipv4Cidr::new(Ipv4Addr::from(US), 31).unwrap(), 64, 1);
         let bytes = packet([10, 77, 0, 3], US, b"x");
-        assert!(ip.receive(&bytes).is_some(), "10.77.0.3 is a host on a /31");
+        assert!(
+            ip.receive(Instant::ZERO, &bytes).is_some(),
+            "10.77.0.3 is a host on a /31"
+        );
     }
 }

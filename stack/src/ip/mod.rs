@@ -1,10 +1,11 @@
 //! The internet layer: IPv4 ([RFC 791]) and its control messages, ICMP ([RFC 792]); the IPv6
 //! header codecs ([RFC 8200], [`ipv6`]), not yet on the input path.
 //!
-//! Going up (`input.rs`): check that a packet from the link is a whole, valid IPv4 packet for us,
-//! strip the header and hand the payload to ICMP, UDP or TCP by the Protocol field. Going down
-//! (`output.rs`): put an IPv4 header in front of what a transport layer built and queue the packet
-//! for the link.
+//! Going up (`input.rs`): check that a packet from the link is a valid IPv4 packet for us,
+//! join it with the rest of its datagram if it is a fragment (`fragment/`), strip the header and
+//! hand the payload to ICMP, UDP or TCP by the Protocol field. Going down (`output.rs`): put an
+//! IPv4 header in front of what a transport layer built and queue the packet for the link, in
+//! fragments when it is larger than the MTU (UDP and echo replies; TCP never is).
 //!
 //! [RFC 791]: https://www.rfc-editor.org/rfc/rfc791
 //! [RFC 792]: https://www.rfc-editor.org/rfc/rfc792
@@ -13,9 +14,12 @@
 use std::net::Ipv4Addr;
 
 use crate::stats::LayerStats;
+use fragment::{Ipv4FragKey, Reassembler, ReassemblyConfig};
 
 pub mod addr;
 pub mod checksum;
+
+pub mod fragment;
 pub mod header;
 pub mod icmp;
 pub(crate) mod input;
@@ -40,6 +44,10 @@ pub(crate) struct Ipv4Layer {
     ///
     /// [RFC 6864]: https://www.rfc-editor.org/rfc/rfc6864
     pub(crate) next_ident: u16,
+    /// The link's MTU: a datagram larger than this goes out in fragments (UDP, ICMP).
+    pub(crate) mtu: usize,
+    /// Datagrams whose fragments are arriving.
+    pub(crate) reassembler: Reassembler<Ipv4FragKey>,
     /// Counters.
     pub(crate) stats: LayerStats,
 }
@@ -50,6 +58,8 @@ impl Ipv4Layer {
             cidr,
             ttl,
             next_ident: first_ident,
+            mtu: 1500,
+            reassembler: Reassembler::new(ReassemblyConfig::default()),
             stats: LayerStats::default(),
         }
     }

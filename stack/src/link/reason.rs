@@ -25,6 +25,15 @@ pub enum Reason {
     Text(Cow<'static, str>),
     /// ARP's reason for a request or a reply.
     Arp(ArpWhy),
+    /// One fragment of a datagram larger than the MTU.
+    Fragment {
+        /// 1 for the first fragment.
+        index: usize,
+        /// How many fragments the datagram went in.
+        count: usize,
+        /// The whole datagram's length, IP header included.
+        total_len: usize,
+    },
 }
 
 /// Why an ARP packet was sent.
@@ -111,6 +120,14 @@ impl fmt::Display for Reason {
             Reason::Icmp(why) => why.fmt(f),
             Reason::Text(text) => f.write_str(text),
             Reason::Arp(why) => why.fmt(f),
+            Reason::Fragment {
+                index,
+                count,
+                total_len,
+            } => write!(
+                f,
+                "fragment {index} of {count} of a {total_len}-byte datagram (larger than the MTU)"
+            ),
         }
     }
 }
@@ -130,6 +147,11 @@ impl fmt::Display for icmp::Why {
                 }
             }
             icmp::Why::Unreachable(code) => write!(f, "destination unreachable: {code}"),
+            icmp::Why::TimeExceeded(icmp::TimeExceeded::FragReassembly) => f.write_str(
+                "time exceeded: the datagram's fragments did not all arrive within the \
+                 reassembly timeout",
+            ),
+            icmp::Why::TimeExceeded(code) => write!(f, "time exceeded: {code}"),
         }
     }
 }

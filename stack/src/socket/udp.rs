@@ -82,9 +82,9 @@ impl UdpSocket {
 
     /// Sends one datagram to `target`; returns the bytes sent (all of `buf`).
     ///
-    /// A datagram larger than the link's MTU allows (1472 bytes of payload on MTU 1500) is an
-    /// `InvalidInput` error: the stack does not fragment. Waits only when the stack's output
-    /// queue is full.
+    /// A datagram larger than the link's MTU allows (1472 bytes of payload on MTU 1500) goes in
+    /// IPv4 fragments; one larger than UDP over IPv4 carries (65,507 bytes of payload) is an
+    /// `InvalidInput` error. Waits only when the stack's output queue has no room for it.
     ///
     /// Cancel safety: cancel safe; a cancelled send sent nothing.
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrV4) -> io::Result<usize> {

@@ -14,33 +14,42 @@ use crate::queue::PacketQueue;
 /// The UDP header length.
 const UDP_HEADER_LEN: usize = 8;
 
-/// The largest payload one datagram may carry on a link with this MTU: the IP and UDP headers
-/// take 28 bytes (1472 on Ethernet's 1500). The stack does not fragment, so a larger datagram is
-/// refused rather than sent in pieces.
-pub fn max_payload(mtu: usize) -> usize {
-    mtu.saturating_sub(IP_HEADER_LEN + UDP_HEADER_LEN)
-}
+/// The largest payload a UDP datagram may carry at all: 65,535 bytes of IPv4 datagram less the
+/// 20-byte IP and 8-byte UDP headers, as on Linux (`EMSGSIZE` above it).
+pub const MAX_DATAGRAM_PAYLOAD: usize = 65_535 - IP_HEADER_LEN - UDP_HEADER_LEN;
 
 impl UdpLayer {
-    /// Builds and queues one datagram. `Ok(false)` when the output queue is full (the caller
-    /// waits for room).
+    /// Builds and queues one datagram, in fragments when it is larger than the MTU allows.
+    /// `Ok(false)` when the output queue has no room for it yet (the caller waits for room).
     pub(crate) fn send(
         &mut self,
         ip: &mut Ipv4Layer,
         out: &mut PacketQueue,
-        mtu: usize,
         local_port: u16,
         to: SocketAddrV4,
         payload: &[u8],
     ) -> io::Result<bool> {
-        let max = max_payload(mtu);
-        if payload.len() > max {
+        if payload.len() > MAX_DATAGRAM_PAYLOAD {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "a {}-byte datagram does not fit the link: MTU {mtu} leaves {max} bytes \
-                     after the 20-byte IP and 8-byte UDP headers (this stack does not fragment)",
+                    "a {}-byte datagram is too long: UDP over IPv4 carries at most \
+                     {MAX_DATAGRAM_PAYLOAD} bytes (65,535 less the 20-byte IP and 8-byte UDP \
+                     headers)",
                     payload.len()
+                ),
+            ));
+        }
+        let packets = ip.packets_for(UDP_HEADER_LEN + payload.len());
+        if packets.is_none_or(|n| n > out.capacity()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a {}-byte datagram takes {packets:?} fragments on MTU {}, more than the \
+                     output queue holds ({})",
+                    payload.len(),
+                    ip.mtu,
+                    out.capacity()
                 ),
             ));
         }

@@ -53,26 +53,19 @@ impl IcmpLayer {
         debug!("icmp: unwrap {repr} from {from}");
         match repr {
             // RFC 792: "the data received in the echo message must be returned in the echo reply".
-            // RFC 1122 3.2.2.6: unless the reply would need fragmentation, which this stack does
-            // not do; then "the datagram MUST be truncated to maximum transmission size and
-            // sent". A request larger than our MTU can come from a peer with a larger one.
+            // A reply larger than our MTU (the request came in fragments, or from a peer with a
+            // larger MTU) goes in fragments, as on Linux (RFC 1122 3.2.2.6 allows truncation
+            // only for a host that does not fragment).
             Repr::EchoRequest {
                 ident,
                 seq_no,
                 data,
             } => {
                 self.stats.delivered += 1;
-                let fits = data.len().min(self.max_data());
-                if fits < data.len() {
-                    debug!(
-                        len = data.len(),
-                        fits, "icmp: echo reply truncated to the MTU"
-                    );
-                }
                 let reply = Repr::EchoReply {
                     ident,
                     seq_no,
-                    data: &data[..fits],
+                    data,
                 };
                 self.send(ip, out, from, &reply, None);
                 None
@@ -215,23 +208,34 @@ mod tests {
     }
 
     /// Found by the `host_receive` fuzz target: a 1523-byte echo request (a peer's MTU may be
-    /// larger than ours) was answered with a 1523-byte reply, over our MTU of 1500.
+    /// larger than ours) was answered with a 1523-byte reply, over our MTU of 1500. No packet
+    /// goes over the MTU: the whole reply goes in two fragments.
     #[test]
-    fn truncates_an_echo_reply_to_the_mtu() {
+    fn an_echo_reply_over_the_mtu_goes_in_fragments() {
         let (mut icmp, mut ip, mut out) = layers(1500);
         let data: Vec<u8> = (0..1495u32).map(|i| (i * 7) as u8).collect();
         let request = echo_request(&data);
         assert_eq!(ip::HEADER_LEN + request.len(), 1523);
         icmp.receive(Instant::ZERO, &mut ip, &mut out, PEER, &request);
-        let (len, reply) = sent(&mut out);
-        assert_eq!(len, 1500);
+        let mut message = Vec::new();
+        let mut packet = Vec::new();
+        let mut lens = Vec::new();
+        while out.pop_into(&mut packet).is_some() {
+            let view = ip::Packet::new_checked(&packet[..]).unwrap();
+            let header = ip::Repr::parse(&view).unwrap();
+            assert_eq!(usize::from(header.fragment_offset), message.len());
+            assert!(!header.dont_fragment);
+            message.extend_from_slice(view.payload());
+            lens.push(packet.len());
+        }
+        assert_eq!(lens, [1500, 43]);
         let expected = Repr::EchoReply {
             ident: 0x1234,
             seq_no: 9,
-            data: &data[..1472],
+            data: &data,
         };
         assert_eq!(
-            Repr::parse(&Packet::new_checked(&reply[..]).unwrap()),
+            Repr::parse(&Packet::new_checked(&message[..]).unwrap()),
             Ok(expected)
         );
     }

@@ -53,7 +53,7 @@ pub(crate) struct IcmpLayer {
     /// Echo requests in flight, by sequence number.
     pub(crate) pending: HashMap<u16, PendingEcho>,
     /// The largest ICMP message that fits in one packet on the link (the MTU less the IPv4
-    /// header): this stack does not fragment, so nothing it sends may be longer.
+    /// header): errors are cut to it (echo replies go in fragments instead).
     pub(crate) max_message: usize,
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tracing::debug;
 
-use super::header::{DstUnreachable, Repr};
+use super::header::{DstUnreachable, Repr, TimeExceeded};
 use super::{IcmpLayer, PendingEcho, Why, ERROR_QUOTE_MAX};
 use crate::ip::header::{parse_quoted, IpProtocol};
 use crate::ip::Ipv4Layer;
@@ -69,6 +69,31 @@ impl IcmpLayer {
         };
         let why = why_unreachable(reason, offending);
         self.send(ip, out, to, &message, Some(why));
+    }
+
+    /// Tells the sender of `offending` that its datagram was discarded for `reason`: for this
+    /// host, "fragment reassembly time exceeded", quoting the first fragment. Rate-limited like
+    /// destination unreachable.
+    pub(crate) fn send_time_exceeded(
+        &mut self,
+        now: Instant,
+        ip: &mut Ipv4Layer,
+        out: &mut PacketQueue,
+        reason: TimeExceeded,
+        to: Ipv4Addr,
+        offending: &[u8],
+    ) {
+        if !self.limiter.try_take(now) {
+            debug!(%to, "icmp: error rate limit reached, not sending time exceeded");
+            self.stats.drop::<()>(DropReason::RateLimited);
+            return;
+        }
+        let quote_len = offending.len().min(ERROR_QUOTE_MAX).min(self.max_data());
+        let message = Repr::TimeExceeded {
+            reason,
+            invoking: &offending[..quote_len],
+        };
+        self.send(ip, out, to, &message, Some(Why::TimeExceeded(reason)));
     }
 
     /// Sends echo request number `seq_no` to `dst` and starts waiting for its reply.
