@@ -138,14 +138,15 @@ impl Host {
         seq_no: u16,
         data: &[u8],
     ) -> io::Result<()> {
-        let max = self.config.mtu.saturating_sub(28);
-        if data.len() > max {
+        // Larger than the MTU goes in fragments (as `ping -s 4000` does); larger than an IPv4
+        // datagram can be (65,535 bytes, less 20 of IP header and 8 of ICMP) cannot go at all.
+        const MAX: usize = u16::MAX as usize - 28;
+        if data.len() > MAX {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "a {}-byte echo payload does not fit MTU {} (max {max})",
-                    data.len(),
-                    self.config.mtu
+                    "a {}-byte echo payload does not fit an IPv4 datagram (max {MAX})",
+                    data.len()
                 ),
             ));
         }

@@ -507,6 +507,30 @@ fn ping_measures_the_round_trip_on_virtual_time() {
     );
 }
 
+/// `ping -s 4000`: an echo request larger than the MTU goes in fragments; one larger than any
+/// IPv4 datagram is refused, saying so.
+#[test]
+fn a_ping_larger_than_the_mtu_goes_in_fragments() {
+    let mut host = host();
+    let data = vec![0x5a; 4000];
+    host.ping_send(Instant::ZERO, PEER, 1, &data).unwrap();
+    let fragments = drain(&mut host, Instant::ZERO);
+    assert_eq!(fragments.len(), 3);
+    let offsets: Vec<(u16, bool)> = fragments
+        .iter()
+        .map(|f| {
+            let (header, _) = parse_ip(f);
+            (header.fragment_offset, header.more_fragments)
+        })
+        .collect();
+    assert_eq!(offsets, [(0, true), (1480, true), (2960, false)]);
+    let err = host
+        .ping_send(Instant::ZERO, PEER, 2, &vec![0; 65_508])
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("max 65507"), "{err}");
+}
+
 #[test]
 fn garbage_is_counted_not_answered() {
     let mut host = host();
