@@ -6,6 +6,11 @@
 //!   and that etherparse computes the same;
 //! - what they emit, we read back;
 //! - arbitrary bytes and every truncation: no panic, and the same verdict on the checksum.
+//!
+//! Where the readers differ: ours reads an echo or a Packet Too Big whatever its code, smoltcp
+//! refuses a nonzero one; smoltcp reads an error only if its quote holds a whole IPv6 header,
+//! ours takes any quote (the input path reads it); on neighbour discovery, ours also refuses a
+//! multicast target and a link-layer address option that is not Ethernet's 8 bytes.
 
 mod common;
 
@@ -558,4 +563,46 @@ fn a_neighbor_solicitation_reads_the_same_in_all_three() {
         })
     );
     assert_eq!(parse(&bytes, src, dst), Ok(repr));
+}
+
+/// Neighbour discovery checks (RFC 4861 sections 4.6 and 7.1.1): both refuse an option of
+/// length 0 and a nonzero code; only ours refuses a multicast target, and a link-layer address
+/// option of another size than Ethernet's, which smoltcp keeps as a longer hardware address.
+#[test]
+fn neighbor_discovery_checks_against_smoltcp() {
+    let src = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+    let dst = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 1, 0xff00, 2);
+    let target = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2);
+    let smol_reads = |bytes: &[u8]| {
+        let packet = Icmpv6Packet::new_checked(bytes).unwrap();
+        Icmpv6Repr::parse(&src, &dst, &packet, &ChecksumCapabilities::default()).is_ok()
+    };
+    let solicit = Repr::NeighborSolicit {
+        target,
+        source_mac: None,
+    };
+    let base = emit(&solicit, src, dst);
+    let edited = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut bytes = base.clone();
+        edit(&mut bytes);
+        Packet::new_unchecked(&mut bytes[..]).fill_checksum(src, dst);
+        bytes
+    };
+
+    let zero_len = edited(&|b| b.extend_from_slice(&[14, 0, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(parse(&zero_len, src, dst), Err(WireError::BadOption));
+    assert!(!smol_reads(&zero_len));
+
+    let code = edited(&|b| b[1] = 1);
+    assert_eq!(parse(&code, src, dst), Err(WireError::Invalid));
+    assert!(!smol_reads(&code));
+
+    let multicast = edited(&|b| b[8..24].copy_from_slice(&dst.octets()));
+    assert_eq!(parse(&multicast, src, dst), Err(WireError::Invalid));
+    assert!(smol_reads(&multicast));
+
+    let long_mac =
+        edited(&|b| b.extend_from_slice(&[1, 2, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(parse(&long_mac, src, dst), Err(WireError::BadOption));
+    assert!(smol_reads(&long_mac));
 }
