@@ -533,7 +533,8 @@ fn check_against_smoltcp(bytes: &[u8], src: Ipv6Addr, dst: Ipv6Addr) -> Result<(
     Ok(())
 }
 
-/// The neighbour solicitation Linux sends to resolve `fe80::2` from `fe80::1`, read by all three.
+/// A neighbour solicitation like the one Linux sends to resolve `fe80::2` from `fe80::1`, read by
+/// all three.
 #[test]
 fn a_neighbor_solicitation_reads_the_same_in_all_three() {
     let src = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);

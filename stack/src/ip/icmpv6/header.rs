@@ -917,9 +917,9 @@ mod tests {
         b'h', b'i', b'j', b'k', b'l', b'm', b'n', b'o', b'p',
     ];
 
-    /// A neighbour solicitation as Linux sends it to resolve `fe80::2`: from `fe80::1` to the
-    /// solicited-node group `ff02::1:ff00:2`, with the Source Link-Layer Address option
-    /// `02:00:00:00:00:01`.
+    /// A neighbour solicitation laid out as Linux sends one to resolve `fe80::2`: from
+    /// `fe80::1` to the solicited-node group `ff02::1:ff00:2`, with the Source Link-Layer
+    /// Address option `02:00:00:00:00:01`; the checksum computed apart, as for the echo.
     const NEIGHBOR_SOLICIT: [u8; 32] = [
         0x87, 0x00, 0x7a, 0x97, 0x00, 0x00, 0x00, 0x00, 0xfe, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x01, 0x01, 0x02, 0x00, 0x00, 0x00,
