@@ -150,6 +150,8 @@ impl From<crate::wire::WireError> for DropReason {
             WireError::BadChecksum => DropReason::BadChecksum,
             WireError::BadOption => DropReason::BadOption,
             WireError::Unsupported => DropReason::Unhandled,
+            // A message the protocol says to discard: nothing this layer can act on.
+            WireError::Invalid => DropReason::Unhandled,
         }
     }
 }

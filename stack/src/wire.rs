@@ -37,6 +37,9 @@ pub enum WireError {
     BadOption,
     /// The header is well-formed but describes something this stack does not handle.
     Unsupported,
+    /// A field holds a value its protocol forbids, and the message must be discarded (e.g. a
+    /// neighbour solicitation with a nonzero code or a multicast target, RFC 4861 section 7.1.1).
+    Invalid,
 }
 
 impl WireError {
@@ -49,6 +52,7 @@ impl WireError {
             WireError::BadChecksum => "bad_checksum",
             WireError::BadOption => "bad_option",
             WireError::Unsupported => "unsupported",
+            WireError::Invalid => "invalid",
         }
     }
 }
@@ -62,6 +66,7 @@ impl fmt::Display for WireError {
             WireError::BadChecksum => "checksum mismatch",
             WireError::BadOption => "malformed option",
             WireError::Unsupported => "unsupported header",
+            WireError::Invalid => "field value the protocol forbids",
         };
         f.write_str(text)
     }

@@ -27,7 +27,7 @@
 //! [RFC 768]: https://www.rfc-editor.org/rfc/rfc768
 //! [RFC 9293 3.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.1
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Adds `data` to a running ones' complement sum.
 ///
@@ -80,6 +80,18 @@ pub fn pseudo_header(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16) ->
     sum = add(sum, &dst.octets());
     sum += u64::from(protocol);
     sum + u64::from(length)
+}
+
+/// The running sum of the IPv6 pseudo-header ([RFC 8200 section 8.1]) for an upper-layer packet
+/// of `length` bytes: source, destination, the length as 32 bits, three zero bytes and the
+/// Next Header value (58 for ICMPv6, which unlike ICMPv4 covers it).
+///
+/// [RFC 8200 section 8.1]: https://www.rfc-editor.org/rfc/rfc8200#section-8.1
+pub fn pseudo_header_v6(src: Ipv6Addr, dst: Ipv6Addr, next_header: u8, length: u32) -> u64 {
+    let mut sum = add(0, &src.octets());
+    sum = add(sum, &dst.octets());
+    sum += u64::from(length >> 16) + u64::from(length & 0xffff);
+    sum + u64::from(next_header)
 }
 
 #[cfg(test)]

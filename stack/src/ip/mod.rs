@@ -1,5 +1,5 @@
 //! The internet layer: IPv4 ([RFC 791]) and its control messages, ICMP ([RFC 792]); the IPv6
-//! header codecs ([RFC 8200], [`ipv6`]), not yet on the input path.
+//! header codecs ([RFC 8200], [`ipv6`]) and ICMPv6's ([`icmpv6`]), not yet on the input path.
 //!
 //! Going up (`input.rs`): check that a packet from the link is a valid IPv4 packet for us,
 //! join it with the rest of its datagram if it is a fragment (`fragment/`), strip the header and
@@ -22,6 +22,7 @@ pub mod checksum;
 pub mod fragment;
 pub mod header;
 pub mod icmp;
+pub mod icmpv6;
 pub(crate) mod input;
 pub mod ipv6;
 pub(crate) mod output;
