@@ -263,6 +263,11 @@ pub(crate) struct NeighbourCache {
     entries: HashMap<Ipv4Addr, Entry>,
     /// Packets waiting over all entries.
     pending: usize,
+    /// No timer is due before this: a lower bound, kept as timers are armed, so that
+    /// [`NeighbourCache::poll`], called for every packet sent, scans the entries only when a
+    /// timer may be due. (An entry may have left its timed state since; the scan then finds
+    /// nothing and sets the bound again.)
+    next_timer: Option<Instant>,
     /// What to send, in order; the interface drains it.
     actions: VecDeque<Action>,
     pub(crate) stats: NeighbourStats,
@@ -275,6 +280,7 @@ impl NeighbourCache {
             entries: HashMap::with_capacity(config.capacity.min(1024)),
             config,
             pending: 0,
+            next_timer: None,
             actions: VecDeque::new(),
             stats: NeighbourStats::default(),
         }
@@ -299,8 +305,9 @@ impl NeighbourCache {
                 return Lookup::Dropped;
             }
             debug!(%ip, "arp: no MAC address for {ip}: asking");
-            self.entries
-                .insert(ip, Entry::incomplete(now, &self.config));
+            let entry = Entry::incomplete(now, &self.config);
+            arm(&mut self.next_timer, entry.deadline);
+            self.entries.insert(ip, entry);
             self.stats.requests += 1;
             self.actions.push_back(Action::Request {
                 target: ip,
@@ -319,6 +326,7 @@ impl NeighbourCache {
                 // RFC 4861 7.3.3: send, and check the address if nothing confirms it soon.
                 entry.state = NeighbourState::Delay;
                 entry.deadline = now + self.config.delay;
+                arm(&mut self.next_timer, entry.deadline);
                 Lookup::Send(mac)
             }
             (NeighbourState::Incomplete, _) | (_, None) => self.hold(ip, hold()),
@@ -389,6 +397,7 @@ impl NeighbourCache {
                 // Sending to a STALE entry starts the check (RFC 4861 7.2.3).
                 entry.state = NeighbourState::Delay;
                 entry.deadline = now + self.config.delay;
+                arm(&mut self.next_timer, entry.deadline);
             }
             self.actions.push_back(Action::Release { mac, packets });
         }
@@ -410,6 +419,9 @@ impl NeighbourCache {
 
     /// Runs the timers that are due at `now`: requests again, probes, giving up.
     pub(crate) fn poll(&mut self, now: Instant) {
+        if self.next_timer.is_none_or(|at| at > now) {
+            return;
+        }
         let due: Vec<Ipv4Addr> = self
             .entries
             .iter()
@@ -419,6 +431,7 @@ impl NeighbourCache {
         for ip in due {
             self.fire(now, ip);
         }
+        self.next_timer = self.poll_at();
     }
 
     /// One entry's timer.
@@ -443,6 +456,7 @@ impl NeighbourCache {
         }
         entry.sent += 1;
         entry.deadline = now + config.retrans_time;
+        arm(&mut self.next_timer, entry.deadline);
         match to {
             Some(_) => self.stats.probes += 1,
             None => self.stats.requests += 1,
@@ -557,6 +571,11 @@ impl Entry {
             NeighbourState::Incomplete | NeighbourState::Delay | NeighbourState::Probe
         )
     }
+}
+
+/// Lowers the bound `next` on the cache's timers to `at`.
+fn arm(next: &mut Option<Instant>, at: Instant) {
+    *next = Some(next.map_or(at, |next| next.min(at)));
 }
 
 /// A REACHABLE entry whose time is up is STALE; the change needs no timer of its own, it is
