@@ -22,6 +22,7 @@
 //! [RFC 8200 section 8.1]: https://www.rfc-editor.org/rfc/rfc8200#section-8.1
 //! [RFC 8201]: https://www.rfc-editor.org/rfc/rfc8201
 
+mod codes;
 pub mod header;
 
 pub use header::{
