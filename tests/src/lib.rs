@@ -65,6 +65,7 @@ mod temp;
 mod test_captures;
 mod tshark;
 mod tunnet;
+pub mod two_stacks;
 mod wait;
 
 pub use kernel_loss::{Firewall, KernelLoss, Verdict};

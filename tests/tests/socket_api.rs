@@ -12,33 +12,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, Re
 use tokio::time::timeout;
 use tunstack::device::{memory, Capture};
 use tunstack::{Config, Stack, TcpListener, TcpStream, UdpSocket};
+use tunstack_tests::two_stacks::{pair, within, CLIENT, SERVER};
 use tunstack_tests::{tshark_available, tshark_check_fields, TempFile};
-
-const CLIENT: &str = "10.0.0.1/24";
-const SERVER: &str = "10.0.0.2/24";
-
-/// Two stacks joined by a wire: (client, server).
-fn pair() -> (Stack, Stack) {
-    let (a, b) = memory::pair(Default::default());
-    let config = |addr: &str, seed| {
-        let mut config = Config::new(addr.parse().unwrap());
-        config.seed = Some(seed);
-        config.tcp.msl = Duration::from_secs(1);
-        config
-    };
-    (
-        Stack::new(a, config(CLIENT, 1)),
-        Stack::new(b, config(SERVER, 2)),
-    )
-}
-
-/// Bounds a step in virtual time: a hang fails the test instead of stalling it.
-async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
-    match timeout(Duration::from_secs(120), fut).await {
-        Ok(value) => value,
-        Err(_) => panic!("{what}: did not finish within 120 s of virtual time"),
-    }
-}
 
 /// A connected pair of streams: (client's, server's).
 async fn connected(client: &Stack, server: &Stack) -> (TcpStream, TcpStream) {

@@ -6,36 +6,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::time::timeout;
 use tunstack::device::memory;
 use tunstack::tcp::State;
 use tunstack::{Config, Stack, TcpListener, TcpStream};
-
-const CLIENT: &str = "10.0.0.1/24";
-const SERVER: &str = "10.0.0.2/24";
-
-/// Two stacks joined by a wire: (client, server).
-fn pair() -> (Stack, Stack) {
-    let (a, b) = memory::pair(Default::default());
-    let config = |addr: &str, seed| {
-        let mut config = Config::new(addr.parse().unwrap());
-        config.seed = Some(seed);
-        config.tcp.msl = Duration::from_secs(1);
-        config
-    };
-    (
-        Stack::new(a, config(CLIENT, 1)),
-        Stack::new(b, config(SERVER, 2)),
-    )
-}
-
-/// Bounds a step in virtual time: a hang fails the test instead of stalling it.
-async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
-    match timeout(Duration::from_secs(120), fut).await {
-        Ok(value) => value,
-        Err(_) => panic!("{what}: did not finish within 120 s of virtual time"),
-    }
-}
+use tunstack_tests::two_stacks::{pair, within, CLIENT};
 
 #[tokio::test(start_paused = true)]
 async fn connect_accept_and_addresses() {
