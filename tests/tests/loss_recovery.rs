@@ -9,11 +9,12 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 use tunstack::device::impair::{ImpairConfig, Impairments, Match, Rule, StatsHandle};
 use tunstack::device::{memory, Device, Impair};
 use tunstack::tcp::ConnStats;
 use tunstack::{Config, Stack, TcpListener, TcpStream};
+use tunstack_tests::two_stacks::within;
 use tunstack_tests::Pattern;
 
 const SERVER: &str = "10.0.0.2:80";
@@ -51,13 +52,6 @@ fn pair(config: ImpairConfig) -> (Stack, Stack, StatsHandle) {
         stack(Box::new(b), "10.0.0.2/24", 2),
         counters,
     )
-}
-
-async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
-    match timeout(Duration::from_secs(120), fut).await {
-        Ok(value) => value,
-        Err(_) => panic!("{what}: did not finish within 120 s of virtual time"),
-    }
 }
 
 /// Connects, sends `len` bytes of a pattern, shuts down, and checks every byte on arrival.
