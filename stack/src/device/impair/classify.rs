@@ -11,6 +11,7 @@ use std::fmt;
 
 use crate::device::Medium;
 use crate::ip::header::{self as ip, IpProtocol};
+use crate::link::ethernet::header::{EtherType, Frame, HEADER_LEN};
 use crate::tcp::header as tcp;
 use crate::tcp::{Flags, SeqNumber};
 use crate::udp::header as udp;
@@ -80,11 +81,13 @@ impl PacketSummary {
     /// Reads the headers of `frame`, an Ethernet frame: ARP, or the IPv4 packet inside. Never
     /// fails, like [`PacketSummary::parse`]; `len` counts the whole frame.
     pub fn parse_frame(frame: &[u8]) -> PacketSummary {
-        // The EtherType is the last two bytes of the 14-byte header.
-        let content = match (frame.get(12..14), frame.get(14..)) {
-            (Some([0x08, 0x00]), Some(packet)) => Content::parse(packet),
-            (Some([0x08, 0x06]), _) => Content::Arp,
-            _ => Content::Unknown,
+        let content = match Frame::new_checked(frame) {
+            Ok(view) => match view.ethertype() {
+                EtherType::Ipv4 => Content::parse(&frame[HEADER_LEN..]),
+                EtherType::Arp => Content::Arp,
+                EtherType::Ipv6 | EtherType::Unknown(_) => Content::Unknown,
+            },
+            Err(_) => Content::Unknown,
         };
         PacketSummary {
             len: frame.len(),
