@@ -256,6 +256,28 @@ pub struct Stats {
     pub handshakes: crate::tcp::HandshakeStats,
 }
 
+impl Stats {
+    /// Whether the link layer has counted anything: the host is on a device that carries
+    /// Ethernet frames.
+    pub fn on_ethernet(&self) -> bool {
+        self.ethernet != LayerStats::default()
+    }
+
+    /// Each layer's counters with its short name, bottom up: `eth` and `arp` first on a device
+    /// that carries frames, then `ip`, `icmp`, `udp`, `tcp`.
+    pub fn layers(&self) -> Vec<(&'static str, &LayerStats)> {
+        let link = [("eth", &self.ethernet), ("arp", &self.arp)];
+        let link = link.into_iter().filter(|_| self.on_ethernet());
+        link.chain([
+            ("ip", &self.ip),
+            ("icmp", &self.icmp),
+            ("udp", &self.udp),
+            ("tcp", &self.tcp),
+        ])
+        .collect()
+    }
+}
+
 impl fmt::Display for Stats {
     /// A table, one row per layer.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -264,17 +286,8 @@ impl fmt::Display for Stats {
             "{:<6} {:>10} {:>10} {:>10}  dropped",
             "layer", "received", "delivered", "sent"
         )?;
-        // The link layer's rows only on a device that carries frames.
-        let ethernet = self.ethernet != LayerStats::default();
-        let link = [("eth", &self.ethernet), ("arp", &self.arp)];
-        let link = link.into_iter().filter(|_| ethernet);
-        let above = [
-            ("ip", &self.ip),
-            ("icmp", &self.icmp),
-            ("udp", &self.udp),
-            ("tcp", &self.tcp),
-        ];
-        for (name, s) in link.chain(above) {
+        let ethernet = self.on_ethernet();
+        for (name, s) in self.layers() {
             writeln!(
                 f,
                 "{:<6} {:>10} {:>10} {:>10}  {}",

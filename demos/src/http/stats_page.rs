@@ -8,27 +8,11 @@
 
 use std::fmt::Write;
 
-use tunstack::stats::{DropReason, LayerStats, Stats};
+use tunstack::stats::{DropReason, Stats};
 use tunstack::tcp::{ConnInfo, ConnStats};
 
 use super::html::{escape, ms, page};
 use super::json::{array, Object};
-
-/// The layers, bottom up, with their names: Ethernet and ARP first on a device that carries
-/// frames (TAP), where they have counted something.
-fn layers(stats: &Stats) -> Vec<(&'static str, &LayerStats)> {
-    let link = [("eth", &stats.ethernet), ("arp", &stats.arp)];
-    let on_ethernet = stats.ethernet != LayerStats::default();
-    link.into_iter()
-        .filter(|_| on_ethernet)
-        .chain([
-            ("ip", &stats.ip),
-            ("icmp", &stats.icmp),
-            ("udp", &stats.udp),
-            ("tcp", &stats.tcp),
-        ])
-        .collect()
-}
 
 /// A connection's counters, with the names `/stats.json` uses.
 fn counters(s: &ConnStats) -> [(&'static str, u64); 21] {
@@ -65,7 +49,7 @@ fn ssthresh(info: &ConnInfo) -> Option<usize> {
 /// `/stats.json`: `{"layers": {"ip": {...}, ...}, "tcp_connections": [{...}, ...]}`.
 pub fn json(stats: &Stats, connections: &[ConnInfo]) -> String {
     let mut layers_json = Object::new();
-    for (name, layer) in layers(stats) {
+    for (name, layer) in stats.layers() {
         let mut dropped = Object::new().u64("total", layer.dropped.total());
         for reason in DropReason::ALL {
             dropped = dropped.u64(reason.as_str(), layer.dropped.get(reason));
@@ -121,7 +105,7 @@ pub fn html(stats: &Stats, connections: &[ConnInfo]) -> String {
          <h2>Packets per layer</h2>\n<table>\n<tr><th>layer</th><th>received</th>\
          <th>delivered</th><th>sent</th><th>dropped</th></tr>\n",
     );
-    for (name, layer) in layers(stats) {
+    for (name, layer) in stats.layers() {
         let _ = writeln!(
             body,
             "<tr><th>{name}</th><td class=\"num\">{}</td><td class=\"num\">{}</td>\
@@ -133,13 +117,13 @@ pub fn html(stats: &Stats, connections: &[ConnInfo]) -> String {
         );
     }
     body.push_str("</table>\n<h2>Drops by reason</h2>\n<table>\n<tr><th>reason</th>");
-    for (name, _) in layers(stats) {
+    for (name, _) in stats.layers() {
         let _ = write!(body, "<th>{name}</th>");
     }
     body.push_str("</tr>\n");
     for reason in DropReason::ALL {
         let _ = write!(body, "<tr><th>{}</th>", reason.as_str());
-        for (_, layer) in layers(stats) {
+        for (_, layer) in stats.layers() {
             let _ = write!(body, "<td class=\"num\">{}</td>", layer.dropped.get(reason));
         }
         body.push_str("</tr>\n");
