@@ -70,7 +70,7 @@ pub mod wire;
 
 pub use driver::Stack;
 pub use host::{Config, Host};
-pub use ip::Ipv4Cidr;
+pub use ip::{Ipv4Cidr, Ipv6Cidr};
 pub use socket::tcp_listener::TcpListener;
 pub use socket::tcp_stream::TcpStream;
 pub use socket::udp::UdpSocket;

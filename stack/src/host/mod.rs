@@ -44,7 +44,7 @@
 //! ```
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::task::{Context, Waker};
 
 use tracing::debug;
@@ -55,7 +55,7 @@ use crate::ip::icmp::header::{DstUnreachable, TimeExceeded};
 use crate::ip::icmp::input::IcmpError;
 use crate::ip::icmp::{IcmpLayer, RateLimit, ERROR_QUOTE_MAX};
 use crate::ip::input::{Inbound, Received};
-use crate::ip::{Ipv4Cidr, Ipv4Layer, DEFAULT_TTL};
+use crate::ip::{Ipv4Cidr, Ipv4Layer, Ipv6Cidr, DEFAULT_TTL};
 use crate::link::ethernet::MacAddr;
 use crate::link::interface::EthernetInterface;
 use crate::link::neighbour::{NeighbourConfig, NeighbourInfo};
@@ -73,6 +73,13 @@ use crate::udp::UdpLayer;
 pub struct Config {
     /// Our address and the network it is on, e.g. `10.77.0.2/24`.
     pub addr: Ipv4Cidr,
+    /// Our IPv6 address and its network, e.g. `fd77::2/64`; `None`: IPv6 is off. With it on we
+    /// also have a link-local address, fe80:: and an identifier from [`Config::mac`]
+    /// ([`link_local_for`](crate::ip::addr6::link_local_for)).
+    pub addr6: Option<Ipv6Cidr>,
+    /// Where IPv6 packets for addresses off our networks go, on an Ethernet device (like
+    /// [`Config::gateway`]).
+    pub gateway6: Option<Ipv6Addr>,
     /// The link's MTU: the largest IP packet we send or expect.
     pub mtu: usize,
     /// Time to Live of the packets we send.
@@ -111,6 +118,8 @@ impl Config {
     pub fn new(addr: Ipv4Cidr) -> Config {
         Config {
             addr,
+            addr6: None,
+            gateway6: None,
             mtu: 1500,
             ttl: DEFAULT_TTL,
             seed: None,
@@ -123,6 +132,12 @@ impl Config {
             gateway: None,
             neighbours: NeighbourConfig::default(),
         }
+    }
+
+    /// This configuration with IPv6 on, at `addr6` (and a link-local address).
+    pub fn with_ipv6(mut self, addr6: Ipv6Cidr) -> Config {
+        self.addr6 = Some(addr6);
+        self
     }
 
     /// The MAC address [`Config::new`] gives `addr`: `02:00` (locally administered, unicast)

@@ -33,6 +33,12 @@ impl fmt::Display for CidrParseError {
 
 impl std::error::Error for CidrParseError {}
 
+impl CidrParseError {
+    pub(crate) fn new(message: String) -> CidrParseError {
+        CidrParseError(message)
+    }
+}
+
 /// Why an address cannot be a host's on a network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotAHost {

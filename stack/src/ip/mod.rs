@@ -17,6 +17,7 @@ use crate::stats::LayerStats;
 use fragment::{Ipv4FragKey, Reassembler, ReassemblyConfig};
 
 pub mod addr;
+pub mod addr6;
 pub mod checksum;
 
 pub mod fragment;
@@ -27,7 +28,8 @@ pub(crate) mod input;
 pub mod ipv6;
 pub(crate) mod output;
 
-pub use addr::{HostError, Ipv4Cidr, NotAHost};
+pub use addr::{CidrParseError, HostError, Ipv4Cidr, NotAHost};
+pub use addr6::Ipv6Cidr;
 pub use header::IpProtocol;
 
 /// The default Time to Live of packets we send (Linux's default, `net.ipv4.ip_default_ttl`).
