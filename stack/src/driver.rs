@@ -16,7 +16,7 @@
 
 use std::any::Any;
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -192,6 +192,11 @@ impl Stack {
         self.shared().lock().addr()
     }
 
+    /// Our global IPv6 address, when IPv6 is on.
+    pub fn addr6(&self) -> Option<Ipv6Addr> {
+        self.shared().lock().addr6()
+    }
+
     /// The link's MTU.
     pub fn mtu(&self) -> usize {
         self.shared().lock().config().mtu
@@ -271,7 +276,13 @@ impl Stack {
     /// answered.
     ///
     /// Cancel safety: dropping the future stops the wait; a late reply is then ignored.
-    pub async fn ping(&self, dst: Ipv4Addr, seq_no: u16, data: &[u8]) -> io::Result<Duration> {
+    pub async fn ping(
+        &self,
+        dst: impl Into<IpAddr>,
+        seq_no: u16,
+        data: &[u8],
+    ) -> io::Result<Duration> {
+        let dst = dst.into().to_canonical();
         let shared = self.shared();
         shared
             .lock_running()?

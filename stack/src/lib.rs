@@ -74,5 +74,5 @@ pub use ip::{Ipv4Cidr, Ipv6Cidr};
 pub use socket::tcp_listener::TcpListener;
 pub use socket::tcp_stream::TcpStream;
 pub use socket::udp::UdpSocket;
-pub use socket::ToSocketAddrV4;
+pub use socket::ToSocketAddr;
 pub use stats::Stats;

@@ -58,3 +58,101 @@ mod tests {
         assert_eq!(pick_ephemeral(&mut rng, |_| true), None);
     }
 }
+
+/// What a socket is bound to: an address (or the unspecified address of either version), and
+/// whether it speaks IPv6 (its addresses are reported as IPv6, IPv4 peers as IPv4-mapped
+/// `::ffff:a.b.c.d`, as on Linux).
+///
+/// A socket bound to `[::]` takes IPv4 as well as IPv6 unless it is *v6-only* ([RFC 3493
+/// 5.3], `IPV6_V6ONLY`); one bound to `0.0.0.0` takes IPv4 only; one bound to an address
+/// takes only what is sent to that address.
+///
+/// [RFC 3493 5.3]: https://www.rfc-editor.org/rfc/rfc3493#section-5.3
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Binding {
+    /// The address, IPv4-mapped ones turned back into IPv4.
+    pub(crate) ip: std::net::IpAddr,
+    /// Bound with an IPv6 address: the socket's addresses are shown as IPv6.
+    pub(crate) v6_family: bool,
+    /// Only IPv6 (for `[::]`).
+    pub(crate) v6_only: bool,
+}
+
+impl Binding {
+    /// The binding for `ip` as given to `bind`.
+    pub(crate) fn new(ip: std::net::IpAddr, v6_only: bool) -> Binding {
+        Binding {
+            ip: ip.to_canonical(),
+            v6_family: ip.is_ipv6(),
+            v6_only: v6_only && ip.is_ipv6(),
+        }
+    }
+
+    /// Whether a packet to `dst` (an address of ours) is for this socket.
+    pub(crate) fn takes(&self, dst: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        match self.ip {
+            IpAddr::V4(any) if any.is_unspecified() => dst.is_ipv4() && !self.v6_family,
+            IpAddr::V6(any) if any.is_unspecified() => dst.is_ipv6() || !self.v6_only,
+            ip => ip == dst,
+        }
+    }
+
+    /// Whether this socket may talk to `peer` (canonical): not an IPv4 peer on a v6-only
+    /// socket, not an IPv6 peer on an IPv4 one.
+    pub(crate) fn may_reach(&self, peer: std::net::IpAddr) -> bool {
+        if peer.is_ipv4() {
+            !self.v6_only && (self.ip.is_ipv4() || self.ip.is_unspecified())
+        } else {
+            self.v6_family && (self.ip.is_ipv6())
+        }
+    }
+
+    /// `addr` as this socket shows it: IPv4 addresses IPv4-mapped on an IPv6 socket.
+    pub(crate) fn show(&self, addr: std::net::SocketAddr) -> std::net::SocketAddr {
+        match addr {
+            std::net::SocketAddr::V4(v4) if self.v6_family => {
+                std::net::SocketAddr::new(std::net::IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port())
+            }
+            other => other,
+        }
+    }
+}
+
+/// `addr` with an IPv4-mapped address turned back into IPv4: how the core names peers.
+pub(crate) fn canonical(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    std::net::SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}
+
+#[cfg(test)]
+mod binding_tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn which_destinations_a_binding_takes() {
+        let any4 = Binding::new(ip("0.0.0.0"), false);
+        let any6 = Binding::new(ip("::"), false);
+        let only6 = Binding::new(ip("::"), true);
+        let one = Binding::new(ip("::ffff:10.77.0.2"), false);
+        for (binding, v4, v6) in [
+            (any4, true, false),
+            (any6, true, true),
+            (only6, false, true),
+            (one, true, false),
+        ] {
+            assert_eq!(binding.takes(ip("10.77.0.2")), v4, "{binding:?}");
+            assert_eq!(binding.takes(ip("fd77::2")), v6, "{binding:?}");
+        }
+        assert!(one.v6_family && one.ip == ip("10.77.0.2"));
+        let peer: std::net::SocketAddr = "10.77.0.1:5".parse().unwrap();
+        assert_eq!(any6.show(peer).to_string(), "[::ffff:10.77.0.1]:5");
+        assert_eq!(any4.show(peer), peer);
+        assert!(!only6.may_reach(ip("10.77.0.1")) && only6.may_reach(ip("fd77::1")));
+        assert!(!any4.may_reach(ip("fd77::1")) && any4.may_reach(ip("10.77.0.1")));
+    }
+}

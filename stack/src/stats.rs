@@ -76,11 +76,17 @@ pub enum DropReason {
     ReassemblyTooBig,
     /// Reassembly: the datagram came in more fragments than allowed; it goes whole.
     ReassemblyTooManyFragments,
+    /// IPv6: an extension header chain that cannot be processed ([RFC 8200 section 4]): too
+    /// long, truncated, an option or routing header that says drop. Logs name the exact
+    /// reason ([`crate::ip::ipv6::DropReason`]).
+    ///
+    /// [RFC 8200 section 4]: https://www.rfc-editor.org/rfc/rfc8200#section-4
+    ExtensionHeader,
 }
 
 impl DropReason {
     /// Every reason, in display order.
-    pub const ALL: [DropReason; 23] = [
+    pub const ALL: [DropReason; 24] = [
         DropReason::Truncated,
         DropReason::BadLength,
         DropReason::BadVersion,
@@ -104,6 +110,7 @@ impl DropReason {
         DropReason::ReassemblyMemory,
         DropReason::ReassemblyTooBig,
         DropReason::ReassemblyTooManyFragments,
+        DropReason::ExtensionHeader,
     ];
 
     /// A short snake_case name, used in logs and in the JSON stats.
@@ -132,6 +139,7 @@ impl DropReason {
             DropReason::ReassemblyMemory => "reassembly_memory",
             DropReason::ReassemblyTooBig => "reassembly_too_big",
             DropReason::ReassemblyTooManyFragments => "reassembly_too_many_fragments",
+            DropReason::ExtensionHeader => "extension_header",
         }
     }
 
@@ -248,6 +256,10 @@ pub struct Stats {
     pub ip: LayerStats,
     /// ICMP messages.
     pub icmp: LayerStats,
+    /// IPv6 (zero while IPv6 is off).
+    pub ipv6: LayerStats,
+    /// ICMPv6 messages.
+    pub icmpv6: LayerStats,
     /// UDP datagrams.
     pub udp: LayerStats,
     /// TCP segments.
@@ -264,17 +276,19 @@ impl Stats {
     }
 
     /// Each layer's counters with its short name, bottom up: `eth` and `arp` first on a device
-    /// that carries frames, then `ip`, `icmp`, `udp`, `tcp`.
+    /// that carries frames, then `ip`, `icmp`, `ipv6` and `icmpv6` once IPv6 has counted
+    /// anything, `udp`, `tcp`.
     pub fn layers(&self) -> Vec<(&'static str, &LayerStats)> {
         let link = [("eth", &self.ethernet), ("arp", &self.arp)];
         let link = link.into_iter().filter(|_| self.on_ethernet());
-        link.chain([
-            ("ip", &self.ip),
-            ("icmp", &self.icmp),
-            ("udp", &self.udp),
-            ("tcp", &self.tcp),
-        ])
-        .collect()
+        let v6 = [("ipv6", &self.ipv6), ("icmpv6", &self.icmpv6)];
+        let v6 = v6
+            .into_iter()
+            .filter(|_| self.ipv6 != LayerStats::default());
+        link.chain([("ip", &self.ip), ("icmp", &self.icmp)])
+            .chain(v6)
+            .chain([("udp", &self.udp), ("tcp", &self.tcp)])
+            .collect()
     }
 }
 

@@ -229,7 +229,10 @@ impl Site {
                         &self.stack,
                         self.network,
                         self.gateway,
-                        *arrival.info.quad.remote.ip(),
+                        match arrival.info.quad.remote.ip() {
+                            std::net::IpAddr::V4(v4) => v4,
+                            std::net::IpAddr::V6(_) => std::net::Ipv4Addr::UNSPECIFIED,
+                        },
                     ),
                 };
                 page("text/html; charset=utf-8", journey::page(&visit))

@@ -269,7 +269,6 @@ fn links_section(out: &mut String) {
 mod tests {
     use super::*;
 
-    use std::net::SocketAddrV4;
     use std::time::Duration;
 
     use tunstack::link::neighbour::{NeighbourInfo, NeighbourState};
@@ -280,8 +279,8 @@ mod tests {
     fn visit(timestamps: bool, request_bytes: u64) -> Visit {
         let info = ConnInfo {
             quad: Quad {
-                local: "10.77.0.2:80".parse::<SocketAddrV4>().unwrap(),
-                remote: "10.77.0.1:51234".parse::<SocketAddrV4>().unwrap(),
+                local: "10.77.0.2:80".parse::<std::net::SocketAddr>().unwrap(),
+                remote: "10.77.0.1:51234".parse::<std::net::SocketAddr>().unwrap(),
             },
             state: State::Established,
             srtt: Some(Duration::from_micros(420)),

@@ -140,7 +140,11 @@ async fn server_with_waiting_sockets(fault: &Arc<Fault>) -> (Stack, Stack, Waiti
     let udp = UdpSocket::bind(&server, "0.0.0.0:7").await.unwrap();
     tasks.push(("recv_from", spawn_error(udp_recv(udp))));
     let pinging = server.clone();
-    let ping = async move { pinging.ping("10.0.0.9".parse().unwrap(), 1, b"?").await };
+    let ping = async move {
+        pinging
+            .ping("10.0.0.9".parse::<std::net::Ipv4Addr>().unwrap(), 1, b"?")
+            .await
+    };
     tasks.push(("ping", spawn_error(ping)));
     let stopping = server.clone();
     let stopped = async move { Err::<(), _>(stopping.stopped().await) };

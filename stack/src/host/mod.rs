@@ -44,17 +44,23 @@
 //! ```
 
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::task::{Context, Waker};
 
 use tracing::debug;
 
 use crate::device::Medium;
+use crate::ip::addr6::link_local_for;
+use crate::ip::error::{IcmpError, Problem};
 use crate::ip::header::IpProtocol;
 use crate::ip::icmp::header::{DstUnreachable, TimeExceeded};
-use crate::ip::icmp::input::IcmpError;
 use crate::ip::icmp::{IcmpLayer, RateLimit, ERROR_QUOTE_MAX};
+use crate::ip::icmpv6::layer::Icmpv6Layer;
+use crate::ip::icmpv6::ParamProblem;
 use crate::ip::input::{Inbound, Received};
+use crate::ip::ipv6::input::{Inbound6, Received6};
+use crate::ip::ipv6::layer::Ipv6Layer;
+use crate::ip::layer::IpLayer;
 use crate::ip::{Ipv4Cidr, Ipv4Layer, Ipv6Cidr, DEFAULT_TTL};
 use crate::link::ethernet::MacAddr;
 use crate::link::interface::EthernetInterface;
@@ -75,7 +81,7 @@ pub struct Config {
     pub addr: Ipv4Cidr,
     /// Our IPv6 address and its network, e.g. `fd77::2/64`; `None`: IPv6 is off. With it on we
     /// also have a link-local address, fe80:: and an identifier from [`Config::mac`]
-    /// ([`link_local_for`](crate::ip::addr6::link_local_for)).
+    /// ([`crate::ip::addr6::link_local_for`]).
     pub addr6: Option<Ipv6Cidr>,
     /// Where IPv6 packets for addresses off our networks go, on an Ethernet device (like
     /// [`Config::gateway`]).
@@ -157,12 +163,23 @@ pub struct Transmit {
     pub why: Option<Reason>,
 }
 
+/// What became of a transport segment handed up.
+enum Delivered {
+    /// Taken, or dropped and counted by the transport.
+    Done,
+    /// UDP: no socket on this port; the sender should hear "port unreachable".
+    NoPort(u16),
+    /// No transport for this protocol.
+    NoProtocol,
+}
+
 /// One host's protocol state: every layer, no I/O.
 #[derive(Debug)]
 pub struct Host {
     config: Config,
-    pub(crate) ip: Ipv4Layer,
+    pub(crate) ip: IpLayer,
     pub(crate) icmp: IcmpLayer,
+    pub(crate) icmpv6: Icmpv6Layer,
     pub(crate) udp: UdpLayer,
     pub(crate) tcp: TcpLayer,
     /// The link layer, on an Ethernet device: framing, ARP, the neighbour cache. `None` on a
@@ -200,12 +217,20 @@ impl Host {
             Some(seed) => fastrand::Rng::with_seed(seed),
             None => fastrand::Rng::new(),
         };
-        let mut ip = Ipv4Layer::new(config.addr, config.ttl, rng.u16(..));
-        ip.mtu = config.mtu;
+        let mut v4 = Ipv4Layer::new(config.addr, config.ttl, rng.u16(..));
+        v4.mtu = config.mtu;
+        let v6 = config.addr6.map(|addr6| {
+            let link_local = link_local_for(config.mac);
+            let mut v6 = Ipv6Layer::new(link_local, addr6, config.ttl, rng.u32(..));
+            v6.mtu = config.mtu;
+            v6
+        });
         let icmp = IcmpLayer::new(config.icmp_rate_limit, rng.u16(..), config.mtu);
+        let icmpv6 = Icmpv6Layer::new(config.icmp_rate_limit, rng.u16(..));
         Ok(Host {
-            ip,
+            ip: IpLayer { v4, v6 },
             icmp,
+            icmpv6,
             udp: UdpLayer::new(config.udp_recv_queue),
             tcp: TcpLayer::new(config.tcp.clone(), config.mtu, config.seed)?,
             link: match config.medium {
@@ -235,6 +260,16 @@ impl Host {
         self.config.addr.address()
     }
 
+    /// Our global IPv6 address, when IPv6 is on.
+    pub fn addr6(&self) -> Option<Ipv6Addr> {
+        self.ip.v6.as_ref().map(Ipv6Layer::global)
+    }
+
+    /// Our link-local IPv6 address, when IPv6 is on.
+    pub fn link_local(&self) -> Option<Ipv6Addr> {
+        self.ip.v6.as_ref().map(Ipv6Layer::link_local)
+    }
+
     /// Our MAC address, on an Ethernet device.
     pub fn mac(&self) -> Option<MacAddr> {
         self.link.as_ref().map(EthernetInterface::mac)
@@ -256,7 +291,9 @@ impl Host {
             ethernet: link.map(|l| l.stats).unwrap_or_default(),
             arp: link.map(|l| l.arp_stats).unwrap_or_default(),
             neighbours: link.map(|l| l.neighbours.stats).unwrap_or_default(),
-            ip: self.ip.stats,
+            ip: self.ip.v4.stats,
+            ipv6: self.ip.v6.as_ref().map(|v6| v6.stats).unwrap_or_default(),
+            icmpv6: self.icmpv6.stats,
             icmp: self.icmp.stats,
             udp: self.udp.stats,
             tcp: self.tcp.stats,
@@ -265,19 +302,28 @@ impl Host {
     }
 
     /// Takes one packet (a frame, on an Ethernet device) from the link, at time `now`, up
-    /// through the layers.
+    /// through the layers: IPv4 or IPv6 by the version in its first four bits.
     pub fn receive(&mut self, now: Instant, bytes: &[u8]) {
         let bytes = match &mut self.link {
             None => bytes,
-            // ARP stays in the link layer; only IPv4 comes up.
+            // ARP and neighbour discovery stay in the link layer; only IP comes up.
             Some(link) => match link.receive(now, bytes) {
                 Some(packet) => packet,
                 None => return,
             },
         };
         self.expire_fragments(now);
+        match bytes.first().map(|b| b >> 4) {
+            Some(6) if self.ip.v6.is_some() => self.receive_v6(now, bytes),
+            // Anything else is IPv4's to check (and drop, if it is not IPv4).
+            _ => self.receive_v4(now, bytes),
+        }
+    }
+
+    /// An IPv4 packet, up through IPv4 to ICMP, UDP or TCP.
+    fn receive_v4(&mut self, now: Instant, bytes: &[u8]) {
         let reassembled;
-        let inbound = match self.ip.receive(now, bytes) {
+        let inbound = match self.ip.v4.receive(now, bytes) {
             None => return,
             Some(Received::Packet(inbound)) => inbound,
             Some(Received::Reassembled(datagram)) => {
@@ -294,50 +340,133 @@ impl Host {
             packet,
         } = inbound;
         let (src, dst) = (header.src_addr, header.dst_addr);
-        match header.protocol {
-            IpProtocol::Icmp => {
-                let error = self
-                    .icmp
-                    .receive(now, &mut self.ip, &mut self.out, src, payload);
-                match error {
-                    Some(error) if error.protocol == IpProtocol::Udp => self.udp.icmp_error(&error),
-                    Some(error) if error.protocol == IpProtocol::Tcp => self.tcp.icmp_error(&error),
-                    _ => {}
+        if header.protocol == IpProtocol::Icmp {
+            let error = self
+                .icmp
+                .receive(now, &mut self.ip.v4, &mut self.out, src, payload);
+            if let Some(error) = error {
+                self.transport_error(&error);
+            }
+            return;
+        }
+        let reason = match self.deliver(now, (src.into(), dst.into()), header.protocol, payload) {
+            Delivered::Done => return,
+            Delivered::NoPort(_) => DstUnreachable::PortUnreachable,
+            // RFC 1122 3.2.2.1: a host SHOULD send protocol unreachable.
+            Delivered::NoProtocol => DstUnreachable::ProtoUnreachable,
+        };
+        let (ip, out) = (&mut self.ip.v4, &mut self.out);
+        self.icmp
+            .send_unreachable(now, ip, out, reason, src, packet);
+    }
+
+    /// An IPv6 packet, up through IPv6 to ICMPv6, UDP or TCP.
+    fn receive_v6(&mut self, now: Instant, bytes: &[u8]) {
+        let Some(v6) = self.ip.v6.as_mut() else {
+            return;
+        };
+        let reassembled;
+        let inbound = match v6.receive(now, bytes) {
+            None => return,
+            Some(Received6::Packet(inbound)) => inbound,
+            Some(Received6::Reassembled(datagram)) => {
+                reassembled = datagram;
+                match Inbound6::of(&reassembled) {
+                    Some(inbound) => inbound,
+                    None => return,
                 }
             }
-            IpProtocol::Udp => {
-                if self.udp.receive(src, dst, payload) == Delivery::NoSocket {
-                    let reason = DstUnreachable::PortUnreachable;
-                    self.icmp.send_unreachable(
-                        now,
-                        &mut self.ip,
-                        &mut self.out,
-                        reason,
-                        src,
-                        packet,
-                    );
+            Some(Received6::Problem {
+                code,
+                pointer,
+                packet,
+            }) => {
+                let problem = (code.into(), pointer);
+                self.icmpv6
+                    .send_param_problem(now, v6, &mut self.out, packet, problem);
+                return;
+            }
+        };
+        let (src, dst) = (inbound.header.src_addr, inbound.header.dst_addr);
+        if inbound.protocol == IpProtocol::Icmpv6 {
+            let error = self
+                .icmpv6
+                .receive(now, v6, &mut self.out, (src, dst), inbound.payload);
+            if let Some(error) = error {
+                self.transport_error(&error);
+            }
+            return;
+        }
+        // UDP and TCP take only what was sent to one address of ours, not to a group.
+        if dst.is_multicast() {
+            v6.stats.dropped.add(DropReason::NotForUs);
+            return;
+        }
+        let packet = inbound.packet;
+        match self.deliver(
+            now,
+            (src.into(), dst.into()),
+            inbound.protocol,
+            inbound.payload,
+        ) {
+            Delivered::Done => {}
+            Delivered::NoPort(port) => {
+                if let Some(v6) = self.ip.v6.as_mut() {
+                    self.icmpv6
+                        .send_port_unreachable(now, v6, &mut self.out, packet, port);
                 }
             }
+            // RFC 8200 4: an unknown Next Header earns a Parameter Problem, code 1, pointing
+            // at the field that named it.
+            Delivered::NoProtocol => {
+                let problem = (ParamProblem::UnrecognizedNextHeader, inbound.protocol_field);
+                if let Some(v6) = self.ip.v6.as_mut() {
+                    self.icmpv6
+                        .send_param_problem(now, v6, &mut self.out, packet, problem);
+                }
+            }
+        }
+    }
+
+    /// Hands a transport segment from `src` to `dst` (of either version) to UDP or TCP.
+    fn deliver(
+        &mut self,
+        now: Instant,
+        (src, dst): (IpAddr, IpAddr),
+        protocol: IpProtocol,
+        payload: &[u8],
+    ) -> Delivered {
+        match protocol {
+            IpProtocol::Udp => match self.udp.receive(src, dst, payload) {
+                Delivery::NoSocket => Delivered::NoPort(crate::wire::read_u16(payload, 2)),
+                _ => Delivered::Done,
+            },
             IpProtocol::Tcp => {
                 let progress =
                     self.tcp
                         .receive(now, &mut self.ip, &mut self.out, (src, dst), payload);
-                if let (Progress::From(peer), Some(link)) = (progress, &mut self.link) {
+                if let (Progress::From(IpAddr::V4(peer)), Some(link)) = (progress, &mut self.link) {
                     link.confirm(now, peer);
                 }
+                Delivered::Done
             }
-            // ICMPv6 over IPv4 is a protocol IPv4 has no transport for, like any unknown one.
-            other @ (IpProtocol::Icmpv6 | IpProtocol::Unknown(_)) => {
-                // RFC 1122 3.2.2.1: a host SHOULD send protocol unreachable.
+            other => {
                 debug!(
                     number = u8::from(other),
                     "ip: no transport for this protocol"
                 );
-                self.ip.stats.dropped.add(DropReason::UnknownProtocol);
-                let reason = DstUnreachable::ProtoUnreachable;
-                self.icmp
-                    .send_unreachable(now, &mut self.ip, &mut self.out, reason, src, packet);
+                self.ip.v4.stats.dropped.add(DropReason::UnknownProtocol);
+                Delivered::NoProtocol
             }
+        }
+    }
+
+    /// An ICMP or ICMPv6 error about a datagram we sent, to the transport that sent it.
+    fn transport_error(&mut self, error: &IcmpError) {
+        match error.protocol {
+            IpProtocol::Udp => self.udp.icmp_error(error),
+            IpProtocol::Tcp => self.tcp.icmp_error(error),
+            _ => {}
         }
     }
 
@@ -378,21 +507,21 @@ impl Host {
     /// [RFC 792]: https://www.rfc-editor.org/rfc/rfc792
     /// [RFC 1122 3.3.2]: https://www.rfc-editor.org/rfc/rfc1122#section-3.3.2
     fn expire_fragments(&mut self, now: Instant) {
-        if self.ip.reassembler.poll_at().is_none_or(|at| at > now) {
+        if self.ip.v4.reassembler.poll_at().is_none_or(|at| at > now) {
             return;
         }
-        for expired in self.ip.reassembler.expire(now) {
+        for expired in self.ip.v4.reassembler.expire(now) {
             let key = expired.key;
             debug!(
                 src = %key.src, ident = key.ident, fragments = expired.fragments,
                 "ip: reassembly timed out"
             );
             let reason = DropReason::ReassemblyTimeout;
-            self.ip.stats.dropped.add_many(reason, expired.fragments);
+            self.ip.v4.stats.dropped.add_many(reason, expired.fragments);
             if let Some((mut quote, data)) = expired.first {
                 quote.extend_from_slice(&data[..data.len().min(ERROR_QUOTE_MAX)]);
                 let reason = TimeExceeded::FragReassembly;
-                let (ip, out) = (&mut self.ip, &mut self.out);
+                let (ip, out) = (&mut self.ip.v4, &mut self.out);
                 self.icmp
                     .send_time_exceeded(now, ip, out, reason, key.src, &quote);
             }
@@ -407,15 +536,13 @@ impl Host {
             return;
         };
         for lost in link.take_undeliverable() {
-            let reason = if lost.no_route {
-                DstUnreachable::NetUnreachable
+            let problem = if lost.no_route {
+                Problem::NetUnreachable
             } else {
-                DstUnreachable::HostUnreachable
+                Problem::HostUnreachable
             };
-            match IcmpError::about(Some(reason), &lost.packet) {
-                Ok(error) if error.protocol == IpProtocol::Udp => self.udp.icmp_error(&error),
-                Ok(error) if error.protocol == IpProtocol::Tcp => self.tcp.icmp_error(&error),
-                _ => {}
+            if let Ok(error) = IcmpError::about(problem, &lost.packet) {
+                self.transport_error(&error);
             }
         }
     }
@@ -437,7 +564,7 @@ impl Host {
     /// earliest timer. `None`: no timer is running.
     pub fn poll_at(&self) -> Option<Instant> {
         let link = self.link.as_ref().and_then(EthernetInterface::poll_at);
-        let fragments = self.ip.reassembler.poll_at();
+        let fragments = self.ip.v4.reassembler.poll_at();
         [self.tcp.poll_at(), link, fragments]
             .into_iter()
             .flatten()
@@ -467,6 +594,7 @@ impl Host {
         self.tcp.fail_all(kind);
         self.udp.wake_all();
         self.icmp.wake_echo_waiters();
+        self.icmpv6.wake_echo_waiters();
         let waiters = self.out_waiters.drain(..);
         let accepts = self.accept_waiters.drain(..).map(|(_, waker)| waker);
         for waker in waiters.chain(accepts) {
@@ -484,6 +612,8 @@ impl Host {
 
 #[cfg(test)]
 mod ethernet_tests;
+#[cfg(test)]
+mod ipv6_tests;
 mod sockets;
 #[cfg(test)]
 mod tests;

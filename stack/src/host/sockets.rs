@@ -6,11 +6,12 @@
 //! shell (see the [module documentation](super)).
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use super::Host;
+use crate::ports::{canonical, Binding};
 use crate::tcp::{ConnId, ConnInfo};
 use crate::time::Instant;
 
@@ -18,9 +19,18 @@ impl Host {
     // ----- UDP sockets -----
 
     /// Binds a UDP socket; see [`crate::UdpSocket::bind`].
-    pub(crate) fn udp_bind(&mut self, addr: SocketAddrV4) -> io::Result<usize> {
-        let our = self.addr();
-        self.udp.bind(addr, our, &mut self.rng)
+    pub(crate) fn udp_bind(&mut self, addr: impl Into<SocketAddr>) -> io::Result<usize> {
+        self.udp_bind_with(addr.into(), false)
+    }
+
+    /// Binds a UDP socket; with `v6_only`, one on `[::]` takes IPv6 only.
+    pub(crate) fn udp_bind_with(&mut self, addr: SocketAddr, v6_only: bool) -> io::Result<usize> {
+        if addr.is_ipv6() && !addr.ip().to_canonical().is_ipv4() && self.ip.v6.is_none() {
+            return Err(ipv6_off(addr.ip()));
+        }
+        let ip = &self.ip;
+        self.udp
+            .bind(addr, v6_only, |a| ip.is_ours(a), &mut self.rng)
     }
 
     /// Closes a UDP socket.
@@ -29,24 +39,33 @@ impl Host {
     }
 
     /// The local address of a UDP socket.
-    pub(crate) fn udp_local_addr(&mut self, handle: usize) -> io::Result<SocketAddrV4> {
-        let addr = self.addr();
-        Ok(SocketAddrV4::new(addr, self.udp.socket(handle)?.local_port))
+    pub(crate) fn udp_local_addr(&mut self, handle: usize) -> io::Result<SocketAddr> {
+        let socket = self.udp.socket(handle)?;
+        let binding = socket.binding;
+        let addr = SocketAddr::new(binding.ip, socket.local_port);
+        Ok(binding.show(addr))
     }
 
     /// Connects a UDP socket to `remote`: it then only receives from there.
-    pub(crate) fn udp_connect(&mut self, handle: usize, remote: SocketAddrV4) -> io::Result<()> {
+    pub(crate) fn udp_connect(
+        &mut self,
+        handle: usize,
+        remote: impl Into<SocketAddr>,
+    ) -> io::Result<()> {
         let socket = self.udp.socket(handle)?;
+        let remote = check_peer(socket.binding, remote.into())?;
         socket.remote = Some(remote);
         socket.error = None;
         Ok(())
     }
 
     /// The peer a UDP socket is connected to.
-    pub(crate) fn udp_peer_addr(&mut self, handle: usize) -> io::Result<SocketAddrV4> {
-        self.udp.socket(handle)?.remote.ok_or_else(|| {
+    pub(crate) fn udp_peer_addr(&mut self, handle: usize) -> io::Result<SocketAddr> {
+        let socket = self.udp.socket(handle)?;
+        let remote = socket.remote.ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotConnected, "UDP socket is not connected")
-        })
+        })?;
+        Ok(socket.binding.show(remote))
     }
 
     /// Sends one datagram from a UDP socket to `to`.
@@ -55,19 +74,20 @@ impl Host {
         cx: &mut Context<'_>,
         handle: usize,
         payload: &[u8],
-        to: SocketAddrV4,
+        to: impl Into<SocketAddr>,
     ) -> Poll<io::Result<usize>> {
         let socket = self.udp.socket(handle)?;
+        let to = check_peer(socket.binding, to.into())?;
         // An error reported since the last call (a connected socket's peer is unreachable)
         // fails this send, as on Linux (`sock_error` in `sock_alloc_send_pskb`).
         if let Some(err) = socket.take_error() {
             return Poll::Ready(Err(err));
         }
-        let (local_port, ttl) = (socket.local_port, socket.ttl);
+        let (local, ttl) = ((socket.binding.ip, socket.local_port), socket.ttl);
         let (udp, out) = (&mut self.udp, &mut self.out);
         match self
             .ip
-            .with_ttl(ttl, |ip| udp.send(ip, out, local_port, to, payload))
+            .with_ttl(ttl, |ip| udp.send(ip, out, local, to, payload))
         {
             Ok(true) => Poll::Ready(Ok(payload.len())),
             Ok(false) => {
@@ -102,7 +122,7 @@ impl Host {
         cx: &mut Context<'_>,
         handle: usize,
         buf: &mut [u8],
-    ) -> Poll<io::Result<(usize, SocketAddrV4)>> {
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
         self.udp.socket(handle)?.poll_peek_from(cx, buf)
     }
 
@@ -114,7 +134,7 @@ impl Host {
 
     /// Reads `IP_TTL` of a UDP socket: its own, or the host's default.
     pub(crate) fn udp_ttl(&mut self, handle: usize) -> io::Result<u8> {
-        let default = self.ip.ttl;
+        let default = self.ip.v4.ttl;
         Ok(self.udp.socket(handle)?.ttl.unwrap_or(default))
     }
 
@@ -124,7 +144,7 @@ impl Host {
         cx: &mut Context<'_>,
         handle: usize,
         buf: &mut [u8],
-    ) -> Poll<io::Result<(usize, SocketAddrV4)>> {
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
         self.udp.socket(handle)?.poll_recv_from(cx, buf)
     }
 
@@ -134,7 +154,7 @@ impl Host {
     pub(crate) fn ping_send(
         &mut self,
         now: Instant,
-        dst: Ipv4Addr,
+        dst: IpAddr,
         seq_no: u16,
         data: &[u8],
     ) -> io::Result<()> {
@@ -150,10 +170,19 @@ impl Host {
                 ),
             ));
         }
-        if self
-            .icmp
-            .send_echo_request(now, &mut self.ip, &mut self.out, dst, seq_no, data)
-        {
+        let sent = match dst {
+            IpAddr::V4(dst) => {
+                let (ip, out) = (&mut self.ip.v4, &mut self.out);
+                self.icmp.send_echo_request(now, ip, out, dst, seq_no, data)
+            }
+            IpAddr::V6(dst) => {
+                let v6 = self.ip.v6.as_mut().ok_or_else(|| ipv6_off(dst.into()))?;
+                let out = &mut self.out;
+                self.icmpv6
+                    .send_echo_request(now, v6, out, dst, (seq_no, data))
+            }
+        };
+        if sent {
             Ok(())
         } else {
             Err(io::Error::new(
@@ -165,12 +194,16 @@ impl Host {
 
     /// The round-trip time of echo request `seq_no`, once its reply has come.
     pub(crate) fn ping_poll_reply(&mut self, cx: &mut Context<'_>, seq_no: u16) -> Poll<Duration> {
-        self.icmp.poll_echo_reply(cx, seq_no)
+        match self.icmp.poll_echo_reply(cx, seq_no) {
+            Poll::Pending => self.icmpv6.poll_echo_reply(cx, seq_no),
+            ready => ready,
+        }
     }
 
     /// Stops waiting for the reply to echo request `seq_no`.
     pub(crate) fn ping_forget(&mut self, seq_no: u16) {
         self.icmp.forget_echo(seq_no);
+        self.icmpv6.forget_echo(seq_no);
     }
 
     // ----- TCP -----
@@ -183,18 +216,37 @@ impl Host {
     /// # Errors
     ///
     /// `AddrNotAvailable` for another address, `AddrInUse` for a port that has a listener.
-    pub fn tcp_listen(&mut self, addr: SocketAddrV4, backlog: Option<usize>) -> io::Result<u16> {
-        let our = self.addr();
-        if !addr.ip().is_unspecified() && *addr.ip() != our {
+    pub fn tcp_listen(
+        &mut self,
+        addr: impl Into<SocketAddr>,
+        backlog: Option<usize>,
+    ) -> io::Result<u16> {
+        self.tcp_listen_with(addr.into(), false, backlog)
+    }
+
+    /// Like [`Host::tcp_listen`]; with `v6_only`, a listener on `[::]` takes IPv6 clients only
+    /// (`IPV6_V6ONLY`), else IPv4 ones too.
+    pub fn tcp_listen_with(
+        &mut self,
+        addr: SocketAddr,
+        v6_only: bool,
+        backlog: Option<usize>,
+    ) -> io::Result<u16> {
+        let binding = Binding::new(addr.ip(), v6_only);
+        if !binding.ip.is_unspecified() && !self.ip.is_ours(binding.ip) {
             return Err(io::Error::new(
                 io::ErrorKind::AddrNotAvailable,
                 format!(
-                    "cannot bind to {}: this stack's address is {our}",
+                    "cannot bind to {}: it is not this stack's address",
                     addr.ip()
                 ),
             ));
         }
-        self.tcp.listen(addr.port(), backlog, &mut self.rng)
+        if binding.v6_family && self.ip.v6.is_none() {
+            return Err(ipv6_off(addr.ip()));
+        }
+        self.tcp
+            .listen(binding, addr.port(), backlog, &mut self.rng)
     }
 
     /// Closes the listener on `port`: handshakes under way and connections not yet accepted
@@ -210,7 +262,7 @@ impl Host {
         &mut self,
         cx: &mut Context<'_>,
         port: u16,
-    ) -> Poll<io::Result<(ConnId, SocketAddrV4)>> {
+    ) -> Poll<io::Result<(ConnId, SocketAddr)>> {
         let accepted = self.tcp.poll_accept(port, cx);
         if accepted.is_pending() {
             let known = |(p, waker): &(u16, Waker)| *p == port && waker.will_wake(cx.waker());
@@ -228,8 +280,16 @@ impl Host {
     ///
     /// `InvalidInput` for port 0 or an unspecified or broadcast address, `AddrInUse` when no
     /// ephemeral port is free.
-    pub fn tcp_connect(&mut self, now: Instant, remote: SocketAddrV4) -> io::Result<ConnId> {
-        let our = self.addr();
+    pub fn tcp_connect(
+        &mut self,
+        now: Instant,
+        remote: impl Into<SocketAddr>,
+    ) -> io::Result<ConnId> {
+        let remote = canonical(remote.into());
+        let our = self
+            .ip
+            .src_for(remote.ip())
+            .ok_or_else(|| ipv6_off(remote.ip()))?;
         self.tcp.connect(now, our, remote, &mut self.rng)
     }
 
@@ -380,7 +440,7 @@ impl Host {
 
     /// Reads `IP_TTL` of a connection: its own, or the host's default.
     pub fn tcp_ttl(&self, id: ConnId) -> io::Result<u8> {
-        Ok(self.tcp.ttl(id)?.unwrap_or(self.ip.ttl))
+        Ok(self.tcp.ttl(id)?.unwrap_or(self.ip.v4.ttl))
     }
 
     /// Reads `SO_LINGER` of a connection.
@@ -430,4 +490,32 @@ impl Host {
     pub fn tcp_connections(&self) -> Vec<ConnInfo> {
         self.tcp.all_info()
     }
+}
+
+/// `peer` as the core names it (IPv4-mapped turned to IPv4), if a socket bound to `binding`
+/// may send to it.
+fn check_peer(binding: Binding, peer: SocketAddr) -> io::Result<SocketAddr> {
+    let peer = canonical(peer);
+    if binding.may_reach(peer.ip()) {
+        return Ok(peer);
+    }
+    let family = if binding.v6_only {
+        "an IPv6-only"
+    } else if binding.v6_family {
+        "an IPv6"
+    } else {
+        "an IPv4"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{family} socket cannot send to {peer}"),
+    ))
+}
+
+/// The error for an IPv6 address on a stack without IPv6.
+fn ipv6_off(addr: IpAddr) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NetworkUnreachable,
+        format!("cannot reach {addr}: this stack has no IPv6 address (IPv6 is off)"),
+    )
 }

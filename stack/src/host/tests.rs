@@ -233,7 +233,7 @@ fn udp_delivers_to_the_bound_socket_and_replies_go_out_wrapped() {
     };
     assert_eq!(
         (&buf[..n], from),
-        (&b"hello"[..], SocketAddrV4::new(PEER, 40000))
+        (&b"hello"[..], SocketAddrV4::new(PEER, 40000).into())
     );
 
     let sent = host.udp_poll_send_to(&mut cx(), socket, b"hello", from);
@@ -379,7 +379,7 @@ fn a_fragmented_udp_datagram_reaches_its_socket() {
     match host.udp_poll_recv_from(&mut cx(), socket, &mut buf) {
         Poll::Ready(Ok((len, from))) => {
             assert_eq!(&buf[..len], &payload[..]);
-            assert_eq!(from, SocketAddrV4::new(PEER, 40000));
+            assert_eq!(from, SocketAddrV4::new(PEER, 40000).into());
         }
         other => panic!("{other:?}"),
     }
@@ -474,7 +474,7 @@ fn port_unreachable_refuses_a_connected_socket() {
 #[test]
 fn ping_measures_the_round_trip_on_virtual_time() {
     let mut host = host();
-    host.ping_send(Instant::from_millis(1000), PEER, 1, b"abc")
+    host.ping_send(Instant::from_millis(1000), PEER.into(), 1, b"abc")
         .unwrap();
     let request = drain(&mut host, Instant::from_millis(1000)).remove(0);
     let (_, payload) = parse_ip(&request);
@@ -513,7 +513,8 @@ fn ping_measures_the_round_trip_on_virtual_time() {
 fn a_ping_larger_than_the_mtu_goes_in_fragments() {
     let mut host = host();
     let data = vec![0x5a; 4000];
-    host.ping_send(Instant::ZERO, PEER, 1, &data).unwrap();
+    host.ping_send(Instant::ZERO, PEER.into(), 1, &data)
+        .unwrap();
     let fragments = drain(&mut host, Instant::ZERO);
     assert_eq!(fragments.len(), 3);
     let offsets: Vec<(u16, bool)> = fragments
@@ -525,7 +526,7 @@ fn a_ping_larger_than_the_mtu_goes_in_fragments() {
         .collect();
     assert_eq!(offsets, [(0, true), (1480, true), (2960, false)]);
     let err = host
-        .ping_send(Instant::ZERO, PEER, 2, &vec![0; 65_508])
+        .ping_send(Instant::ZERO, PEER.into(), 2, &vec![0; 65_508])
         .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("max 65507"), "{err}");

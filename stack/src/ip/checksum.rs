@@ -27,7 +27,7 @@
 //! [RFC 768]: https://www.rfc-editor.org/rfc/rfc768
 //! [RFC 9293 3.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.1
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Adds `data` to a running ones' complement sum.
 ///
@@ -92,6 +92,27 @@ pub fn pseudo_header_v6(src: Ipv6Addr, dst: Ipv6Addr, next_header: u8, length: u
     sum = add(sum, &dst.octets());
     sum += u64::from(length >> 16) + u64::from(length & 0xffff);
     sum + u64::from(next_header)
+}
+
+/// The running sum of the pseudo-header of the IP version in use, for UDP and TCP, which are
+/// written once over both: IPv4's ([RFC 768], [RFC 9293 3.1]) or IPv6's ([RFC 8200 section
+/// 8.1]). An IPv4 address paired with an IPv6 one (which no packet has) is summed as its
+/// IPv4-mapped IPv6 address.
+///
+/// [RFC 768]: https://www.rfc-editor.org/rfc/rfc768
+/// [RFC 9293 3.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.1
+/// [RFC 8200 section 8.1]: https://www.rfc-editor.org/rfc/rfc8200#section-8.1
+pub fn pseudo_header_ip(src: IpAddr, dst: IpAddr, protocol: u8, length: usize) -> u64 {
+    match (src, dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => pseudo_header(src, dst, protocol, length as u16),
+        (src, dst) => {
+            let v6 = |a: IpAddr| match a {
+                IpAddr::V4(a) => a.to_ipv6_mapped(),
+                IpAddr::V6(a) => a,
+            };
+            pseudo_header_v6(v6(src), v6(dst), protocol, length as u32)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use fragment::{Ipv4FragKey, Reassembler, ReassemblyConfig};
 pub mod addr;
 pub mod addr6;
 pub mod checksum;
+pub(crate) mod error;
 
 pub mod fragment;
 pub mod header;
@@ -26,6 +27,7 @@ pub mod icmp;
 pub mod icmpv6;
 pub(crate) mod input;
 pub mod ipv6;
+pub(crate) mod layer;
 pub(crate) mod output;
 
 pub use addr::{CidrParseError, HostError, Ipv4Cidr, NotAHost};

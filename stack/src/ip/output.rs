@@ -53,18 +53,6 @@ impl Ipv4Layer {
         }
     }
 
-    /// Runs `send` with `ttl` as the TTL of the packets it builds (a socket's `IP_TTL`), then
-    /// goes back to the default; `None` keeps the default.
-    pub(crate) fn with_ttl<R>(&mut self, ttl: Option<u8>, send: impl FnOnce(&mut Self) -> R) -> R {
-        let Some(ttl) = ttl else {
-            return send(self);
-        };
-        let default = std::mem::replace(&mut self.ttl, ttl);
-        let result = send(self);
-        self.ttl = default;
-        result
-    }
-
     /// Writes the IPv4 header in front of a payload that is already in `packet[20..]`.
     pub(crate) fn wrap(&mut self, packet: &mut [u8], header: &Repr) {
         header.emit(&mut packet[..HEADER_LEN]);

@@ -2,11 +2,11 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
 use super::tcp_stream::TcpStream;
-use super::ToSocketAddrV4;
+use super::ToSocketAddr;
 use crate::Stack;
 
 /// A socket in LISTEN on a [`Stack`]: it accepts connections, each one a new [`TcpStream`].
@@ -33,14 +33,20 @@ use crate::Stack;
 pub struct TcpListener {
     stack: Stack,
     port: u16,
+    /// The address as bound, with the port chosen.
+    local: SocketAddr,
+    /// Bound with an IPv6 address: IPv4 clients show as `::ffff:a.b.c.d`, as on Linux.
+    v6_family: bool,
 }
 
 impl TcpListener {
-    /// Listens on `addr` (the stack's address or `0.0.0.0`; port 0 picks a free ephemeral
-    /// port) with the default backlog (128).
+    /// Listens on `addr` (one of the stack's addresses, `0.0.0.0` for IPv4 clients, or `[::]`
+    /// for IPv6 and IPv4 clients; port 0 picks a free ephemeral port) with the default backlog
+    /// (128).
     ///
-    /// Errors: `AddrInUse` when another listener has the port.
-    pub async fn bind(stack: &Stack, addr: impl ToSocketAddrV4) -> io::Result<TcpListener> {
+    /// Errors: `AddrInUse` when another listener has the port, `AddrNotAvailable` for an
+    /// address that is not the stack's.
+    pub async fn bind(stack: &Stack, addr: impl ToSocketAddr) -> io::Result<TcpListener> {
         Self::bind_with_backlog(stack, addr, None).await
     }
 
@@ -48,17 +54,34 @@ impl TcpListener {
     /// `accept` at once; SYNs beyond it are dropped (the client will send them again).
     pub async fn bind_with_backlog(
         stack: &Stack,
-        addr: impl ToSocketAddrV4,
+        addr: impl ToSocketAddr,
         backlog: impl Into<Option<usize>>,
     ) -> io::Result<TcpListener> {
-        let addr = addr.to_socket_addr_v4()?;
+        Self::bind_inner(stack, addr.to_socket_addr()?, false, backlog.into())
+    }
+
+    /// Listens on `[::]` (or another IPv6 address) for IPv6 clients only (`IPV6_V6ONLY`):
+    /// IPv4 clients are refused, and another listener may take the port's IPv4 side... once
+    /// ports are shared between families; today a port has one listener.
+    pub async fn bind_v6_only(stack: &Stack, addr: impl ToSocketAddr) -> io::Result<TcpListener> {
+        Self::bind_inner(stack, addr.to_socket_addr()?, true, None)
+    }
+
+    fn bind_inner(
+        stack: &Stack,
+        addr: SocketAddr,
+        v6_only: bool,
+        backlog: Option<usize>,
+    ) -> io::Result<TcpListener> {
         let port = stack
             .shared()
             .lock_running()?
-            .tcp_listen(addr, backlog.into())?;
+            .tcp_listen_with(addr, v6_only, backlog)?;
         Ok(TcpListener {
             stack: stack.clone(),
             port,
+            local: SocketAddr::new(addr.ip(), port),
+            v6_family: addr.is_ipv6(),
         })
     }
 
@@ -81,15 +104,16 @@ impl TcpListener {
             .tcp_poll_accept(cx, self.port);
         accepted.map_ok(|(id, remote)| {
             (
-                TcpStream::from_accepted(self.stack.clone(), id),
-                remote.into(),
+                TcpStream::from_accepted(self.stack.clone(), id, self.v6_family),
+                remote,
             )
         })
     }
 
-    /// The address this listener is bound to.
+    /// The address this listener is bound to, as bound (`0.0.0.0:80`, `[::]:80`), with the
+    /// port chosen for port 0.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(SocketAddrV4::new(self.stack.addr(), self.port).into())
+        Ok(self.local)
     }
 }
 

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::ToSocketAddrV4;
+use super::ToSocketAddr;
 use crate::tcp::{ConnId, ConnInfo};
 use crate::{Host, Stack};
 
@@ -22,6 +22,9 @@ mod urgent;
 struct Inner {
     stack: Stack,
     id: ConnId,
+    /// Shows IPv4 addresses IPv4-mapped: the socket is IPv6 (accepted on `[::]`, or
+    /// connected to a `::ffff:` address), as on Linux.
+    v6_family: bool,
 }
 
 impl Inner {
@@ -125,9 +128,23 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    pub(crate) fn from_accepted(stack: Stack, id: ConnId) -> TcpStream {
+    pub(crate) fn from_accepted(stack: Stack, id: ConnId, v6_family: bool) -> TcpStream {
         TcpStream {
-            inner: Arc::new(Inner { stack, id }),
+            inner: Arc::new(Inner {
+                stack,
+                id,
+                v6_family,
+            }),
+        }
+    }
+
+    /// `addr` as this socket shows it.
+    fn show(&self, addr: SocketAddr) -> SocketAddr {
+        match addr {
+            SocketAddr::V4(v4) if self.inner.v6_family => {
+                SocketAddr::new(v4.ip().to_ipv6_mapped().into(), v4.port())
+            }
+            other => other,
         }
     }
 
@@ -138,12 +155,12 @@ impl TcpStream {
     /// error once it has stopped ([`Stack::stopped`]).
     ///
     /// Cancel safety: dropping the future abandons the attempt.
-    pub async fn connect(stack: &Stack, addr: impl ToSocketAddrV4) -> io::Result<TcpStream> {
-        let remote = addr.to_socket_addr_v4()?;
+    pub async fn connect(stack: &Stack, addr: impl ToSocketAddr) -> io::Result<TcpStream> {
+        let remote = addr.to_socket_addr()?;
         let shared = stack.shared();
         let id = shared.lock_running()?.tcp_connect(shared.now(), remote)?;
         shared.kick();
-        let stream = TcpStream::from_accepted(stack.clone(), id);
+        let stream = TcpStream::from_accepted(stack.clone(), id, remote.is_ipv6());
         poll_fn(|cx| {
             stream
                 .inner
@@ -155,12 +172,12 @@ impl TcpStream {
 
     /// Our address and (ephemeral, for a client) port.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.info()?.quad.local.into())
+        Ok(self.show(self.info()?.quad.local))
     }
 
     /// The peer's address and port.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.info()?.quad.remote.into())
+        Ok(self.show(self.info()?.quad.remote))
     }
 
     /// Turns Nagle's algorithm off (`true`: small writes go at once) or on (the default: a

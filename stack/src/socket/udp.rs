@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::ReadBuf;
 
-use super::ToSocketAddrV4;
+use super::ToSocketAddr;
 use crate::Stack;
 
 /// A UDP socket on a [`Stack`].
@@ -41,8 +41,8 @@ impl UdpSocket {
     /// range 49152–65535; the address must be the stack's own or `0.0.0.0`.
     ///
     /// Errors: `AddrInUse` when the port is taken, `AddrNotAvailable` for another address.
-    pub async fn bind(stack: &Stack, addr: impl ToSocketAddrV4) -> io::Result<UdpSocket> {
-        let addr = addr.to_socket_addr_v4()?;
+    pub async fn bind(stack: &Stack, addr: impl ToSocketAddr) -> io::Result<UdpSocket> {
+        let addr = addr.to_socket_addr()?;
         let handle = stack.shared().lock_running()?.udp_bind(addr)?;
         Ok(UdpSocket {
             stack: stack.clone(),
@@ -52,28 +52,18 @@ impl UdpSocket {
 
     /// The address this socket is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self
-            .stack
-            .shared()
-            .lock()
-            .udp_local_addr(self.handle)?
-            .into())
+        self.stack.shared().lock().udp_local_addr(self.handle)
     }
 
     /// The peer given to [`UdpSocket::connect`]; `NotConnected` before that.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self
-            .stack
-            .shared()
-            .lock()
-            .udp_peer_addr(self.handle)?
-            .into())
+        self.stack.shared().lock().udp_peer_addr(self.handle)
     }
 
     /// Sets the default peer: `send` goes there, and only its datagrams are received. An ICMP
     /// port unreachable from it makes the next receive fail with `ConnectionRefused`.
-    pub async fn connect(&self, addr: impl ToSocketAddrV4) -> io::Result<()> {
-        let addr = addr.to_socket_addr_v4()?;
+    pub async fn connect(&self, addr: impl ToSocketAddr) -> io::Result<()> {
+        let addr = addr.to_socket_addr()?;
         self.stack
             .shared()
             .lock_running()?
@@ -87,9 +77,9 @@ impl UdpSocket {
     /// `InvalidInput` error. Waits only when the stack's output queue has no room for it.
     ///
     /// Cancel safety: cancel safe; a cancelled send sent nothing.
-    pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrV4) -> io::Result<usize> {
-        let target = target.to_socket_addr_v4()?;
-        poll_fn(|cx| self.poll_send_to(cx, buf, target.into())).await
+    pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddr) -> io::Result<usize> {
+        let target = target.to_socket_addr()?;
+        poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
     }
 
     /// Sends one datagram to the connected peer.
@@ -154,7 +144,7 @@ impl UdpSocket {
         buf: &[u8],
         target: SocketAddr,
     ) -> Poll<io::Result<usize>> {
-        let target = target.to_socket_addr_v4()?;
+        let target = target.to_socket_addr()?;
         let shared = self.stack.shared();
         let sent = shared
             .lock_running()?
@@ -176,7 +166,7 @@ impl UdpSocket {
         match host.udp_poll_recv_from(cx, self.handle, unfilled) {
             Poll::Ready(Ok((n, from))) => {
                 buf.advance(n);
-                Poll::Ready(Ok(from.into()))
+                Poll::Ready(Ok(from))
             }
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
             Poll::Pending => Poll::Pending,

@@ -98,7 +98,7 @@ impl UdpSocket {
                 .shared()
                 .lock_running()?
                 .udp_poll_peek_from(cx, self.handle, buf)
-                .map_ok(|(n, from)| (n, from.into()))
+                
         })
         .await
     }

@@ -4,7 +4,7 @@
 //! [RFC 9293 3.10]: https://www.rfc-editor.org/rfc/rfc9293#section-3.10
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 use std::task::{Context, Poll};
 
 use tracing::debug;
@@ -14,7 +14,7 @@ use super::listener::Listener;
 use super::state::State;
 use super::why::ResetWhy;
 use super::{ConnId, TcpLayer};
-use crate::ip::Ipv4Layer;
+use crate::ip::layer::IpLayer;
 use crate::ports;
 use crate::queue::PacketQueue;
 use crate::time::Instant;
@@ -25,9 +25,11 @@ fn gone() -> io::Error {
 }
 
 impl TcpLayer {
-    /// Opens a listener on `port` (0: a random free ephemeral port); returns the port.
+    /// Opens a listener on `port` (0: a random free ephemeral port) of `binding`; returns the
+    /// port.
     pub(crate) fn listen(
         &mut self,
+        binding: ports::Binding,
         port: u16,
         backlog: Option<usize>,
         rng: &mut fastrand::Rng,
@@ -50,14 +52,14 @@ impl TcpLayer {
             p => p,
         };
         let backlog = backlog.unwrap_or(self.config.backlog);
-        let listener = Listener::new(backlog, self.config.syn_queue);
+        let listener = Listener::new(binding, backlog, self.config.syn_queue);
         self.listeners.insert(port, listener);
         debug!(port, backlog, "tcp: LISTEN");
         Ok(port)
     }
 
     /// Closes the listener on `port`; connections it had not handed out are reset.
-    pub(crate) fn unlisten(&mut self, port: u16, ip: &mut Ipv4Layer, out: &mut PacketQueue) {
+    pub(crate) fn unlisten(&mut self, port: u16, ip: &mut IpLayer, out: &mut PacketQueue) {
         let Some(mut listener) = self.listeners.remove(&port) else {
             return;
         };
@@ -76,19 +78,20 @@ impl TcpLayer {
         &mut self,
         port: u16,
         cx: &mut Context<'_>,
-    ) -> Poll<io::Result<(ConnId, SocketAddrV4)>> {
+    ) -> Poll<io::Result<(ConnId, SocketAddr)>> {
         let Some(listener) = self.listeners.get_mut(&port) else {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::NotConnected,
                 "the listener is closed",
             )));
         };
+        let listener_binding = listener.binding;
         match listener.poll_accept(cx) {
             Some(index) => {
                 let id = self.id_of(index);
                 let remote = self.conn(id).map_or_else(
-                    || SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
-                    |c| c.quad.remote,
+                    || SocketAddr::from(([0, 0, 0, 0], 0)),
+                    |c| listener_binding.show(c.quad.remote),
                 );
                 Poll::Ready(Ok((id, remote)))
             }
@@ -100,11 +103,15 @@ impl TcpLayer {
     pub(crate) fn connect(
         &mut self,
         now: Instant,
-        local_ip: Ipv4Addr,
-        remote: SocketAddrV4,
+        local_ip: IpAddr,
+        remote: SocketAddr,
         rng: &mut fastrand::Rng,
     ) -> io::Result<ConnId> {
-        if remote.port() == 0 || remote.ip().is_unspecified() || remote.ip().is_broadcast() {
+        if remote.port() == 0
+            || remote.ip().is_unspecified()
+            || remote.ip() == std::net::IpAddr::V4(std::net::Ipv4Addr::BROADCAST)
+            || remote.ip().is_multicast()
+        {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("cannot connect to {remote}"),
@@ -112,7 +119,7 @@ impl TcpLayer {
         }
         // A port whose 4-tuple with `remote` is free (RFC 6056), and that no listener holds.
         let quad_for = |port| Quad {
-            local: SocketAddrV4::new(local_ip, port),
+            local: SocketAddr::new(local_ip, port),
             remote,
         };
         let port = ports::pick_ephemeral(rng, |p| {
@@ -127,7 +134,8 @@ impl TcpLayer {
         let quad = quad_for(port);
         let iss = self.iss_for(&quad, now);
         debug!(%quad, %iss, "tcp: active open, SYN-SENT");
-        let mut conn = Connection::new(quad, State::SynSent, iss, self.our_mss, &self.config);
+        let mss = self.mss_for(remote.ip());
+        let mut conn = Connection::new(quad, State::SynSent, iss, mss, &self.config);
         conn.ts_offset = self.isn.ts_offset(quad.local, quad.remote);
         Ok(self.insert(conn))
     }
@@ -273,7 +281,7 @@ impl TcpLayer {
     /// The application let go of `id`: close gracefully in the background, or reset if it
     /// leaves unread data behind (RFC 2525 2.17; Linux does the same), or if its linger time
     /// is zero (`SO_LINGER` 0: the close is an ABORT, RFC 9293 3.10.5).
-    pub(crate) fn release(&mut self, id: ConnId, ip: &mut Ipv4Layer, out: &mut PacketQueue) {
+    pub(crate) fn release(&mut self, id: ConnId, ip: &mut IpLayer, out: &mut PacketQueue) {
         let Some(conn) = self.conn_mut(id) else {
             return;
         };
@@ -293,7 +301,7 @@ impl TcpLayer {
     }
 
     /// ABORT (RFC 9293 3.10.5): a reset to the peer if it knows of us, then forget.
-    pub(crate) fn abort(&mut self, id: ConnId, ip: &mut Ipv4Layer, out: &mut PacketQueue) {
+    pub(crate) fn abort(&mut self, id: ConnId, ip: &mut IpLayer, out: &mut PacketQueue) {
         let Some(conn) = self.conn_mut(id) else {
             return;
         };

@@ -24,7 +24,7 @@
 //! [RFC 9293 3.3.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.3.1
 
 use std::io;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -47,19 +47,19 @@ use crate::time::Instant;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Quad {
     /// Our address and port.
-    pub local: SocketAddrV4,
+    pub local: SocketAddr,
     /// The peer's address and port.
-    pub remote: SocketAddrV4,
+    pub remote: SocketAddr,
 }
 
 #[cfg(test)]
 impl Quad {
     /// Port 80 of 10.77.0.2 and `port` of 10.77.0.1: the 4-tuple unit tests use.
     pub(crate) fn for_test(port: u16) -> Quad {
-        use std::net::Ipv4Addr;
+        use std::net::IpAddr;
         Quad {
-            local: SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 2), 80),
-            remote: SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 1), port),
+            local: SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::new(10, 77, 0, 2)), 80),
+            remote: SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::new(10, 77, 0, 1)), port),
         }
     }
 }

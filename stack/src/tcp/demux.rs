@@ -8,7 +8,7 @@
 //! [RFC 9293 3.10.7.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.1
 //! [3.10.7.2]: https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.2
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 
 use tracing::debug;
 
@@ -24,7 +24,7 @@ use super::why::{ResetWhy, Why};
 use super::TcpLayer;
 use crate::host::Transmit;
 use crate::ip::header::IpProtocol;
-use crate::ip::Ipv4Layer;
+use crate::ip::layer::IpLayer;
 use crate::link::Reason;
 use crate::queue::PacketQueue;
 use crate::stats::DropReason;
@@ -35,9 +35,9 @@ impl TcpLayer {
     pub(crate) fn receive(
         &mut self,
         now: Instant,
-        ip: &mut Ipv4Layer,
+        ip: &mut IpLayer,
         out: &mut PacketQueue,
-        (src, dst): (Ipv4Addr, Ipv4Addr),
+        (src, dst): (IpAddr, IpAddr),
         bytes: &[u8],
     ) -> Progress {
         self.stats.received += 1;
@@ -57,8 +57,8 @@ impl TcpLayer {
             payload: packet.payload(),
         };
         let quad = Quad {
-            local: SocketAddrV4::new(dst, header.dst_port),
-            remote: SocketAddrV4::new(src, header.src_port),
+            local: SocketAddr::new(dst, header.dst_port),
+            remote: SocketAddr::new(src, header.src_port),
         };
 
         if let Some(&index) = self.by_quad.get(&quad) {
@@ -75,7 +75,8 @@ impl TcpLayer {
                 return Progress::None;
             }
         }
-        if self.listeners.contains_key(&quad.local.port()) {
+        let listening = self.listeners.get(&quad.local.port());
+        if listening.is_some_and(|l| l.binding.takes(dst)) {
             if let Some(index) = self.listen_input(now, ip, out, quad, &segment) {
                 // The handshake's ACK made a connection: it takes the segment (and its data,
                 // if any), then waits for `accept`. That ACK answered our SYN-ACK: progress.
@@ -93,7 +94,7 @@ impl TcpLayer {
     fn deliver(
         &mut self,
         now: Instant,
-        ip: &mut Ipv4Layer,
+        ip: &mut IpLayer,
         out: &mut PacketQueue,
         index: usize,
         quad: Quad,
@@ -106,7 +107,7 @@ impl TcpLayer {
                 let una = conn.snd.una;
                 let reply = conn.on_segment(now, segment);
                 if conn.snd.una > una {
-                    progress = Progress::From(*quad.remote.ip());
+                    progress = Progress::From(quad.remote.ip());
                 }
                 if conn.rcv.ack_immediately && conn.send_ack_now(now, ip, out) {
                     self.stats.sent += 1;
@@ -136,22 +137,16 @@ impl TcpLayer {
     }
 
     /// Sends the ACK of a connection in TIME-WAIT again.
-    fn time_wait_ack(
-        &mut self,
-        now: Instant,
-        ip: &mut Ipv4Layer,
-        out: &mut PacketQueue,
-        quad: Quad,
-    ) {
+    fn time_wait_ack(&mut self, now: Instant, ip: &mut IpLayer, out: &mut PacketQueue, quad: Quad) {
         let Some(header) = self.time_waits.ack(now, &quad) else {
             return;
         };
-        let (src, dst) = (*quad.local.ip(), *quad.remote.ip());
+        let (src, dst) = (quad.local.ip(), quad.remote.ip());
         debug!("tcp: wrap -> {header} (TIME-WAIT)");
         let why = Reason::Tcp(Why::TimeWaitAck);
         if ip.send(
             out,
-            dst,
+            (src, dst),
             IpProtocol::Tcp,
             header.buffer_len(),
             Some(why),
@@ -167,7 +162,7 @@ impl TcpLayer {
     /// one (never answer a RST with a RST).
     pub(super) fn closed_input(
         &mut self,
-        ip: &mut Ipv4Layer,
+        ip: &mut IpLayer,
         out: &mut PacketQueue,
         quad: Quad,
         h: &Repr,
@@ -193,7 +188,7 @@ impl TcpLayer {
     fn answer(
         &mut self,
         now: Instant,
-        ip: &mut Ipv4Layer,
+        ip: &mut IpLayer,
         out: &mut PacketQueue,
         index: usize,
         quad: Quad,
@@ -220,7 +215,7 @@ impl TcpLayer {
     /// Queues a reset for `quad`.
     pub(super) fn send_rst(
         &mut self,
-        ip: &mut Ipv4Layer,
+        ip: &mut IpLayer,
         out: &mut PacketQueue,
         quad: Quad,
         seq: SeqNumber,
@@ -246,12 +241,12 @@ impl TcpLayer {
             timestamps: None,
             payload_len: 0,
         };
-        let (src, dst) = (*quad.local.ip(), *quad.remote.ip());
+        let (src, dst) = (quad.local.ip(), quad.remote.ip());
         debug!("tcp: wrap -> {header}");
         let len = header.buffer_len();
         if ip.send(
             out,
-            dst,
+            (src, dst),
             IpProtocol::Tcp,
             len,
             Some(Reason::Tcp(Why::Reset(why))),
@@ -267,7 +262,7 @@ impl TcpLayer {
     pub(crate) fn transmit(
         &mut self,
         now: Instant,
-        ip: &mut Ipv4Layer,
+        ip: &mut IpLayer,
         buf: &mut Vec<u8>,
     ) -> Option<Transmit> {
         self.run_timers(now);
@@ -307,5 +302,5 @@ pub(crate) enum Progress {
     /// Nothing new acknowledged.
     None,
     /// The peer at this address acknowledged something new.
-    From(Ipv4Addr),
+    From(IpAddr),
 }

@@ -32,6 +32,8 @@
 //! [RFC 9293 section 3.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.1
 
 use std::fmt;
+use std::net::IpAddr;
+#[cfg(test)]
 use std::net::Ipv4Addr;
 
 use super::flags::Flags;
@@ -161,12 +163,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Whether the checksum over the pseudo-header and the whole segment is right.
     ///
     /// A segment longer than 65,535 bytes cannot be described by the pseudo-header and fails.
-    pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+    pub fn verify_checksum(&self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>) -> bool {
         let data = self.buffer.as_ref();
         let Ok(len) = u16::try_from(data.len()) else {
             return false;
         };
-        let sum = checksum::pseudo_header(src, dst, PROTOCOL, len);
+        let sum = checksum::pseudo_header_ip(src.into(), dst.into(), PROTOCOL, usize::from(len));
         checksum::finish(checksum::add(sum, data)) == 0
     }
 }
@@ -238,10 +240,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Computes the checksum over the pseudo-header and the whole buffer, and stores it.
     ///
     /// The buffer must be exactly the segment, at most 65,535 bytes.
-    pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
+    pub fn fill_checksum(&mut self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>) {
         self.set_checksum(0);
         let data = self.buffer.as_ref();
-        let sum = checksum::pseudo_header(src, dst, PROTOCOL, data.len() as u16);
+        let sum = checksum::pseudo_header_ip(src.into(), dst.into(), PROTOCOL, data.len());
         let sum = checksum::finish(checksum::add(sum, data));
         self.set_checksum(sum);
     }
@@ -287,9 +289,10 @@ impl Repr {
     /// whatever its corrupted options look like. A repeated option overrides the earlier one.
     pub fn parse<T: AsRef<[u8]>>(
         packet: &Packet<T>,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
     ) -> Result<Repr, WireError> {
+        let (src, dst) = (src.into(), dst.into());
         if packet.buffer.as_ref().len() > usize::from(u16::MAX) {
             return Err(WireError::BadLength);
         }
@@ -387,7 +390,7 @@ impl Repr {
     /// SACK blocks take the space that is left of the 40 option bytes: four blocks alone, three
     /// beside timestamps. Blocks that do not fit are left out from the end, so put the most
     /// important first (RFC 2018 section 4: the block with the latest segment).
-    pub fn emit(&self, buf: &mut [u8], src: Ipv4Addr, dst: Ipv4Addr) {
+    pub fn emit(&self, buf: &mut [u8], src: impl Into<IpAddr>, dst: impl Into<IpAddr>) {
         let header_len = self.header_len();
         let mut packet = Packet::new_unchecked(&mut buf[..self.buffer_len()]);
         packet.set_src_port(self.src_port);

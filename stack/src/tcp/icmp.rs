@@ -20,9 +20,6 @@
 //! [RFC 5927]: https://www.rfc-editor.org/rfc/rfc5927
 //! [RFC 5927 4.1]: https://www.rfc-editor.org/rfc/rfc5927#section-4.1
 
-use std::io;
-use std::net::SocketAddrV4;
-
 use tracing::debug;
 
 use super::connection::Quad;
@@ -30,15 +27,14 @@ use super::pos::Pos;
 use super::seq::SeqNumber;
 use super::state::State;
 use super::TcpLayer;
-use crate::ip::icmp::input::IcmpError;
-use crate::ip::icmp::DstUnreachable;
+use crate::ip::error::IcmpError;
 use crate::stats::DropReason;
 
 impl TcpLayer {
     /// An ICMP error quoting a segment of ours: the connection it is about may end, or note it.
     pub(crate) fn icmp_error(&mut self, error: &IcmpError) {
         let quad = Quad {
-            local: SocketAddrV4::new(error.local_addr, error.local_port),
+            local: error.local,
             remote: error.remote,
         };
         let Some(&index) = self.by_quad.get(&quad) else {
@@ -57,18 +53,11 @@ impl TcpLayer {
             self.stats.dropped.add(DropReason::Unhandled);
             return;
         }
-        let kind = match error.unreachable {
-            Some(DstUnreachable::PortUnreachable | DstUnreachable::ProtoUnreachable) => {
-                io::ErrorKind::ConnectionRefused
-            }
-            Some(DstUnreachable::NetUnreachable) => io::ErrorKind::NetworkUnreachable,
-            Some(DstUnreachable::HostUnreachable | DstUnreachable::Other(_)) => {
-                io::ErrorKind::HostUnreachable
-            }
-            // Path MTU discovery (RFC 1191) is not done: our segments fit the link's MTU,
-            // and TUN and the in-memory wire have no smaller hop behind them. Time exceeded
-            // is a routing loop's doing, and passes.
-            Some(DstUnreachable::FragRequired { .. }) | None => return,
+        // Path MTU discovery (RFC 1191) is not done: our segments fit the link's MTU, and TUN
+        // and the in-memory wire have no smaller hop behind them. Time exceeded is a routing
+        // loop's doing, and passes.
+        let Some(kind) = error.problem.kind() else {
+            return;
         };
         if matches!(conn.state, State::SynSent | State::SynReceived) {
             debug!(%quad, ?kind, "tcp: ICMP error while connecting, the attempt ends");

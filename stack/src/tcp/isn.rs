@@ -18,7 +18,7 @@
 //! [RFC 9293 3.4.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.4.1
 
 use std::hash::Hasher;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use siphasher::sip::SipHasher24;
 
@@ -66,7 +66,7 @@ impl IsnGenerator {
     /// nothing about our uptime, and nothing about the ISN either).
     ///
     /// [RFC 7323 5.4]: https://www.rfc-editor.org/rfc/rfc7323#section-5.4
-    pub(crate) fn ts_offset(&self, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
+    pub(crate) fn ts_offset(&self, local: SocketAddr, remote: SocketAddr) -> u32 {
         (self.keyed(b"timestamps", local, remote) >> 32) as u32
     }
 
@@ -78,22 +78,22 @@ impl IsnGenerator {
         hash.finish()
     }
 
-    fn keyed(&self, label: &[u8], local: SocketAddrV4, remote: SocketAddrV4) -> u64 {
+    fn keyed(&self, label: &[u8], local: SocketAddr, remote: SocketAddr) -> u64 {
         let mut hash = SipHasher24::new_with_key(&self.key);
         hash.write(label);
-        hash.write(&local.ip().octets());
+        write_ip(&mut hash, local.ip());
         hash.write(&local.port().to_be_bytes());
-        hash.write(&remote.ip().octets());
+        write_ip(&mut hash, remote.ip());
         hash.write(&remote.port().to_be_bytes());
         hash.finish()
     }
 
     /// The ISN for a connection from `local` to `remote`, at time `now`.
-    pub(crate) fn isn(&self, local: SocketAddrV4, remote: SocketAddrV4, now: Instant) -> SeqNumber {
+    pub(crate) fn isn(&self, local: SocketAddr, remote: SocketAddr, now: Instant) -> SeqNumber {
         let mut hash = SipHasher24::new_with_key(&self.key);
-        hash.write(&local.ip().octets());
+        write_ip(&mut hash, local.ip());
         hash.write(&local.port().to_be_bytes());
-        hash.write(&remote.ip().octets());
+        write_ip(&mut hash, remote.ip());
         hash.write(&remote.port().to_be_bytes());
         let f = hash.finish() as u32;
         // M: a 4-microsecond tick, so that ISNs of one 4-tuple wrap only every 4.77 hours.
@@ -102,13 +102,20 @@ impl IsnGenerator {
     }
 }
 
+/// Hashes an address of either version as its bytes (4 or 16).
+pub(crate) fn write_ip(hash: &mut SipHasher24, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(ip) => hash.write(&ip.octets()),
+        std::net::IpAddr::V6(ip) => hash.write(&ip.octets()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
 
-    fn addr(port: u16) -> SocketAddrV4 {
-        SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 2), port)
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([10, 77, 0, 2], port))
     }
 
     #[test]

@@ -21,6 +21,8 @@ const COOKIES_ACCEPTED_FOR: Duration = Duration::from_secs(3 * 64);
 /// One listening port.
 #[derive(Debug)]
 pub(crate) struct Listener {
+    /// The address it listens on: which destinations it takes, and how it shows addresses.
+    pub(crate) binding: crate::ports::Binding,
     /// The accept queue's bound (the `listen` backlog).
     backlog: usize,
     /// Handshakes under way.
@@ -33,10 +35,15 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
-    /// A listener whose accept queue holds `backlog` connections and SYN queue `syn_queue`
-    /// handshakes.
-    pub(crate) fn new(backlog: usize, syn_queue: usize) -> Listener {
+    /// A listener on `binding` whose accept queue holds `backlog` connections and SYN queue
+    /// `syn_queue` handshakes.
+    pub(crate) fn new(
+        binding: crate::ports::Binding,
+        backlog: usize,
+        syn_queue: usize,
+    ) -> Listener {
         Listener {
+            binding,
             backlog: backlog.max(1),
             syn_queue: SynQueue::new(syn_queue),
             accept_queue: VecDeque::new(),
@@ -96,7 +103,11 @@ mod tests {
 
     #[test]
     fn the_backlog_bounds_the_accept_queue_which_is_fifo() {
-        let mut l = Listener::new(2, 16);
+        let mut l = Listener::new(
+            crate::ports::Binding::new([0, 0, 0, 0].into(), false),
+            2,
+            16,
+        );
         l.established(2);
         l.established(1);
         assert!(l.accept_queue_is_full());
@@ -110,7 +121,11 @@ mod tests {
 
     #[test]
     fn cookies_are_expected_only_for_a_while_after_one_was_sent() {
-        let mut l = Listener::new(2, 16);
+        let mut l = Listener::new(
+            crate::ports::Binding::new([0, 0, 0, 0].into(), false),
+            2,
+            16,
+        );
         let t0 = Instant::from_secs(100);
         assert!(!l.expects_cookies(t0));
         l.sent_cookie(t0);

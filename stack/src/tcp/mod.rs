@@ -173,6 +173,18 @@ impl TcpLayer {
         })
     }
 
+    /// Our MSS towards `remote`: the link's MTU less the IP and TCP headers, 40 bytes over
+    /// IPv4 and 60 over IPv6, whose header is 20 bytes longer ([RFC 8200 section 8.3]).
+    ///
+    /// [RFC 8200 section 8.3]: https://www.rfc-editor.org/rfc/rfc8200#section-8.3
+    pub(crate) fn mss_for(&self, remote: std::net::IpAddr) -> usize {
+        if remote.is_ipv6() {
+            self.our_mss.saturating_sub(20).max(config::MIN_MSS)
+        } else {
+            self.our_mss
+        }
+    }
+
     /// The initial send sequence number for a new connection (RFC 6528).
     fn iss_for(&mut self, quad: &Quad, now: Instant) -> seq::SeqNumber {
         #[cfg(test)]

@@ -21,8 +21,8 @@ use super::state::State;
 use super::urgent::urgent_why;
 use super::why::Why;
 use crate::host::Transmit;
-use crate::ip::header::{IpProtocol, HEADER_LEN as IP_HEADER_LEN};
-use crate::ip::Ipv4Layer;
+use crate::ip::header::IpProtocol;
+use crate::ip::layer::IpLayer;
 use crate::link::Reason;
 use crate::time::Instant;
 
@@ -55,26 +55,28 @@ impl Connection {
     pub(crate) fn transmit(
         &mut self,
         now: Instant,
-        ip: &mut Ipv4Layer,
+        ip: &mut IpLayer,
         buf: &mut Vec<u8>,
     ) -> Option<Transmit> {
         let plan = self.next_segment(now)?;
         let header = self.header_for(&plan, now);
         let tcp_len = header.buffer_len();
+        let (src, dst) = (self.quad.local.ip(), self.quad.remote.ip());
+        let ip_len = IpLayer::header_len(dst);
         buf.clear();
-        buf.resize(IP_HEADER_LEN + tcp_len, 0);
+        buf.resize(ip_len + tcp_len, 0);
 
-        // Encapsulation, inside out: data, then the TCP header, then the IPv4 header.
-        let data_at = IP_HEADER_LEN + header.header_len();
+        // Encapsulation, inside out: data, then the TCP header, then the IP header.
+        let data_at = ip_len + header.header_len();
         let offset = plan.seq - self.snd.data_start();
         self.snd
             .buf
             .read_at(offset, &mut buf[data_at..data_at + plan.len]);
-        let (src, dst) = (*self.quad.local.ip(), *self.quad.remote.ip());
-        header.emit(&mut buf[IP_HEADER_LEN..], src, dst);
+        header.emit(&mut buf[ip_len..], src, dst);
         debug!("tcp: wrap {} bytes -> {header}", plan.len);
-        let ip_header = ip.with_ttl(self.ttl, |ip| ip.next_header(dst, IpProtocol::Tcp, tcp_len));
-        ip.wrap(buf, &ip_header);
+        ip.with_ttl(self.ttl, |ip| {
+            ip.wrap(buf, (src, dst), IpProtocol::Tcp, tcp_len)
+        });
 
         if header.flags.urg() {
             self.stats.urgent_segments_out += 1;
@@ -117,7 +119,7 @@ impl Connection {
     pub(crate) fn send_ack_now(
         &mut self,
         now: Instant,
-        ip: &mut Ipv4Layer,
+        ip: &mut IpLayer,
         out: &mut crate::queue::PacketQueue,
     ) -> bool {
         let plan = Plan {
@@ -129,12 +131,12 @@ impl Connection {
             resend: None,
         };
         let header = self.header_for(&plan, now);
-        let (src, dst) = (*self.quad.local.ip(), *self.quad.remote.ip());
+        let (src, dst) = (self.quad.local.ip(), self.quad.remote.ip());
         let why = urgent_why(self.why.take(), &header).map(Reason::Tcp);
         let sent = ip.with_ttl(self.ttl, |ip| {
             ip.send(
                 out,
-                dst,
+                (src, dst),
                 IpProtocol::Tcp,
                 header.buffer_len(),
                 why,

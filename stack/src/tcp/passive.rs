@@ -14,8 +14,8 @@ use super::syn_queue::{HalfOpen, PeerSyn};
 use super::why::Why;
 use super::{syncookie, TcpLayer};
 use crate::host::Transmit;
-use crate::ip::header::{IpProtocol, HEADER_LEN as IP_HEADER_LEN};
-use crate::ip::Ipv4Layer;
+use crate::ip::header::IpProtocol;
+use crate::ip::layer::IpLayer;
 use crate::link::Reason;
 use crate::queue::PacketQueue;
 use crate::stats::DropReason;
@@ -27,7 +27,7 @@ impl TcpLayer {
     pub(super) fn listen_input(
         &mut self,
         now: Instant,
-        ip: &mut Ipv4Layer,
+        ip: &mut IpLayer,
         out: &mut PacketQueue,
         quad: Quad,
         segment: &Segment<'_>,
@@ -53,7 +53,7 @@ impl TcpLayer {
     fn syn_to_listener(
         &mut self,
         now: Instant,
-        ip: &mut Ipv4Layer,
+        ip: &mut IpLayer,
         out: &mut PacketQueue,
         quad: Quad,
         peer: PeerSyn,
@@ -62,6 +62,9 @@ impl TcpLayer {
         let Some(listener) = self.listeners.get(&port) else {
             return;
         };
+        if !listener.binding.takes(quad.local.ip()) {
+            return;
+        }
         let queued = listener.syn_queue.get(&quad).copied();
         let full = listener.syn_queue.is_full();
         let (iss, cookie, why) = match queued {
@@ -113,7 +116,7 @@ impl TcpLayer {
     fn ack_to_listener(
         &mut self,
         now: Instant,
-        ip: &mut Ipv4Layer,
+        ip: &mut IpLayer,
         out: &mut PacketQueue,
         quad: Quad,
         segment: &Segment<'_>,
@@ -188,7 +191,8 @@ impl TcpLayer {
         peer: &PeerSyn,
         syn_ack_sent: Option<Instant>,
     ) -> usize {
-        let mut conn = Connection::new(quad, State::SynReceived, iss, self.our_mss, &self.config);
+        let mss = self.mss_for(quad.remote.ip());
+        let mut conn = Connection::new(quad, State::SynReceived, iss, mss, &self.config);
         conn.ts_offset = self.isn.ts_offset(quad.local, quad.remote);
         conn.learn_peer(peer);
         conn.snd.syn_ack_sent();
@@ -204,7 +208,7 @@ impl TcpLayer {
     #[allow(clippy::too_many_arguments)]
     fn send_syn_ack(
         &mut self,
-        ip: &mut Ipv4Layer,
+        ip: &mut IpLayer,
         out: &mut PacketQueue,
         quad: Quad,
         iss: SeqNumber,
@@ -214,12 +218,12 @@ impl TcpLayer {
         why: Why,
     ) {
         let header = self.syn_ack_header(now, &quad, iss, peer, cookie);
-        let (src, dst) = (*quad.local.ip(), *quad.remote.ip());
+        let (src, dst) = (quad.local.ip(), quad.remote.ip());
         debug!("tcp: wrap -> {header}");
         let len = header.buffer_len();
         let sent = ip.send(
             out,
-            dst,
+            (src, dst),
             IpProtocol::Tcp,
             len,
             Some(Reason::Tcp(why)),
@@ -269,7 +273,7 @@ impl TcpLayer {
     pub(super) fn transmit_syn_ack(
         &mut self,
         now: Instant,
-        ip: &mut Ipv4Layer,
+        ip: &mut IpLayer,
         buf: &mut Vec<u8>,
     ) -> Option<Transmit> {
         while let Some(quad) = self.synacks_due.pop_front() {
@@ -282,12 +286,12 @@ impl TcpLayer {
             };
             let header = self.syn_ack_header(now, &quad, entry.iss, &entry.peer, false);
             let tcp_len = header.buffer_len();
+            let (src, dst) = (quad.local.ip(), quad.remote.ip());
+            let ip_len = IpLayer::header_len(dst);
             buf.clear();
-            buf.resize(IP_HEADER_LEN + tcp_len, 0);
-            let (src, dst) = (*quad.local.ip(), *quad.remote.ip());
-            header.emit(&mut buf[IP_HEADER_LEN..], src, dst);
-            let ip_header = ip.next_header(dst, IpProtocol::Tcp, tcp_len);
-            ip.wrap(buf, &ip_header);
+            buf.resize(ip_len + tcp_len, 0);
+            header.emit(&mut buf[ip_len..], src, dst);
+            ip.wrap(buf, (src, dst), IpProtocol::Tcp, tcp_len);
             self.stats.sent += 1;
             self.handshakes.syn_ack_retransmissions += 1;
             return Some(Transmit {

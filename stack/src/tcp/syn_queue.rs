@@ -184,7 +184,12 @@ impl OurSyn {
             flags: Flags::SYN | Flags::ACK,
             window: self.window,
             urgent: 0,
-            mss: Some(self.mss),
+            // 20 bytes fewer over IPv6, whose header is 20 bytes longer.
+            mss: Some(if quad.remote.is_ipv6() {
+                self.mss.saturating_sub(20)
+            } else {
+                self.mss
+            }),
             window_scale: peer.window_scale.map(|_| self.shift),
             sack_permitted: self.sack && peer.sack_permitted,
             sack_blocks: SackBlocks::default(),

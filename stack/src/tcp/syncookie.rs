@@ -104,9 +104,9 @@ impl Cookies {
     fn hash(&self, t: u64, quad: &Quad, irs: SeqNumber, index: u32) -> u32 {
         let mut hash = SipHasher24::new_with_key(&self.key);
         hash.write_u64(t);
-        hash.write(&quad.local.ip().octets());
+        super::isn::write_ip(&mut hash, quad.local.ip());
         hash.write_u16(quad.local.port());
-        hash.write(&quad.remote.ip().octets());
+        super::isn::write_ip(&mut hash, quad.remote.ip());
         hash.write_u16(quad.remote.port());
         hash.write_u32(irs.0);
         hash.write_u32(index);

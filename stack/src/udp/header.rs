@@ -22,6 +22,8 @@
 //! [RFC 768]: https://www.rfc-editor.org/rfc/rfc768
 
 use std::fmt;
+use std::net::IpAddr;
+#[cfg(test)]
 use std::net::Ipv4Addr;
 
 use crate::ip::checksum;
@@ -113,9 +115,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Whether the checksum over the pseudo-header, header and data is right.
     ///
     /// This checks the arithmetic only; [`Repr::parse`] also accepts a checksum field of 0.
-    pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+    pub fn verify_checksum(&self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>) -> bool {
         let len = self.len();
-        let sum = checksum::pseudo_header(src, dst, PROTOCOL, len);
+        let sum = checksum::pseudo_header_ip(src.into(), dst.into(), PROTOCOL, usize::from(len));
         let datagram = &self.buffer.as_ref()[..usize::from(len)];
         checksum::finish(checksum::add(sum, datagram)) == 0
     }
@@ -150,10 +152,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 
     /// Computes the checksum over the pseudo-header, header and data (up to Length) and
     /// stores it, sending a computed 0 as 0xffff (RFC 768: 0 means "no checksum").
-    pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
+    pub fn fill_checksum(&mut self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>) {
         self.set_checksum(0);
         let len = self.len();
-        let sum = checksum::pseudo_header(src, dst, PROTOCOL, len);
+        let sum = checksum::pseudo_header_ip(src.into(), dst.into(), PROTOCOL, usize::from(len));
         let sum = checksum::finish(checksum::add(
             sum,
             &self.buffer.as_ref()[..usize::from(len)],
@@ -175,13 +177,18 @@ pub struct Repr {
 
 impl Repr {
     /// Reads the header of a checked datagram, verifying its checksum unless the field is 0
-    /// (the sender computed none, which RFC 768 allows over IPv4).
+    /// over IPv4 (the sender computed none, which RFC 768 allows there). Over IPv6 the
+    /// checksum is mandatory, and a datagram with 0 is discarded ([RFC 8200 section 8.1]).
+    ///
+    /// [RFC 8200 section 8.1]: https://www.rfc-editor.org/rfc/rfc8200#section-8.1
     pub fn parse<T: AsRef<[u8]>>(
         packet: &Packet<T>,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
     ) -> Result<Repr, WireError> {
-        if packet.checksum() != 0 && !packet.verify_checksum(src, dst) {
+        let (src, dst) = (src.into(), dst.into());
+        let absent_allowed = src.is_ipv4() && packet.checksum() == 0;
+        if !absent_allowed && !packet.verify_checksum(src, dst) {
             return Err(WireError::BadChecksum);
         }
         Ok(Repr {
@@ -205,7 +212,7 @@ impl Repr {
     ///
     /// The caller has already written the payload at `buf[8..buffer_len()]`; `buf` must hold
     /// [`Repr::buffer_len`] bytes, at most 65,535, and the bytes after are ignored.
-    pub fn emit(&self, buf: &mut [u8], src: Ipv4Addr, dst: Ipv4Addr) {
+    pub fn emit(&self, buf: &mut [u8], src: impl Into<IpAddr>, dst: impl Into<IpAddr>) {
         let mut packet = Packet::new_unchecked(&mut buf[..self.buffer_len()]);
         packet.set_src_port(self.src_port);
         packet.set_dst_port(self.dst_port);

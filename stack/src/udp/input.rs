@@ -1,14 +1,12 @@
 //! UDP input: check a datagram and hand it to the socket bound to its port.
 
-use std::io;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 
 use tracing::debug;
 
 use super::header::{Packet, Repr};
 use super::UdpLayer;
-use crate::ip::icmp::header::DstUnreachable;
-use crate::ip::icmp::input::IcmpError;
+use crate::ip::error::IcmpError;
 use crate::stats::DropReason;
 
 /// What became of a received datagram.
@@ -24,7 +22,7 @@ pub(crate) enum Delivery {
 
 impl UdpLayer {
     /// Handles one UDP datagram (the IP payload) from `src` to `dst`.
-    pub(crate) fn receive(&mut self, src: Ipv4Addr, dst: Ipv4Addr, segment: &[u8]) -> Delivery {
+    pub(crate) fn receive(&mut self, src: IpAddr, dst: IpAddr, segment: &[u8]) -> Delivery {
         self.stats.received += 1;
         let packet = match Packet::new_checked(segment) {
             Ok(packet) => packet,
@@ -43,14 +41,14 @@ impl UdpLayer {
                 return Delivery::Dropped;
             }
         };
-        let from = SocketAddrV4::new(src, header.src_port);
+        let from = SocketAddr::new(src, header.src_port);
         debug!(
             "udp: unwrap {header} -> {} bytes for port {}",
             header.payload_len, header.dst_port
         );
         let Some(socket) = self
             .socket_on_port(header.dst_port)
-            .filter(|socket| socket.accepts(from))
+            .filter(|socket| socket.accepts(from, dst))
         else {
             debug!(port = header.dst_port, "udp: no socket takes this datagram");
             self.stats.dropped.add(DropReason::NoSocket);
@@ -73,22 +71,18 @@ impl UdpLayer {
     /// only a connected socket hears of it (an unconnected one could not tell which of its
     /// peers the error is about).
     pub(crate) fn icmp_error(&mut self, error: &IcmpError) {
-        let Some(socket) = self.socket_on_port(error.local_port) else {
+        let Some(socket) = self.socket_on_port(error.local.port()) else {
             return;
         };
         if socket.remote != Some(error.remote) {
             return;
         }
-        let kind = match error.unreachable {
-            Some(DstUnreachable::PortUnreachable) | Some(DstUnreachable::ProtoUnreachable) => {
-                io::ErrorKind::ConnectionRefused
-            }
-            Some(DstUnreachable::NetUnreachable) => io::ErrorKind::NetworkUnreachable,
-            Some(_) => io::ErrorKind::HostUnreachable,
-            None => return, // time exceeded is only a hint for a datagram socket
+        // Time exceeded, too big: only hints for a datagram socket.
+        let Some(kind) = error.problem.kind() else {
+            return;
         };
         debug!(
-            port = error.local_port,
+            port = error.local.port(),
             ?kind,
             "udp: ICMP error for a connected socket"
         );

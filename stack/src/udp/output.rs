@@ -1,14 +1,14 @@
 //! UDP output: wrap a payload in a UDP header, then hand it to IP.
 
 use std::io;
-use std::net::SocketAddrV4;
+use std::net::{IpAddr, SocketAddr};
 
 use tracing::debug;
 
 use super::header::Repr;
 use super::UdpLayer;
 use crate::ip::header::{IpProtocol, HEADER_LEN as IP_HEADER_LEN};
-use crate::ip::Ipv4Layer;
+use crate::ip::layer::IpLayer;
 use crate::queue::PacketQueue;
 
 /// The UDP header length.
@@ -19,14 +19,16 @@ const UDP_HEADER_LEN: usize = 8;
 pub const MAX_DATAGRAM_PAYLOAD: usize = 65_535 - IP_HEADER_LEN - UDP_HEADER_LEN;
 
 impl UdpLayer {
-    /// Builds and queues one datagram, in fragments when it is larger than the MTU allows.
-    /// `Ok(false)` when the output queue has no room for it yet (the caller waits for room).
+    /// Builds and queues one datagram from `src` (port `local_port`; an address of ours, or
+    /// unspecified to let the IP layer choose), in fragments when it is larger than the MTU
+    /// allows. `Ok(false)` when the output queue has no room for it yet (the caller waits for
+    /// room).
     pub(crate) fn send(
         &mut self,
-        ip: &mut Ipv4Layer,
+        ip: &mut IpLayer,
         out: &mut PacketQueue,
-        local_port: u16,
-        to: SocketAddrV4,
+        (src, local_port): (IpAddr, u16),
+        to: SocketAddr,
         payload: &[u8],
     ) -> io::Result<bool> {
         if payload.len() > MAX_DATAGRAM_PAYLOAD {
@@ -40,7 +42,12 @@ impl UdpLayer {
                 ),
             ));
         }
-        let packets = ip.packets_for(UDP_HEADER_LEN + payload.len());
+        let dst = to.ip();
+        let src = match src {
+            src if !src.is_unspecified() => src,
+            _ => ip.src_for(dst).ok_or_else(|| no_source(dst))?,
+        };
+        let packets = ip.packets_for(dst, UDP_HEADER_LEN + payload.len());
         if packets.is_none_or(|n| n > out.capacity()) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -48,7 +55,7 @@ impl UdpLayer {
                     "a {}-byte datagram takes {packets:?} fragments on MTU {}, more than the \
                      output queue holds ({})",
                     payload.len(),
-                    ip.mtu,
+                    ip.mtu(),
                     out.capacity()
                 ),
             ));
@@ -58,10 +65,9 @@ impl UdpLayer {
             dst_port: to.port(),
             payload_len: payload.len(),
         };
-        let (src, dst) = (ip.addr(), *to.ip());
         let queued = ip.send(
             out,
-            dst,
+            (src, dst),
             IpProtocol::Udp,
             header.buffer_len(),
             None,
@@ -77,4 +83,12 @@ impl UdpLayer {
         }
         Ok(queued)
     }
+}
+
+/// The error for a datagram to `dst` when we have no address of its version.
+fn no_source(dst: IpAddr) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NetworkUnreachable,
+        format!("cannot send to {dst}: this stack has no IPv6 address (IPv6 is off)"),
+    )
 }

@@ -6,16 +6,16 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 use std::task::{Context, Poll, Waker};
 
-use crate::ports;
+use crate::ports::{self, Binding};
 use crate::stats::LayerStats;
 
 /// A received datagram waiting to be read.
 #[derive(Debug)]
 struct Datagram {
-    from: SocketAddrV4,
+    from: SocketAddr,
     data: Vec<u8>,
 }
 
@@ -24,9 +24,11 @@ struct Datagram {
 pub(crate) struct UdpSocketState {
     /// The port this socket is bound to.
     pub(crate) local_port: u16,
+    /// The address it is bound to, and the family it speaks.
+    pub(crate) binding: Binding,
     /// The peer, once `connect` has named one: only its datagrams are received, and `send` goes
     /// to it.
-    pub(crate) remote: Option<SocketAddrV4>,
+    pub(crate) remote: Option<SocketAddr>,
     rx: VecDeque<Datagram>,
     rx_capacity: usize,
     /// Buffers of datagrams already read, kept for the next ones.
@@ -43,13 +45,14 @@ pub(crate) struct UdpSocketState {
 }
 
 impl UdpSocketState {
-    /// Whether this socket takes a datagram from `from`.
-    pub(crate) fn accepts(&self, from: SocketAddrV4) -> bool {
-        self.remote.is_none_or(|remote| remote == from)
+    /// Whether this socket takes a datagram from `from` to `dst` (both as the core names
+    /// them: IPv4 as IPv4).
+    pub(crate) fn accepts(&self, from: SocketAddr, dst: IpAddr) -> bool {
+        self.binding.takes(dst) && self.remote.is_none_or(|remote| remote == from)
     }
 
     /// Queues a datagram; `false` if the queue is full.
-    pub(crate) fn push(&mut self, from: SocketAddrV4, payload: &[u8]) -> bool {
+    pub(crate) fn push(&mut self, from: SocketAddr, payload: &[u8]) -> bool {
         if self.rx.len() >= self.rx_capacity {
             self.dropped += 1;
             return false;
@@ -57,6 +60,7 @@ impl UdpSocketState {
         let mut data = self.free.pop().unwrap_or_default();
         data.clear();
         data.extend_from_slice(payload);
+        let from = self.binding.show(from);
         self.rx.push_back(Datagram { from, data });
         self.wake();
         true
@@ -98,7 +102,7 @@ impl UdpSocketState {
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
-    ) -> Poll<io::Result<(usize, SocketAddrV4)>> {
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
         if let Some(err) = self.take_error() {
             return Poll::Ready(Err(err));
         }
@@ -117,7 +121,7 @@ impl UdpSocketState {
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
-    ) -> Poll<io::Result<(usize, SocketAddrV4)>> {
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
         if let Some(err) = self.take_error() {
             return Poll::Ready(Err(err));
         }
@@ -173,18 +177,21 @@ impl UdpLayer {
     }
 
     /// Binds a new socket to `addr` (port 0: a random free ephemeral port) and returns its
-    /// handle. `our_addr` is the stack's address: a socket may bind to it or to 0.0.0.0.
+    /// handle. `ours` says which addresses are the stack's: a socket may bind to one of them or
+    /// to the unspecified address (`0.0.0.0`, or `[::]` for both versions unless `v6_only`).
     pub(crate) fn bind(
         &mut self,
-        addr: SocketAddrV4,
-        our_addr: Ipv4Addr,
+        addr: SocketAddr,
+        v6_only: bool,
+        ours: impl Fn(IpAddr) -> bool,
         rng: &mut fastrand::Rng,
     ) -> io::Result<usize> {
-        if !addr.ip().is_unspecified() && *addr.ip() != our_addr {
+        let binding = Binding::new(addr.ip(), v6_only);
+        if !binding.ip.is_unspecified() && !ours(binding.ip) {
             return Err(io::Error::new(
                 io::ErrorKind::AddrNotAvailable,
                 format!(
-                    "cannot bind to {}: this stack's address is {our_addr}",
+                    "cannot bind to {}: it is not this stack's address",
                     addr.ip()
                 ),
             ));
@@ -206,6 +213,7 @@ impl UdpLayer {
         };
         let state = UdpSocketState {
             local_port: port,
+            binding,
             remote: None,
             rx: VecDeque::new(),
             rx_capacity: self.recv_queue,
@@ -264,7 +272,7 @@ impl UdpLayer {
 mod tests {
     use super::*;
 
-    const US: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
+    const US: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 77, 0, 2));
 
     fn layer() -> (UdpLayer, fastrand::Rng) {
         (UdpLayer::new(2), fastrand::Rng::with_seed(3))
@@ -273,33 +281,50 @@ mod tests {
     #[test]
     fn bind_rules() {
         let (mut udp, mut rng) = layer();
-        let a = udp.bind(SocketAddrV4::new(US, 9001), US, &mut rng).unwrap();
+        let a = udp
+            .bind(SocketAddr::new(US, 9001), false, |a| a == US, &mut rng)
+            .unwrap();
         let err = udp
-            .bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 9001), US, &mut rng)
+            .bind(
+                SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 9001),
+                false,
+                |a| a == US,
+                &mut rng,
+            )
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
         let err = udp
             .bind(
-                SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 1),
-                US,
+                SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)), 1),
+                false,
+                |a| a == US,
                 &mut rng,
             )
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrNotAvailable);
         let eph = udp
-            .bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0), US, &mut rng)
+            .bind(
+                SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0),
+                false,
+                |a| a == US,
+                &mut rng,
+            )
             .unwrap();
         let port = udp.socket(eph).unwrap().local_port;
         assert!(ports::EPHEMERAL.contains(&port));
         udp.close(a);
-        assert!(udp.bind(SocketAddrV4::new(US, 9001), US, &mut rng).is_ok());
+        assert!(udp
+            .bind(SocketAddr::new(US, 9001), false, |a| a == US, &mut rng)
+            .is_ok());
     }
 
     #[test]
     fn queue_is_bounded_and_fifo() {
         let (mut udp, mut rng) = layer();
-        let h = udp.bind(SocketAddrV4::new(US, 7), US, &mut rng).unwrap();
-        let peer = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 1), 5000);
+        let h = udp
+            .bind(SocketAddr::new(US, 7), false, |a| a == US, &mut rng)
+            .unwrap();
+        let peer = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::new(10, 77, 0, 1)), 5000);
         let sock = udp.socket(h).unwrap();
         assert!(sock.push(peer, b"one"));
         assert!(sock.push(peer, b"two"));
@@ -324,7 +349,9 @@ mod tests {
     #[test]
     fn an_icmp_error_is_reported_once() {
         let (mut udp, mut rng) = layer();
-        let h = udp.bind(SocketAddrV4::new(US, 7), US, &mut rng).unwrap();
+        let h = udp
+            .bind(SocketAddr::new(US, 7), false, |a| a == US, &mut rng)
+            .unwrap();
         let sock = udp.socket(h).unwrap();
         sock.set_error(io::ErrorKind::ConnectionRefused);
         let mut cx = Context::from_waker(Waker::noop());

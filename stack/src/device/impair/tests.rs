@@ -803,7 +803,7 @@ async fn the_stack_drops_every_corrupted_datagram() {
     let mut cx = Context::from_waker(Waker::noop());
     let mut delivered = 0;
     while let Poll::Ready(Ok((n, from))) = host.udp_poll_recv_from(&mut cx, socket, &mut buf) {
-        assert_eq!(from, SocketAddrV4::new(US, 5000));
+        assert_eq!(from, SocketAddrV4::new(US, 5000).into());
         let number = number_of_payload(&buf[..n]);
         assert_eq!(&buf[..n], &schedule[number as usize].1[28..], "intact data");
         delivered += 1;

@@ -1,34 +1,16 @@
 //! ICMP input: answer echo requests, match echo replies, pass errors up.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::Ipv4Addr;
 
 use tracing::debug;
 
 use super::header::{DstUnreachable, Packet, Repr};
 use super::IcmpLayer;
-use crate::ip::header::{self as ip_header, IpProtocol};
+use crate::ip::error::{IcmpError, Problem};
 use crate::ip::Ipv4Layer;
 use crate::queue::PacketQueue;
 use crate::stats::DropReason;
 use crate::time::Instant;
-
-/// An ICMP error about a datagram we sent, for the transport that sent it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct IcmpError {
-    /// Destination unreachable (with its reason) or `None` for time exceeded.
-    pub(crate) unreachable: Option<DstUnreachable>,
-    /// The transport protocol of the offending datagram.
-    pub(crate) protocol: IpProtocol,
-    /// Our port in the offending datagram (its source port).
-    pub(crate) local_port: u16,
-    /// Where the offending datagram was going.
-    pub(crate) remote: SocketAddrV4,
-    /// Our address in the offending datagram (its source address).
-    pub(crate) local_addr: Ipv4Addr,
-    /// The quoted transport header's bytes 4 to 7, if quoted: a TCP segment's sequence number,
-    /// which shows whether the error can be about anything we have in flight (RFC 5927 4.1).
-    pub(crate) quoted_seq: Option<u32>,
-}
 
 impl IcmpLayer {
     /// Handles one ICMP message addressed to us. Returns an error report for the transport layer
@@ -73,8 +55,12 @@ impl IcmpLayer {
             Repr::EchoReply { ident, seq_no, .. } if ident == self.echo_ident => {
                 self.echo_reply(now, seq_no)
             }
-            Repr::DstUnreachable { reason, invoking } => self.error_about(Some(reason), invoking),
-            Repr::TimeExceeded { invoking, .. } => self.error_about(None, invoking),
+            Repr::DstUnreachable { reason, invoking } => {
+                self.error_about(reason.problem(), invoking)
+            }
+            Repr::TimeExceeded { invoking, .. } => {
+                self.error_about(Problem::TimeExceeded, invoking)
+            }
             _ => {
                 debug!("icmp: no handler for {repr}");
                 self.stats.drop(DropReason::Unhandled)
@@ -101,12 +87,8 @@ impl IcmpLayer {
     }
 
     /// Reads the quoted datagram of an error message, counting it as delivered or dropped.
-    fn error_about(
-        &mut self,
-        unreachable: Option<DstUnreachable>,
-        invoking: &[u8],
-    ) -> Option<IcmpError> {
-        match IcmpError::about(unreachable, invoking) {
+    fn error_about(&mut self, problem: Problem, invoking: &[u8]) -> Option<IcmpError> {
+        match IcmpError::about(problem, invoking) {
             Ok(error) => {
                 self.stats.delivered += 1;
                 Some(error)
@@ -116,34 +98,17 @@ impl IcmpLayer {
     }
 }
 
-impl IcmpError {
-    /// The error `unreachable` (or time exceeded, for `None`) about `invoking`, a datagram of
-    /// ours: its IP header and the first 8 bytes of its transport header, which hold the ports
-    /// (RFC 792 quotes at least that much). The link layer uses it too, for a packet whose next
-    /// hop never answered ARP, as Linux does (`arp_error_report`).
-    pub(crate) fn about(
-        unreachable: Option<DstUnreachable>,
-        invoking: &[u8],
-    ) -> Result<IcmpError, DropReason> {
-        let Ok((quoted, header_len)) = ip_header::parse_quoted(invoking) else {
-            debug!("icmp: error quotes no readable IP header");
-            return Err(DropReason::Truncated);
-        };
-        let Some(ports) = invoking.get(header_len..header_len + 4) else {
-            debug!("icmp: error quotes too little of the datagram to find its ports");
-            return Err(DropReason::Truncated);
-        };
-        let quoted_seq = invoking
-            .get(header_len + 4..header_len + 8)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-        Ok(IcmpError {
-            unreachable,
-            protocol: quoted.protocol,
-            local_port: u16::from_be_bytes([ports[0], ports[1]]),
-            remote: SocketAddrV4::new(quoted.dst_addr, u16::from_be_bytes([ports[2], ports[3]])),
-            local_addr: quoted.src_addr,
-            quoted_seq,
-        })
+impl DstUnreachable {
+    /// What this reason means to a transport.
+    pub(crate) fn problem(self) -> Problem {
+        match self {
+            DstUnreachable::PortUnreachable | DstUnreachable::ProtoUnreachable => Problem::Refused,
+            DstUnreachable::NetUnreachable => Problem::NetUnreachable,
+            DstUnreachable::FragRequired { next_hop_mtu } => Problem::TooBig {
+                mtu: u32::from(next_hop_mtu),
+            },
+            DstUnreachable::HostUnreachable | DstUnreachable::Other(_) => Problem::HostUnreachable,
+        }
     }
 }
 

@@ -15,7 +15,7 @@
 //!   not a protocol of their own beside IP as ARP is, with options such as the link-layer
 //!   address of the sender or of the target.
 //!
-//! [`header`] reads and writes these messages; nothing here is on the host's input path yet.
+//! [`header`] reads and writes these messages; `layer.rs` answers and sends them.
 //!
 //! [RFC 4443]: https://www.rfc-editor.org/rfc/rfc4443
 //! [RFC 4861]: https://www.rfc-editor.org/rfc/rfc4861
@@ -24,6 +24,7 @@
 
 mod codes;
 pub mod header;
+pub(crate) mod layer;
 
 pub use header::{
     quote, DstUnreachable, Packet, ParamProblem, Repr, TimeExceeded, HEADER_LEN, MAX_INVOKING_LEN,

@@ -42,6 +42,9 @@ use super::IpProtocol;
 
 pub mod ext;
 pub mod header;
+pub(crate) mod input;
+pub(crate) mod layer;
+pub(crate) mod output;
 
 pub use ext::{walk, Chain, DropReason, FragmentHeader, ParamProblemCode, Verdict};
 pub use header::{Packet, Repr, HEADER_LEN};

@@ -339,7 +339,7 @@ impl Harness {
     pub fn accept(&mut self, port: u16) -> Option<ConnId> {
         match self.host.tcp_poll_accept(&mut cx(), port) {
             Poll::Ready(Ok((id, remote))) => {
-                assert_eq!(remote, SocketAddrV4::new(THEM, PEER_PORT));
+                assert_eq!(remote, SocketAddrV4::new(THEM, PEER_PORT).into());
                 Some(id)
             }
             Poll::Ready(Err(err)) => panic!("accept failed: {err}"),

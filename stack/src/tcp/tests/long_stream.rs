@@ -177,7 +177,7 @@ impl Pair {
             now: Instant::from_secs(1),
             buf: Vec::new(),
         };
-        let any = "0.0.0.0:5001".parse().unwrap_or_else(|_| unreachable!());
+        let any: std::net::SocketAddr = "0.0.0.0:5001".parse().unwrap_or_else(|_| unreachable!());
         pair.b
             .host
             .tcp_listen(any, None)

@@ -1,0 +1,129 @@
+//! Both versions of IP behind one face, for the transports.
+//!
+//! UDP and TCP are written once: they name their peer by a [`std::net::IpAddr`] and ask this
+//! layer to put the right header in front of their segment, 20 bytes of IPv4 or 40 of IPv6.
+//! The one thing a transport must know of the version is in its checksum: the pseudo-header
+//! has the addresses of the version in use ([`crate::ip::checksum::pseudo_header_ip`]).
+
+use std::net::IpAddr;
+
+use super::header::{IpProtocol, HEADER_LEN as V4_HEADER_LEN};
+use super::ipv6::layer::Ipv6Layer;
+use super::ipv6::HEADER_LEN as V6_HEADER_LEN;
+use super::Ipv4Layer;
+use crate::link::Reason;
+use crate::queue::PacketQueue;
+
+/// The internet layer of a host: IPv4 always, IPv6 when configured.
+#[derive(Debug)]
+pub(crate) struct IpLayer {
+    /// IPv4.
+    pub(crate) v4: Ipv4Layer,
+    /// IPv6, when the host has an IPv6 address.
+    pub(crate) v6: Option<Ipv6Layer>,
+}
+
+impl IpLayer {
+    /// The length of the IP header in front of a packet to `dst`.
+    pub(crate) const fn header_len(dst: IpAddr) -> usize {
+        match dst {
+            IpAddr::V4(_) => V4_HEADER_LEN,
+            IpAddr::V6(_) => V6_HEADER_LEN,
+        }
+    }
+
+    /// The link's MTU.
+    pub(crate) fn mtu(&self) -> usize {
+        self.v4.mtu
+    }
+
+    /// Our source address for a packet to `dst`: our IPv4 address, or the IPv6 address of the
+    /// right scope; `None` when we have no usable address of that version.
+    pub(crate) fn src_for(&self, dst: IpAddr) -> Option<IpAddr> {
+        match dst {
+            IpAddr::V4(_) => Some(IpAddr::V4(self.v4.addr())),
+            IpAddr::V6(dst) => self.v6.as_ref()?.src_for(dst).map(IpAddr::V6),
+        }
+    }
+
+    /// Whether `addr` is one of our usable addresses.
+    pub(crate) fn is_ours(&self, addr: IpAddr) -> bool {
+        match addr {
+            IpAddr::V4(addr) => addr == self.v4.addr(),
+            IpAddr::V6(addr) => self.v6.as_ref().is_some_and(|v6| v6.is_ours(addr)),
+        }
+    }
+
+    /// Runs `send` with `ttl` as the TTL or Hop Limit of the packets it builds (a socket's
+    /// `IP_TTL` or `IPV6_UNICAST_HOPS`), then goes back to the default; `None` keeps it.
+    pub(crate) fn with_ttl<R>(&mut self, ttl: Option<u8>, send: impl FnOnce(&mut Self) -> R) -> R {
+        let Some(ttl) = ttl else {
+            return send(self);
+        };
+        let v4 = std::mem::replace(&mut self.v4.ttl, ttl);
+        let v6 = self
+            .v6
+            .as_mut()
+            .map(|v6| std::mem::replace(&mut v6.hop_limit, ttl));
+        let result = send(self);
+        self.v4.ttl = v4;
+        if let (Some(layer), Some(hop_limit)) = (self.v6.as_mut(), v6) {
+            layer.hop_limit = hop_limit;
+        }
+        result
+    }
+
+    /// Writes the IP header from `src` to `dst` in front of a payload of `payload_len` bytes
+    /// that is already in `packet` after [`IpLayer::header_len`] bytes. The two addresses are of
+    /// one version (the transport's connection has them so).
+    pub(crate) fn wrap(
+        &mut self,
+        packet: &mut [u8],
+        (src, dst): (IpAddr, IpAddr),
+        protocol: IpProtocol,
+        payload_len: usize,
+    ) {
+        match (src, dst, self.v6.as_mut()) {
+            (IpAddr::V6(src), IpAddr::V6(dst), Some(v6)) => {
+                let header = v6.header((src, dst), protocol, payload_len);
+                v6.wrap(packet, &header);
+            }
+            (_, IpAddr::V4(dst), _) => {
+                let header = self.v4.next_header(dst, protocol, payload_len);
+                self.v4.wrap(packet, &header);
+            }
+            _ => {}
+        }
+    }
+
+    /// How many packets a datagram of `payload_len` bytes to `dst` takes; `None` when it
+    /// cannot go at all.
+    pub(crate) fn packets_for(&self, dst: IpAddr, payload_len: usize) -> Option<usize> {
+        match dst {
+            IpAddr::V4(_) => self.v4.packets_for(payload_len),
+            IpAddr::V6(_) => self.v6.as_ref()?.packets_for(payload_len),
+        }
+    }
+
+    /// Builds a packet from `src` to `dst` and queues it for the link (in fragments when it is
+    /// larger than the MTU): `fill` writes the transport's `payload_len` bytes, then the IP
+    /// header goes in front. Returns `false`, sending nothing, when it cannot go (no room in
+    /// the queue; see [`IpLayer::packets_for`]).
+    pub(crate) fn send(
+        &mut self,
+        out: &mut PacketQueue,
+        (src, dst): (IpAddr, IpAddr),
+        protocol: IpProtocol,
+        payload_len: usize,
+        why: Option<Reason>,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> bool {
+        match (src, dst, self.v6.as_mut()) {
+            (IpAddr::V6(src), IpAddr::V6(dst), Some(v6)) => {
+                v6.send(out, (src, dst), protocol, payload_len, why, fill)
+            }
+            (_, IpAddr::V4(dst), _) => self.v4.send(out, dst, protocol, payload_len, why, fill),
+            _ => false,
+        }
+    }
+}
