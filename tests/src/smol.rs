@@ -67,7 +67,7 @@
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::io;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -81,7 +81,7 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpo
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tunstack::device::{Device as OurDevice, Medium as OurMedium};
 use tunstack::link::ethernet::MacAddr;
-use tunstack::Ipv4Cidr;
+use tunstack::{Ipv4Cidr, Ipv6Cidr};
 
 mod ethernet;
 
@@ -113,6 +113,8 @@ pub struct SmolConfig {
     pub congestion: CongestionControl,
     /// smoltcp's MAC address, on a device that carries Ethernet frames (unused on bare IP).
     pub mac: MacAddr,
+    /// smoltcp's IPv6 address, when it speaks IPv6 too (its `proto-ipv6`).
+    pub addr6: Option<Ipv6Cidr>,
 }
 
 impl SmolConfig {
@@ -127,7 +129,14 @@ impl SmolConfig {
             seed: 1,
             congestion: CongestionControl::None,
             mac: tunstack::Config::mac_for(addr.address()),
+            addr6: None,
         }
+    }
+
+    /// This configuration with an IPv6 address as well.
+    pub fn with_ipv6(mut self, addr6: Ipv6Cidr) -> SmolConfig {
+        self.addr6 = Some(addr6);
+        self
     }
 }
 
@@ -307,13 +316,19 @@ impl SmolStack {
             &mut device,
             smoltcp::time::Instant::from_micros(0),
         );
-        let addr = config.addr;
+        let (addr, addr6) = (config.addr, config.addr6);
         iface.update_ip_addrs(|addrs| {
-            // One address fits any address list smoltcp can be built with.
+            // Two addresses fit smoltcp's default address list.
             let _ = addrs.push(IpCidr::new(
                 IpAddress::Ipv4(addr.address()),
                 addr.prefix_len(),
             ));
+            if let Some(addr6) = addr6 {
+                let _ = addrs.push(IpCidr::new(
+                    IpAddress::Ipv6(addr6.address()),
+                    addr6.prefix_len(),
+                ));
+            }
         });
         let span = u64::from(u16::MAX - EPHEMERAL_FIRST) + 1;
         let offset = u16::try_from(config.seed % span).unwrap_or(0);
@@ -353,6 +368,11 @@ impl SmolStack {
     /// smoltcp's IPv4 address.
     pub fn addr(&self) -> Ipv4Addr {
         self.shared().lock().config.addr.address()
+    }
+
+    /// smoltcp's IPv6 address, when it has one.
+    pub fn addr6(&self) -> Option<Ipv6Addr> {
+        self.shared().lock().config.addr6.map(|a| a.address())
     }
 
     /// The state of every TCP socket smoltcp still has, including those whose handles were
@@ -565,7 +585,11 @@ impl SmolStream {
     /// the SYN again for as long as no answer comes: bound the call with `tokio::time::timeout`.
     ///
     /// Cancel safety: dropping the future abandons the attempt.
-    pub async fn connect(stack: &SmolStack, remote: SocketAddrV4) -> io::Result<SmolStream> {
+    pub async fn connect(
+        stack: &SmolStack,
+        remote: impl Into<SocketAddr>,
+    ) -> io::Result<SmolStream> {
+        let remote: SocketAddr = remote.into();
         let shared = stack.shared();
         let handle = {
             let mut core = shared.lock();
@@ -606,13 +630,13 @@ impl SmolStream {
     }
 
     /// smoltcp's address and port; `NotConnected` once the connection is closed.
-    pub fn local_addr(&self) -> io::Result<SocketAddrV4> {
-        endpoint_v4(self.socket.peek(tcp::Socket::local_endpoint))
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        endpoint(self.socket.peek(tcp::Socket::local_endpoint))
     }
 
     /// The peer's address and port; `NotConnected` once the connection is closed.
-    pub fn peer_addr(&self) -> io::Result<SocketAddrV4> {
-        endpoint_v4(self.socket.peek(tcp::Socket::remote_endpoint))
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        endpoint(self.socket.peek(tcp::Socket::remote_endpoint))
     }
 
     /// Waits until the connection is CLOSED: after TIME-WAIT (10 s in smoltcp) when smoltcp
@@ -653,16 +677,12 @@ impl SmolStream {
     }
 }
 
-fn endpoint_v4(endpoint: Option<IpEndpoint>) -> io::Result<SocketAddrV4> {
+fn endpoint(endpoint: Option<IpEndpoint>) -> io::Result<SocketAddr> {
     match endpoint {
-        Some(IpEndpoint {
-            addr: IpAddress::Ipv4(addr),
-            port,
-        }) => Ok(SocketAddrV4::new(addr, port)),
-        #[allow(unreachable_patterns)]
-        _ => Err(io::Error::new(
+        Some(IpEndpoint { addr, port }) => Ok(SocketAddr::new(addr.into(), port)),
+        None => Err(io::Error::new(
             io::ErrorKind::NotConnected,
-            "smoltcp: the socket has no IPv4 endpoint",
+            "smoltcp: the socket has no endpoint",
         )),
     }
 }
@@ -1090,6 +1110,6 @@ pub async fn smol_connects(
         .await
         .expect("smoltcp's connect");
     let (ours, from) = listener.accept().await.expect("our accept");
-    assert_eq!(smol.local_addr().ok().map(Into::into), Some(from));
+    assert_eq!(smol.local_addr().ok(), Some(from));
     (ours, smol)
 }

@@ -254,8 +254,8 @@ async fn handshake(medium: Medium, role: Role) {
     let info = ours.info().unwrap();
     assert_eq!(info.state, State::Established);
     assert_eq!(smol.state(), SmolState::Established);
-    assert_eq!(ours.local_addr().unwrap(), smol.peer_addr().unwrap().into());
-    assert_eq!(ours.peer_addr().unwrap(), smol.local_addr().unwrap().into());
+    assert_eq!(ours.local_addr().unwrap(), smol.peer_addr().unwrap());
+    assert_eq!(ours.peer_addr().unwrap(), smol.local_addr().unwrap());
     match role {
         Role::OursClient => assert_eq!(smol.local_addr().unwrap().port(), PORT),
         Role::SmolClient => assert_eq!(ours.local_addr().unwrap().port(), PORT),
