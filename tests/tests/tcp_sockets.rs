@@ -15,9 +15,10 @@ use tunstack_tests::two_stacks::{pair, within, CLIENT};
 async fn connect_accept_and_addresses() {
     let (client, server) = pair();
     let listener = TcpListener::bind(&server, "0.0.0.0:80").await.unwrap();
+    // As bound, like a kernel socket's (and tokio's): the unspecified address stays.
     assert_eq!(
         listener.local_addr().unwrap(),
-        "10.0.0.2:80".parse::<SocketAddr>().unwrap()
+        "0.0.0.0:80".parse::<SocketAddr>().unwrap()
     );
     let stream = within("connect", TcpStream::connect(&client, "10.0.0.2:80"))
         .await
