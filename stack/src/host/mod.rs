@@ -61,6 +61,7 @@ use crate::ip::input::{Inbound, Received};
 use crate::ip::ipv6::input::{Inbound6, Received6};
 use crate::ip::ipv6::layer::Ipv6Layer;
 use crate::ip::layer::IpLayer;
+use crate::ip::pmtu::PathMtus;
 use crate::ip::{Ipv4Cidr, Ipv4Layer, Ipv6Cidr, DEFAULT_TTL};
 use crate::link::ethernet::MacAddr;
 use crate::link::interface::EthernetInterface;
@@ -228,7 +229,11 @@ impl Host {
         let icmp = IcmpLayer::new(config.icmp_rate_limit, rng.u16(..), config.mtu);
         let icmpv6 = Icmpv6Layer::new(config.icmp_rate_limit, rng.u16(..));
         Ok(Host {
-            ip: IpLayer { v4, v6 },
+            ip: IpLayer {
+                v4,
+                v6,
+                pmtu: PathMtus::new(config.mtu),
+            },
             icmp,
             icmpv6,
             udp: UdpLayer::new(config.udp_recv_queue),
@@ -345,7 +350,7 @@ impl Host {
                 .icmp
                 .receive(now, &mut self.ip.v4, &mut self.out, src, payload);
             if let Some(error) = error {
-                self.transport_error(&error);
+                self.transport_error(now, &error);
             }
             return;
         }
@@ -393,7 +398,7 @@ impl Host {
                 .icmpv6
                 .receive(now, v6, &mut self.out, (src, dst), inbound.payload);
             if let Some(error) = error {
-                self.transport_error(&error);
+                self.transport_error(now, &error);
             }
             return;
         }
@@ -462,11 +467,34 @@ impl Host {
     }
 
     /// An ICMP or ICMPv6 error about a datagram we sent, to the transport that sent it.
-    fn transport_error(&mut self, error: &IcmpError) {
+    ///
+    /// A smaller path MTU reported about a UDP datagram is believed when a socket of ours is on
+    /// its source port: UDP has no sequence numbers to check it by (TCP checks its own).
+    fn transport_error(&mut self, now: Instant, error: &IcmpError) {
         match error.protocol {
-            IpProtocol::Udp => self.udp.icmp_error(error),
-            IpProtocol::Tcp => self.tcp.icmp_error(error),
+            IpProtocol::Udp => {
+                if let Problem::TooBig { mtu } = error.problem {
+                    if self.udp.socket_on_port(error.local.port()).is_some() {
+                        let remote = error.remote.ip();
+                        self.ip.pmtu.lower(now, remote, mtu, error.sent_len);
+                    }
+                }
+                self.udp.icmp_error(error)
+            }
+            IpProtocol::Tcp => self.tcp.icmp_error(now, &mut self.ip, error),
             _ => {}
+        }
+    }
+
+    /// Path MTUs that aged out: the paths are the link's size again, and TCP grows its
+    /// segments back.
+    fn expire_paths(&mut self, now: Instant) {
+        if self.ip.pmtu.poll_at().is_none_or(|at| at > now) {
+            return;
+        }
+        for dst in self.ip.pmtu.expire(now) {
+            let mss = self.ip.path_mss(dst);
+            self.tcp.path_mtu_changed(now, dst, mss);
         }
     }
 
@@ -478,6 +506,7 @@ impl Host {
     /// answer while the next one is tried.
     pub fn transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
         self.expire_fragments(now);
+        self.expire_paths(now);
         if self.link.is_none() {
             return self.transmit_ip(now, buf);
         }
@@ -485,7 +514,7 @@ impl Host {
             let link = self.link.as_mut()?;
             let own = link.transmit(now, buf);
             // Before TCP's timers run: a connect that has just failed sends no more SYNs.
-            self.report_undeliverable();
+            self.report_undeliverable(now);
             if let Some(why) = own {
                 return Some(Transmit { why });
             }
@@ -531,7 +560,7 @@ impl Host {
     /// Tells the senders of packets that could not be delivered: a next hop that never
     /// answered ARP is "host unreachable", as an ICMP error from a router would say (Linux does
     /// the same, `arp_error_report`); no route is "network unreachable".
-    fn report_undeliverable(&mut self) {
+    fn report_undeliverable(&mut self, now: Instant) {
         let Some(link) = self.link.as_mut() else {
             return;
         };
@@ -542,7 +571,7 @@ impl Host {
                 Problem::HostUnreachable
             };
             if let Ok(error) = IcmpError::about(problem, &lost.packet) {
-                self.transport_error(&error);
+                self.transport_error(now, &error);
             }
         }
     }
@@ -565,7 +594,7 @@ impl Host {
     pub fn poll_at(&self) -> Option<Instant> {
         let link = self.link.as_ref().and_then(EthernetInterface::poll_at);
         let fragments = self.ip.v4.reassembler.poll_at();
-        [self.tcp.poll_at(), link, fragments]
+        [self.tcp.poll_at(), link, fragments, self.ip.pmtu.poll_at()]
             .into_iter()
             .flatten()
             .min()
@@ -614,6 +643,8 @@ impl Host {
 mod ethernet_tests;
 #[cfg(test)]
 mod ipv6_tests;
+#[cfg(test)]
+mod pmtu_tests;
 mod sockets;
 #[cfg(test)]
 mod tests;

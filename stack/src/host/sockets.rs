@@ -290,7 +290,13 @@ impl Host {
             .ip
             .src_for(remote.ip())
             .ok_or_else(|| ipv6_off(remote.ip()))?;
-        self.tcp.connect(now, our, remote, &mut self.rng)
+        let id = self.tcp.connect(now, our, remote, &mut self.rng)?;
+        // A path known to be narrower than the link: segments start at its size.
+        if self.ip.pmtu.get(remote.ip()) < self.ip.mtu() {
+            let mss = self.ip.path_mss(remote.ip());
+            self.tcp.path_mtu_changed(now, remote.ip(), mss);
+        }
+        Ok(id)
     }
 
     /// Whether the handshake of `id` is over: `Ready(Ok)` once it is established, an error if

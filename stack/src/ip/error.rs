@@ -65,6 +65,9 @@ pub(crate) struct IcmpError {
     pub(crate) local: SocketAddr,
     /// Where the offending datagram was going.
     pub(crate) remote: SocketAddr,
+    /// The offending packet's length, as its header says (the quote may be cut short): what
+    /// did not fit, for a router that did not say what would (RFC 1191 section 7).
+    pub(crate) sent_len: usize,
     /// The quoted transport header's bytes 4 to 7, if quoted: a TCP segment's sequence number,
     /// which shows whether the error can be about anything we have in flight (RFC 5927 4.1).
     pub(crate) quoted_seq: Option<u32>,
@@ -75,7 +78,7 @@ impl IcmpError {
     /// message: an IPv4 or IPv6 packet, by its version. The link layer uses it too, for a
     /// packet whose next hop never answered, as Linux does (`arp_error_report`).
     pub(crate) fn about(problem: Problem, invoking: &[u8]) -> Result<IcmpError, DropReason> {
-        let (src, dst, protocol, at) = match invoking.first().map(|b| b >> 4) {
+        let (src, dst, protocol, at, sent_len) = match invoking.first().map(|b| b >> 4) {
             Some(6) => quoted_v6(invoking)?,
             _ => {
                 let Ok((quoted, header_len)) = parse_quoted(invoking) else {
@@ -83,7 +86,8 @@ impl IcmpError {
                     return Err(DropReason::Truncated);
                 };
                 let (src, dst) = (quoted.src_addr.into(), quoted.dst_addr.into());
-                (src, dst, quoted.protocol, header_len)
+                let sent_len = header_len + quoted.payload_len;
+                (src, dst, quoted.protocol, header_len, sent_len)
             }
         };
         let Some(ports) = invoking.get(at..at + 4) else {
@@ -99,6 +103,7 @@ impl IcmpError {
             protocol,
             local: SocketAddr::new(src, port(0)),
             remote: SocketAddr::new(dst, port(2)),
+            sent_len,
             quoted_seq,
         })
     }
@@ -107,18 +112,21 @@ impl IcmpError {
 /// The addresses, the upper-layer protocol and where its header starts in a quoted IPv6
 /// packet. The quote may be cut anywhere, so extension headers are stepped over by their
 /// lengths alone; a quote of a fragment other than the first has no transport header.
-fn quoted_v6(invoking: &[u8]) -> Result<(IpAddr, IpAddr, IpProtocol, usize), DropReason> {
+type Quoted = (IpAddr, IpAddr, IpProtocol, usize, usize);
+
+fn quoted_v6(invoking: &[u8]) -> Result<Quoted, DropReason> {
     let fixed = invoking
         .get(..ipv6::HEADER_LEN)
         .ok_or(DropReason::Truncated)?;
     let header = ipv6::Packet::new_unchecked(fixed);
     let (src, dst) = (header.src_addr().into(), header.dst_addr().into());
+    let sent_len = ipv6::HEADER_LEN + usize::from(header.payload_len());
     let mut next = header.next_header();
     let mut at = ipv6::HEADER_LEN;
     for _ in 0..=ipv6::ext::MAX_EXT_HEADERS {
         let bytes = invoking.get(at..at + 8).ok_or(DropReason::Truncated)?;
         let len = match next {
-            NextHeader::Protocol(protocol) => return Ok((src, dst, protocol, at)),
+            NextHeader::Protocol(protocol) => return Ok((src, dst, protocol, at, sent_len)),
             NextHeader::NoNextHeader => return Err(DropReason::Unhandled),
             NextHeader::Fragment if u16::from_be_bytes([bytes[2], bytes[3]]) & 0xfff8 != 0 => {
                 return Err(DropReason::Unhandled)

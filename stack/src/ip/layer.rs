@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use super::header::{IpProtocol, HEADER_LEN as V4_HEADER_LEN};
 use super::ipv6::layer::Ipv6Layer;
 use super::ipv6::HEADER_LEN as V6_HEADER_LEN;
+use super::pmtu::PathMtus;
 use super::Ipv4Layer;
 use crate::link::Reason;
 use crate::queue::PacketQueue;
@@ -21,6 +22,8 @@ pub(crate) struct IpLayer {
     pub(crate) v4: Ipv4Layer,
     /// IPv6, when the host has an IPv6 address.
     pub(crate) v6: Option<Ipv6Layer>,
+    /// What each destination's path carries, when less than our link.
+    pub(crate) pmtu: PathMtus,
 }
 
 impl IpLayer {
@@ -35,6 +38,14 @@ impl IpLayer {
     /// The link's MTU.
     pub(crate) fn mtu(&self) -> usize {
         self.v4.mtu
+    }
+
+    /// The largest TCP segment's data that fits the path to `dst`: its path MTU less the IP
+    /// header and a TCP header without options.
+    pub(crate) fn path_mss(&self, dst: IpAddr) -> usize {
+        self.pmtu
+            .get(dst)
+            .saturating_sub(Self::header_len(dst) + 20)
     }
 
     /// Our source address for a packet to `dst`: our IPv4 address, or the IPv6 address of the
@@ -100,7 +111,9 @@ impl IpLayer {
     /// cannot go at all.
     pub(crate) fn packets_for(&self, dst: IpAddr, payload_len: usize) -> Option<usize> {
         match dst {
-            IpAddr::V4(_) => self.v4.packets_for(payload_len),
+            IpAddr::V4(_) => self
+                .v4
+                .packets_within(payload_len, self.pmtu.get(dst).min(self.v4.mtu)),
             IpAddr::V6(_) => self.v6.as_ref()?.packets_for(payload_len),
         }
     }
@@ -122,8 +135,20 @@ impl IpLayer {
             (IpAddr::V6(src), IpAddr::V6(dst), Some(v6)) => {
                 v6.send(out, (src, dst), protocol, payload_len, why, fill)
             }
-            (_, IpAddr::V4(dst), _) => self.v4.send(out, dst, protocol, payload_len, why, fill),
+            (_, IpAddr::V4(v4_dst), _) => self.within_path(dst, |v4| {
+                v4.send(out, v4_dst, protocol, payload_len, why, fill)
+            }),
             _ => false,
         }
+    }
+
+    /// Runs `send` on IPv4 with the MTU of the path to `dst` (fragments are cut to it).
+    fn within_path<R>(&mut self, dst: IpAddr, send: impl FnOnce(&mut Ipv4Layer) -> R) -> R {
+        let path = self.pmtu.get(dst);
+        let narrowest = path.min(self.v4.mtu);
+        let link = std::mem::replace(&mut self.v4.mtu, narrowest);
+        let result = send(&mut self.v4);
+        self.v4.mtu = link;
+        result
     }
 }

@@ -29,6 +29,7 @@ pub(crate) mod input;
 pub mod ipv6;
 pub(crate) mod layer;
 pub(crate) mod output;
+pub mod pmtu;
 
 pub use addr::{CidrParseError, HostError, Ipv4Cidr, NotAHost};
 pub use addr6::Ipv6Cidr;

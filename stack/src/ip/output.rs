@@ -71,11 +71,17 @@ impl Ipv4Layer {
 
     /// How many packets a datagram with `payload_len` bytes of payload takes on this link: 1
     /// when it fits the MTU, else its fragments; `None` when the MTU cannot carry a fragment.
+    #[cfg(test)]
     pub(crate) fn packets_for(&self, payload_len: usize) -> Option<usize> {
-        if HEADER_LEN + payload_len <= self.mtu {
+        self.packets_within(payload_len, self.mtu)
+    }
+
+    /// Like [`Ipv4Layer::packets_for`], on a path of `mtu` bytes.
+    pub(crate) fn packets_within(&self, payload_len: usize, mtu: usize) -> Option<usize> {
+        if HEADER_LEN + payload_len <= mtu {
             return Some(1);
         }
-        let pieces = plan(payload_len, self.mtu.saturating_sub(HEADER_LEN)).len();
+        let pieces = plan(payload_len, mtu.saturating_sub(HEADER_LEN)).len();
         (pieces > 0).then_some(pieces)
     }
 

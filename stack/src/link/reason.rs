@@ -198,6 +198,10 @@ impl fmt::Display for Why {
 fn recovery_words(why: &Why, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match why {
         Why::Timeout { n, rto_ms } => write!(f, "retransmission #{n} after RTO {rto_ms} ms"),
+        Why::PathMtu { mtu } => write!(
+            f,
+            "retransmission in smaller segments: a router reported the path MTU is {mtu} bytes"
+        ),
         Why::GoBack => f.write_str(
             "retransmission: going back to the oldest unacknowledged byte after the timeout",
         ),

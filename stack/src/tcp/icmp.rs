@@ -27,12 +27,15 @@ use super::pos::Pos;
 use super::seq::SeqNumber;
 use super::state::State;
 use super::TcpLayer;
-use crate::ip::error::IcmpError;
+use crate::ip::error::{IcmpError, Problem};
+use crate::ip::layer::IpLayer;
 use crate::stats::DropReason;
+use crate::time::Instant;
 
 impl TcpLayer {
-    /// An ICMP error quoting a segment of ours: the connection it is about may end, or note it.
-    pub(crate) fn icmp_error(&mut self, error: &IcmpError) {
+    /// An ICMP error quoting a segment of ours: the connection it is about may end, or note it;
+    /// a smaller path MTU shrinks the segments of every connection to that peer.
+    pub(crate) fn icmp_error(&mut self, now: Instant, ip: &mut IpLayer, error: &IcmpError) {
         let quad = Quad {
             local: error.local,
             remote: error.remote,
@@ -53,9 +56,13 @@ impl TcpLayer {
             self.stats.dropped.add(DropReason::Unhandled);
             return;
         }
-        // Path MTU discovery (RFC 1191) is not done: our segments fit the link's MTU, and TUN
-        // and the in-memory wire have no smaller hop behind them. Time exceeded is a routing
-        // loop's doing, and passes.
+        if let Problem::TooBig { mtu } = error.problem {
+            let remote = quad.remote.ip();
+            ip.pmtu.lower(now, remote, mtu, error.sent_len);
+            self.path_mtu_changed(now, remote, ip.path_mss(remote));
+            return;
+        }
+        // Time exceeded is a routing loop's doing, and passes.
         let Some(kind) = error.problem.kind() else {
             return;
         };
@@ -71,5 +78,51 @@ impl TcpLayer {
             debug!(%quad, ?kind, "tcp: ICMP error, kept as a soft error");
             conn.soft_error = Some(kind);
         }
+    }
+
+    /// The path to `remote` now carries segments of `mss` bytes of data (less or more than
+    /// before): every connection to it sizes its segments so. Going down, what is in flight
+    /// and larger was dropped on the way: it is sent again at once, in smaller segments,
+    /// without the congestion response of a loss (RFC 1191 section 6.5; Linux's
+    /// `tcp_simple_retransmit`). Going up (the value aged out), segments grow back to what the
+    /// handshake agreed.
+    pub(crate) fn path_mtu_changed(&mut self, now: Instant, remote: std::net::IpAddr, mss: usize) {
+        let mss = mss.max(super::config::MIN_MSS);
+        for index in 0..self.slots.len() {
+            let Some(conn) = self.slots[index].conn.as_mut() else {
+                continue;
+            };
+            if conn.quad.remote.ip() != remote {
+                continue;
+            }
+            conn.snd.mss_path = mss;
+            let new = mss.min(conn.snd.mss_agreed);
+            if new == conn.snd.mss {
+                continue;
+            }
+            let smaller = new < conn.snd.mss && conn.state.is_synchronized();
+            debug!(quad = %conn.quad, from = conn.snd.mss, to = new, "tcp: path MTU changed, segment size too");
+            conn.snd.mss = new;
+            if smaller && conn.snd.in_flight() > 0 {
+                conn.resend_smaller(now, new);
+                self.mark_ready(index);
+            }
+        }
+    }
+}
+
+impl super::connection::Connection {
+    /// Sends again from SND.UNA in segments of the new size: the larger ones in flight did
+    /// not get through.
+    fn resend_smaller(&mut self, now: Instant, mss: usize) {
+        let _ = now;
+        // Karn: what goes again cannot be timed.
+        self.timers.timed = None;
+        self.timers.sent_times.clear();
+        // The duplicate ACKs our resending draws start no fast recovery (RFC 6582's guard).
+        self.rec.recover = self.snd.max;
+        self.snd.go_back();
+        let header = if self.quad.remote.is_ipv6() { 60 } else { 40 };
+        self.why = Some(super::why::Why::PathMtu { mtu: mss + header });
     }
 }

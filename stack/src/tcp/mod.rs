@@ -185,6 +185,15 @@ impl TcpLayer {
         }
     }
 
+    /// Each connection's send MSS, for tests.
+    #[cfg(test)]
+    pub(crate) fn send_mss(&self) -> Vec<usize> {
+        self.slots
+            .iter()
+            .filter_map(|slot| slot.conn.as_ref().map(|c| c.snd.mss))
+            .collect()
+    }
+
     /// The initial send sequence number for a new connection (RFC 6528).
     fn iss_for(&mut self, quad: &Quad, now: Instant) -> seq::SeqNumber {
         #[cfg(test)]

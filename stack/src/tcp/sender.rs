@@ -48,6 +48,12 @@ pub(crate) struct Sender {
     pub(crate) up: Pos,
     /// The MSS we send with: the peer's, bounded by our link.
     pub(crate) mss: usize,
+    /// The largest `mss` may be: what the handshake agreed. A smaller path MTU lowers `mss`
+    /// below it for a while ([`crate::ip::pmtu`]).
+    pub(crate) mss_agreed: usize,
+    /// What the path carries, when a router said it is less than the link: `mss` stays
+    /// within it ([`crate::ip::pmtu`]).
+    pub(crate) mss_path: usize,
     /// The end of the last small (less than a full segment) segment of new data sent: while
     /// SND.UNA is below it, Nagle's rule holds other small segments back.
     pub(crate) small_sent_end: Pos,
@@ -71,6 +77,8 @@ impl Sender {
             fin: None,
             up: Pos::SYN,
             mss: super::config::DEFAULT_MSS.min(our_mss),
+            mss_agreed: super::config::DEFAULT_MSS.min(our_mss),
+            mss_path: usize::MAX,
             small_sent_end: Pos::SYN,
             nodelay: false,
         }
@@ -131,7 +139,8 @@ impl Sender {
     /// The peer's SYN arrived: it takes segments of `mss` bytes, and scales its window by
     /// `shift` if both SYNs offered scaling.
     pub(crate) fn start(&mut self, mss: usize, shift: Option<u8>) {
-        self.mss = mss;
+        self.mss = mss.min(self.mss_path);
+        self.mss_agreed = mss;
         self.shift = shift.unwrap_or(0);
     }
 

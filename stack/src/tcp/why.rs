@@ -36,6 +36,15 @@ pub enum Why {
     },
     /// Going on from the oldest unacknowledged byte after a timeout.
     GoBack,
+    /// Sent again in smaller segments: a router on the path reported a smaller MTU ([RFC
+    /// 1191], [RFC 8201]).
+    ///
+    /// [RFC 1191]: https://www.rfc-editor.org/rfc/rfc1191
+    /// [RFC 8201]: https://www.rfc-editor.org/rfc/rfc8201
+    PathMtu {
+        /// The path MTU now.
+        mtu: usize,
+    },
     /// Fast recovery begins: a fast retransmission after duplicate ACKs.
     FastRetransmit {
         /// Duplicate ACKs counted.
