@@ -72,9 +72,9 @@ impl UdpSocket {
 
     /// Sends one datagram to `target`; returns the bytes sent (all of `buf`).
     ///
-    /// A datagram larger than the link's MTU allows (1472 bytes of payload on MTU 1500) goes in
-    /// IPv4 fragments; one larger than UDP over IPv4 carries (65,507 bytes of payload) is an
-    /// `InvalidInput` error. Waits only when the stack's output queue has no room for it.
+    /// A datagram larger than the path's MTU allows (1472 bytes of payload on MTU 1500 over
+    /// IPv4) goes in fragments; one larger than UDP carries (65,507 bytes of payload over IPv4,
+    /// 65,527 over IPv6) is an `InvalidInput` error. Waits only when the stack's output queue has no room for it.
     ///
     /// Cancel safety: cancel safe; a cancelled send sent nothing.
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddr) -> io::Result<usize> {

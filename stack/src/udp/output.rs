@@ -14,9 +14,13 @@ use crate::queue::PacketQueue;
 /// The UDP header length.
 const UDP_HEADER_LEN: usize = 8;
 
-/// The largest payload a UDP datagram may carry at all: 65,535 bytes of IPv4 datagram less the
-/// 20-byte IP and 8-byte UDP headers, as on Linux (`EMSGSIZE` above it).
+/// The largest payload a UDP datagram may carry at all over IPv4: 65,535 bytes of IPv4 datagram
+/// less the 20-byte IP and 8-byte UDP headers, as on Linux (`EMSGSIZE` above it).
 pub const MAX_DATAGRAM_PAYLOAD: usize = 65_535 - IP_HEADER_LEN - UDP_HEADER_LEN;
+
+/// The largest over IPv6: its Payload Length of 65,535 counts no fixed header, only the 8-byte
+/// UDP header (jumbograms, RFC 2675, are not sent).
+pub const MAX_DATAGRAM_PAYLOAD_V6: usize = 65_535 - UDP_HEADER_LEN;
 
 impl UdpLayer {
     /// Builds and queues one datagram from `src` (port `local_port`; an address of ours, or
@@ -31,18 +35,27 @@ impl UdpLayer {
         to: SocketAddr,
         payload: &[u8],
     ) -> io::Result<bool> {
-        if payload.len() > MAX_DATAGRAM_PAYLOAD {
+        let dst = to.ip();
+        let (max, why) = if dst.is_ipv6() {
+            (
+                MAX_DATAGRAM_PAYLOAD_V6,
+                "over IPv6 (65,535 less the 8-byte UDP header)",
+            )
+        } else {
+            (
+                MAX_DATAGRAM_PAYLOAD,
+                "over IPv4 (65,535 less the 20-byte IP and 8-byte UDP headers)",
+            )
+        };
+        if payload.len() > max {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "a {}-byte datagram is too long: UDP over IPv4 carries at most \
-                     {MAX_DATAGRAM_PAYLOAD} bytes (65,535 less the 20-byte IP and 8-byte UDP \
-                     headers)",
+                    "a {}-byte datagram is too long: UDP carries at most {max} bytes {why}",
                     payload.len()
                 ),
             ));
         }
-        let dst = to.ip();
         let src = match src {
             src if !src.is_unspecified() => src,
             _ => ip.src_for(dst).ok_or_else(|| no_source(dst))?,
