@@ -14,6 +14,7 @@ use crate::ip::IpProtocol;
 use crate::stats::DropReason;
 use crate::time::Instant;
 
+mod flood;
 mod output;
 mod reassembly;
 
