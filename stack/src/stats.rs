@@ -21,7 +21,8 @@ pub enum DropReason {
     /// A malformed TCP option.
     BadOption,
     /// A fragment that can be no part of a datagram: no data, or More Fragments set on a length
-    /// that is not a multiple of 8 bytes ([RFC 791 section 3.2]).
+    /// that is not a multiple of 8 bytes ([RFC 791 section 3.2]; for IPv6 also a Fragment header
+    /// that is not where the packet's header chain leads).
     ///
     /// [RFC 791 section 3.2]: https://www.rfc-editor.org/rfc/rfc791#section-3.2
     Fragment,
@@ -58,8 +59,8 @@ pub enum DropReason {
     TooBig,
     /// Addressed off our network, and no gateway is set.
     NoRoute,
-    /// Reassembly: the datagram's time ran out before its fragments were all in (30 s). Counted
-    /// once per fragment held.
+    /// Reassembly: the datagram's time ran out before its fragments were all in (30 s for IPv4,
+    /// 60 s for IPv6). Counted once per fragment held.
     ReassemblyTimeout,
     /// Reassembly: a fragment overlapped data held, or disagreed on where the datagram ends.
     /// The whole datagram goes ([RFC 5722], as Linux does for IPv4); counted once per fragment.
@@ -72,10 +73,17 @@ pub enum DropReason {
     /// Reassembly: the memory bound for all datagrams in reassembly was reached; the new
     /// fragment goes.
     ReassemblyMemory,
-    /// Reassembly: the datagram would be larger than 65,535 bytes; it goes whole.
+    /// Reassembly: the datagram would be larger than 65,535 bytes; it goes whole. (An IPv6
+    /// fragment that would end past 65,535 bytes goes alone, with a Parameter Problem.)
     ReassemblyTooBig,
     /// Reassembly: the datagram came in more fragments than allowed; it goes whole.
     ReassemblyTooManyFragments,
+    /// Reassembly (IPv6): a first fragment that does not hold the whole header chain, up to
+    /// and including the upper-layer header ([RFC 7112], [RFC 8200 section 4.5]).
+    ///
+    /// [RFC 7112]: https://www.rfc-editor.org/rfc/rfc7112
+    /// [RFC 8200 section 4.5]: https://www.rfc-editor.org/rfc/rfc8200#section-4.5
+    ReassemblyIncompleteChain,
     /// IPv6: an extension header chain that cannot be processed ([RFC 8200 section 4]): too
     /// long, truncated, an option or routing header that says drop. Logs name the exact
     /// reason ([`crate::ip::ipv6::DropReason`]).
@@ -86,7 +94,7 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in display order.
-    pub const ALL: [DropReason; 24] = [
+    pub const ALL: [DropReason; 25] = [
         DropReason::Truncated,
         DropReason::BadLength,
         DropReason::BadVersion,
@@ -110,6 +118,7 @@ impl DropReason {
         DropReason::ReassemblyMemory,
         DropReason::ReassemblyTooBig,
         DropReason::ReassemblyTooManyFragments,
+        DropReason::ReassemblyIncompleteChain,
         DropReason::ExtensionHeader,
     ];
 
@@ -139,6 +148,7 @@ impl DropReason {
             DropReason::ReassemblyMemory => "reassembly_memory",
             DropReason::ReassemblyTooBig => "reassembly_too_big",
             DropReason::ReassemblyTooManyFragments => "reassembly_too_many_fragments",
+            DropReason::ReassemblyIncompleteChain => "reassembly_incomplete_chain",
             DropReason::ExtensionHeader => "extension_header",
         }
     }

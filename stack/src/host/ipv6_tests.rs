@@ -276,3 +276,61 @@ fn a_stack_without_ipv6_refuses_ipv6_sockets_and_packets() {
     a.receive(Instant::ZERO, &packet(B6, A6, 17, &[0; 8]));
     assert_eq!(a.stats().ip.dropped.get(DropReason::BadVersion), 1);
 }
+
+/// `ping -6 -s 4000`: the request goes in fragments with a Fragment header, is joined, and the
+/// 4008-byte reply goes back in fragments too.
+#[test]
+fn a_large_ping6_goes_in_fragments_both_ways() {
+    let (mut a, mut b) = pair();
+    let data: Vec<u8> = (0..4000u32).map(|i| (i * 7) as u8).collect();
+    b.ping_send(Instant::ZERO, A6.into(), 3, &data).unwrap();
+    let crossed = exchange(&mut a, &mut b, Instant::ZERO);
+    assert_eq!(crossed.len(), 6, "three fragments each way");
+    for packet in &crossed {
+        let view = ipv6::Packet::new_checked(&packet[..]).unwrap();
+        assert_eq!(view.next_header(), ipv6::NextHeader::Fragment);
+        assert!(packet.len() <= 1500);
+    }
+    assert!(b.ping_poll_reply(&mut cx(), 3).is_ready());
+    assert_eq!(a.stats().ipv6.delivered, 1, "one packet, reassembled");
+}
+
+#[test]
+fn an_8000_byte_udp_datagram_over_ipv6_arrives_whole() {
+    let (mut a, mut b) = pair();
+    let server = a.udp_bind("[::]:7".parse::<SocketAddr>().unwrap()).unwrap();
+    let client = b.udp_bind("[::]:0".parse::<SocketAddr>().unwrap()).unwrap();
+    let data: Vec<u8> = (0..8000u32).map(|i| (i * 13) as u8).collect();
+    let to = SocketAddr::new(A6.into(), 7);
+    assert!(b.udp_poll_send_to(&mut cx(), client, &data, to).is_ready());
+    let crossed = exchange(&mut a, &mut b, Instant::ZERO);
+    assert_eq!(
+        crossed.len(),
+        6,
+        "8048 bytes in six fragments of at most 1448 bytes of data"
+    );
+    let mut buf = vec![0u8; 9000];
+    let Poll::Ready(Ok((n, _))) = a.udp_poll_recv_from(&mut cx(), server, &mut buf) else {
+        panic!("received");
+    };
+    assert!(buf[..n] == data[..], "the datagram arrives whole");
+}
+
+/// A fragment alone: after 60 seconds the sender hears "fragment reassembly time exceeded".
+#[test]
+fn a_lone_first_fragment_times_out_with_icmpv6_time_exceeded() {
+    let (mut a, mut b) = pair();
+    let data = vec![1u8; 3000];
+    b.ping_send(Instant::ZERO, A6.into(), 4, &data).unwrap();
+    let mut buf = Vec::new();
+    b.transmit(Instant::ZERO, &mut buf).unwrap();
+    a.receive(Instant::ZERO, &buf);
+    assert!(drain(&mut a, Instant::from_secs(59)).is_empty());
+    assert_eq!(a.poll_at(), Some(Instant::from_secs(60)));
+    let sent = drain(&mut a, Instant::from_secs(60));
+    assert_eq!(sent.len(), 1);
+    let error = ipv6::Packet::new_checked(&sent[0][..]).unwrap();
+    let message = icmpv6::Packet::new_checked(error.payload()).unwrap();
+    assert_eq!((message.msg_type(), message.code()), (3, 1));
+    assert_eq!(a.stats().ipv6.dropped.get(DropReason::ReassemblyTimeout), 1);
+}

@@ -536,6 +536,7 @@ impl Host {
     /// [RFC 792]: https://www.rfc-editor.org/rfc/rfc792
     /// [RFC 1122 3.3.2]: https://www.rfc-editor.org/rfc/rfc1122#section-3.3.2
     fn expire_fragments(&mut self, now: Instant) {
+        self.expire_fragments_v6(now);
         if self.ip.v4.reassembler.poll_at().is_none_or(|at| at > now) {
             return;
         }
@@ -553,6 +554,30 @@ impl Host {
                 let (ip, out) = (&mut self.ip.v4, &mut self.out);
                 self.icmp
                     .send_time_exceeded(now, ip, out, reason, key.src, &quote);
+            }
+        }
+    }
+
+    /// IPv6's packets whose reassembly time (60 s) has run out, as [`Host::expire_fragments`]
+    /// for IPv4: ICMPv6 time exceeded, code 1, only when the first fragment came ([RFC 8200
+    /// section 4.5]).
+    ///
+    /// [RFC 8200 section 4.5]: https://www.rfc-editor.org/rfc/rfc8200#section-4.5
+    fn expire_fragments_v6(&mut self, now: Instant) {
+        let Some(v6) = self.ip.v6.as_mut() else {
+            return;
+        };
+        if v6.reassembler.poll_at().is_none_or(|at| at > now) {
+            return;
+        }
+        for expired in v6.reassembler.expire(now) {
+            debug!(src = %expired.key.src, fragments = expired.fragments, "ipv6: reassembly timed out");
+            let reason = DropReason::ReassemblyTimeout;
+            v6.stats.dropped.add_many(reason, expired.fragments);
+            if let Some((mut first, data)) = expired.first {
+                first.extend_from_slice(&data);
+                self.icmpv6
+                    .send_reassembly_timeout(now, v6, &mut self.out, &first);
             }
         }
     }
@@ -594,10 +619,17 @@ impl Host {
     pub fn poll_at(&self) -> Option<Instant> {
         let link = self.link.as_ref().and_then(EthernetInterface::poll_at);
         let fragments = self.ip.v4.reassembler.poll_at();
-        [self.tcp.poll_at(), link, fragments, self.ip.pmtu.poll_at()]
-            .into_iter()
-            .flatten()
-            .min()
+        let fragments6 = self.ip.v6.as_ref().and_then(|v6| v6.reassembler.poll_at());
+        [
+            self.tcp.poll_at(),
+            link,
+            fragments,
+            fragments6,
+            self.ip.pmtu.poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Whether the host still has work without any socket: packets waiting for the link, or

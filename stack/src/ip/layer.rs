@@ -8,6 +8,7 @@
 use std::net::IpAddr;
 
 use super::header::{IpProtocol, HEADER_LEN as V4_HEADER_LEN};
+use super::ipv6::fragment;
 use super::ipv6::layer::Ipv6Layer;
 use super::ipv6::HEADER_LEN as V6_HEADER_LEN;
 use super::pmtu::PathMtus;
@@ -114,7 +115,14 @@ impl IpLayer {
             IpAddr::V4(_) => self
                 .v4
                 .packets_within(payload_len, self.pmtu.get(dst).min(self.v4.mtu)),
-            IpAddr::V6(_) => self.v6.as_ref()?.packets_for(payload_len),
+            IpAddr::V6(_) => {
+                let path = self.pmtu.get(dst).min(self.v6.as_ref()?.mtu);
+                if super::ipv6::HEADER_LEN + payload_len <= path {
+                    return Some(1);
+                }
+                let pieces = fragment::plan(payload_len, path).len();
+                (pieces > 0).then_some(pieces)
+            }
         }
     }
 
@@ -132,8 +140,12 @@ impl IpLayer {
         fill: impl FnOnce(&mut [u8]),
     ) -> bool {
         match (src, dst, self.v6.as_mut()) {
-            (IpAddr::V6(src), IpAddr::V6(dst), Some(v6)) => {
-                v6.send(out, (src, dst), protocol, payload_len, why, fill)
+            (IpAddr::V6(src), IpAddr::V6(v6_dst), Some(v6)) => {
+                let path = self.pmtu.get(dst).min(v6.mtu);
+                let link = std::mem::replace(&mut v6.mtu, path);
+                let sent = v6.send(out, (src, v6_dst), protocol, payload_len, why, fill);
+                v6.mtu = link;
+                sent
             }
             (_, IpAddr::V4(v4_dst), _) => self.within_path(dst, |v4| {
                 v4.send(out, v4_dst, protocol, payload_len, why, fill)

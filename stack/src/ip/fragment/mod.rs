@@ -10,7 +10,13 @@
 //!   `ip/output.rs` uses it for UDP and ICMP; TCP never fragments (it sizes its segments to
 //!   the MTU and sets Don't Fragment).
 //!
+//! IPv6 ([RFC 8200 section 4.5]) fragments only at the source, in a Fragment extension header
+//! with a 32-bit Identification; [`crate::ip::ipv6::fragment`] joins its fragments with this
+//! same [`Reassembler`] (keyed by source, destination and Identification, with a 60-second
+//! timeout) and cuts its packets with this same [`plan`].
+//!
 //! [RFC 791 section 3.2]: https://www.rfc-editor.org/rfc/rfc791#section-3.2
+//! [RFC 8200 section 4.5]: https://www.rfc-editor.org/rfc/rfc8200#section-4.5
 
 use std::net::Ipv4Addr;
 

@@ -327,7 +327,8 @@ fn datagrams_with_other_keys_do_not_mix() {
 }
 
 /// A flood of 100,000 random fragments from many sources: the memory account stays within its
-/// bound at every step, and once the timeout has passed nothing is left.
+/// bound at every step, once the timeout has passed nothing is left, and a real datagram then
+/// gets through.
 #[test]
 fn a_flood_of_random_fragments_stays_bounded() {
     let config = ReassemblyConfig::default();
@@ -374,4 +375,17 @@ fn a_flood_of_random_fragments_stays_bounded() {
     r.expire(now + config.timeout);
     assert!(r.is_empty());
     assert_eq!((r.memory(), r.poll_at()), (0, None));
+    // Once the flood's datagrams have timed out, a real one gets through.
+    let payload = data(4008);
+    let mut last = Outcome::Held;
+    for (offset, more, bytes) in cut(&payload, 1480).iter().rev() {
+        assert_eq!(last, Outcome::Held);
+        let fragment = Fragment {
+            offset: *offset,
+            more: *more,
+            data: bytes,
+        };
+        last = r.insert(now, (1, 1), HEADER, fragment);
+    }
+    assert!(matches!(last, Outcome::Complete(whole) if whole.payload == payload));
 }

@@ -267,7 +267,6 @@ impl Icmpv6Layer {
     /// time ([RFC 8200 section 4.5]).
     ///
     /// [RFC 8200 section 4.5]: https://www.rfc-editor.org/rfc/rfc8200#section-4.5
-    #[allow(dead_code)] // called once IPv6 reassembly is in
     pub(crate) fn send_reassembly_timeout(
         &mut self,
         now: Instant,

@@ -147,6 +147,11 @@ pub enum ParamProblemCode {
     UnrecognizedNextHeader,
     /// 2: an unrecognized IPv6 option.
     UnrecognizedOption,
+    /// 3: a first fragment that does not hold the whole header chain ([RFC 7112]); sent by
+    /// reassembly ([`crate::ip::ipv6::fragment`]), never by the walk.
+    ///
+    /// [RFC 7112]: https://www.rfc-editor.org/rfc/rfc7112
+    IncompleteHeaderChain,
 }
 
 impl From<ParamProblemCode> for u8 {
@@ -155,6 +160,7 @@ impl From<ParamProblemCode> for u8 {
             ParamProblemCode::ErroneousHeaderField => 0,
             ParamProblemCode::UnrecognizedNextHeader => 1,
             ParamProblemCode::UnrecognizedOption => 2,
+            ParamProblemCode::IncompleteHeaderChain => 3,
         }
     }
 }

@@ -12,6 +12,7 @@ use std::net::Ipv6Addr;
 use tracing::debug;
 
 use super::ext::{walk, Chain, ParamProblemCode, Verdict};
+use super::fragment::{reassemble, Reassembly};
 use super::header::{Packet, Repr, HEADER_LEN};
 use super::layer::Ipv6Layer;
 use crate::ip::IpProtocol;
@@ -96,7 +97,6 @@ pub(crate) enum Received6<'a> {
     /// A whole datagram, for the upper layer.
     Packet(Inbound6<'a>),
     /// The fragment that completed a datagram: the datagram, joined, for [`Inbound6::of`].
-    #[allow(dead_code)] // made once IPv6 reassembly is in
     Reassembled(Vec<u8>),
     /// Dropped, and the sender should hear why: an ICMPv6 Parameter Problem quoting `packet`.
     Problem {
@@ -220,39 +220,44 @@ pub(crate) fn is_v4_mapped(addr: Ipv6Addr) -> bool {
 }
 
 impl Ipv6Layer {
-    /// A packet with a Fragment header. An atomic fragment (offset 0, no more to come, [RFC
-    /// 6946]) is a whole packet and goes up at once; the pieces of a larger datagram are not
-    /// reassembled yet, and are dropped and counted.
+    /// A packet with a Fragment header ([RFC 8200 section 4.5]): held until its packet is
+    /// whole, then walked again from the start; an atomic fragment ([RFC 6946]) is whole at
+    /// once.
     ///
+    /// [RFC 8200 section 4.5]: https://www.rfc-editor.org/rfc/rfc8200#section-4.5
     /// [RFC 6946]: https://www.rfc-editor.org/rfc/rfc6946
     fn fragment<'a>(
         &mut self,
-        _now: Instant,
+        now: Instant,
         bytes: &'a [u8],
         header: &Repr,
         fragment: super::FragmentHeader,
         offset: usize,
     ) -> Option<Received6<'a>> {
-        if !fragment.is_atomic() {
-            debug!(%header, "ipv6: drop fragment");
-            return self.stats.drop(DropReason::Fragment);
-        }
-        let rest = &bytes[HEADER_LEN + offset..HEADER_LEN + header.payload_len];
-        let dst_multicast = header.dst_addr.is_multicast();
-        match walk(fragment.next_header, rest, dst_multicast) {
-            Ok(Chain::Upper {
-                protocol,
-                offset: more,
-            }) => {
-                self.stats.delivered += 1;
-                Some(Received6::Packet(Inbound6::new(
-                    bytes,
-                    *header,
-                    protocol,
-                    offset + more,
-                )))
+        let packet = Packet::new_checked(bytes).ok()?;
+        let at = offset - super::ext::FRAGMENT_HEADER_LEN;
+        match reassemble(&mut self.reassembler, now, &packet, at, fragment) {
+            Reassembly::Held => {
+                debug!(%header, offset = fragment.offset, "ipv6: fragment held for reassembly");
+                None
             }
-            _ => self.stats.drop(DropReason::ExtensionHeader),
+            Reassembly::Complete { packet, fragments } => {
+                debug!(%header, fragments, "ipv6: reassembled {} bytes", packet.len());
+                self.stats.delivered += 1;
+                Some(Received6::Reassembled(packet))
+            }
+            Reassembly::Dropped(dropped) => {
+                debug!(%header, reason = %dropped.reason, "ipv6: drop fragment");
+                self.stats
+                    .dropped
+                    .add_many(dropped.reason, dropped.fragments);
+                let problem = dropped.problem?;
+                Some(Received6::Problem {
+                    code: problem.code,
+                    pointer: problem.pointer,
+                    packet: &bytes[..packet.total_len()],
+                })
+            }
         }
     }
 }

@@ -39,8 +39,9 @@ pub(crate) struct Ipv6Layer {
     /// Identification of the next fragmented datagram ([RFC 8200 4.5]), 32 bits.
     ///
     /// [RFC 8200 4.5]: https://www.rfc-editor.org/rfc/rfc8200#section-4.5
-    #[allow(dead_code)] // read once IPv6 fragmentation is in
     pub(crate) next_ident: u32,
+    /// Packets whose fragments are arriving.
+    pub(crate) reassembler: super::fragment::Ipv6Reassembler,
     /// Counters.
     pub(crate) stats: LayerStats,
 }
@@ -66,6 +67,7 @@ impl Ipv6Layer {
             hop_limit,
             mtu: 1500,
             next_ident: first_ident,
+            reassembler: super::fragment::reassembler(),
             stats: LayerStats::default(),
         }
     }

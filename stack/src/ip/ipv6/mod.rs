@@ -27,7 +27,9 @@
 //!
 //! [`header`] reads and writes the fixed header; [`ext`] walks the chain to the upper-layer
 //! protocol, or to the verdict a bad chain earns (drop it, or drop it and answer with an
-//! ICMPv6 Parameter Problem). Neither is wired into the host's input path yet.
+//! ICMPv6 Parameter Problem). [`fragment`] joins the fragments a walk stops at into whole
+//! packets, and cuts packets too big for the path MTU into fragments. None of them is wired into
+//! the host's input path yet.
 //!
 //! [RFC 8200]: https://www.rfc-editor.org/rfc/rfc8200
 //! [RFC 8200 section 4]: https://www.rfc-editor.org/rfc/rfc8200#section-4
@@ -41,6 +43,7 @@ use std::fmt;
 use super::IpProtocol;
 
 pub mod ext;
+pub mod fragment;
 pub mod header;
 pub(crate) mod input;
 pub(crate) mod layer;

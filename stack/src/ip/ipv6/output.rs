@@ -1,8 +1,9 @@
 //! IPv6 output: from a transport protocol down to the link.
 //!
 //! The transport has written its header and data after byte 40; the 40-byte fixed header goes
-//! in front, with Next Header naming the transport and no extension headers: a host that
-//! sends only whole packets has none to add.
+//! in front, with Next Header naming the transport. A packet larger than the path's MTU (a UDP
+//! datagram, an echo reply; TCP never is) goes in fragments, each with a Fragment header
+//! ([`super::fragment`]); no other extension header is ever sent.
 
 use std::net::Ipv6Addr;
 
@@ -10,7 +11,7 @@ use tracing::debug;
 
 use super::header::{Repr, HEADER_LEN};
 use super::layer::Ipv6Layer;
-use super::NextHeader;
+use super::{fragment, NextHeader};
 use crate::ip::IpProtocol;
 use crate::link::Reason;
 use crate::queue::PacketQueue;
@@ -51,15 +52,10 @@ impl Ipv6Layer {
         );
     }
 
-    /// How many packets a datagram with `payload_len` bytes of payload takes: 1 when it fits
-    /// the MTU; `None` otherwise (larger datagrams are not sent yet).
-    pub(crate) fn packets_for(&self, payload_len: usize) -> Option<usize> {
-        (HEADER_LEN + payload_len <= self.mtu).then_some(1)
-    }
-
     /// Builds a whole packet and queues it for the link: `fill` writes the upper-layer
-    /// payload (`payload_len` bytes), then the fixed header goes in front. Returns `false`,
-    /// sending nothing, when the queue has no room or the packet is larger than the MTU.
+    /// payload (`payload_len` bytes), then the fixed header goes in front; larger than the MTU,
+    /// it goes in fragments. Returns `false`, sending nothing, when the queue has no room for
+    /// all of it or it cannot go at all (over 65,535 bytes).
     pub(crate) fn send(
         &mut self,
         out: &mut PacketQueue,
@@ -69,7 +65,10 @@ impl Ipv6Layer {
         why: Option<Reason>,
         fill: impl FnOnce(&mut [u8]),
     ) -> bool {
-        if self.packets_for(payload_len).is_none() || !out.has_room() {
+        if HEADER_LEN + payload_len > self.mtu {
+            return self.send_fragments(out, addrs, protocol, payload_len, fill);
+        }
+        if !out.has_room() {
             return false;
         }
         let header = self.header(addrs, protocol, payload_len);
@@ -77,5 +76,37 @@ impl Ipv6Layer {
             fill(&mut packet[HEADER_LEN..]);
             self.wrap(packet, &header);
         })
+    }
+
+    /// Builds the payload once, then queues its fragments, all or none. The Identification
+    /// is a counter from a random start: RFC 7739 asks for values an off-path attacker cannot
+    /// guess, which a per-host counter only partly gives (Linux hashes the addresses with a
+    /// secret); a teaching stack keeps the counter, visible in captures.
+    fn send_fragments(
+        &mut self,
+        out: &mut PacketQueue,
+        addrs: (Ipv6Addr, Ipv6Addr),
+        protocol: IpProtocol,
+        payload_len: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> bool {
+        let count = fragment::plan(payload_len, self.mtu).len();
+        if count == 0 || out.free_slots() < count {
+            return false;
+        }
+        let mut payload = vec![0; payload_len];
+        fill(&mut payload);
+        let header = self.header(addrs, protocol, payload_len);
+        let ident = self.next_ident;
+        self.next_ident = self.next_ident.wrapping_add(1);
+        debug!(
+            "ipv6: {payload_len} bytes of {protocol} over MTU {}: {count} fragments (ident {ident:#010x})",
+            self.mtu
+        );
+        let sent = fragment::queue_fragments(out, &header, ident, &payload, self.mtu);
+        if sent {
+            self.stats.sent += count as u64;
+        }
+        sent
     }
 }
