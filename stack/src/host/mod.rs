@@ -52,6 +52,7 @@ use tracing::debug;
 use crate::device::Medium;
 use crate::ip::addr6::link_local_for;
 use crate::ip::error::{IcmpError, Problem};
+use crate::ip::fragment::{Reassembler, ReassemblyConfig};
 use crate::ip::header::IpProtocol;
 use crate::ip::icmp::header::{DstUnreachable, TimeExceeded};
 use crate::ip::icmp::{IcmpLayer, RateLimit, ERROR_QUOTE_MAX};
@@ -117,6 +118,12 @@ pub struct Config {
     pub gateway: Option<Ipv4Addr>,
     /// The neighbour cache's bounds and timers (ARP).
     pub neighbours: NeighbourConfig,
+    /// IPv4 reassembly's limits: 30 s, 4 MiB for all datagrams, 64 fragments each.
+    pub reassembly: ReassemblyConfig,
+    /// IPv6 reassembly's limits: 60 s ([RFC 8200 section 4.5]), 4 MiB, 64 fragments each.
+    ///
+    /// [RFC 8200 section 4.5]: https://www.rfc-editor.org/rfc/rfc8200#section-4.5
+    pub reassembly6: ReassemblyConfig,
 }
 
 impl Config {
@@ -138,6 +145,8 @@ impl Config {
             mac: Config::mac_for(addr.address()),
             gateway: None,
             neighbours: NeighbourConfig::default(),
+            reassembly: ReassemblyConfig::default(),
+            reassembly6: crate::ip::ipv6::fragment::REASSEMBLY_CONFIG,
         }
     }
 
@@ -220,10 +229,12 @@ impl Host {
         };
         let mut v4 = Ipv4Layer::new(config.addr, config.ttl, rng.u16(..));
         v4.mtu = config.mtu;
+        v4.reassembler = Reassembler::new(config.reassembly);
         let v6 = config.addr6.map(|addr6| {
             let link_local = link_local_for(config.mac);
             let mut v6 = Ipv6Layer::new(link_local, addr6, config.ttl, rng.u32(..));
             v6.mtu = config.mtu;
+            v6.reassembler = Reassembler::new(config.reassembly6);
             v6
         });
         let icmp = IcmpLayer::new(config.icmp_rate_limit, rng.u16(..), config.mtu);
