@@ -1,5 +1,7 @@
-//! The internet layer: IPv4 ([RFC 791]) and its control messages, ICMP ([RFC 792]); the IPv6
-//! header codecs ([RFC 8200], [`ipv6`]) and ICMPv6's ([`icmpv6`]), not yet on the input path.
+//! The internet layer: IPv4 ([RFC 791]) and its control messages, ICMP ([RFC 792]); IPv6
+//! ([RFC 8200], [`ipv6`]) and ICMPv6 ([`icmpv6`]) beside them. `layer.rs` puts either
+//! version's header in front of a transport's segment, so UDP and TCP are written once;
+//! [`pmtu`] remembers the paths narrower than our link.
 //!
 //! Going up (`input.rs`): check that a packet from the link is a valid IPv4 packet for us,
 //! join it with the rest of its datagram if it is a fragment (`fragment/`), strip the header and
