@@ -76,11 +76,21 @@ pub enum DropReason {
     ReassemblyTooBig,
     /// Reassembly: the datagram came in more fragments than allowed; it goes whole.
     ReassemblyTooManyFragments,
+    /// A field holds a value its protocol forbids, and the message must be discarded: e.g. a
+    /// Neighbor Solicitation with a nonzero code or a multicast target ([RFC 4861 7.1.1]).
+    ///
+    /// [RFC 4861 7.1.1]: https://www.rfc-editor.org/rfc/rfc4861#section-7.1.1
+    Invalid,
+    /// A Neighbor Discovery message whose Hop Limit is not 255: a router forwarded it, so it
+    /// did not come from our link, and may be forged from afar ([RFC 4861 7.1.1]).
+    ///
+    /// [RFC 4861 7.1.1]: https://www.rfc-editor.org/rfc/rfc4861#section-7.1.1
+    NotFromLink,
 }
 
 impl DropReason {
     /// Every reason, in display order.
-    pub const ALL: [DropReason; 23] = [
+    pub const ALL: [DropReason; 25] = [
         DropReason::Truncated,
         DropReason::BadLength,
         DropReason::BadVersion,
@@ -104,6 +114,8 @@ impl DropReason {
         DropReason::ReassemblyMemory,
         DropReason::ReassemblyTooBig,
         DropReason::ReassemblyTooManyFragments,
+        DropReason::Invalid,
+        DropReason::NotFromLink,
     ];
 
     /// A short snake_case name, used in logs and in the JSON stats.
@@ -132,6 +144,8 @@ impl DropReason {
             DropReason::ReassemblyMemory => "reassembly_memory",
             DropReason::ReassemblyTooBig => "reassembly_too_big",
             DropReason::ReassemblyTooManyFragments => "reassembly_too_many_fragments",
+            DropReason::Invalid => "invalid",
+            DropReason::NotFromLink => "not_from_link",
         }
     }
 
@@ -150,8 +164,7 @@ impl From<crate::wire::WireError> for DropReason {
             WireError::BadChecksum => DropReason::BadChecksum,
             WireError::BadOption => DropReason::BadOption,
             WireError::Unsupported => DropReason::Unhandled,
-            // A message the protocol says to discard: nothing this layer can act on.
-            WireError::Invalid => DropReason::Unhandled,
+            WireError::Invalid => DropReason::Invalid,
         }
     }
 }
