@@ -166,7 +166,7 @@ fn arp_resolves_then_tcp_talks_in_frames() {
     assert_eq!(table.len(), 1);
     assert_eq!(
         (table[0].ip, table[0].state),
-        (B, NeighbourState::Reachable)
+        (B.into(), NeighbourState::Reachable)
     );
     assert_eq!(table[0].mac, Some(Config::mac_for(B)));
     // B learned A from A's request (STALE, then DELAY once B answered with its SYN-ACK); A's
@@ -174,7 +174,7 @@ fn arp_resolves_then_tcp_talks_in_frames() {
     let table = b.neighbours(now);
     assert_eq!(
         (table[0].ip, table[0].state),
-        (A, NeighbourState::Reachable)
+        (A.into(), NeighbourState::Reachable)
     );
     let later = now + Duration::from_secs(6);
     let log = exchange(&mut a, &mut b, later);

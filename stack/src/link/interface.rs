@@ -23,7 +23,7 @@
 //! through [`EthernetInterface::transmit`].
 
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use tracing::debug;
 
@@ -176,8 +176,8 @@ impl EthernetInterface {
                 Operation::Reply if for_us => Learned::Answer,
                 _ => Learned::Unsolicited { create: for_us },
             };
-            self.neighbours
-                .learn(now, repr.sender_ip, repr.sender_mac, how);
+            let sender = repr.sender_ip.into();
+            self.neighbours.learn(now, sender, repr.sender_mac, how);
             self.take_actions();
         }
         // A probe (sender 0.0.0.0) is answered; a sender no host may be (multicast,
@@ -225,7 +225,7 @@ impl EthernetInterface {
         let mac = match self.next_hop(dst) {
             NextHop::Mac(mac) => mac,
             NextHop::Ip(hop) => {
-                let lookup = self.neighbours.lookup(now, hop, || Held {
+                let lookup = self.neighbours.lookup(now, hop.into(), || Held {
                     packet: std::mem::take(buf),
                     why: why.take(),
                 });
@@ -272,7 +272,7 @@ impl EthernetInterface {
     /// way to it is reachable, with no need to ask (RFC 4861 7.3.1; Linux's `dst_confirm`).
     pub(crate) fn confirm(&mut self, now: Instant, peer: Ipv4Addr) {
         if let NextHop::Ip(hop) = self.next_hop(peer) {
-            self.neighbours.confirm(now, hop);
+            self.neighbours.confirm(now, hop.into());
         }
     }
 
@@ -332,7 +332,11 @@ impl EthernetInterface {
     }
 
     /// Sends "who has `target`?": to everyone, or to `to` alone when checking a stale entry.
-    fn request(&mut self, target: Ipv4Addr, to: Option<MacAddr>, attempt: u8, waiting: usize) {
+    fn request(&mut self, target: IpAddr, to: Option<MacAddr>, attempt: u8, waiting: usize) {
+        let IpAddr::V4(target) = target else {
+            // Nothing sends IPv6 on the link yet, so the cache never asks for an IPv6 address.
+            return;
+        };
         let repr = arp::Repr {
             operation: Operation::Request,
             sender_mac: self.mac,

@@ -1,9 +1,12 @@
 //! The neighbour cache on virtual time: states, retries, bounds.
 
-use super::*;
+use std::net::Ipv4Addr;
 
-const X: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
-const Y: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 3);
+use super::*;
+use crate::time::Instant;
+
+const X: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 77, 0, 1));
+const Y: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 77, 0, 3));
 const MAC_X: MacAddr = MacAddr::new([0x02, 0, 0, 0, 0, 1]);
 const MAC_X2: MacAddr = MacAddr::new([0x02, 0, 0, 0, 0, 0x11]);
 
@@ -47,7 +50,7 @@ fn actions(cache: &mut NeighbourCache) -> Vec<String> {
         .collect()
 }
 
-fn state(cache: &NeighbourCache, now: Instant, ip: Ipv4Addr) -> Option<NeighbourState> {
+fn state(cache: &NeighbourCache, now: Instant, ip: IpAddr) -> Option<NeighbourState> {
     cache
         .table(now)
         .into_iter()
@@ -251,7 +254,7 @@ fn a_flood_of_new_senders_stays_within_the_bound_and_keeps_what_waits() {
     cache.lookup(at(0), X, packet(1));
     let mut rng = fastrand::Rng::with_seed(7);
     for n in 0..10_000u64 {
-        let ip = Ipv4Addr::from(rng.u32(..));
+        let ip = IpAddr::V4(Ipv4Addr::from(rng.u32(..)));
         let mac = MacAddr::new([2, 0, 0, 0, (n >> 8) as u8, n as u8]);
         cache.learn(at(n), ip, mac, Learned::Unsolicited { create: true });
     }
