@@ -255,6 +255,11 @@ pub struct Stats {
     pub ethernet: LayerStats,
     /// ARP packets (zero on TUN).
     pub arp: LayerStats,
+    /// Neighbor Discovery: the IPv6 neighbour solicitations and advertisements the link layer
+    /// reads and sends (zero on TUN, and without IPv6).
+    pub ndp: LayerStats,
+    /// Duplicate address detection of our IPv6 addresses.
+    pub dad: crate::link::ndp::DadStats,
     /// The neighbour cache: requests, answers, packets that waited.
     pub neighbours: crate::link::neighbour::NeighbourStats,
     /// IPv4: every packet from the link, and every packet sent to it.
@@ -277,10 +282,19 @@ impl Stats {
     }
 
     /// Each layer's counters with its short name, bottom up: `eth` and `arp` first on a device
-    /// that carries frames, then `ip`, `icmp`, `udp`, `tcp`.
+    /// that carries frames, and `ndp` when IPv6 has used it, then `ip`, `icmp`, `udp`, `tcp`.
     pub fn layers(&self) -> Vec<(&'static str, &LayerStats)> {
-        let link = [("eth", &self.ethernet), ("arp", &self.arp)];
-        let link = link.into_iter().filter(|_| self.on_ethernet());
+        let ethernet = self.on_ethernet();
+        let ipv6 = ethernet && self.ndp != LayerStats::default();
+        let link = [
+            ("eth", &self.ethernet, ethernet),
+            ("arp", &self.arp, ethernet),
+            ("ndp", &self.ndp, ipv6),
+        ];
+        let link = link
+            .into_iter()
+            .filter(|(_, _, shown)| *shown)
+            .map(|(name, stats, _)| (name, stats));
         link.chain([
             ("ip", &self.ip),
             ("icmp", &self.icmp),
@@ -321,6 +335,14 @@ impl fmt::Display for Stats {
                 n.held,
                 n.released,
                 n.held_dropped
+            )?;
+        }
+        let d = &self.dad;
+        if *d != crate::link::ndp::DadStats::default() {
+            writeln!(
+                f,
+                "duplicate address detection: {} addresses checked, {} taken, {} duplicates",
+                d.checked, d.passed, d.duplicates
             )?;
         }
         let h = &self.handshakes;
@@ -368,5 +390,29 @@ mod tests {
         let _: Option<()> = s.drop(DropReason::BadChecksum);
         let _: Option<()> = s.drop(DropReason::Fragment);
         assert_eq!(s.dropped.to_string(), "bad_checksum=2, fragment=1");
+    }
+
+    /// `ndp` is a row of its own on Ethernet once Neighbor Discovery counted anything (IPv6 is
+    /// on), never on TUN.
+    #[test]
+    fn ndp_is_a_row_once_ipv6_used_it() {
+        let names = |stats: &Stats| -> Vec<&str> {
+            stats.layers().into_iter().map(|(name, _)| name).collect()
+        };
+        let mut stats = Stats::default();
+        assert_eq!(names(&stats), ["ip", "icmp", "udp", "tcp"]);
+        stats.ethernet.received = 1;
+        assert_eq!(names(&stats), ["eth", "arp", "ip", "icmp", "udp", "tcp"]);
+        stats.ndp.sent = 2;
+        assert_eq!(
+            names(&stats),
+            ["eth", "arp", "ndp", "ip", "icmp", "udp", "tcp"]
+        );
+        assert!(stats.to_string().contains("\nndp "), "{stats}");
+        stats.dad.checked = 2;
+        stats.dad.duplicates = 1;
+        assert!(stats
+            .to_string()
+            .contains("duplicate address detection: 2 addresses checked, 0 taken, 1 duplicates"));
     }
 }

@@ -214,6 +214,8 @@ impl Host {
                     config.mac,
                     config.addr,
                     config.gateway,
+                    config.addr6,
+                    config.gateway6,
                     config.neighbours.clone(),
                 )),
             },
@@ -255,6 +257,8 @@ impl Host {
         Stats {
             ethernet: link.map(|l| l.stats).unwrap_or_default(),
             arp: link.map(|l| l.arp_stats).unwrap_or_default(),
+            ndp: link.map(|l| l.ndp_stats).unwrap_or_default(),
+            dad: link.map(|l| l.dad_stats()).unwrap_or_default(),
             neighbours: link.map(|l| l.neighbours.stats).unwrap_or_default(),
             ip: self.ip.stats,
             icmp: self.icmp.stats,

@@ -83,6 +83,18 @@ pub(crate) enum Learned {
     },
 }
 
+/// The flags of a Neighbor Advertisement that decide what it changes in the cache
+/// ([RFC 4861 4.4]).
+///
+/// [RFC 4861 4.4]: https://www.rfc-editor.org/rfc/rfc4861#section-4.4
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Advert {
+    /// S: the answer to a solicitation, which proves that the neighbour hears us.
+    pub(crate) solicited: bool,
+    /// O: the advertised address replaces the one we have.
+    pub(crate) override_: bool,
+}
+
 /// One neighbour.
 #[derive(Debug)]
 struct Entry {
@@ -244,6 +256,62 @@ impl NeighbourCache {
                 arm(&mut self.next_timer, entry.deadline);
             }
             self.actions.push_back(Action::Release { mac, packets });
+        }
+    }
+
+    /// A Neighbor Advertisement says `ip` is at `mac`, or, without a Target Link-Layer Address
+    /// option, only vouches for the address we have ([RFC 4861 7.2.5]):
+    ///
+    /// - with no entry, nothing happens: an advertisement never makes one;
+    /// - an INCOMPLETE entry takes the address (none given: nothing to learn), REACHABLE if the
+    ///   advertisement answers our solicitation, else STALE; the waiting packets go;
+    /// - otherwise a different address without Override does not replace ours, but puts it in
+    ///   doubt: a REACHABLE entry goes STALE, to be checked at its next use. With Override, the
+    ///   same address, or none, the address is taken; Solicited makes the entry REACHABLE, and
+    ///   a new address without it makes it STALE.
+    ///
+    /// [RFC 4861 7.2.5]: https://www.rfc-editor.org/rfc/rfc4861#section-7.2.5
+    pub(crate) fn advertised(
+        &mut self,
+        now: Instant,
+        ip: IpAddr,
+        mac: Option<MacAddr>,
+        advert: Advert,
+    ) {
+        let Some(entry) = self.entries.get_mut(&ip) else {
+            return;
+        };
+        if entry.state == NeighbourState::Incomplete {
+            if let Some(mac) = mac {
+                let how = match advert.solicited {
+                    true => Learned::Answer,
+                    false => Learned::Unsolicited { create: false },
+                };
+                self.learn(now, ip, mac, how);
+            }
+            return;
+        }
+        expire_reachable(entry, now);
+        let differs = mac.is_some_and(|mac| entry.mac != Some(mac));
+        if differs && !advert.override_ {
+            if entry.state == NeighbourState::Reachable {
+                entry.state = NeighbourState::Stale;
+            }
+            return;
+        }
+        if let Some(mac) = mac {
+            entry.mac = Some(mac);
+        }
+        if differs {
+            debug!(%ip, ?mac, "ndp: {ip} moved");
+            self.stats.resolved += 1;
+        }
+        if advert.solicited {
+            entry.state = NeighbourState::Reachable;
+            entry.deadline = now + self.config.reachable_time;
+            entry.sent = 0;
+        } else if differs {
+            entry.state = NeighbourState::Stale;
         }
     }
 

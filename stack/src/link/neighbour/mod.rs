@@ -2,9 +2,9 @@
 //! are of it, and the packets that wait while we ask.
 //!
 //! One cache serves both IP versions, keyed by [`IpAddr`]: IPv4 asks with ARP ([RFC 826]),
-//! IPv6 with Neighbor Discovery ([RFC 4861]), but what is remembered, for how long and how it
-//! is checked again is the same, so it is written once. Linux does the same: `ip neigh` lists
-//! both in one table, with the same states.
+//! IPv6 with Neighbor Discovery ([RFC 4861], [`super::ndp`]), but what is remembered, for how
+//! long and how it is checked again is the same, so it is written once. Linux does the same:
+//! `ip neigh` lists both in one table, with the same states.
 //!
 //! Each entry moves through the states of [RFC 4861 7.3.2]:
 //!
@@ -31,6 +31,12 @@
 //! STALE means we still have an address but no recent proof, and we check it again (DELAY, then
 //! PROBE with unicast requests) only when we use it, so an idle entry costs nothing.
 //!
+//! What makes an entry change differs a little between the two protocols, and the cache takes
+//! both: ARP's replies and requests are merged as RFC 826 says; an IPv6 Neighbor
+//! Advertisement carries flags (Solicited, Override) that decide whether it replaces the
+//! address we have and whether it proves the neighbour reachable ([RFC 4861 7.2.5], the
+//! cache's `advertised`).
+//!
 //! RFC 1122 2.3.2.1 asks for the two things a cache must not do: flood the link (at most one
 //! request per second per address) and lose everything while it waits (keep at least the latest
 //! packet for a neighbour being resolved). The cache is bounded: at most
@@ -39,11 +45,13 @@
 //! from made-up senders, or of packets to made-up neighbours, cannot grow it.
 //!
 //! The cache has no I/O and no clock: it is called with the time, and says what to send through
-//! actions that the Ethernet interface (`link/interface.rs`) turns into frames.
+//! actions that the Ethernet interface (`link/interface/`) turns into frames: an ARP request
+//! for an IPv4 address, a Neighbor Solicitation for an IPv6 one.
 //!
 //! [RFC 826]: https://www.rfc-editor.org/rfc/rfc826
 //! [RFC 4861]: https://www.rfc-editor.org/rfc/rfc4861
 //! [RFC 4861 7.3.2]: https://www.rfc-editor.org/rfc/rfc4861#section-7.3.2
+//! [RFC 4861 7.2.5]: https://www.rfc-editor.org/rfc/rfc4861#section-7.2.5
 
 use std::fmt;
 use std::net::IpAddr;
@@ -53,7 +61,7 @@ use super::ethernet::MacAddr;
 
 mod cache;
 
-pub(crate) use cache::{Action, Held, Learned, Lookup, NeighbourCache};
+pub(crate) use cache::{Action, Advert, Held, Learned, Lookup, NeighbourCache};
 
 /// How the neighbour cache behaves; the defaults are Linux's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +73,8 @@ pub struct NeighbourConfig {
     /// `base_reachable_time`, RFC 4861's REACHABLE_TIME).
     pub reachable_time: Duration,
     /// The time between two requests for one address. Default 1 s: RFC 1122 2.3.2.1 allows no
-    /// more than one per second, and it is RFC 4861's RETRANS_TIMER.
+    /// more than one per second, and it is RFC 4861's RETRANS_TIMER. Duplicate address
+    /// detection waits as long after its solicitation.
     pub retrans_time: Duration,
     /// How many broadcast (IPv4) or multicast (IPv6) requests are sent before an address is
     /// given up. Default 3 (Linux's `mcast_solicit`): a connect to a silent neighbour fails
@@ -83,6 +92,13 @@ pub struct NeighbourConfig {
     /// How many packets wait for all neighbours together; past that, new ones are dropped.
     /// Default 256.
     pub pending_total: usize,
+    /// How many solicitations duplicate address detection sends for each of our IPv6 addresses
+    /// before it takes the address, [`NeighbourConfig::retrans_time`] apart
+    /// ([RFC 4862 5.1]'s DupAddrDetectTransmits). Default 1, as on Linux (`dad_transmits`);
+    /// 0 takes the addresses at once, without checking.
+    ///
+    /// [RFC 4862 5.1]: https://www.rfc-editor.org/rfc/rfc4862#section-5.1
+    pub dad_transmits: u8,
 }
 
 impl Default for NeighbourConfig {
@@ -96,6 +112,7 @@ impl Default for NeighbourConfig {
             max_probes: 3,
             pending_per_neighbour: 8,
             pending_total: 256,
+            dad_transmits: 1,
         }
     }
 }
