@@ -90,11 +90,21 @@ pub enum DropReason {
     ///
     /// [RFC 8200 section 4]: https://www.rfc-editor.org/rfc/rfc8200#section-4
     ExtensionHeader,
+    /// A field holds a value its protocol forbids, and the message must be discarded: e.g. a
+    /// Neighbor Solicitation with a nonzero code or a multicast target ([RFC 4861 7.1.1]).
+    ///
+    /// [RFC 4861 7.1.1]: https://www.rfc-editor.org/rfc/rfc4861#section-7.1.1
+    Invalid,
+    /// A Neighbor Discovery message whose Hop Limit is not 255: a router forwarded it, so it
+    /// did not come from our link, and may be forged from afar ([RFC 4861 7.1.1]).
+    ///
+    /// [RFC 4861 7.1.1]: https://www.rfc-editor.org/rfc/rfc4861#section-7.1.1
+    NotFromLink,
 }
 
 impl DropReason {
     /// Every reason, in display order.
-    pub const ALL: [DropReason; 25] = [
+    pub const ALL: [DropReason; 27] = [
         DropReason::Truncated,
         DropReason::BadLength,
         DropReason::BadVersion,
@@ -120,6 +130,8 @@ impl DropReason {
         DropReason::ReassemblyTooManyFragments,
         DropReason::ReassemblyIncompleteChain,
         DropReason::ExtensionHeader,
+        DropReason::Invalid,
+        DropReason::NotFromLink,
     ];
 
     /// A short snake_case name, used in logs and in the JSON stats.
@@ -150,6 +162,8 @@ impl DropReason {
             DropReason::ReassemblyTooManyFragments => "reassembly_too_many_fragments",
             DropReason::ReassemblyIncompleteChain => "reassembly_incomplete_chain",
             DropReason::ExtensionHeader => "extension_header",
+            DropReason::Invalid => "invalid",
+            DropReason::NotFromLink => "not_from_link",
         }
     }
 
@@ -168,8 +182,7 @@ impl From<crate::wire::WireError> for DropReason {
             WireError::BadChecksum => DropReason::BadChecksum,
             WireError::BadOption => DropReason::BadOption,
             WireError::Unsupported => DropReason::Unhandled,
-            // A message the protocol says to discard: nothing this layer can act on.
-            WireError::Invalid => DropReason::Unhandled,
+            WireError::Invalid => DropReason::Invalid,
         }
     }
 }
@@ -260,6 +273,11 @@ pub struct Stats {
     pub ethernet: LayerStats,
     /// ARP packets (zero on TUN).
     pub arp: LayerStats,
+    /// Neighbor Discovery: the IPv6 neighbour solicitations and advertisements the link layer
+    /// reads and sends (zero on TUN, and without IPv6).
+    pub ndp: LayerStats,
+    /// Duplicate address detection of our IPv6 addresses.
+    pub dad: crate::link::ndp::DadStats,
     /// The neighbour cache: requests, answers, packets that waited.
     pub neighbours: crate::link::neighbour::NeighbourStats,
     /// IPv4: every packet from the link, and every packet sent to it.
@@ -286,11 +304,20 @@ impl Stats {
     }
 
     /// Each layer's counters with its short name, bottom up: `eth` and `arp` first on a device
-    /// that carries frames, then `ip`, `icmp`, `ipv6` and `icmpv6` once IPv6 has counted
-    /// anything, `udp`, `tcp`.
+    /// that carries frames, and `ndp` when IPv6 has used it, then `ip`, `icmp`, `ipv6` and
+    /// `icmpv6` once IPv6 has counted anything, `udp`, `tcp`.
     pub fn layers(&self) -> Vec<(&'static str, &LayerStats)> {
-        let link = [("eth", &self.ethernet), ("arp", &self.arp)];
-        let link = link.into_iter().filter(|_| self.on_ethernet());
+        let ethernet = self.on_ethernet();
+        let ndp = ethernet && self.ndp != LayerStats::default();
+        let link = [
+            ("eth", &self.ethernet, ethernet),
+            ("arp", &self.arp, ethernet),
+            ("ndp", &self.ndp, ndp),
+        ];
+        let link = link
+            .into_iter()
+            .filter(|(_, _, shown)| *shown)
+            .map(|(name, stats, _)| (name, stats));
         let v6 = [("ipv6", &self.ipv6), ("icmpv6", &self.icmpv6)];
         let v6 = v6
             .into_iter()
@@ -332,6 +359,14 @@ impl fmt::Display for Stats {
                 n.held,
                 n.released,
                 n.held_dropped
+            )?;
+        }
+        let d = &self.dad;
+        if *d != crate::link::ndp::DadStats::default() {
+            writeln!(
+                f,
+                "duplicate address detection: {} addresses checked, {} taken, {} duplicates",
+                d.checked, d.passed, d.duplicates
             )?;
         }
         let h = &self.handshakes;
@@ -379,5 +414,29 @@ mod tests {
         let _: Option<()> = s.drop(DropReason::BadChecksum);
         let _: Option<()> = s.drop(DropReason::Fragment);
         assert_eq!(s.dropped.to_string(), "bad_checksum=2, fragment=1");
+    }
+
+    /// `ndp` is a row of its own on Ethernet once Neighbor Discovery counted anything (IPv6 is
+    /// on), never on TUN.
+    #[test]
+    fn ndp_is_a_row_once_ipv6_used_it() {
+        let names = |stats: &Stats| -> Vec<&str> {
+            stats.layers().into_iter().map(|(name, _)| name).collect()
+        };
+        let mut stats = Stats::default();
+        assert_eq!(names(&stats), ["ip", "icmp", "udp", "tcp"]);
+        stats.ethernet.received = 1;
+        assert_eq!(names(&stats), ["eth", "arp", "ip", "icmp", "udp", "tcp"]);
+        stats.ndp.sent = 2;
+        assert_eq!(
+            names(&stats),
+            ["eth", "arp", "ndp", "ip", "icmp", "udp", "tcp"]
+        );
+        assert!(stats.to_string().contains("\nndp "), "{stats}");
+        stats.dad.checked = 2;
+        stats.dad.duplicates = 1;
+        assert!(stats
+            .to_string()
+            .contains("duplicate address detection: 2 addresses checked, 0 taken, 1 duplicates"));
     }
 }

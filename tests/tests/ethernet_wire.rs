@@ -169,11 +169,11 @@ async fn arp_then_tcp_and_udp_in_frames_with_a_clean_capture() {
         assert_eq!((a.mac(), b.mac()), (Some(a_mac), Some(b_mac)));
         let a_table = a.neighbours();
         assert_eq!(a_table.len(), 1, "{a_table:?}");
-        assert_eq!((a_table[0].ip, a_table[0].mac), (B, Some(b_mac)));
+        assert_eq!((a_table[0].ip, a_table[0].mac), (B.into(), Some(b_mac)));
         assert_eq!(a_table[0].state, NeighbourState::Reachable);
         let b_table = b.neighbours();
         assert_eq!(b_table.len(), 1, "{b_table:?}");
-        assert_eq!((b_table[0].ip, b_table[0].mac), (A, Some(a_mac)));
+        assert_eq!((b_table[0].ip, b_table[0].mac), (A.into(), Some(a_mac)));
 
         both_ways(at_a, at_b, BULK).await;
         udp_round_trip(&a, &b).await;
@@ -384,7 +384,10 @@ async fn lost_arp_packets_are_asked_again_and_tcp_repairs_a_lossy_wire() {
         assert_eq!(stats.neighbours.failed, 0, "{stats}");
         let table = a.neighbours();
         assert_eq!(table.len(), 1, "{table:?}");
-        assert_eq!((table[0].ip, table[0].mac), (B, Some(Config::mac_for(B))));
+        assert_eq!(
+            (table[0].ip, table[0].mac),
+            (B.into(), Some(Config::mac_for(B)))
+        );
         assert_eq!(table[0].state, NeighbourState::Reachable);
         // B answered the second request (lost) and the third.
         assert_eq!(b.stats().arp.sent, 3, "{}", b.stats());

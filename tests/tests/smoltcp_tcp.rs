@@ -137,7 +137,7 @@ impl Net {
         );
         let ours = self.ours.neighbours();
         assert_eq!(ours.len(), 1, "{ours:?}");
-        assert_eq!((ours[0].ip, ours[0].mac), (SMOL, Some(smol_mac)));
+        assert_eq!((ours[0].ip, ours[0].mac), (SMOL.into(), Some(smol_mac)));
         assert_eq!(self.smol.neighbours(), [(OURS, our_mac)]);
         // Our announcement, and our question or our answer; its answer or its question.
         assert_eq!((stats.arp.sent, stats.arp.received), (2, 1), "{stats}");

@@ -166,7 +166,7 @@ fn arp_resolves_then_tcp_talks_in_frames() {
     assert_eq!(table.len(), 1);
     assert_eq!(
         (table[0].ip, table[0].state),
-        (B, NeighbourState::Reachable)
+        (B.into(), NeighbourState::Reachable)
     );
     assert_eq!(table[0].mac, Some(Config::mac_for(B)));
     // B learned A from A's request (STALE, then DELAY once B answered with its SYN-ACK); A's
@@ -174,7 +174,7 @@ fn arp_resolves_then_tcp_talks_in_frames() {
     let table = b.neighbours(now);
     assert_eq!(
         (table[0].ip, table[0].state),
-        (A, NeighbourState::Reachable)
+        (A.into(), NeighbourState::Reachable)
     );
     let later = now + Duration::from_secs(6);
     let log = exchange(&mut a, &mut b, later);
@@ -378,4 +378,30 @@ fn frames_for_others_and_unknown_ethertypes_are_counted_not_read() {
     assert_eq!(stats.dropped.get(DropReason::UnknownProtocol), 1);
     assert_eq!(stats.dropped.get(DropReason::Truncated), 1);
     assert_eq!(stats.received, 3);
+}
+
+/// With IPv6 on, the host checks its two IPv6 addresses (link-local and configured) after the
+/// gratuitous ARP, and the check's end is one of its deadlines.
+#[test]
+fn ipv6_addresses_are_checked_before_use() {
+    let mut config = Config::new("10.77.0.2/24".parse().unwrap());
+    config.seed = Some(1);
+    config.medium = Medium::Ethernet;
+    let mut a = Host::new(config.with_ipv6("fd77::2/64".parse().unwrap()));
+    let sent = drain(&mut a, Instant::ZERO);
+    let kinds: Vec<EtherType> = sent.iter().map(|s| s.ethertype).collect();
+    assert_eq!(kinds, [EtherType::Arp, EtherType::Ipv6, EtherType::Ipv6]);
+    assert_eq!(
+        sent[2].why.as_deref(),
+        Some("duplicate address detection for fd77::2 (tentative): does another host have it?")
+    );
+    let second = Instant::ZERO + Duration::from_secs(1);
+    assert_eq!(a.poll_at(), Some(second));
+    assert!(drain(&mut a, second).is_empty());
+    assert_eq!(a.poll_at(), None);
+    let stats = a.stats();
+    assert_eq!(
+        (stats.dad.checked, stats.dad.passed, stats.ndp.sent),
+        (2, 2, 2)
+    );
 }

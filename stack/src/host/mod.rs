@@ -255,6 +255,8 @@ impl Host {
                     config.mac,
                     config.addr,
                     config.gateway,
+                    config.addr6,
+                    config.gateway6,
                     config.neighbours.clone(),
                 )),
             },
@@ -306,6 +308,8 @@ impl Host {
         Stats {
             ethernet: link.map(|l| l.stats).unwrap_or_default(),
             arp: link.map(|l| l.arp_stats).unwrap_or_default(),
+            ndp: link.map(|l| l.ndp_stats).unwrap_or_default(),
+            dad: link.map(|l| l.dad_stats()).unwrap_or_default(),
             neighbours: link.map(|l| l.neighbours.stats).unwrap_or_default(),
             ip: self.ip.v4.stats,
             ipv6: self.ip.v6.as_ref().map(|v6| v6.stats).unwrap_or_default(),

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::ethernet::MacAddr;
 
@@ -25,6 +25,8 @@ pub enum Reason {
     Text(Cow<'static, str>),
     /// ARP's reason for a request or a reply.
     Arp(ArpWhy),
+    /// Neighbor Discovery's reason for a solicitation or an advertisement.
+    Ndp(NdpWhy),
     /// One fragment of a datagram larger than the MTU.
     Fragment {
         /// 1 for the first fragment.
@@ -62,6 +64,40 @@ pub enum ArpWhy {
     },
 }
 
+/// Why a Neighbor Discovery message was sent ([`super::ndp`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NdpWhy {
+    /// "Who has `target`?": a packet needs its MAC address. A solicitation to the target's
+    /// solicited-node group, or unicast to check a stale entry.
+    Solicit {
+        /// The address asked for.
+        target: Ipv6Addr,
+        /// 1 for the first solicitation, 2 for the first retry...
+        attempt: u8,
+        /// Packets waiting for the answer.
+        waiting: usize,
+        /// `Some(mac)`: a unicast solicitation, checking that a stale entry still holds.
+        probe: Option<MacAddr>,
+    },
+    /// The answer to `to`'s solicitation for our address.
+    Advert {
+        /// Who asked.
+        to: Ipv6Addr,
+    },
+    /// The answer to another host's duplicate address detection for our address `target`, to
+    /// all nodes: the address is taken.
+    Defend {
+        /// Our address.
+        target: Ipv6Addr,
+    },
+    /// Duplicate address detection for `target`, one of our addresses, still tentative: does
+    /// another host on the link have it?
+    Dad {
+        /// The tentative address.
+        target: Ipv6Addr,
+    },
+}
+
 impl fmt::Display for ArpWhy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -81,16 +117,7 @@ impl fmt::Display for ArpWhy {
                 probe: None,
             } => {
                 write!(f, "who has {target}? ")?;
-                if *attempt == 1 {
-                    f.write_str("the next hop's MAC is unknown")?;
-                } else {
-                    write!(f, "asked again (#{attempt}), no answer yet")?;
-                }
-                match waiting {
-                    0 => Ok(()),
-                    1 => f.write_str("; 1 packet waits for the answer"),
-                    n => write!(f, "; {n} packets wait for the answer"),
-                }
+                still_asking(f, *attempt, *waiting)
             }
             ArpWhy::Reply { to } => write!(f, "the answer to {to}: our MAC address"),
             ArpWhy::Announce { mac } => write!(
@@ -98,6 +125,56 @@ impl fmt::Display for ArpWhy {
                 "gratuitous ARP: the interface is up, announcing our address at {mac}"
             ),
         }
+    }
+}
+
+impl fmt::Display for NdpWhy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NdpWhy::Solicit {
+                target,
+                probe: Some(mac),
+                attempt,
+                ..
+            } => write!(
+                f,
+                "is {target} still at {mac}? the entry is stale: checking it with a unicast \
+                 neighbour solicitation (probe #{attempt})"
+            ),
+            NdpWhy::Solicit {
+                target,
+                attempt,
+                waiting,
+                probe: None,
+            } => {
+                let group = crate::ip::addr6::solicited_node(*target);
+                write!(f, "who has {target}? neighbour solicitation to {group}; ")?;
+                still_asking(f, *attempt, *waiting)
+            }
+            NdpWhy::Advert { to } => write!(f, "the answer to {to}: our MAC address"),
+            NdpWhy::Defend { target } => write!(
+                f,
+                "{target} is ours: the answer to another host's duplicate address detection"
+            ),
+            NdpWhy::Dad { target } => write!(
+                f,
+                "duplicate address detection for {target} (tentative): does another host have it?"
+            ),
+        }
+    }
+}
+
+/// The end of a request's words: first or again, and what waits for the answer.
+fn still_asking(f: &mut fmt::Formatter<'_>, attempt: u8, waiting: usize) -> fmt::Result {
+    if attempt == 1 {
+        f.write_str("the next hop's MAC is unknown")?;
+    } else {
+        write!(f, "asked again (#{attempt}), no answer yet")?;
+    }
+    match waiting {
+        0 => Ok(()),
+        1 => f.write_str("; 1 packet waits for the answer"),
+        n => write!(f, "; {n} packets wait for the answer"),
     }
 }
 
@@ -120,6 +197,7 @@ impl fmt::Display for Reason {
             Reason::Icmp(why) => why.fmt(f),
             Reason::Text(text) => f.write_str(text),
             Reason::Arp(why) => why.fmt(f),
+            Reason::Ndp(why) => why.fmt(f),
             Reason::Fragment {
                 index,
                 count,

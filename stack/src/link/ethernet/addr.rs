@@ -18,7 +18,7 @@
 //! [RFC 9542]: https://www.rfc-editor.org/rfc/rfc9542
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 /// A 48-bit Ethernet (MAC) address, such as `02:00:00:77:00:02`.
@@ -96,6 +96,33 @@ impl MacAddr {
     pub const fn ipv4_multicast(group: Ipv4Addr) -> MacAddr {
         let o = group.octets();
         MacAddr([0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]])
+    }
+
+    /// The multicast MAC address that carries frames for an IPv6 multicast group
+    /// ([RFC 2464 section 7]): `33:33` followed by the last four bytes of the group address.
+    ///
+    /// Every IPv6 host listens to at least `33:33:00:00:00:01` (all nodes, ff02::1) and to the
+    /// addresses of its solicited-node groups, `33:33:ff` and the last three bytes of each of
+    /// its addresses, where Neighbor Discovery asks for it.
+    ///
+    /// ```
+    /// use std::net::Ipv6Addr;
+    /// use tunstack::link::ethernet::MacAddr;
+    ///
+    /// let group: Ipv6Addr = "ff02::1:ff00:2".parse().unwrap(); // solicited-node of fd77::2
+    /// assert_eq!(MacAddr::ipv6_multicast(group).to_string(), "33:33:ff:00:00:02");
+    /// ```
+    ///
+    /// [RFC 2464 section 7]: https://www.rfc-editor.org/rfc/rfc2464#section-7
+    pub const fn ipv6_multicast(group: Ipv6Addr) -> MacAddr {
+        let o = group.octets();
+        MacAddr([0x33, 0x33, o[12], o[13], o[14], o[15]])
+    }
+
+    /// Whether this is one of the addresses IPv6 multicast groups map to, `33:33:xx:xx:xx:xx`
+    /// ([`MacAddr::ipv6_multicast`]).
+    pub const fn is_ipv6_multicast(&self) -> bool {
+        self.0[0] == 0x33 && self.0[1] == 0x33
     }
 }
 
@@ -326,6 +353,22 @@ mod tests {
                                                                   // The 24th bit from the right is not carried: these two groups share an address.
         assert_eq!(map(224, 128, 0, 1), map(224, 0, 0, 1));
         assert!(MacAddr::ipv4_multicast(Ipv4Addr::new(224, 0, 0, 1)).is_multicast());
+    }
+
+    /// RFC 2464 section 7's mapping, on the groups Neighbor Discovery uses.
+    #[test]
+    fn maps_ipv6_multicast_groups() {
+        let map = |group: &str| MacAddr::ipv6_multicast(group.parse().unwrap());
+        assert_eq!(map("ff02::1").to_string(), "33:33:00:00:00:01"); // all nodes
+        assert_eq!(map("ff02::1:ff4d:2").to_string(), "33:33:ff:4d:00:02");
+        // Only the last four bytes count: the scope and the rest of the group are not carried.
+        assert_eq!(
+            map("ff02::fedc:ba98:7654:3210").to_string(),
+            "33:33:76:54:32:10"
+        );
+        assert!(map("ff02::1").is_multicast() && map("ff02::1").is_ipv6_multicast());
+        assert!(!MacAddr::BROADCAST.is_ipv6_multicast());
+        assert!(!MacAddr::new([0x33, 0x34, 0, 0, 0, 1]).is_ipv6_multicast());
     }
 
     proptest! {

@@ -1,174 +1,15 @@
-//! The neighbour cache: which MAC address goes with each IP address on the link, how sure we
-//! are of it, and the packets that wait while we ask.
-//!
-//! Each entry moves through the states of RFC 4861 7.3.2, which Linux uses for ARP as well as
-//! for IPv6 (`ip neigh` prints them):
-//!
-//! ```text
-//!              first packet for X: broadcast "who has X?"
-//!  (no entry) ─────────────────────────────────────────► INCOMPLETE ──(3 requests, 1 s apart,
-//!      ▲                                                    │          no answer)──► (no entry:
-//!      │                                          an answer │                        packets dropped,
-//!      │                                                    ▼                        host unreachable)
-//!      │      ┌──────────────────────────────────────► REACHABLE ◄──────────────────┐
-//!      │      │ an answer (ARP reply)                     │ 30 s pass             │ an answer
-//!      │      │                                           ▼                       │
-//!      │      │                                         STALE ──(a packet for X:   │
-//!      │      │                                           │  sent at once to the   │
-//!      │      │                                           │  MAC we have)          │
-//!      │      │                                           ▼                       │
-//!      │      └────────────────────────────────────────  DELAY ──(5 s)──► PROBE ───┘
-//!      └──────────────────────(3 unicast requests, no answer)────────────── ┘
-//! ```
-//!
-//! Why so many states: a MAC address learned once may go bad (the neighbour's card was
-//! replaced, or the address moved to another host). REACHABLE means an answer came recently;
-//! STALE means we still have an address but no recent proof, and we check it again (DELAY, then
-//! PROBE with unicast requests) only when we use it, so an idle entry costs nothing.
-//!
-//! RFC 1122 2.3.2.1 asks for the two things a cache must not do: flood the link (at most one
-//! request per second per address) and lose everything while it waits (keep at least the latest
-//! packet for a neighbour being resolved). The cache is bounded: at most
-//! [`NeighbourConfig::capacity`] entries, each with at most
-//! [`NeighbourConfig::pending_per_neighbour`] waiting packets, so a flood of ARP packets from
-//! made-up senders, or of packets to made-up neighbours, cannot grow it.
-//!
-//! The cache has no I/O and no clock: it is called with the time, and says what to send through
-//! actions that the Ethernet interface (`link/interface.rs`) turns into frames.
+//! The cache itself: entries keyed by IP address (IPv4 or IPv6), their timers, and the packets
+//! that wait. The states and why they exist are in the [module docs](super).
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
-use std::net::Ipv4Addr;
-use std::time::Duration;
+use std::net::IpAddr;
 
 use tracing::debug;
 
-use super::ethernet::MacAddr;
-use super::Reason;
+use super::{NeighbourConfig, NeighbourInfo, NeighbourState, NeighbourStats};
+use crate::link::ethernet::MacAddr;
+use crate::link::Reason;
 use crate::time::Instant;
-
-/// How the neighbour cache behaves; the defaults are Linux's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NeighbourConfig {
-    /// The most entries the cache holds (Linux starts collecting at 128 and stops at 1024).
-    /// Default 256.
-    pub capacity: usize,
-    /// How long an answer keeps an entry REACHABLE. Default 30 s (Linux's
-    /// `base_reachable_time`, RFC 4861's REACHABLE_TIME).
-    pub reachable_time: Duration,
-    /// The time between two requests for one address. Default 1 s: RFC 1122 2.3.2.1 allows no
-    /// more than one per second.
-    pub retrans_time: Duration,
-    /// How many broadcast requests are sent before an address is given up. Default 3 (Linux's
-    /// `mcast_solicit`): a connect to a silent neighbour fails after about 3 s.
-    pub max_requests: u8,
-    /// How long a STALE entry in use waits for a sign of life before it is probed. Default 5 s
-    /// (RFC 4861's DELAY_FIRST_PROBE_TIME).
-    pub delay: Duration,
-    /// How many unicast requests check a STALE entry before it is dropped. Default 3 (Linux's
-    /// `ucast_solicit`).
-    pub max_probes: u8,
-    /// How many packets wait for one neighbour being resolved; past that, the oldest is dropped.
-    /// Default 8 (RFC 1122 2.3.2.2: at least the latest one).
-    pub pending_per_neighbour: usize,
-    /// How many packets wait for all neighbours together; past that, new ones are dropped.
-    /// Default 256.
-    pub pending_total: usize,
-}
-
-impl Default for NeighbourConfig {
-    fn default() -> Self {
-        NeighbourConfig {
-            capacity: 256,
-            reachable_time: Duration::from_secs(30),
-            retrans_time: Duration::from_secs(1),
-            max_requests: 3,
-            delay: Duration::from_secs(5),
-            max_probes: 3,
-            pending_per_neighbour: 8,
-            pending_total: 256,
-        }
-    }
-}
-
-/// How sure the cache is of a neighbour's MAC address (RFC 4861 7.3.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NeighbourState {
-    /// Asked, no answer yet: packets for it wait.
-    Incomplete,
-    /// Answered recently: the address is good.
-    Reachable,
-    /// Known, but not confirmed recently: checked again when next used.
-    Stale,
-    /// Used while stale: packets go to the old address, and a probe follows unless the
-    /// neighbour shows up meanwhile.
-    Delay,
-    /// Being checked with unicast requests; packets still go to the old address.
-    Probe,
-}
-
-impl fmt::Display for NeighbourState {
-    /// As `ip neigh` prints it.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            NeighbourState::Incomplete => "INCOMPLETE",
-            NeighbourState::Reachable => "REACHABLE",
-            NeighbourState::Stale => "STALE",
-            NeighbourState::Delay => "DELAY",
-            NeighbourState::Probe => "PROBE",
-        })
-    }
-}
-
-/// One line of the neighbour table, as `ip neigh` would show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NeighbourInfo {
-    /// The neighbour's IP address.
-    pub ip: Ipv4Addr,
-    /// Its MAC address, once known.
-    pub mac: Option<MacAddr>,
-    /// How sure we are.
-    pub state: NeighbourState,
-    /// Packets waiting for the answer.
-    pub waiting: usize,
-}
-
-impl fmt::Display for NeighbourInfo {
-    /// `10.77.0.1 lladdr 9a:3c:..:11 REACHABLE`, like `ip neigh`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.ip)?;
-        if let Some(mac) = self.mac {
-            write!(f, " lladdr {mac}")?;
-        }
-        write!(f, " {}", self.state)?;
-        if self.waiting > 0 {
-            write!(f, " ({} waiting)", self.waiting)?;
-        }
-        Ok(())
-    }
-}
-
-/// What the neighbour cache has done, counted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct NeighbourStats {
-    /// Broadcast requests ("who has X?") for addresses we had no MAC for.
-    pub requests: u64,
-    /// Unicast requests checking a stale entry.
-    pub probes: u64,
-    /// Entries that got an answer or learned an address.
-    pub resolved: u64,
-    /// Addresses given up after the last request went unanswered.
-    pub failed: u64,
-    /// Entries pushed out to make room for another.
-    pub evicted: u64,
-    /// Packets that waited for an answer.
-    pub held: u64,
-    /// Packets that waited and were then sent.
-    pub released: u64,
-    /// Packets dropped while waiting: the queue was full, the address was given up, or its
-    /// entry was pushed out.
-    pub held_dropped: u64,
-}
 
 /// A packet waiting for its next hop's MAC address, with why it was sent.
 #[derive(Debug)]
@@ -182,11 +23,12 @@ pub(crate) struct Held {
 /// What the cache wants done, in the order it decided it.
 #[derive(Debug)]
 pub(crate) enum Action {
-    /// Send an ARP request for `target`: broadcast (`to` is `None`) or unicast to check a
-    /// stale entry.
+    /// Ask for `target`'s MAC address: an ARP request for an IPv4 address, a Neighbor
+    /// Solicitation for an IPv6 one; to everyone (`to` is `None`: ARP's broadcast, the
+    /// target's solicited-node group) or unicast to check a stale entry.
     Request {
         /// The address asked for.
-        target: Ipv4Addr,
+        target: IpAddr,
         /// `Some(mac)` for a unicast probe.
         to: Option<MacAddr>,
         /// 1 for the first request, 2 for the first retry...
@@ -205,7 +47,7 @@ pub(crate) enum Action {
     /// host is unreachable.
     Unreachable {
         /// The silent neighbour.
-        ip: Ipv4Addr,
+        ip: IpAddr,
         /// The packets that waited, oldest first.
         packets: Vec<Held>,
     },
@@ -228,15 +70,29 @@ pub(crate) enum Lookup {
 /// How an address was learned: this decides the state it gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Learned {
-    /// An answer to our request (an ARP reply to us): proof the neighbour is reachable.
+    /// An answer to our request (an ARP reply to us, a solicited Neighbor Advertisement):
+    /// proof the neighbour is reachable.
     Answer,
-    /// A packet the neighbour sent on its own (its request, a gratuitous ARP): the address is
-    /// probably right, but says nothing of whether it hears us. `create` makes an entry when
-    /// there is none (RFC 826: when we are the request's target).
+    /// A packet the neighbour sent on its own (its request, a gratuitous ARP, its Neighbor
+    /// Solicitation with a source link-layer address): the address is probably right, but says
+    /// nothing of whether it hears us. `create` makes an entry when there is none (RFC 826:
+    /// when we are the request's target; RFC 4861 7.2.3: a solicitation for our address).
     Unsolicited {
         /// Make an entry if there is none.
         create: bool,
     },
+}
+
+/// The flags of a Neighbor Advertisement that decide what it changes in the cache
+/// ([RFC 4861 4.4]).
+///
+/// [RFC 4861 4.4]: https://www.rfc-editor.org/rfc/rfc4861#section-4.4
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Advert {
+    /// S: the answer to a solicitation, which proves that the neighbour hears us.
+    pub(crate) solicited: bool,
+    /// O: the advertised address replaces the one we have.
+    pub(crate) override_: bool,
 }
 
 /// One neighbour.
@@ -260,7 +116,7 @@ struct Entry {
 #[derive(Debug)]
 pub(crate) struct NeighbourCache {
     config: NeighbourConfig,
-    entries: HashMap<Ipv4Addr, Entry>,
+    entries: HashMap<IpAddr, Entry>,
     /// Packets waiting over all entries.
     pending: usize,
     /// No timer is due before this: a lower bound, kept as timers are armed, so that
@@ -296,7 +152,7 @@ impl NeighbourCache {
     pub(crate) fn lookup(
         &mut self,
         now: Instant,
-        ip: Ipv4Addr,
+        ip: IpAddr,
         hold: impl FnOnce() -> Held,
     ) -> Lookup {
         if !self.entries.contains_key(&ip) {
@@ -304,7 +160,7 @@ impl NeighbourCache {
                 self.stats.held_dropped += 1;
                 return Lookup::Dropped;
             }
-            debug!(%ip, "arp: no MAC address for {ip}: asking");
+            debug!(%ip, "{}: no MAC address for {ip}: asking", proto(ip));
             let entry = Entry::incomplete(now, &self.config);
             arm(&mut self.next_timer, entry.deadline);
             self.entries.insert(ip, entry);
@@ -335,7 +191,7 @@ impl NeighbourCache {
     }
 
     /// Puts `held` in the queue of `ip`, an INCOMPLETE entry.
-    fn hold(&mut self, ip: Ipv4Addr, held: Held) -> Lookup {
+    fn hold(&mut self, ip: IpAddr, held: Held) -> Lookup {
         let Some(entry) = self.entries.get_mut(&ip) else {
             return Lookup::Dropped;
         };
@@ -360,14 +216,14 @@ impl NeighbourCache {
     /// RFC 4861 7.2.5 and 7.2.3): an answer makes the entry REACHABLE; a packet the neighbour
     /// sent on its own leaves a known, unchanged address as it is, and otherwise makes the
     /// entry STALE. Either way, packets that waited for the address go.
-    pub(crate) fn learn(&mut self, now: Instant, ip: Ipv4Addr, mac: MacAddr, how: Learned) {
+    pub(crate) fn learn(&mut self, now: Instant, ip: IpAddr, mac: MacAddr, how: Learned) {
         if !self.entries.contains_key(&ip) {
             // RFC 826: a sender we do not know is added only when the packet was for us.
             let create = matches!(how, Learned::Answer | Learned::Unsolicited { create: true });
             if !create || !self.make_room(now) {
                 return;
             }
-            debug!(%ip, %mac, "arp: learned {ip} is at {mac}");
+            debug!(%ip, %mac, "{}: learned {ip} is at {mac}", proto(ip));
             self.entries
                 .insert(ip, Entry::incomplete(now, &self.config));
         }
@@ -403,10 +259,66 @@ impl NeighbourCache {
         }
     }
 
+    /// A Neighbor Advertisement says `ip` is at `mac`, or, without a Target Link-Layer Address
+    /// option, only vouches for the address we have ([RFC 4861 7.2.5]):
+    ///
+    /// - with no entry, nothing happens: an advertisement never makes one;
+    /// - an INCOMPLETE entry takes the address (none given: nothing to learn), REACHABLE if the
+    ///   advertisement answers our solicitation, else STALE; the waiting packets go;
+    /// - otherwise a different address without Override does not replace ours, but puts it in
+    ///   doubt: a REACHABLE entry goes STALE, to be checked at its next use. With Override, the
+    ///   same address, or none, the address is taken; Solicited makes the entry REACHABLE, and
+    ///   a new address without it makes it STALE.
+    ///
+    /// [RFC 4861 7.2.5]: https://www.rfc-editor.org/rfc/rfc4861#section-7.2.5
+    pub(crate) fn advertised(
+        &mut self,
+        now: Instant,
+        ip: IpAddr,
+        mac: Option<MacAddr>,
+        advert: Advert,
+    ) {
+        let Some(entry) = self.entries.get_mut(&ip) else {
+            return;
+        };
+        if entry.state == NeighbourState::Incomplete {
+            if let Some(mac) = mac {
+                let how = match advert.solicited {
+                    true => Learned::Answer,
+                    false => Learned::Unsolicited { create: false },
+                };
+                self.learn(now, ip, mac, how);
+            }
+            return;
+        }
+        expire_reachable(entry, now);
+        let differs = mac.is_some_and(|mac| entry.mac != Some(mac));
+        if differs && !advert.override_ {
+            if entry.state == NeighbourState::Reachable {
+                entry.state = NeighbourState::Stale;
+            }
+            return;
+        }
+        if let Some(mac) = mac {
+            entry.mac = Some(mac);
+        }
+        if differs {
+            debug!(%ip, ?mac, "ndp: {ip} moved");
+            self.stats.resolved += 1;
+        }
+        if advert.solicited {
+            entry.state = NeighbourState::Reachable;
+            entry.deadline = now + self.config.reachable_time;
+            entry.sent = 0;
+        } else if differs {
+            entry.state = NeighbourState::Stale;
+        }
+    }
+
     /// `ip` was shown reachable by an upper layer (RFC 4861 7.3.1): a known entry becomes
     /// REACHABLE again, so a neighbour in steady use is never probed. An INCOMPLETE entry has
     /// no address to confirm and stays as it is.
-    pub(crate) fn confirm(&mut self, now: Instant, ip: Ipv4Addr) {
+    pub(crate) fn confirm(&mut self, now: Instant, ip: IpAddr) {
         let Some(entry) = self.entries.get_mut(&ip) else {
             return;
         };
@@ -422,7 +334,7 @@ impl NeighbourCache {
         if self.next_timer.is_none_or(|at| at > now) {
             return;
         }
-        let due: Vec<Ipv4Addr> = self
+        let due: Vec<IpAddr> = self
             .entries
             .iter()
             .filter(|(_, e)| e.has_timer() && e.deadline <= now)
@@ -435,7 +347,7 @@ impl NeighbourCache {
     }
 
     /// One entry's timer.
-    fn fire(&mut self, now: Instant, ip: Ipv4Addr) {
+    fn fire(&mut self, now: Instant, ip: IpAddr) {
         let Some(entry) = self.entries.get_mut(&ip) else {
             return;
         };
@@ -470,11 +382,12 @@ impl NeighbourCache {
     }
 
     /// `ip` did not answer: the entry goes, and its packets with it.
-    fn give_up(&mut self, ip: Ipv4Addr) {
+    fn give_up(&mut self, ip: IpAddr) {
         let Some(entry) = self.entries.remove(&ip) else {
             return;
         };
-        debug!(%ip, state = %entry.state, waiting = entry.pending.len(), "arp: no answer from {ip}: giving up");
+        let proto = proto(ip);
+        debug!(%ip, state = %entry.state, waiting = entry.pending.len(), "{proto}: no answer from {ip}: giving up");
         self.stats.failed += 1;
         self.pending -= entry.pending.len();
         self.stats.held_dropped += entry.pending.len() as u64;
@@ -541,7 +454,7 @@ impl NeighbourCache {
             return false;
         };
         if let Some(entry) = self.entries.remove(&ip) {
-            debug!(%ip, state = %entry.state, "arp: cache full, {ip} makes room");
+            debug!(%ip, state = %entry.state, "{}: cache full, {ip} makes room", proto(ip));
             self.stats.evicted += 1;
             self.pending -= entry.pending.len();
             self.stats.held_dropped += entry.pending.len() as u64;
@@ -586,6 +499,10 @@ fn expire_reachable(entry: &mut Entry, now: Instant) {
     }
 }
 
-#[cfg(test)]
-#[path = "neighbour_tests.rs"]
-mod tests;
+/// The protocol that asks for `ip`, for logs.
+fn proto(ip: IpAddr) -> &'static str {
+    match ip {
+        IpAddr::V4(_) => "arp",
+        IpAddr::V6(_) => "ndp",
+    }
+}

@@ -1,9 +1,12 @@
 //! The neighbour cache on virtual time: states, retries, bounds.
 
-use super::*;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-const X: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
-const Y: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 3);
+use super::*;
+use crate::time::Instant;
+
+const X: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 77, 0, 1));
+const Y: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 77, 0, 3));
 const MAC_X: MacAddr = MacAddr::new([0x02, 0, 0, 0, 0, 1]);
 const MAC_X2: MacAddr = MacAddr::new([0x02, 0, 0, 0, 0, 0x11]);
 
@@ -47,7 +50,7 @@ fn actions(cache: &mut NeighbourCache) -> Vec<String> {
         .collect()
 }
 
-fn state(cache: &NeighbourCache, now: Instant, ip: Ipv4Addr) -> Option<NeighbourState> {
+fn state(cache: &NeighbourCache, now: Instant, ip: IpAddr) -> Option<NeighbourState> {
     cache
         .table(now)
         .into_iter()
@@ -251,7 +254,7 @@ fn a_flood_of_new_senders_stays_within_the_bound_and_keeps_what_waits() {
     cache.lookup(at(0), X, packet(1));
     let mut rng = fastrand::Rng::with_seed(7);
     for n in 0..10_000u64 {
-        let ip = Ipv4Addr::from(rng.u32(..));
+        let ip = IpAddr::V4(Ipv4Addr::from(rng.u32(..)));
         let mac = MacAddr::new([2, 0, 0, 0, (n >> 8) as u8, n as u8]);
         cache.learn(at(n), ip, mac, Learned::Unsolicited { create: true });
     }
@@ -277,4 +280,171 @@ fn a_confirmation_from_above_spares_the_probe() {
     cache.lookup(at(0), Y, packet(2));
     cache.confirm(at(30), Y);
     assert_eq!(state(&cache, at(30), Y), Some(NeighbourState::Incomplete));
+}
+
+const V6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 1));
+const V6_2: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 3));
+
+fn advert(solicited: bool, override_: bool) -> Advert {
+    Advert {
+        solicited,
+        override_,
+    }
+}
+
+fn entry(cache: &NeighbourCache, now: Instant, ip: IpAddr) -> (Option<MacAddr>, NeighbourState) {
+    let info = cache.table(now).into_iter().find(|info| info.ip == ip);
+    let info = info.expect("an entry");
+    (info.mac, info.state)
+}
+
+/// IPv6 neighbours live in the same cache, with the same states and timers as IPv4's.
+#[test]
+fn one_cache_holds_both_versions() {
+    let mut cache = cache();
+    cache.lookup(at(0), V6, packet(1));
+    cache.lookup(at(0), X, packet(2));
+    assert_eq!(
+        actions(&mut cache),
+        [
+            "who-has fd77::1 #1 (1 waiting)",
+            "who-has 10.77.0.1 #1 (1 waiting)"
+        ]
+    );
+    cache.poll(at(1000));
+    assert_eq!(actions(&mut cache).len(), 2, "both asked again");
+    cache.advertised(at(1500), V6, Some(MAC_X), advert(true, true));
+    let table: Vec<String> = cache
+        .table(at(1500))
+        .iter()
+        .map(|i| i.to_string())
+        .collect();
+    assert_eq!(
+        table,
+        [
+            "10.77.0.1 INCOMPLETE (1 waiting)",
+            "fd77::1 lladdr 02:00:00:00:00:01 REACHABLE"
+        ]
+    );
+}
+
+/// RFC 4861 7.2.5, INCOMPLETE entry: the advertised address is taken, REACHABLE if the
+/// advertisement answers our solicitation, STALE if not; without an address, nothing changes.
+#[test]
+fn an_advertisement_completes_an_incomplete_entry() {
+    let mut cache = cache();
+    cache.lookup(at(0), V6, packet(1));
+    cache.lookup(at(0), V6_2, packet(2));
+    actions(&mut cache);
+    cache.advertised(at(5), V6, None, advert(true, true));
+    assert_eq!(entry(&cache, at(5), V6), (None, NeighbourState::Incomplete));
+    assert!(actions(&mut cache).is_empty());
+
+    cache.advertised(at(10), V6, Some(MAC_X), advert(true, false));
+    assert_eq!(actions(&mut cache), ["release [1] to 02:00:00:00:00:01"]);
+    assert_eq!(
+        entry(&cache, at(10), V6),
+        (Some(MAC_X), NeighbourState::Reachable)
+    );
+
+    // Unsolicited: STALE, and the packet that goes at once starts the check (DELAY).
+    cache.advertised(at(10), V6_2, Some(MAC_X2), advert(false, true));
+    assert_eq!(actions(&mut cache), ["release [2] to 02:00:00:00:00:11"]);
+    assert_eq!(
+        entry(&cache, at(10), V6_2),
+        (Some(MAC_X2), NeighbourState::Delay)
+    );
+    assert_eq!(cache.stats.resolved, 2);
+}
+
+/// RFC 4861 7.2.5: an advertisement for an address we never asked for makes no entry.
+#[test]
+fn an_unasked_advertisement_makes_no_entry() {
+    let mut cache = cache();
+    cache.advertised(at(0), V6, Some(MAC_X), advert(false, true));
+    cache.advertised(at(0), V6, Some(MAC_X), advert(true, true));
+    assert!(cache.table(at(0)).is_empty());
+}
+
+/// RFC 4861 7.2.5 for a known entry: Override decides whether a different address replaces
+/// ours, Solicited whether the entry is proven REACHABLE.
+#[test]
+fn advertisements_follow_the_override_and_solicited_flags() {
+    let mut cache = cache();
+    cache.learn(at(0), V6, MAC_X, Learned::Answer);
+    let steps = [
+        // A different address without Override: not taken, but a REACHABLE entry is in doubt.
+        (
+            Some(MAC_X2),
+            advert(true, false),
+            (Some(MAC_X), NeighbourState::Stale),
+        ),
+        // Again while STALE: nothing changes.
+        (
+            Some(MAC_X2),
+            advert(false, false),
+            (Some(MAC_X), NeighbourState::Stale),
+        ),
+        // The same address, solicited: proven.
+        (
+            Some(MAC_X),
+            advert(true, false),
+            (Some(MAC_X), NeighbourState::Reachable),
+        ),
+        // The same address, unsolicited: nothing changes.
+        (
+            Some(MAC_X),
+            advert(false, true),
+            (Some(MAC_X), NeighbourState::Reachable),
+        ),
+        // A different address with Override, unsolicited: taken, but not proven.
+        (
+            Some(MAC_X2),
+            advert(false, true),
+            (Some(MAC_X2), NeighbourState::Stale),
+        ),
+        // No address, solicited (an answer without the option): proven, address kept.
+        (
+            None,
+            advert(true, false),
+            (Some(MAC_X2), NeighbourState::Reachable),
+        ),
+        // A different address with Override and Solicited: taken and proven.
+        (
+            Some(MAC_X),
+            advert(true, true),
+            (Some(MAC_X), NeighbourState::Reachable),
+        ),
+    ];
+    for (n, (mac, flags, want)) in steps.into_iter().enumerate() {
+        let now = at(n as u64 + 1);
+        cache.advertised(now, V6, mac, flags);
+        assert_eq!(entry(&cache, now, V6), want, "step {n}");
+    }
+    assert!(
+        actions(&mut cache).is_empty(),
+        "nothing waited, nothing to send"
+    );
+}
+
+/// A STALE entry checked with unicast solicitations is REACHABLE again after a solicited
+/// answer, and no more probes go.
+#[test]
+fn a_solicited_advertisement_ends_the_probes() {
+    let mut cache = cache();
+    cache.learn(at(0), V6, MAC_X, Learned::Unsolicited { create: true });
+    assert_eq!(cache.lookup(at(100), V6, packet(1)), Lookup::Send(MAC_X));
+    cache.poll(at(5_100));
+    assert_eq!(
+        actions(&mut cache),
+        ["probe fd77::1 at 02:00:00:00:00:01 #1"]
+    );
+    cache.advertised(at(5_200), V6, Some(MAC_X), advert(true, true));
+    assert_eq!(
+        entry(&cache, at(5_200), V6),
+        (Some(MAC_X), NeighbourState::Reachable)
+    );
+    assert_eq!(cache.poll_at(), None);
+    cache.poll(at(6_100));
+    assert!(actions(&mut cache).is_empty());
 }
