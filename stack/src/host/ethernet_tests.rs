@@ -405,3 +405,53 @@ fn ipv6_addresses_are_checked_before_use() {
         (2, 2, 2)
     );
 }
+
+fn dual_ethernet_host(v4: &str, v6: &str, seed: u64) -> Host {
+    let mut config = Config::new(v4.parse().unwrap()).with_ipv6(v6.parse().unwrap());
+    config.seed = Some(seed);
+    config.medium = Medium::Ethernet;
+    Host::new(config)
+}
+
+/// After detection (1 s), neighbour discovery finds the peer's MAC address and TCP runs over
+/// IPv6 in frames; a packet sent to a tentative address before then is not taken.
+#[test]
+fn after_detection_ndp_resolves_and_tcp_runs_over_ipv6_in_frames() {
+    let mut a = dual_ethernet_host("10.77.0.2/24", "fd77::2/64", 1);
+    let mut b = dual_ethernet_host("10.77.0.1/24", "fd77::1/64", 2);
+    let t0 = Instant::ZERO;
+    exchange(&mut a, &mut b, t0);
+    // Still tentative: a ping to fd77::2 goes unanswered, and B has no source for it yet.
+    let a6: std::net::Ipv6Addr = "fd77::2".parse().unwrap();
+    assert!(b.ping_send(t0, a6.into(), 1, b"early").is_err());
+    let t1 = t0 + Duration::from_secs(1);
+    exchange(&mut a, &mut b, t1);
+    let stats = a.stats();
+    assert_eq!((stats.dad.passed, stats.dad.duplicates), (2, 0));
+    a.tcp_listen("[::]:80".parse::<std::net::SocketAddr>().unwrap(), None)
+        .unwrap();
+    let client = b
+        .tcp_connect(t1, "[fd77::2]:80".parse::<std::net::SocketAddr>().unwrap())
+        .unwrap();
+    let crossed = exchange(&mut a, &mut b, t1);
+    assert!(b.tcp_poll_established(&mut cx(), client).is_ready());
+    let solicitations = crossed
+        .iter()
+        .filter(|s| {
+            s.why
+                .as_deref()
+                .is_some_and(|w| w.contains("neighbour solicitation"))
+        })
+        .count();
+    assert!(solicitations >= 1, "B asked for A's MAC address by NDP");
+    let table = b.neighbours(t1);
+    assert!(
+        table
+            .iter()
+            .any(|n| n.ip == std::net::IpAddr::V6(a6) && n.mac == a.mac()),
+        "{table:?}"
+    );
+    b.ping_send(t1, a6.into(), 2, b"ping6 in frames").unwrap();
+    exchange(&mut a, &mut b, t1);
+    assert!(b.ping_poll_reply(&mut cx(), 2).is_ready());
+}

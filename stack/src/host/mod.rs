@@ -333,10 +333,24 @@ impl Host {
             },
         };
         self.expire_fragments(now);
+        self.sync_usable_addresses();
         match bytes.first().map(|b| b >> 4) {
             Some(6) if self.ip.v6.is_some() => self.receive_v6(now, bytes),
             // Anything else is IPv4's to check (and drop, if it is not IPv4).
             _ => self.receive_v4(now, bytes),
+        }
+    }
+
+    /// Which of our IPv6 addresses duplicate address detection has passed, on an Ethernet
+    /// device: the IPv6 layer neither takes packets for a tentative address nor sends from it
+    /// ([RFC 4862 5.4]). On a TUN device there is no detection, and every address is usable.
+    ///
+    /// [RFC 4862 5.4]: https://www.rfc-editor.org/rfc/rfc4862#section-5.4
+    fn sync_usable_addresses(&mut self) {
+        if let (Some(link), Some(v6)) = (self.link.as_ref(), self.ip.v6.as_mut()) {
+            for ours in &mut v6.addrs {
+                ours.usable = link.ipv6_usable(ours.cidr.address());
+            }
         }
     }
 
@@ -465,7 +479,7 @@ impl Host {
                 let progress =
                     self.tcp
                         .receive(now, &mut self.ip, &mut self.out, (src, dst), payload);
-                if let (Progress::From(IpAddr::V4(peer)), Some(link)) = (progress, &mut self.link) {
+                if let (Progress::From(peer), Some(link)) = (progress, &mut self.link) {
                     link.confirm(now, peer);
                 }
                 Delivered::Done
@@ -528,6 +542,8 @@ impl Host {
         loop {
             let link = self.link.as_mut()?;
             let own = link.transmit(now, buf);
+            // Detection may have just passed (or found a duplicate).
+            self.sync_usable_addresses();
             // Before TCP's timers run: a connect that has just failed sends no more SYNs.
             self.report_undeliverable(now);
             if let Some(why) = own {

@@ -395,12 +395,9 @@ impl EthernetInterface {
     }
 }
 
-/// What the host's IPv6 layer asks the link layer: which of our addresses it may use, and
-/// which multicast groups we listen to.
-#[allow(
-    dead_code,
-    reason = "for the host's IPv6 input and source selection, which are not wired in yet"
-)]
+/// What the host's IPv6 layer asks the link layer: which of our addresses duplicate address
+/// detection lets it use. (The IPv6 layer keeps the addresses and picks sources itself, as on
+/// a TUN device, where there is no detection; the rest is here for tests.)
 impl EthernetInterface {
     /// Whether `addr` is one of our IPv6 addresses and checked: the host may use it as a
     /// source, and takes packets sent to it. A tentative address (being checked) or a
@@ -412,6 +409,7 @@ impl EthernetInterface {
     }
 
     /// Our usable IPv6 addresses, the link-local one first; none with IPv6 off.
+    #[cfg(test)]
     pub(crate) fn ipv6_addrs(&self) -> impl Iterator<Item = Ipv6Addr> + '_ {
         self.ours6.usable_addrs()
     }
@@ -419,12 +417,14 @@ impl EthernetInterface {
     /// The source address for an IPv6 packet to `dst`: the link-local address for a
     /// link-local or link-scope multicast destination, the configured one otherwise, the
     /// other one if the better one is not usable; `None` when neither is.
+    #[cfg(test)]
     pub(crate) fn ipv6_source(&self, dst: Ipv6Addr) -> Option<Ipv6Addr> {
         self.ours6.source_for(dst)
     }
 
     /// Whether we listen to the IPv6 multicast `group`: all nodes (ff02::1), or the
     /// solicited-node group of one of our addresses.
+    #[cfg(test)]
     pub(crate) fn ipv6_joined(&self, group: Ipv6Addr) -> bool {
         self.addr6.is_some() && self.ours6.joined(group)
     }

@@ -42,7 +42,9 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
-use crate::ip::addr6::{is_link_local, solicited_node};
+use crate::ip::addr6::is_link_local;
+#[cfg(test)]
+use crate::ip::addr6::solicited_node;
 use crate::link::ethernet::MacAddr;
 use crate::time::Instant;
 
@@ -162,6 +164,7 @@ impl OurAddrs {
     /// too: that is where a duplicate's answer comes to, [RFC 4862 5.4.2]).
     ///
     /// [RFC 4862 5.4.2]: https://www.rfc-editor.org/rfc/rfc4862#section-5.4.2
+    #[cfg(test)]
     pub(crate) fn joined(&self, group: Ipv6Addr) -> bool {
         group == super::message::ALL_NODES
             || self
