@@ -203,6 +203,7 @@ fn check_sent(bytes: &[u8], mtu: usize, joiner: &mut Reassembler<u16>, now: Inst
             let segment = tcp::header::Packet::new_checked(payload).expect("a whole segment");
             tcp::header::Repr::parse(&segment, US, header.dst_addr).expect("a right checksum");
         }
+        IpProtocol::Icmpv6 => panic!("we never send ICMPv6 over IPv4"),
         IpProtocol::Unknown(n) => panic!("we never send protocol {n}"),
     }
 }
