@@ -217,7 +217,7 @@ pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String
         _ => format!("{program}: {err}"),
     })?;
     let device = link.name().to_string();
-    link.configure(opts.peer)
+    link.configure(opts.peer, None)
         .map_err(|err| format!("{program}: setting up {device}: {err}"))?;
     let addr = Ipv4Cidr::new(opts.addr, opts.peer.prefix_len())
         .ok_or_else(|| format!("{program}: bad prefix length"))?;

@@ -98,7 +98,6 @@ impl UdpSocket {
                 .shared()
                 .lock_running()?
                 .udp_poll_peek_from(cx, self.handle, buf)
-                
         })
         .await
     }
