@@ -193,7 +193,7 @@ pub fn init_logging() {
 ///
 /// With `--capture`, the device is wrapped in a [`Capture`]; with impairments, in an [`Impair`]
 /// outside that, so the capture shows what crossed the device (`Impair<Capture<TunDevice>>`).
-/// The capture's link type follows the device: raw IPv4 on TUN, Ethernet on TAP.
+/// The capture's link type follows the device: raw IP on TUN, Ethernet on TAP.
 pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String> {
     check_addresses(opts.addr, opts.peer).map_err(|err| format!("{program}: {err}"))?;
     let name = opts.device_name();
