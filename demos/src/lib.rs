@@ -1,13 +1,15 @@
 //! What every demo shares: the command-line options for a TUN or TAP device (and for impairing
 //! it on purpose), setting the device up, logging, and waiting for Ctrl-C.
 //!
-//! A demo puts our stack on one side of a TUN device and the Linux kernel on the other:
+//! A demo puts our stack on one side of a TUN device and the Linux kernel on the other, each
+//! with an IPv4 and an IPv6 address (dual stack; `--no-ipv6` for IPv4 alone):
 //!
 //! ```text
 //!   your shell (ping, nc, curl)            the demo program
-//!   ┌───────────────────────────┐          ┌──────────────────────────┐
+//!   ┌───────────────────────────┐           ┌──────────────────────────┐
 //!   │ Linux TCP/IP, 10.77.0.1   │◄── tun0 ─►│ tunstack, 10.77.0.2      │
-//!   └───────────────────────────┘          └──────────────────────────┘
+//!   │               fd77::1     │           │           fd77::2        │
+//!   └───────────────────────────┘           └──────────────────────────┘
 //! ```
 //!
 //! With `--tap` the device is a TAP device, `tap0`, and what crosses it is one layer lower:
@@ -19,11 +21,12 @@
 use std::future::Future;
 pub mod encap;
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use tunstack::device::impair::{ImpairConfig, ImpairStats, StatsHandle};
 use tunstack::device::{Capture, Device, Impair, TunDevice};
-use tunstack::{Config, Ipv4Cidr, Stack};
+use tunstack::{Config, Ipv4Cidr, Ipv6Cidr, Stack};
 
 pub mod http;
 mod impair;
@@ -31,7 +34,9 @@ pub mod ladder;
 mod options;
 
 pub use impair::{parse_percent, parse_rate, parse_time, ImpairDirection, ImpairOptions};
-pub use options::{check_addresses, parse_mac, TunOptions};
+pub use options::{
+    check_addresses, check_addresses6, parse_mac, TunOptions, DEFAULT_ADDR6, DEFAULT_PEER6,
+};
 
 /// A stack running on a TUN or TAP device, ready for sockets.
 pub struct TunStack {
@@ -41,20 +46,81 @@ pub struct TunStack {
     pub device: String,
     /// The kernel side's address and the network both sides are on (`--peer`).
     pub peer: Ipv4Cidr,
+    /// The kernel side's IPv6 address and network (`--peer6`); `None` when IPv6 is off.
+    pub peer6: Option<Ipv6Cidr>,
     /// The impairments on the device and their counters, when any were asked for.
     pub impaired: Option<(ImpairConfig, StatsHandle)>,
 }
 
 impl TunStack {
-    /// Where the stack runs, for a demo's ready line: `on tun0 (kernel side 10.77.0.1/24)`, and
-    /// on a TAP device with our MAC address after it: `on tap0 (kernel side 10.77.0.1/24), our
-    /// MAC 02:00:0a:4d:00:02`.
+    /// Where the stack runs, for a demo's ready line: `on tun0 (kernel side 10.77.0.1/24 and
+    /// fd77::1/64)`, without the IPv6 address when IPv6 is off, and on a TAP device with our MAC
+    /// address after it: `on tap0 (kernel side 10.77.0.1/24), our MAC 02:00:0a:4d:00:02`.
     pub fn on_device(&self) -> String {
-        let mut text = format!("on {} (kernel side {})", self.device, self.peer);
+        let mut text = format!("on {} (kernel side {}", self.device, self.peer);
+        if let Some(peer6) = self.peer6 {
+            text.push_str(&format!(" and {peer6}"));
+        }
+        text.push(')');
         if let Some(mac) = self.stack.mac() {
             text.push_str(&format!(", our MAC {mac}"));
         }
         text
+    }
+
+    /// Our addresses, IPv4 first: `10.77.0.2 and fd77::2`, or `10.77.0.2` with IPv6 off.
+    pub fn our_addrs(&self) -> String {
+        let addr = self.stack.addr();
+        match self.stack.addr6() {
+            Some(addr6) => format!("{addr} and {addr6}"),
+            None => addr.to_string(),
+        }
+    }
+
+    /// Our addresses with a port, as a client writes them: `10.77.0.2:7 and [fd77::2]:7`
+    /// (an IPv6 address in brackets, so that its colons are not taken for the port's).
+    pub fn our_endpoints(&self, port: u16) -> String {
+        let addr = self.stack.addr();
+        match self.stack.addr6() {
+            Some(addr6) => format!("{addr}:{port} and [{addr6}]:{port}"),
+            None => format!("{addr}:{port}"),
+        }
+    }
+
+    /// Our address of `to`'s version, with `port`: what a client's packets to `to` come from,
+    /// e.g. `10.77.0.2:51234`, or `[fd77::2]:51234` toward an IPv6 address.
+    pub fn our_endpoint_toward(&self, to: IpAddr, port: u16) -> std::net::SocketAddr {
+        match (to, self.stack.addr6()) {
+            (IpAddr::V6(_), Some(addr6)) => (addr6, port).into(),
+            _ => (self.stack.addr(), port).into(),
+        }
+    }
+
+    /// Where a server listens to take clients of every IP version the stack speaks: `::` (the
+    /// IPv6 "any address", which takes IPv4 clients too, as on Linux: they show as
+    /// `[::ffff:10.77.0.1]:port`) with IPv6 on, `0.0.0.0` without.
+    pub fn any_addr(&self) -> IpAddr {
+        match self.peer6 {
+            Some(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        }
+    }
+
+    /// Checks that the stack can reach `to`, given with `option` (e.g. `--to`): an IPv6
+    /// address needs IPv6 on. The error is one line, for the user.
+    pub fn check_reachable(&self, option: &str, to: IpAddr) -> Result<(), String> {
+        if to.is_ipv6() && self.peer6.is_none() {
+            let why = match self.stack.mac() {
+                Some(_) => "on TAP it is off unless --addr6 or --peer6 is given",
+                None => "--no-ipv6 turned it off",
+            };
+            return Err(format!(
+                "{option} {to} is an IPv6 address, and IPv6 is off ({why}); give an IPv4 \
+                 address, e.g. {}",
+                self.peer.address()
+            ));
+        }
+        Ok(())
     }
 
     /// A line for the ready banner, e.g. "impairments: loss 5%, delay 50 ms both ways (seed 0)";
@@ -82,8 +148,9 @@ pub fn init_logging() {
         .init();
 }
 
-/// Creates the TUN device (a TAP device with `--tap`), gives the kernel side its address,
-/// brings it up and starts our stack on it. The error is one line, meant for the user.
+/// Creates the TUN device (a TAP device with `--tap`), gives the kernel side its addresses
+/// (IPv4, and IPv6 unless it is off: see [`TunOptions::ipv6`]), brings it up and starts our
+/// stack on it, with both addresses too. The error is one line, meant for the user.
 ///
 /// On TAP the stack also gets its MAC address (`--mac`, or [`Config::mac_for`] our address)
 /// and the kernel's side as its gateway: the kernel is the only other host on the link, and a
@@ -95,28 +162,13 @@ pub fn init_logging() {
 /// The capture's link type follows the device: raw IP on TUN, Ethernet on TAP.
 pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String> {
     check_addresses(opts.addr, opts.peer).map_err(|err| format!("{program}: {err}"))?;
-    let name = opts.device_name();
-    let kind = opts.kind();
-    let opened = match opts.tap {
-        true => TunDevice::open_tap(name),
-        false => TunDevice::open(name),
-    };
-    let link = opened.map_err(|err| match err.kind() {
-        std::io::ErrorKind::PermissionDenied => {
-            format!("{program}: creating a {kind} device needs CAP_NET_ADMIN: run it with sudo")
-        }
-        // The name is taken (by another program's device, or another kind of interface), or
-        // not a name Linux takes; the error ends in "choose another name", and this is how.
-        std::io::ErrorKind::ResourceBusy | std::io::ErrorKind::InvalidInput => {
-            format!(
-                "{program}: {err} with --tun NAME, e.g. --tun {}",
-                other_name(opts.tap, name)
-            )
-        }
-        _ => format!("{program}: {err}"),
-    })?;
+    let ipv6 = opts.ipv6();
+    if let Some((addr6, peer6)) = ipv6 {
+        check_addresses6(addr6, peer6).map_err(|err| format!("{program}: {err}"))?;
+    }
+    let link = open_device(program, opts)?;
     let device = link.name().to_string();
-    link.configure(opts.peer, None)
+    link.configure(opts.peer, ipv6.map(|(_, peer6)| peer6))
         .map_err(|err| format!("{program}: setting up {device}: {err}"))?;
     let addr = Ipv4Cidr::new(opts.addr, opts.peer.prefix_len())
         .ok_or_else(|| format!("{program}: bad prefix length"))?;
@@ -137,19 +189,48 @@ pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String
         None => (link, None),
     };
     // Stack::new takes the medium (bare IP or Ethernet) from the device; the MAC address and
-    // the gateway only matter on Ethernet.
+    // the gateways only matter on Ethernet.
     let mut config = Config::new(addr);
+    if let Some((addr6, _)) = ipv6 {
+        config = config.with_ipv6(addr6);
+    }
     if opts.tap {
         if let Some(mac) = opts.mac {
             config.mac = mac;
         }
         config.gateway = Some(opts.peer.address());
+        config.gateway6 = ipv6.map(|(_, peer6)| peer6.address());
     }
     Ok(TunStack {
         stack: Stack::new(link, config),
         device,
         peer: opts.peer,
+        peer6: ipv6.map(|(_, peer6)| peer6),
         impaired,
+    })
+}
+
+/// Creates the TUN or TAP device the options name; the error says what to do about it.
+fn open_device(program: &str, opts: &TunOptions) -> Result<TunDevice, String> {
+    let name = opts.device_name();
+    let kind = opts.kind();
+    let opened = match opts.tap {
+        true => TunDevice::open_tap(name),
+        false => TunDevice::open(name),
+    };
+    opened.map_err(|err| match err.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            format!("{program}: creating a {kind} device needs CAP_NET_ADMIN: run it with sudo")
+        }
+        // The name is taken (by another program's device, or another kind of interface), or
+        // not a name Linux takes; the error ends in "choose another name", and this is how.
+        std::io::ErrorKind::ResourceBusy | std::io::ErrorKind::InvalidInput => {
+            format!(
+                "{program}: {err} with --tun NAME, e.g. --tun {}",
+                other_name(opts.tap, name)
+            )
+        }
+        _ => format!("{program}: {err}"),
     })
 }
 

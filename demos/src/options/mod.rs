@@ -6,9 +6,13 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use tunstack::link::ethernet::MacAddr;
-use tunstack::Ipv4Cidr;
+use tunstack::{Ipv4Cidr, Ipv6Cidr};
 
 use crate::ImpairOptions;
+
+mod ipv6;
+
+pub use ipv6::{check_addresses6, DEFAULT_ADDR6, DEFAULT_PEER6};
 
 /// Options every TUN demo takes: the device (TUN, or TAP with `--tap`), the two addresses, a
 /// capture and impairments.
@@ -43,6 +47,22 @@ pub struct TunOptions {
     #[arg(long, default_value = "10.77.0.1/24", value_name = "IP/PREFIX")]
     pub peer: Ipv4Cidr,
 
+    /// The stack's own IPv6 address and prefix, beside --addr: on --peer6's network, another
+    /// address than the kernel's [default: fd77::2/64, a unique local address (RFC 4193), as
+    /// 10.77.0.2 is a private one]. With --tap, IPv6 is off unless this or --peer6 is given:
+    /// the stack does not yet answer the kernel's neighbour solicitations (IPv6's ARP).
+    #[arg(long, value_name = "IP6/PREFIX")]
+    pub addr6: Option<Ipv6Cidr>,
+
+    /// The kernel side's IPv6 address and prefix, given to the device [default: fd77::1/64].
+    #[arg(long, value_name = "IP6/PREFIX")]
+    pub peer6: Option<Ipv6Cidr>,
+
+    /// IPv4 only: no IPv6 address for the stack, and IPv6 turned off on the kernel's side of
+    /// the device (so the capture holds IPv4 packets only).
+    #[arg(long, conflicts_with_all = ["addr6", "peer6"])]
+    pub no_ipv6: bool,
+
     /// Write every packet to this pcapng file (open it in Wireshark, even while the demo runs).
     /// With impairments, it records what crossed the device: a lost outbound packet is a gap.
     /// With --tap, every frame: Ethernet headers and ARP included.
@@ -62,6 +82,19 @@ impl TunOptions {
             (None, false) => "tun0",
             (None, true) => "tap0",
         }
+    }
+
+    /// The IPv6 addresses of the two sides, ours and the kernel's (`--addr6`, `--peer6` or
+    /// their defaults); `None` with `--no-ipv6`, and on TAP unless one of them was given.
+    pub fn ipv6(&self) -> Option<(Ipv6Cidr, Ipv6Cidr)> {
+        let asked = self.addr6.is_some() || self.peer6.is_some();
+        if self.no_ipv6 || (self.tap && !asked) {
+            return None;
+        }
+        Some((
+            self.addr6.unwrap_or(DEFAULT_ADDR6),
+            self.peer6.unwrap_or(DEFAULT_PEER6),
+        ))
     }
 
     /// What kind of device the options ask for, as the demos name it: "TUN" or "TAP".

@@ -108,18 +108,20 @@ fn a_mac_must_name_one_interface() {
     }
 }
 
-#[test]
-fn the_device_is_tun0_or_tap0_unless_named() {
+/// The options as a demo's command line gives them.
+fn parse(args: &[&str]) -> Result<TunOptions, clap::Error> {
     use clap::Parser;
     #[derive(Parser)]
     struct Args {
         #[command(flatten)]
         tun: TunOptions,
     }
-    let parse = |args: &[&str]| {
-        let all = std::iter::once("demo").chain(args.iter().copied());
-        Args::try_parse_from(all).map(|args| args.tun)
-    };
+    let all = std::iter::once("demo").chain(args.iter().copied());
+    Args::try_parse_from(all).map(|args| args.tun)
+}
+
+#[test]
+fn the_device_is_tun0_or_tap0_unless_named() {
     let tun = parse(&[]).unwrap();
     assert_eq!(
         (tun.device_name(), tun.kind(), tun.mac),
@@ -136,4 +138,31 @@ fn the_device_is_tun0_or_tap0_unless_named() {
     // --mac without --tap: a TUN device has no MAC addresses to set.
     let err = parse(&["--mac", "02:aa:bb:cc:dd:ee"]).err().unwrap();
     assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+}
+
+#[test]
+fn dual_stack_on_tun_unless_turned_off_and_on_tap_when_asked() {
+    let ipv6 = |args: &[&str]| {
+        parse(args)
+            .unwrap()
+            .ipv6()
+            .map(|(ours, kernel)| (ours.to_string(), kernel.to_string()))
+    };
+    let defaults = Some(("fd77::2/64".to_string(), "fd77::1/64".to_string()));
+    assert_eq!(ipv6(&[]), defaults);
+    assert_eq!(ipv6(&["--no-ipv6"]), None);
+    // TAP: not until the stack answers neighbour solicitations, unless asked for.
+    assert_eq!(ipv6(&["--tap"]), None);
+    assert_eq!(ipv6(&["--tap", "--addr6", "fd77::2/64"]), defaults);
+    assert_eq!(
+        ipv6(&["--addr6", "fd88::20/64", "--peer6", "fd88::10/64"]),
+        Some(("fd88::20/64".to_string(), "fd88::10/64".to_string()))
+    );
+    // --no-ipv6 with an IPv6 address: one of the two is a mistake.
+    let err = parse(&["--no-ipv6", "--addr6", "fd77::2/64"])
+        .err()
+        .unwrap();
+    assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    let err = parse(&["--addr6", "10.77.0.2/24"]).err().unwrap();
+    assert!(err.to_string().contains("not an IPv6 address"), "{err}");
 }
