@@ -106,23 +106,6 @@ impl TunStack {
         }
     }
 
-    /// Checks that the stack can reach `to`, given with `option` (e.g. `--to`): an IPv6
-    /// address needs IPv6 on. The error is one line, for the user.
-    pub fn check_reachable(&self, option: &str, to: IpAddr) -> Result<(), String> {
-        if to.is_ipv6() && self.peer6.is_none() {
-            let why = match self.stack.mac() {
-                Some(_) => "on TAP it is off unless --addr6 or --peer6 is given",
-                None => "--no-ipv6 turned it off",
-            };
-            return Err(format!(
-                "{option} {to} is an IPv6 address, and IPv6 is off ({why}); give an IPv4 \
-                 address, e.g. {}",
-                self.peer.address()
-            ));
-        }
-        Ok(())
-    }
-
     /// A line for the ready banner, e.g. "impairments: loss 5%, delay 50 ms both ways (seed 0)";
     /// `None` when the device is not impaired.
     pub fn impairments_line(&self) -> Option<String> {

@@ -78,9 +78,10 @@ struct Args {
 async fn main() -> ExitCode {
     init_logging();
     let args = Args::parse();
-    let net = start_on_tun("http-get", &args.tun).unwrap_or_else(|err| exit_with(&err));
-    net.check_reachable("the URL's host", args.url.addr.ip())
+    args.tun
+        .check_reachable("the URL's host", args.url.addr.ip())
         .unwrap_or_else(|err| exit_with(&format!("http-get: {err}")));
+    let net = start_on_tun("http-get", &args.tun).unwrap_or_else(|err| exit_with(&err));
     let shutdown = shutdown_signal();
     println!(
         "http-get ready: {} {}, fetching {}",

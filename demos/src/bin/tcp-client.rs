@@ -90,9 +90,10 @@ struct Args {
 async fn main() -> ExitCode {
     init_logging();
     let args = Args::parse();
-    let net = start_on_tun("tcp-client", &args.tun).unwrap_or_else(|err| exit_with(&err));
-    net.check_reachable("--to", args.to.ip())
+    args.tun
+        .check_reachable("--to", args.to.ip())
         .unwrap_or_else(|err| exit_with(&format!("tcp-client: {err}")));
+    let net = start_on_tun("tcp-client", &args.tun).unwrap_or_else(|err| exit_with(&err));
     let shutdown = shutdown_signal();
     println!(
         "tcp-client ready: {} {}, connecting to {}",

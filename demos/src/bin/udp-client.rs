@@ -104,9 +104,10 @@ struct Reply {
 async fn main() -> ExitCode {
     init_logging();
     let args = Args::parse();
-    let net = start_on_tun("udp-client", &args.tun).unwrap_or_else(|err| exit_with(&err));
-    net.check_reachable("--to", args.to.ip())
+    args.tun
+        .check_reachable("--to", args.to.ip())
         .unwrap_or_else(|err| exit_with(&format!("udp-client: {err}")));
+    let net = start_on_tun("udp-client", &args.tun).unwrap_or_else(|err| exit_with(&err));
     // The "any" address of --to's version, and port 0: the stack picks an ephemeral port.
     let any: IpAddr = match args.to {
         SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),

@@ -97,6 +97,24 @@ impl TunOptions {
         ))
     }
 
+    /// Checks that the stack will be able to reach `to`, given with `option` (e.g. `--to`):
+    /// an IPv6 address needs IPv6 on. Checked before any device is made; the error is one
+    /// line, for the user.
+    pub fn check_reachable(&self, option: &str, to: std::net::IpAddr) -> Result<(), String> {
+        if to.is_ipv6() && self.ipv6().is_none() {
+            let why = match self.no_ipv6 {
+                true => "--no-ipv6 turned it off",
+                false => "on TAP it is off unless --addr6 or --peer6 is given",
+            };
+            return Err(format!(
+                "{option} {to} is an IPv6 address, and IPv6 is off ({why}); give an IPv4 \
+                 address, e.g. {}",
+                self.peer.address()
+            ));
+        }
+        Ok(())
+    }
+
     /// What kind of device the options ask for, as the demos name it: "TUN" or "TAP".
     pub fn kind(&self) -> &'static str {
         if self.tap {
