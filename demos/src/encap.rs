@@ -48,7 +48,7 @@ const MIN_FRAME: usize = 60;
 const FCS_LEN: usize = 4;
 
 /// Frame `number` (counting from 1) of one of our pcapng captures, and what its interface
-/// carries: bare IPv4 packets (link types 228 and 101) or Ethernet frames (link type 1).
+/// carries: bare IP packets (link types 101 and 228) or Ethernet frames (link type 1).
 /// `None` if there is no such frame, another link type, or the file cannot be read.
 pub fn frame_of_capture(path: &std::path::Path, number: usize) -> Option<(Medium, Vec<u8>)> {
     use pcap_file::pcapng::{Block, PcapNgReader};

@@ -1,13 +1,15 @@
 //! What every demo shares: the command-line options for a TUN or TAP device (and for impairing
 //! it on purpose), setting the device up, logging, and waiting for Ctrl-C.
 //!
-//! A demo puts our stack on one side of a TUN device and the Linux kernel on the other:
+//! A demo puts our stack on one side of a TUN device and the Linux kernel on the other, each
+//! with an IPv4 and an IPv6 address (dual stack; `--no-ipv6` for IPv4 alone):
 //!
 //! ```text
 //!   your shell (ping, nc, curl)            the demo program
-//!   ┌───────────────────────────┐          ┌──────────────────────────┐
+//!   ┌───────────────────────────┐           ┌──────────────────────────┐
 //!   │ Linux TCP/IP, 10.77.0.1   │◄── tun0 ─►│ tunstack, 10.77.0.2      │
-//!   └───────────────────────────┘          └──────────────────────────┘
+//!   │               fd77::1     │           │           fd77::2        │
+//!   └───────────────────────────┘           └──────────────────────────┘
 //! ```
 //!
 //! With `--tap` the device is a TAP device, `tap0`, and what crosses it is one layer lower:
@@ -19,120 +21,22 @@
 use std::future::Future;
 pub mod encap;
 
-use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use tunstack::device::impair::{ImpairConfig, ImpairStats, StatsHandle};
 use tunstack::device::{Capture, Device, Impair, TunDevice};
-use tunstack::link::ethernet::MacAddr;
-use tunstack::{Config, Ipv4Cidr, Stack};
+use tunstack::{Config, Ipv4Cidr, Ipv6Cidr, Stack};
 
 pub mod http;
 mod impair;
 pub mod ladder;
+mod options;
 
 pub use impair::{parse_percent, parse_rate, parse_time, ImpairDirection, ImpairOptions};
-
-/// Options every TUN demo takes: the device (TUN, or TAP with `--tap`), the two addresses, a
-/// capture and impairments.
-#[derive(clap::Args, Debug, Clone)]
-pub struct TunOptions {
-    /// Name of the device to create [default: tun0, or tap0 with --tap]. Choose another when
-    /// the name is taken (by another program's device: OpenVPN's default is tun0 too).
-    #[arg(long, value_name = "NAME")]
-    pub tun: Option<String>,
-
-    /// Make a TAP device instead of TUN: the kernel and our stack exchange Ethernet frames and
-    /// find each other's MAC address with ARP (see `ip neigh`, `arping -I tap0 10.77.0.2`), and
-    /// the capture has the frames. The kernel's side is our gateway too: packets for addresses
-    /// off --peer's network go to it, which takes those that are its own (this machine's other
-    /// addresses) and routes the rest if forwarding is on.
-    #[arg(long)]
-    pub tap: bool,
-
-    /// Our MAC address on the TAP device: a unicast address (even first octet; 02 marks one
-    /// made up locally), e.g. 02:aa:bb:cc:dd:ee [default: 02:00 and --addr's four bytes,
-    /// 02:00:0a:4d:00:02 for 10.77.0.2]. Only with --tap: a TUN device carries bare IP
-    /// packets, with no MAC addresses.
-    #[arg(long, value_name = "MAC", requires = "tap", value_parser = parse_mac)]
-    pub mac: Option<MacAddr>,
-
-    /// The stack's own IPv4 address (the demo's side of the device): a host address on
-    /// --peer's network other than the kernel's, not its network or broadcast address.
-    #[arg(long, default_value = "10.77.0.2", value_name = "IP")]
-    pub addr: Ipv4Addr,
-
-    /// The kernel side's address and prefix, given to the device (the network both sides are on).
-    #[arg(long, default_value = "10.77.0.1/24", value_name = "IP/PREFIX")]
-    pub peer: Ipv4Cidr,
-
-    /// Write every packet to this pcapng file (open it in Wireshark, even while the demo runs).
-    /// With impairments, it records what crossed the device: a lost outbound packet is a gap.
-    /// With --tap, every frame: Ethernet headers and ARP included.
-    #[arg(long, value_name = "FILE")]
-    pub capture: Option<PathBuf>,
-
-    /// Loss, delay, a bottleneck...: see the "Impairments" options.
-    #[command(flatten)]
-    pub impair: ImpairOptions,
-}
-
-impl TunOptions {
-    /// The device's name: `--tun NAME`, else `tun0`, or `tap0` with `--tap`.
-    pub fn device_name(&self) -> &str {
-        match (&self.tun, self.tap) {
-            (Some(name), _) => name,
-            (None, false) => "tun0",
-            (None, true) => "tap0",
-        }
-    }
-
-    /// What kind of device the options ask for, as the demos name it: "TUN" or "TAP".
-    pub fn kind(&self) -> &'static str {
-        if self.tap {
-            "TAP"
-        } else {
-            "TUN"
-        }
-    }
-}
-
-/// Reads `--mac`: a MAC address that can be ours, that is one naming a single interface.
-///
-/// Refused with a sentence that says why and what would do: text that is not a MAC address
-/// ([`MacAddr`]'s parser says what is wrong with it), a multicast address (the I/G bit, the
-/// lowest bit of the first octet, is set: it names a group of interfaces, and the broadcast
-/// address is one), and `00:00:00:00:00:00`, which means "no address" (an ARP request carries
-/// it for the address it asks for). See [RFC 9542 section 2.1] for the two bits.
-///
-/// [RFC 9542 section 2.1]: https://www.rfc-editor.org/rfc/rfc9542#section-2.1
-pub fn parse_mac(text: &str) -> Result<MacAddr, String> {
-    let mac: MacAddr = text.trim().parse().map_err(|err| format!("{err}"))?;
-    // The same address with the I/G bit cleared and the U/L bit set: unicast, made up locally.
-    let mut octets = mac.octets();
-    octets[0] = (octets[0] & !0x01) | 0x02;
-    let unicast = MacAddr::new(octets);
-    if mac.is_broadcast() {
-        Err(format!(
-            "{mac} is the broadcast address: frames to it go to every interface on the link, \
-             and our address must name one; give a unicast address, e.g. 02:aa:bb:cc:dd:ee"
-        ))
-    } else if mac.is_multicast() {
-        Err(format!(
-            "{mac} is a multicast address (its first octet is odd: the I/G bit is set), which \
-             names a group of interfaces, and our address must name one; give a unicast \
-             address, e.g. {unicast} (that bit cleared, and the next one set: made up locally)"
-        ))
-    } else if mac == MacAddr::UNSPECIFIED {
-        Err(format!(
-            "{mac} means no address (an ARP request asks with it); give a unicast address, \
-             e.g. 02:aa:bb:cc:dd:ee"
-        ))
-    } else {
-        Ok(mac)
-    }
-}
+pub use options::{
+    check_addresses, check_addresses6, parse_mac, TunOptions, DEFAULT_ADDR6, DEFAULT_PEER6,
+};
 
 /// A stack running on a TUN or TAP device, ready for sockets.
 pub struct TunStack {
@@ -142,20 +46,64 @@ pub struct TunStack {
     pub device: String,
     /// The kernel side's address and the network both sides are on (`--peer`).
     pub peer: Ipv4Cidr,
+    /// The kernel side's IPv6 address and network (`--peer6`); `None` when IPv6 is off.
+    pub peer6: Option<Ipv6Cidr>,
     /// The impairments on the device and their counters, when any were asked for.
     pub impaired: Option<(ImpairConfig, StatsHandle)>,
 }
 
 impl TunStack {
-    /// Where the stack runs, for a demo's ready line: `on tun0 (kernel side 10.77.0.1/24)`, and
-    /// on a TAP device with our MAC address after it: `on tap0 (kernel side 10.77.0.1/24), our
-    /// MAC 02:00:0a:4d:00:02`.
+    /// Where the stack runs, for a demo's ready line: `on tun0 (kernel side 10.77.0.1/24 and
+    /// fd77::1/64)`, without the IPv6 address when IPv6 is off, and on a TAP device with our MAC
+    /// address after it: `on tap0 (kernel side 10.77.0.1/24), our MAC 02:00:0a:4d:00:02`.
     pub fn on_device(&self) -> String {
-        let mut text = format!("on {} (kernel side {})", self.device, self.peer);
+        let mut text = format!("on {} (kernel side {}", self.device, self.peer);
+        if let Some(peer6) = self.peer6 {
+            text.push_str(&format!(" and {peer6}"));
+        }
+        text.push(')');
         if let Some(mac) = self.stack.mac() {
             text.push_str(&format!(", our MAC {mac}"));
         }
         text
+    }
+
+    /// Our addresses, IPv4 first: `10.77.0.2 and fd77::2`, or `10.77.0.2` with IPv6 off.
+    pub fn our_addrs(&self) -> String {
+        let addr = self.stack.addr();
+        match self.stack.addr6() {
+            Some(addr6) => format!("{addr} and {addr6}"),
+            None => addr.to_string(),
+        }
+    }
+
+    /// Our addresses with a port, as a client writes them: `10.77.0.2:7 and [fd77::2]:7`
+    /// (an IPv6 address in brackets, so that its colons are not taken for the port's).
+    pub fn our_endpoints(&self, port: u16) -> String {
+        let addr = self.stack.addr();
+        match self.stack.addr6() {
+            Some(addr6) => format!("{addr}:{port} and [{addr6}]:{port}"),
+            None => format!("{addr}:{port}"),
+        }
+    }
+
+    /// Our address of `to`'s version, with `port`: what a client's packets to `to` come from,
+    /// e.g. `10.77.0.2:51234`, or `[fd77::2]:51234` toward an IPv6 address.
+    pub fn our_endpoint_toward(&self, to: IpAddr, port: u16) -> std::net::SocketAddr {
+        match (to, self.stack.addr6()) {
+            (IpAddr::V6(_), Some(addr6)) => (addr6, port).into(),
+            _ => (self.stack.addr(), port).into(),
+        }
+    }
+
+    /// Where a server listens to take clients of every IP version the stack speaks: `::` (the
+    /// IPv6 "any address", which takes IPv4 clients too, as on Linux: they show as
+    /// `[::ffff:10.77.0.1]:port`) with IPv6 on, `0.0.0.0` without.
+    pub fn any_addr(&self) -> IpAddr {
+        match self.peer6 {
+            Some(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        }
     }
 
     /// A line for the ready banner, e.g. "impairments: loss 5%, delay 50 ms both ways (seed 0)";
@@ -183,8 +131,9 @@ pub fn init_logging() {
         .init();
 }
 
-/// Creates the TUN device (a TAP device with `--tap`), gives the kernel side its address,
-/// brings it up and starts our stack on it. The error is one line, meant for the user.
+/// Creates the TUN device (a TAP device with `--tap`), gives the kernel side its addresses
+/// (IPv4, and IPv6 unless it is off: see [`TunOptions::ipv6`]), brings it up and starts our
+/// stack on it, with both addresses too. The error is one line, meant for the user.
 ///
 /// On TAP the stack also gets its MAC address (`--mac`, or [`Config::mac_for`] our address)
 /// and the kernel's side as its gateway: the kernel is the only other host on the link, and a
@@ -193,31 +142,16 @@ pub fn init_logging() {
 ///
 /// With `--capture`, the device is wrapped in a [`Capture`]; with impairments, in an [`Impair`]
 /// outside that, so the capture shows what crossed the device (`Impair<Capture<TunDevice>>`).
-/// The capture's link type follows the device: raw IPv4 on TUN, Ethernet on TAP.
+/// The capture's link type follows the device: raw IP on TUN, Ethernet on TAP.
 pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String> {
     check_addresses(opts.addr, opts.peer).map_err(|err| format!("{program}: {err}"))?;
-    let name = opts.device_name();
-    let kind = opts.kind();
-    let opened = match opts.tap {
-        true => TunDevice::open_tap(name),
-        false => TunDevice::open(name),
-    };
-    let link = opened.map_err(|err| match err.kind() {
-        std::io::ErrorKind::PermissionDenied => {
-            format!("{program}: creating a {kind} device needs CAP_NET_ADMIN: run it with sudo")
-        }
-        // The name is taken (by another program's device, or another kind of interface), or
-        // not a name Linux takes; the error ends in "choose another name", and this is how.
-        std::io::ErrorKind::ResourceBusy | std::io::ErrorKind::InvalidInput => {
-            format!(
-                "{program}: {err} with --tun NAME, e.g. --tun {}",
-                other_name(opts.tap, name)
-            )
-        }
-        _ => format!("{program}: {err}"),
-    })?;
+    let ipv6 = opts.ipv6();
+    if let Some((addr6, peer6)) = ipv6 {
+        check_addresses6(addr6, peer6).map_err(|err| format!("{program}: {err}"))?;
+    }
+    let link = open_device(program, opts)?;
     let device = link.name().to_string();
-    link.configure(opts.peer)
+    link.configure(opts.peer, ipv6.map(|(_, peer6)| peer6))
         .map_err(|err| format!("{program}: setting up {device}: {err}"))?;
     let addr = Ipv4Cidr::new(opts.addr, opts.peer.prefix_len())
         .ok_or_else(|| format!("{program}: bad prefix length"))?;
@@ -238,19 +172,48 @@ pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String
         None => (link, None),
     };
     // Stack::new takes the medium (bare IP or Ethernet) from the device; the MAC address and
-    // the gateway only matter on Ethernet.
+    // the gateways only matter on Ethernet.
     let mut config = Config::new(addr);
+    if let Some((addr6, _)) = ipv6 {
+        config = config.with_ipv6(addr6);
+    }
     if opts.tap {
         if let Some(mac) = opts.mac {
             config.mac = mac;
         }
         config.gateway = Some(opts.peer.address());
+        config.gateway6 = ipv6.map(|(_, peer6)| peer6.address());
     }
     Ok(TunStack {
         stack: Stack::new(link, config),
         device,
         peer: opts.peer,
+        peer6: ipv6.map(|(_, peer6)| peer6),
         impaired,
+    })
+}
+
+/// Creates the TUN or TAP device the options name; the error says what to do about it.
+fn open_device(program: &str, opts: &TunOptions) -> Result<TunDevice, String> {
+    let name = opts.device_name();
+    let kind = opts.kind();
+    let opened = match opts.tap {
+        true => TunDevice::open_tap(name),
+        false => TunDevice::open(name),
+    };
+    opened.map_err(|err| match err.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            format!("{program}: creating a {kind} device needs CAP_NET_ADMIN: run it with sudo")
+        }
+        // The name is taken (by another program's device, or another kind of interface), or
+        // not a name Linux takes; the error ends in "choose another name", and this is how.
+        std::io::ErrorKind::ResourceBusy | std::io::ErrorKind::InvalidInput => {
+            format!(
+                "{program}: {err} with --tun NAME, e.g. --tun {}",
+                other_name(opts.tap, name)
+            )
+        }
+        _ => format!("{program}: {err}"),
     })
 }
 
@@ -265,38 +228,6 @@ fn other_name(tap: bool, taken: &str) -> &'static str {
     } else {
         first
     }
-}
-
-/// Checks `--addr` (the stack's address) against `--peer` (the kernel's address and the
-/// network) before any device is made. Both must be usable host addresses of the network: not
-/// its network address, not its broadcast address (a /31 has neither, RFC 3021), and not each
-/// other. A /32 is refused: it holds one host, and the two sides need an address each.
-///
-/// The error names the option, the address and what would do, e.g. "--addr: 10.77.0.255 is the
-/// broadcast address of 10.77.0.0/24; usable host addresses are 10.77.0.1 to 10.77.0.254".
-pub fn check_addresses(addr: Ipv4Addr, peer: Ipv4Cidr) -> Result<(), String> {
-    if peer.prefix_len() == 32 {
-        return Err(format!(
-            "--peer: {peer} is a network of one host, and the kernel and the stack need an \
-             address each: give a shorter prefix, e.g. {}/24 (or /31 for just the two)",
-            peer.address()
-        ));
-    }
-    peer.check_host(peer.address())
-        .map_err(|err| format!("--peer: {err}"))?;
-    peer.check_host(addr)
-        .map_err(|err| format!("--addr: {err}"))?;
-    if addr == peer.address() {
-        let (first, last) = peer.hosts();
-        let other = if first == addr { last } else { first };
-        return Err(format!(
-            "--addr: {addr} is --peer's address, the kernel's side of the device; the stack \
-             needs another address on {}/{}, e.g. {other}",
-            peer.network(),
-            peer.prefix_len()
-        ));
-    }
-    Ok(())
 }
 
 /// Prints `message` and exits with status 1: how demos report a set-up error.
@@ -489,140 +420,6 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), shutdown)
             .await
             .expect("the earlier SIGINT ends the wait");
-    }
-
-    #[test]
-    fn addr_and_peer_must_be_two_usable_hosts_of_one_network() {
-        let peer = |s: &str| s.parse::<Ipv4Cidr>().unwrap();
-        let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
-        assert_eq!(
-            check_addresses(ip("10.77.0.2"), peer("10.77.0.1/24")),
-            Ok(())
-        );
-        assert_eq!(
-            check_addresses(ip("10.77.0.254"), peer("10.77.0.1/24")),
-            Ok(())
-        );
-        // RFC 3021: a /31's two addresses are both hosts'.
-        assert_eq!(
-            check_addresses(ip("10.77.0.0"), peer("10.77.0.1/31")),
-            Ok(())
-        );
-        for (addr, peer_, words) in [
-            (
-                "10.77.0.255",
-                "10.77.0.1/24",
-                "--addr: 10.77.0.255 is the broadcast address of 10.77.0.0/24; usable host \
-                 addresses are 10.77.0.1 to 10.77.0.254",
-            ),
-            (
-                "10.77.0.0",
-                "10.77.0.1/24",
-                "--addr: 10.77.0.0 is the network address of 10.77.0.0/24; usable host \
-                 addresses are 10.77.0.1 to 10.77.0.254",
-            ),
-            (
-                "10.78.0.2",
-                "10.77.0.1/24",
-                "--addr: 10.78.0.2 is not on 10.77.0.0/24; usable host addresses are \
-                 10.77.0.1 to 10.77.0.254",
-            ),
-            (
-                "10.77.0.2",
-                "10.77.0.255/24",
-                "--peer: 10.77.0.255 is the broadcast address of 10.77.0.0/24; usable host \
-                 addresses are 10.77.0.1 to 10.77.0.254",
-            ),
-            (
-                "10.77.0.2",
-                "10.77.0.0/24",
-                "--peer: 10.77.0.0 is the network address of 10.77.0.0/24; usable host \
-                 addresses are 10.77.0.1 to 10.77.0.254",
-            ),
-            (
-                "10.77.0.1",
-                "10.77.0.1/24",
-                "--addr: 10.77.0.1 is --peer's address, the kernel's side of the device; the \
-                 stack needs another address on 10.77.0.0/24, e.g. 10.77.0.254",
-            ),
-            (
-                "10.77.0.1",
-                "10.77.0.1/32",
-                "--peer: 10.77.0.1/32 is a network of one host, and the kernel and the stack \
-                 need an address each: give a shorter prefix, e.g. 10.77.0.1/24 (or /31 for \
-                 just the two)",
-            ),
-        ] {
-            let err = check_addresses(ip(addr), peer(peer_)).unwrap_err();
-            assert_eq!(err, words, "--addr {addr} --peer {peer_}");
-        }
-    }
-
-    #[test]
-    fn a_mac_must_name_one_interface() {
-        assert_eq!(
-            parse_mac("02:aa:bb:cc:dd:ee").map(|m| m.to_string()),
-            Ok("02:aa:bb:cc:dd:ee".to_string())
-        );
-        // Globally administered unicast is an address too (a card's own, copied).
-        assert!(parse_mac("00:16:3E:12:34:56").is_ok());
-        for (bad, words) in [
-            (
-                "01:00:5e:00:00:01",
-                "01:00:5e:00:00:01 is a multicast address (its first octet is odd: the I/G bit \
-                 is set), which names a group of interfaces, and our address must name one; \
-                 give a unicast address, e.g. 02:00:5e:00:00:01 (that bit cleared, and the \
-                 next one set: made up locally)",
-            ),
-            (
-                "ff:ff:ff:ff:ff:ff",
-                "ff:ff:ff:ff:ff:ff is the broadcast address: frames to it go to every \
-                 interface on the link, and our address must name one; give a unicast \
-                 address, e.g. 02:aa:bb:cc:dd:ee",
-            ),
-            (
-                "00:00:00:00:00:00",
-                "00:00:00:00:00:00 means no address (an ARP request asks with it); give a \
-                 unicast address, e.g. 02:aa:bb:cc:dd:ee",
-            ),
-            (
-                "02:aa:bb:cc:dd",
-                "`02:aa:bb:cc:dd` has 5 groups of hex digits; a MAC address has 6, like \
-                 02:00:00:77:00:02",
-            ),
-        ] {
-            assert_eq!(parse_mac(bad), Err(words.to_string()), "{bad}");
-        }
-    }
-
-    #[test]
-    fn the_device_is_tun0_or_tap0_unless_named() {
-        use clap::Parser;
-        #[derive(Parser)]
-        struct Args {
-            #[command(flatten)]
-            tun: TunOptions,
-        }
-        let parse = |args: &[&str]| {
-            let all = std::iter::once("demo").chain(args.iter().copied());
-            Args::try_parse_from(all).map(|args| args.tun)
-        };
-        let tun = parse(&[]).unwrap();
-        assert_eq!(
-            (tun.device_name(), tun.kind(), tun.mac),
-            ("tun0", "TUN", None)
-        );
-        let tap = parse(&["--tap"]).unwrap();
-        assert_eq!((tap.device_name(), tap.kind()), ("tap0", "TAP"));
-        let named = parse(&["--tap", "--tun", "lab0", "--mac", "02:aa:bb:cc:dd:ee"]).unwrap();
-        assert_eq!(named.device_name(), "lab0");
-        assert_eq!(
-            named.mac.map(|m| m.to_string()).as_deref(),
-            Some("02:aa:bb:cc:dd:ee")
-        );
-        // --mac without --tap: a TUN device has no MAC addresses to set.
-        let err = parse(&["--mac", "02:aa:bb:cc:dd:ee"]).err().unwrap();
-        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
     }
 
     #[test]

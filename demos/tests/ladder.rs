@@ -93,7 +93,7 @@ fn the_tours_ping_and_udp_steps_drawn() {
 
     let ping = ladder(&dir.0.join("01-ping.pcapng"), &[]);
     assert!(
-        ping[0].ends_with("01-ping.pcapng: pcapng, raw IPv4 (228), 6 packets, 1 stream"),
+        ping[0].ends_with("01-ping.pcapng: pcapng, raw IP (101), 6 packets, 1 stream"),
         "{ping:#?}"
     );
     assert!(ping.contains(&"stream 0: ICMP 10.77.0.1 → 10.77.0.2, 6 packets".to_string()));
@@ -109,7 +109,7 @@ fn the_tours_ping_and_udp_steps_drawn() {
     // One datagram each way; then the client closes its socket, and its stack answers the
     // server's next datagram with a port unreachable, which joins the datagram's stream.
     let udp = ladder(&dir.0.join("02-udp.pcapng"), &["--all"]);
-    assert!(udp[0].ends_with("02-udp.pcapng: pcapng, raw IPv4 (228), 4 packets, 1 stream"));
+    assert!(udp[0].ends_with("02-udp.pcapng: pcapng, raw IP (101), 4 packets, 1 stream"));
     let titles: Vec<&String> = udp.iter().filter(|l| l.starts_with("stream ")).collect();
     assert_eq!(titles.len(), 1, "{udp:#?}");
     assert!(

@@ -8,7 +8,7 @@
 //! prints `skipped: <why>` and passes, except under CI, which must run them.
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddrV4};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -403,7 +403,7 @@ fn tcp_client_on_tap_arps_for_the_kernel_first_and_reaches_beyond_it_through_the
     let [conversation] = &conversations[..] else {
         panic!("one connection: {conversations:#?}");
     };
-    assert_eq!(conversation.client, SocketAddrV4::new(STACK, port));
+    assert_eq!(conversation.client, SocketAddr::from((STACK, port)));
     assert_eq!(
         (
             conversation.bytes_from_client,

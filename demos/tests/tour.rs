@@ -31,7 +31,7 @@ fn run_tour(out: &Path) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-const CAPTURES: [&str; 7] = [
+const CAPTURES: [&str; 8] = [
     "00-arp.pcapng",
     "01-ping.pcapng",
     "02-udp.pcapng",
@@ -39,6 +39,7 @@ const CAPTURES: [&str; 7] = [
     "04-http-get.pcapng",
     "05-lossy-transfer.pcapng",
     "06-close.pcapng",
+    "07-ipv6.pcapng",
 ];
 
 #[test]
@@ -64,6 +65,14 @@ fn the_tour_repeats_byte_for_byte() {
     assert!(text_a.contains("\n    10.77.0.2 INCOMPLETE (1 waiting)\n"));
     assert!(text_a.contains("\n    10.77.0.2 lladdr 02:00:0a:4d:00:02 REACHABLE\n"));
     assert!(text_a.contains("\n    10.77.0.1 lladdr 02:00:0a:4d:00:01 "));
+    // The IPv6 step: ping6, then the two headers side by side.
+    assert!(text_a.contains("\n  64 bytes from fd77::2: icmp_seq=2 time=20.0 ms\n"));
+    assert!(text_a.contains("(an IPv4 client, its address mapped into IPv6's)"));
+    assert!(text_a
+        .contains("\n    header length     20 bytes (IHL 5)                40 bytes, always\n"));
+    assert!(text_a.contains(
+        "\n    on the wire       20 + 8 + 15 = 43 bytes          40 + 8 + 15 = 63 bytes\n"
+    ));
 }
 
 #[test]
@@ -121,6 +130,14 @@ fn the_tour_captures_pass_tshark() {
             "tcp.flags.reset == 1",
             0,
         ),
+        // Two echo requests over IPv6; the same datagram over each version.
+        (
+            "07-ipv6.pcapng",
+            "icmpv6.type == 128",
+            2,
+            "udp.dstport == 9001",
+            2,
+        ),
     ];
     for (name, filter_a, count_a, filter_b, count_b) in expected {
         let path = dir.0.join(name);
@@ -141,7 +158,8 @@ fn the_tour_captures_pass_tshark() {
             String::from_utf8_lossy(&out.stdout).lines().count()
         };
         let bad = "_ws.malformed || _ws.expert.severity >= error || ip.checksum.status == 0 \
-                   || udp.checksum.status == 0 || icmp.checksum.status == 0";
+                   || udp.checksum.status == 0 || icmp.checksum.status == 0 \
+                   || icmpv6.checksum.status == 0";
         assert_eq!(count(bad), 0, "{name}: malformed packets or bad checksums");
         assert_eq!(count(filter_a), count_a, "{name}: {filter_a}");
         assert_eq!(count(filter_b), count_b, "{name}: {filter_b}");

@@ -6,7 +6,7 @@
 //! except under CI, which must run them.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, SocketAddrV4};
+use std::net::{Shutdown, SocketAddr};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -552,7 +552,7 @@ fn tcp_echo_echoes_a_linux_socket_and_nc_and_stops_cleanly_on_ctrl_c() {
     };
     for conversation in [socket, nc] {
         assert_eq!(conversation.client_direction, Some(Direction::Inbound));
-        assert_eq!(conversation.server, SocketAddrV4::new(STACK, 7));
+        assert_eq!(conversation.server, SocketAddr::from((STACK, 7)));
     }
     assert_eq!(
         (socket.bytes_from_client, socket.bytes_from_server),
@@ -721,8 +721,8 @@ fn tcp_client_gets_the_course_servers_reply() {
         panic!("one connection: {conversations:#?}");
     };
     assert_eq!(conversation.client_direction, Some(Direction::Outbound));
-    assert_eq!(conversation.client, SocketAddrV4::new(STACK, port));
-    assert_eq!(conversation.server, SocketAddrV4::new(KERNEL, 9000));
+    assert_eq!(conversation.client, SocketAddr::from((STACK, port)));
+    assert_eq!(conversation.server, SocketAddr::from((KERNEL, 9000)));
     assert_eq!(
         (
             conversation.bytes_from_client,

@@ -9,8 +9,8 @@
 //!   sockets, on tokio's clock (so on virtual time in tests).
 //! - [`Pattern`]: a reproducible byte stream for byte-exact transfers.
 //! - [`TunNet`]: a network namespace made for one test, with `tun0` in it, the kernel at
-//!   10.77.0.1/24, our [`Stack`](tunstack::Stack) at 10.77.0.2/24, and every packet recorded to a
-//!   pcapng file. Test code runs inside the namespace, so the Linux sockets it makes live there
+//!   10.77.0.1/24, our [`Stack`](tunstack::Stack) at 10.77.0.2/24 (and fd77::1/64, fd77::2/64
+//!   with [`TunNet::start_dual`]), and every packet recorded to a pcapng file. Test code runs inside the namespace, so the Linux sockets it makes live there
 //!   too, and nothing reaches the host's own network.
 //! - [`tshark_check`]: reads a capture with tshark, fails on any malformed packet or bad checksum,
 //!   and returns the frames for further assertions; [`tshark_filter`] finds the frames a display
@@ -50,7 +50,7 @@
 //! ```
 #![warn(missing_docs)]
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 mod kernel_loss;
 mod linux;
@@ -97,6 +97,15 @@ pub const STACK: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
 
 /// The test network's prefix length: 10.77.0.0/24.
 pub const PREFIX_LEN: u8 = 24;
+
+/// The kernel's IPv6 address on the test network, with [`TunNet::start_dual`].
+pub const KERNEL6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 1);
+
+/// Our stack's IPv6 address on the test network, with [`TunNet::start_dual`].
+pub const STACK6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 2);
+
+/// The IPv6 test network's prefix length: fd77::/64, a unique local prefix (RFC 4193).
+pub const PREFIX_LEN6: u8 = 64;
 
 /// The TUN device's name inside each test namespace.
 pub const DEVICE: &str = "tun0";

@@ -1,7 +1,7 @@
 //! The kernel's side of a test: Linux sockets and `ping`, inside a namespace.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use tunstack::device::netns::NetNs;
@@ -74,7 +74,8 @@ pub fn accept_within(
     }
 }
 
-/// Runs Linux's `ping -c COUNT EXTRA... DST` inside `ns` and returns what it printed.
+/// Runs Linux's `ping -c COUNT EXTRA... DST` inside `ns` and returns what it printed. An IPv6
+/// `dst` is pinged with ICMPv6 (`ping` picks the version from the address, as `ping -6` does).
 ///
 /// Quick and bounded: 0.2 s between requests, at most 1 s for each reply, 5 s for the whole run
 /// (and the process is killed after 10).
@@ -83,9 +84,9 @@ pub fn accept_within(
 ///
 /// Unless every request got its reply ("COUNT packets transmitted, COUNT received"): it is an
 /// assertion, with ping's output in the message.
-pub fn linux_ping(ns: &NetNs, dst: Ipv4Addr, count: u32, extra: &[&str]) -> String {
+pub fn linux_ping(ns: &NetNs, dst: impl Into<IpAddr>, count: u32, extra: &[&str]) -> String {
     let count_arg = count.to_string();
-    let dst = dst.to_string();
+    let dst = dst.into().to_string();
     let mut args = vec!["-c", &count_arg, "-i", "0.2", "-W", "1", "-w", "5", "-n"];
     args.extend_from_slice(extra);
     args.push(&dst);

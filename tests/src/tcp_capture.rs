@@ -19,7 +19,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddrV4;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use crate::tshark::{findings, for_each_frame, Payloads};
@@ -42,8 +42,10 @@ const FIELDS: &[&str] = &[
     "frame.packet_flags_direction",
     "tcp.stream",
     "ip.src",
+    "ipv6.src",
     "tcp.srcport",
     "ip.dst",
+    "ipv6.dst",
     "tcp.dstport",
     "tcp.flags",
     "tcp.len",
@@ -64,9 +66,9 @@ pub struct TcpConversation {
     /// Wireshark's number for it (`tcp.stream`), from 0 in order of first appearance.
     pub stream: u64,
     /// Who sent the first SYN (or, without one, the first frame).
-    pub client: SocketAddrV4,
+    pub client: SocketAddr,
     /// The other end.
-    pub server: SocketAddrV4,
+    pub server: SocketAddr,
     /// Which way the client's frames went: `Inbound` when the kernel was the client.
     pub client_direction: Option<Direction>,
     /// How many frames it has.
@@ -93,18 +95,25 @@ pub struct TcpConversation {
     fin_ends: [Option<(u32, bool)>; 2],
 }
 
+/// A frame's source (`"src"`) or destination (`"dst"`) address, IPv4's or IPv6's.
+fn address(frame: &Frame, which: &str) -> Option<IpAddr> {
+    let v4 = frame.get(&format!("ip.{which}"));
+    let v6 = frame.get(&format!("ipv6.{which}"));
+    v4.or(v6)?.parse().ok()
+}
+
 impl TcpConversation {
     fn new(stream: u64, first: &Frame) -> Option<TcpConversation> {
-        let endpoint = |ip: &str, port: &str| -> Option<SocketAddrV4> {
-            Some(SocketAddrV4::new(
-                first.get(ip)?.parse().ok()?,
+        let endpoint = |which: &str, port: &str| -> Option<SocketAddr> {
+            Some(SocketAddr::new(
+                address(first, which)?,
                 u16::try_from(first.num(port)?).ok()?,
             ))
         };
         Some(TcpConversation {
             stream,
-            client: endpoint("ip.src", "tcp.srcport")?,
-            server: endpoint("ip.dst", "tcp.dstport")?,
+            client: endpoint("src", "tcp.srcport")?,
+            server: endpoint("dst", "tcp.dstport")?,
             client_direction: first.direction(),
             frames: 0,
             opening: Vec::new(),
@@ -121,7 +130,7 @@ impl TcpConversation {
 
     /// Counts one more frame of this connection.
     fn add(&mut self, frame: &Frame) {
-        let from_client = frame.get("ip.src") == Some(&self.client.ip().to_string())
+        let from_client = address(frame, "src") == Some(self.client.ip())
             && frame.num("tcp.srcport") == Some(self.client.port().into());
         let flags = frame.num("tcp.flags").unwrap_or(0) & (SYN | ACK | RST | FIN);
         let len = frame.num("tcp.len").unwrap_or(0);

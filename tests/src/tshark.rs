@@ -6,7 +6,8 @@
 //! ```text
 //! _ws.malformed || _ws.expert.severity >= error
 //!   || ip.checksum.status == 0 || udp.checksum.status == 0
-//!   || icmp.checksum.status == 0 || tcp.checksum.status == 0
+//!   || icmp.checksum.status == 0 || icmpv6.checksum.status == 0
+//!   || tcp.checksum.status == 0
 //! ```
 //!
 //! `_ws.malformed` is a packet a dissector could not read to its end; an expert error is what
@@ -35,6 +36,7 @@ use crate::output_within;
 /// kernel (see the module documentation for the 0xffff checksum).
 const PROBLEMS: &str = "_ws.malformed || _ws.expert.severity >= error \
     || ip.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0 \
+    || icmpv6.checksum.status == 0 \
     || (tcp.checksum.status == 0 \
         && !(tcp.checksum.ffff && frame.packet_flags_direction == 1))";
 
@@ -52,10 +54,19 @@ pub const DEFAULT_FIELDS: &[&str] = &[
     "ip.len",
     "ip.ttl",
     "ip.flags.df",
+    "ipv6.src",
+    "ipv6.dst",
+    "ipv6.nxt",
+    "ipv6.plen",
+    "ipv6.hlim",
     "icmp.type",
     "icmp.code",
     "icmp.ident",
     "icmp.seq",
+    "icmpv6.type",
+    "icmpv6.code",
+    "icmpv6.echo.identifier",
+    "icmpv6.echo.sequence_number",
     "udp.srcport",
     "udp.dstport",
     "udp.length",

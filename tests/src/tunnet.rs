@@ -13,9 +13,11 @@ use tunstack::device::impair::{ImpairConfig, ImpairStats, StatsHandle};
 use tunstack::device::netns::NetNs;
 use tunstack::device::{Capture, Impair, Medium, TunDevice};
 use tunstack::tcp::{ConnInfo, State};
-use tunstack::{Config, Ipv4Cidr, Stack};
+use tunstack::{Config, Ipv4Cidr, Ipv6Cidr, Stack};
 
-use crate::{TempFile, DEVICE, KERNEL, PREFIX_LEN, STACK, TAP_DEVICE};
+use crate::{
+    TempFile, DEVICE, KERNEL, KERNEL6, PREFIX_LEN, PREFIX_LEN6, STACK, STACK6, TAP_DEVICE,
+};
 
 /// How long [`TunNet::block_on`] lets a test's async code run before giving up on it.
 const BLOCK_ON_LIMIT: Duration = Duration::from_secs(30);
@@ -96,8 +98,25 @@ impl TunNet {
         TunNet::start_with(label, config)
     }
 
+    /// Like [`TunNet::start`], with IPv6 on both sides too: the kernel at fd77::1/64 and our
+    /// stack at fd77::2/64 ([`KERNEL6`], [`STACK6`]) beside their IPv4 addresses, on one
+    /// `tun0`. The kernel is configured not to look for routers, so nothing but the test's own
+    /// traffic crosses the device (see [`TunDevice::configure`]).
+    pub fn start_dual(label: &str) -> io::Result<TunNet> {
+        let addr = Ipv4Cidr::new(STACK, PREFIX_LEN).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "bad test network prefix")
+        })?;
+        let addr6 = Ipv6Cidr::new(STACK6, PREFIX_LEN6).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "bad IPv6 test network prefix")
+        })?;
+        let mut config = Config::new(addr).with_ipv6(addr6);
+        config.tcp.tail_loss_probes = false;
+        TunNet::start_with(label, config)
+    }
+
     /// Like [`TunNet::start`], with the stack configured by `config` (its address should be on
-    /// 10.77.0.0/24 for the kernel to reach it).
+    /// 10.77.0.0/24 for the kernel to reach it). With IPv6 on in `config` (`addr6`, which should
+    /// be on fd77::/64), the kernel gets [`KERNEL6`] too.
     pub fn start_with(label: &str, config: Config) -> io::Result<TunNet> {
         TunNet::start_link(label, config, None)
     }
@@ -189,6 +208,13 @@ impl TunNet {
         let peer = Ipv4Cidr::new(KERNEL, PREFIX_LEN).ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "bad test network prefix")
         })?;
+        // The kernel's side speaks IPv6 when ours does.
+        let peer6 = match config.addr6 {
+            Some(_) => Some(Ipv6Cidr::new(KERNEL6, PREFIX_LEN6).ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "bad IPv6 test network prefix")
+            })?),
+            None => None,
+        };
         let path = capture.path();
         let (runtime, stack, impair) = ns.run(|| -> io::Result<_> {
             // The loopback interface, for tests that want 127.0.0.1 inside the namespace.
@@ -220,7 +246,7 @@ impl TunNet {
                     Medium::Ip => TunDevice::open(device)?,
                     Medium::Ethernet => TunDevice::open_tap(device)?,
                 };
-                tun.configure(peer)?;
+                tun.configure(peer, peer6)?;
                 let link = Capture::create(tun, path, device)?;
                 Ok::<_, io::Error>(match impairments {
                     None => (Stack::new(link, config), None),

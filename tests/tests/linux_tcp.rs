@@ -277,7 +277,7 @@ fn a_linux_client_gets_100_mib_echoed_byte_exact() {
         panic!("one connection: {conversations:#?}");
     };
     assert_eq!(echo.client_direction, Some(Direction::Inbound));
-    assert_eq!(echo.server, SocketAddrV4::new(STACK, ECHO_PORT));
+    assert_eq!(echo.server, SocketAddr::from((STACK, ECHO_PORT)));
     assert_eq!(
         (echo.bytes_from_client, echo.bytes_from_server),
         (BULK, BULK)
@@ -334,7 +334,7 @@ fn our_client_downloads_100_mib_from_a_linux_server() {
         panic!("one connection: {conversations:#?}");
     };
     assert_eq!(download.client_direction, Some(Direction::Outbound));
-    assert_eq!(download.server, server);
+    assert_eq!(download.server, SocketAddr::V4(server));
     assert_eq!(
         (download.bytes_from_client, download.bytes_from_server),
         (0, BULK)
@@ -601,7 +601,7 @@ fn a_hyper_server_on_our_stack_answers_curl() {
     );
     for conversation in &conversations {
         assert_eq!(conversation.client_direction, Some(Direction::Inbound));
-        assert_eq!(conversation.server, SocketAddrV4::new(STACK, 8080));
+        assert_eq!(conversation.server, SocketAddr::from((STACK, 8080)));
     }
     assert!(conversations[2].bytes_from_server > 1 << 20);
 }

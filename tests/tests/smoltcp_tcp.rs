@@ -662,14 +662,14 @@ const CAPTURE_FIELDS: &[&str] = &[
     "_ws.col.Info",
 ];
 
-/// The capture's link layer: raw IPv4 packets (Wireshark's encapsulation 129,
-/// `WTAP_ENCAP_RAW_IP4`), or Ethernet frames (1, `WTAP_ENCAP_ETHERNET`) between the two MAC
+/// The capture's link layer: raw IP packets (Wireshark's encapsulation 7, `WTAP_ENCAP_RAW_IP`,
+/// for LINKTYPE_RAW), or Ethernet frames (1, `WTAP_ENCAP_ETHERNET`) between the two MAC
 /// addresses, with our announcement, our question for smoltcp's address and its answer as the
 /// ARP packets, before the first TCP segment. Both stacks fill the 1500-byte IP MTU and no
 /// more: their largest frames are 1500 bytes, and 1514 with the Ethernet header.
 fn check_link_layer(medium: Medium, frames: &[tunstack_tests::Frame]) {
     let encap = match medium {
-        Medium::Ip => "129",
+        Medium::Ip => "7",
         Medium::Ethernet => "1",
     };
     assert!(frames

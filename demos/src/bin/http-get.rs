@@ -18,8 +18,9 @@
 //!
 //! ```text
 //! mkdir -p /tmp/site && echo hello > /tmp/site/hello.txt
-//! python3 -m http.server 8000 --directory /tmp/site &    # on the kernel side, on 0.0.0.0
+//! python3 -m http.server 8000 --bind :: --directory /tmp/site &   # kernel side, IPv4 and IPv6
 //! sudo http-get http://10.77.0.1:8000/hello.txt
+//! sudo http-get 'http://[fd77::1]:8000/hello.txt'                  # over IPv6
 //! ```
 
 use std::io;
@@ -39,26 +40,27 @@ use tunstack_demos::{
 
 /// An HTTP client on tunstack: the course's "what happens when you type a URL".
 ///
-/// Creates a TUN device (TAP with --tap; the kernel side gets --peer, our stack --addr), connects
-/// to the URL's address (the handshake), sends a GET request written by hand, and prints the status
+/// Creates a TUN device (TAP with --tap; the kernel side gets --peer and --peer6, our stack
+/// --addr and --addr6), connects to the URL's address, IPv4 or IPv6 (the handshake), sends a GET request written by hand, and prints the status
 /// line, the headers, the body (up to --max-body bytes), the time to connect, to the first byte of
 /// the response and in total, and the ephemeral port. Needs CAP_NET_ADMIN (run it with sudo).
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "The server must already listen on the kernel side, on 0.0.0.0 (the TUN device \
-                  and its address only appear when http-get starts), e.g. Python's, serving the \
-                  files of a folder:\n  \
+    after_help = "The server must already listen on the kernel side, on :: or 0.0.0.0 (the TUN \
+                  device and its addresses only appear when http-get starts), e.g. Python's, \
+                  serving the files of a folder over IPv4 and IPv6:\n  \
                   mkdir -p /tmp/site && echo hello > /tmp/site/hello.txt\n  \
-                  python3 -m http.server 8000 --directory /tmp/site\n\
-                  Then, in another shell: sudo http-get http://10.77.0.1:8000/hello.txt"
+                  python3 -m http.server 8000 --bind :: --directory /tmp/site\n\
+                  Then, in another shell: sudo http-get http://10.77.0.1:8000/hello.txt\n\
+                  Over IPv6: sudo http-get 'http://[fd77::1]:8000/hello.txt'"
 )]
 struct Args {
     #[command(flatten)]
     tun: TunOptions,
 
     /// The URL to fetch, http://HOST:PORT/PATH (port and path may be left out), HOST a numeric
-    /// IPv4 address: no DNS here.
+    /// address: IPv4, or IPv6 in brackets (`http://[fd77::1]:8000/`); no DNS here.
     #[arg(default_value = "http://10.77.0.1:8000/", value_name = "URL")]
     url: HttpUrl,
 
@@ -76,17 +78,20 @@ struct Args {
 async fn main() -> ExitCode {
     init_logging();
     let args = Args::parse();
+    args.tun
+        .check_reachable("the URL's host", args.url.addr.ip())
+        .unwrap_or_else(|err| exit_with(&format!("http-get: {err}")));
     let net = start_on_tun("http-get", &args.tun).unwrap_or_else(|err| exit_with(&err));
     let shutdown = shutdown_signal();
     println!(
         "http-get ready: {} {}, fetching {}",
-        args.tun.addr,
+        net.our_addrs(),
         net.on_device(),
         args.url
     );
     println!(
-        "try: http-get http://{}/SOME/FILE; a server must listen on 0.0.0.0:{} on the kernel \
-         side before http-get starts, e.g. python3 -m http.server {} (see --help)",
+        "try: http-get http://{}/SOME/FILE; a server must listen on port {} on the kernel \
+         side before http-get starts, e.g. python3 -m http.server {} --bind :: (see --help)",
         args.url.addr,
         args.url.addr.port(),
         args.url.addr.port()

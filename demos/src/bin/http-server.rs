@@ -3,13 +3,16 @@
 //!
 //! The HTTP is hyper's, unchanged: hyper serves any `AsyncRead + AsyncWrite`, and our
 //! `TcpStream` is one (hyper-util's `TokioIo` adapts tokio's traits to hyper's). So the
-//! course's layers are all here, and all visible: HTTP (hyper) on TCP, IPv4 and the TUN device
-//! (tunstack), with the Linux kernel, curl or a browser on the other side.
+//! course's layers are all here, and all visible: HTTP (hyper) on TCP, IPv4 or IPv6 and the TUN
+//! device (tunstack), with the Linux kernel, curl or a browser on the other side. It listens on
+//! `[::]`, for visitors of both IP versions, and the page shows the header theirs had.
 //!
 //! ```text
-//! sudo http-server                   # creates tun0, 10.77.0.1 (kernel) <-> 10.77.0.2 (us)
+//! sudo http-server                   # creates tun0, 10.77.0.1 (kernel) <-> 10.77.0.2 (us),
+//!                                    #            and fd77::1 (kernel) <-> fd77::2 (us)
 //! sudo http-server --tap             # tap0: the page shows the Ethernet header too
 //! curl http://10.77.0.2/             # your request's journey: 5-tuple, headers, RTT, cwnd
+//! curl -6 'http://[fd77::2]/'        # the same over IPv6: the page shows the IPv6 header
 //! curl http://10.77.0.2/stats        # every layer's counters and every TCP connection
 //! curl -o /dev/null http://10.77.0.2/bytes/100000000   # 100 MB, made as they are sent
 //! ```
@@ -18,7 +21,7 @@
 //! (keep-alive): a browser's second request comes on the same 5-tuple, and the page says so.
 
 use std::convert::Infallible;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,9 +34,9 @@ use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_T
 use hyper::server::conn::http1;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tunstack::{Ipv4Cidr, Stack, TcpListener, TcpStream};
+use tunstack::{Stack, TcpListener, TcpStream};
 use tunstack_demos::http::journey::{self, Visit};
-use tunstack_demos::http::link::Link;
+use tunstack_demos::http::link::{Link, Networks};
 use tunstack_demos::http::pattern::{PatternBody, MAX_LEN};
 use tunstack_demos::http::stats_page;
 use tunstack_demos::http::tap::{Tap, TappedStream};
@@ -47,9 +50,10 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An HTTP/1.1 server on tunstack: hyper, on our TCP.
 ///
-/// Creates a TUN device (TAP with --tap), gives the kernel side its address, and serves until
-/// Ctrl-C, each connection in its own task, kept alive between requests. Pages: / (what your
-/// request went through: the 5-tuple, each layer's header, the connection's RTT estimate,
+/// Creates a TUN device (TAP with --tap), gives the kernel side its addresses (IPv4 and IPv6),
+/// and serves clients of both versions until Ctrl-C, each connection in its own task, kept
+/// alive between requests. Pages: / (what your request went through: the 5-tuple, each layer's
+/// header, IPv4 or IPv6, the connection's RTT estimate,
 /// congestion window and retransmissions), /stats and /stats.json (every layer's counters, every
 /// TCP connection), /bytes/N (N bytes, up to 1 GiB, made as they are sent). Needs CAP_NET_ADMIN
 /// (run it with sudo). Answers ping too.
@@ -57,6 +61,7 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 #[command(
     version,
     after_help = "Try: curl http://10.77.0.2/   (or open it in a browser on this machine)\n     \
+                  curl -6 'http://[fd77::2]/'   (over IPv6: the page shows the IPv6 header)\n     \
                   curl http://10.77.0.2/stats.json\n     \
                   curl -o /dev/null http://10.77.0.2/bytes/100000000\n     \
                   wrk -c32 -d3s http://10.77.0.2/bytes/1000   (load, over kept-alive connections)"
@@ -86,11 +91,9 @@ type Body = Either<Full<Bytes>, PatternBody>;
 struct Site {
     stack: Stack,
     device: Arc<str>,
-    /// Our network (the kernel side's address and prefix): a visitor off it came through the
-    /// gateway, whose MAC address its frames then carry.
-    network: Ipv4Cidr,
-    /// Where packets off our network go: the kernel's side, on TAP.
-    gateway: Option<Ipv4Addr>,
+    /// Our networks, and the gateways on TAP: a visitor off them came through a gateway, whose
+    /// MAC address its frames then carry.
+    networks: Networks,
     requests: Arc<AtomicU64>,
 }
 
@@ -99,33 +102,43 @@ async fn main() -> ExitCode {
     init_logging();
     let args = Args::parse();
     let net = start_on_tun("http-server", &args.tun).unwrap_or_else(|err| exit_with(&err));
-    let listener = TcpListener::bind(&net.stack, (Ipv4Addr::UNSPECIFIED, args.port))
+    let listener = TcpListener::bind(&net.stack, (net.any_addr(), args.port))
         .await
         .unwrap_or_else(|err| {
             exit_with(&format!("http-server: listen on port {}: {err}", args.port))
         });
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
-    let addr = args.tun.addr;
     println!(
-        "http-server ready: {addr}:{} {}",
-        args.port,
+        "http-server ready: {} {}",
+        net.our_endpoints(args.port),
         net.on_device()
     );
     if let Some(line) = net.impairments_line() {
         println!("{line}");
     }
-    let url = match args.port {
-        80 => format!("http://{addr}/"),
-        port => format!("http://{addr}:{port}/"),
+    let url = |host: String| match args.port {
+        80 => format!("http://{host}/"),
+        port => format!("http://{host}:{port}/"),
     };
-    println!("try: curl {url}");
+    match net.stack.addr6() {
+        Some(addr6) => println!(
+            "try: curl {}   or   curl -6 '{}'",
+            url(args.tun.addr.to_string()),
+            url(format!("[{addr6}]"))
+        ),
+        None => println!("try: curl {}", url(args.tun.addr.to_string())),
+    }
 
     let site = Site {
         stack: net.stack.clone(),
         device: net.device.as_str().into(),
-        network: net.peer,
-        gateway: args.tun.tap.then(|| net.peer.address()),
+        networks: Networks {
+            v4: net.peer,
+            v6: net.peer6,
+            gateway: args.tun.tap.then(|| net.peer.address()),
+            gateway6: net.peer6.filter(|_| args.tun.tap).map(|p| p.address()),
+        },
         requests: Arc::new(AtomicU64::new(0)),
     };
     let mut http = http1::Builder::new();
@@ -225,15 +238,7 @@ impl Site {
                         })
                         .collect(),
                     device: self.device.to_string(),
-                    link: Link::of(
-                        &self.stack,
-                        self.network,
-                        self.gateway,
-                        match arrival.info.quad.remote.ip() {
-                            std::net::IpAddr::V4(v4) => v4,
-                            std::net::IpAddr::V6(_) => std::net::Ipv4Addr::UNSPECIFIED,
-                        },
-                    ),
+                    link: Link::of(&self.stack, &self.networks, arrival.info.quad.remote.ip()),
                 };
                 page("text/html; charset=utf-8", journey::page(&visit))
             }

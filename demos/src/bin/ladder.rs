@@ -138,9 +138,9 @@ Making a capture:
       ladder captures/05-lossy-transfer.pcapng
       ladder captures/00-arp.pcapng --mac      (Ethernet: ARP, then the first ping)
 
-Files: pcap and pcapng; link types raw IPv4 (tunstack, tcpdump on tun0), Ethernet (tunstack on
-TAP or an Ethernet wire, eth0, lo), Linux cooked v1 and v2 (tcpdump -i any), BSD loopback
-(macOS lo0). IPv4 and ARP only: IPv6 packets are listed under \"not in any ladder\".";
+Files: pcap and pcapng; link types raw IP (tunstack, tcpdump on tun0), raw IPv4, Ethernet
+(tunstack on TAP or an Ethernet wire, eth0, lo), Linux cooked v1 and v2 (tcpdump -i any), BSD
+loopback (macOS lo0). IPv4 and ARP only: IPv6 packets are listed under \"not in any ladder\".";
 
 fn main() -> ExitCode {
     let args = Args::parse();

@@ -19,18 +19,23 @@
 //! so a longer reply may take several reads (the client then says how much more came before the
 //! server closed).
 //!
+//! Over IPv6 it is the same with another address: `--to '[fd77::1]:9000'` (brackets around
+//! the address, so that its colons are not taken for the port's).
+//!
 //! ```text
-//! # the course's server.py on the kernel side, echoing every connection (port 9000):
-//! python3 -c "import socket; s = socket.create_server(('0.0.0.0', 9000))
+//! # the course's server.py on the kernel side, echoing every connection (port 9000), on ::
+//! # so that it takes IPv4 and IPv6 clients:
+//! python3 -c "import socket; s = socket.create_server(('::', 9000), family=socket.AF_INET6, dualstack_ipv6=True)
 //! while True:
 //!     c, a = s.accept()
 //!     while d := c.recv(1024): c.sendall(d)
 //!     c.close()" &
 //! sudo tcp-client --message 'Hello, network!'
+//! sudo tcp-client --to '[fd77::1]:9000'
 //! ```
 
 use std::io;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -45,28 +50,31 @@ use tunstack_demos::{
 
 /// A TCP client on tunstack: the course's client.py.
 ///
-/// Creates a TUN device (TAP with --tap; the kernel side gets --peer, our stack --addr), connects
-/// to --to from a random ephemeral port (the three-way handshake), sends --message, prints the
-/// server's reply ("Server said: ...") and the ephemeral port, and closes. Needs CAP_NET_ADMIN (run
-/// it with sudo).
+/// Creates a TUN device (TAP with --tap; the kernel side gets --peer and --peer6, our stack
+/// --addr and --addr6), connects to --to (IPv4 or IPv6) from a random ephemeral port (the
+/// three-way handshake), sends --message, prints the server's reply ("Server said: ...") and
+/// the ephemeral port, and closes. Needs CAP_NET_ADMIN (run it with sudo).
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "The server must already listen on the kernel side, on 0.0.0.0 (the TUN device \
-                  and its address only appear when the client starts), e.g. the course's \
-                  server.py, echoing:\n  \
-                  python3 -c \"import socket; s = socket.create_server(('0.0.0.0', 9000))\n\
+    after_help = "The server must already listen on the kernel side, on :: or 0.0.0.0 (the TUN \
+                  device and its addresses only appear when the client starts), e.g. the \
+                  course's server.py, echoing, over IPv4 and IPv6:\n  \
+                  python3 -c \"import socket; s = socket.create_server(('::', 9000), \
+                  family=socket.AF_INET6, dualstack_ipv6=True)\n\
                   while True:\n    c, a = s.accept()\n    \
                   while d := c.recv(1024): c.sendall(d)\n    c.close()\"\n\
-                  Then, in another shell: sudo tcp-client --message 'Hello, network!'"
+                  Then, in another shell: sudo tcp-client --message 'Hello, network!'\n\
+                  Over IPv6: sudo tcp-client --to '[fd77::1]:9000'"
 )]
 struct Args {
     #[command(flatten)]
     tun: TunOptions,
 
-    /// The server to connect to (the kernel side's address by default).
+    /// The server to connect to (the kernel side's IPv4 address by default), e.g.
+    /// 10.77.0.1:9000, or `[fd77::1]:9000` over IPv6.
     #[arg(long, default_value = "10.77.0.1:9000", value_name = "ADDR:PORT")]
-    to: SocketAddrV4,
+    to: SocketAddr,
 
     /// The message to send.
     #[arg(long, default_value = "Hello, network!", value_name = "TEXT")]
@@ -82,16 +90,19 @@ struct Args {
 async fn main() -> ExitCode {
     init_logging();
     let args = Args::parse();
+    args.tun
+        .check_reachable("--to", args.to.ip())
+        .unwrap_or_else(|err| exit_with(&format!("tcp-client: {err}")));
     let net = start_on_tun("tcp-client", &args.tun).unwrap_or_else(|err| exit_with(&err));
     let shutdown = shutdown_signal();
     println!(
         "tcp-client ready: {} {}, connecting to {}",
-        args.tun.addr,
+        net.our_addrs(),
         net.on_device(),
         args.to
     );
     println!(
-        "try: --message 'something else'; a server must listen on 0.0.0.0:{} on the kernel \
+        "try: --message 'something else'; a server must listen on port {} on the kernel \
          side before the client starts (see --help)",
         args.to.port()
     );

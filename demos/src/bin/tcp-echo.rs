@@ -4,14 +4,18 @@
 //! listening; each connection is served by its own task, so many clients are served at once
 //! (the event-driven model of the course: one thread, many sockets).
 //!
+//! It listens on `[::]`, so IPv4 and IPv6 clients alike come in (an IPv4 client shows as
+//! `[::ffff:10.77.0.1]:port`, its address mapped into IPv6's, as on Linux).
+//!
 //! ```text
-//! sudo tcp-echo                     # creates tun0, 10.77.0.1 (kernel) <-> 10.77.0.2 (us)
+//! sudo tcp-echo                     # creates tun0, 10.77.0.1 (kernel) <-> 10.77.0.2 (us),
+//!                                   #            and fd77::1 (kernel) <-> fd77::2 (us)
 //! sudo tcp-echo --tap               # tap0 instead: Ethernet frames, ARP, `ip neigh`
 //! nc 10.77.0.2 7                    # type a line: it comes back
+//! nc -6 fd77::2 7                   # the same over IPv6
 //! sudo tcp-echo --keepalive 10s     # probe clients silent for 10 s: see them in Wireshark
 //! ```
 
-use std::net::Ipv4Addr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -25,13 +29,15 @@ use tunstack_demos::{
 
 /// A TCP echo server on tunstack: every byte a client sends comes back to it.
 ///
-/// Creates a TUN device (TAP with --tap), gives the kernel side its address, and serves every
-/// connection concurrently until Ctrl-C (or until the device is deleted: then it says so and
-/// fails). Needs CAP_NET_ADMIN (run it with sudo). Answers ping too.
+/// Creates a TUN device (TAP with --tap), gives the kernel side its addresses (IPv4 and IPv6),
+/// and serves every connection, over either version, concurrently until Ctrl-C (or until the
+/// device is deleted: then it says so and fails). Needs CAP_NET_ADMIN (run it with sudo).
+/// Answers ping (and ping -6) too.
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "Try: nc 10.77.0.2 7   (type a line; it comes back)"
+    after_help = "Try: nc 10.77.0.2 7   (type a line; it comes back)\n     \
+                  nc -6 fd77::2 7   (the same over IPv6)"
 )]
 struct Args {
     #[command(flatten)]
@@ -69,19 +75,29 @@ async fn main() -> ExitCode {
     init_logging();
     let args = Args::parse();
     let net = start_on_tun("tcp-echo", &args.tun).unwrap_or_else(|err| exit_with(&err));
-    let listener = TcpListener::bind(&net.stack, (Ipv4Addr::UNSPECIFIED, args.port))
+    let listener = TcpListener::bind(&net.stack, (net.any_addr(), args.port))
         .await
         .unwrap_or_else(|err| exit_with(&format!("tcp-echo: listen on port {}: {err}", args.port)));
     // Listening for Ctrl-C from before "ready" on, with one listener kept across the loop: one
     // made anew in each turn would miss a Ctrl-C that comes while the loop body runs.
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
-    let addr = args.tun.addr;
-    println!("tcp-echo ready: {addr}:{} {}", args.port, net.on_device());
+    let port = args.port;
+    println!(
+        "tcp-echo ready: {} {}",
+        net.our_endpoints(port),
+        net.on_device()
+    );
     if let Some(line) = net.impairments_line() {
         println!("{line}");
     }
-    println!("try: nc {addr} {}", args.port);
+    match net.stack.addr6() {
+        Some(addr6) => println!(
+            "try: nc {} {port}   or   nc -6 {addr6} {port}",
+            args.tun.addr
+        ),
+        None => println!("try: nc {} {port}", args.tun.addr),
+    }
 
     let mut failure = None;
     loop {

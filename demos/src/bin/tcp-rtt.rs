@@ -16,14 +16,16 @@
 //! handshake, which goes on in the background while the next sample runs.
 //!
 //! ```text
-//! # any TCP server on the kernel side, e.g. the course's server.py (port 9000):
-//! python3 -c "import socket; s = socket.create_server(('0.0.0.0', 9000))
+//! # any TCP server on the kernel side, e.g. the course's server.py (port 9000), on both
+//! # IP versions:
+//! python3 -c "import socket; s = socket.create_server(('::', 9000), family=socket.AF_INET6, dualstack_ipv6=True)
 //! while True: s.accept()[0].close()" &
 //! sudo tcp-rtt --to 10.77.0.1:9000 --samples 10
+//! sudo tcp-rtt --to '[fd77::1]:9000' --samples 10      # the same over IPv6
 //! ```
 
 use std::io;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -37,27 +39,30 @@ use tunstack_demos::{
 
 /// Measures round-trip time with TCP handshakes on tunstack: the course's measure_rtt.
 ///
-/// Creates a TUN device (TAP with --tap; the kernel side gets --peer, our stack --addr), then
-/// --samples times connects to --to and closes at once, timing each connect + close, and prints the
+/// Creates a TUN device (TAP with --tap; the kernel side gets --peer and --peer6, our stack
+/// --addr and --addr6), then --samples times connects to --to (IPv4 or IPv6) and closes at once, timing each connect + close, and prints the
 /// samples and "RTT Stats: {'min_ms': .., 'avg_ms': .., 'max_ms': ..}". Stops at the first
 /// connection that fails. Needs CAP_NET_ADMIN (run it with sudo).
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "A server must already listen on the kernel side, on 0.0.0.0 (the TUN device \
-                  and its address only appear when tcp-rtt starts), e.g.:\n  \
-                  python3 -c \"import socket; s = socket.create_server(('0.0.0.0', 9000))\n\
+    after_help = "A server must already listen on the kernel side, on :: or 0.0.0.0 (the TUN \
+                  device and its addresses only appear when tcp-rtt starts), e.g., over IPv4 \
+                  and IPv6:\n  \
+                  python3 -c \"import socket; s = socket.create_server(('::', 9000), \
+                  family=socket.AF_INET6, dualstack_ipv6=True)\n\
                   while True: s.accept()[0].close()\"\n\
-                  Then, in another shell: sudo tcp-rtt --samples 10"
+                  Then, in another shell: sudo tcp-rtt --samples 10\n\
+                  Over IPv6: sudo tcp-rtt --to '[fd77::1]:9000' --samples 10"
 )]
 struct Args {
     #[command(flatten)]
     tun: TunOptions,
 
-    /// The server whose handshakes to time (the kernel side's address by default; an address,
-    /// not a name: there is no DNS here).
+    /// The server whose handshakes to time (the kernel side's IPv4 address by default; an
+    /// address, not a name: there is no DNS here), e.g. 10.77.0.1:9000 or `[fd77::1]:9000`.
     #[arg(long, default_value = "10.77.0.1:9000", value_name = "ADDR:PORT")]
-    to: SocketAddrV4,
+    to: SocketAddr,
 
     /// How many handshakes to time (the course's num_samples).
     #[arg(long, default_value_t = 10, value_name = "N",
@@ -74,11 +79,14 @@ struct Args {
 async fn main() -> ExitCode {
     init_logging();
     let args = Args::parse();
+    args.tun
+        .check_reachable("--to", args.to.ip())
+        .unwrap_or_else(|err| exit_with(&format!("tcp-rtt: {err}")));
     let net = start_on_tun("tcp-rtt", &args.tun).unwrap_or_else(|err| exit_with(&err));
     let shutdown = shutdown_signal();
     println!(
         "tcp-rtt ready: {} {}, timing {} handshakes with {}",
-        args.tun.addr,
+        net.our_addrs(),
         net.on_device(),
         args.samples,
         args.to
@@ -87,7 +95,7 @@ async fn main() -> ExitCode {
         println!("{line}");
     }
     println!(
-        "try: --samples 100; a server must listen on 0.0.0.0:{} on the kernel side before \
+        "try: --samples 100; a server must listen on port {} on the kernel side before \
          tcp-rtt starts (see --help)",
         args.to.port()
     );

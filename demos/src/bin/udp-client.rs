@@ -19,14 +19,17 @@
 //! TCP has the same ambiguity with retransmissions (Karn's algorithm).
 //!
 //! ```text
-//! # the course's UDP server, on the kernel side, answering every datagram:
-//! python3 -c "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', 9001))
+//! # the course's UDP server, on the kernel side, answering every datagram (on :: with
+//! # IPV6_V6ONLY off, so that IPv4 datagrams come to it too):
+//! python3 -c "import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+//! s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); s.bind(('::', 9001))
 //! while True: d, a = s.recvfrom(4096); s.sendto(b'Got your datagram!', a)" &
 //! sudo udp-client --message hello --count 5
+//! sudo udp-client --to '[fd77::1]:9001'            # over IPv6
 //! ```
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -43,29 +46,32 @@ const BACKOFF_BASE: Duration = Duration::from_millis(500);
 
 /// A UDP client on tunstack: sends a datagram, waits for the reply, retries with backoff.
 ///
-/// Creates a TUN device (TAP with --tap; the kernel side gets --peer, our stack --addr), sends
-/// --message to --to from a random ephemeral port and prints the reply, who sent it and the
-/// round-trip time. When no reply comes within --timeout, it retries after 0.5 s, 1 s, 2 s, 4 s...
+/// Creates a TUN device (TAP with --tap; the kernel side gets --peer and --peer6, our stack
+/// --addr and --addr6), sends --message to --to (IPv4 or IPv6) from a random ephemeral port and
+/// prints the reply, who sent it and the round-trip time. When no reply comes within --timeout, it retries after 0.5 s, 1 s, 2 s, 4 s...
 /// plus up to 50% of random jitter, as the course's call_with_retry does. Needs CAP_NET_ADMIN (run
 /// it with sudo).
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "The server must already listen on the kernel side, on 0.0.0.0 (the TUN device \
-                  and its address only appear when the client starts), e.g. the course's UDP \
-                  server, answering every datagram:\n  \
-                  python3 -c \"import socket; s = socket.socket(socket.AF_INET, \
-                  socket.SOCK_DGRAM); s.bind(('0.0.0.0', 9001))\n\
+    after_help = "The server must already listen on the kernel side, on :: or 0.0.0.0 (the TUN \
+                  device and its addresses only appear when the client starts), e.g. the \
+                  course's UDP server, answering every datagram, over IPv4 and IPv6:\n  \
+                  python3 -c \"import socket; s = socket.socket(socket.AF_INET6, \
+                  socket.SOCK_DGRAM)\n\
+                  s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); s.bind(('::', 9001))\n\
                   while True: d, a = s.recvfrom(4096); s.sendto(b'Got your datagram!', a)\"\n\
-                  Then, in another shell: sudo udp-client --count 5"
+                  Then, in another shell: sudo udp-client --count 5\n\
+                  Over IPv6: sudo udp-client --to '[fd77::1]:9001'"
 )]
 struct Args {
     #[command(flatten)]
     tun: TunOptions,
 
-    /// The server to send to (the kernel side's address by default).
+    /// The server to send to (the kernel side's IPv4 address by default), e.g.
+    /// 10.77.0.1:9001, or `[fd77::1]:9001` over IPv6.
     #[arg(long, default_value = "10.77.0.1:9001", value_name = "ADDR:PORT")]
-    to: SocketAddrV4,
+    to: SocketAddr,
 
     /// The datagram's text.
     #[arg(long, default_value = "hello", value_name = "TEXT")]
@@ -98,8 +104,16 @@ struct Reply {
 async fn main() -> ExitCode {
     init_logging();
     let args = Args::parse();
+    args.tun
+        .check_reachable("--to", args.to.ip())
+        .unwrap_or_else(|err| exit_with(&format!("udp-client: {err}")));
     let net = start_on_tun("udp-client", &args.tun).unwrap_or_else(|err| exit_with(&err));
-    let socket = UdpSocket::bind(&net.stack, (Ipv4Addr::UNSPECIFIED, 0))
+    // The "any" address of --to's version, and port 0: the stack picks an ephemeral port.
+    let any: IpAddr = match args.to {
+        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let socket = UdpSocket::bind(&net.stack, (any, 0))
         .await
         .unwrap_or_else(|err| exit_with(&format!("udp-client: bind: {err}")));
     let port = socket.local_addr().map_or(0, |addr| addr.port());
@@ -108,8 +122,8 @@ async fn main() -> ExitCode {
     }
     let shutdown = shutdown_signal();
     println!(
-        "udp-client ready: {}:{port} {}, sending to {}",
-        args.tun.addr,
+        "udp-client ready: {} {}, sending to {}",
+        net.our_endpoint_toward(args.to.ip(), port),
         net.on_device(),
         args.to
     );
@@ -117,7 +131,7 @@ async fn main() -> ExitCode {
         println!("{line}");
     }
     println!(
-        "try: --count 10 for RTT stats; a server must listen on 0.0.0.0:{} on the kernel side \
+        "try: --count 10 for RTT stats; a server must listen on port {} on the kernel side \
          before the client starts (see --help)",
         args.to.port()
     );

@@ -7,13 +7,14 @@
 //! - for the server (hyper on our `TcpStream`): [`tap`], which notes what the connection looks
 //!   like when a request's bytes arrive; [`journey`], the page that tells a visitor what their
 //!   request went through, with [`link`] for its outermost box (the Ethernet header, on a TAP
-//!   device); [`stats_page`], the stack's counters as HTML and JSON ([`json`]
+//!   device) and [`ip`] for the IPv4 or IPv6 header inside it; [`stats_page`], the stack's counters as HTML and JSON ([`json`]
 //!   writes the latter); [`pattern`], the bytes of `/bytes/N`, made as they are sent; [`html`],
 //!   escaping and a page's frame.
-//! - for the client (HTTP/1.1 written by hand): [`url`], which reads `http://10.77.0.1:8000/x`,
-//!   and [`response`], which reads a response's head and finds where its body ends.
+//! - for the client (HTTP/1.1 written by hand): [`url`], which reads `http://10.77.0.1:8000/x`
+//!   and `http://[fd77::1]:8000/x`, and [`response`], which reads a response's head and finds where its body ends.
 
 pub mod html;
+pub mod ip;
 pub mod journey;
 pub mod json;
 pub mod link;

@@ -1,4 +1,5 @@
-//! [`HttpUrl`]: an `http://` URL with a numeric IPv4 host, split into what a request needs.
+//! [`HttpUrl`]: an `http://` URL with a numeric host, IPv4 or IPv6, split into what a request
+//! needs.
 //!
 //! The course's "what happens when you type a URL" starts with DNS turning a name into an
 //! address. This demo has no DNS, so the host is already an address:
@@ -11,9 +12,15 @@
 //!   no TLS) here)   if     into the request line)
 //!                   none)
 //! ```
+//!
+//! An IPv6 host goes in brackets, so that the colons inside it are not taken for the one
+//! before the port ([RFC 3986 section 3.2.2]): `http://[fd77::1]:8000/`. The `Host` header
+//! keeps the brackets too: `Host: [fd77::1]:8000`.
+//!
+//! [RFC 3986 section 3.2.2]: https://www.rfc-editor.org/rfc/rfc3986#section-3.2.2
 
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
 /// A parsed `http://HOST[:PORT][/PATH][?QUERY]` URL.
@@ -26,22 +33,30 @@ use std::str::FromStr;
 /// assert_eq!(url.target, "/hello.txt");
 /// assert_eq!(url.host_header(), "10.77.0.1:8000");
 /// assert!("http://example.com/".parse::<HttpUrl>().is_err()); // no DNS here
+///
+/// let url: HttpUrl = "http://[fd77::1]:8000/".parse().unwrap();
+/// assert_eq!(url.addr.to_string(), "[fd77::1]:8000");
+/// assert_eq!(url.host_header(), "[fd77::1]:8000");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
     /// The server's address and port (80 unless the URL names one).
-    pub addr: SocketAddrV4,
+    pub addr: SocketAddr,
     /// The request target: the path and query, at least `/`.
     pub target: String,
 }
 
 impl HttpUrl {
-    /// The `Host` header's value: the address, and the port unless it is 80.
+    /// The `Host` header's value: the address (an IPv6 one in brackets), and the port unless
+    /// it is 80.
     pub fn host_header(&self) -> String {
-        if self.addr.port() == 80 {
-            self.addr.ip().to_string()
-        } else {
-            self.addr.to_string()
+        let host = match self.addr.ip() {
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        match self.addr.port() {
+            80 => host,
+            port => format!("{host}:{port}"),
         }
     }
 }
@@ -71,23 +86,7 @@ impl FromStr for HttpUrl {
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, rest) = rest.split_at(end);
         let rest = rest.split('#').next().unwrap_or("");
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) => {
-                let port = port
-                    .parse::<u16>()
-                    .ok()
-                    .filter(|p| *p != 0)
-                    .ok_or_else(|| format!("`{url}`: `{port}` is not a port (1-65535)"))?;
-                (host, port)
-            }
-            None => (authority, 80),
-        };
-        let ip = host.parse::<Ipv4Addr>().map_err(|_| {
-            format!(
-                "`{url}`: the host must be a numeric IPv4 address like 10.77.0.1, not \
-                 `{host}`: this demo does no DNS lookups"
-            )
-        })?;
+        let (ip, port) = host_and_port(url, authority)?;
         if rest.chars().any(|c| c.is_ascii_control() || c == ' ') {
             return Err(format!(
                 "`{url}`: a URL has no spaces or control characters (write a space as %20)"
@@ -99,10 +98,55 @@ impl FromStr for HttpUrl {
             Some(_) => rest.to_string(),
         };
         Ok(HttpUrl {
-            addr: SocketAddrV4::new(ip, port),
+            addr: SocketAddr::new(ip, port),
             target,
         })
     }
+}
+
+/// Reads the URL's authority: `10.77.0.1`, `10.77.0.1:8000`, `[fd77::1]` or `[fd77::1]:8000`.
+fn host_and_port(url: &str, authority: &str) -> Result<(IpAddr, u16), String> {
+    let (ip, port) = if let Some(inside) = authority.strip_prefix('[') {
+        let (host, after) = inside.split_once(']').ok_or_else(|| {
+            format!("`{url}`: a `[` without its `]`: an IPv6 host is written [fd77::1]")
+        })?;
+        let ip = host.parse::<Ipv6Addr>().map_err(|_| {
+            format!("`{url}`: `{host}` in brackets is not an IPv6 address like fd77::1")
+        })?;
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or_else(|| {
+                format!("`{url}`: after `]` comes the port, as in [fd77::1]:8000")
+            })?),
+        };
+        (IpAddr::V6(ip), port)
+    } else if authority.matches(':').count() > 1 {
+        return Err(format!(
+            "`{url}`: an IPv6 host goes in brackets, so that its colons are not taken for the \
+             port's, e.g. http://[fd77::1]:8000/"
+        ));
+    } else {
+        let (host, port) = match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        let ip = host.parse::<Ipv4Addr>().map_err(|_| {
+            format!(
+                "`{url}`: the host must be a numeric address like 10.77.0.1 or [fd77::1], \
+                 not `{host}`: this demo does no DNS lookups"
+            )
+        })?;
+        (IpAddr::V4(ip), port)
+    };
+    let port = match port {
+        None => 80,
+        Some(port) => port
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("`{url}`: `{port}` is not a port (1-65535)"))?,
+    };
+    Ok((ip, port))
 }
 
 #[cfg(test)]
@@ -133,6 +177,14 @@ mod tests {
             parse("http://10.77.0.2/#top"),
             own("10.77.0.2:80", "/", "10.77.0.2")
         );
+        assert_eq!(
+            parse("http://[fd77::1]:8000/a?b"),
+            own("[fd77::1]:8000", "/a?b", "[fd77::1]:8000")
+        );
+        assert_eq!(
+            parse("http://[FD77:0::2]"),
+            own("[fd77::2]:80", "/", "[fd77::2]")
+        );
     }
 
     #[test]
@@ -142,8 +194,13 @@ mod tests {
             ("https://10.77.0.1/", "TLS"),
             ("ftp://10.77.0.1/", "only http://"),
             ("http://example.com/", "no DNS"),
-            ("http://[::1]:80/", "numeric IPv4"),
-            ("http://user@10.77.0.1/", "numeric IPv4"),
+            ("http://user@10.77.0.1/", "numeric address"),
+            ("http://fd77::1/", "goes in brackets"),
+            ("http://[fd77::1/", "without its `]`"),
+            ("http://[10.77.0.1]/", "not an IPv6 address"),
+            ("http://[fe80::1%tun0]/", "not an IPv6 address"),
+            ("http://[fd77::1]8000/", "after `]` comes the port"),
+            ("http://[fd77::1]:0/", "not a port"),
             ("http://10.77.0.1:0/", "not a port"),
             ("http://10.77.0.1:99999/", "not a port"),
             ("http://10.77.0.1/a b", "no spaces"),
@@ -157,5 +214,7 @@ mod tests {
     fn display_gives_the_url_back() {
         let url: HttpUrl = "http://10.77.0.1:8000/x?y#z".parse().unwrap();
         assert_eq!(url.to_string(), "http://10.77.0.1:8000/x?y");
+        let url: HttpUrl = "http://[fd77::2]/".parse().unwrap();
+        assert_eq!(url.to_string(), "http://[fd77::2]/");
     }
 }

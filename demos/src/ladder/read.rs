@@ -7,8 +7,8 @@
 //!
 //! | link type | where it comes from | what comes before the IPv4 header |
 //! |---|---|---|
-//! | 228 `LINKTYPE_IPV4` | tunstack's captures of a TUN device | nothing |
-//! | 101 `LINKTYPE_RAW` | `tcpdump -i tun0` | nothing (IPv6 packets too: version nibble 6) |
+//! | 101 `LINKTYPE_RAW` | tunstack's captures of a TUN device, `tcpdump -i tun0` | nothing (IPv6 packets too: version nibble 6) |
+//! | 228 `LINKTYPE_IPV4` | tunstack's captures of a TUN device before IPv6 | nothing |
 //! | 1 `LINKTYPE_ETHERNET` | tunstack's captures of a TAP device or an Ethernet wire, `tcpdump -i eth0`, `-i lo` | 14 bytes: MAC addresses, EtherType (kept: [`Frame::ethernet`]) |
 //! | 113 `LINKTYPE_LINUX_SLL` | older `tcpdump -i any` | 16 bytes, protocol at 14 |
 //! | 276 `LINKTYPE_LINUX_SLL2` | `tcpdump -i any` | 20 bytes, protocol at 0 |

@@ -8,10 +8,10 @@
 //! +---------------------+  Section Header Block: byte order, "tunstack" as the application
 //! | SHB                 |
 //! +---------------------+  Interface Description Block: the link type of the device's medium
-//! | IDB                 |  (LINKTYPE_IPV4 = 228: packets start with the IPv4 header, for TUN;
-//! |                     |  LINKTYPE_ETHERNET = 1: frames start with the MAC addresses, for
-//! |                     |  TAP), snaplen, if_name, if_tsresol = 9 (timestamps count
-//! +---------------------+  nanoseconds)
+//! | IDB                 |  (LINKTYPE_RAW = 101: packets start with the IP header, IPv4 or
+//! |                     |  IPv6, for TUN; LINKTYPE_ETHERNET = 1: frames start with the MAC
+//! |                     |  addresses, for TAP), snaplen, if_name, if_tsresol = 9
+//! +---------------------+  (timestamps count nanoseconds)
 //! | EPB  packet 1       |  Enhanced Packet Block per packet: timestamp, the bytes, epb_flags
 //! | EPB  packet 2       |  (inbound = 1 or outbound = 2 in the low two bits) and, when the stack
 //! | ...                 |  said why it sent the packet, opt_comment (Wireshark: frame.comment)
@@ -226,8 +226,11 @@ impl Sink {
         };
         let mut encoder =
             PcapNgWriter::with_section_header(Vec::new(), section).map_err(into_io_error)?;
+        // LINKTYPE_RAW, not LINKTYPE_IPV4 (228) or LINKTYPE_IPV6 (229): a TUN device carries
+        // both versions, and a reader tells them apart by the first four bits, as the kernel
+        // does. tcpdump on a TUN device writes the same.
         let linktype = match medium {
-            Medium::Ip => DataLink::IPV4,
+            Medium::Ip => DataLink::RAW,
             Medium::Ethernet => DataLink::ETHERNET,
         };
         let interface = InterfaceDescriptionBlock {
@@ -412,7 +415,7 @@ mod tests {
         else {
             panic!("expected IDB, EPB, EPB; got {blocks:?}");
         };
-        assert_eq!((idb.linktype, idb.snaplen), (DataLink::IPV4, 65535));
+        assert_eq!((idb.linktype, idb.snaplen), (DataLink::RAW, 65535));
         assert!(idb
             .options
             .contains(&InterfaceDescriptionOption::IfName("mem0".into())));

@@ -42,7 +42,7 @@ pub use tun::TunDevice;
 /// What a device carries: bare IP packets or Ethernet frames.
 ///
 /// smoltcp's `Medium` and the pcap link types make the same distinction: a TUN device and a
-/// pcapng file of link type "raw IPv4" hold IP packets that start with the IP header; a TAP
+/// pcapng file of link type "raw IP" hold IP packets that start with the IP header; a TAP
 /// device and a capture of link type Ethernet hold frames that start with two MAC addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Medium {

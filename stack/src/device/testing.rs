@@ -5,7 +5,7 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -177,6 +177,37 @@ pub fn icmp_echo_request(
     ipv4(src, dst, IpProtocol::Icmp, &icmp)
 }
 
+/// An ICMPv6 echo request ([RFC 4443 section 4.1]: type 128, code 0) in an IPv6 packet
+/// (RFC 8200: the 40-byte fixed header, next header 58, hop limit 64), its checksum over the
+/// pseudo-header as RFC 4443 section 2.3 says.
+///
+/// [RFC 4443 section 4.1]: https://www.rfc-editor.org/rfc/rfc4443#section-4.1
+pub fn icmpv6_echo_request(
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    ident: u16,
+    seq: u16,
+    data: &[u8],
+) -> Vec<u8> {
+    const ICMPV6: u8 = 58;
+    let mut icmp = vec![128, 0, 0, 0];
+    icmp.extend_from_slice(&ident.to_be_bytes());
+    icmp.extend_from_slice(&seq.to_be_bytes());
+    icmp.extend_from_slice(data);
+    let len = icmp.len() as u16;
+    let sum = checksum::pseudo_header_v6(src, dst, ICMPV6, u32::from(len));
+    let sum = checksum::finish(checksum::add(sum, &icmp));
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+    // Version 6, traffic class and flow label 0; payload length; next header; hop limit.
+    let mut packet = vec![0x60, 0, 0, 0];
+    packet.extend_from_slice(&len.to_be_bytes());
+    packet.extend_from_slice(&[ICMPV6, 64]);
+    packet.extend_from_slice(&src.octets());
+    packet.extend_from_slice(&dst.octets());
+    packet.extend_from_slice(&icmp);
+    packet
+}
+
 #[test]
 fn built_packets_verify() {
     let a = Ipv4Addr::new(10, 77, 0, 1);
@@ -191,4 +222,10 @@ fn built_packets_verify() {
     let packet = header::Packet::new_checked(&ping[..]).unwrap();
     assert!(header::Repr::parse(&packet).is_ok());
     assert_eq!(checksum::checksum(packet.payload()), 0);
+    let (a6, b6): (Ipv6Addr, Ipv6Addr) = ("fd77::1".parse().unwrap(), "fd77::2".parse().unwrap());
+    let ping6 = icmpv6_echo_request(b6, a6, 1, 1, b"abc");
+    let packet = crate::ip::ipv6::Packet::new_checked(&ping6[..]).unwrap();
+    let icmp = crate::ip::icmpv6::header::Packet::new_checked(packet.payload()).unwrap();
+    assert!(icmp.verify_checksum(b6, a6));
+    assert_eq!((icmp.msg_type(), icmp.echo_seq_no()), (128, 1));
 }

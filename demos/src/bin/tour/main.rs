@@ -4,7 +4,8 @@
 //! in-memory wire with a 20 ms round trip. Each step of the story runs on a fresh wire with a
 //! capture on the client's side, and leaves one pcapng file in `captures/` to open in Wireshark.
 //! The first step's wire carries Ethernet frames, so it shows the link layer (MAC addresses,
-//! ARP); the others carry bare IP packets, as a TUN device does.
+//! ARP); the others carry bare IP packets, as a TUN device does. In the last, each host has an
+//! IPv6 address beside its IPv4 one (fd77::1, fd77::2), and the same datagram crosses over each.
 //!
 //! The tour runs on tokio's paused clock with fixed seeds: time moves only when every task
 //! waits for a timer, jumping straight to the next one, so a run repeats exactly, captures
@@ -16,12 +17,13 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use tunstack_demos::{encap, ladder};
 
+mod ipv6;
 mod net;
 mod steps;
 
 /// A walk through the course's networking story on two tunstack hosts in one process: Ethernet
 /// frames and ARP, ping, a UDP datagram, the TCP handshake, an HTTP GET, a transfer over a lossy
-/// link, the close.
+/// link, the close, and IPv6 beside IPv4.
 ///
 /// Needs no root and no network: both hosts live in this process, joined by an in-memory wire.
 /// Each step writes a capture to the output folder; open it in Wireshark.
@@ -159,6 +161,9 @@ async fn tour(args: &Args) -> io::Result<()> {
     let file = steps::close(dir).await?;
     show_ladder(&file, 12, false);
     captures.push(file);
+    heading(7, "IPv6 beside IPv4: the same datagram over both");
+    // No ladder here: it reads IPv4 and ARP only. The header table stands in for it.
+    captures.push(ipv6::ipv6(dir).await?);
     println!("\nThe captures:");
     for file in &captures {
         println!("  {}", file.display());

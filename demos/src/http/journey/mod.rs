@@ -3,20 +3,19 @@
 //! The course traces "a request's full journey" from the browser down through the layers and
 //! back up on the server. This page is the server's half of that trace, for the request that
 //! asked for it: the connection's 5-tuple, each layer's header as tunstack unwrapped it (link,
-//! IPv4, TCP, HTTP), and what TCP knew about the connection at that moment (its RTT estimate,
-//! congestion window and retransmissions). The link's box is [`super::link`]'s: nothing on a
-//! TUN device, the Ethernet header with both MAC addresses on a TAP device.
+//! IPv4 or IPv6, TCP, HTTP), and what TCP knew about the connection at that moment (its RTT
+//! estimate, congestion window and retransmissions). The link's box is [`super::link`]'s:
+//! nothing on a TUN device, the Ethernet header with both MAC addresses on a TAP device; the
+//! IP box is [`super::ip`]'s: the IPv4 or the IPv6 header, whichever the visitor's packets had.
 
 use std::fmt::Write;
 
 use tunstack::tcp::ConnInfo;
 
 use super::html::{escape, ms, page as html_page};
+use super::ip;
 use super::link::{self, Link, ETHERNET_HEADER};
 use super::tap::Arrival;
-
-/// The IPv4 header without options, the only kind Linux sends (RFC 791).
-pub const IPV4_HEADER: usize = 20;
 /// The TCP header without options (RFC 9293 3.1).
 pub const TCP_HEADER: usize = 20;
 /// The timestamp option as Linux sends it on every segment once both sides agreed on
@@ -100,42 +99,50 @@ fn layers_section(out: &mut String, visit: &Visit) {
         format!("{TCP_HEADER} bytes, no options")
     };
     let request_bytes = visit.arrival.request_bytes;
+    let payload = info.mss.saturating_sub(tcp_header - TCP_HEADER).max(1) as u64;
+    // The segment's length, when the request came in one: the IP header's length field.
+    let one_segment = (request_bytes <= payload).then_some(tcp_header as u64 + request_bytes);
     let link_head = link::box_head(&visit.link, &visit.device);
+    let ip_head = ip::box_head(quad.remote.ip(), quad.local.ip(), one_segment);
     let _ = writeln!(
         out,
         "<h2>On the way in, layer by layer</h2>\n\
          <div class=\"layer link\">{link_head}\
-         <div class=\"layer ip\"><h3>[Layer 3] IPv4 packet {} &rarr; {}, protocol 6 (TCP): \
-         IPv4 header {IPV4_HEADER} bytes</h3>\n\
+         <div class=\"layer ip\">{ip_head}\
          <div class=\"layer tcp\"><h3>[Layer 4] TCP segment, port {} &rarr; {}: TCP header \
          {tcp_header} bytes</h3>\n<p class=\"note\">{options}</p>\n\
          <div class=\"layer http\"><h3>[Layer 7] HTTP request: {request_bytes} bytes</h3>\n\
          <pre>{}</pre>\n</div></div></div></div>",
-        quad.remote.ip(),
-        quad.local.ip(),
         quad.remote.port(),
         quad.local.port(),
         request_text(visit),
     );
-    let payload = info.mss.saturating_sub(tcp_header - TCP_HEADER).max(1) as u64;
-    let on_the_wire = IPV4_HEADER as u64 + tcp_header as u64 + request_bytes;
+    let summary = sizes_summary(visit, tcp_header, payload);
+    let _ = writeln!(out, "{summary}");
+}
+
+/// The header sizes as a table, and how many packets the request took.
+fn sizes_summary(visit: &Visit, tcp_header: usize, payload: u64) -> String {
+    let visitor = visit.arrival.info.quad.remote.ip();
+    let version = ip::version_name(visitor);
+    let ip_header = ip::header_len(visitor);
+    let request_bytes = visit.arrival.request_bytes;
+    let on_the_wire = ip_header as u64 + tcp_header as u64 + request_bytes;
     let link_header = visit.link.header_len();
+    let one_packet = format!(
+        "It fits in one segment (at most {payload} bytes of data each, the MSS less the \
+         options), so it most likely came as one {version} packet of {ip_header} + \
+         {tcp_header} + {request_bytes} = {on_the_wire} bytes"
+    );
     let fit = match (request_bytes <= payload, &visit.link) {
-        (true, Link::Tun) => format!(
-            "It fits in one segment (at most {payload} bytes of data each, the MSS less the \
-             options), so it most likely came as one IPv4 packet of {IPV4_HEADER} + \
-             {tcp_header} + {request_bytes} = {on_the_wire} bytes."
-        ),
+        (true, Link::Tun) => format!("{one_packet}."),
         (true, Link::Ethernet(_)) => format!(
-            "It fits in one segment (at most {payload} bytes of data each, the MSS less the \
-             options), so it most likely came as one IPv4 packet of {IPV4_HEADER} + \
-             {tcp_header} + {request_bytes} = {on_the_wire} bytes, in an Ethernet frame of \
-             {link_header} + {on_the_wire} = {} bytes.",
+            "{one_packet}, in an Ethernet frame of {link_header} + {on_the_wire} = {} bytes.",
             link_header as u64 + on_the_wire
         ),
         (false, link) => format!(
             "It takes at least {} segments of at most {payload} bytes of data each (the MSS \
-             less the options), each with its own {}IPv4 and TCP headers.",
+             less the options), each with its own {}{version} and TCP headers.",
             request_bytes.div_ceil(payload),
             match link {
                 Link::Tun => "",
@@ -143,28 +150,30 @@ fn layers_section(out: &mut String, visit: &Visit) {
             }
         ),
     };
-    let ethernet_row = match visit.link {
-        Link::Tun => String::new(),
-        Link::Ethernet(_) => format!(
-            "<tr><td>Ethernet</td><td class=\"num\">{ETHERNET_HEADER} bytes</td><td>the IPv4 \
-             packet</td></tr>\n"
+    let (ethernet_row, ethernet_step) = match visit.link {
+        Link::Tun => (String::new(), String::new()),
+        Link::Ethernet(_) => (
+            format!(
+                "<tr><td>Ethernet</td><td class=\"num\">{ETHERNET_HEADER} bytes</td><td>the \
+                 {version} packet</td></tr>\n"
+            ),
+            format!(
+                "Ethernet by the EtherType ({} is {version}), ",
+                link::ethertype_of(visitor)
+            ),
         ),
     };
-    let _ = writeln!(
-        out,
+    format!(
         "<table>\n<tr><th>layer</th><th>header</th><th>what it carried</th></tr>\n\
-         {ethernet_row}<tr><td>IPv4</td><td class=\"num\">{IPV4_HEADER} bytes</td><td>the TCP segment</td></tr>\n\
+         {ethernet_row}<tr><td>{version}</td><td class=\"num\">{ip_header} bytes</td><td>the TCP segment</td></tr>\n\
          <tr><td>TCP</td><td class=\"num\">{tcp_header} bytes</td><td>your request's bytes</td></tr>\n\
          <tr><td>HTTP</td><td class=\"num\">&mdash;</td><td>request: {request_bytes} bytes</td></tr>\n\
          </table>\n<p>{fit} Going up, each layer checked its header, removed it and handed the \
-         rest to the layer above: {}IP by the protocol number (6 is TCP), TCP by the port \
+         rest to the layer above: {ethernet_step}{version} by the {} (6 is TCP), TCP by the port \
          ({}), and the HTTP server read what remained.</p>",
-        match visit.link {
-            Link::Tun => "",
-            Link::Ethernet(_) => "Ethernet by the EtherType (0x0800 is IPv4), ",
-        },
-        quad.local.port()
-    );
+        ip::protocol_field(visitor),
+        visit.arrival.info.quad.local.port()
+    )
 }
 
 /// The request's head as the server parsed it: the request line and the headers (names in
@@ -266,168 +275,4 @@ fn links_section(out: &mut String) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    use std::time::Duration;
-
-    use tunstack::link::neighbour::{NeighbourInfo, NeighbourState};
-    use tunstack::tcp::{Algorithm, ConnStats, Quad, State};
-
-    use crate::http::link::EthernetLink;
-
-    fn visit(timestamps: bool, request_bytes: u64) -> Visit {
-        let info = ConnInfo {
-            quad: Quad {
-                local: "10.77.0.2:80".parse::<std::net::SocketAddr>().unwrap(),
-                remote: "10.77.0.1:51234".parse::<std::net::SocketAddr>().unwrap(),
-            },
-            state: State::Established,
-            srtt: Some(Duration::from_micros(420)),
-            rttvar: Duration::from_micros(210),
-            rto: Duration::from_millis(200),
-            congestion: Algorithm::Cubic,
-            in_recovery: false,
-            sack: true,
-            timestamps,
-            cwnd: 14600,
-            ssthresh: usize::MAX,
-            bytes_in_flight: 0,
-            peer_window: 64240,
-            mss: 1460,
-            stats: ConnStats::default(),
-        };
-        Visit {
-            arrival: Arrival {
-                info,
-                request_bytes,
-                number: 1,
-            },
-            request_line: "GET / HTTP/1.1".into(),
-            headers: vec![("user-agent".into(), "<script>".into())],
-            device: "tun0".into(),
-            link: Link::Tun,
-        }
-    }
-
-    /// `visit` on a TAP device, where the kernel at 10.77.0.1 is in our neighbour table.
-    fn tap_visit(timestamps: bool, request_bytes: u64) -> Visit {
-        Visit {
-            device: "tap0".into(),
-            link: Link::Ethernet(EthernetLink {
-                ours: "02:00:0a:4d:00:02".parse().unwrap(),
-                ours_ip: "10.77.0.2".parse().unwrap(),
-                sender: Some(NeighbourInfo {
-                    ip: "10.77.0.1".parse().unwrap(),
-                    mac: Some("9a:3c:5e:00:11:22".parse().unwrap()),
-                    state: NeighbourState::Reachable,
-                    waiting: 0,
-                }),
-                sender_ip: "10.77.0.1".parse().unwrap(),
-                via_gateway: false,
-            }),
-            ..visit(timestamps, request_bytes)
-        }
-    }
-
-    #[test]
-    fn the_page_names_the_tuple_and_every_header_size() {
-        let html = page(&visit(true, 77));
-        for text in [
-            "<code>10.77.0.1:51234</code>",
-            "<code>10.77.0.2:80</code>",
-            "TCP 10.77.0.1:51234 &rarr; 10.77.0.2:80",
-            "IPv4 header 20 bytes",
-            "TCP header 32 bytes",
-            "HTTP request: 77 bytes",
-            "20 + 32 + 77 = 129 bytes",
-            "0.42 ms",
-            "14600 bytes (10.0 segments of 1460)",
-            "href=\"/stats\"",
-            "href=\"/bytes/1000000\"",
-        ] {
-            assert!(html.contains(text), "{text:?} missing:\n{html}");
-        }
-        assert!(html.contains("user-agent: &lt;script&gt;"), "escaped");
-        assert!(!html.contains("<script>"));
-    }
-
-    #[test]
-    fn without_timestamps_the_tcp_header_is_20_bytes_and_big_requests_take_segments() {
-        let html = page(&visit(false, 5000));
-        assert!(html.contains("TCP header 20 bytes"), "{html}");
-        assert!(
-            html.contains("at least 4 segments of at most 1460 bytes"),
-            "{html}"
-        );
-    }
-
-    #[test]
-    fn on_tun_there_is_no_link_header() {
-        let html = page(&visit(true, 77));
-        assert!(html.contains("TUN device tun0: no link header"), "{html}");
-        assert!(html.contains("a 14-byte header (MAC addresses) and a 4-byte checksum would wrap"));
-        assert!(!html.contains("<td>Ethernet</td>"), "{html}");
-    }
-
-    #[test]
-    fn on_tap_the_page_shows_the_ethernet_header_with_both_mac_addresses() {
-        let html = page(&tap_visit(true, 77));
-        for text in [
-            "Ethernet frame on TAP device tap0: Ethernet header 14 bytes",
-            "<tr><th>destination MAC</th><td><code>02:00:0a:4d:00:02</code></td><td>ours",
-            "<tr><th>source MAC</th><td><code>9a:3c:5e:00:11:22</code></td><td>yours",
-            "10.77.0.1 lladdr 9a:3c:5e:00:11:22 REACHABLE",
-            "<code>0x0800</code>",
-            "<pre>02 00 0a 4d 00 02  9a 3c 5e 00 11 22  08 00</pre>",
-            "who has 10.77.0.2? tell 10.77.0.1",
-            "frame check sequence (FCS, a CRC-32 of the frame)",
-            "have no FCS",
-            "<tr><td>Ethernet</td><td class=\"num\">14 bytes</td>",
-            "20 + 32 + 77 = 129 bytes, in an Ethernet frame of 14 + 129 = 143 bytes.",
-            "Ethernet by the EtherType (0x0800 is IPv4), IP by the protocol number",
-        ] {
-            assert!(html.contains(text), "{text:?} missing:\n{html}");
-        }
-        assert!(
-            !html.contains("would wrap the packet here"),
-            "TUN's sentence: {html}"
-        );
-        let big = page(&tap_visit(false, 5000));
-        assert!(
-            big.contains("each with its own Ethernet, IPv4 and TCP headers"),
-            "{big}"
-        );
-    }
-
-    #[test]
-    fn on_tap_an_unknown_sender_or_a_gateway_is_said_so() {
-        let mut visit = tap_visit(true, 77);
-        let Link::Ethernet(eth) = &mut visit.link else {
-            unreachable!()
-        };
-        eth.sender = None;
-        let html = page(&visit);
-        assert!(
-            html.contains("<tr><th>source MAC</th><td>unknown</td>"),
-            "{html}"
-        );
-        assert!(
-            html.contains("10.77.0.1 is not in our neighbour table right now"),
-            "{html}"
-        );
-        assert!(
-            !html.contains("<pre>02 00"),
-            "no bytes without the source: {html}"
-        );
-
-        let mut visit = tap_visit(true, 77);
-        let Link::Ethernet(eth) = &mut visit.link else {
-            unreachable!()
-        };
-        eth.via_gateway = true;
-        let html = page(&visit);
-        assert!(html.contains("your router's, 10.77.0.1"), "{html}");
-        assert!(html.contains("Your router found our MAC address"), "{html}");
-    }
-}
+mod tests;

@@ -1,15 +1,17 @@
 //! A Linux TUN or TAP device: the kernel is the peer.
 //!
 //! A TUN device is a network interface whose "wire" is a file descriptor. The kernel routes
-//! packets for the device's network to it, like to any interface; a program reading the
-//! descriptor gets each one as a raw IPv4 packet, and every packet the program writes arrives in
-//! the kernel as if it had come in from a wire ([kernel documentation]).
+//! packets for the device's networks to it, like to any interface; a program reading the
+//! descriptor gets each one as a raw IP packet (IPv4 or IPv6: the first four bits say which),
+//! and every packet the program writes arrives in the kernel as if it had come in from a wire
+//! ([kernel documentation]).
 //!
 //! ```text
 //!   Linux kernel: ping, curl, nc, a browser            this process
 //!   sockets ──► route 10.77.0.0/24 dev tun0 ──► tun0 ──► fd ──► TunDevice::poll_recv ──► stack
+//!               route fd77::/64 dev tun0
 //!   sockets ◄── input: "from 10.77.0.2"     ◄── tun0 ◄── fd ◄── TunDevice::poll_send ◄── stack
-//!   address 10.77.0.1/24                                         address 10.77.0.2
+//!   addresses 10.77.0.1/24, fd77::1/64                  addresses 10.77.0.2, fd77::2
 //! ```
 //!
 //! A TAP device ([`TunDevice::open_tap`]) is the same, one layer lower: each read or write is an
@@ -24,16 +26,20 @@
 //!     ── Ethernet [dst 02:..:02, src 9a:..:11, IPv4] [IP packet] ──►
 //! ```
 //!
-//! The device is opened with `IFF_TUN | IFF_NO_PI` (`IFF_TAP | IFF_NO_PI` for TAP): packets start with the IP header, without
-//! the 4-byte packet-information prefix, which is the framing a pcapng `LINKTYPE_IPV4` capture
-//! expects too. The descriptor is non-blocking and registered with tokio's reactor
+//! The device is opened with `IFF_TUN | IFF_NO_PI` (`IFF_TAP | IFF_NO_PI` for TAP): packets
+//! start with the IP header, without the 4-byte packet-information prefix, which is the framing
+//! a pcapng `LINKTYPE_RAW` capture expects too. The descriptor is non-blocking and registered with tokio's reactor
 //! ([`AsyncFd`]), so waiting for a packet is waiting for the descriptor to become readable.
 //!
-//! Setting up the kernel side is what a user would type, and [`TunDevice::configure`] types it:
+//! Setting up the kernel side is what a user would type, and [`TunDevice::configure`] types it
+//! (the `ip -6` line and the first three only with IPv6 on; without it, `disable_ipv6` gets 1):
 //!
 //! ```text
-//! echo 1 > /proc/sys/net/ipv6/conf/tun0/disable_ipv6   # no IPv6 chatter on an IPv4 link
+//! echo 0 > /proc/sys/net/ipv6/conf/tun0/accept_ra      # no router discovery: we are no router
+//! echo 0 > /proc/sys/net/ipv6/conf/tun0/autoconf       # no addresses made up from adverts
+//! echo 0 > /proc/sys/net/ipv6/conf/tun0/disable_ipv6   # IPv6 on
 //! ip addr add 10.77.0.1/24 dev tun0                    # the kernel's address, and the route
+//! ip -6 addr add fd77::1/64 dev tun0 nodad             # usable at once, and the route
 //! ip link set dev tun0 txqueuelen 10000                # room for a flood while we are away
 //! ip link set dev tun0 up
 //! ```
@@ -44,11 +50,9 @@
 //! [kernel documentation]: https://docs.kernel.org/networking/tuntap.html
 
 use std::fmt;
-use std::fs::OpenOptions;
 use std::future::Future;
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -57,24 +61,14 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tun_tap::{Iface, Mode};
 
-use super::iproute::ip;
 use super::{Device, Medium};
-use crate::ip::Ipv4Cidr;
+
+mod kernel_side;
 
 /// The MTU assumed when the device's cannot be read: Ethernet's, and a new TUN device's default.
 const DEFAULT_MTU: usize = 1500;
 
-/// How many packets the kernel keeps for us while we are not reading (the device's
-/// `txqueuelen`; a new TUN device has 500). When the queue is full, the kernel drops what comes.
-///
-/// Under a SYN flood (hping3 --flood: about 200,000 SYNs a second from one core), 500 packets
-/// last 2.5 ms: less than the time slice another process may take from us on our CPU. While we
-/// wait for the CPU, the queue overflows and a real client's SYN is lost with the flood's; the
-/// client only sends it again a second later. 10,000 packets last 50 ms. The cost is kernel
-/// memory, and delay before we read a packet, only while we fall behind.
-const TX_QUEUE_LEN: u32 = 10_000;
-
-/// A Linux TUN device carrying raw IPv4 packets.
+/// A Linux TUN device carrying raw IP packets (or a TAP device, carrying Ethernet frames).
 ///
 /// ```no_run
 /// use tunstack::device::{Device, TunDevice};
@@ -82,8 +76,9 @@ const TX_QUEUE_LEN: u32 = 10_000;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let tun = TunDevice::open("tun0")?; // needs CAP_NET_ADMIN
-/// tun.configure("10.77.0.1/24".parse()?)?;
-/// // Now `ping 10.77.0.2` sends echo requests into `tun`, for the stack to answer.
+/// tun.configure("10.77.0.1/24".parse()?, Some("fd77::1/64".parse()?))?;
+/// // Now `ping 10.77.0.2` and `ping -6 fd77::2` send echo requests into `tun`, for the stack
+/// // to answer.
 /// println!("{} is up, MTU {}", tun.name(), tun.mtu());
 /// # Ok(())
 /// # }
@@ -186,24 +181,6 @@ impl TunDevice {
     /// The device's name, as the kernel gave it.
     pub fn name(&self) -> &str {
         self.device.get_ref().name()
-    }
-
-    /// Sets up the kernel's side of the link, logging each step at `info` level: turns IPv6 off
-    /// on the device, gives the kernel the address `peer` (e.g. `10.77.0.1/24`, which also routes
-    /// the whole /24 to the device), lengthens the device's queue to 10,000 packets (so that a
-    /// flood does not crowd out other packets while we wait for the CPU), and brings the device
-    /// up.
-    ///
-    /// The stack then takes another address on that network, e.g. 10.77.0.2. IPv6 is off so that
-    /// the kernel sends no router solicitations or other IPv6 packets into an IPv4-only link.
-    pub fn configure(&self, peer: Ipv4Cidr) -> io::Result<()> {
-        let dev = self.name();
-        disable_ipv6(dev)?;
-        ip(&["addr", "add", &peer.to_string(), "dev", dev])?;
-        let queue = TX_QUEUE_LEN.to_string();
-        ip(&["link", "set", "dev", dev, "txqueuelen", &queue])?;
-        ip(&["link", "set", "dev", dev, "up"])?;
-        Ok(())
     }
 
     /// While no packet is waiting: whether the device is gone. A deleted device wakes no
@@ -383,255 +360,5 @@ fn device_mtu(name: &str) -> io::Result<usize> {
     usize::try_from(mtu).map_err(|_| io::Error::other(format!("negative MTU {mtu}")))
 }
 
-/// Turns IPv6 off on `dev` by writing "1" to its `disable_ipv6` sysctl, if the kernel has IPv6.
-fn disable_ipv6(dev: &str) -> io::Result<()> {
-    let path = format!("/proc/sys/net/ipv6/conf/{dev}/disable_ipv6");
-    if !Path::new(&path).exists() {
-        tracing::debug!("{path} does not exist: no IPv6 to disable");
-        return Ok(());
-    }
-    tracing::info!("running `echo 1 > {path}`");
-    OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .and_then(|mut file| file.write_all(b"1\n"))
-        .map_err(|err| io::Error::new(err.kind(), format!("cannot write 1 to {path}: {err}")))
-}
-
 #[cfg(test)]
-mod tests {
-    use std::net::Ipv4Addr;
-    use std::time::Duration;
-
-    use super::*;
-    use crate::device::netns::{can_use_tun, skip_or_fail, NetNs};
-    use crate::device::testing::{
-        icmp_echo_request, recv, send, tshark_fields, tshark_problems, TempFile,
-    };
-    use crate::device::Capture;
-    use crate::ip::checksum;
-    use crate::ip::header::{IpProtocol, Packet, Repr};
-
-    /// The kernel's address on the TUN network, and the one the stack would use.
-    const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
-    const STACK: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
-
-    #[test]
-    fn rejects_a_name_linux_would_cut_short() {
-        let err = TunDevice::open("sixteen-bytes-00").unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        assert!(err.to_string().contains("longer than 15 bytes"), "{err}");
-    }
-
-    #[test]
-    fn open_errors_say_what_to_do() {
-        let err = open_error("tun0", io::Error::from_raw_os_error(libc::EPERM));
-        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
-        assert!(err.to_string().contains("CAP_NET_ADMIN"), "{err}");
-        let err = open_error("tun0", io::Error::from_raw_os_error(libc::ENOENT));
-        assert!(err.to_string().contains("modprobe tun"), "{err}");
-        let err = open_error("tun0", io::Error::from_raw_os_error(libc::EBUSY));
-        assert_eq!(err.kind(), io::ErrorKind::ResourceBusy);
-        assert!(err.to_string().starts_with("tun0 is in use"), "{err}");
-    }
-
-    /// A name that is taken: by a TUN device another descriptor holds (`tun0` is OpenVPN's
-    /// default too), or by an interface of another kind (here a TAP device). Either way the error names the device
-    /// and says to choose another name. Inside a namespace made for the test.
-    #[test]
-    fn a_taken_name_says_which_device_and_what_to_do() {
-        if let Err(why) = can_use_tun() {
-            skip_or_fail(&why);
-            return;
-        }
-        let ns = NetNs::create("tunstack-link-taken").unwrap();
-        ns.run(|| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let _held = TunDevice::open("tun0").unwrap();
-                let err = TunDevice::open("tun0").unwrap_err();
-                assert_eq!(err.kind(), io::ErrorKind::ResourceBusy, "{err}");
-                let text = err.to_string();
-                assert!(
-                    text.starts_with("tun0 is in use by another program"),
-                    "{text}"
-                );
-                assert!(text.contains("choose another name"), "{text}");
-
-                // A TAP device (Ethernet frames, not IP packets): the tun module makes it, so
-                // no other module is needed.
-                let tap = ["tuntap", "add", "dev", "taken0", "mode", "tap"];
-                let mut added = ns.exec("ip", &tap);
-                assert!(added.output().unwrap().status.success());
-                let text = TunDevice::open("taken0").unwrap_err().to_string();
-                assert!(
-                    text.starts_with("taken0 exists and is another kind of device"),
-                    "{text}"
-                );
-                assert!(text.contains("choose another name"), "{text}");
-            });
-        })
-        .unwrap();
-    }
-
-    /// The kernel is the peer: it sends us a UDP datagram through the device, and answers the
-    /// echo request we write into it. All of it inside a namespace made for this test, and
-    /// recorded through a `Capture` that tshark then reads.
-    #[test]
-    fn the_kernel_talks_to_us_in_a_fresh_namespace() {
-        if let Err(why) = can_use_tun() {
-            skip_or_fail(&why);
-            return;
-        }
-        let file = TempFile::new("tun-capture");
-        let ns = NetNs::create("tunstack-link").unwrap();
-        ns.run(|| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(kernel_exchange(&ns, file.path()));
-        })
-        .unwrap();
-
-        let fields = [
-            "frame.packet_flags_direction",
-            "frame.interface_name",
-            "ip.src",
-            "ip.dst",
-            "ip.checksum.status",
-            "udp.dstport",
-            "udp.checksum.status",
-            "icmp.type",
-            "icmp.checksum.status",
-        ];
-        let Some(frames) = tshark_fields(file.path(), &fields) else {
-            return;
-        };
-        // The kernel's packets and ours, every checksum good (status 1), nothing else: with
-        // IPv6 off, the kernel sends nothing unasked.
-        assert_eq!(
-            frames,
-            [
-                "0x00000001|tun0|10.77.0.1|10.77.0.2|1|9|1||",
-                "0x00000002|tun0|10.77.0.2|10.77.0.1|1|||8|1",
-                "0x00000001|tun0|10.77.0.1|10.77.0.2|1|||0|1",
-            ]
-        );
-        let flagged = tshark_problems(file.path()).unwrap_or_default();
-        assert!(flagged.is_empty(), "tshark flags: {flagged:?}");
-    }
-
-    /// `ip link del tun0` under an open device: every read and write then fails with a
-    /// `NetworkDown` error that says so, which stops a stack on it.
-    #[test]
-    fn a_deleted_device_says_it_is_gone() {
-        if let Err(why) = can_use_tun() {
-            eprintln!("skipped: {why}");
-            return;
-        }
-        let ns = NetNs::create("tunstack-link-del").unwrap();
-        ns.run(|| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let mut tun = TunDevice::open("tun0").unwrap();
-                tun.configure("10.77.0.1/24".parse().unwrap()).unwrap();
-                let deleted = ns.exec("ip", &["link", "del", "tun0"]).status();
-                assert!(deleted.unwrap().success());
-                let mut buf = vec![0; tun.mtu()];
-                let wait = Duration::from_secs(5);
-                let err = tokio::time::timeout(wait, recv(&mut tun, &mut buf))
-                    .await
-                    .expect("the read fails at once")
-                    .unwrap_err();
-                assert_eq!(err.kind(), io::ErrorKind::NetworkDown);
-                assert!(err.to_string().starts_with("tun0 was deleted ("), "{err}");
-                let request = icmp_echo_request(STACK, KERNEL, 1, 1, b"late");
-                let err = send(&mut tun, &request).await.unwrap_err();
-                assert_eq!(err.kind(), io::ErrorKind::NetworkDown);
-            });
-        })
-        .unwrap();
-    }
-
-    async fn kernel_exchange(ns: &NetNs, capture: &Path) {
-        let tun = TunDevice::open("tun0").unwrap();
-        assert_eq!((tun.name(), tun.mtu()), ("tun0", 1500));
-        tun.configure("10.77.0.1/24".parse().unwrap()).unwrap();
-        let output = ns
-            .exec("ip", &["-o", "addr", "show", "dev", "tun0"])
-            .output();
-        let addrs = String::from_utf8(output.unwrap().stdout).unwrap();
-        assert!(addrs.contains("inet 10.77.0.1/24"), "{addrs}");
-        assert!(!addrs.contains("inet6"), "IPv6 is off: {addrs}");
-        let output = ns
-            .exec("ip", &["-o", "link", "show", "dev", "tun0"])
-            .output();
-        let link = String::from_utf8(output.unwrap().stdout).unwrap();
-        assert!(link.contains(" qlen 10000"), "{link}");
-        let mut tun = Capture::create(tun, capture, "tun0").unwrap();
-
-        // Kernel → stack: a datagram from an ordinary socket, created in the namespace too.
-        let socket = std::net::UdpSocket::bind((KERNEL, 0)).unwrap();
-        socket.send_to(b"to the stack", (STACK, 9)).unwrap();
-        let mut buf = vec![0; tun.mtu()];
-        let len = next_packet(&mut tun, &mut buf, IpProtocol::Udp).await;
-        let packet = Packet::new_checked(&buf[..len]).unwrap();
-        assert_eq!((packet.src_addr(), packet.dst_addr()), (KERNEL, STACK));
-        let udp = packet.payload();
-        assert_eq!(&udp[2..4], &9u16.to_be_bytes(), "destination port");
-        assert_eq!(&udp[8..], b"to the stack");
-
-        // Stack → kernel: an echo request, and the kernel's echo reply (RFC 792: type 0).
-        let request = icmp_echo_request(STACK, KERNEL, 0x7475, 1, b"ping over tun");
-        send(&mut tun, &request).await.unwrap();
-        let len = next_packet(&mut tun, &mut buf, IpProtocol::Icmp).await;
-        let packet = Packet::new_checked(&buf[..len]).unwrap();
-        assert_eq!((packet.src_addr(), packet.dst_addr()), (KERNEL, STACK));
-        let icmp = packet.payload();
-        assert_eq!(icmp[0], 0, "echo reply");
-        assert_eq!(checksum::checksum(icmp), 0);
-        assert_eq!(
-            &icmp[4..],
-            &request[header_len(&request) + 4..],
-            "same id, seq, data"
-        );
-
-        let err = send(&mut tun, &[0; 1501]).await.unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        assert_eq!(
-            tun.packets_written(),
-            3,
-            "the refused packet is not recorded"
-        );
-    }
-
-    fn header_len(packet: &[u8]) -> usize {
-        Packet::new_checked(packet).unwrap().header_len()
-    }
-
-    /// Receives until a valid IPv4 packet of `protocol` arrives, within five seconds; returns its
-    /// length. Any non-IPv4 packet fails the test: the device is configured for IPv4 only.
-    async fn next_packet(tun: &mut impl Device, buf: &mut [u8], protocol: IpProtocol) -> usize {
-        let wait = async {
-            loop {
-                let len = recv(tun, buf).await.unwrap();
-                let packet = Packet::new_checked(&buf[..len]).expect("an IPv4 packet");
-                let repr = Repr::parse(&packet).unwrap();
-                if repr.protocol == protocol {
-                    return len;
-                }
-                eprintln!("(skipping {repr})");
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(5), wait)
-            .await
-            .unwrap_or_else(|_| panic!("no {protocol} packet from the kernel within 5 s"))
-    }
-}
+mod tests;
