@@ -44,125 +44,31 @@
 //! ```
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::task::{Context, Waker};
 
 use tracing::debug;
 
 use crate::device::Medium;
 use crate::ip::addr6::link_local_for;
-use crate::ip::error::{IcmpError, Problem};
-use crate::ip::fragment::{Reassembler, ReassemblyConfig};
-use crate::ip::header::IpProtocol;
-use crate::ip::icmp::header::{DstUnreachable, TimeExceeded};
-use crate::ip::icmp::{IcmpLayer, RateLimit, ERROR_QUOTE_MAX};
+use crate::ip::fragment::Reassembler;
+use crate::ip::icmp::IcmpLayer;
 use crate::ip::icmpv6::layer::Icmpv6Layer;
-use crate::ip::icmpv6::ParamProblem;
-use crate::ip::input::{Inbound, Received};
-use crate::ip::ipv6::input::{Inbound6, Received6};
 use crate::ip::ipv6::layer::Ipv6Layer;
 use crate::ip::layer::IpLayer;
 use crate::ip::pmtu::PathMtus;
-use crate::ip::{Ipv4Cidr, Ipv4Layer, Ipv6Cidr, DEFAULT_TTL};
+use crate::ip::Ipv4Layer;
 use crate::link::ethernet::MacAddr;
 use crate::link::interface::EthernetInterface;
-use crate::link::neighbour::{NeighbourConfig, NeighbourInfo};
+use crate::link::neighbour::NeighbourInfo;
 use crate::link::Reason;
 use crate::queue::PacketQueue;
-use crate::stats::{DropReason, Stats};
-use crate::tcp::demux::Progress;
-use crate::tcp::{TcpConfig, TcpLayer};
+use crate::stats::Stats;
+use crate::tcp::TcpLayer;
 use crate::time::Instant;
-use crate::udp::input::Delivery;
 use crate::udp::UdpLayer;
 
-/// How a host is set up.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Our address and the network it is on, e.g. `10.77.0.2/24`.
-    pub addr: Ipv4Cidr,
-    /// Our IPv6 address and its network, e.g. `fd77::2/64`; `None`: IPv6 is off. With it on we
-    /// also have a link-local address, fe80:: and an identifier from [`Config::mac`]
-    /// ([`crate::ip::addr6::link_local_for`]).
-    pub addr6: Option<Ipv6Cidr>,
-    /// Where IPv6 packets for addresses off our networks go, on an Ethernet device (like
-    /// [`Config::gateway`]).
-    pub gateway6: Option<Ipv6Addr>,
-    /// The link's MTU: the largest IP packet we send or expect.
-    pub mtu: usize,
-    /// Time to Live of the packets we send.
-    pub ttl: u8,
-    /// Seed for everything random (ephemeral ports, the first IP Identification, ...). `None`
-    /// seeds from the system; a fixed seed makes a run repeat exactly, which tests and the tour
-    /// rely on.
-    pub seed: Option<u64>,
-    /// How many ICMP errors we may send.
-    pub icmp_rate_limit: RateLimit,
-    /// How many datagrams each UDP socket queues before it drops.
-    pub udp_recv_queue: usize,
-    /// How many ready packets wait for the link before senders have to wait.
-    pub out_queue: usize,
-    /// TCP's settings.
-    pub tcp: TcpConfig,
-    /// What the device carries: bare IP, or Ethernet frames (then the host frames its packets
-    /// and runs ARP). [`Stack::new`](crate::Stack::new) takes it from the device.
-    pub medium: Medium,
-    /// Our MAC address, on an Ethernet device. [`Config::new`] makes a locally administered
-    /// one from the IPv4 address: `02:00` and the address's four bytes (10.77.0.2 is
-    /// 02:00:0a:4d:00:02), unique on a link where the addresses are.
-    pub mac: MacAddr,
-    /// Where packets for addresses off our network go, on an Ethernet device: a router on our
-    /// network. `None`: only our network is reachable; a packet for anywhere else is dropped and
-    /// its sender told "network unreachable". (On a TUN device every packet goes to the kernel,
-    /// which routes it.)
-    pub gateway: Option<Ipv4Addr>,
-    /// The neighbour cache's bounds and timers (ARP).
-    pub neighbours: NeighbourConfig,
-    /// IPv4 reassembly's limits: 30 s, 4 MiB for all datagrams, 64 fragments each.
-    pub reassembly: ReassemblyConfig,
-    /// IPv6 reassembly's limits: 60 s ([RFC 8200 section 4.5]), 4 MiB, 64 fragments each.
-    ///
-    /// [RFC 8200 section 4.5]: https://www.rfc-editor.org/rfc/rfc8200#section-4.5
-    pub reassembly6: ReassemblyConfig,
-}
-
-impl Config {
-    /// A configuration for address `addr` with defaults for everything else: MTU 1500, TTL
-    /// 64, Linux's ICMP rate limit, 256 datagrams per UDP socket, 256 queued packets.
-    pub fn new(addr: Ipv4Cidr) -> Config {
-        Config {
-            addr,
-            addr6: None,
-            gateway6: None,
-            mtu: 1500,
-            ttl: DEFAULT_TTL,
-            seed: None,
-            icmp_rate_limit: RateLimit::default(),
-            udp_recv_queue: 256,
-            out_queue: 256,
-            tcp: TcpConfig::default(),
-            medium: Medium::Ip,
-            mac: Config::mac_for(addr.address()),
-            gateway: None,
-            neighbours: NeighbourConfig::default(),
-            reassembly: ReassemblyConfig::default(),
-            reassembly6: crate::ip::ipv6::fragment::REASSEMBLY_CONFIG,
-        }
-    }
-
-    /// This configuration with IPv6 on, at `addr6` (and a link-local address).
-    pub fn with_ipv6(mut self, addr6: Ipv6Cidr) -> Config {
-        self.addr6 = Some(addr6);
-        self
-    }
-
-    /// The MAC address [`Config::new`] gives `addr`: `02:00` (locally administered, unicast)
-    /// followed by the address's four bytes.
-    pub fn mac_for(addr: Ipv4Addr) -> MacAddr {
-        let [a, b, c, d] = addr.octets();
-        MacAddr::new([0x02, 0x00, a, b, c, d])
-    }
-}
+pub use config::Config;
 
 /// What [`Host::transmit`] gives back besides the packet: why it was sent, when that is worth
 /// telling (captures show it as the frame comment).
@@ -171,16 +77,6 @@ pub struct Transmit {
     /// Why it was sent, when that is worth telling: captures word it as the frame comment
     /// (e.g. "retransmission #2 after RTO 400 ms").
     pub why: Option<Reason>,
-}
-
-/// What became of a transport segment handed up.
-enum Delivered {
-    /// Taken, or dropped and counted by the transport.
-    Done,
-    /// UDP: no socket on this port; the sender should hear "port unreachable".
-    NoPort(u16),
-    /// No transport for this protocol.
-    NoProtocol,
 }
 
 /// One host's protocol state: every layer, no I/O.
@@ -321,212 +217,6 @@ impl Host {
         }
     }
 
-    /// Takes one packet (a frame, on an Ethernet device) from the link, at time `now`, up
-    /// through the layers: IPv4 or IPv6 by the version in its first four bits.
-    pub fn receive(&mut self, now: Instant, bytes: &[u8]) {
-        let bytes = match &mut self.link {
-            None => bytes,
-            // ARP and neighbour discovery stay in the link layer; only IP comes up.
-            Some(link) => match link.receive(now, bytes) {
-                Some(packet) => packet,
-                None => return,
-            },
-        };
-        self.expire_fragments(now);
-        self.sync_usable_addresses();
-        match bytes.first().map(|b| b >> 4) {
-            Some(6) if self.ip.v6.is_some() => self.receive_v6(now, bytes),
-            // Anything else is IPv4's to check (and drop, if it is not IPv4).
-            _ => self.receive_v4(now, bytes),
-        }
-    }
-
-    /// Which of our IPv6 addresses duplicate address detection has passed, on an Ethernet
-    /// device: the IPv6 layer neither takes packets for a tentative address nor sends from it
-    /// ([RFC 4862 5.4]). On a TUN device there is no detection, and every address is usable.
-    ///
-    /// [RFC 4862 5.4]: https://www.rfc-editor.org/rfc/rfc4862#section-5.4
-    fn sync_usable_addresses(&mut self) {
-        if let (Some(link), Some(v6)) = (self.link.as_ref(), self.ip.v6.as_mut()) {
-            for ours in &mut v6.addrs {
-                ours.usable = link.ipv6_usable(ours.cidr.address());
-            }
-        }
-    }
-
-    /// An IPv4 packet, up through IPv4 to ICMP, UDP or TCP.
-    fn receive_v4(&mut self, now: Instant, bytes: &[u8]) {
-        let reassembled;
-        let inbound = match self.ip.v4.receive(now, bytes) {
-            None => return,
-            Some(Received::Packet(inbound)) => inbound,
-            Some(Received::Reassembled(datagram)) => {
-                reassembled = datagram;
-                match Inbound::of(&reassembled) {
-                    Some(inbound) => inbound,
-                    None => return,
-                }
-            }
-        };
-        let Inbound {
-            header,
-            payload,
-            packet,
-        } = inbound;
-        let (src, dst) = (header.src_addr, header.dst_addr);
-        if header.protocol == IpProtocol::Icmp {
-            let error = self
-                .icmp
-                .receive(now, &mut self.ip.v4, &mut self.out, src, payload);
-            if let Some(error) = error {
-                self.transport_error(now, &error);
-            }
-            return;
-        }
-        let reason = match self.deliver(now, (src.into(), dst.into()), header.protocol, payload) {
-            Delivered::Done => return,
-            Delivered::NoPort(_) => DstUnreachable::PortUnreachable,
-            // RFC 1122 3.2.2.1: a host SHOULD send protocol unreachable.
-            Delivered::NoProtocol => DstUnreachable::ProtoUnreachable,
-        };
-        let (ip, out) = (&mut self.ip.v4, &mut self.out);
-        self.icmp
-            .send_unreachable(now, ip, out, reason, src, packet);
-    }
-
-    /// An IPv6 packet, up through IPv6 to ICMPv6, UDP or TCP.
-    fn receive_v6(&mut self, now: Instant, bytes: &[u8]) {
-        let Some(v6) = self.ip.v6.as_mut() else {
-            return;
-        };
-        let reassembled;
-        let inbound = match v6.receive(now, bytes) {
-            None => return,
-            Some(Received6::Packet(inbound)) => inbound,
-            Some(Received6::Reassembled(datagram)) => {
-                reassembled = datagram;
-                match Inbound6::of(&reassembled) {
-                    Some(inbound) => inbound,
-                    None => return,
-                }
-            }
-            Some(Received6::Problem {
-                code,
-                pointer,
-                packet,
-            }) => {
-                let problem = (code.into(), pointer);
-                self.icmpv6
-                    .send_param_problem(now, v6, &mut self.out, packet, problem);
-                return;
-            }
-        };
-        let (src, dst) = (inbound.header.src_addr, inbound.header.dst_addr);
-        if inbound.protocol == IpProtocol::Icmpv6 {
-            let error = self
-                .icmpv6
-                .receive(now, v6, &mut self.out, (src, dst), inbound.payload);
-            if let Some(error) = error {
-                self.transport_error(now, &error);
-            }
-            return;
-        }
-        // UDP and TCP take only what was sent to one address of ours, not to a group.
-        if dst.is_multicast() {
-            v6.stats.dropped.add(DropReason::NotForUs);
-            return;
-        }
-        let packet = inbound.packet;
-        match self.deliver(
-            now,
-            (src.into(), dst.into()),
-            inbound.protocol,
-            inbound.payload,
-        ) {
-            Delivered::Done => {}
-            Delivered::NoPort(port) => {
-                if let Some(v6) = self.ip.v6.as_mut() {
-                    self.icmpv6
-                        .send_port_unreachable(now, v6, &mut self.out, packet, port);
-                }
-            }
-            // RFC 8200 4: an unknown Next Header earns a Parameter Problem, code 1, pointing
-            // at the field that named it.
-            Delivered::NoProtocol => {
-                let problem = (ParamProblem::UnrecognizedNextHeader, inbound.protocol_field);
-                if let Some(v6) = self.ip.v6.as_mut() {
-                    self.icmpv6
-                        .send_param_problem(now, v6, &mut self.out, packet, problem);
-                }
-            }
-        }
-    }
-
-    /// Hands a transport segment from `src` to `dst` (of either version) to UDP or TCP.
-    fn deliver(
-        &mut self,
-        now: Instant,
-        (src, dst): (IpAddr, IpAddr),
-        protocol: IpProtocol,
-        payload: &[u8],
-    ) -> Delivered {
-        match protocol {
-            IpProtocol::Udp => match self.udp.receive(src, dst, payload) {
-                Delivery::NoSocket => Delivered::NoPort(crate::wire::read_u16(payload, 2)),
-                _ => Delivered::Done,
-            },
-            IpProtocol::Tcp => {
-                let progress =
-                    self.tcp
-                        .receive(now, &mut self.ip, &mut self.out, (src, dst), payload);
-                if let (Progress::From(peer), Some(link)) = (progress, &mut self.link) {
-                    link.confirm(now, peer);
-                }
-                Delivered::Done
-            }
-            other => {
-                debug!(
-                    number = u8::from(other),
-                    "ip: no transport for this protocol"
-                );
-                self.ip.v4.stats.dropped.add(DropReason::UnknownProtocol);
-                Delivered::NoProtocol
-            }
-        }
-    }
-
-    /// An ICMP or ICMPv6 error about a datagram we sent, to the transport that sent it.
-    ///
-    /// A smaller path MTU reported about a UDP datagram is believed when a socket of ours is on
-    /// its source port: UDP has no sequence numbers to check it by (TCP checks its own).
-    fn transport_error(&mut self, now: Instant, error: &IcmpError) {
-        match error.protocol {
-            IpProtocol::Udp => {
-                if let Problem::TooBig { mtu } = error.problem {
-                    if self.udp.socket_on_port(error.local.port()).is_some() {
-                        let remote = error.remote.ip();
-                        self.ip.pmtu.lower(now, remote, mtu, error.sent_len);
-                    }
-                }
-                self.udp.icmp_error(error)
-            }
-            IpProtocol::Tcp => self.tcp.icmp_error(now, &mut self.ip, error),
-            _ => {}
-        }
-    }
-
-    /// Path MTUs that aged out: the paths are the link's size again, and TCP grows its
-    /// segments back.
-    fn expire_paths(&mut self, now: Instant) {
-        if self.ip.pmtu.poll_at().is_none_or(|at| at > now) {
-            return;
-        }
-        for dst in self.ip.pmtu.expire(now) {
-            let mss = self.ip.path_mss(dst);
-            self.tcp.path_mtu_changed(now, dst, mss);
-        }
-    }
-
     /// The next packet for the link (a frame, on an Ethernet device), in `buf`; `None` when
     /// there is nothing to send. Runs the timers that are due first.
     ///
@@ -555,80 +245,6 @@ impl Host {
                 return Some(transmit);
             }
             // It waits for ARP (a request may now be ready), or could not go: next.
-        }
-    }
-
-    /// Drops the datagrams whose reassembly time has run out, counting their fragments, and
-    /// tells each sender whose first fragment had come: ICMP time exceeded, "fragment
-    /// reassembly time exceeded" ([RFC 792]; [RFC 1122 3.3.2]: only "if fragment zero has been
-    /// received"), quoting that fragment, rate-limited like every ICMP error. Linux does the
-    /// same (`ip_expire`).
-    ///
-    /// [RFC 792]: https://www.rfc-editor.org/rfc/rfc792
-    /// [RFC 1122 3.3.2]: https://www.rfc-editor.org/rfc/rfc1122#section-3.3.2
-    fn expire_fragments(&mut self, now: Instant) {
-        self.expire_fragments_v6(now);
-        if self.ip.v4.reassembler.poll_at().is_none_or(|at| at > now) {
-            return;
-        }
-        for expired in self.ip.v4.reassembler.expire(now) {
-            let key = expired.key;
-            debug!(
-                src = %key.src, ident = key.ident, fragments = expired.fragments,
-                "ip: reassembly timed out"
-            );
-            let reason = DropReason::ReassemblyTimeout;
-            self.ip.v4.stats.dropped.add_many(reason, expired.fragments);
-            if let Some((mut quote, data)) = expired.first {
-                quote.extend_from_slice(&data[..data.len().min(ERROR_QUOTE_MAX)]);
-                let reason = TimeExceeded::FragReassembly;
-                let (ip, out) = (&mut self.ip.v4, &mut self.out);
-                self.icmp
-                    .send_time_exceeded(now, ip, out, reason, key.src, &quote);
-            }
-        }
-    }
-
-    /// IPv6's packets whose reassembly time (60 s) has run out, as [`Host::expire_fragments`]
-    /// for IPv4: ICMPv6 time exceeded, code 1, only when the first fragment came ([RFC 8200
-    /// section 4.5]).
-    ///
-    /// [RFC 8200 section 4.5]: https://www.rfc-editor.org/rfc/rfc8200#section-4.5
-    fn expire_fragments_v6(&mut self, now: Instant) {
-        let Some(v6) = self.ip.v6.as_mut() else {
-            return;
-        };
-        if v6.reassembler.poll_at().is_none_or(|at| at > now) {
-            return;
-        }
-        for expired in v6.reassembler.expire(now) {
-            debug!(src = %expired.key.src, fragments = expired.fragments, "ipv6: reassembly timed out");
-            let reason = DropReason::ReassemblyTimeout;
-            v6.stats.dropped.add_many(reason, expired.fragments);
-            if let Some((mut first, data)) = expired.first {
-                first.extend_from_slice(&data);
-                self.icmpv6
-                    .send_reassembly_timeout(now, v6, &mut self.out, &first);
-            }
-        }
-    }
-
-    /// Tells the senders of packets that could not be delivered: a next hop that never
-    /// answered ARP is "host unreachable", as an ICMP error from a router would say (Linux does
-    /// the same, `arp_error_report`); no route is "network unreachable".
-    fn report_undeliverable(&mut self, now: Instant) {
-        let Some(link) = self.link.as_mut() else {
-            return;
-        };
-        for lost in link.take_undeliverable() {
-            let problem = if lost.no_route {
-                Problem::NetUnreachable
-            } else {
-                Problem::HostUnreachable
-            };
-            if let Ok(error) = IcmpError::about(problem, &lost.packet) {
-                self.transport_error(now, &error);
-            }
         }
     }
 
@@ -702,8 +318,10 @@ impl Host {
     }
 }
 
+mod config;
 #[cfg(test)]
 mod ethernet_tests;
+mod input;
 #[cfg(test)]
 mod ipv6_tests;
 #[cfg(test)]
@@ -711,3 +329,4 @@ mod pmtu_tests;
 mod sockets;
 #[cfg(test)]
 mod tests;
+mod timers;

@@ -1,0 +1,236 @@
+//! The host's way up: a packet from the link through IPv4 or IPv6 to a transport, and what a
+//! transport hears back from ICMP and ICMPv6 about its own packets.
+
+use std::net::IpAddr;
+
+use tracing::debug;
+
+use super::Host;
+use crate::ip::error::{IcmpError, Problem};
+use crate::ip::header::IpProtocol;
+use crate::ip::icmp::header::DstUnreachable;
+use crate::ip::icmpv6::ParamProblem;
+use crate::ip::input::{Inbound, Received};
+use crate::ip::ipv6::input::{Inbound6, Received6};
+use crate::stats::DropReason;
+use crate::tcp::demux::Progress;
+use crate::time::Instant;
+use crate::udp::input::Delivery;
+
+/// What became of a transport segment handed up.
+enum Delivered {
+    /// Taken, or dropped and counted by the transport.
+    Done,
+    /// UDP: no socket on this port; the sender should hear "port unreachable".
+    NoPort(u16),
+    /// No transport for this protocol.
+    NoProtocol,
+}
+
+impl Host {
+    /// Takes one packet (a frame, on an Ethernet device) from the link, at time `now`, up
+    /// through the layers: IPv4 or IPv6 by the version in its first four bits.
+    pub fn receive(&mut self, now: Instant, bytes: &[u8]) {
+        let bytes = match &mut self.link {
+            None => bytes,
+            // ARP and neighbour discovery stay in the link layer; only IP comes up.
+            Some(link) => match link.receive(now, bytes) {
+                Some(packet) => packet,
+                None => return,
+            },
+        };
+        self.expire_fragments(now);
+        self.sync_usable_addresses();
+        match bytes.first().map(|b| b >> 4) {
+            Some(6) if self.ip.v6.is_some() => self.receive_v6(now, bytes),
+            // Anything else is IPv4's to check (and drop, if it is not IPv4).
+            _ => self.receive_v4(now, bytes),
+        }
+    }
+
+    /// Which of our IPv6 addresses duplicate address detection has passed, on an Ethernet
+    /// device: the IPv6 layer neither takes packets for a tentative address nor sends from it
+    /// ([RFC 4862 5.4]). On a TUN device there is no detection, and every address is usable.
+    ///
+    /// [RFC 4862 5.4]: https://www.rfc-editor.org/rfc/rfc4862#section-5.4
+    pub(super) fn sync_usable_addresses(&mut self) {
+        if let (Some(link), Some(v6)) = (self.link.as_ref(), self.ip.v6.as_mut()) {
+            for ours in &mut v6.addrs {
+                ours.usable = link.ipv6_usable(ours.cidr.address());
+            }
+        }
+    }
+
+    /// An IPv4 packet, up through IPv4 to ICMP, UDP or TCP.
+    fn receive_v4(&mut self, now: Instant, bytes: &[u8]) {
+        let reassembled;
+        let inbound = match self.ip.v4.receive(now, bytes) {
+            None => return,
+            Some(Received::Packet(inbound)) => inbound,
+            Some(Received::Reassembled(datagram)) => {
+                reassembled = datagram;
+                match Inbound::of(&reassembled) {
+                    Some(inbound) => inbound,
+                    None => return,
+                }
+            }
+        };
+        let Inbound {
+            header,
+            payload,
+            packet,
+        } = inbound;
+        let (src, dst) = (header.src_addr, header.dst_addr);
+        if header.protocol == IpProtocol::Icmp {
+            let error = self
+                .icmp
+                .receive(now, &mut self.ip.v4, &mut self.out, src, payload);
+            if let Some(error) = error {
+                self.transport_error(now, &error);
+            }
+            return;
+        }
+        let reason = match self.deliver(now, (src.into(), dst.into()), header.protocol, payload) {
+            Delivered::Done => return,
+            Delivered::NoPort(_) => DstUnreachable::PortUnreachable,
+            // RFC 1122 3.2.2.1: a host SHOULD send protocol unreachable.
+            Delivered::NoProtocol => DstUnreachable::ProtoUnreachable,
+        };
+        let (ip, out) = (&mut self.ip.v4, &mut self.out);
+        self.icmp
+            .send_unreachable(now, ip, out, reason, src, packet);
+    }
+
+    /// An IPv6 packet, up through IPv6 to ICMPv6, UDP or TCP.
+    fn receive_v6(&mut self, now: Instant, bytes: &[u8]) {
+        let Some(v6) = self.ip.v6.as_mut() else {
+            return;
+        };
+        let reassembled;
+        let inbound = match v6.receive(now, bytes) {
+            None => return,
+            Some(Received6::Packet(inbound)) => inbound,
+            Some(Received6::Reassembled(datagram)) => {
+                reassembled = datagram;
+                match Inbound6::of(&reassembled) {
+                    Some(inbound) => inbound,
+                    None => return,
+                }
+            }
+            Some(Received6::Problem {
+                code,
+                pointer,
+                packet,
+            }) => {
+                let problem = (code.into(), pointer);
+                self.icmpv6
+                    .send_param_problem(now, v6, &mut self.out, packet, problem);
+                return;
+            }
+        };
+        let (src, dst) = (inbound.header.src_addr, inbound.header.dst_addr);
+        if inbound.protocol == IpProtocol::Icmpv6 {
+            let error = self
+                .icmpv6
+                .receive(now, v6, &mut self.out, (src, dst), inbound.payload);
+            if let Some(error) = error {
+                self.transport_error(now, &error);
+            }
+            return;
+        }
+        // UDP and TCP take only what was sent to one address of ours, not to a group.
+        if dst.is_multicast() {
+            v6.stats.dropped.add(DropReason::NotForUs);
+            return;
+        }
+        let packet = inbound.packet;
+        match self.deliver(
+            now,
+            (src.into(), dst.into()),
+            inbound.protocol,
+            inbound.payload,
+        ) {
+            Delivered::Done => {}
+            Delivered::NoPort(port) => {
+                if let Some(v6) = self.ip.v6.as_mut() {
+                    self.icmpv6
+                        .send_port_unreachable(now, v6, &mut self.out, packet, port);
+                }
+            }
+            // RFC 8200 4: an unknown Next Header earns a Parameter Problem, code 1, pointing
+            // at the field that named it.
+            Delivered::NoProtocol => {
+                let problem = (ParamProblem::UnrecognizedNextHeader, inbound.protocol_field);
+                if let Some(v6) = self.ip.v6.as_mut() {
+                    self.icmpv6
+                        .send_param_problem(now, v6, &mut self.out, packet, problem);
+                }
+            }
+        }
+    }
+
+    /// Hands a transport segment from `src` to `dst` (of either version) to UDP or TCP.
+    fn deliver(
+        &mut self,
+        now: Instant,
+        (src, dst): (IpAddr, IpAddr),
+        protocol: IpProtocol,
+        payload: &[u8],
+    ) -> Delivered {
+        match protocol {
+            IpProtocol::Udp => match self.udp.receive(src, dst, payload) {
+                Delivery::NoSocket => Delivered::NoPort(crate::wire::read_u16(payload, 2)),
+                _ => Delivered::Done,
+            },
+            IpProtocol::Tcp => {
+                let progress =
+                    self.tcp
+                        .receive(now, &mut self.ip, &mut self.out, (src, dst), payload);
+                if let (Progress::From(peer), Some(link)) = (progress, &mut self.link) {
+                    link.confirm(now, peer);
+                }
+                Delivered::Done
+            }
+            other => {
+                debug!(
+                    number = u8::from(other),
+                    "ip: no transport for this protocol"
+                );
+                self.ip.v4.stats.dropped.add(DropReason::UnknownProtocol);
+                Delivered::NoProtocol
+            }
+        }
+    }
+
+    /// An ICMP or ICMPv6 error about a datagram we sent, to the transport that sent it.
+    ///
+    /// A smaller path MTU reported about a UDP datagram is believed when a socket of ours is on
+    /// its source port: UDP has no sequence numbers to check it by (TCP checks its own).
+    pub(super) fn transport_error(&mut self, now: Instant, error: &IcmpError) {
+        match error.protocol {
+            IpProtocol::Udp => {
+                if let Problem::TooBig { mtu } = error.problem {
+                    if self.udp.socket_on_port(error.local.port()).is_some() {
+                        let remote = error.remote.ip();
+                        self.ip.pmtu.lower(now, remote, mtu, error.sent_len);
+                    }
+                }
+                self.udp.icmp_error(error)
+            }
+            IpProtocol::Tcp => self.tcp.icmp_error(now, &mut self.ip, error),
+            _ => {}
+        }
+    }
+
+    /// Path MTUs that aged out: the paths are the link's size again, and TCP grows its
+    /// segments back.
+    pub(super) fn expire_paths(&mut self, now: Instant) {
+        if self.ip.pmtu.poll_at().is_none_or(|at| at > now) {
+            return;
+        }
+        for dst in self.ip.pmtu.expire(now) {
+            let mss = self.ip.path_mss(dst);
+            self.tcp.path_mtu_changed(now, dst, mss);
+        }
+    }
+}
