@@ -334,3 +334,21 @@ fn a_lone_first_fragment_times_out_with_icmpv6_time_exceeded() {
     assert_eq!((message.msg_type(), message.code()), (3, 1));
     assert_eq!(a.stats().ipv6.dropped.get(DropReason::ReassemblyTimeout), 1);
 }
+
+#[test]
+fn a_v6_only_udp_socket_takes_no_ipv4_datagram() {
+    let (mut a, mut b) = pair();
+    a.udp_bind_with("[::]:7".parse().unwrap(), true).unwrap();
+    let client = b
+        .udp_bind("0.0.0.0:0".parse::<SocketAddr>().unwrap())
+        .unwrap();
+    let to: SocketAddr = "10.77.0.2:7".parse().unwrap();
+    assert!(b.udp_poll_send_to(&mut cx(), client, b"v4", to).is_ready());
+    exchange(&mut a, &mut b, Instant::ZERO);
+    assert_eq!(a.stats().udp.dropped.get(DropReason::NoSocket), 1);
+    assert_eq!(
+        a.stats().icmp.sent,
+        1,
+        "port unreachable, as for a closed port"
+    );
+}

@@ -19,6 +19,7 @@ impl Host {
     // ----- UDP sockets -----
 
     /// Binds a UDP socket; see [`crate::UdpSocket::bind`].
+    #[cfg(test)]
     pub(crate) fn udp_bind(&mut self, addr: impl Into<SocketAddr>) -> io::Result<usize> {
         self.udp_bind_with(addr.into(), false)
     }

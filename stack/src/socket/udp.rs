@@ -38,12 +38,25 @@ pub struct UdpSocket {
 
 impl UdpSocket {
     /// Binds a socket to `addr` on `stack`. Port 0 picks a random free port from the ephemeral
-    /// range 49152–65535; the address must be the stack's own or `0.0.0.0`.
+    /// range 49152–65535; the address must be one of the stack's own, `0.0.0.0` (IPv4 only) or
+    /// `[::]` (IPv6 and IPv4; IPv4 peers then show as `[::ffff:a.b.c.d]`, as on Linux).
     ///
-    /// Errors: `AddrInUse` when the port is taken, `AddrNotAvailable` for another address.
+    /// Errors: `AddrInUse` when the port is taken, `AddrNotAvailable` for another address,
+    /// `NetworkUnreachable` for an IPv6 address on a stack without IPv6.
     pub async fn bind(stack: &Stack, addr: impl ToSocketAddr) -> io::Result<UdpSocket> {
-        let addr = addr.to_socket_addr()?;
-        let handle = stack.shared().lock_running()?.udp_bind(addr)?;
+        Self::bind_with(stack, addr.to_socket_addr()?, false)
+    }
+
+    /// Binds to `[::]` (or another IPv6 address) for IPv6 peers only (`IPV6_V6ONLY`).
+    pub async fn bind_v6_only(stack: &Stack, addr: impl ToSocketAddr) -> io::Result<UdpSocket> {
+        Self::bind_with(stack, addr.to_socket_addr()?, true)
+    }
+
+    fn bind_with(stack: &Stack, addr: SocketAddr, v6_only: bool) -> io::Result<UdpSocket> {
+        let handle = stack
+            .shared()
+            .lock_running()?
+            .udp_bind_with(addr, v6_only)?;
         Ok(UdpSocket {
             stack: stack.clone(),
             handle,
