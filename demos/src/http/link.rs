@@ -106,7 +106,7 @@ impl Link {
         let sender = stack
             .neighbours()
             .into_iter()
-            .find(|n| IpAddr::from(n.ip) == sender_ip);
+            .find(|n| n.ip == sender_ip);
         let ours_ip = match (visitor, stack.addr6()) {
             (IpAddr::V6(_), Some(addr6)) => IpAddr::V6(addr6),
             _ => IpAddr::V4(stack.addr()),
