@@ -106,6 +106,16 @@ fn the_kernel_finds_us_by_neighbour_discovery_and_ping6_works() {
             .any(|state| neigh.trim_end().ends_with(state)),
         "ip -6 neigh: {neigh}"
     );
+    // The kernel's check of its own link-local address got no answer from us: it is not
+    // marked a duplicate (we answer only for addresses that are ours).
+    let addrs = output_within(
+        &mut net.exec("ip", &["-6", "addr", "show", "dev", "tap0"]),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let addrs = String::from_utf8_lossy(&addrs.stdout);
+    assert!(addrs.contains("inet6 fe80::"), "{addrs}");
+    assert!(!addrs.contains("dadfailed"), "{addrs}");
     // Ours: fd77::1 at the kernel's MAC, learned from its solicitation (RFC 4861 section
     // 7.2.3), which carried it.
     let ours = net.stack().neighbours();
