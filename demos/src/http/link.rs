@@ -103,10 +103,7 @@ impl Link {
             return Link::Tun;
         };
         let (sender_ip, via_gateway) = networks.last_hop(visitor);
-        let sender = stack
-            .neighbours()
-            .into_iter()
-            .find(|n| n.ip == sender_ip);
+        let sender = stack.neighbours().into_iter().find(|n| n.ip == sender_ip);
         let ours_ip = match (visitor, stack.addr6()) {
             (IpAddr::V6(_), Some(addr6)) => IpAddr::V6(addr6),
             _ => IpAddr::V4(stack.addr()),
