@@ -20,7 +20,7 @@ use common::{
 use tunstack::device::netns::NetNs;
 use tunstack_tests::{
     linux_ping, linux_tcp_connect, linux_udp, output_within, skip_or_fail, tshark_check_fields,
-    wait_for_closes_in_capture, Direction, Frame, TempFile, KERNEL, STACK,
+    wait_for_closes_in_capture, Direction, Frame, TempFile, KERNEL, KERNEL6, STACK, STACK6,
 };
 
 mod common;
@@ -249,7 +249,8 @@ fn tcp_echo_on_tap_answers_ping_arping_and_echoes_ten_mib() {
     assert_eq!(
         exited.stdout[0],
         format!(
-            "tcp-echo ready: 10.77.0.2:7 on tap0 (kernel side 10.77.0.1/24), our MAC {OUR_MAC}"
+            "tcp-echo ready: 10.77.0.2:7 and [fd77::2]:7 on tap0 (kernel side 10.77.0.1/24 and \
+             fd77::1/64), our MAC {OUR_MAC}"
         )
     );
 
@@ -314,7 +315,7 @@ fn tcp_echo_on_tap_takes_the_mac_address_given_with_mac() {
     assert!(exited.status.success(), "{exited:?}");
     assert!(
         exited.stdout[0].ends_with(&format!(
-            "on tap0 (kernel side 10.77.0.1/24), our MAC {mac}"
+            "on tap0 (kernel side 10.77.0.1/24 and fd77::1/64), our MAC {mac}"
         )),
         "{exited:?}"
     );
@@ -363,6 +364,97 @@ fn udp_echo_on_tap_sends_every_datagram_back() {
     }
 }
 
+/// Pings `fd77::2` once a second from `ns` until a reply comes, for up to `limit`: our
+/// address is usable only once duplicate address detection has passed, a second after the
+/// demo started (RFC 4862 section 5.4), and a request sent before goes unanswered. Returns
+/// how many pings went unanswered.
+fn ping6_until_answered(ns: &NetNs, limit: Duration) -> u32 {
+    let deadline = Instant::now() + limit;
+    let mut unanswered = 0;
+    loop {
+        let args = ["-6", "-n", "-c", "1", "-W", "1", "fd77::2"];
+        let output = output_within(&mut ns.exec("ping", &args), Duration::from_secs(5)).unwrap();
+        if output.status.success() {
+            return unanswered;
+        }
+        unanswered += 1;
+        assert!(
+            Instant::now() < deadline,
+            "no answer to ping -6 after {limit:?}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+}
+
+/// IPv6 is on by default on TAP too: the kernel finds our MAC address for fd77::2 with
+/// neighbour discovery, once our address is ours, and a datagram to [fd77::2]:7 comes back.
+#[test]
+fn udp_echo_on_tap_speaks_ipv6_by_default() {
+    let Some(ns) = namespace("tap-udp-echo6") else {
+        return;
+    };
+    let capture = TempFile::new("demo-tap-udp-echo6");
+    let path = capture.path().to_str().unwrap();
+    let demo = start_demo(&ns, UDP_ECHO, &["--tap", "--capture", path]);
+    let unanswered = ping6_until_answered(&ns, Duration::from_secs(10));
+    assert!(unanswered <= 5, "{unanswered}");
+    linux_ping(&ns, STACK6, 2, &["-6"]);
+    let neigh = run_ok(
+        &ns,
+        "ip",
+        &["-6", "neigh", "show", "fd77::2", "dev", "tap0"],
+    );
+    let neigh = String::from_utf8_lossy(&neigh.stdout);
+    assert!(
+        neigh.starts_with(&format!("fd77::2 lladdr {OUR_MAC} ")),
+        "ip -6 neigh: {neigh}"
+    );
+    let linux = linux_udp(&ns, (KERNEL6, 0)).unwrap();
+    // The largest that fits one frame: 1500 - 40 (IPv6) - 8 (UDP).
+    let sent = pattern(1452);
+    linux.send_to(&sent, (STACK6, 7)).unwrap();
+    let mut buf = [0; 2048];
+    let (n, from) = linux.recv_from(&mut buf).unwrap();
+    assert_eq!(from, (STACK6, 7).into());
+    assert!(buf[..n] == sent[..], "1452 bytes come back unchanged");
+    demo.interrupt().unwrap();
+    let exited = demo.wait_within(EXIT).unwrap();
+    assert!(exited.status.success(), "{exited:?}");
+    assert_eq!(
+        exited.stdout[0],
+        format!(
+            "udp-echo ready: 10.77.0.2:7 and [fd77::2]:7 on tap0 (kernel side 10.77.0.1/24 and \
+             fd77::1/64), our MAC {OUR_MAC}"
+        )
+    );
+
+    let frames = ethernet_frames(capture.path());
+    // Our neighbour advertisement, with its comment, and every frame we sent from our MAC.
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.direction() == Some(Direction::Outbound)
+                && f.get("eth.type") == Some("0x86dd")
+                && f.get("frame.comment").is_some_and(
+                    |c| c.starts_with("the answer to ") && c.ends_with(": our MAC address")
+                )),
+        "{frames:#?}"
+    );
+    for frame in frames
+        .iter()
+        .filter(|f| f.direction() == Some(Direction::Outbound))
+    {
+        assert_eq!(frame.get("eth.src"), Some(OUR_MAC), "{frame:?}");
+    }
+    // One datagram each way over IPv6 (the kernel's own IPv6 frames, its MLDv2 reports and
+    // its link-local address's detection, carry none).
+    let datagrams = frames
+        .iter()
+        .filter(|f| f.get("eth.type") == Some("0x86dd") && f.get("udp.payload").is_some())
+        .count();
+    assert_eq!(datagrams, 2, "{frames:#?}");
+}
+
 #[test]
 fn tcp_client_on_tap_arps_for_the_kernel_first_and_reaches_beyond_it_through_the_gateway() {
     let Some(ns) = namespace("tap-tcp-client") else {
@@ -383,7 +475,8 @@ fn tcp_client_on_tap_arps_for_the_kernel_first_and_reaches_beyond_it_through_the
     assert_eq!(
         first.stdout[0],
         format!(
-            "tcp-client ready: 10.77.0.2 on tap0 (kernel side 10.77.0.1/24), our MAC {OUR_MAC}, \
+            "tcp-client ready: 10.77.0.2 and fd77::2 on tap0 (kernel side 10.77.0.1/24 and \
+             fd77::1/64), our MAC {OUR_MAC}, \
              connecting to 10.77.0.1:9000"
         )
     );
@@ -584,6 +677,23 @@ fn http_server_on_tap_shows_both_mac_addresses_to_curl_and_chromium() {
     );
 
     let profile = TempDir::new("tap-chromium-profile");
+    // And over IPv6, once our address is ours: the frame's type is IPv6's.
+    ping6_until_answered(&ns, Duration::from_secs(10));
+    let page6 = run_ok(
+        &ns,
+        "curl",
+        &["-sS", "-6", "--max-time", "10", "http://[fd77::2]/"],
+    )
+    .stdout;
+    let page6 = String::from_utf8(page6).unwrap();
+    for text in [
+        format!("<tr><th>destination MAC</th><td><code>{OUR_MAC}</code></td><td>ours"),
+        format!("<tr><th>source MAC</th><td><code>{kernel}</code></td><td>yours"),
+        "<code>0x86DD</code>".to_string(),
+        "it sent a neighbour solicitation for fd77::2".to_string(),
+    ] {
+        assert!(page6.contains(&text), "{text:?} missing:\n{page6}");
+    }
     let output = output_within(
         &mut chromium(&ns, profile.path(), "http://10.77.0.2/"),
         Duration::from_secs(90),
@@ -601,7 +711,10 @@ fn http_server_on_tap_shows_both_mac_addresses_to_curl_and_chromium() {
     demo.interrupt().unwrap();
     let exited = demo.wait_within(EXIT).unwrap();
     assert!(exited.status.success(), "{exited:?}");
-    assert_eq!(exited.stdout[1], "try: curl http://10.77.0.2/");
+    assert_eq!(
+        exited.stdout[1],
+        "try: curl http://10.77.0.2/   or   curl -6 'http://[fd77::2]/'"
+    );
 }
 
 /// A `--mac` that cannot be ours is refused before any device is made, in one line that says
@@ -748,7 +861,8 @@ fn the_client_demos_ready_lines_name_tap0_and_our_mac() {
         let exited = start_demo(&ns, program, args).wait_within(EXIT).unwrap();
         let ready = &exited.stdout[0];
         let want = format!(
-            "{name} ready: 10.77.0.2 on tap0 (kernel side 10.77.0.1/24), our MAC {OUR_MAC}, "
+            "{name} ready: 10.77.0.2 and fd77::2 on tap0 (kernel side 10.77.0.1/24 and fd77::1/64), \
+             our MAC {OUR_MAC}, "
         );
         assert!(ready.starts_with(&want), "{exited:?}");
         assert!(exited.stderr.contains("refused"), "{exited:?}");

@@ -134,6 +134,62 @@ impl TunNet {
         TunNet::start_tap_with(label, config)
     }
 
+    /// Like [`TunNet::start_tap`], with IPv6 on both sides too, as [`TunNet::start_dual`] does
+    /// on TUN: the kernel at fd77::1/64 and our stack at fd77::2/64 on `tap0`, finding each
+    /// other's MAC address with neighbour discovery (RFC 4861). The kernel at fd77::1 is our
+    /// IPv6 gateway too.
+    ///
+    /// Our IPv6 addresses are usable only once duplicate address detection has passed, a
+    /// second after start (RFC 4862 section 5.4): call [`TunNet::wait_for_dad`] before the
+    /// first IPv6 packet.
+    ///
+    /// The kernel's side speaks on the link by itself: it checks its own link-local address
+    /// (a neighbour solicitation from `::`) and reports the multicast groups it joins (MLDv2
+    /// reports, ICMPv6 type 143, to ff02::16), a few frames in the first seconds. They are left
+    /// on, as on any Ethernet link (no setting turns the reports off): tests that count frames
+    /// count those of the traffic they check.
+    pub fn start_tap_dual(label: &str) -> io::Result<TunNet> {
+        let addr = Ipv4Cidr::new(STACK, PREFIX_LEN).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "bad test network prefix")
+        })?;
+        let addr6 = Ipv6Cidr::new(STACK6, PREFIX_LEN6).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "bad IPv6 test network prefix")
+        })?;
+        let mut config = Config::new(addr).with_ipv6(addr6);
+        config.tcp.tail_loss_probes = false;
+        config.gateway = Some(KERNEL);
+        config.gateway6 = Some(KERNEL6);
+        TunNet::start_tap_with(label, config)
+    }
+
+    /// Waits up to `limit` until duplicate address detection has decided on each of our IPv6
+    /// addresses (RFC 4862 section 5.4; a second after start, with the default
+    /// [`tunstack::link::neighbour::NeighbourConfig::dad_transmits`]), and returns how many
+    /// were taken. Errors with `TimedOut` if it has not, and with `AddrInUse` if one of them
+    /// turned out to be another host's.
+    pub fn wait_for_dad(&self, limit: Duration) -> io::Result<u64> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let dad = self.stack.stats().dad;
+            if dad.duplicates > 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!("duplicate address detection found a duplicate: {dad:?}"),
+                ));
+            }
+            if dad.checked > 0 && dad.passed == dad.checked {
+                return Ok(dad.passed);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("duplicate address detection not done after {limit:?}: {dad:?}"),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Like [`TunNet::start_tap`], with the stack configured by `config`.
     pub fn start_tap_with(label: &str, config: Config) -> io::Result<TunNet> {
         TunNet::start_on(label, config, None, Medium::Ethernet)

@@ -7,7 +7,8 @@
 //! and std sockets are the peer; our servers listen on `[::]`, so one socket takes both
 //! versions, as on Linux.
 //!
-//! Datagrams stay under the MTU: IPv6 fragments are not sent or reassembled yet.
+//! Datagrams here stay under the MTU; `linux_fragments_v6.rs` sends larger ones, in fragments,
+//! and `linux_tap_ipv6.rs` speaks IPv6 over Ethernet.
 //!
 //! Needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) and `/dev/net/tun`; without them each test
 //! prints `skipped: <why>` and passes, except under CI, which must run them.

@@ -49,8 +49,9 @@ pub struct TunOptions {
 
     /// The stack's own IPv6 address and prefix, beside --addr: on --peer6's network, another
     /// address than the kernel's [default: fd77::2/64, a unique local address (RFC 4193), as
-    /// 10.77.0.2 is a private one]. With --tap, IPv6 is off unless this or --peer6 is given:
-    /// the stack does not yet answer the kernel's neighbour solicitations (IPv6's ARP).
+    /// 10.77.0.2 is a private one]. With --tap, the two sides find each other's MAC address
+    /// with neighbour discovery (IPv6's ARP: see `ip -6 neigh`), and the stack's address is
+    /// usable a second after start, once duplicate address detection has passed.
     #[arg(long, value_name = "IP6/PREFIX")]
     pub addr6: Option<Ipv6Cidr>,
 
@@ -85,10 +86,9 @@ impl TunOptions {
     }
 
     /// The IPv6 addresses of the two sides, ours and the kernel's (`--addr6`, `--peer6` or
-    /// their defaults); `None` with `--no-ipv6`, and on TAP unless one of them was given.
+    /// their defaults), on TUN and TAP alike; `None` with `--no-ipv6`.
     pub fn ipv6(&self) -> Option<(Ipv6Cidr, Ipv6Cidr)> {
-        let asked = self.addr6.is_some() || self.peer6.is_some();
-        if self.no_ipv6 || (self.tap && !asked) {
+        if self.no_ipv6 {
             return None;
         }
         Some((
@@ -102,13 +102,9 @@ impl TunOptions {
     /// line, for the user.
     pub fn check_reachable(&self, option: &str, to: std::net::IpAddr) -> Result<(), String> {
         if to.is_ipv6() && self.ipv6().is_none() {
-            let why = match self.no_ipv6 {
-                true => "--no-ipv6 turned it off",
-                false => "on TAP it is off unless --addr6 or --peer6 is given",
-            };
             return Err(format!(
-                "{option} {to} is an IPv6 address, and IPv6 is off ({why}); give an IPv4 \
-                 address, e.g. {}",
+                "{option} {to} is an IPv6 address, and IPv6 is off (--no-ipv6 turned it off); \
+                 give an IPv4 address, e.g. {}",
                 self.peer.address()
             ));
         }

@@ -141,7 +141,7 @@ fn the_device_is_tun0_or_tap0_unless_named() {
 }
 
 #[test]
-fn dual_stack_on_tun_unless_turned_off_and_on_tap_when_asked() {
+fn dual_stack_on_tun_and_tap_unless_turned_off() {
     let ipv6 = |args: &[&str]| {
         parse(args)
             .unwrap()
@@ -151,8 +151,9 @@ fn dual_stack_on_tun_unless_turned_off_and_on_tap_when_asked() {
     let defaults = Some(("fd77::2/64".to_string(), "fd77::1/64".to_string()));
     assert_eq!(ipv6(&[]), defaults);
     assert_eq!(ipv6(&["--no-ipv6"]), None);
-    // TAP: not until the stack answers neighbour solicitations, unless asked for.
-    assert_eq!(ipv6(&["--tap"]), None);
+    // TAP too: the stack answers neighbour solicitations.
+    assert_eq!(ipv6(&["--tap"]), defaults);
+    assert_eq!(ipv6(&["--tap", "--no-ipv6"]), None);
     assert_eq!(ipv6(&["--tap", "--addr6", "fd77::2/64"]), defaults);
     assert_eq!(
         ipv6(&["--addr6", "fd88::20/64", "--peer6", "fd88::10/64"]),
