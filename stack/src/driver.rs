@@ -192,6 +192,31 @@ impl Stack {
         self.shared().lock().addr()
     }
 
+    /// Waits until our IPv6 addresses may be used: on an Ethernet device, duplicate address
+    /// detection takes a second after the interface comes up ([RFC 4862 5.4]), and until then
+    /// nothing is sent from them or taken for them. Returns at once on TUN or with IPv6 off.
+    ///
+    /// Errors: `AddrInUse` when another host on the link has one of our addresses.
+    ///
+    /// [RFC 4862 5.4]: https://www.rfc-editor.org/rfc/rfc4862#section-5.4
+    pub async fn addresses_ready(&self) -> io::Result<()> {
+        loop {
+            let dad = self.stats().dad;
+            if dad.duplicates > 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    "another host on the link has our IPv6 address (duplicate address detection)",
+                ));
+            }
+            let pending = self.shared().lock().ipv6_tentative();
+            if !pending {
+                return Ok(());
+            }
+            // Detection's deadline is the driver's: a short nap, checked again.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Our global IPv6 address, when IPv6 is on.
     pub fn addr6(&self) -> Option<Ipv6Addr> {
         self.shared().lock().addr6()

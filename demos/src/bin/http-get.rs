@@ -83,6 +83,10 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|err| exit_with(&format!("http-get: {err}")));
     let net = start_on_tun("http-get", &args.tun).unwrap_or_else(|err| exit_with(&err));
     let shutdown = shutdown_signal();
+    // On TAP our IPv6 addresses are usable once duplicate address detection passes (1 s).
+    if let Err(err) = net.stack.addresses_ready().await {
+        exit_with(&format!("http-get: {err}"));
+    }
     println!(
         "http-get ready: {} {}, fetching {}",
         net.our_addrs(),

@@ -109,6 +109,10 @@ async fn main() -> ExitCode {
         });
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
+    // On TAP our IPv6 addresses are usable once duplicate address detection passes (1 s).
+    if let Err(err) = net.stack.addresses_ready().await {
+        exit_with(&format!("http-server: {err}"));
+    }
     println!(
         "http-server ready: {} {}",
         net.our_endpoints(args.port),

@@ -95,6 +95,10 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|err| exit_with(&format!("tcp-client: {err}")));
     let net = start_on_tun("tcp-client", &args.tun).unwrap_or_else(|err| exit_with(&err));
     let shutdown = shutdown_signal();
+    // On TAP our IPv6 addresses are usable once duplicate address detection passes (1 s).
+    if let Err(err) = net.stack.addresses_ready().await {
+        exit_with(&format!("tcp-client: {err}"));
+    }
     println!(
         "tcp-client ready: {} {}, connecting to {}",
         net.our_addrs(),

@@ -83,6 +83,10 @@ async fn main() -> ExitCode {
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let port = args.port;
+    // On TAP our IPv6 addresses are usable once duplicate address detection passes (1 s).
+    if let Err(err) = net.stack.addresses_ready().await {
+        exit_with(&format!("tcp-echo: {err}"));
+    }
     println!(
         "tcp-echo ready: {} {}",
         net.our_endpoints(port),

@@ -121,6 +121,10 @@ async fn main() -> ExitCode {
         exit_with(&format!("udp-client: connect to {}: {err}", args.to));
     }
     let shutdown = shutdown_signal();
+    // On TAP our IPv6 addresses are usable once duplicate address detection passes (1 s).
+    if let Err(err) = net.stack.addresses_ready().await {
+        exit_with(&format!("udp-client: {err}"));
+    }
     println!(
         "udp-client ready: {} {}, sending to {}",
         net.our_endpoint_toward(args.to.ip(), port),

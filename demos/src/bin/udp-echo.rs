@@ -55,6 +55,10 @@ async fn main() -> ExitCode {
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let (addr, port) = (args.tun.addr, args.port);
+    // On TAP our IPv6 addresses are usable once duplicate address detection passes (1 s).
+    if let Err(err) = net.stack.addresses_ready().await {
+        exit_with(&format!("udp-echo: {err}"));
+    }
     println!(
         "udp-echo ready: {} {}",
         net.our_endpoints(port),

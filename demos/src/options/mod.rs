@@ -51,7 +51,8 @@ pub struct TunOptions {
     /// address than the kernel's [default: fd77::2/64, a unique local address (RFC 4193), as
     /// 10.77.0.2 is a private one]. With --tap, the two sides find each other's MAC address
     /// with neighbour discovery (IPv6's ARP: see `ip -6 neigh`), and the stack's address is
-    /// usable a second after start, once duplicate address detection has passed.
+    /// usable a second after start, once duplicate address detection has passed (the ready
+    /// line waits for it).
     #[arg(long, value_name = "IP6/PREFIX")]
     pub addr6: Option<Ipv6Cidr>,
 

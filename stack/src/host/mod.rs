@@ -184,6 +184,17 @@ impl Host {
         self.ip.v6.as_ref().map(Ipv6Layer::link_local)
     }
 
+    /// Whether one of our IPv6 addresses is still tentative: duplicate address detection has
+    /// not yet passed it (on an Ethernet device; never on TUN).
+    pub fn ipv6_tentative(&self) -> bool {
+        let (Some(link), Some(v6)) = (self.link.as_ref(), self.ip.v6.as_ref()) else {
+            return false;
+        };
+        v6.addrs
+            .iter()
+            .any(|a| link.ipv6_tentative(a.cidr.address()))
+    }
+
     /// Our MAC address, on an Ethernet device.
     pub fn mac(&self) -> Option<MacAddr> {
         self.link.as_ref().map(EthernetInterface::mac)

@@ -408,6 +408,14 @@ impl EthernetInterface {
         self.ours6.usable(addr)
     }
 
+    /// Whether `addr` is one of ours still being checked.
+    pub(crate) fn ipv6_tentative(&self, addr: Ipv6Addr) -> bool {
+        matches!(
+            self.ours6.state(addr),
+            Some(crate::link::ndp::dad::AddrState::Tentative { .. })
+        )
+    }
+
     /// Our usable IPv6 addresses, the link-local one first; none with IPv6 off.
     #[cfg(test)]
     pub(crate) fn ipv6_addrs(&self) -> impl Iterator<Item = Ipv6Addr> + '_ {
