@@ -126,6 +126,9 @@ impl Host {
         let mut v4 = Ipv4Layer::new(config.addr, config.ttl, rng.u16(..));
         v4.mtu = config.mtu;
         v4.reassembler = Reassembler::new(config.reassembly);
+        // One echo identifier for both versions, as one `ping` process has; drawn before
+        // anything IPv6 needs, so an IPv4-only host draws what it always drew.
+        let echo_ident = rng.u16(..);
         let v6 = config.addr6.map(|addr6| {
             let link_local = link_local_for(config.mac);
             let mut v6 = Ipv6Layer::new(link_local, addr6, config.ttl, rng.u32(..));
@@ -133,8 +136,8 @@ impl Host {
             v6.reassembler = Reassembler::new(config.reassembly6);
             v6
         });
-        let icmp = IcmpLayer::new(config.icmp_rate_limit, rng.u16(..), config.mtu);
-        let icmpv6 = Icmpv6Layer::new(config.icmp_rate_limit, rng.u16(..));
+        let icmp = IcmpLayer::new(config.icmp_rate_limit, echo_ident, config.mtu);
+        let icmpv6 = Icmpv6Layer::new(config.icmp_rate_limit, echo_ident);
         Ok(Host {
             ip: IpLayer {
                 v4,
