@@ -138,7 +138,7 @@ impl Host {
         });
         let icmp = IcmpLayer::new(config.icmp_rate_limit, echo_ident, config.mtu);
         let icmpv6 = Icmpv6Layer::new(config.icmp_rate_limit, echo_ident);
-        Ok(Host {
+        let mut host = Host {
             ip: IpLayer {
                 v4,
                 v6,
@@ -164,7 +164,10 @@ impl Host {
             accept_waiters: Vec::new(),
             rng,
             config,
-        })
+        };
+        // On Ethernet our IPv6 addresses wait for duplicate address detection from the start.
+        host.sync_usable_addresses();
+        Ok(host)
     }
 
     /// The configuration this host was made with.
