@@ -17,7 +17,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(packet) = Packet::new_checked(data) else {
         return;
     };
-    let _ = (packet.version(), packet.traffic_class(), packet.flow_label());
+    let _ = (
+        packet.version(),
+        packet.traffic_class(),
+        packet.flow_label(),
+    );
     let _ = (packet.next_header(), packet.hop_limit());
     let _ = (packet.src_addr(), packet.dst_addr());
     assert_eq!(packet.payload().len(), usize::from(packet.payload_len()));
