@@ -23,6 +23,7 @@
 //! [RFC 8201]: https://www.rfc-editor.org/rfc/rfc8201
 
 mod codes;
+mod eligible;
 pub mod header;
 pub(crate) mod layer;
 
