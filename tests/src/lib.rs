@@ -57,6 +57,7 @@ mod linux;
 mod nstat;
 mod pattern;
 pub mod peer;
+pub mod pmtu;
 mod process;
 pub mod smol;
 mod tcp_capture;
