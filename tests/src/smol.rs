@@ -51,7 +51,8 @@
 //! let smol = SmolStack::new(b, SmolConfig::new("10.0.0.2/24".parse().unwrap()));
 //!
 //! let listener = TcpListener::bind(&ours, "0.0.0.0:7").await?;
-//! let mut client = SmolStream::connect(&smol, "10.0.0.1:7".parse().unwrap()).await?;
+//! let to: std::net::SocketAddr = "10.0.0.1:7".parse().unwrap();
+//! let mut client = SmolStream::connect(&smol, to).await?;
 //! let (mut server, _) = listener.accept().await?;
 //! client.write_all(b"hello from smoltcp").await?;
 //! client.shutdown().await?; // FIN
