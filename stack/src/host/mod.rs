@@ -318,8 +318,8 @@ impl Host {
         debug!(?kind, "host: the link is gone, every socket fails");
         self.tcp.fail_all(kind);
         self.udp.wake_all();
-        self.icmp.wake_echo_waiters();
-        self.icmpv6.wake_echo_waiters();
+        self.icmp.echoes.wake_all();
+        self.icmpv6.echoes.wake_all();
         let waiters = self.out_waiters.drain(..);
         let accepts = self.accept_waiters.drain(..).map(|(_, waker)| waker);
         for waker in waiters.chain(accepts) {

@@ -195,16 +195,16 @@ impl Host {
 
     /// The round-trip time of echo request `seq_no`, once its reply has come.
     pub(crate) fn ping_poll_reply(&mut self, cx: &mut Context<'_>, seq_no: u16) -> Poll<Duration> {
-        match self.icmp.poll_echo_reply(cx, seq_no) {
-            Poll::Pending => self.icmpv6.poll_echo_reply(cx, seq_no),
+        match self.icmp.echoes.poll(cx, seq_no) {
+            Poll::Pending => self.icmpv6.echoes.poll(cx, seq_no),
             ready => ready,
         }
     }
 
     /// Stops waiting for the reply to echo request `seq_no`.
     pub(crate) fn ping_forget(&mut self, seq_no: u16) {
-        self.icmp.forget_echo(seq_no);
-        self.icmpv6.forget_echo(seq_no);
+        self.icmp.echoes.forget(seq_no);
+        self.icmpv6.echoes.forget(seq_no);
     }
 
     // ----- TCP -----

@@ -70,18 +70,11 @@ impl IcmpLayer {
 
     /// Records the reply to one of our echo requests and wakes whoever waits for it.
     fn echo_reply(&mut self, now: Instant, seq_no: u16) -> Option<IcmpError> {
-        let Some(pending) = self.pending.get_mut(&seq_no) else {
+        let Some(rtt) = self.echoes.replied(seq_no, now) else {
             debug!(seq_no, "icmp: echo reply matches no request of ours");
             return self.stats.drop(DropReason::NoSocket);
         };
-        if pending.rtt.is_none() {
-            let rtt = now - pending.sent_at;
-            debug!(seq_no, rtt_us = rtt.as_micros() as u64, "icmp: echo reply");
-            pending.rtt = Some(rtt);
-            if let Some(waker) = pending.waker.take() {
-                waker.wake();
-            }
-        }
+        debug!(seq_no, rtt_us = rtt.as_micros() as u64, "icmp: echo reply");
         self.stats.delivered += 1;
         None
     }

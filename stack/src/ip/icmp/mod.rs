@@ -8,13 +8,10 @@
 //!
 //! [RFC 792]: https://www.rfc-editor.org/rfc/rfc792
 
-use std::collections::HashMap;
-use std::task::Waker;
-use std::time::Duration;
-
 use crate::stats::LayerStats;
-use crate::time::Instant;
+use echo::EchoWaits;
 
+pub(crate) mod echo;
 pub mod header;
 pub(crate) mod input;
 pub(crate) mod output;
@@ -33,14 +30,6 @@ pub use why::Why;
 /// [RFC 1812 4.3.2.3]: https://www.rfc-editor.org/rfc/rfc1812#section-4.3.2.3
 pub const ERROR_QUOTE_MAX: usize = 576 - 20 - 8;
 
-/// An echo request we sent and are waiting on.
-#[derive(Debug)]
-pub(crate) struct PendingEcho {
-    sent_at: Instant,
-    rtt: Option<Duration>,
-    waker: Option<Waker>,
-}
-
 /// The ICMP layer's state.
 #[derive(Debug)]
 pub(crate) struct IcmpLayer {
@@ -50,8 +39,8 @@ pub(crate) struct IcmpLayer {
     pub(crate) limiter: TokenBucket,
     /// The Identifier of our echo requests (one per stack, like one `ping` process).
     pub(crate) echo_ident: u16,
-    /// Echo requests in flight, by sequence number.
-    pub(crate) pending: HashMap<u16, PendingEcho>,
+    /// Echo requests in flight.
+    pub(crate) echoes: EchoWaits,
     /// The largest ICMP message that fits in one packet on the link (the MTU less the IPv4
     /// header): errors are cut to it (echo replies go in fragments instead).
     pub(crate) max_message: usize,
@@ -64,7 +53,7 @@ impl IcmpLayer {
             stats: LayerStats::default(),
             limiter: TokenBucket::new(limit),
             echo_ident,
-            pending: HashMap::new(),
+            echoes: EchoWaits::default(),
             max_message: mtu.saturating_sub(crate::ip::header::HEADER_LEN),
         }
     }

@@ -2,13 +2,11 @@
 //! nowhere to go.
 
 use std::net::Ipv4Addr;
-use std::task::{Context, Poll};
-use std::time::Duration;
 
 use tracing::debug;
 
 use super::header::{DstUnreachable, Repr, TimeExceeded};
-use super::{IcmpLayer, PendingEcho, Why, ERROR_QUOTE_MAX};
+use super::{IcmpLayer, Why, ERROR_QUOTE_MAX};
 use crate::ip::header::{parse_quoted, IpProtocol};
 use crate::ip::Ipv4Layer;
 use crate::link::Reason;
@@ -114,46 +112,8 @@ impl IcmpLayer {
         if !self.send(ip, out, dst, &message, None) {
             return false;
         }
-        self.pending.insert(
-            seq_no,
-            PendingEcho {
-                sent_at: now,
-                rtt: None,
-                waker: None,
-            },
-        );
+        self.echoes.sent(seq_no, now);
         true
-    }
-
-    /// The round-trip time of echo request `seq_no` once its reply is in.
-    pub(crate) fn poll_echo_reply(&mut self, cx: &mut Context<'_>, seq_no: u16) -> Poll<Duration> {
-        match self.pending.get_mut(&seq_no) {
-            Some(PendingEcho { rtt: Some(rtt), .. }) => {
-                let rtt = *rtt;
-                self.pending.remove(&seq_no);
-                Poll::Ready(rtt)
-            }
-            Some(pending) => {
-                pending.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-            // Forgotten (e.g. a timed-out wait was dropped): nothing will come.
-            None => Poll::Pending,
-        }
-    }
-
-    /// Wakes every task waiting for an echo reply, e.g. to find that the stack has stopped.
-    pub(crate) fn wake_echo_waiters(&mut self) {
-        for pending in self.pending.values_mut() {
-            if let Some(waker) = pending.waker.take() {
-                waker.wake();
-            }
-        }
-    }
-
-    /// Stops waiting for the reply to `seq_no` (the caller gave up).
-    pub(crate) fn forget_echo(&mut self, seq_no: u16) {
-        self.pending.remove(&seq_no);
     }
 }
 

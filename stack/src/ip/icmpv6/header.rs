@@ -60,6 +60,7 @@
 use std::fmt;
 use std::net::Ipv6Addr;
 
+use super::ndp_option as option;
 use crate::ip::checksum;
 use crate::link::ethernet::MacAddr;
 use crate::wire::{read_u16, read_u32, write_u16, write_u32, WireError};
@@ -97,16 +98,6 @@ mod msg_type {
     pub const ECHO_REPLY: u8 = 129;
     pub const NEIGHBOR_SOLICIT: u8 = 135;
     pub const NEIGHBOR_ADVERT: u8 = 136;
-}
-
-/// Neighbour discovery option types ([RFC 4861 section 4.6]).
-///
-/// [RFC 4861 section 4.6]: https://www.rfc-editor.org/rfc/rfc4861#section-4.6
-mod option {
-    pub const SOURCE_LL_ADDR: u8 = 1;
-    pub const TARGET_LL_ADDR: u8 = 2;
-    /// A link-layer address option for Ethernet: type, length 1, six bytes of address.
-    pub const LL_ADDR_LEN: usize = 8;
 }
 
 /// The flags of a neighbour advertisement, in its first body byte.
@@ -399,50 +390,6 @@ pub enum Repr<'a> {
     },
 }
 
-/// Reads the link-layer address option of type `wanted` from neighbour discovery options.
-///
-/// Options of other types are skipped; of several of type `wanted`, the first counts (Linux
-/// keeps the first too). An option with length 0 is an error ([RFC 4861 section 4.6]:
-/// "Nodes MUST silently discard an ND packet that contains an option with length zero"), as is
-/// one that runs past the message, or a link-layer address option that is not Ethernet's 8
-/// bytes.
-///
-/// [RFC 4861 section 4.6]: https://www.rfc-editor.org/rfc/rfc4861#section-4.6
-fn link_layer_option(mut options: &[u8], wanted: u8) -> Result<Option<MacAddr>, WireError> {
-    let mut found = None;
-    while !options.is_empty() {
-        let [kind, units, ..] = *options else {
-            return Err(WireError::Truncated);
-        };
-        let len = usize::from(units) * 8;
-        if len == 0 {
-            return Err(WireError::BadOption);
-        }
-        let Some(opt) = options.get(..len) else {
-            return Err(WireError::Truncated);
-        };
-        if kind == wanted && found.is_none() {
-            if len != option::LL_ADDR_LEN {
-                return Err(WireError::BadOption);
-            }
-            let mut mac = [0u8; 6];
-            mac.copy_from_slice(&opt[2..8]);
-            found = Some(MacAddr::new(mac));
-        }
-        options = &options[len..];
-    }
-    Ok(found)
-}
-
-/// Whether `addr` is a solicited-node multicast address, `ff02::1:ffXX:XXXX`
-/// ([RFC 4291 section 2.7.1]).
-///
-/// [RFC 4291 section 2.7.1]: https://www.rfc-editor.org/rfc/rfc4291#section-2.7.1
-fn is_solicited_node(addr: Ipv6Addr) -> bool {
-    let o = addr.octets();
-    o[..13] == [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff]
-}
-
 impl<'a> Repr<'a> {
     /// Reads a checked message sent from `src` to `dst`, verifying its checksum.
     ///
@@ -501,8 +448,10 @@ impl<'a> Repr<'a> {
                 }
                 let options = buffer.get(field::NDP_OPTIONS).unwrap_or_default();
                 if kind == msg_type::NEIGHBOR_SOLICIT {
-                    let source_mac = link_layer_option(options, option::SOURCE_LL_ADDR)?;
-                    if src.is_unspecified() && (!is_solicited_node(dst) || source_mac.is_some()) {
+                    let source_mac = option::read_link_layer(options, option::SOURCE_LL_ADDR)?;
+                    if src.is_unspecified()
+                        && (!option::is_solicited_node(dst) || source_mac.is_some())
+                    {
                         return Err(WireError::Invalid);
                     }
                     Repr::NeighborSolicit { target, source_mac }
@@ -517,7 +466,7 @@ impl<'a> Repr<'a> {
                         solicited,
                         override_: flags & flag::OVERRIDE != 0,
                         target,
-                        target_mac: link_layer_option(options, option::TARGET_LL_ADDR)?,
+                        target_mac: option::read_link_layer(options, option::TARGET_LL_ADDR)?,
                     }
                 }
             }
@@ -592,7 +541,11 @@ impl<'a> Repr<'a> {
             }
             Repr::NeighborSolicit { target, source_mac } => {
                 packet.set_ndp_target(target);
-                write_ll_option(&mut packet, option::SOURCE_LL_ADDR, source_mac);
+                option::write_link_layer(
+                    &mut packet.buffer[NDP_LEN..],
+                    option::SOURCE_LL_ADDR,
+                    source_mac,
+                );
                 (msg_type::NEIGHBOR_SOLICIT, 0)
             }
             Repr::NeighborAdvert {
@@ -614,7 +567,11 @@ impl<'a> Repr<'a> {
                 }
                 packet.set_ndp_flags(flags);
                 packet.set_ndp_target(target);
-                write_ll_option(&mut packet, option::TARGET_LL_ADDR, target_mac);
+                option::write_link_layer(
+                    &mut packet.buffer[NDP_LEN..],
+                    option::TARGET_LL_ADDR,
+                    target_mac,
+                );
                 (msg_type::NEIGHBOR_ADVERT, 0)
             }
             Repr::Other { msg_type, code } => (msg_type, code),
@@ -628,17 +585,6 @@ impl<'a> Repr<'a> {
             packet.data_mut().copy_from_slice(self.data());
         }
         packet.fill_checksum(src, dst);
-    }
-}
-
-/// Writes a link-layer address option of type `kind` after the target address, if there is an
-/// address.
-fn write_ll_option(packet: &mut Packet<&mut [u8]>, kind: u8, mac: Option<MacAddr>) {
-    if let Some(mac) = mac {
-        let opt = &mut packet.buffer[NDP_LEN..NDP_LEN + option::LL_ADDR_LEN];
-        opt[0] = kind;
-        opt[1] = 1;
-        opt[2..].copy_from_slice(&mac.octets());
     }
 }
 

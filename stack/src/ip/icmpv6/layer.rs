@@ -10,10 +10,7 @@
 //! [RFC 4443 2.4]: https://www.rfc-editor.org/rfc/rfc4443#section-2.4
 //! [RFC 4443 2.4 (f)]: https://www.rfc-editor.org/rfc/rfc4443#section-2.4
 
-use std::collections::HashMap;
 use std::net::Ipv6Addr;
-use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use tracing::debug;
 
@@ -21,6 +18,7 @@ use super::eligible::is_icmpv6_error;
 use super::header::{DstUnreachable, Packet, ParamProblem, Repr, TimeExceeded};
 use super::{quote, MAX_INVOKING_LEN};
 use crate::ip::error::{IcmpError, Problem};
+use crate::ip::icmp::echo::EchoWaits;
 use crate::ip::icmp::{RateLimit, TokenBucket};
 use crate::ip::ipv6::layer::Ipv6Layer;
 use crate::ip::IpProtocol;
@@ -28,14 +26,6 @@ use crate::link::Reason;
 use crate::queue::PacketQueue;
 use crate::stats::{DropReason, LayerStats};
 use crate::time::Instant;
-
-/// An echo request of ours waiting for its reply.
-#[derive(Debug)]
-struct PendingEcho {
-    sent_at: Instant,
-    rtt: Option<Duration>,
-    waker: Option<Waker>,
-}
 
 /// The ICMPv6 layer's state.
 #[derive(Debug)]
@@ -45,8 +35,8 @@ pub(crate) struct Icmpv6Layer {
     limiter: TokenBucket,
     /// The Identifier of our echo requests.
     echo_ident: u16,
-    /// Echo requests in flight, by sequence number.
-    pending: HashMap<u16, PendingEcho>,
+    /// Echo requests in flight.
+    pub(crate) echoes: EchoWaits,
 }
 
 impl Icmpv6Layer {
@@ -56,7 +46,7 @@ impl Icmpv6Layer {
             stats: LayerStats::default(),
             limiter: TokenBucket::new(limit),
             echo_ident,
-            pending: HashMap::new(),
+            echoes: EchoWaits::default(),
         }
     }
 
@@ -132,14 +122,8 @@ impl Icmpv6Layer {
 
     /// Records the reply to one of our echo requests and wakes whoever waits for it.
     fn echo_reply(&mut self, now: Instant, seq_no: u16) -> Option<IcmpError> {
-        let Some(pending) = self.pending.get_mut(&seq_no) else {
+        if self.echoes.replied(seq_no, now).is_none() {
             return self.stats.drop(DropReason::NoSocket);
-        };
-        if pending.rtt.is_none() {
-            pending.rtt = Some(now - pending.sent_at);
-            if let Some(waker) = pending.waker.take() {
-                waker.wake();
-            }
         }
         self.stats.delivered += 1;
         None
@@ -308,44 +292,7 @@ impl Icmpv6Layer {
         if !self.send(ip, out, (src, dst), &message, None) {
             return false;
         }
-        self.pending.insert(
-            seq_no,
-            PendingEcho {
-                sent_at: now,
-                rtt: None,
-                waker: None,
-            },
-        );
+        self.echoes.sent(seq_no, now);
         true
-    }
-
-    /// The round-trip time of echo request `seq_no` once its reply is in.
-    pub(crate) fn poll_echo_reply(&mut self, cx: &mut Context<'_>, seq_no: u16) -> Poll<Duration> {
-        match self.pending.get_mut(&seq_no) {
-            Some(PendingEcho { rtt: Some(rtt), .. }) => {
-                let rtt = *rtt;
-                self.pending.remove(&seq_no);
-                Poll::Ready(rtt)
-            }
-            Some(pending) => {
-                pending.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-            None => Poll::Pending,
-        }
-    }
-
-    /// Stops waiting for the reply to `seq_no`.
-    pub(crate) fn forget_echo(&mut self, seq_no: u16) {
-        self.pending.remove(&seq_no);
-    }
-
-    /// Wakes every task waiting for an echo reply.
-    pub(crate) fn wake_echo_waiters(&mut self) {
-        for pending in self.pending.values_mut() {
-            if let Some(waker) = pending.waker.take() {
-                waker.wake();
-            }
-        }
     }
 }

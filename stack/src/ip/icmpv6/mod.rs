@@ -26,6 +26,7 @@ mod codes;
 mod eligible;
 pub mod header;
 pub(crate) mod layer;
+mod ndp_option;
 
 pub use header::{
     quote, DstUnreachable, Packet, ParamProblem, Repr, TimeExceeded, HEADER_LEN, MAX_INVOKING_LEN,
