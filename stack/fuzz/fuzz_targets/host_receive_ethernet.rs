@@ -429,10 +429,7 @@ fn check_table(host: &Host, now: Instant, limits: &NeighbourConfig, claims: &Cla
             let IpAddr::V4(ip) = entry.ip else {
                 panic!("{entry}: an IPv6 neighbour on a host without IPv6");
             };
-            assert!(
-                claims.pairs.contains(&(ip, mac)),
-                "{entry}: never claimed"
-            );
+            assert!(claims.pairs.contains(&(ip, mac)), "{entry}: never claimed");
             assert!(mac.is_unicast(), "{entry}");
             assert_ne!(entry.ip, US, "{entry}");
         }

@@ -71,16 +71,15 @@
 #![no_main]
 
 use std::collections::HashSet;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{Ipv6Addr, SocketAddr};
 use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use tunstack::ip::addr6::solicited_node;
-use tunstack::ip::fragment::{Fragment, Outcome, Reassembler, ReassemblyConfig};
-use tunstack::ip::header::{self as ip, IpProtocol};
-use tunstack::ip::icmp::header as icmp;
+use tunstack::ip::fragment::{Reassembler, ReassemblyConfig};
+use tunstack::ip::header::IpProtocol;
 use tunstack::ip::icmpv6::{self, ParamProblem};
 use tunstack::ip::ipv6::ext::FRAGMENT_HEADER_LEN;
 use tunstack::ip::ipv6::fragment::{
@@ -91,7 +90,10 @@ use tunstack::tcp::ConnId;
 use tunstack::time::Instant;
 use tunstack::{tcp, udp, Config, Host, Ipv4Cidr, Ipv6Cidr};
 
-const US: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
+#[path = "common/ipv4.rs"]
+mod ipv4;
+
+use ipv4::US;
 const US6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 2);
 const PEER6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 1);
 const PEER_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
@@ -140,7 +142,7 @@ fuzz_target!(|data: &[u8]| {
         let packets = if control & 0x80 != 0 {
             vec![bytes.to_vec()]
         } else if shape & 0x80 != 0 {
-            vec![shape_v4(*control, bytes)]
+            vec![ipv4::shape(*control, bytes)]
         } else {
             run.shape_v6(*control, *shape, bytes)
         };
@@ -465,7 +467,7 @@ impl Run {
             self.mtu
         );
         match bytes.first().map(|b| b >> 4) {
-            Some(4) => check_v4(bytes, &mut self.joiner4, self.now),
+            Some(4) => ipv4::check(bytes, &mut self.joiner4, self.now),
             Some(6) => self.check_v6(bytes),
             other => panic!("we send IPv4 or IPv6, not version {other:?}"),
         }
@@ -754,133 +756,3 @@ fn answer_tcp(last: &[u8], body: &[u8]) -> Option<(Ipv6Addr, Ipv6Addr, Vec<u8>)>
 }
 
 // ----- IPv4, as host_receive shapes and checks it -----
-
-/// Makes `bytes` into an IPv4 packet for us, as far as `control` asks (`host_receive`'s
-/// format: bits 0-1 the protocol, 2 raw, 3 keep IHL, 4 keep the source, 5 keep the fragment
-/// fields, 6 keep the transport's lengths and checksum, 7 UDP without a checksum).
-fn shape_v4(control: u8, bytes: &[u8]) -> Vec<u8> {
-    if control & 0x04 != 0 {
-        return bytes.to_vec();
-    }
-    let mut packet = bytes.to_vec();
-    let input_ihl = usize::from(packet.first().copied().unwrap_or(0) & 0x0f);
-    let header_len = if control & 0x08 != 0 && input_ihl >= 5 {
-        input_ihl * 4
-    } else {
-        ip::HEADER_LEN
-    };
-    if packet.len() < header_len {
-        packet.resize(header_len, 0);
-    }
-    packet.truncate(usize::from(u16::MAX));
-    packet[0] = 0x40 | (header_len / 4) as u8;
-    match control & 0x03 {
-        1 => packet[9] = 1,
-        2 => packet[9] = 17,
-        3 => packet[9] = 6,
-        _ => {}
-    }
-    if control & 0x20 == 0 {
-        packet[6] &= 0x40;
-        packet[7] = 0;
-    }
-    if packet[8] == 0 {
-        packet[8] = 64;
-    }
-    if control & 0x10 == 0 {
-        packet[12..15].copy_from_slice(&[10, 77, 0]);
-    }
-    packet[16..20].copy_from_slice(&US.octets());
-    let total_len = packet.len() as u16;
-    packet[2..4].copy_from_slice(&total_len.to_be_bytes());
-
-    let src = Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]);
-    if control & 0x40 == 0 {
-        let protocol = packet[9];
-        let segment = &mut packet[header_len..];
-        match IpProtocol::from(protocol) {
-            IpProtocol::Icmp if segment.len() >= icmp::HEADER_LEN => {
-                icmp::Packet::new_unchecked(&mut *segment).fill_checksum();
-            }
-            IpProtocol::Udp if segment.len() >= udp::header::HEADER_LEN => {
-                let len = segment.len() as u16;
-                let mut datagram = udp::header::Packet::new_unchecked(&mut *segment);
-                datagram.set_len(len);
-                if control & 0x80 != 0 {
-                    datagram.set_checksum(0);
-                } else {
-                    datagram.fill_checksum(src, US);
-                }
-            }
-            IpProtocol::Tcp if segment.len() >= tcp::header::HEADER_LEN => {
-                tcp::header::Packet::new_unchecked(&mut *segment).fill_checksum(src, US);
-            }
-            _ => {}
-        }
-    }
-    ip::Packet::new_unchecked(&mut packet[..]).fill_checksum();
-    packet
-}
-
-/// An IPv4 packet of ours: whole, from us, with right checksums; errors quote a packet sent to
-/// us by whom they go to; fragments (of echo replies) join into a datagram that passes too.
-fn check_v4(bytes: &[u8], joiner: &mut Reassembler<u16>, now: Instant) {
-    let packet = ip::Packet::new_checked(bytes).expect("we send whole IPv4 packets");
-    let header = ip::Repr::parse(&packet).expect("with a right checksum");
-    assert_eq!(header.src_addr, US);
-    assert_eq!(packet.total_len() as usize, bytes.len(), "no padding");
-    let joined;
-    let payload = if packet.is_fragment() {
-        assert!(!header.dont_fragment, "a fragment has DF clear");
-        assert_eq!(
-            header.protocol,
-            IpProtocol::Icmp,
-            "only echo replies are fragmented"
-        );
-        if header.more_fragments {
-            assert_eq!(
-                header.payload_len % 8,
-                0,
-                "all but the last: a multiple of 8 bytes"
-            );
-        }
-        let fragment = Fragment {
-            offset: usize::from(header.fragment_offset),
-            more: header.more_fragments,
-            data: packet.payload(),
-        };
-        match joiner.insert(now, header.ident, &bytes[..20], fragment) {
-            Outcome::Held => return,
-            Outcome::Complete(whole) => {
-                joined = whole.payload;
-                &joined[..]
-            }
-            Outcome::Dropped { reason, .. } => panic!("our fragments are consistent: {reason}"),
-        }
-    } else {
-        packet.payload()
-    };
-    match header.protocol {
-        IpProtocol::Icmp => {
-            let message = icmp::Packet::new_checked(payload).expect("a whole ICMP header");
-            let repr = icmp::Repr::parse(&message).expect("a right ICMP checksum");
-            if let Some(quote) = repr.invoking() {
-                let (quoted, _) = ip::parse_quoted(quote).expect("errors quote an IPv4 header");
-                assert_eq!(
-                    quoted.dst_addr, US,
-                    "we only complain about packets sent to us"
-                );
-                assert_eq!(quoted.src_addr, header.dst_addr, "to whoever sent them");
-            }
-        }
-        IpProtocol::Udp => {
-            let datagram = udp::header::Packet::new_checked(payload).expect("a whole datagram");
-            udp::header::Repr::parse(&datagram, US, header.dst_addr).expect("a right checksum");
-        }
-        IpProtocol::Tcp => {
-            let segment = tcp::header::Packet::new_checked(payload).expect("a whole segment");
-            tcp::header::Repr::parse(&segment, US, header.dst_addr).expect("a right checksum");
-        }
-        other => panic!("we never send protocol {other} over IPv4"),
-    }
-}
