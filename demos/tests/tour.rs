@@ -31,7 +31,7 @@ fn run_tour(out: &Path) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-const CAPTURES: [&str; 8] = [
+const CAPTURES: [&str; 10] = [
     "00-arp.pcapng",
     "01-ping.pcapng",
     "02-udp.pcapng",
@@ -40,6 +40,8 @@ const CAPTURES: [&str; 8] = [
     "05-lossy-transfer.pcapng",
     "06-close.pcapng",
     "07-ipv6.pcapng",
+    "09-tls.pcapng",
+    "09-tls.keylog",
 ];
 
 #[test]
@@ -137,6 +139,14 @@ fn the_tour_captures_pass_tshark() {
             2,
             "udp.dstport == 9001",
             2,
+        ),
+        // The TLS handshake's two hellos; the request is encrypted (without the key log).
+        (
+            "09-tls.pcapng",
+            "tls.handshake.type == 1 || tls.handshake.type == 2",
+            2,
+            "http",
+            0,
         ),
     ];
     for (name, filter_a, count_a, filter_b, count_b) in expected {
@@ -361,4 +371,46 @@ fn retransmissions_are_exactly_where_the_wire_lost_segments() {
     let mut unique = firsts.clone();
     unique.dedup();
     assert_eq!(firsts, unique, "no other segment was sent twice");
+}
+
+/// The TLS step's capture is encrypted, and its key log, written beside it, is what Wireshark
+/// needs to read the request and the response inside.
+#[test]
+fn the_tls_capture_decrypts_with_its_key_log() {
+    if !tunstack_tests::tshark_available() {
+        return;
+    }
+    let dir = TempDir::new("tls");
+    let text = run_tour(&dir.0);
+    assert!(
+        text.contains("handshake done: TLSv1_3, cipher suite TLS13_"),
+        "{text}"
+    );
+    let capture = dir.0.join("09-tls.pcapng");
+    let keylog = dir.0.join("09-tls.keylog");
+    let keys = std::fs::read_to_string(&keylog).unwrap();
+    assert!(keys
+        .lines()
+        .any(|l| l.starts_with("CLIENT_TRAFFIC_SECRET_0 ")));
+    let fields = |extra: &[&str], filter: &str, field: &str| {
+        let out = Command::new("tshark")
+            .args(extra)
+            .arg("-r")
+            .arg(&capture)
+            .args(["-Y", filter, "-T", "fields", "-e", field])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let option = format!("tls.keylog_file:{}", keylog.display());
+    assert_eq!(fields(&[], "http", "frame.number"), "");
+    assert_eq!(
+        fields(&["-o", &option], "http.request", "http.request.uri").trim(),
+        "/"
+    );
+    assert_eq!(
+        fields(&["-o", &option], "http.response", "http.response.code").trim(),
+        "200"
+    );
 }

@@ -38,7 +38,7 @@ pub const SERVER6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 2);
 pub const DELAY: Duration = Duration::from_millis(10);
 /// Captures carry this date as their start (2026-01-01 00:00:00 UTC), so that a run writes
 /// the same bytes as the last one.
-const EPOCH: Duration = Duration::from_secs(1_767_225_600);
+pub const EPOCH: Duration = Duration::from_secs(1_767_225_600);
 
 /// How the wire behaves in one step.
 pub struct Wire {

@@ -13,7 +13,7 @@ use tunstack::{Stack, TcpListener, TcpStream, UdpSocket};
 use crate::net::{net, Wire, CLIENT, DELAY, SERVER};
 
 /// Milliseconds, with one decimal, for printing durations.
-fn ms(d: Duration) -> String {
+pub fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
@@ -229,6 +229,15 @@ pub async fn handshake(dir: &Path) -> io::Result<PathBuf> {
 /// The tour's web server: answers one GET with a small page, on `listener`.
 async fn serve_one_page(listener: TcpListener) -> io::Result<()> {
     let (mut conn, _) = listener.accept().await?;
+    answer_one_get(&mut conn).await
+}
+
+/// Answers one GET on `conn` (a TCP connection, or TLS on one) with a small page, closes its
+/// side and waits for the client's close, so that the close completes in the capture.
+pub async fn answer_one_get<S>(conn: &mut S) -> io::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let mut request = Vec::new();
     let mut buf = [0u8; 1024];
     // Read up to the blank line that ends the request's headers.
@@ -246,7 +255,6 @@ async fn serve_one_page(listener: TcpListener) -> io::Result<()> {
     );
     conn.write_all(response.as_bytes()).await?;
     conn.shutdown().await?;
-    // Wait for the client's FIN so the close completes in the capture.
     while conn.read(&mut buf).await? > 0 {}
     Ok(())
 }
