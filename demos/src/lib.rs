@@ -17,7 +17,7 @@
 //! ARP before it sends us anything, and is our gateway (see [`TunOptions::tap`]).
 //!
 //! [`http`] holds the pieces of the two HTTP demos, `http-server` and `http-get`; [`dns`] the DNS
-//! message codec (RFC 1035, written by hand).
+//! message codec (RFC 1035, written by hand) and what `dns-server` answers with it.
 
 use std::future::Future;
 pub mod encap;

@@ -13,9 +13,14 @@
 //! - [`error`]: why a message could not be read, one reason per variant;
 //! - [`wire`]: reading numbers, and writing a message with its compression table.
 //!
+//! And what the `dns-server` demo answers with it, without any I/O: [`zone`], the records it
+//! serves (the course's `course.test`, or a zone file), and [`answer`], the rules that turn a
+//! query's bytes into the response's (rcodes, CNAMEs, negative answers, truncation).
+//!
 //! It is checked against an independent implementation, hickory-proto, in both directions
 //! (`demos/tests/dns_codec_oracle.rs`), and fuzzed (`stack/fuzz`, target `dns_message`).
 
+pub mod answer;
 pub mod error;
 pub mod header;
 pub mod message;
@@ -23,6 +28,7 @@ pub mod name;
 pub mod record;
 pub mod tcp;
 pub mod wire;
+pub mod zone;
 
 #[cfg(test)]
 mod tests;
@@ -32,3 +38,4 @@ pub use header::{Header, Rcode, OPCODE_QUERY};
 pub use message::{Edns, Message, Question};
 pub use name::Name;
 pub use record::{RData, Record, RecordType, Soa, CLASS_IN};
+pub use zone::Zone;

@@ -1,8 +1,11 @@
-//! The codec's unit tests: byte layouts written out by hand, compression, and every error.
+//! The codec's unit tests (byte layouts written out by hand, compression, and every error), and
+//! the server's: its zone files and its answers.
 
+mod answer;
 mod errors;
 mod layout;
 mod tcp;
+mod zone;
 
 use super::{Message, Name, RData, Record, CLASS_IN};
 
