@@ -451,3 +451,30 @@ fn a_zone_file_is_served_and_a_bad_one_is_refused_before_any_device() {
     );
     assert_eq!(exited.stdout[1], "try: dig @10.77.0.2 www.lab.test A");
 }
+
+#[test]
+fn dns_server_on_tap_answers_after_arp() {
+    let Some(ns) = namespace("dns-tap") else {
+        return;
+    };
+    if !tools_installed() {
+        return;
+    }
+    let demo = start_demo(&ns, DNS_SERVER, &["--tap"]);
+    // The kernel finds our MAC address with ARP first (or NDP for IPv6), then asks.
+    let text = dig(&ns, &["@10.77.0.2", "www.course.test", "A"]);
+    assert_eq!(
+        answer_section(&text),
+        ["www.course.test. 60 IN A 10.77.0.2"],
+        "{text}"
+    );
+    let text = dig(&ns, &["-6", "@fd77::2", "www.course.test", "AAAA", "+tcp"]);
+    assert_eq!(
+        answer_section(&text),
+        ["www.course.test. 60 IN AAAA fd77::2"],
+        "{text}"
+    );
+    let exited = stop_server(demo);
+    assert!(exited.stdout[0].contains("on tap0"), "{exited:?}");
+    assert_eq!(query_lines(&exited).len(), 2, "{exited:?}");
+}
