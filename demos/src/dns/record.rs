@@ -248,11 +248,6 @@ impl RData {
     fn read(message: &[u8], rtype: u16, start: usize, end: usize) -> Result<RData, DnsError> {
         let bytes = &message[start..end];
         let bad = |why| DnsError::BadRdata { rtype, why };
-        // A name that must fill the data exactly.
-        let name_at = |at: usize| -> Result<(Name, usize), DnsError> {
-            let (name, next) = Name::read(&message[..end], at)?;
-            Ok((name, next))
-        };
         let data = match RecordType::from(rtype) {
             RecordType::A => RData::A(
                 <[u8; 4]>::try_from(bytes)
@@ -265,7 +260,8 @@ impl RData {
                     .into(),
             ),
             RecordType::Cname | RecordType::Ns => {
-                let (name, next) = name_at(start)?;
+                // The name must fill the data exactly, and may not run past it.
+                let (name, next) = Name::read(&message[..end], start)?;
                 if next != end {
                     return Err(bad("bytes after the name"));
                 }

@@ -48,14 +48,14 @@ impl Zone {
         if soas.next().is_some() {
             return Err("the zone has more than one SOA record".into());
         }
-        let apex = soa_record.name.clone();
+        let (apex, soa_ttl, soa) = (soa_record.name.clone(), soa_record.ttl, soa.clone());
         let zone = Zone {
-            soa_ttl: soa_record.ttl,
-            soa: soa.clone(),
             apex,
-            records: records.clone(),
+            soa_ttl,
+            soa,
+            records,
         };
-        for record in &records {
+        for record in &zone.records {
             if !record.name.is_subdomain_of(&zone.apex) {
                 return Err(format!(
                     "{} is not under the zone's apex {}",
