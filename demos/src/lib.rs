@@ -16,7 +16,8 @@
 //! Ethernet frames. The kernel then treats it as a network card, asks for our MAC address with
 //! ARP before it sends us anything, and is our gateway (see [`TunOptions::tap`]).
 //!
-//! [`http`] holds the pieces of the two HTTP demos, `http-server` and `http-get`.
+//! [`http`] holds the pieces of the two HTTP demos, `http-server` and `http-get`; [`dns`] the DNS
+//! message codec (RFC 1035, written by hand) and what `dns-server` answers with it.
 
 use std::future::Future;
 pub mod encap;
@@ -28,6 +29,7 @@ use tunstack::device::impair::{ImpairConfig, ImpairStats, StatsHandle};
 use tunstack::device::{Capture, Device, Impair, TunDevice};
 use tunstack::{Config, Ipv4Cidr, Ipv6Cidr, Stack};
 
+pub mod dns;
 pub mod http;
 mod impair;
 pub mod ladder;

@@ -31,10 +31,11 @@ const TCP_ECHO: &str = env!("CARGO_BIN_EXE_tcp-echo");
 const TCP_CLIENT: &str = env!("CARGO_BIN_EXE_tcp-client");
 const TCP_RTT: &str = env!("CARGO_BIN_EXE_tcp-rtt");
 const HTTP_SERVER: &str = env!("CARGO_BIN_EXE_http-server");
+const DNS_SERVER: &str = env!("CARGO_BIN_EXE_dns-server");
 const HTTP_GET: &str = env!("CARGO_BIN_EXE_http-get");
 
 /// Every demo that makes a device, with its name.
-const DEMOS: [(&str, &str); 7] = [
+const DEMOS: [(&str, &str); 8] = [
     (UDP_ECHO, "udp-echo"),
     (UDP_CLIENT, "udp-client"),
     (TCP_ECHO, "tcp-echo"),
@@ -42,6 +43,7 @@ const DEMOS: [(&str, &str); 7] = [
     (TCP_RTT, "tcp-rtt"),
     (HTTP_SERVER, "http-server"),
     (HTTP_GET, "http-get"),
+    (DNS_SERVER, "dns-server"),
 ];
 
 /// Our MAC address by default: `02:00` and the four bytes of 10.77.0.2.

@@ -30,6 +30,7 @@ const TCP_ECHO: &str = env!("CARGO_BIN_EXE_tcp-echo");
 const TCP_CLIENT: &str = env!("CARGO_BIN_EXE_tcp-client");
 const TCP_RTT: &str = env!("CARGO_BIN_EXE_tcp-rtt");
 const HTTP_SERVER: &str = env!("CARGO_BIN_EXE_http-server");
+const DNS_SERVER: &str = env!("CARGO_BIN_EXE_dns-server");
 const HTTP_GET: &str = env!("CARGO_BIN_EXE_http-get");
 
 #[test]
@@ -380,6 +381,7 @@ fn without_cap_net_admin_a_demo_says_to_use_sudo() {
         (TCP_RTT, "tcp-rtt"),
         (HTTP_SERVER, "http-server"),
         (HTTP_GET, "http-get"),
+        (DNS_SERVER, "dns-server"),
     ];
     for (program, name) in demos {
         let Some(mut command) = unprivileged(&ns, program) else {
