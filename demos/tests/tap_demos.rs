@@ -33,9 +33,10 @@ const TCP_RTT: &str = env!("CARGO_BIN_EXE_tcp-rtt");
 const HTTP_SERVER: &str = env!("CARGO_BIN_EXE_http-server");
 const DNS_SERVER: &str = env!("CARGO_BIN_EXE_dns-server");
 const HTTP_GET: &str = env!("CARGO_BIN_EXE_http-get");
+const DNS_LOOKUP: &str = env!("CARGO_BIN_EXE_dns-lookup");
 
 /// Every demo that makes a device, with its name.
-const DEMOS: [(&str, &str); 8] = [
+const DEMOS: [(&str, &str); 9] = [
     (UDP_ECHO, "udp-echo"),
     (UDP_CLIENT, "udp-client"),
     (TCP_ECHO, "tcp-echo"),
@@ -44,6 +45,7 @@ const DEMOS: [(&str, &str); 8] = [
     (HTTP_SERVER, "http-server"),
     (HTTP_GET, "http-get"),
     (DNS_SERVER, "dns-server"),
+    (DNS_LOOKUP, "dns-lookup"),
 ];
 
 /// Our MAC address by default: `02:00` and the four bytes of 10.77.0.2.

@@ -31,6 +31,7 @@ const TCP_CLIENT: &str = env!("CARGO_BIN_EXE_tcp-client");
 const TCP_RTT: &str = env!("CARGO_BIN_EXE_tcp-rtt");
 const HTTP_SERVER: &str = env!("CARGO_BIN_EXE_http-server");
 const DNS_SERVER: &str = env!("CARGO_BIN_EXE_dns-server");
+const DNS_LOOKUP: &str = env!("CARGO_BIN_EXE_dns-lookup");
 const HTTP_GET: &str = env!("CARGO_BIN_EXE_http-get");
 
 #[test]
@@ -382,6 +383,7 @@ fn without_cap_net_admin_a_demo_says_to_use_sudo() {
         (HTTP_SERVER, "http-server"),
         (HTTP_GET, "http-get"),
         (DNS_SERVER, "dns-server"),
+        (DNS_LOOKUP, "dns-lookup"),
     ];
     for (program, name) in demos {
         let Some(mut command) = unprivileged(&ns, program) else {

@@ -17,6 +17,10 @@
 //! serves (the course's `course.test`, or a zone file), and [`answer`], the rules that turn a
 //! query's bytes into the response's (rcodes, CNAMEs, negative answers, truncation).
 //!
+//! And the other side, what `dns-lookup` and `http-get` ask with: [`resolver`], a stub
+//! resolver on our UDP (and, after a truncated answer, TCP) sockets, with retries, backoff and
+//! a cache that honours TTLs.
+//!
 //! It is checked against an independent implementation, hickory-proto, in both directions
 //! (`demos/tests/dns_codec_oracle.rs`), and fuzzed (`stack/fuzz`, target `dns_message`).
 
@@ -26,6 +30,7 @@ pub mod header;
 pub mod message;
 pub mod name;
 pub mod record;
+pub mod resolver;
 pub mod tcp;
 pub mod wire;
 pub mod zone;

@@ -1,0 +1,381 @@
+//! A stub resolver: what `getaddrinfo` does when a name is not in `/etc/hosts`, on our own
+//! sockets.
+//!
+//! A stub resolver does not find answers itself: it asks one name server (the "recursive
+//! resolver" named in `/etc/resolv.conf`; here `--server`) and waits. The course's
+//! `measure_dns_lookup` times exactly this. Each lookup:
+//!
+//! 1. looks in the [`cache`] first: an answer whose TTL has not run out costs no packet at all
+//!    (the course's "~0 ms, from cache");
+//! 2. sends one query in a UDP datagram, from a fresh socket (a new ephemeral port) with a
+//!    random ID, and takes as the answer only a datagram from the server's address and port
+//!    whose ID and question match: a forged answer has to guess both (RFC 5452 9.1);
+//! 3. when no answer comes in time, sends the query again, waiting twice as long each time with
+//!    a little random jitter (the course's exponential backoff), up to a number of tries;
+//! 4. when the answer comes back truncated (the TC bit: it did not fit the 512 bytes a UDP
+//!    answer may have without EDNS), asks again over TCP, where the message has a two-byte
+//!    length in front and may be up to 65,535 bytes (RFC 1035 4.2.2, RFC 7766 5).
+//!
+//! ```text
+//!   resolver (10.77.0.2:54321)                       name server (10.77.0.1:53)
+//!     │ ── query id=0x1c2f  www.course.test A ────────────► │
+//!     │              (lost, or slow: wait 1 s)              │
+//!     │ ── query id=0x1c2f  www.course.test A ────────────► │  again, after 1 s
+//!     │ ◄──── answer id=0x1c2f  www.course.test A 10.77.0.2 │
+//! ```
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use tokio::time::{timeout_at, Instant};
+use tunstack::{Stack, TcpStream, UdpSocket};
+
+use crate::backoff_delay;
+use crate::dns::tcp::{read_framed, write_framed};
+use crate::dns::{Message, Name, RData, Rcode, Record, RecordType};
+
+pub mod cache;
+mod error;
+
+pub use cache::{Cache, Cached};
+pub use error::LookupError;
+
+/// How a lookup got its answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// Not asked at all: `localhost` is this machine (RFC 6761 6.3).
+    Local,
+    /// From the cache: no packet sent. The TTL left.
+    Cache(Duration),
+    /// Over UDP, after this many queries (more than one: the first went unanswered).
+    Udp(u32),
+    /// Over TCP, after this many UDP queries whose answer was truncated.
+    Tcp(u32),
+}
+
+impl std::fmt::Display for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Via::Local => write!(f, "never leaves the machine: localhost is this host"),
+            Via::Cache(left) => write!(f, "from the cache, TTL {} s left", left.as_secs()),
+            Via::Udp(1) => write!(f, "over UDP, 1 query"),
+            Via::Udp(n) => write!(f, "over UDP, {n} queries ({} unanswered)", n - 1),
+            Via::Tcp(n) => write!(
+                f,
+                "over TCP, after {n} UDP {} came back truncated",
+                if *n == 1 { "answer" } else { "answers" }
+            ),
+        }
+    }
+}
+
+/// One lookup's result.
+#[derive(Clone, Debug)]
+pub struct Lookup {
+    /// The name asked about.
+    pub name: Name,
+    /// The type asked for.
+    pub qtype: RecordType,
+    /// The answer's records: any CNAMEs leading to the name that has the data, then the data.
+    pub records: Vec<Record>,
+    /// How long the lookup took, from the cache or over the network.
+    pub took: Duration,
+    /// How it got the answer (the first question's, for [`Resolver::lookup_host`]).
+    pub via: Via,
+    /// Each question asked and how its answer came: one, or A and AAAA for
+    /// [`Resolver::lookup_host`].
+    pub steps: Vec<(RecordType, Via)>,
+}
+
+impl Lookup {
+    /// The addresses among the records (A and AAAA), in the order the server gave them.
+    pub fn addrs(&self) -> Vec<IpAddr> {
+        self.records
+            .iter()
+            .filter_map(|record| match record.data {
+                RData::A(addr) => Some(IpAddr::V4(addr)),
+                RData::Aaaa(addr) => Some(IpAddr::V6(addr)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// How the answers came, in words: `over UDP, 1 query`, or for two questions answered
+    /// alike `over UDP, 1 query each for A and AAAA`, or each its own way.
+    pub fn how(&self) -> String {
+        match self.steps.as_slice() {
+            [(a, first), (b, second)] if first == second => match first {
+                Via::Udp(1) => format!("over UDP, 1 query each for {a} and {b}"),
+                _ => format!("{first} (for {a} and {b})"),
+            },
+            [_] | [] => self.via.to_string(),
+            steps => steps
+                .iter()
+                .map(|(qtype, via)| format!("{qtype} {via}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+
+    /// The name the data belongs to, after any CNAMEs: `www.course.test.` for
+    /// `web.course.test`, whose CNAME points there.
+    pub fn canonical_name(&self) -> &Name {
+        self.records
+            .iter()
+            .rev()
+            .find_map(|record| match &record.data {
+                RData::Cname(target) => Some(target),
+                _ => None,
+            })
+            .unwrap_or(&self.name)
+    }
+}
+
+/// How patient a resolver is.
+#[derive(Clone, Copy, Debug)]
+pub struct Patience {
+    /// How long to wait for the first query's answer; each retry waits twice as long as the
+    /// one before, plus up to half again of random jitter.
+    pub timeout: Duration,
+    /// How many UDP queries to send before giving up.
+    pub tries: u32,
+}
+
+impl Default for Patience {
+    /// One second, then two, then four: glibc's resolver waits 5 s, twice; a shorter first
+    /// wait shows the backoff sooner.
+    fn default() -> Patience {
+        Patience {
+            timeout: Duration::from_secs(1),
+            tries: 3,
+        }
+    }
+}
+
+/// A stub resolver on `stack`, asking `server`, with a cache.
+pub struct Resolver {
+    stack: Stack,
+    server: SocketAddr,
+    patience: Patience,
+    cache: Cache,
+    rng: fastrand::Rng,
+}
+
+impl Resolver {
+    /// A resolver asking `server` (port 53 unless given) from `stack`; `seed` makes its
+    /// query IDs and jitter repeat (tests, the tour); `None` draws them fresh.
+    pub fn new(stack: &Stack, server: SocketAddr, patience: Patience, seed: Option<u64>) -> Self {
+        Resolver {
+            stack: stack.clone(),
+            server,
+            patience,
+            cache: Cache::new(),
+            rng: seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed),
+        }
+    }
+
+    /// The server it asks.
+    pub fn server(&self) -> SocketAddr {
+        self.server
+    }
+
+    /// Looks `name` up for records of type `qtype`: from the cache when it holds an answer,
+    /// otherwise from the server. NXDOMAIN and other errors are [`LookupError`]s; a name with
+    /// no record of that type gives a [`Lookup`] with no records.
+    pub async fn lookup(&mut self, name: &Name, qtype: RecordType) -> Result<Lookup, LookupError> {
+        let started = Instant::now();
+        if is_localhost(name) {
+            let records = loopback(name, qtype);
+            return finish(name, qtype, Rcode::NoError, records, started, Via::Local);
+        }
+        if let Some(cached) = self.cache.get(name, qtype, started) {
+            return finish(
+                name,
+                qtype,
+                cached.rcode,
+                cached.records,
+                started,
+                Via::Cache(cached.ttl_left),
+            );
+        }
+        let (response, via) = self.ask(name, qtype).await?;
+        self.cache.put(name, qtype, &response, Instant::now());
+        let rcode = response.header.rcode;
+        finish(name, qtype, rcode, response.answers, started, via)
+    }
+
+    /// The addresses of `name`: its A records, then its AAAA records when `ipv6` (two lookups,
+    /// as `getaddrinfo` does for AF_UNSPEC); the lookups' total time, and how the first went.
+    pub async fn lookup_host(&mut self, name: &Name, ipv6: bool) -> Result<Lookup, LookupError> {
+        let mut lookup = self.lookup(name, RecordType::A).await?;
+        if ipv6 {
+            let six = self.lookup(name, RecordType::Aaaa).await?;
+            lookup.took += six.took;
+            lookup.steps.extend(six.steps);
+            lookup.records.extend(
+                six.records
+                    .into_iter()
+                    .filter(|r| r.rtype() == RecordType::Aaaa),
+            );
+        }
+        Ok(lookup)
+    }
+
+    /// Asks the server: over UDP with retries, then over TCP when the answer was truncated.
+    async fn ask(&mut self, name: &Name, qtype: RecordType) -> Result<(Message, Via), LookupError> {
+        let id = self.rng.u16(..);
+        let query = Message::query(id, name.clone(), qtype);
+        let (response, tries) = self.ask_udp(&query).await?;
+        if !response.header.truncated {
+            return Ok((response, Via::Udp(tries)));
+        }
+        let response = self.ask_tcp(&query).await?;
+        Ok((response, Via::Tcp(tries)))
+    }
+
+    /// Sends `query` over UDP until an answer comes, waiting longer each time.
+    async fn ask_udp(&mut self, query: &Message) -> Result<(Message, u32), LookupError> {
+        let any: IpAddr = match self.server {
+            SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+            SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+        };
+        // A fresh socket, so a fresh ephemeral port, for each lookup (RFC 5452 9.2).
+        let socket = UdpSocket::bind(&self.stack, (any, 0)).await?;
+        let bytes = query.encode();
+        let mut waited = Duration::ZERO;
+        for retry in 0..self.patience.tries {
+            socket.send_to(&bytes, self.server).await?;
+            let wait = backoff_delay(self.patience.timeout, retry, &mut self.rng);
+            waited += wait;
+            if let Some(response) = self
+                .answer_on(&socket, query, Instant::now() + wait)
+                .await?
+            {
+                return Ok((response, retry + 1));
+            }
+            tracing::debug!(server = %self.server, retry, "no answer in {wait:?}: asking again");
+        }
+        Err(LookupError::TimedOut {
+            server: self.server,
+            tries: self.patience.tries,
+            waited,
+        })
+    }
+
+    /// Waits until `deadline` for the answer to `query` on `socket`, passing over datagrams
+    /// that are not it (another sender, another ID or question, not a response, not DNS).
+    async fn answer_on(
+        &self,
+        socket: &UdpSocket,
+        query: &Message,
+        deadline: Instant,
+    ) -> Result<Option<Message>, LookupError> {
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            let (len, from) = match timeout_at(deadline, socket.recv_from(&mut buf)).await {
+                Ok(received) => received?,
+                Err(_) => return Ok(None),
+            };
+            if from != self.server {
+                tracing::debug!(%from, "a datagram from someone other than the server: passed over");
+                continue;
+            }
+            match Message::parse(&buf[..len.min(buf.len())]) {
+                Ok(response) if answers(&response, query) => return Ok(Some(response)),
+                Ok(_) => tracing::debug!("an answer to another query: passed over"),
+                Err(err) => tracing::debug!("not a DNS message ({err}): passed over"),
+            }
+        }
+    }
+
+    /// Sends `query` over TCP (RFC 7766): connect, the message with its length, the answer
+    /// with its length.
+    async fn ask_tcp(&mut self, query: &Message) -> Result<Message, LookupError> {
+        let wait = self
+            .patience
+            .timeout
+            .saturating_mul(self.patience.tries.max(1));
+        let exchange = async {
+            let mut stream = TcpStream::connect(&self.stack, self.server).await?;
+            write_framed(&mut stream, &query.encode()).await?;
+            let answer = read_framed(&mut stream).await?;
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
+            answer.ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed before answering",
+                )
+            })
+        };
+        let bytes =
+            tokio::time::timeout(wait, exchange)
+                .await
+                .map_err(|_| LookupError::TimedOut {
+                    server: self.server,
+                    tries: 1,
+                    waited: wait,
+                })??;
+        let response = Message::parse(&bytes).map_err(LookupError::BadAnswer)?;
+        if !answers(&response, query) {
+            return Err(LookupError::Mismatch);
+        }
+        Ok(response)
+    }
+}
+
+/// Whether `name` is `localhost` or a name under it, which a resolver answers itself with the
+/// loopback address and never sends to a server (RFC 6761 6.3).
+fn is_localhost(name: &Name) -> bool {
+    name.labels()
+        .last()
+        .is_some_and(|label| label.eq_ignore_ascii_case(b"localhost"))
+}
+
+/// The loopback address of `qtype`'s version, as a record of `name` (the TTL is nobody's).
+fn loopback(name: &Name, qtype: RecordType) -> Vec<Record> {
+    let data = match qtype {
+        RecordType::A => RData::A(Ipv4Addr::LOCALHOST),
+        RecordType::Aaaa => RData::Aaaa(Ipv6Addr::LOCALHOST),
+        _ => return Vec::new(),
+    };
+    vec![Record {
+        name: name.clone(),
+        class: crate::dns::CLASS_IN,
+        ttl: 0,
+        data,
+    }]
+}
+
+/// Whether `response` answers `query`: a response, with the query's ID and question.
+fn answers(response: &Message, query: &Message) -> bool {
+    response.header.response
+        && response.header.id == query.header.id
+        && response.questions == query.questions
+}
+
+/// A lookup's outcome from its response code and records.
+fn finish(
+    name: &Name,
+    qtype: RecordType,
+    rcode: Rcode,
+    records: Vec<Record>,
+    started: Instant,
+    via: Via,
+) -> Result<Lookup, LookupError> {
+    match rcode {
+        Rcode::NoError => Ok(Lookup {
+            name: name.clone(),
+            qtype,
+            records,
+            took: started.elapsed(),
+            via,
+            steps: vec![(qtype, via)],
+        }),
+        Rcode::NxDomain => Err(LookupError::NoSuchName(name.clone())),
+        other => Err(LookupError::Server(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests;
