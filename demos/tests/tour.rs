@@ -31,7 +31,7 @@ fn run_tour(out: &Path) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-const CAPTURES: [&str; 10] = [
+const CAPTURES: [&str; 11] = [
     "00-arp.pcapng",
     "01-ping.pcapng",
     "02-udp.pcapng",
@@ -40,6 +40,7 @@ const CAPTURES: [&str; 10] = [
     "05-lossy-transfer.pcapng",
     "06-close.pcapng",
     "07-ipv6.pcapng",
+    "08-dns.pcapng",
     "09-tls.pcapng",
     "09-tls.keylog",
 ];
@@ -70,6 +71,12 @@ fn the_tour_repeats_byte_for_byte() {
     // The IPv6 step: ping6, then the two headers side by side.
     assert!(text_a.contains("\n  64 bytes from fd77::2: icmp_seq=2 time=20.0 ms\n"));
     assert!(text_a.contains("(an IPv4 client, its address mapped into IPv6's)"));
+    // The DNS step: a lookup over the wire, the same from the cache, an alias, NXDOMAIN.
+    assert!(text_a.contains("\n  www.course.test → 10.77.0.2 (20.0 ms)    over UDP, 1 query\n"));
+    assert!(text_a
+        .contains("\n  www.course.test → 10.77.0.2 (0.0 ms)    from the cache, TTL 55 s left\n"));
+    assert!(text_a.contains("\n      web.course.test. 60 IN CNAME www.course.test.\n"));
+    assert!(text_a.contains("nope.course.test. does not exist (NXDOMAIN)"));
     assert!(text_a
         .contains("\n    header length     20 bytes (IHL 5)                40 bytes, always\n"));
     assert!(text_a.contains(
@@ -139,6 +146,14 @@ fn the_tour_captures_pass_tshark() {
             2,
             "udp.dstport == 9001",
             2,
+        ),
+        // Three queries (www, web, nope; the second www came from the cache), one NXDOMAIN.
+        (
+            "08-dns.pcapng",
+            "dns.flags.response == 0",
+            3,
+            "dns.flags.rcode == 3 && dns.soa.mname == \"ns.course.test\"",
+            1,
         ),
         // The TLS handshake's two hellos; the request is encrypted (without the key log).
         (

@@ -6,7 +6,8 @@
 //! The first step's wire carries Ethernet frames, so it shows the link layer (MAC addresses,
 //! ARP); the others carry bare IP packets, as a TUN device does. In the last, each host has an
 //! IPv6 address beside its IPv4 one (fd77::1, fd77::2), and the same datagram crosses over each.
-//! The TLS step encrypts an HTTP GET and writes the key log that decrypts it beside its capture.
+//! The DNS step asks a name server for www.course.test before anything connects to it; the
+//! TLS step encrypts an HTTP GET and writes the key log that decrypts it beside its capture.
 //!
 //! The tour runs on tokio's paused clock with fixed seeds: time moves only when every task
 //! waits for a timer, jumping straight to the next one, so a run repeats exactly, captures
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use tunstack_demos::{encap, ladder};
 
+mod dns;
 mod ipv6;
 mod net;
 mod seeded;
@@ -26,7 +28,7 @@ mod tls;
 
 /// A walk through the course's networking story on two tunstack hosts in one process: Ethernet
 /// frames and ARP, ping, a UDP datagram, the TCP handshake, an HTTP GET, a transfer over a lossy
-/// link, the close, IPv6 beside IPv4, and HTTPS (TLS 1.3, with a key log to decrypt it).
+/// link, the close, IPv6 beside IPv4, DNS, and HTTPS (TLS 1.3, with a key log to decrypt it).
 ///
 /// Needs no root and no network: both hosts live in this process, joined by an in-memory wire.
 /// Each step writes a capture to the output folder; open it in Wireshark.
@@ -167,6 +169,10 @@ async fn tour(args: &Args) -> io::Result<()> {
     heading(7, "IPv6 beside IPv4: the same datagram over both");
     // No ladder here: it reads IPv4 and ARP only. The header table stands in for it.
     captures.push(ipv6::ipv6(dir).await?);
+    heading(8, "DNS: the name before the connection");
+    let file = dns::dns(dir).await?;
+    show_ladder(&file, 12, false);
+    captures.push(file);
     heading(9, "TLS: the handshake, then HTTP encrypted");
     let file = tls::tls(dir).await?;
     show_ladder(&file, 16, false);
