@@ -108,7 +108,7 @@ impl Pattern {
             out[done..done + n].copy_from_slice(&self.block[at..at + n]);
             done += n;
             self.pos += n as u64;
-            if self.pos % Pattern::BLOCK as u64 == 0 {
+            if self.pos.is_multiple_of(Pattern::BLOCK as u64) {
                 self.make_block(self.pos / Pattern::BLOCK as u64);
             }
         }

@@ -289,7 +289,7 @@ impl<'a> TcpOption<'a> {
 
 /// Reads the data of a SACK option: 1 to 4 blocks of two 32-bit edges.
 fn parse_sack_blocks(data: &[u8]) -> Result<SackBlocks, WireError> {
-    if data.is_empty() || data.len() % 8 != 0 || data.len() > 8 * SackBlocks::CAPACITY {
+    if data.is_empty() || !data.len().is_multiple_of(8) || data.len() > 8 * SackBlocks::CAPACITY {
         return Err(WireError::BadOption);
     }
     let mut blocks = SackBlocks::new();

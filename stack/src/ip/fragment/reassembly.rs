@@ -255,7 +255,7 @@ impl<K: Ord + Clone> Reassembler<K> {
         };
         // A fragment with no data, or (MF set) whose length is not a multiple of 8, can be no
         // part of a datagram RFC 791 describes.
-        if fragment.data.is_empty() || fragment.more && fragment.data.len() % 8 != 0 {
+        if fragment.data.is_empty() || fragment.more && !fragment.data.len().is_multiple_of(8) {
             return dropped(DropReason::Fragment);
         }
         if end > self.config.max_payload {

@@ -334,7 +334,7 @@ fn fragment(payload: &[u8], at: usize) -> Result<FragmentHeader, Verdict> {
         ident: read_u32(bytes, 4),
     };
     let data_len = payload.len() - at - FRAGMENT_HEADER_LEN;
-    if header.more_fragments && data_len % 8 != 0 {
+    if header.more_fragments && !data_len.is_multiple_of(8) {
         // "pointing to the Payload Length field of the fragment packet" (section 4.5).
         return Err(Verdict::ParameterProblem {
             code: ParamProblemCode::ErroneousHeaderField,

@@ -199,7 +199,7 @@ fn the_peers_own_probes_do_not_stop_ours() {
     let mut probes_at = Vec::new();
     let mut elapsed = Duration::ZERO;
     while elapsed < Duration::from_millis(10_500) {
-        if elapsed.as_millis() % 4000 == 0 && !elapsed.is_zero() {
+        if elapsed.as_millis().is_multiple_of(4000) && !elapsed.is_zero() {
             h.send(&Seg::to(80, Flags::ACK, theirs.wrapping_sub(1), ours));
         }
         for seg in h.recv_all() {

@@ -171,7 +171,7 @@ pub fn reassemble(
 /// whose Fragment header is `at` bytes after the fixed header and whose data is `data`.
 fn refuse(header: &FragmentHeader, at: usize, data: &[u8]) -> Option<Reassembly> {
     let offset = usize::from(header.offset);
-    if header.more_fragments && data.len() % 8 != 0 {
+    if header.more_fragments && !data.len().is_multiple_of(8) {
         // "pointing to the Payload Length field of the fragment packet" (section 4.5).
         let problem = problem(ParamProblemCode::ErroneousHeaderField, 4);
         return Some(dropped(DropReason::Fragment, Some(problem)));
