@@ -467,7 +467,10 @@ fn http_server_and_http_get_help_explain_every_option() {
     ];
     let server = [
         "--port <PORT>",
-        "[default: 80]",
+        "by default 80",
+        "--tls",
+        "--keylog <FILE>",
+        "--cert <FILE>",
         "--nagle",
         "/stats.json",
         "/bytes/N",
