@@ -9,9 +9,9 @@
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{chromium_with, installed, namespace, start_demo, TempDir, EXIT};
+use common::{chromium_with, installed, namespace, start_demo, TempDir, EXIT, READY};
 use tunstack::device::netns::NetNs;
-use tunstack_tests::{output_within, Exited, Running, TempFile};
+use tunstack_tests::{linux_tcp_listener, output_within, Exited, Running, TempFile};
 
 mod common;
 
@@ -283,4 +283,310 @@ fn headless_chromium_renders_the_journey_over_https() {
         assert!(dom.contains(text), "{text:?} missing:\n{dom}");
     }
     stop_server(demo);
+}
+
+const HTTP_GET: &str = env!("CARGO_BIN_EXE_http-get");
+
+/// What the kernel-side TLS server saw: each request's HTTP version and path.
+type Served = Vec<(String, String)>;
+
+/// A small HTTPS server on the kernel's sockets inside `ns`, on [::]:8443 (IPv4 clients too):
+/// tokio-rustls with `identity`, ALPN h2 and http/1.1, and hyper-util's `auto` server, which
+/// serves HTTP/2 or HTTP/1.1, whichever the connection speaks. It answers every path with a
+/// line naming the version and the path, serves `connections` connections one after the other,
+/// and returns what it served.
+///
+/// The kernel, not our stack, is the peer here on purpose: http-get's TCP, TLS and HTTP/2 are
+/// checked against Linux's TCP and rustls/hyper, not against our own server on our own stack.
+fn kernel_https_server(
+    ns: &NetNs,
+    identity: tunstack_demos::tls::Identity,
+    connections: usize,
+) -> std::thread::JoinHandle<Served> {
+    use std::sync::{Arc, Mutex};
+    use tunstack_demos::tls::{self, ALPN_H2, ALPN_HTTP11};
+
+    let listener = linux_tcp_listener(ns, (std::net::Ipv6Addr::UNSPECIFIED, 8443)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let config = tls::server_config(
+        tls::default_provider(),
+        identity,
+        &[ALPN_H2, ALPN_HTTP11],
+        None,
+    )
+    .unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+            let served = Arc::new(Mutex::new(Vec::new()));
+            for _ in 0..connections {
+                let accepted = tokio::time::timeout(READY + EXIT, listener.accept()).await;
+                let Ok(Ok((tcp, _))) = accepted else { break };
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    continue;
+                };
+                let served = served.clone();
+                let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+                    let version = format!("{:?}", request.version());
+                    let path = request.uri().path().to_string();
+                    let body = format!("Hello over {version} from the kernel's side: {path}\n");
+                    served.lock().unwrap().push((version, path));
+                    async move {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            http_body_util::Full::new(hyper::body::Bytes::from(body)),
+                        ))
+                    }
+                });
+                let builder = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
+                let io = hyper_util::rt::TokioIo::new(tls);
+                let _ = builder.serve_connection(io, service).await;
+            }
+            let served = served.lock().unwrap().clone();
+            served
+        })
+    })
+}
+
+/// Runs http-get with `args` inside `ns` to the end; returns its output.
+fn http_get(ns: &NetNs, args: &[&str]) -> Exited {
+    let client = start_demo(ns, HTTP_GET, args);
+    client.wait_within(EXIT + EXIT).unwrap()
+}
+
+/// Checks that `exited` printed each of `lines` as a whole line.
+fn assert_lines(exited: &Exited, lines: &[&str]) {
+    for line in lines {
+        assert!(
+            exited.stdout.iter().any(|l| l == line),
+            "{line:?} missing: {exited:#?}"
+        );
+    }
+}
+
+/// Checks the timeline: a heading with the SRTT, then each step's row in order, each with its
+/// milliseconds and round trips.
+fn assert_timeline(exited: &Exited, tls: bool) {
+    let start = exited
+        .stdout
+        .iter()
+        .position(|l| l.starts_with("The journey, step by step (SRTT "))
+        .unwrap_or_else(|| panic!("no timeline: {exited:#?}"));
+    let mut steps = vec!["TCP handshake (SYN, SYN-ACK, ACK)"];
+    if tls {
+        steps.push("TLS handshake (ClientHello … Finished)");
+    }
+    steps.extend(["request → first byte", "rest of the body", "total"]);
+    for (row, step) in exited.stdout[start + 1..].iter().zip(&steps) {
+        let rest = row
+            .strip_prefix(&format!("  {step}"))
+            .unwrap_or_else(|| panic!("{step:?} expected: {row:?} in {exited:#?}"));
+        let (ms, rest) = rest.trim_start().split_once(" ms").unwrap();
+        assert!(ms.parse::<f64>().unwrap() >= 0.0, "{row}");
+        let rtts = rest
+            .trim_start()
+            .strip_prefix("≈ ")
+            .unwrap_or_else(|| panic!("{row}"));
+        let (rtts, _) = rtts.split_once(" RTT").unwrap();
+        assert!(rtts.parse::<f64>().unwrap() >= 0.0, "{row}");
+    }
+    let tls_row = &exited.stdout[start + 2];
+    if tls {
+        assert!(tls_row.contains("TLS 1.3, TLS13_"), "{tls_row}");
+    }
+}
+
+#[test]
+fn http_get_fetches_over_tls_from_a_kernel_side_server_insecure_and_checked_and_over_http2() {
+    let Some(ns) = namespace("https-get") else {
+        return;
+    };
+    let dir = TempDir::new("https-get");
+    let names = ["10.77.0.1", "fd77::1", "localhost"].map(String::from);
+    let identity = tunstack_demos::tls::Identity::self_signed(&names).unwrap();
+    let ca = dir.path().join("server.pem");
+    std::fs::write(&ca, identity.cert_pem.as_ref().unwrap()).unwrap();
+    let ca = ca.to_str().unwrap();
+    let server = kernel_https_server(&ns, identity, 3);
+
+    // --insecure, HTTP/1.1 written by hand over TLS.
+    let exited = http_get(&ns, &["--insecure", "https://10.77.0.1:8443/hello.txt"]);
+    assert!(exited.status.success(), "{exited:#?}");
+    assert_lines(
+        &exited,
+        &[
+            "> GET /hello.txt HTTP/1.1",
+            "> Host: 10.77.0.1:8443",
+            "< HTTP/1.1 200 OK",
+            "Hello over HTTP/1.1 from the kernel's side: /hello.txt",
+            "Certificate: NOT checked (--insecure): the connection is encrypted, but to a server \
+             nobody vouched for",
+        ],
+    );
+    assert!(
+        exited
+            .stdout
+            .iter()
+            .any(|l| l.starts_with("TLS: TLS 1.3, TLS13_")
+                && l.contains(", ALPN http/1.1 (handshake ")),
+        "{exited:#?}"
+    );
+    assert_timeline(&exited, true);
+
+    // --ca with the server's own certificate, and HTTP/2 through hyper's client.
+    let exited = http_get(&ns, &["--ca", ca, "--http2", "https://10.77.0.1:8443/two"]);
+    assert!(exited.status.success(), "{exited:#?}");
+    assert_lines(
+        &exited,
+        &[
+            "> :method: GET",
+            "> :authority: 10.77.0.1:8443",
+            "> :path: /two",
+            "< HTTP/2 200 OK",
+            "Hello over HTTP/2.0 from the kernel's side: /two",
+            "Body: 49 bytes (HTTP/2 DATA frames, until END_STREAM)",
+            &format!("Certificate: checked: issued by a certificate in {ca}, and names 10.77.0.1"),
+        ],
+    );
+    assert!(
+        exited
+            .stdout
+            .iter()
+            .any(|l| l.starts_with("TLS: ") && l.contains(", ALPN h2 (")),
+        "{exited:#?}"
+    );
+    assert_timeline(&exited, true);
+
+    // Over IPv6, checked against the certificate's IPv6 address.
+    let exited = http_get(&ns, &["--ca", ca, "https://[fd77::1]:8443/six"]);
+    assert!(exited.status.success(), "{exited:#?}");
+    assert_lines(
+        &exited,
+        &["Hello over HTTP/1.1 from the kernel's side: /six"],
+    );
+    assert_timeline(&exited, true);
+
+    let served = server.join().unwrap();
+    let served: Vec<(&str, &str)> = served
+        .iter()
+        .map(|(v, p)| (v.as_str(), p.as_str()))
+        .collect();
+    assert_eq!(
+        served,
+        [
+            ("HTTP/1.1", "/hello.txt"),
+            ("HTTP/2.0", "/two"),
+            ("HTTP/1.1", "/six")
+        ]
+    );
+}
+
+#[test]
+fn http_get_refuses_a_certificate_its_ca_file_does_not_vouch_for() {
+    let Some(ns) = namespace("https-get-bad-ca") else {
+        return;
+    };
+    let dir = TempDir::new("https-get-bad-ca");
+    let names = ["10.77.0.1".to_string()];
+    let identity = tunstack_demos::tls::Identity::self_signed(&names).unwrap();
+    let stranger = tunstack_demos::tls::Identity::self_signed(&names).unwrap();
+    let ca = dir.path().join("stranger.pem");
+    std::fs::write(&ca, stranger.cert_pem.as_ref().unwrap()).unwrap();
+    let server = kernel_https_server(&ns, identity, 1);
+    let exited = http_get(
+        &ns,
+        &["--ca", ca.to_str().unwrap(), "https://10.77.0.1:8443/"],
+    );
+    assert_eq!(exited.status.code(), Some(1), "{exited:#?}");
+    assert!(
+        exited
+            .stderr
+            .contains("http-get: TLS handshake with 10.77.0.1:8443: invalid peer certificate"),
+        "{exited:#?}"
+    );
+    assert!(
+        exited
+            .stderr
+            .contains("is the server's certificate, or its issuer, in"),
+        "{exited:#?}"
+    );
+    assert!(server.join().unwrap().is_empty());
+}
+
+#[test]
+fn http_get_explains_the_tls_options_it_needs() {
+    for (args, why) in [
+        (&["https://10.77.0.1/"][..], "say whom to trust. --ca FILE"),
+        (
+            &["--http2", "http://10.77.0.1/"][..],
+            "--http2 is for https:// URLs",
+        ),
+        (
+            &["--insecure", "http://10.77.0.1/"][..],
+            "--insecure is for https:// URLs",
+        ),
+        (
+            &["--insecure", "--ca", "x.pem", "https://10.77.0.1/"][..],
+            "cannot be used with",
+        ),
+    ] {
+        let output = output_within(Command::new(HTTP_GET).args(args), EXIT).unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(why), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "not ready: {args:?}");
+    }
+}
+
+#[test]
+fn https_server_serves_a_certificate_from_pem_files_that_curl_checks() {
+    let Some(ns) = namespace("https-pem") else {
+        return;
+    };
+    if !installed("curl", "curl") {
+        return;
+    }
+    let dir = TempDir::new("https-pem");
+    let names = ["www.course.test", "10.77.0.2"].map(String::from).to_vec();
+    let made = rcgen::generate_simple_self_signed(names).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let demo = start_demo(
+        &ns,
+        HTTP_SERVER,
+        &["--tls", "--cert", cert, "--key", key, "--port", "8443"],
+    );
+    // Checked, not -k: curl trusts the file, and the certificate names the address.
+    let args = [
+        "-sS",
+        "--max-time",
+        "10",
+        "--cacert",
+        cert,
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_version} %{http_code}",
+        "https://10.77.0.2:8443/stats",
+    ];
+    let output = output_within(&mut ns.exec("curl", &args), Duration::from_secs(15)).unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "2 200");
+    demo.interrupt().unwrap();
+    let exited = demo.wait_within(EXIT).unwrap();
+    assert!(exited.status.success(), "{exited:?}");
+    assert!(
+        exited.stdout[0]
+            .starts_with("http-server ready: https://10.77.0.2:8443/ and https://[fd77::2]:8443/ "),
+        "{exited:?}"
+    );
+    assert_eq!(exited.stdout[2], format!("certificate: {cert} (key {key})"));
 }

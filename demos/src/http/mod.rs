@@ -22,4 +22,5 @@ pub mod pattern;
 pub mod response;
 pub mod stats_page;
 pub mod tap;
+pub mod timeline;
 pub mod url;
