@@ -130,15 +130,13 @@ async fn a_root_from_pem_checks_the_ip_san_and_the_issuer() {
     let err = handshake(stranger, client, ip(OURS)).await.unwrap_err();
     assert!(err.contains("invalid peer certificate"), "{err}");
 
-    // The same certificate and key, read back from PEM files, serve as well.
-    let identity = Identity::self_signed(&names()).unwrap();
+    // A certificate and key in PEM files, as rcgen (or openssl) writes them, serve as well.
+    let made = rcgen::generate_simple_self_signed(names()).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, identity.cert_pem.as_ref().unwrap()).unwrap();
-    let rcgen_key = PrivateKeyDer::from_pem_slice(b"").err();
-    assert!(rcgen_key.is_some(), "an empty file is no key");
-    std::fs::write(&key, pem_of_key(&identity.key)).unwrap();
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
     let loaded = Identity::from_pem_files(&cert, &key).unwrap();
-    assert_eq!(loaded.certs, identity.certs);
+    assert_eq!(loaded.certs, [made.cert.der().clone()]);
     let server = server_config(default_provider(), loaded, &[ALPN_HTTP11], None).unwrap();
     let client = client_config(
         default_provider(),
@@ -151,33 +149,6 @@ async fn a_root_from_pem_checks_the_ip_san_and_the_issuer() {
     let err = Trust::from_pem_file(&key).unwrap_err();
     assert!(err.contains("no certificate in it"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// A PKCS#8 key in PEM: base64 of the DER, 64 characters a line.
-fn pem_of_key(key: &PrivateKeyDer<'_>) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let der = key.secret_der();
-    let mut b64 = String::new();
-    for chunk in der.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            b64.push(if i <= chunk.len() {
-                ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    let mut pem = "-----BEGIN PRIVATE KEY-----\n".to_string();
-    for line in b64.as_bytes().chunks(64) {
-        pem.push_str(std::str::from_utf8(line).unwrap());
-        pem.push('\n');
-    }
-    pem.push_str("-----END PRIVATE KEY-----\n");
-    pem
 }
 
 /// A key log that keeps its lines in memory.
@@ -266,4 +237,36 @@ fn a_key_log_line_is_the_label_then_hex() {
         ),
         "CLIENT_TRAFFIC_SECRET_0 00ab 0ff012\n"
     );
+}
+
+/// A server that always presents `0`: here, one certificate with another's key.
+#[derive(Debug)]
+struct Presents(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for Presents {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+#[tokio::test]
+async fn insecure_still_refuses_a_server_without_the_certificates_key() {
+    let shown = Identity::self_signed(&names()).unwrap();
+    let held = Identity::self_signed(&names()).unwrap();
+    let provider = default_provider();
+    let key = provider.key_provider.load_private_key(held.key).unwrap();
+    let impostor = Arc::new(rustls::sign::CertifiedKey::new(shown.certs, key));
+    let server = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(Presents(impostor)));
+    let client = client_config(provider, Trust::Anyone, &[], None).unwrap();
+    let err = handshake(Arc::new(server), client, ip(OURS))
+        .await
+        .unwrap_err();
+    assert!(err.contains("BadSignature"), "{err}");
 }

@@ -116,7 +116,10 @@ fn layers_section(out: &mut String, visit: &Visit) {
     let request_bytes = visit.arrival.request_bytes;
     let payload = info.mss.saturating_sub(tcp_header - TCP_HEADER).max(1) as u64;
     // The segment's length, when the request came in one: the IP header's length field.
-    let one_segment = (request_bytes <= payload).then_some(tcp_header as u64 + request_bytes);
+    // Not so for a TLS connection's first request: its bytes include the ClientHello.
+    let tls_handshake = visit.tls.is_some() && visit.arrival.number == 1;
+    let one_segment =
+        (request_bytes <= payload && !tls_handshake).then_some(tcp_header as u64 + request_bytes);
     let link_head = link::box_head(&visit.link, &visit.device);
     let ip_head = ip::box_head(quad.remote.ip(), quad.local.ip(), one_segment);
     let tls_head = secure::box_head(visit.tls.as_ref(), request_bytes, visit.arrival.number);
@@ -156,6 +159,12 @@ fn sizes_summary(visit: &Visit, tcp_header: usize, payload: u64) -> String {
          {tcp_header} + {request_bytes} = {on_the_wire} bytes"
     );
     let fit = match (request_bytes <= payload, &visit.link) {
+        // The first read on a TLS connection holds the ClientHello and the client's Finished
+        // too, which came in packets of their own, a round trip apart.
+        _ if visit.tls.is_some() && visit.arrival.number == 1 => format!(
+            "These {request_bytes} bytes came in several {version} packets: your ClientHello \
+             first, then, a round trip later, your Finished and the request."
+        ),
         (true, Link::Tun) => format!("{one_packet}."),
         (true, Link::Ethernet(_)) => format!(
             "{one_packet}, in an Ethernet frame of {link_header} + {on_the_wire} = {} bytes.",

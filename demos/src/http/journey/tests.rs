@@ -256,6 +256,7 @@ fn over_https_the_page_names_the_version_suite_and_alpn() {
         "<tr><th>HTTP version</th><td>HTTP/2</td></tr>",
         "[Layer 7] HTTP/2 request, decrypted",
         "your request, encrypted (517 bytes read)",
+        "These 517 bytes came in several IPv4 packets: your ClientHello first",
     ] {
         assert!(html.contains(text), "{text:?} missing:\n{html}");
     }

@@ -43,10 +43,9 @@ use clap::Parser;
 use http_body_util::{Either, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, SERVER};
-use hyper::server::conn::{http1, http2};
+use hyper::server::conn::http1;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio_rustls::TlsAcceptor;
 use tunstack::{Stack, TcpListener, TcpStream};
 use tunstack_demos::http::journey::{self, secure, Visit};
@@ -54,7 +53,7 @@ use tunstack_demos::http::link::{Link, Networks};
 use tunstack_demos::http::pattern::{PatternBody, MAX_LEN};
 use tunstack_demos::http::stats_page;
 use tunstack_demos::http::tap::{Tap, TappedStream};
-use tunstack_demos::tls::{self, Identity, KeyLogFile, Negotiated, ALPN_H2, ALPN_HTTP11};
+use tunstack_demos::tls::{describe, Negotiated};
 use tunstack_demos::{
     exit_server, exit_with, init_logging, shutdown_signal, start_on_tun, TunOptions,
 };
@@ -124,8 +123,10 @@ struct Args {
     nagle: bool,
 }
 
+mod tls;
+
 /// The response body: a page made in memory, or the pattern of /bytes/N, made as it is sent.
-type Body = Either<Full<Bytes>, PatternBody>;
+pub type Body = Either<Full<Bytes>, PatternBody>;
 
 /// What every connection's handler shares.
 #[derive(Debug, Clone)]
@@ -145,7 +146,7 @@ async fn main() -> ExitCode {
     let net = start_on_tun("http-server", &args.tun).unwrap_or_else(|err| exit_with(&err));
     let port = args.port.unwrap_or(if args.tls { 443 } else { 80 });
     let (tls, certificate) = match args.tls {
-        true => tls_acceptor(&args, &net.stack)
+        true => tls::tls_acceptor(&args, &net.stack)
             .map(|(acceptor, about)| (Some(acceptor), Some(about)))
             .unwrap_or_else(|err| exit_with(&format!("http-server: {err}"))),
         false => (None, None),
@@ -244,45 +245,6 @@ fn print_ready(args: &Args, net: &tunstack_demos::TunStack, port: u16) {
     }
 }
 
-/// The TLS side of `--tls`: the certificate (made now, or read from --cert and --key), ALPN
-/// h2 then http/1.1, the key log. Returns the acceptor and a line about the certificate.
-fn tls_acceptor(args: &Args, stack: &Stack) -> Result<(TlsAcceptor, String), String> {
-    let (identity, about) = match (&args.cert, &args.key) {
-        (Some(cert), Some(key)) => (
-            Identity::from_pem_files(cert, key)?,
-            format!("certificate: {} (key {})", cert.display(), key.display()),
-        ),
-        _ => {
-            let mut names = vec!["www.course.test".to_string(), "localhost".to_string()];
-            names.push(stack.addr().to_string());
-            names.extend(stack.addr6().map(|addr6| addr6.to_string()));
-            let about = format!(
-                "certificate: self-signed, made now for {} (clients: curl -k, or trust it)",
-                names.join(", ")
-            );
-            (Identity::self_signed(&names)?, about)
-        }
-    };
-    let key_log: Option<Arc<dyn rustls::KeyLog>> = match &args.keylog {
-        Some(path) => Some(Arc::new(KeyLogFile::create(path).map_err(|err| {
-            format!("cannot write the key log {}: {err}", path.display())
-        })?)),
-        None => None,
-    };
-    let about = match &args.keylog {
-        Some(path) => format!(
-            "{about}\nTLS secrets go to {} (Wireshark: Edit > Preferences > Protocols > TLS > \
-             (Pre)-Master-Secret log filename; tshark -o tls.keylog_file:{})",
-            path.display(),
-            path.display()
-        ),
-        None => about,
-    };
-    let alpn = [ALPN_H2, ALPN_HTTP11];
-    let config = tls::server_config(tls::default_provider(), identity, &alpn, key_log)?;
-    Ok((TlsAcceptor::from(config), about))
-}
-
 /// Serves one connection, request after request, until the client closes it (or sends nothing
 /// for [`HEADER_READ_TIMEOUT`]). With TLS, the handshake comes first, and ALPN's choice says
 /// whether HTTP/2 or HTTP/1.1 follows.
@@ -309,39 +271,16 @@ async fn serve(
                 Ok(Err(err)) => return tracing::info!("{client}: TLS handshake: {err}"),
                 Err(_) => return tracing::info!("{client}: no TLS handshake in time"),
             };
-            let negotiated = tls::describe(stream.get_ref().1);
+            let negotiated = describe(stream.get_ref().1);
             tracing::info!("{client}: {negotiated}");
             let h2 = negotiated.is_h2();
             let service = site.service(tap, Some(negotiated));
-            serve_http(stream, h2, &http, service).await
+            tls::serve_http(stream, h2, &http, service).await
         }
     };
     match served {
         Ok(()) => tracing::info!("{client}: closed"),
         Err(err) => tracing::info!("{client}: {}", with_causes(&err)),
-    }
-}
-
-/// Serves HTTP on a TLS stream: HTTP/2 when ALPN chose `h2` (its streams run as tasks, hence
-/// the executor), HTTP/1.1 otherwise.
-async fn serve_http<I, S>(
-    io: I,
-    h2: bool,
-    http: &http1::Builder,
-    service: S,
-) -> Result<(), hyper::Error>
-where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: hyper::service::HttpService<Incoming, ResBody = Body> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    match h2 {
-        true => {
-            http2::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(io), service)
-                .await
-        }
-        false => http.serve_connection(TokioIo::new(io), service).await,
     }
 }
 
