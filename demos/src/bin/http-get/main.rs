@@ -250,6 +250,20 @@ async fn run(stack: &Stack, args: &Args, connector: Option<TlsConnector>) -> io:
             (exchange, handshake_end)
         }
     };
+    report(exchange, args, connected, handshake_end, timeline);
+    println!("My ephemeral port was: {port}");
+    Ok(())
+}
+
+/// Prints the response's body, the course's three times, and the timeline with the steps
+/// after the handshakes (which ended `handshake_end` into the journey).
+fn report(
+    exchange: Exchange,
+    args: &Args,
+    connected: Duration,
+    handshake_end: Duration,
+    mut timeline: Timeline,
+) {
     print_body(&exchange.body, args.max_body);
     println!("Body: {} bytes ({})", exchange.body.len, exchange.framing);
     let Exchange {
@@ -287,8 +301,6 @@ async fn run(stack: &Stack, args: &Args, connector: Option<TlsConnector>) -> io:
     for line in timeline.render() {
         println!("{line}");
     }
-    println!("My ephemeral port was: {port}");
-    Ok(())
 }
 
 /// The handshake, with the errors a learner meets explained.
