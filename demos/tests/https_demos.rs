@@ -9,7 +9,9 @@
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{chromium_with, installed, namespace, start_demo, TempDir, EXIT, READY};
+use common::{
+    chromium_with, complete_connections, installed, namespace, start_demo, TempDir, EXIT, READY,
+};
 use tunstack::device::netns::NetNs;
 use tunstack_tests::{linux_tcp_listener, output_within, Exited, Running, TempFile};
 
@@ -327,6 +329,9 @@ fn kernel_https_server(
             for _ in 0..connections {
                 let accepted = tokio::time::timeout(READY + EXIT, listener.accept()).await;
                 let Ok(Ok((tcp, _))) = accepted else { break };
+                // As servers do: a response written in pieces goes out without waiting for
+                // the ACK of the one before (Nagle's algorithm would hold it a round trip).
+                tcp.set_nodelay(true).unwrap();
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     continue;
                 };
@@ -440,7 +445,17 @@ fn http_get_fetches_over_tls_from_a_kernel_side_server_insecure_and_checked_and_
     assert_timeline(&exited, true);
 
     // --ca with the server's own certificate, and HTTP/2 through hyper's client.
-    let exited = http_get(&ns, &["--ca", ca, "--http2", "https://10.77.0.1:8443/two"]);
+    let capture = TempFile::new("demo-https-get-h2");
+    let path = capture.path().to_str().unwrap();
+    let args = [
+        "--capture",
+        path,
+        "--ca",
+        ca,
+        "--http2",
+        "https://10.77.0.1:8443/two",
+    ];
+    let exited = http_get(&ns, &args);
     assert!(exited.status.success(), "{exited:#?}");
     assert_lines(
         &exited,
@@ -462,6 +477,9 @@ fn http_get_fetches_over_tls_from_a_kernel_side_server_insecure_and_checked_and_
         "{exited:#?}"
     );
     assert_timeline(&exited, true);
+    // The connection closed cleanly: both FINs, nothing reset.
+    let conversations = complete_connections(&capture);
+    assert_eq!(conversations.len(), 1, "{conversations:#?}");
 
     // Over IPv6, checked against the certificate's IPv6 address.
     let exited = http_get(&ns, &["--ca", ca, "https://[fd77::1]:8443/six"]);

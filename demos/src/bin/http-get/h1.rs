@@ -88,7 +88,7 @@ where
         Framing::UntilClose => "until the server closed",
     };
 
-    close(stream, &mut chunk, args).await?;
+    close(stream, args).await?;
     Ok(Exchange {
         status: head.status,
         sent,
@@ -107,7 +107,7 @@ where
 /// A server that answered "Connection: close" may have closed its socket entirely by then: over
 /// TLS our close_notify then reaches a socket that is gone, and its kernel answers with a reset.
 /// The response is already whole, so that reset only ends the connection.
-async fn close<S>(stream: &mut S, chunk: &mut [u8], args: &Args) -> io::Result<()>
+pub async fn close<S>(stream: &mut S, args: &Args) -> io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -117,9 +117,10 @@ where
             io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
         )
     };
+    let mut chunk = [0u8; 4096];
     let closed = async {
         stream.shutdown().await?;
-        while read(stream, chunk, args).await? > 0 {}
+        while read(stream, &mut chunk, args).await? > 0 {}
         Ok(())
     };
     match closed.await {

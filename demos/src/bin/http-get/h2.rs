@@ -9,6 +9,9 @@
 //! [RFC 9113]: https://www.rfc-editor.org/rfc/rfc9113
 
 use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty};
@@ -16,7 +19,7 @@ use hyper::body::Bytes;
 use hyper::header::{ACCEPT, USER_AGENT};
 use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{timeout, Instant};
 
 use crate::{Args, Body, Exchange};
@@ -33,8 +36,9 @@ pub async fn fetch<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let lent = Lent::new(stream);
     let (mut sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(lent.clone()))
             .await
             .map_err(|err| http2_error("HTTP/2 connection preface", &err))?;
     let driver = tokio::spawn(connection);
@@ -78,13 +82,18 @@ where
     }
     let total = started.elapsed();
     let srtt_at_end = srtt();
-    // No more requests: dropping the sender lets the connection task close the connection
-    // (GOAWAY, then close_notify and our FIN).
+    // No more requests: dropping the sender lets the connection task end (with a GOAWAY).
     drop(sender);
     match within(args, driver).await? {
         Ok(Ok(())) => {}
         Ok(Err(err)) => tracing::info!("{}", http2_error("closing", &err)),
         Err(err) => tracing::info!("the HTTP/2 connection task: {err}"),
+    }
+    // hyper is done with the stream but closes nothing below HTTP/2: close it as h1 does
+    // (close_notify and our FIN, then the server's until its FIN), so that the server's last
+    // records do not reach a socket nobody reads, which would answer them with a reset.
+    if let Some(mut stream) = lent.take_back() {
+        crate::h1::close(&mut stream, args).await?;
     }
     Ok(Exchange {
         status,
@@ -96,6 +105,64 @@ where
         body,
         framing: "HTTP/2 DATA frames, until END_STREAM",
     })
+}
+
+/// A stream lent to hyper's connection task, which owns its IO and drops it when done: the
+/// stream itself stays here, to be taken back and closed properly.
+struct Lent<S>(Arc<Mutex<Option<S>>>);
+
+impl<S> Clone for Lent<S> {
+    fn clone(&self) -> Self {
+        Lent(self.0.clone())
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Lent<S> {
+    fn new(stream: S) -> Lent<S> {
+        Lent(Arc::new(Mutex::new(Some(stream))))
+    }
+
+    /// The stream, once hyper no longer uses it (`None` if it was taken already).
+    fn take_back(&self) -> Option<S> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    /// Runs `f` on the stream; an error once it has been taken back.
+    fn with<T>(&self, f: impl FnOnce(Pin<&mut S>) -> Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        let mut stream = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match stream.as_mut() {
+            Some(stream) => f(Pin::new(stream)),
+            None => Poll::Ready(Err(io::Error::from(io::ErrorKind::NotConnected))),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Lent<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.with(|stream| stream.poll_read(cx, buf))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Lent<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.with(|stream| stream.poll_write(cx, buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.with(|stream| stream.poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.with(|stream| stream.poll_shutdown(cx))
+    }
 }
 
 /// `future`, or a timeout error after --timeout.
