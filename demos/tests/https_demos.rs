@@ -394,10 +394,14 @@ fn assert_timeline(exited: &Exited, tls: bool) {
             .unwrap_or_else(|| panic!("{step:?} expected: {row:?} in {exited:#?}"));
         let (ms, rest) = rest.trim_start().split_once(" ms").unwrap();
         assert!(ms.parse::<f64>().unwrap() >= 0.0, "{row}");
-        let rtts = rest
-            .trim_start()
-            .strip_prefix("≈ ")
-            .unwrap_or_else(|| panic!("{row}"));
+        // A handshake whose SYN went again has no RTT sample yet (Karn's algorithm: a
+        // retransmitted segment's ACK times nothing), so its row may have no round trips; the
+        // rows after the data exchange always have them.
+        let rest = rest.trim_start();
+        if *step == steps[0] && rest.starts_with("? RTT") {
+            continue;
+        }
+        let rtts = rest.strip_prefix("≈ ").unwrap_or_else(|| panic!("{row}"));
         let (rtts, _) = rtts.split_once(" RTT").unwrap();
         assert!(rtts.parse::<f64>().unwrap() >= 0.0, "{row}");
     }
