@@ -34,6 +34,7 @@ pub mod http;
 mod impair;
 pub mod ladder;
 mod options;
+pub mod tls;
 
 pub use impair::{parse_percent, parse_rate, parse_time, ImpairDirection, ImpairOptions};
 pub use options::{

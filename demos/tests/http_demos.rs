@@ -361,6 +361,24 @@ fn http_get_fetches_files_from_pythons_http_server() {
             "{line:?} missing: {exited:#?}"
         );
     }
+    // The timeline: over plain HTTP, no TLS row between TCP's handshake and the request.
+    let rows: Vec<&str> = exited
+        .stdout
+        .iter()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter(|l| l.contains(" ms "))
+        .map(|l| l.split("  ").next().unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "TCP handshake (SYN, SYN-ACK, ACK)",
+            "request → first byte",
+            "rest of the body",
+            "total"
+        ],
+        "{exited:#?}"
+    );
     let connect = millis_after(&exited, "Time to connect (the handshake): ");
     let first_byte = millis_after(&exited, "Time to first byte: ");
     let total = millis_after(&exited, "Total time: ");
@@ -384,7 +402,11 @@ fn http_get_fetches_files_from_pythons_http_server() {
     let body_lines: Vec<&str> = exited
         .stdout
         .iter()
-        .filter(|l| l.len() == 63 && l.as_bytes()[10] == b' ')
+        .filter(|l| {
+            l.len() == 63
+                && l.as_bytes()[10] == b' '
+                && l.as_bytes()[..10].iter().all(u8::is_ascii_digit)
+        })
         .map(String::as_str)
         .collect();
     assert_eq!(
@@ -426,7 +448,8 @@ fn http_get_fetches_files_from_pythons_http_server() {
 #[test]
 fn http_get_explains_urls_it_cannot_fetch() {
     for (url, why) in [
-        ("https://10.77.0.1/", "https needs TLS"),
+        ("https://10.77.0.1/", "say whom to trust"),
+        ("ftp://10.77.0.1/", "only http:// and https://"),
         ("http://example.com/", "this demo does no DNS lookups"),
         ("http://10.77.0.1:http/", "not a port"),
     ] {
@@ -467,7 +490,10 @@ fn http_server_and_http_get_help_explain_every_option() {
     ];
     let server = [
         "--port <PORT>",
-        "[default: 80]",
+        "by default 80",
+        "--tls",
+        "--keylog <FILE>",
+        "--cert <FILE>",
         "--nagle",
         "/stats.json",
         "/bytes/N",

@@ -45,6 +45,7 @@ th, td { border: 1px solid #bbb; padding: 0.2em 0.6em; text-align: left; vertica
 td.num { text-align: right; }
 .layer { border: 2px solid #888; border-radius: 4px; padding: 0.3em 0.8em; margin: 0.5em 0; }
 .layer h3 { margin: 0.1em 0; font-size: 1em; }
+.layer.tls { border-style: dashed; }
 .link { background: #f4f4f4; } .ip { background: #e8f0fe; } .tcp { background: #e6f4ea; }
 .http { background: #fef7e0; }
 .note { color: #555; font-size: 0.9em; }

@@ -1,5 +1,5 @@
-//! [`HttpUrl`]: an `http://` URL with a numeric host, IPv4 or IPv6, split into what a request
-//! needs.
+//! [`HttpUrl`]: an `http://` or `https://` URL with a numeric host, IPv4 or IPv6, split into
+//! what a request needs.
 //!
 //! The course's "what happens when you type a URL" starts with DNS turning a name into an
 //! address. This demo has no DNS, so the host is already an address:
@@ -9,8 +9,10 @@
 //!   ───── ───────── ──── ──────────────────────── ────
 //!   scheme  host    port  request target            fragment: stays in the browser,
 //!   (http:  (no DNS (80    (path and query: goes     never sent
-//!   no TLS) here)   if     into the request line)
-//!                   none)
+//!   no TLS; here)   if     into the request line)
+//!   https:          none;
+//!   TLS)            https:
+//!                   443)
 //! ```
 //!
 //! An IPv6 host goes in brackets, so that the colons inside it are not taken for the one
@@ -37,25 +39,61 @@ use std::str::FromStr;
 /// let url: HttpUrl = "http://[fd77::1]:8000/".parse().unwrap();
 /// assert_eq!(url.addr.to_string(), "[fd77::1]:8000");
 /// assert_eq!(url.host_header(), "[fd77::1]:8000");
+///
+/// let url: HttpUrl = "https://10.77.0.1/x".parse().unwrap();
+/// assert_eq!(url.addr.to_string(), "10.77.0.1:443");
+/// assert_eq!(url.host_header(), "10.77.0.1");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
-    /// The server's address and port (80 unless the URL names one).
+    /// `http` or `https`.
+    pub scheme: Scheme,
+    /// The server's address and port (the scheme's default, 80 or 443, unless the URL names
+    /// one).
     pub addr: SocketAddr,
     /// The request target: the path and query, at least `/`.
     pub target: String,
 }
 
+/// A URL's scheme: how to talk to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// HTTP straight on TCP.
+    Http,
+    /// HTTP inside TLS, on TCP ([RFC 9110 section 4.2.2]).
+    ///
+    /// [RFC 9110 section 4.2.2]: https://www.rfc-editor.org/rfc/rfc9110#section-4.2.2
+    Https,
+}
+
+impl Scheme {
+    /// `http` or `https`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+
+    /// The port when the URL names none: 80 for http, 443 for https.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+}
+
 impl HttpUrl {
-    /// The `Host` header's value: the address (an IPv6 one in brackets), and the port unless
-    /// it is 80.
+    /// The `Host` header's value (HTTP/2's `:authority`): the address (an IPv6 one in
+    /// brackets), and the port unless it is the scheme's default.
     pub fn host_header(&self) -> String {
         let host = match self.addr.ip() {
             IpAddr::V4(ip) => ip.to_string(),
             IpAddr::V6(ip) => format!("[{ip}]"),
         };
         match self.addr.port() {
-            80 => host,
+            port if port == self.scheme.default_port() => host,
             port => format!("{host}:{port}"),
         }
     }
@@ -63,7 +101,13 @@ impl HttpUrl {
 
 impl fmt::Display for HttpUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}{}", self.host_header(), self.target)
+        write!(
+            f,
+            "{}://{}{}",
+            self.scheme.name(),
+            self.host_header(),
+            self.target
+        )
     }
 }
 
@@ -74,19 +118,18 @@ impl FromStr for HttpUrl {
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| format!("`{url}` is not a URL like http://10.77.0.1:8000/"))?;
-        if scheme.eq_ignore_ascii_case("https") {
-            return Err(format!(
-                "`{url}`: https needs TLS, which this demo does not speak; use http://"
-            ));
-        }
-        if !scheme.eq_ignore_ascii_case("http") {
-            return Err(format!("`{url}`: only http:// URLs"));
-        }
+        let scheme = if scheme.eq_ignore_ascii_case("http") {
+            Scheme::Http
+        } else if scheme.eq_ignore_ascii_case("https") {
+            Scheme::Https
+        } else {
+            return Err(format!("`{url}`: only http:// and https:// URLs"));
+        };
         // The authority ends where the path, the query or the fragment begins.
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, rest) = rest.split_at(end);
         let rest = rest.split('#').next().unwrap_or("");
-        let (ip, port) = host_and_port(url, authority)?;
+        let (ip, port) = host_and_port(url, authority, scheme.default_port())?;
         if rest.chars().any(|c| c.is_ascii_control() || c == ' ') {
             return Err(format!(
                 "`{url}`: a URL has no spaces or control characters (write a space as %20)"
@@ -98,6 +141,7 @@ impl FromStr for HttpUrl {
             Some(_) => rest.to_string(),
         };
         Ok(HttpUrl {
+            scheme,
             addr: SocketAddr::new(ip, port),
             target,
         })
@@ -105,7 +149,7 @@ impl FromStr for HttpUrl {
 }
 
 /// Reads the URL's authority: `10.77.0.1`, `10.77.0.1:8000`, `[fd77::1]` or `[fd77::1]:8000`.
-fn host_and_port(url: &str, authority: &str) -> Result<(IpAddr, u16), String> {
+fn host_and_port(url: &str, authority: &str, default: u16) -> Result<(IpAddr, u16), String> {
     let (ip, port) = if let Some(inside) = authority.strip_prefix('[') {
         let (host, after) = inside.split_once(']').ok_or_else(|| {
             format!("`{url}`: a `[` without its `]`: an IPv6 host is written [fd77::1]")
@@ -139,7 +183,7 @@ fn host_and_port(url: &str, authority: &str) -> Result<(IpAddr, u16), String> {
         (IpAddr::V4(ip), port)
     };
     let port = match port {
-        None => 80,
+        None => default,
         Some(port) => port
             .parse::<u16>()
             .ok()
@@ -191,8 +235,8 @@ mod tests {
     fn what_it_refuses_and_why() {
         for (url, why) in [
             ("10.77.0.1/", "is not a URL"),
-            ("https://10.77.0.1/", "TLS"),
-            ("ftp://10.77.0.1/", "only http://"),
+            ("ftp://10.77.0.1/", "only http:// and https://"),
+            ("https://example.com/", "no DNS"),
             ("http://example.com/", "no DNS"),
             ("http://user@10.77.0.1/", "numeric address"),
             ("http://fd77::1/", "goes in brackets"),
@@ -216,5 +260,22 @@ mod tests {
         assert_eq!(url.to_string(), "http://10.77.0.1:8000/x?y");
         let url: HttpUrl = "http://[fd77::2]/".parse().unwrap();
         assert_eq!(url.to_string(), "http://[fd77::2]/");
+        let url: HttpUrl = "HTTPS://10.77.0.1:443/a".parse().unwrap();
+        assert_eq!(url.to_string(), "https://10.77.0.1/a");
+        let url: HttpUrl = "https://[fd77::1]:8443".parse().unwrap();
+        assert_eq!(url.to_string(), "https://[fd77::1]:8443/");
+    }
+
+    #[test]
+    fn https_defaults_to_port_443_and_keeps_other_ports() {
+        let url: HttpUrl = "https://10.77.0.1/x".parse().unwrap();
+        assert_eq!(url.scheme, Scheme::Https);
+        assert_eq!(url.addr.port(), 443);
+        assert_eq!(url.host_header(), "10.77.0.1");
+        let url: HttpUrl = "https://10.77.0.1:80/".parse().unwrap();
+        assert_eq!(url.host_header(), "10.77.0.1:80");
+        let url: HttpUrl = "http://10.77.0.1:443/".parse().unwrap();
+        assert_eq!(url.scheme, Scheme::Http);
+        assert_eq!(url.host_header(), "10.77.0.1:443");
     }
 }

@@ -179,8 +179,14 @@ pub fn installed(program: &str, package: &str) -> bool {
 /// The Chromium command: headless, no sandbox (we are root), no GPU, no QUIC, no first-run or
 /// background traffic, a fresh profile; inside `ns`, where the only other host is our stack.
 pub fn chromium(ns: &NetNs, profile: &Path, url: &str) -> Command {
+    chromium_with(ns, profile, url, &[])
+}
+
+/// [`chromium`] with `extra` options before the URL, e.g. `--ignore-certificate-errors` for a
+/// server with a self-signed certificate.
+pub fn chromium_with(ns: &NetNs, profile: &Path, url: &str, extra: &[&str]) -> Command {
     let profile = format!("--user-data-dir={}", profile.display());
-    let args = [
+    let mut args = vec![
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -191,8 +197,9 @@ pub fn chromium(ns: &NetNs, profile: &Path, url: &str) -> Command {
         "--disable-sync",
         &profile,
         "--dump-dom",
-        url,
     ];
+    args.extend_from_slice(extra);
+    args.push(url);
     ns.exec("chromium", &args)
 }
 

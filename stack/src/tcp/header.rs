@@ -874,7 +874,7 @@ mod tests {
         #[test]
         fn emit_then_parse_round_trips(repr in arb_repr(), fill in any::<u8>()) {
             let bytes = emit_with(&repr, &vec![fill; repr.payload_len]);
-            prop_assert!(repr.header_len() <= 60 && repr.header_len() % 4 == 0);
+            prop_assert!(repr.header_len() <= 60 && repr.header_len().is_multiple_of(4));
             let packet = Packet::new_checked(&bytes[..]).unwrap();
             let mut expected = repr;
             expected.sack_blocks.truncate(repr.sack_blocks_sent());

@@ -6,7 +6,9 @@
 //! IPv4 or IPv6, TCP, HTTP), and what TCP knew about the connection at that moment (its RTT
 //! estimate, congestion window and retransmissions). The link's box is [`super::link`]'s:
 //! nothing on a TUN device, the Ethernet header with both MAC addresses on a TAP device; the
-//! IP box is [`super::ip`]'s: the IPv4 or the IPv6 header, whichever the visitor's packets had.
+//! IP box is [`super::ip`]'s: the IPv4 or the IPv6 header, whichever the visitor's packets had;
+//! the TLS box, between TCP and HTTP, is [`secure`]'s: the records that carried the request over
+//! https, or "none" over plain HTTP.
 
 use std::fmt::Write;
 
@@ -16,6 +18,10 @@ use super::html::{escape, ms, page as html_page};
 use super::ip;
 use super::link::{self, Link, ETHERNET_HEADER};
 use super::tap::Arrival;
+use crate::tls::Negotiated;
+
+pub mod secure;
+
 /// The TCP header without options (RFC 9293 3.1).
 pub const TCP_HEADER: usize = 20;
 /// The timestamp option as Linux sends it on every segment once both sides agreed on
@@ -35,6 +41,10 @@ pub struct Visit {
     pub device: String,
     /// What wrapped the request's packets on that device: nothing (TUN), or Ethernet (TAP).
     pub link: Link,
+    /// What the connection's TLS handshake negotiated; `None` for plain HTTP.
+    pub tls: Option<Negotiated>,
+    /// The HTTP version that served the request, e.g. `HTTP/2` ([`secure::http_version_name`]).
+    pub http_version: String,
 }
 
 /// The TCP header size of the peer's data segments on this connection: with timestamps on
@@ -56,6 +66,7 @@ pub fn page(visit: &Visit) -> String {
     );
     tuple_section(&mut body, visit);
     layers_section(&mut body, visit);
+    secure::section(&mut body, visit.tls.as_ref(), &visit.http_version);
     tcp_section(&mut body, &visit.arrival.info);
     links_section(&mut body);
     html_page("What your request went through", &body)
@@ -73,13 +84,17 @@ fn tuple_section(out: &mut String, visit: &Visit) {
          <tr><th>our address:port</th><td><code>{}</code></td></tr>\n</table>\n\
          <p>In one line: <code>TCP {} &rarr; {}</code>. Your port, {}, is ephemeral: your \
          system picked it for this connection. This is request {number} on the connection; \
-         HTTP/1.1 keeps it open (keep-alive), so a reload usually comes back on the same \
+         {} keeps it open (keep-alive), so a reload usually comes back on the same \
          5-tuple as request {}.</p>",
         quad.remote,
         quad.local,
         quad.remote,
         quad.local,
         quad.remote.port(),
+        match visit.http_version.as_str() {
+            "HTTP/2" => "HTTP/2 carries every request on one connection and",
+            version => version,
+        },
         number + 1,
     );
 }
@@ -101,9 +116,18 @@ fn layers_section(out: &mut String, visit: &Visit) {
     let request_bytes = visit.arrival.request_bytes;
     let payload = info.mss.saturating_sub(tcp_header - TCP_HEADER).max(1) as u64;
     // The segment's length, when the request came in one: the IP header's length field.
-    let one_segment = (request_bytes <= payload).then_some(tcp_header as u64 + request_bytes);
+    // Not so for a TLS connection's first request: its bytes include the ClientHello.
+    let tls_handshake = visit.tls.is_some() && visit.arrival.number == 1;
+    let one_segment =
+        (request_bytes <= payload && !tls_handshake).then_some(tcp_header as u64 + request_bytes);
     let link_head = link::box_head(&visit.link, &visit.device);
     let ip_head = ip::box_head(quad.remote.ip(), quad.local.ip(), one_segment);
+    let tls_head = secure::box_head(visit.tls.as_ref(), request_bytes, visit.arrival.number);
+    // Over TLS the tap counted encrypted records: the HTTP request's own size is not known here.
+    let http_head = match visit.tls {
+        Some(_) => format!("{} request, decrypted", visit.http_version),
+        None => format!("HTTP request: {request_bytes} bytes"),
+    };
     let _ = writeln!(
         out,
         "<h2>On the way in, layer by layer</h2>\n\
@@ -111,8 +135,8 @@ fn layers_section(out: &mut String, visit: &Visit) {
          <div class=\"layer ip\">{ip_head}\
          <div class=\"layer tcp\"><h3>[Layer 4] TCP segment, port {} &rarr; {}: TCP header \
          {tcp_header} bytes</h3>\n<p class=\"note\">{options}</p>\n\
-         <div class=\"layer http\"><h3>[Layer 7] HTTP request: {request_bytes} bytes</h3>\n\
-         <pre>{}</pre>\n</div></div></div></div>",
+         {tls_head}<div class=\"layer http\"><h3>[Layer 7] {http_head}</h3>\n\
+         <pre>{}</pre>\n</div></div></div></div></div>",
         quad.remote.port(),
         quad.local.port(),
         request_text(visit),
@@ -135,6 +159,12 @@ fn sizes_summary(visit: &Visit, tcp_header: usize, payload: u64) -> String {
          {tcp_header} + {request_bytes} = {on_the_wire} bytes"
     );
     let fit = match (request_bytes <= payload, &visit.link) {
+        // The first read on a TLS connection holds the ClientHello and the client's Finished
+        // too, which came in packets of their own, a round trip apart.
+        _ if visit.tls.is_some() && visit.arrival.number == 1 => format!(
+            "These {request_bytes} bytes came in several {version} packets: your ClientHello \
+             first, then, a round trip later, your Finished and the request."
+        ),
         (true, Link::Tun) => format!("{one_packet}."),
         (true, Link::Ethernet(_)) => format!(
             "{one_packet}, in an Ethernet frame of {link_header} + {on_the_wire} = {} bytes.",
@@ -163,11 +193,16 @@ fn sizes_summary(visit: &Visit, tcp_header: usize, payload: u64) -> String {
             ),
         ),
     };
+    let tls_row = secure::table_row(visit.tls.as_ref(), request_bytes);
+    let http_carried = match visit.tls {
+        Some(_) => format!("the {} request, once TLS decrypted it", visit.http_version),
+        None => format!("request: {request_bytes} bytes"),
+    };
     format!(
         "<table>\n<tr><th>layer</th><th>header</th><th>what it carried</th></tr>\n\
          {ethernet_row}<tr><td>{version}</td><td class=\"num\">{ip_header} bytes</td><td>the TCP segment</td></tr>\n\
          <tr><td>TCP</td><td class=\"num\">{tcp_header} bytes</td><td>your request's bytes</td></tr>\n\
-         <tr><td>HTTP</td><td class=\"num\">&mdash;</td><td>request: {request_bytes} bytes</td></tr>\n\
+         {tls_row}<tr><td>HTTP</td><td class=\"num\">&mdash;</td><td>{http_carried}</td></tr>\n\
          </table>\n<p>{fit} Going up, each layer checked its header, removed it and handed the \
          rest to the layer above: {ethernet_step}{version} by the {} (6 is TCP), TCP by the port \
          ({}), and the HTTP server read what remained.</p>",

@@ -40,6 +40,8 @@ fn visit(timestamps: bool, request_bytes: u64) -> Visit {
         headers: vec![("user-agent".into(), "<script>".into())],
         device: "tun0".into(),
         link: Link::Tun,
+        tls: None,
+        http_version: "HTTP/1.1".into(),
     }
 }
 
@@ -214,4 +216,52 @@ fn on_tap_over_ipv6_the_frame_carries_0x86dd_and_neighbour_discovery_found_us() 
     ] {
         assert!(html.contains(text), "{text:?} missing:\n{html}");
     }
+}
+
+#[test]
+fn over_plain_http_the_tls_box_says_none() {
+    let html = page(&visit(true, 77));
+    for text in [
+        "TLS: none: plain HTTP",
+        "<tr><td>TLS</td><td class=\"num\">&mdash;</td><td>none: plain HTTP</td></tr>",
+        "<tr><th>HTTP version</th><td>HTTP/1.1</td></tr>",
+        "HTTP request: 77 bytes",
+    ] {
+        assert!(html.contains(text), "{text:?} missing:\n{html}");
+    }
+    // The TLS box sits inside TCP's, and HTTP's inside it.
+    let tcp = html.find("class=\"layer tcp\"").unwrap();
+    let tls = html.find("class=\"layer tls none\"").unwrap();
+    let http = html.find("class=\"layer http\"").unwrap();
+    assert!(tcp < tls && tls < http, "{html}");
+}
+
+#[test]
+fn over_https_the_page_names_the_version_suite_and_alpn() {
+    let mut visit = visit(true, 517);
+    visit.tls = Some(crate::tls::Negotiated {
+        version: "TLS 1.3".into(),
+        cipher_suite: "TLS13_AES_128_GCM_SHA256".into(),
+        alpn: Some("h2".into()),
+    });
+    visit.http_version = "HTTP/2".into();
+    let html = page(&visit);
+    for text in [
+        "[TLS] TLS 1.3 records: 517 bytes (with the end of the handshake",
+        "encrypted with TLS13_AES_128_GCM_SHA256",
+        "ALPN chose <code>h2</code>",
+        "<tr><th>TLS version</th><td>TLS 1.3</td></tr>",
+        "<tr><th>cipher suite</th><td><code>TLS13_AES_128_GCM_SHA256</code></td></tr>",
+        "<tr><th>ALPN protocol</th><td><code>h2</code></td></tr>",
+        "<tr><th>HTTP version</th><td>HTTP/2</td></tr>",
+        "[Layer 7] HTTP/2 request, decrypted",
+        "your request, encrypted (517 bytes read)",
+        "These 517 bytes came in several IPv4 packets: your ClientHello first",
+    ] {
+        assert!(html.contains(text), "{text:?} missing:\n{html}");
+    }
+    assert!(!html.contains("none: plain HTTP"), "{html}");
+    // A later request on the connection carries no handshake.
+    visit.arrival.number = 2;
+    assert!(!page(&visit).contains("with the end of the handshake"));
 }

@@ -45,7 +45,7 @@ fn the_plan_cuts_multiples_of_8_within_the_mtu() {
                 let last = i + 1 == pieces.len();
                 assert_eq!(piece.offset, next, "mtu {mtu} len {len}");
                 assert!(fragment_len(piece) <= mtu);
-                assert!(piece.len > 0 && (last || piece.len % 8 == 0));
+                assert!(piece.len > 0 && (last || piece.len.is_multiple_of(8)));
                 assert_eq!(piece.more, !last);
                 next += piece.len;
             }

@@ -15,13 +15,25 @@
 //! curl -6 'http://[fd77::2]/'        # the same over IPv6: the page shows the IPv6 header
 //! curl http://10.77.0.2/stats        # every layer's counters and every TCP connection
 //! curl -o /dev/null http://10.77.0.2/bytes/100000000   # 100 MB, made as they are sent
+//!
+//! sudo http-server --tls --keylog /tmp/keys.log --capture /tmp/https.pcapng   # HTTPS on 443
+//! curl -k --http2 https://10.77.0.2/   # TLS 1.3, ALPN h2: the page names both
+//! tshark -r /tmp/https.pcapng -o tls.keylog_file:/tmp/keys.log -Y http2   # decrypted
 //! ```
+//!
+//! With `--tls` it speaks HTTPS: TLS 1.3 (rustls, through tokio-rustls, on our `TcpStream`)
+//! with a self-signed certificate made at start for `www.course.test`, `localhost` and our
+//! addresses (or `--cert`/`--key` PEM files), and ALPN: HTTP/2 (hyper's) when the client
+//! offers `h2`, HTTP/1.1 otherwise. Without `--tls` it is HTTP/1.1 only. `--keylog FILE` writes
+//! the session secrets for Wireshark: Edit → Preferences → Protocols → TLS →
+//! "(Pre)-Master-Secret log filename", or tshark's `-o tls.keylog_file:FILE`.
 //!
 //! Every connection is served by its own task, and HTTP/1.1 keeps it open between requests
 //! (keep-alive): a browser's second request comes on the same 5-tuple, and the page says so.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -34,12 +46,14 @@ use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_T
 use hyper::server::conn::http1;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio_rustls::TlsAcceptor;
 use tunstack::{Stack, TcpListener, TcpStream};
-use tunstack_demos::http::journey::{self, Visit};
+use tunstack_demos::http::journey::{self, secure, Visit};
 use tunstack_demos::http::link::{Link, Networks};
 use tunstack_demos::http::pattern::{PatternBody, MAX_LEN};
 use tunstack_demos::http::stats_page;
 use tunstack_demos::http::tap::{Tap, TappedStream};
+use tunstack_demos::tls::{describe, Negotiated};
 use tunstack_demos::{
     exit_server, exit_with, init_logging, shutdown_signal, start_on_tun, TunOptions,
 };
@@ -56,7 +70,8 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// header, IPv4 or IPv6, the connection's RTT estimate,
 /// congestion window and retransmissions), /stats and /stats.json (every layer's counters, every
 /// TCP connection), /bytes/N (N bytes, up to 1 GiB, made as they are sent). Needs CAP_NET_ADMIN
-/// (run it with sudo). Answers ping too.
+/// (run it with sudo). Answers ping too. With --tls: HTTPS (TLS 1.3; HTTP/2 or HTTP/1.1 by ALPN),
+/// on port 443.
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -64,15 +79,40 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
                   curl -6 'http://[fd77::2]/'   (over IPv6: the page shows the IPv6 header)\n     \
                   curl http://10.77.0.2/stats.json\n     \
                   curl -o /dev/null http://10.77.0.2/bytes/100000000\n     \
-                  wrk -c32 -d3s http://10.77.0.2/bytes/1000   (load, over kept-alive connections)"
+                  wrk -c32 -d3s http://10.77.0.2/bytes/1000   (load, over kept-alive connections)\n\
+                  With --tls: curl -k --http2 https://10.77.0.2/   (-k: the certificate is \
+                  self-signed)\n     \
+                  With --keylog FILE, Wireshark decrypts a capture: Edit > Preferences > \
+                  Protocols > TLS > (Pre)-Master-Secret log filename; tshark: -o \
+                  tls.keylog_file:FILE"
 )]
 struct Args {
     #[command(flatten)]
     tun: TunOptions,
 
-    /// The TCP port to serve (80 is HTTP's).
-    #[arg(long, default_value_t = 80)]
-    port: u16,
+    /// The TCP port to serve: by default 80 (HTTP's), or 443 with --tls (HTTPS's).
+    #[arg(long)]
+    port: Option<u16>,
+
+    /// Serve HTTPS: TLS 1.3 (or 1.2) with a certificate made now for www.course.test,
+    /// localhost and our addresses (self-signed: `curl -k`), or --cert and --key; ALPN picks
+    /// HTTP/2 (h2) or HTTP/1.1.
+    #[arg(long)]
+    tls: bool,
+
+    /// The certificate chain to serve with --tls, a PEM file (with --key).
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "key"])]
+    cert: Option<PathBuf>,
+
+    /// The certificate's private key, a PEM file (with --cert).
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "cert"])]
+    key: Option<PathBuf>,
+
+    /// With --tls, write every connection's TLS secrets to FILE (NSS key log format), so that
+    /// Wireshark decrypts a capture: Edit > Preferences > Protocols > TLS > (Pre)-Master-Secret
+    /// log filename; tshark: -o tls.keylog_file:FILE.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    keylog: Option<PathBuf>,
 
     /// Leave Nagle's algorithm on (the stack's default). The server turns it off, as most HTTP
     /// servers do: with it on, a response written in several small pieces sends each piece
@@ -83,8 +123,10 @@ struct Args {
     nagle: bool,
 }
 
+mod tls;
+
 /// The response body: a page made in memory, or the pattern of /bytes/N, made as it is sent.
-type Body = Either<Full<Bytes>, PatternBody>;
+pub type Body = Either<Full<Bytes>, PatternBody>;
 
 /// What every connection's handler shares.
 #[derive(Debug, Clone)]
@@ -102,36 +144,25 @@ async fn main() -> ExitCode {
     init_logging();
     let args = Args::parse();
     let net = start_on_tun("http-server", &args.tun).unwrap_or_else(|err| exit_with(&err));
-    let listener = TcpListener::bind(&net.stack, (net.any_addr(), args.port))
+    let port = args.port.unwrap_or(if args.tls { 443 } else { 80 });
+    let (tls, certificate) = match args.tls {
+        true => tls::tls_acceptor(&args, &net.stack)
+            .map(|(acceptor, about)| (Some(acceptor), Some(about)))
+            .unwrap_or_else(|err| exit_with(&format!("http-server: {err}"))),
+        false => (None, None),
+    };
+    let listener = TcpListener::bind(&net.stack, (net.any_addr(), port))
         .await
-        .unwrap_or_else(|err| {
-            exit_with(&format!("http-server: listen on port {}: {err}", args.port))
-        });
+        .unwrap_or_else(|err| exit_with(&format!("http-server: listen on port {port}: {err}")));
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     // On TAP our IPv6 addresses are usable once duplicate address detection passes (1 s).
     if let Err(err) = net.stack.addresses_ready().await {
         exit_with(&format!("http-server: {err}"));
     }
-    println!(
-        "http-server ready: {} {}",
-        net.our_endpoints(args.port),
-        net.on_device()
-    );
-    if let Some(line) = net.impairments_line() {
-        println!("{line}");
-    }
-    let url = |host: String| match args.port {
-        80 => format!("http://{host}/"),
-        port => format!("http://{host}:{port}/"),
-    };
-    match net.stack.addr6() {
-        Some(addr6) => println!(
-            "try: curl {}   or   curl -6 '{}'",
-            url(args.tun.addr.to_string()),
-            url(format!("[{addr6}]"))
-        ),
-        None => println!("try: curl {}", url(args.tun.addr.to_string())),
+    print_ready(&args, &net, port);
+    if let Some(certificate) = certificate {
+        println!("{certificate}");
     }
 
     let site = Site {
@@ -169,7 +200,7 @@ async fn main() -> ExitCode {
                     if let Err(err) = conn.set_nodelay(!args.nagle) {
                         tracing::info!("{client}: {err}");
                     }
-                    tokio::spawn(serve(conn, client, site.clone(), http.clone()));
+                    tokio::spawn(serve(conn, client, site.clone(), http.clone(), tls.clone()));
                 }
                 Err(err) => tracing::warn!("accept failed: {err}"),
             },
@@ -180,18 +211,74 @@ async fn main() -> ExitCode {
     exit_server("http-server", &net, failure, &summary)
 }
 
+/// The ready line and the `try:` hint: the URLs to visit, over IPv4 and IPv6, http:// or
+/// https:// (with curl's `-k`: our certificate is signed by nobody curl trusts).
+fn print_ready(args: &Args, net: &tunstack_demos::TunStack, port: u16) {
+    let (scheme, default_port, curl) = match args.tls {
+        true => ("https", 443, "curl -k"),
+        false => ("http", 80, "curl"),
+    };
+    let url = |host: String| match port {
+        p if p == default_port => format!("{scheme}://{host}/"),
+        port => format!("{scheme}://{host}:{port}/"),
+    };
+    let serving = match (args.tls, net.stack.addr6()) {
+        (false, _) => net.our_endpoints(port),
+        (true, Some(addr6)) => format!(
+            "{} and {}",
+            url(net.stack.addr().to_string()),
+            url(format!("[{addr6}]"))
+        ),
+        (true, None) => url(net.stack.addr().to_string()),
+    };
+    println!("http-server ready: {serving} {}", net.on_device());
+    if let Some(line) = net.impairments_line() {
+        println!("{line}");
+    }
+    match net.stack.addr6() {
+        Some(addr6) => println!(
+            "try: {curl} {}   or   {curl} -6 '{}'",
+            url(args.tun.addr.to_string()),
+            url(format!("[{addr6}]"))
+        ),
+        None => println!("try: {curl} {}", url(args.tun.addr.to_string())),
+    }
+}
+
 /// Serves one connection, request after request, until the client closes it (or sends nothing
-/// for [`HEADER_READ_TIMEOUT`]).
-async fn serve(conn: TcpStream, client: SocketAddr, site: Site, http: http1::Builder) {
+/// for [`HEADER_READ_TIMEOUT`]). With TLS, the handshake comes first, and ALPN's choice says
+/// whether HTTP/2 or HTTP/1.1 follows.
+async fn serve(
+    conn: TcpStream,
+    client: SocketAddr,
+    site: Site,
+    http: http1::Builder,
+    tls: Option<TlsAcceptor>,
+) {
     let (io, tap) = match TappedStream::new(conn) {
         Ok(tapped) => tapped,
         Err(err) => return tracing::info!("{client}: {err}"),
     };
-    let service = hyper::service::service_fn(move |request| {
-        let response = site.answer(request, &tap);
-        async move { Ok::<_, Infallible>(response) }
-    });
-    match http.serve_connection(TokioIo::new(io), service).await {
+    let served = match tls {
+        None => {
+            let service = site.service(tap, None);
+            http.serve_connection(TokioIo::new(io), service).await
+        }
+        Some(acceptor) => {
+            let handshake = tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(io)).await;
+            let stream = match handshake {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(err)) => return tracing::info!("{client}: TLS handshake: {err}"),
+                Err(_) => return tracing::info!("{client}: no TLS handshake in time"),
+            };
+            let negotiated = describe(stream.get_ref().1);
+            tracing::info!("{client}: {negotiated}");
+            let h2 = negotiated.is_h2();
+            let service = site.service(tap, Some(negotiated));
+            tls::serve_http(stream, h2, &http, service).await
+        }
+    };
+    match served {
         Ok(()) => tracing::info!("{client}: closed"),
         Err(err) => tracing::info!("{client}: {}", with_causes(&err)),
     }
@@ -210,8 +297,32 @@ fn with_causes(err: &dyn std::error::Error) -> String {
 }
 
 impl Site {
+    /// The service for one connection: each request answered with what the tap and the TLS
+    /// handshake (if any) know about the connection.
+    fn service(
+        self,
+        tap: Arc<Tap>,
+        tls: Option<Negotiated>,
+    ) -> impl hyper::service::HttpService<
+        Incoming,
+        ResBody = Body,
+        Error = Infallible,
+        Future = std::future::Ready<Result<Response<Body>, Infallible>>,
+    > + Clone
+           + Send
+           + 'static {
+        hyper::service::service_fn(move |request| {
+            std::future::ready(Ok(self.answer(request, &tap, tls.as_ref())))
+        })
+    }
+
     /// The response to one request.
-    fn answer(&self, request: Request<Incoming>, tap: &Tap) -> Response<Body> {
+    fn answer(
+        &self,
+        request: Request<Incoming>,
+        tap: &Tap,
+        tls: Option<&Negotiated>,
+    ) -> Response<Body> {
         let arrival = tap.request_arrived();
         self.requests.fetch_add(1, Ordering::Relaxed);
         let path = request.uri().path();
@@ -243,6 +354,8 @@ impl Site {
                         .collect(),
                     device: self.device.to_string(),
                     link: Link::of(&self.stack, &self.networks, arrival.info.quad.remote.ip()),
+                    tls: tls.cloned(),
+                    http_version: secure::http_version_name(request.version()).to_string(),
                 };
                 page("text/html; charset=utf-8", journey::page(&visit))
             }
