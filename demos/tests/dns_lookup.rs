@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{assert_ready_then_hint, installed, namespace, start_demo, EXIT};
 use tunstack::device::netns::NetNs;
@@ -14,55 +14,23 @@ use tunstack_tests::{tshark_check_fields, Direction, Exited, Running, TempFile};
 
 const DNS_LOOKUP: &str = env!("CARGO_BIN_EXE_dns-lookup");
 
-/// dnsmasq in `ns`, answering from its own records only (no upstream, no /etc/hosts), for
-/// course.test: www has an A and an AAAA record with `ttl`, big has TXT records that do not
-/// fit 512 bytes, and every other name under course.test does not exist. It binds the wildcard
-/// address, so it takes queries on the TUN device's addresses once the demo has made them.
+/// dnsmasq in `ns` for course.test: www has an A and an AAAA record with `ttl`, big has TXT
+/// records that do not fit 512 bytes, every other name under course.test does not exist.
 fn dnsmasq(ns: &NetNs, ttl: u32) -> Running {
+    let big: Vec<String> = (0..6)
+        .map(|i| {
+            format!(
+                "--txt-record=big.course.test,{}",
+                format!("{i}").repeat(120)
+            )
+        })
+        .collect();
     let mut args = vec![
-        "--no-daemon".to_string(),
-        "--conf-file=/dev/null".to_string(),
-        "--user=root".to_string(),
-        "--pid-file=".to_string(),
-        "--no-resolv".to_string(),
-        "--no-hosts".to_string(),
-        "--local=/course.test/".to_string(),
         format!("--local-ttl={ttl}"),
         "--host-record=www.course.test,10.77.0.1,fd77::1".to_string(),
     ];
-    for i in 0..6 {
-        args.push(format!(
-            "--txt-record=big.course.test,{}",
-            format!("{i}").repeat(120)
-        ));
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Running::spawn(&mut ns.exec("dnsmasq", &args)).unwrap();
-    wait_for_port_53(ns);
-    server
-}
-
-/// Waits until something in `ns` listens on UDP port 53 (dnsmasq starts in milliseconds; the
-/// limit is only for a dnsmasq that failed to start).
-fn wait_for_port_53(ns: &NetNs) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        // The thread's own view: /proc/net is the process's, which is not in the namespace.
-        let table = ns
-            .run(|| std::fs::read_to_string("/proc/thread-self/net/udp"))
-            .unwrap()
-            .unwrap();
-        // local_address is "ADDR:PORT" in hex; port 53 is 0035.
-        if table.lines().any(|line| {
-            line.split_whitespace()
-                .nth(1)
-                .is_some_and(|a| a.ends_with(":0035"))
-        }) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "dnsmasq did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    args.extend(big);
+    common::dnsmasq(ns, &args)
 }
 
 fn can_run(label: &str) -> Option<NetNs> {
@@ -234,7 +202,8 @@ fn no_answer_means_retries_with_longer_waits_then_a_clear_failure() {
     let Some(ns) = namespace("dns-timeout") else {
         return;
     };
-    // Nobody listens on port 5353 on the kernel's side.
+    // A server on the kernel's side that hears every query and never answers.
+    let _silent = tunstack_tests::linux_udp(&ns, ([0, 0, 0, 0], 5353)).unwrap();
     let capture = TempFile::new("dns-lookup-timeout");
     let exited = run(
         &ns,
@@ -294,5 +263,24 @@ fn a_name_that_does_not_exist_fails_with_nxdomain() {
     assert!(
         lines[1].starts_with("www.course.test → 10.77.0.1, fd77::1"),
         "{lines:?}"
+    );
+}
+
+#[test]
+fn a_port_nobody_serves_fails_at_once() {
+    let Some(ns) = namespace("dns-refused") else {
+        return;
+    };
+    let exited = run(&ns, &["www.course.test", "--repeat", "1"]);
+    assert!(!exited.status.success(), "{exited:?}");
+    let lines = lookups(&exited);
+    assert_eq!(
+        lines,
+        [
+            "DNS lookup failed: www.course.test: nothing serves DNS at 10.77.0.1:53: it answered \
+          with ICMP port unreachable (start a name server there, or give another with \
+          --server/--dns)"
+        ],
+        "{exited:?}"
     );
 }

@@ -450,7 +450,10 @@ fn http_get_explains_urls_it_cannot_fetch() {
     for (url, why) in [
         ("https://10.77.0.1/", "say whom to trust"),
         ("ftp://10.77.0.1/", "only http:// and https://"),
-        ("http://example.com/", "this demo does no DNS lookups"),
+        (
+            "http://no_such.test/",
+            "neither a host name like www.course.test",
+        ),
         ("http://10.77.0.1:http/", "not a port"),
     ] {
         let output = output_within(Command::new(HTTP_GET).arg(url), EXIT).unwrap();
@@ -473,6 +476,17 @@ fn http_get_says_when_nobody_listens() {
         exited.stderr.contains(
             "http-get: 10.77.0.1:8000 refused the connection (it answered our SYN with a \
              reset): nothing listens on port 8000 there"
+        ),
+        "{exited:?}"
+    );
+    // A name, and no name server on the kernel's side to ask.
+    let client = start_demo(&ns, HTTP_GET, &["http://www.course.test:8000/"]);
+    let exited = client.wait_within(EXIT).unwrap();
+    assert_eq!(exited.status.code(), Some(1), "{exited:?}");
+    assert!(
+        exited.stderr.contains(
+            "http-get: DNS lookup failed: nothing serves DNS at 10.77.0.1:53: it answered with \
+             ICMP port unreachable"
         ),
         "{exited:?}"
     );
@@ -508,7 +522,8 @@ fn http_server_and_http_get_help_explain_every_option() {
         "--max-body <BYTES>",
         "[default: 4096]",
         "python3 -m http.server 8000",
-        "no DNS",
+        "--dns <ADDR>",
+        "looked up with DNS",
     ];
     for (program, own) in [(HTTP_SERVER, &server[..]), (HTTP_GET, &get[..])] {
         let output = output_within(Command::new(program).arg("--help"), EXIT).unwrap();

@@ -378,11 +378,22 @@ fn assert_lines(exited: &Exited, lines: &[&str]) {
 /// Checks the timeline: a heading with the SRTT, then each step's row in order, each with its
 /// milliseconds and round trips.
 fn assert_timeline(exited: &Exited, tls: bool) {
-    let start = exited
+    assert_journey(exited, false, tls);
+}
+
+/// Like [`assert_timeline`], with a DNS lookup's row first when `dns`.
+fn assert_journey(exited: &Exited, dns: bool, tls: bool) {
+    let mut start = exited
         .stdout
         .iter()
         .position(|l| l.starts_with("The journey, step by step (SRTT "))
         .unwrap_or_else(|| panic!("no timeline: {exited:#?}"));
+    if dns {
+        start += 1;
+        let row = &exited.stdout[start];
+        assert!(row.starts_with("  DNS lookup (query → answer)"), "{row}");
+        assert!(row.contains(" RTT "), "{row}");
+    }
     let mut steps = vec!["TCP handshake (SYN, SYN-ACK, ACK)"];
     if tls {
         steps.push("TLS handshake (ClientHello … Finished)");
@@ -611,4 +622,99 @@ fn https_server_serves_a_certificate_from_pem_files_that_curl_checks() {
         "{exited:?}"
     );
     assert_eq!(exited.stdout[2], format!("certificate: {cert} (key {key})"));
+}
+
+/// The course's whole journey, as a browser takes it: `https://www.course.test:8443/journey`
+/// with the name looked up by our stub resolver (asking dnsmasq on the kernel's side, which
+/// names the kernel's address), then TCP's handshake, TLS's (the name sent as SNI, and the
+/// certificate checked against it), and the request over HTTP/2; the timeline has a row for
+/// each. The capture holds it all: the DNS query and answer, then the connection.
+#[test]
+fn http_get_takes_the_whole_journey_dns_tcp_tls_http2() {
+    let Some(ns) = namespace("https-journey") else {
+        return;
+    };
+    if !common::installed("dnsmasq", "dnsmasq-base") {
+        return;
+    }
+    let _dns = common::dnsmasq(
+        &ns,
+        &["--host-record=www.course.test,10.77.0.1,fd77::1".to_string()],
+    );
+    let dir = TempDir::new("https-journey");
+    let names = ["www.course.test"].map(String::from);
+    let identity = tunstack_demos::tls::Identity::self_signed(&names).unwrap();
+    let ca = dir.path().join("server.pem");
+    std::fs::write(&ca, identity.cert_pem.as_ref().unwrap()).unwrap();
+    let ca = ca.to_str().unwrap();
+    let server = kernel_https_server(&ns, identity, 1);
+    let capture = TempFile::new("demo-https-journey");
+    let path = capture.path().to_str().unwrap();
+    let args = [
+        "--capture",
+        path,
+        "--ca",
+        ca,
+        "--http2",
+        "https://www.course.test:8443/journey",
+    ];
+    let exited = http_get(&ns, &args);
+    assert!(exited.status.success(), "{exited:#?}");
+    let dns = exited
+        .stdout
+        .iter()
+        .find(|l| l.starts_with("DNS: "))
+        .unwrap_or_else(|| panic!("no DNS line: {exited:#?}"));
+    assert!(
+        dns.starts_with("DNS: www.course.test → 10.77.0.1, fd77::1 (")
+            && dns.ends_with(" ms, over UDP, 1 query each for A and AAAA; asked 10.77.0.1:53)"),
+        "{dns}"
+    );
+    assert_lines(
+        &exited,
+        &[
+            "> :authority: www.course.test:8443",
+            "> :path: /journey",
+            "Hello over HTTP/2.0 from the kernel's side: /journey",
+            &format!(
+                "Certificate: checked: issued by a certificate in {ca}, and names www.course.test"
+            ),
+        ],
+    );
+    assert_journey(&exited, true, true);
+    assert_eq!(server.join().unwrap().len(), 1);
+
+    // On the wire: two queries and their answers, then the connection, whose ClientHello
+    // names the host (SNI).
+    let fields = [
+        "frame.number",
+        "dns.qry.name",
+        "dns.flags.response",
+        "tls.handshake.extensions_server_name",
+    ];
+    let frames = tunstack_tests::tshark_check_fields(capture.path(), &fields);
+    let dns: Vec<_> = frames
+        .iter()
+        .filter(|f| f.get("dns.qry.name").is_some())
+        .collect();
+    assert_eq!(dns.len(), 4, "{frames:#?}");
+    let hello = frames
+        .iter()
+        .find(|f| f.get("tls.handshake.extensions_server_name").is_some())
+        .unwrap_or_else(|| panic!("no ClientHello with SNI: {frames:#?}"));
+    assert_eq!(
+        hello.get("tls.handshake.extensions_server_name"),
+        Some("www.course.test")
+    );
+    assert!(dns.iter().all(|f| f.number() < hello.number()), "DNS first");
+
+    // localhost names this machine, which a TUN device does not reach: said so at once.
+    let exited = http_get(&ns, &["http://localhost:8000/"]);
+    assert!(!exited.status.success());
+    assert!(
+        exited
+            .stderr
+            .contains("localhost is 127.0.0.1, the loopback address"),
+        "{exited:#?}"
+    );
 }

@@ -29,7 +29,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use tunstack_demos::dns::resolver::{Lookup, LookupError, Patience, Resolver};
+use tunstack_demos::dns::resolver::{parse_server, Lookup, LookupError, Patience, Resolver};
 use tunstack_demos::dns::{Name, RData, Record, RecordType};
 use tunstack_demos::{
     exit_with, finish_client, init_logging, millis, parse_duration, shutdown_signal, start_on_tun,
@@ -91,16 +91,6 @@ struct Args {
     #[arg(long, default_value_t = 3, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=10))]
     tries: u32,
-}
-
-/// `10.77.0.1`, `fd77::1` (port 53), or with a port: `10.77.0.1:5353`, `[fd77::1]:5353`.
-fn parse_server(text: &str) -> Result<SocketAddr, String> {
-    if let Ok(addr) = text.parse::<SocketAddr>() {
-        return Ok(addr);
-    }
-    text.parse::<IpAddr>()
-        .map(|ip| SocketAddr::new(ip, 53))
-        .map_err(|_| format!("`{text}` is not an address like 10.77.0.1 or [fd77::1]:53"))
 }
 
 #[tokio::main]

@@ -1,18 +1,16 @@
-//! [`HttpUrl`]: an `http://` or `https://` URL with a numeric host, IPv4 or IPv6, split into
-//! what a request needs.
+//! [`HttpUrl`]: an `http://` or `https://` URL, split into what a request needs.
 //!
-//! The course's "what happens when you type a URL" starts with DNS turning a name into an
-//! address. This demo has no DNS, so the host is already an address:
+//! The course's "what happens when you type a URL" starts with DNS turning the URL's host name
+//! into an address; a URL may also name the address itself:
 //!
 //! ```text
-//!   http://10.77.0.1:8000/notes/hello.txt?lang=en#top
-//!   ───── ───────── ──── ──────────────────────── ────
-//!   scheme  host    port  request target            fragment: stays in the browser,
-//!   (http:  (no DNS (80    (path and query: goes     never sent
-//!   no TLS; here)   if     into the request line)
-//!   https:          none;
-//!   TLS)            https:
-//!                   443)
+//!   https://www.course.test:8443/notes/hello.txt?lang=en#top
+//!   ─────   ─────────────── ──── ──────────────────────── ────
+//!   scheme  host            port request target           fragment: stays in the browser,
+//!   (http:  (a name, for    (80  (path and query: goes    never sent
+//!   no TLS; DNS; or an      or   into the request line)
+//!   https:  address:        443
+//!   TLS)    10.77.0.1)      if none)
 //! ```
 //!
 //! An IPv6 host goes in brackets, so that the colons inside it are not taken for the one
@@ -28,31 +26,53 @@ use std::str::FromStr;
 /// A parsed `http://HOST[:PORT][/PATH][?QUERY]` URL.
 ///
 /// ```
-/// use tunstack_demos::http::url::HttpUrl;
+/// use tunstack_demos::http::url::{Host, HttpUrl};
 ///
 /// let url: HttpUrl = "http://10.77.0.1:8000/hello.txt#top".parse().unwrap();
-/// assert_eq!(url.addr.to_string(), "10.77.0.1:8000");
+/// assert_eq!(url.addr().unwrap().to_string(), "10.77.0.1:8000");
 /// assert_eq!(url.target, "/hello.txt");
 /// assert_eq!(url.host_header(), "10.77.0.1:8000");
-/// assert!("http://example.com/".parse::<HttpUrl>().is_err()); // no DNS here
 ///
 /// let url: HttpUrl = "http://[fd77::1]:8000/".parse().unwrap();
-/// assert_eq!(url.addr.to_string(), "[fd77::1]:8000");
+/// assert_eq!(url.addr().unwrap().to_string(), "[fd77::1]:8000");
 /// assert_eq!(url.host_header(), "[fd77::1]:8000");
 ///
-/// let url: HttpUrl = "https://10.77.0.1/x".parse().unwrap();
-/// assert_eq!(url.addr.to_string(), "10.77.0.1:443");
-/// assert_eq!(url.host_header(), "10.77.0.1");
+/// let url: HttpUrl = "https://WWW.course.test/x".parse().unwrap();
+/// assert_eq!(url.host, Host::Name("www.course.test".to_string()));
+/// assert_eq!(url.addr(), None); // a name: DNS first
+/// assert_eq!((url.port, url.host_header()), (443, "www.course.test".to_string()));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
     /// `http` or `https`.
     pub scheme: Scheme,
-    /// The server's address and port (the scheme's default, 80 or 443, unless the URL names
-    /// one).
-    pub addr: SocketAddr,
+    /// The server: a name to look up, or an address.
+    pub host: Host,
+    /// The port: the scheme's default, 80 or 443, unless the URL names one.
+    pub port: u16,
     /// The request target: the path and query, at least `/`.
     pub target: String,
+}
+
+/// A URL's host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    /// A name, in lower case (names are case-insensitive, RFC 4343), for DNS to turn into an
+    /// address.
+    Name(String),
+    /// An address, IPv4 or IPv6.
+    Addr(IpAddr),
+}
+
+impl fmt::Display for Host {
+    /// As a URL writes it: a name, an IPv4 address, or an IPv6 address in brackets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Name(name) => f.write_str(name),
+            Host::Addr(IpAddr::V4(ip)) => write!(f, "{ip}"),
+            Host::Addr(IpAddr::V6(ip)) => write!(f, "[{ip}]"),
+        }
+    }
 }
 
 /// A URL's scheme: how to talk to the server.
@@ -85,14 +105,25 @@ impl Scheme {
 }
 
 impl HttpUrl {
-    /// The `Host` header's value (HTTP/2's `:authority`): the address (an IPv6 one in
+    /// The server's address and port when the URL names an address; `None` for a name, which
+    /// DNS must turn into one first.
+    pub fn addr(&self) -> Option<SocketAddr> {
+        match self.host {
+            Host::Addr(ip) => Some(SocketAddr::new(ip, self.port)),
+            Host::Name(_) => None,
+        }
+    }
+
+    /// The host and the port, always: `www.course.test:443`, `[fd77::1]:8000`.
+    pub fn authority(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// The `Host` header's value (HTTP/2's `:authority`): the host (an IPv6 address in
     /// brackets), and the port unless it is the scheme's default.
     pub fn host_header(&self) -> String {
-        let host = match self.addr.ip() {
-            IpAddr::V4(ip) => ip.to_string(),
-            IpAddr::V6(ip) => format!("[{ip}]"),
-        };
-        match self.addr.port() {
+        let host = self.host.to_string();
+        match self.port {
             port if port == self.scheme.default_port() => host,
             port => format!("{host}:{port}"),
         }
@@ -129,7 +160,7 @@ impl FromStr for HttpUrl {
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, rest) = rest.split_at(end);
         let rest = rest.split('#').next().unwrap_or("");
-        let (ip, port) = host_and_port(url, authority, scheme.default_port())?;
+        let (host, port) = host_and_port(url, authority, scheme.default_port())?;
         if rest.chars().any(|c| c.is_ascii_control() || c == ' ') {
             return Err(format!(
                 "`{url}`: a URL has no spaces or control characters (write a space as %20)"
@@ -142,14 +173,16 @@ impl FromStr for HttpUrl {
         };
         Ok(HttpUrl {
             scheme,
-            addr: SocketAddr::new(ip, port),
+            host,
+            port,
             target,
         })
     }
 }
 
-/// Reads the URL's authority: `10.77.0.1`, `10.77.0.1:8000`, `[fd77::1]` or `[fd77::1]:8000`.
-fn host_and_port(url: &str, authority: &str, default: u16) -> Result<(IpAddr, u16), String> {
+/// Reads the URL's authority: `www.course.test`, `10.77.0.1:8000`, `[fd77::1]` or
+/// `[fd77::1]:8000`.
+fn host_and_port(url: &str, authority: &str, default: u16) -> Result<(Host, u16), String> {
     let (ip, port) = if let Some(inside) = authority.strip_prefix('[') {
         let (host, after) = inside.split_once(']').ok_or_else(|| {
             format!("`{url}`: a `[` without its `]`: an IPv6 host is written [fd77::1]")
@@ -163,7 +196,7 @@ fn host_and_port(url: &str, authority: &str, default: u16) -> Result<(IpAddr, u1
                 format!("`{url}`: after `]` comes the port, as in [fd77::1]:8000")
             })?),
         };
-        (IpAddr::V6(ip), port)
+        (Host::Addr(IpAddr::V6(ip)), port)
     } else if authority.matches(':').count() > 1 {
         return Err(format!(
             "`{url}`: an IPv6 host goes in brackets, so that its colons are not taken for the \
@@ -174,13 +207,7 @@ fn host_and_port(url: &str, authority: &str, default: u16) -> Result<(IpAddr, u1
             Some((host, port)) => (host, Some(port)),
             None => (authority, None),
         };
-        let ip = host.parse::<Ipv4Addr>().map_err(|_| {
-            format!(
-                "`{url}`: the host must be a numeric address like 10.77.0.1 or [fd77::1], \
-                 not `{host}`: this demo does no DNS lookups"
-            )
-        })?;
-        (IpAddr::V4(ip), port)
+        (name_or_ipv4(url, host)?, port)
     };
     let port = match port {
         None => default,
@@ -193,13 +220,41 @@ fn host_and_port(url: &str, authority: &str, default: u16) -> Result<(IpAddr, u1
     Ok((ip, port))
 }
 
+/// A host that is not in brackets: an IPv4 address, or a name made of labels of letters,
+/// digits and hyphens (RFC 1123 2.1), each 1 to 63 characters, 253 in all.
+fn name_or_ipv4(url: &str, host: &str) -> Result<Host, String> {
+    if let Ok(ip) = host.parse::<Ipv4Addr>() {
+        return Ok(Host::Addr(IpAddr::V4(ip)));
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    let numeric = name
+        .rsplit('.')
+        .next()
+        .is_some_and(|top| top.bytes().all(|b| b.is_ascii_digit()));
+    if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) || numeric {
+        return Err(format!(
+            "`{url}`: `{host}` is neither a host name like www.course.test nor an address like \
+             10.77.0.1 or [fd77::1]"
+        ));
+    }
+    Ok(Host::Name(name.to_ascii_lowercase()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parse(url: &str) -> (String, String, String) {
         let url: HttpUrl = url.parse().unwrap();
-        (url.addr.to_string(), url.target.clone(), url.host_header())
+        (url.authority(), url.target.clone(), url.host_header())
     }
 
     #[test]
@@ -236,9 +291,12 @@ mod tests {
         for (url, why) in [
             ("10.77.0.1/", "is not a URL"),
             ("ftp://10.77.0.1/", "only http:// and https://"),
-            ("https://example.com/", "no DNS"),
-            ("http://example.com/", "no DNS"),
-            ("http://user@10.77.0.1/", "numeric address"),
+            ("http://user@10.77.0.1/", "neither a host name"),
+            ("http://under_score.test/", "neither a host name"),
+            ("http://-x.test/", "neither a host name"),
+            ("http://a..b/", "neither a host name"),
+            ("http://10.77.0.300/", "neither a host name"),
+            ("http://:80/", "neither a host name"),
             ("http://fd77::1/", "goes in brackets"),
             ("http://[fd77::1/", "without its `]`"),
             ("http://[10.77.0.1]/", "not an IPv6 address"),
@@ -252,6 +310,22 @@ mod tests {
             let err = url.parse::<HttpUrl>().unwrap_err();
             assert!(err.contains(why), "{url}: {err}");
         }
+    }
+
+    #[test]
+    fn names_are_kept_for_dns_in_lower_case() {
+        assert_eq!(
+            parse("https://WWW.Course.Test./a"),
+            (
+                "www.course.test:443".to_string(),
+                "/a".to_string(),
+                "www.course.test".to_string()
+            )
+        );
+        let url: HttpUrl = "http://localhost:8000/".parse().unwrap();
+        assert_eq!(url.host, Host::Name("localhost".to_string()));
+        assert_eq!(url.addr(), None);
+        assert_eq!(url.to_string(), "http://localhost:8000/");
     }
 
     #[test]
@@ -270,7 +344,7 @@ mod tests {
     fn https_defaults_to_port_443_and_keeps_other_ports() {
         let url: HttpUrl = "https://10.77.0.1/x".parse().unwrap();
         assert_eq!(url.scheme, Scheme::Https);
-        assert_eq!(url.addr.port(), 443);
+        assert_eq!(url.addr().map(|a| a.port()), Some(443));
         assert_eq!(url.host_header(), "10.77.0.1");
         let url: HttpUrl = "https://10.77.0.1:80/".parse().unwrap();
         assert_eq!(url.host_header(), "10.77.0.1:80");

@@ -222,3 +222,51 @@ pub fn unprivileged(ns: &NetNs, program: &str) -> Option<Command> {
         None
     }
 }
+
+/// dnsmasq in `ns`, answering from its own records only (no upstream, no /etc/hosts, nothing
+/// outside course.test, whose other names do not exist), with `records` (dnsmasq options such
+/// as `--host-record=www.course.test,10.77.0.1`). It binds the wildcard address, so it takes
+/// queries on the TUN device's addresses once the demo has made them. Returns once it listens.
+pub fn dnsmasq(ns: &NetNs, records: &[String]) -> Running {
+    let mut args: Vec<&str> = vec![
+        "--no-daemon",
+        "--conf-file=/dev/null",
+        "--user=root",
+        "--pid-file=",
+        "--no-resolv",
+        "--no-hosts",
+        "--local=/course.test/",
+    ];
+    args.extend(records.iter().map(String::as_str));
+    let server = Running::spawn(&mut ns.exec("dnsmasq", &args)).unwrap();
+    wait_for_udp_port(ns, 53);
+    server
+}
+
+/// Waits until something in `ns` listens on UDP port `port` (a server that starts in
+/// milliseconds; the limit is only for one that failed to start).
+pub fn wait_for_udp_port(ns: &NetNs, port: u16) {
+    let deadline = std::time::Instant::now() + READY;
+    let suffix = format!(":{port:04X}");
+    loop {
+        // The thread's own view: /proc/net is the process's, which is not in the namespace.
+        let table = ns
+            .run(|| std::fs::read_to_string("/proc/thread-self/net/udp"))
+            .unwrap()
+            .unwrap();
+        // local_address is "ADDR:PORT" in hex.
+        let listening = table.lines().any(|line| {
+            line.split_whitespace()
+                .nth(1)
+                .is_some_and(|addr| addr.ends_with(&suffix))
+        });
+        if listening {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing listens on UDP port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

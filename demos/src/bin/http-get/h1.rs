@@ -52,7 +52,7 @@ where
                 io::ErrorKind::UnexpectedEof,
                 format!(
                     "{} closed the connection before a whole response head",
-                    args.url.addr
+                    args.url.authority()
                 ),
             ));
         }
@@ -125,7 +125,10 @@ where
     };
     match closed.await {
         Err(err) if gone(&err) => {
-            tracing::info!("{}: the server had closed already ({err})", args.url.addr);
+            tracing::info!(
+                "{}: the server had closed already ({err})",
+                args.url.authority()
+            );
             Ok(())
         }
         result => result,
@@ -147,7 +150,7 @@ where
             io::ErrorKind::TimedOut,
             format!(
                 "{} sent nothing for {:.2} s",
-                args.url.addr,
+                args.url.authority(),
                 args.timeout.as_secs_f64()
             ),
         )),
@@ -194,7 +197,8 @@ where
                     io::ErrorKind::UnexpectedEof,
                     format!(
                         "{} closed the connection after {} bytes of the body, before its end",
-                        args.url.addr, body.len
+                        args.url.authority(),
+                        body.len
                     ),
                 )),
             };

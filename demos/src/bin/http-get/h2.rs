@@ -172,7 +172,7 @@ async fn within<F: std::future::Future>(args: &Args, future: F) -> io::Result<F:
             io::ErrorKind::TimedOut,
             format!(
                 "{} sent nothing for {:.2} s",
-                args.url.addr,
+                args.url.authority(),
                 args.timeout.as_secs_f64()
             ),
         )

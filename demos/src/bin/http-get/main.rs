@@ -1,10 +1,11 @@
 //! http-get: the course's "what happens when you type a URL", on our own stack.
 //!
 //! It fetches one `http://` or `https://` URL from a server on the kernel's side of the TUN
-//! device, and prints the journey as a timeline, one row per step: the URL names an address
-//! (no DNS in this demo), `connect` is the three-way handshake, for https the TLS handshake
-//! follows (TLS 1.3: one more round trip), then the request, the response's first byte and the
-//! rest of the body. HTTP/1.1 is written by hand ([`h1`]), so that every step is a few lines
+//! device, and prints the journey as a timeline, one row per step: when the URL names a host,
+//! DNS turns the name into an address first (our stub resolver, `--dns`, by default the kernel
+//! side's port 53), `connect` is the three-way handshake, for https the TLS handshake follows
+//! (TLS 1.3: one more round trip), then the request, the response's first byte and the rest of
+//! the body. HTTP/1.1 is written by hand ([`h1`]), so that every step is a few lines
 //! here rather than inside a library, over TCP or over TLS alike; with `--http2` (https only)
 //! the request goes through hyper's HTTP/2 client ([`h2`]).
 //!
@@ -32,6 +33,7 @@
 //! it, and browsers never speak it; the demo keeps HTTP/2 where it is met in practice.
 
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -40,8 +42,10 @@ use clap::{CommandFactory, Parser};
 use tokio::time::{timeout, Instant};
 use tokio_rustls::TlsConnector;
 use tunstack::{Stack, TcpStream};
+use tunstack_demos::dns::resolver::{parse_server, Lookup, Patience, Resolver};
+use tunstack_demos::dns::Name;
 use tunstack_demos::http::timeline::{Step, Timeline};
-use tunstack_demos::http::url::HttpUrl;
+use tunstack_demos::http::url::{Host, HttpUrl};
 use tunstack_demos::tls::describe;
 use tunstack_demos::{
     exit_with, finish_client, init_logging, millis, parse_duration, shutdown_signal, start_on_tun,
@@ -78,10 +82,16 @@ pub struct Args {
     tun: TunOptions,
 
     /// The URL to fetch, http://HOST:PORT/PATH or https://HOST:PORT/PATH (port and path may
-    /// be left out: 80 or 443, /), HOST a numeric address: IPv4, or IPv6 in brackets
-    /// (`http://[fd77::1]:8000/`); no DNS here.
+    /// be left out: 80 or 443, /), HOST a name (`https://www.course.test/`, looked up with
+    /// DNS, see --dns) or an address: IPv4, or IPv6 in brackets (`http://[fd77::1]:8000/`).
     #[arg(default_value = "http://10.77.0.1:8000/", value_name = "URL")]
     url: HttpUrl,
+
+    /// The name server that turns the URL's host name into an address (the journey's first
+    /// step), as /etc/resolv.conf names one: an address, with a port if not 53 (10.77.0.1,
+    /// [fd77::1]:5353); the kernel side's IPv4 address by default.
+    #[arg(long, value_name = "ADDR", value_parser = parse_server)]
+    dns: Option<SocketAddr>,
 
     /// How long to wait for the handshake, and then for each piece of the response: seconds
     /// (5, 0.5, 2s) or milliseconds (200ms).
@@ -163,9 +173,14 @@ async fn main() -> ExitCode {
             .exit();
     }
     let connector = tls::tls_connector(&args).unwrap_or_else(|err| exit_with(&err));
-    args.tun
-        .check_reachable("the URL's host", args.url.addr.ip())
-        .unwrap_or_else(|err| exit_with(&format!("http-get: {err}")));
+    let dns = args
+        .dns
+        .unwrap_or_else(|| SocketAddr::new(args.tun.peer.address().into(), 53));
+    let reachable = match args.url.addr() {
+        Some(addr) => args.tun.check_reachable("the URL's host", addr.ip()),
+        None => args.tun.check_reachable("--dns", dns.ip()),
+    };
+    reachable.unwrap_or_else(|err| exit_with(&format!("http-get: {err}")));
     let net = start_on_tun("http-get", &args.tun).unwrap_or_else(|err| exit_with(&err));
     let shutdown = shutdown_signal();
     // On TAP our IPv6 addresses are usable once duplicate address detection passes (1 s).
@@ -182,9 +197,9 @@ async fn main() -> ExitCode {
     println!(
         "try: http-get {scheme}://{}/SOME/FILE; a server must listen on port {} on the kernel \
          side before http-get starts, e.g. python3 -m http.server {} --bind :: (see --help)",
-        args.url.addr,
-        args.url.addr.port(),
-        args.url.addr.port()
+        args.url.authority(),
+        args.url.port,
+        args.url.port
     );
     if let Some(line) = net.impairments_line() {
         println!("{line}");
@@ -194,7 +209,7 @@ async fn main() -> ExitCode {
         "http-get",
         &net,
         shutdown,
-        run(&net.stack, &args, connector),
+        run(&net.stack, &args, dns, connector),
     )
     .await
 }
@@ -209,22 +224,39 @@ pub fn srtt(stack: &Stack, local: std::net::SocketAddr) -> Option<Duration> {
 }
 
 /// Fetches the URL and prints what happened. The error is one line, for the user.
-async fn run(stack: &Stack, args: &Args, connector: Option<TlsConnector>) -> io::Result<()> {
-    let to = args.url.addr;
+async fn run(
+    stack: &Stack,
+    args: &Args,
+    dns: SocketAddr,
+    connector: Option<TlsConnector>,
+) -> io::Result<()> {
     let started = Instant::now();
     let mut timeline = Timeline::new();
-    let stream = connect(stack, args).await?;
+    let (to, lookup) = resolve(stack, args, dns).await?;
+    let tcp_began = started.elapsed();
+    let stream = connect(stack, args, to).await?;
     let connected = started.elapsed();
+    let handshake = connected - tcp_began;
     let local = stream.info()?.quad.local;
     let shown = stream.local_addr()?;
     let port = shown.port();
     println!(
         "Connected to {to} from {shown} (handshake {:.2} ms)",
-        millis(connected)
+        millis(handshake)
     );
+    // The lookup's round trips are counted in the connection's RTT: the name server is on the
+    // same path here, and no RTT is known before the handshake.
+    if let Some(lookup) = lookup {
+        timeline.push(Step::new(
+            "DNS lookup (query → answer)",
+            lookup.took,
+            srtt(stack, local),
+            format!("{} → {}, {}", args.url.host, to.ip(), lookup.how()),
+        ));
+    }
     timeline.push(Step::new(
         "TCP handshake (SYN, SYN-ACK, ACK)",
-        connected,
+        handshake,
         srtt(stack, local),
         format!("{shown} → {to}"),
     ));
@@ -250,9 +282,58 @@ async fn run(stack: &Stack, args: &Args, connector: Option<TlsConnector>) -> io:
             (exchange, handshake_end)
         }
     };
-    report(exchange, args, connected, handshake_end, timeline);
+    report(exchange, args, handshake, handshake_end, timeline);
     println!("My ephemeral port was: {port}");
     Ok(())
+}
+
+/// The journey's first step: the URL's host name turned into an address by our stub resolver
+/// asking `dns` (A, and AAAA with IPv6 on, as getaddrinfo does; the first address given is
+/// used). A URL that names an address needs no lookup.
+async fn resolve(
+    stack: &Stack,
+    args: &Args,
+    dns: SocketAddr,
+) -> io::Result<(SocketAddr, Option<Lookup>)> {
+    let name = match &args.url.host {
+        Host::Addr(ip) => return Ok((SocketAddr::new(*ip, args.url.port), None)),
+        Host::Name(name) => name,
+    };
+    let name: Name = name
+        .parse()
+        .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, format!("{name}: {err}")))?;
+    let mut resolver = Resolver::new(stack, dns, Patience::default(), None);
+    let lookup = resolver
+        .lookup_host(&name, stack.addr6().is_some())
+        .await
+        .map_err(|err| {
+            io::Error::new(io::ErrorKind::NotFound, format!("DNS lookup failed: {err}"))
+        })?;
+    let Some(ip) = lookup.addrs().first().copied() else {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("DNS lookup failed: {} has no address", args.url.host),
+        ));
+    };
+    if ip.is_loopback() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is {ip}, the loopback address: this machine's own, which a TUN device \
+                 does not reach; name the kernel side instead (e.g. 10.77.0.1)",
+                args.url.host
+            ),
+        ));
+    }
+    let addrs: Vec<String> = lookup.addrs().iter().map(|a| a.to_string()).collect();
+    println!(
+        "DNS: {} → {} ({:.2} ms, {}; asked {dns})",
+        args.url.host,
+        addrs.join(", "),
+        millis(lookup.took),
+        lookup.how()
+    );
+    Ok((SocketAddr::new(ip, args.url.port), Some(lookup)))
 }
 
 /// Prints the response's body, the course's three times, and the timeline with the steps
@@ -304,8 +385,7 @@ fn report(
 }
 
 /// The handshake, with the errors a learner meets explained.
-async fn connect(stack: &Stack, args: &Args) -> io::Result<TcpStream> {
-    let to = args.url.addr;
+async fn connect(stack: &Stack, args: &Args, to: SocketAddr) -> io::Result<TcpStream> {
     match timeout(args.timeout, TcpStream::connect(stack, to)).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(err)) if err.kind() == io::ErrorKind::ConnectionRefused => Err(io::Error::new(

@@ -4,11 +4,12 @@
 use std::io;
 use std::sync::Arc;
 
+use rustls::pki_types::ServerName;
 use tokio::time::{timeout, Instant};
 use tokio_rustls::TlsConnector;
 use tunstack::{Stack, TcpStream};
 use tunstack_demos::http::timeline::{Step, Timeline};
-use tunstack_demos::http::url::Scheme;
+use tunstack_demos::http::url::{Host, Scheme};
 use tunstack_demos::millis;
 use tunstack_demos::tls::{self, KeyLogFile, Trust, ALPN_H2, ALPN_HTTP11};
 
@@ -86,12 +87,13 @@ pub async fn shake_hands(
     timeline: &mut Timeline,
 ) -> io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
     let local = stream.info()?.quad.local;
-    let to = args.url.addr;
+    let to = stream.peer_addr()?;
+    let (name, named) = server_name(&args.url.host)?;
     // Nagle's algorithm would hold the request back until the server ACKs our Finished (both
     // are small segments): one round trip for nothing. curl and browsers turn it off too.
     stream.set_nodelay(true)?;
     let began = Instant::now();
-    let handshake = connector.connect(tls::server_name(to.ip()), stream);
+    let handshake = connector.connect(name, stream);
     let stream = match timeout(args.timeout, handshake).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(err)) => {
@@ -99,7 +101,7 @@ pub async fn shake_hands(
                 Some(ca) => format!(
                     " (is the server's certificate, or its issuer, in {}, and does it name {}?)",
                     ca.display(),
-                    to.ip()
+                    named
                 ),
                 None => String::new(),
             };
@@ -125,7 +127,7 @@ pub async fn shake_hands(
         Some(ca) => println!(
             "Certificate: checked: issued by a certificate in {}, and names {}",
             ca.display(),
-            to.ip()
+            named
         ),
         None => println!(
             "Certificate: NOT checked (--insecure): the connection is encrypted, but to a \
@@ -142,4 +144,16 @@ pub async fn shake_hands(
         negotiated.to_string(),
     ));
     Ok(stream)
+}
+
+/// The name the client asks for (SNI) and checks the certificate against: the URL's host name,
+/// or for an address, the address (no SNI then: it carries host names only, RFC 6066 3); and
+/// the name as text, for messages.
+fn server_name(host: &Host) -> io::Result<(ServerName<'static>, String)> {
+    match host {
+        Host::Addr(ip) => Ok((tls::server_name(*ip), ip.to_string())),
+        Host::Name(name) => ServerName::try_from(name.clone())
+            .map(|server| (server, name.clone()))
+            .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, format!("{name}: {err}"))),
+    }
 }

@@ -23,6 +23,9 @@ pub enum LookupError {
         /// How long the lookup waited in all.
         waited: Duration,
     },
+    /// Nobody serves DNS at the server's address and port: it answered with ICMP "port
+    /// unreachable".
+    Unreachable(SocketAddr),
     /// The answer over TCP could not be read.
     BadAnswer(DnsError),
     /// The answer over TCP was not for our query.
@@ -59,6 +62,11 @@ impl fmt::Display for LookupError {
                 if *tries == 1 { "query" } else { "queries" },
                 waited.as_secs_f64()
             ),
+            LookupError::Unreachable(server) => write!(
+                f,
+                "nothing serves DNS at {server}: it answered with ICMP port unreachable (start \
+                 a name server there, or give another with --server/--dns)"
+            ),
             LookupError::BadAnswer(err) => write!(f, "the answer over TCP is not DNS: {err}"),
             LookupError::Mismatch => write!(f, "the answer over TCP is for another query"),
             LookupError::Io(err) => write!(f, "{err}"),
@@ -73,6 +81,7 @@ impl From<LookupError> for io::Error {
         let kind = match &err {
             LookupError::NoSuchName(_) => io::ErrorKind::NotFound,
             LookupError::TimedOut { .. } => io::ErrorKind::TimedOut,
+            LookupError::Unreachable(_) => io::ErrorKind::ConnectionRefused,
             LookupError::Io(err) => err.kind(),
             _ => io::ErrorKind::Other,
         };

@@ -9,7 +9,8 @@
 //!    (the course's "~0 ms, from cache");
 //! 2. sends one query in a UDP datagram, from a fresh socket (a new ephemeral port) with a
 //!    random ID, and takes as the answer only a datagram from the server's address and port
-//!    whose ID and question match: a forged answer has to guess both (RFC 5452 9.1);
+//!    whose ID and question match: a forged answer has to guess both (RFC 5452 9.1); an ICMP
+//!    "port unreachable" in return means nobody serves DNS there, and the lookup ends at once;
 //! 3. when no answer comes in time, sends the query again, waiting twice as long each time with
 //!    a little random jitter (the course's exponential backoff), up to a number of tries;
 //! 4. when the answer comes back truncated (the TC bit: it did not fit the 512 bytes a UDP
@@ -240,12 +241,15 @@ impl Resolver {
             SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
             SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
         };
-        // A fresh socket, so a fresh ephemeral port, for each lookup (RFC 5452 9.2).
+        // A fresh socket, so a fresh ephemeral port, for each lookup (RFC 5452 9.2), connected
+        // to the server: only its datagrams come in, and an ICMP port unreachable (nobody
+        // there) comes back as "connection refused", as glibc's resolver sees it too.
         let socket = UdpSocket::bind(&self.stack, (any, 0)).await?;
+        socket.connect(self.server).await?;
         let bytes = query.encode();
         let mut waited = Duration::ZERO;
         for retry in 0..self.patience.tries {
-            socket.send_to(&bytes, self.server).await?;
+            socket.send(&bytes).await?;
             let wait = backoff_delay(self.patience.timeout, retry, &mut self.rng);
             waited += wait;
             if let Some(response) = self
@@ -264,7 +268,7 @@ impl Resolver {
     }
 
     /// Waits until `deadline` for the answer to `query` on `socket`, passing over datagrams
-    /// that are not it (another sender, another ID or question, not a response, not DNS).
+    /// that are not it (another ID or question, not a response, not DNS).
     async fn answer_on(
         &self,
         socket: &UdpSocket,
@@ -273,14 +277,14 @@ impl Resolver {
     ) -> Result<Option<Message>, LookupError> {
         let mut buf = vec![0u8; 65_536];
         loop {
-            let (len, from) = match timeout_at(deadline, socket.recv_from(&mut buf)).await {
-                Ok(received) => received?,
+            let len = match timeout_at(deadline, socket.recv(&mut buf)).await {
                 Err(_) => return Ok(None),
+                Ok(Ok(len)) => len,
+                Ok(Err(err)) if err.kind() == io::ErrorKind::ConnectionRefused => {
+                    return Err(LookupError::Unreachable(self.server));
+                }
+                Ok(Err(err)) => return Err(err.into()),
             };
-            if from != self.server {
-                tracing::debug!(%from, "a datagram from someone other than the server: passed over");
-                continue;
-            }
             match Message::parse(&buf[..len.min(buf.len())]) {
                 Ok(response) if answers(&response, query) => return Ok(Some(response)),
                 Ok(_) => tracing::debug!("an answer to another query: passed over"),
@@ -322,6 +326,17 @@ impl Resolver {
         }
         Ok(response)
     }
+}
+
+/// A name server's address as a user gives it: `10.77.0.1` or `fd77::1` (port 53), or with a
+/// port, `10.77.0.1:5353` or `[fd77::1]:5353`. For clap's `value_parser`.
+pub fn parse_server(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    text.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| format!("`{text}` is not an address like 10.77.0.1 or [fd77::1]:53"))
 }
 
 /// Whether `name` is `localhost` or a name under it, which a resolver answers itself with the

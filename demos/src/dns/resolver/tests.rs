@@ -285,3 +285,21 @@ async fn localhost_never_leaves_the_machine() {
     assert_eq!(lookup.took, Duration::ZERO);
     assert_eq!(queries.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_port_nobody_serves_ends_the_lookup_at_once() {
+    let (client, _) = network(Script::default());
+    let server = (SERVER, 5353).into();
+    let mut resolver = Resolver::new(&client, server, Patience::default(), Some(7));
+    let started = Instant::now();
+    let err = resolver.lookup(&www(), RecordType::A).await.unwrap_err();
+    assert!(
+        matches!(err, LookupError::Unreachable(to) if to == server),
+        "{err}"
+    );
+    assert_eq!(
+        started.elapsed(),
+        2 * DELAY,
+        "the ICMP error's round trip, no timeout"
+    );
+}
