@@ -209,6 +209,8 @@ fn no_answer_means_retries_with_longer_waits_then_a_clear_failure() {
         &ns,
         &[
             "www.course.test",
+            "--type",
+            "A",
             "--server",
             "10.77.0.1:5353",
             "--repeat",

@@ -80,7 +80,8 @@ pub struct Lookup {
     pub qtype: RecordType,
     /// The answer's records: any CNAMEs leading to the name that has the data, then the data.
     pub records: Vec<Record>,
-    /// How long the lookup took, from the cache or over the network.
+    /// How long the lookup took, from the cache or over the network (both questions of
+    /// [`Resolver::lookup_host`] together: they go out at once).
     pub took: Duration,
     /// How it got the answer (the first question's, for [`Resolver::lookup_host`]).
     pub via: Via,
@@ -186,57 +187,92 @@ impl Resolver {
     /// no record of that type gives a [`Lookup`] with no records.
     pub async fn lookup(&mut self, name: &Name, qtype: RecordType) -> Result<Lookup, LookupError> {
         let started = Instant::now();
-        if is_localhost(name) {
-            let records = loopback(name, qtype);
-            return finish(name, qtype, Rcode::NoError, records, started, Via::Local);
-        }
-        if let Some(cached) = self.cache.get(name, qtype, started) {
-            return finish(
-                name,
-                qtype,
-                cached.rcode,
-                cached.records,
-                started,
-                Via::Cache(cached.ttl_left),
-            );
-        }
-        let (response, via) = self.ask(name, qtype).await?;
-        self.cache.put(name, qtype, &response, Instant::now());
-        let rcode = response.header.rcode;
-        finish(name, qtype, rcode, response.answers, started, via)
+        let rng = fastrand::Rng::with_seed(self.rng.u64(..));
+        let answer = self.answer(name, qtype, rng).await?;
+        self.keep(name, qtype, &answer);
+        finish(name, qtype, answer, started)
     }
 
-    /// The addresses of `name`: its A records, then its AAAA records when `ipv6` (two lookups,
-    /// as `getaddrinfo` does for AF_UNSPEC); the lookups' total time, and how the first went.
+    /// The addresses of `name`: its A records, and its AAAA records when `ipv6`. The two
+    /// questions go out together, as glibc's `getaddrinfo` sends them for AF_UNSPEC, so the
+    /// lookup costs one round trip, not two.
     pub async fn lookup_host(&mut self, name: &Name, ipv6: bool) -> Result<Lookup, LookupError> {
-        let mut lookup = self.lookup(name, RecordType::A).await?;
-        if ipv6 {
-            let six = self.lookup(name, RecordType::Aaaa).await?;
-            lookup.took += six.took;
-            lookup.steps.extend(six.steps);
-            lookup.records.extend(
-                six.records
-                    .into_iter()
-                    .filter(|r| r.rtype() == RecordType::Aaaa),
-            );
+        if !ipv6 {
+            return self.lookup(name, RecordType::A).await;
         }
+        let started = Instant::now();
+        let (rng4, rng6) = (
+            fastrand::Rng::with_seed(self.rng.u64(..)),
+            fastrand::Rng::with_seed(self.rng.u64(..)),
+        );
+        let (four, six) = tokio::join!(
+            self.answer(name, RecordType::A, rng4),
+            self.answer(name, RecordType::Aaaa, rng6)
+        );
+        for (qtype, answer) in [(RecordType::A, &four), (RecordType::Aaaa, &six)] {
+            if let Ok(answer) = answer {
+                self.keep(name, qtype, answer);
+            }
+        }
+        let mut lookup = finish(name, RecordType::A, four?, started)?;
+        let six = finish(name, RecordType::Aaaa, six?, started)?;
+        lookup.steps.extend(six.steps);
+        // The AAAA answer's own records: any CNAMEs in it are the A answer's again.
+        let aaaa = six
+            .records
+            .into_iter()
+            .filter(|r| r.rtype() == RecordType::Aaaa);
+        lookup.records.extend(aaaa);
         Ok(lookup)
     }
 
-    /// Asks the server: over UDP with retries, then over TCP when the answer was truncated.
-    async fn ask(&mut self, name: &Name, qtype: RecordType) -> Result<(Message, Via), LookupError> {
-        let id = self.rng.u16(..);
-        let query = Message::query(id, name.clone(), qtype);
-        let (response, tries) = self.ask_udp(&query).await?;
-        if !response.header.truncated {
-            return Ok((response, Via::Udp(tries)));
+    /// The answer to `name`/`qtype`, from the cache or from the server (`localhost` from
+    /// nowhere). Takes `&self` so that two can be under way at once.
+    async fn answer(
+        &self,
+        name: &Name,
+        qtype: RecordType,
+        mut rng: fastrand::Rng,
+    ) -> Result<Answered, LookupError> {
+        if is_localhost(name) {
+            return Ok(Answered::new(
+                Rcode::NoError,
+                loopback(name, qtype),
+                Via::Local,
+            ));
         }
-        let response = self.ask_tcp(&query).await?;
-        Ok((response, Via::Tcp(tries)))
+        if let Some(cached) = self.cache.get(name, qtype, Instant::now()) {
+            let via = Via::Cache(cached.ttl_left);
+            return Ok(Answered::new(cached.rcode, cached.records, via));
+        }
+        let id = rng.u16(..);
+        let query = Message::query(id, name.clone(), qtype);
+        let (response, tries) = self.ask_udp(&query, &mut rng).await?;
+        let (response, via) = match response.header.truncated {
+            false => (response, Via::Udp(tries)),
+            true => (self.ask_tcp(&query).await?, Via::Tcp(tries)),
+        };
+        Ok(Answered {
+            rcode: response.header.rcode,
+            records: response.answers.clone(),
+            via,
+            response: Some(response),
+        })
+    }
+
+    /// Keeps what came from the server in the cache.
+    fn keep(&mut self, name: &Name, qtype: RecordType, answer: &Answered) {
+        if let Some(response) = &answer.response {
+            self.cache.put(name, qtype, response, Instant::now());
+        }
     }
 
     /// Sends `query` over UDP until an answer comes, waiting longer each time.
-    async fn ask_udp(&mut self, query: &Message) -> Result<(Message, u32), LookupError> {
+    async fn ask_udp(
+        &self,
+        query: &Message,
+        rng: &mut fastrand::Rng,
+    ) -> Result<(Message, u32), LookupError> {
         let any: IpAddr = match self.server {
             SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
             SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
@@ -250,7 +286,7 @@ impl Resolver {
         let mut waited = Duration::ZERO;
         for retry in 0..self.patience.tries {
             socket.send(&bytes).await?;
-            let wait = backoff_delay(self.patience.timeout, retry, &mut self.rng);
+            let wait = backoff_delay(self.patience.timeout, retry, rng);
             waited += wait;
             if let Some(response) = self
                 .answer_on(&socket, query, Instant::now() + wait)
@@ -295,7 +331,7 @@ impl Resolver {
 
     /// Sends `query` over TCP (RFC 7766): connect, the message with its length, the answer
     /// with its length.
-    async fn ask_tcp(&mut self, query: &Message) -> Result<Message, LookupError> {
+    async fn ask_tcp(&self, query: &Message) -> Result<Message, LookupError> {
         let wait = self
             .patience
             .timeout
@@ -369,23 +405,41 @@ fn answers(response: &Message, query: &Message) -> bool {
         && response.questions == query.questions
 }
 
-/// A lookup's outcome from its response code and records.
+/// What one question got: the response code, the answer's records, how it came, and the
+/// response itself when it came from the server (for the cache).
+struct Answered {
+    rcode: Rcode,
+    records: Vec<Record>,
+    via: Via,
+    response: Option<Message>,
+}
+
+impl Answered {
+    fn new(rcode: Rcode, records: Vec<Record>, via: Via) -> Answered {
+        Answered {
+            rcode,
+            records,
+            via,
+            response: None,
+        }
+    }
+}
+
+/// A lookup's outcome from what its question got.
 fn finish(
     name: &Name,
     qtype: RecordType,
-    rcode: Rcode,
-    records: Vec<Record>,
+    answer: Answered,
     started: Instant,
-    via: Via,
 ) -> Result<Lookup, LookupError> {
-    match rcode {
+    match answer.rcode {
         Rcode::NoError => Ok(Lookup {
             name: name.clone(),
             qtype,
-            records,
+            records: answer.records,
             took: started.elapsed(),
-            via,
-            steps: vec![(qtype, via)],
+            via: answer.via,
+            steps: vec![(qtype, answer.via)],
         }),
         Rcode::NxDomain => Err(LookupError::NoSuchName(name.clone())),
         other => Err(LookupError::Server(other)),

@@ -73,7 +73,12 @@ fn answer(query: &Message, big: bool) -> Message {
                 name: question.name.clone(),
                 class: CLASS_IN,
                 ttl: 60,
-                data: RData::A(Ipv4Addr::new(10, 77, 1, i)),
+                data: match question.qtype {
+                    RecordType::Aaaa => {
+                        RData::Aaaa(Ipv6Addr::new(0xfd77, 1, 0, 0, 0, 0, 0, i.into()))
+                    }
+                    _ => RData::A(Ipv4Addr::new(10, 77, 1, i)),
+                },
             })
             .collect();
     } else {
@@ -302,4 +307,27 @@ async fn a_port_nobody_serves_ends_the_lookup_at_once() {
         2 * DELAY,
         "the ICMP error's round trip, no timeout"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_and_aaaa_go_out_together_one_round_trip_for_both() {
+    let (client, queries) = network(Script::default());
+    let mut resolver = resolver(&client);
+    let lookup = resolver.lookup_host(&www(), true).await.unwrap();
+    assert_eq!(lookup.took, 2 * DELAY, "one round trip for both questions");
+    assert_eq!(
+        lookup.addrs(),
+        vec![
+            IpAddr::V4(Ipv4Addr::new(10, 77, 1, 0)),
+            IpAddr::V6(Ipv6Addr::new(0xfd77, 1, 0, 0, 0, 0, 0, 0))
+        ]
+    );
+    assert_eq!(lookup.how(), "over UDP, 1 query each for A and AAAA");
+    assert_eq!(queries.load(Ordering::SeqCst), 2);
+    let again = resolver.lookup_host(&www(), true).await.unwrap();
+    assert_eq!(
+        again.how(),
+        "from the cache, TTL 60 s left (for A and AAAA)"
+    );
+    assert_eq!(queries.load(Ordering::SeqCst), 2);
 }
