@@ -305,10 +305,20 @@ fn kernel_https_server(
     identity: tunstack_demos::tls::Identity,
     connections: usize,
 ) -> std::thread::JoinHandle<Served> {
+    kernel_https_server_on(ns, 8443, identity, connections)
+}
+
+/// [`kernel_https_server`] on `port`.
+fn kernel_https_server_on(
+    ns: &NetNs,
+    port: u16,
+    identity: tunstack_demos::tls::Identity,
+    connections: usize,
+) -> std::thread::JoinHandle<Served> {
     use std::sync::{Arc, Mutex};
     use tunstack_demos::tls::{self, ALPN_H2, ALPN_HTTP11};
 
-    let listener = linux_tcp_listener(ns, (std::net::Ipv6Addr::UNSPECIFIED, 8443)).unwrap();
+    let listener = linux_tcp_listener(ns, (std::net::Ipv6Addr::UNSPECIFIED, port)).unwrap();
     listener.set_nonblocking(true).unwrap();
     let config = tls::server_config(
         tls::default_provider(),
@@ -624,7 +634,7 @@ fn https_server_serves_a_certificate_from_pem_files_that_curl_checks() {
     assert_eq!(exited.stdout[2], format!("certificate: {cert} (key {key})"));
 }
 
-/// The course's whole journey, as a browser takes it: `https://www.course.test:8443/journey`
+/// The course's whole journey, as a browser takes it: `https://www.course.test/journey`
 /// with the name looked up by our stub resolver (asking dnsmasq on the kernel's side, which
 /// names the kernel's address), then TCP's handshake, TLS's (the name sent as SNI, and the
 /// certificate checked against it), and the request over HTTP/2; the timeline has a row for
@@ -647,7 +657,7 @@ fn http_get_takes_the_whole_journey_dns_tcp_tls_http2() {
     let ca = dir.path().join("server.pem");
     std::fs::write(&ca, identity.cert_pem.as_ref().unwrap()).unwrap();
     let ca = ca.to_str().unwrap();
-    let server = kernel_https_server(&ns, identity, 1);
+    let server = kernel_https_server_on(&ns, 443, identity, 1);
     let capture = TempFile::new("demo-https-journey");
     let path = capture.path().to_str().unwrap();
     let args = [
@@ -656,7 +666,7 @@ fn http_get_takes_the_whole_journey_dns_tcp_tls_http2() {
         "--ca",
         ca,
         "--http2",
-        "https://www.course.test:8443/journey",
+        "https://www.course.test/journey",
     ];
     let exited = http_get(&ns, &args);
     assert!(exited.status.success(), "{exited:#?}");
@@ -673,7 +683,7 @@ fn http_get_takes_the_whole_journey_dns_tcp_tls_http2() {
     assert_lines(
         &exited,
         &[
-            "> :authority: www.course.test:8443",
+            "> :authority: www.course.test",
             "> :path: /journey",
             "Hello over HTTP/2.0 from the kernel's side: /journey",
             &format!(
