@@ -7,12 +7,12 @@
 //! a fresh profile, inside the namespace, pointed only at the demo's address.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{
-    assert_ready_then_hint, chromium, complete_connections, ephemeral_port, installed, namespace,
-    start_demo, TempDir, EVENT, EXIT, READY,
+    assert_ready_then_hint, chromium, complete_connections, curl, ephemeral_port, expected_pattern,
+    installed, namespace, start_demo, TempDir, EVENT, EXIT, READY,
 };
 use tunstack::device::netns::NetNs;
 use tunstack_tests::{
@@ -27,20 +27,6 @@ const HTTP_GET: &str = env!("CARGO_BIN_EXE_http-get");
 /// The site's address, as the demo's "try:" line gives it.
 const SITE: &str = "http://10.77.0.2";
 
-/// Runs `curl -sS --max-time 10 ARGS...` inside `ns`; fails the test if curl fails.
-fn curl(ns: &NetNs, args: &[&str]) -> Output {
-    let mut all = vec!["-sS", "--max-time", "10"];
-    all.extend_from_slice(args);
-    let output = output_within(&mut ns.exec("curl", &all), Duration::from_secs(15)).unwrap();
-    assert!(
-        output.status.success(),
-        "curl {all:?} ({}): {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
 /// The page at `path`, with curl's local port (its ephemeral port) from the last line curl
 /// prints after it.
 fn page_and_port(ns: &NetNs, path: &str, extra: &[&str]) -> (String, u16) {
@@ -50,20 +36,6 @@ fn page_and_port(ns: &NetNs, path: &str, extra: &[&str]) -> (String, u16) {
     let stdout = String::from_utf8(curl(ns, &args).stdout).unwrap();
     let (page, port) = stdout.rsplit_once('\n').unwrap();
     (page.to_string(), port.parse().unwrap())
-}
-
-/// The first `len` bytes of `/bytes/N`, made here independently of the demo: 64-byte lines,
-/// each its first byte's offset in ten digits, a space, the 52 letters, a newline.
-fn expected_pattern(len: usize) -> Vec<u8> {
-    let letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut out = Vec::with_capacity(len + 64);
-    let mut offset = 0;
-    while out.len() < len {
-        out.extend_from_slice(format!("{offset:010} {letters}\n").as_bytes());
-        offset += 64;
-    }
-    out.truncate(len);
-    out
 }
 
 /// Stops the server with Ctrl-C; checks it stopped cleanly; returns its output.

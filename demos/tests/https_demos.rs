@@ -10,7 +10,8 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{
-    chromium_with, complete_connections, installed, namespace, start_demo, TempDir, EXIT, READY,
+    chromium_with, complete_connections, expected_pattern, installed, namespace, start_demo,
+    TempDir, EXIT, READY,
 };
 use tunstack::device::netns::NetNs;
 use tunstack_tests::{linux_tcp_listener, output_within, Exited, Running, TempFile};
@@ -22,18 +23,12 @@ const HTTP_SERVER: &str = env!("CARGO_BIN_EXE_http-server");
 /// The site's address, as the demo's "try:" line gives it.
 const SITE: &str = "https://10.77.0.2";
 
-/// Runs `curl -sS -k --max-time 20 ARGS...` inside `ns`; fails the test if curl fails.
+/// Runs `curl -sS -k ARGS...` inside `ns` (-k: the server's certificate is self-signed);
+/// fails the test if curl fails.
 fn curl(ns: &NetNs, args: &[&str]) -> Output {
-    let mut all = vec!["-sS", "-k", "--max-time", "20"];
+    let mut all = vec!["-k"];
     all.extend_from_slice(args);
-    let output = output_within(&mut ns.exec("curl", &all), Duration::from_secs(25)).unwrap();
-    assert!(
-        output.status.success(),
-        "curl {all:?} ({}): {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    common::curl(ns, &all)
 }
 
 /// The body at `url` and the HTTP version curl used (`1.1`, `2`), from curl's last line.
@@ -43,20 +38,6 @@ fn page_and_version(ns: &NetNs, url: &str, extra: &[&str]) -> (String, String) {
     let stdout = String::from_utf8_lossy(&curl(ns, &args).stdout).into_owned();
     let (page, version) = stdout.rsplit_once('\n').unwrap();
     (page.to_string(), version.to_string())
-}
-
-/// The first `len` bytes of `/bytes/N`, made here independently of the demo: 64-byte lines,
-/// each its first byte's offset in ten digits, a space, the 52 letters, a newline.
-fn expected_pattern(len: usize) -> Vec<u8> {
-    let letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut out = Vec::with_capacity(len + 64);
-    let mut offset = 0;
-    while out.len() < len {
-        out.extend_from_slice(format!("{offset:010} {letters}\n").as_bytes());
-        offset += 64;
-    }
-    out.truncate(len);
-    out
 }
 
 /// Stops the TLS server with Ctrl-C; checks it stopped cleanly and how its output began;

@@ -270,3 +270,33 @@ pub fn wait_for_udp_port(ns: &NetNs, port: u16) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Runs `curl -sS --max-time 20 ARGS...` inside `ns`; fails the test if curl fails.
+pub fn curl(ns: &NetNs, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["-sS", "--max-time", "20"];
+    all.extend_from_slice(args);
+    let mut command = ns.exec("curl", &all);
+    let output = tunstack_tests::output_within(&mut command, Duration::from_secs(25)).unwrap();
+    assert!(
+        output.status.success(),
+        "curl {all:?} ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The first `len` bytes of http-server's `/bytes/N`, made here independently of the demo:
+/// 64-byte lines, each its first byte's offset in ten digits, a space, the 52 letters, a
+/// newline.
+pub fn expected_pattern(len: usize) -> Vec<u8> {
+    let letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::with_capacity(len + 64);
+    let mut offset = 0;
+    while out.len() < len {
+        out.extend_from_slice(format!("{offset:010} {letters}\n").as_bytes());
+        offset += 64;
+    }
+    out.truncate(len);
+    out
+}
