@@ -42,16 +42,16 @@ use clap::{CommandFactory, Parser};
 use tokio::time::{timeout, Instant};
 use tokio_rustls::TlsConnector;
 use tunstack::{Stack, TcpStream};
-use tunstack_demos::dns::resolver::{parse_server, Lookup, Patience, Resolver};
-use tunstack_demos::dns::Name;
+use tunstack_demos::dns::resolver::parse_server;
 use tunstack_demos::http::timeline::{Step, Timeline};
-use tunstack_demos::http::url::{Host, HttpUrl};
+use tunstack_demos::http::url::HttpUrl;
 use tunstack_demos::tls::describe;
 use tunstack_demos::{
     exit_with, finish_client, init_logging, millis, parse_duration, shutdown_signal, start_on_tun,
     TunOptions,
 };
 
+mod dns;
 mod h1;
 mod h2;
 mod tls;
@@ -232,7 +232,7 @@ async fn run(
 ) -> io::Result<()> {
     let started = Instant::now();
     let mut timeline = Timeline::new();
-    let (to, lookup) = resolve(stack, args, dns).await?;
+    let (to, lookup) = dns::resolve(stack, args, dns).await?;
     let tcp_began = started.elapsed();
     let stream = connect(stack, args, to).await?;
     let connected = started.elapsed();
@@ -285,55 +285,6 @@ async fn run(
     report(exchange, args, handshake, handshake_end, timeline);
     println!("My ephemeral port was: {port}");
     Ok(())
-}
-
-/// The journey's first step: the URL's host name turned into an address by our stub resolver
-/// asking `dns` (A, and AAAA with IPv6 on, as getaddrinfo does; the first address given is
-/// used). A URL that names an address needs no lookup.
-async fn resolve(
-    stack: &Stack,
-    args: &Args,
-    dns: SocketAddr,
-) -> io::Result<(SocketAddr, Option<Lookup>)> {
-    let name = match &args.url.host {
-        Host::Addr(ip) => return Ok((SocketAddr::new(*ip, args.url.port), None)),
-        Host::Name(name) => name,
-    };
-    let name: Name = name
-        .parse()
-        .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, format!("{name}: {err}")))?;
-    let mut resolver = Resolver::new(stack, dns, Patience::default(), None);
-    let lookup = resolver
-        .lookup_host(&name, stack.addr6().is_some())
-        .await
-        .map_err(|err| {
-            io::Error::new(io::ErrorKind::NotFound, format!("DNS lookup failed: {err}"))
-        })?;
-    let Some(ip) = lookup.addrs().first().copied() else {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("DNS lookup failed: {} has no address", args.url.host),
-        ));
-    };
-    if ip.is_loopback() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "{} is {ip}, the loopback address: this machine's own, which a TUN device \
-                 does not reach; name the kernel side instead (e.g. 10.77.0.1)",
-                args.url.host
-            ),
-        ));
-    }
-    let addrs: Vec<String> = lookup.addrs().iter().map(|a| a.to_string()).collect();
-    println!(
-        "DNS: {} → {} ({:.2} ms, {}; asked {dns})",
-        args.url.host,
-        addrs.join(", "),
-        millis(lookup.took),
-        lookup.how()
-    );
-    Ok((SocketAddr::new(ip, args.url.port), Some(lookup)))
 }
 
 /// Prints the response's body, the course's three times, and the timeline with the steps
