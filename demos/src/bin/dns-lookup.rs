@@ -62,8 +62,8 @@ struct Args {
     #[arg(default_value = "www.course.test", value_name = "NAME")]
     names: Vec<Name>,
 
-    /// The name server to ask: an address, with a port if not 53 (10.77.0.1, fd77::1,
-    /// 10.77.0.1:5353, [fd77::1]:5353); the kernel side's IPv4 address by default.
+    /// The name server to ask: an address, with a port if not 53 (`10.77.0.1`, `fd77::1`,
+    /// `10.77.0.1:5353`, `[fd77::1]:5353`); the kernel side's IPv4 address by default.
     #[arg(long, value_name = "ADDR", value_parser = parse_server)]
     server: Option<SocketAddr>,
 

@@ -88,8 +88,8 @@ pub struct Args {
     url: HttpUrl,
 
     /// The name server that turns the URL's host name into an address (the journey's first
-    /// step), as /etc/resolv.conf names one: an address, with a port if not 53 (10.77.0.1,
-    /// [fd77::1]:5353); the kernel side's IPv4 address by default.
+    /// step), as /etc/resolv.conf names one: an address, with a port if not 53 (`10.77.0.1`,
+    /// `[fd77::1]:5353`); the kernel side's IPv4 address by default.
     #[arg(long, value_name = "ADDR", value_parser = parse_server)]
     dns: Option<SocketAddr>,
 
