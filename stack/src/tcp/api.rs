@@ -430,10 +430,7 @@ impl TcpLayer {
     /// Snapshots of every connection, those in TIME-WAIT records included (as `ss` lists
     /// them).
     pub(crate) fn all_info(&self) -> Vec<ConnInfo> {
-        let open = self
-            .slots
-            .iter()
-            .filter_map(|s| s.conn.as_ref().map(Connection::info));
+        let open = self.conns.iter().map(|(_, conn)| conn.info());
         open.chain(self.time_waits.infos()).collect()
     }
 }

@@ -102,7 +102,7 @@ impl TcpLayer {
     ) -> Progress {
         self.stats.delivered += 1;
         let mut progress = Progress::None;
-        let reply = match self.slots[index].conn.as_mut() {
+        let reply = match self.conns.get_mut(index) {
             Some(conn) => {
                 let una = conn.snd.una;
                 let reply = conn.on_segment(now, segment);
@@ -123,7 +123,7 @@ impl TcpLayer {
 
     /// A connection a completed handshake made joins its listener's accept queue.
     fn hand_to_listener(&mut self, index: usize) {
-        let Some(conn) = self.slots.get(index).and_then(|s| s.conn.as_ref()) else {
+        let Some(conn) = self.conns.get(index) else {
             return;
         };
         if !conn.state.is_synchronized() {
@@ -198,7 +198,7 @@ impl TcpLayer {
             Reply::None => {}
             Reply::Rst { seq, ack, why } => self.send_rst(ip, out, quad, seq, ack, why),
             Reply::ChallengeAck => {
-                let Some(conn) = self.slots[index].conn.as_mut() else {
+                let Some(conn) = self.conns.get_mut(index) else {
                     return;
                 };
                 if self.challenge_acks.allow(now, &mut conn.last_challenge_ack) {
@@ -266,12 +266,13 @@ impl TcpLayer {
         buf: &mut Vec<u8>,
     ) -> Option<Transmit> {
         self.run_timers(now);
+        self.conns.refresh();
         if let Some(transmit) = self.transmit_syn_ack(now, ip, buf) {
             return Some(transmit);
         }
         while let Some(index) = self.ready.pop_front() {
-            self.slots[index].queued = false;
-            let Some(conn) = self.slots[index].conn.as_mut() else {
+            self.conns.set_queued(index, false);
+            let Some(conn) = self.conns.get_mut(index) else {
                 continue;
             };
             let sent = conn.transmit(now, ip, buf);
@@ -282,9 +283,9 @@ impl TcpLayer {
                 return Some(transmit);
             }
             // Nothing to send; a connection that closed meanwhile may be forgotten.
-            let closed = self.slots[index]
-                .conn
-                .as_ref()
+            let closed = self
+                .conns
+                .get(index)
                 .is_some_and(|c| c.state == State::Closed && c.orphaned);
             if closed {
                 self.remove(index);

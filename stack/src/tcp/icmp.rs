@@ -44,7 +44,7 @@ impl TcpLayer {
             debug!(%quad, "tcp: ICMP error for no connection of ours");
             return;
         };
-        let Some(conn) = self.slots.get_mut(index).and_then(|s| s.conn.as_mut()) else {
+        let Some(conn) = self.conns.get_mut(index) else {
             return;
         };
         let in_flight = error
@@ -88,13 +88,17 @@ impl TcpLayer {
     /// handshake agreed.
     pub(crate) fn path_mtu_changed(&mut self, now: Instant, remote: std::net::IpAddr, mss: usize) {
         let mss = mss.max(super::config::MIN_MSS);
-        for index in 0..self.slots.len() {
-            let Some(conn) = self.slots[index].conn.as_mut() else {
+        // A scan of every connection, for a rare event: a router's report.
+        let toward: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, conn)| conn.quad.remote.ip() == remote)
+            .map(|(index, _)| index)
+            .collect();
+        for index in toward {
+            let Some(conn) = self.conns.get_mut(index) else {
                 continue;
             };
-            if conn.quad.remote.ip() != remote {
-                continue;
-            }
             conn.snd.mss_path = mss;
             let new = mss.min(conn.snd.mss_agreed);
             if new == conn.snd.mss {

@@ -63,6 +63,7 @@ pub mod seq;
 pub mod state;
 mod syn_queue;
 mod syncookie;
+mod table;
 mod tail_loss;
 mod time_wait;
 mod timers;
@@ -95,15 +96,6 @@ pub struct ConnId {
     generation: u64,
 }
 
-/// One place in the connection table.
-#[derive(Debug, Default)]
-struct Slot {
-    generation: u64,
-    conn: Option<Connection>,
-    /// Whether the slot is in the `ready` queue.
-    queued: bool,
-}
-
 /// The TCP layer: every connection and listener of the host.
 #[derive(Debug)]
 pub(crate) struct TcpLayer {
@@ -112,7 +104,8 @@ pub(crate) struct TcpLayer {
     config: TcpConfig,
     /// The MSS we announce: the link MTU minus 40 bytes of IPv4 and TCP headers.
     our_mss: usize,
-    slots: Vec<Slot>,
+    /// Every connection, and when each one's timers are due.
+    conns: table::ConnTable,
     /// Connections by 4-tuple.
     by_quad: HashMap<Quad, usize>,
     /// Listening sockets by port.
@@ -162,7 +155,7 @@ impl TcpLayer {
                 isn.derive(b"challenge ACK budget"),
             ),
             config,
-            slots: Vec::new(),
+            conns: table::ConnTable::default(),
             by_quad: HashMap::new(),
             listeners: HashMap::new(),
             isn,
@@ -188,10 +181,7 @@ impl TcpLayer {
     /// Each connection's send MSS, for tests.
     #[cfg(test)]
     pub(crate) fn send_mss(&self) -> Vec<usize> {
-        self.slots
-            .iter()
-            .filter_map(|slot| slot.conn.as_ref().map(|c| c.snd.mss))
-            .collect()
+        self.conns.iter().map(|(_, c)| c.snd.mss).collect()
     }
 
     /// The initial send sequence number for a new connection (RFC 6528).
@@ -205,48 +195,37 @@ impl TcpLayer {
 
     /// The connection behind `id`, if it still exists.
     fn conn(&self, id: ConnId) -> Option<&Connection> {
-        let slot = self.slots.get(id.index)?;
-        (slot.generation == id.generation)
-            .then_some(slot.conn.as_ref())
+        (self.conns.generation(id.index) == id.generation)
+            .then(|| self.conns.get(id.index))
             .flatten()
     }
 
     fn conn_mut(&mut self, id: ConnId) -> Option<&mut Connection> {
-        let slot = self.slots.get_mut(id.index)?;
-        if slot.generation != id.generation {
+        if self.conns.generation(id.index) != id.generation {
             return None;
         }
-        slot.conn.as_mut()
+        self.conns.get_mut(id.index)
     }
 
     fn id_of(&self, index: usize) -> ConnId {
         ConnId {
             index,
-            generation: self.slots[index].generation,
+            generation: self.conns.generation(index),
         }
     }
 
     /// Puts a new connection in the table.
     fn insert(&mut self, conn: Connection) -> ConnId {
         let quad = conn.quad;
-        let index = match self.slots.iter().position(|s| s.conn.is_none()) {
-            Some(free) => free,
-            None => {
-                self.slots.push(Slot::default());
-                self.slots.len() - 1
-            }
-        };
-        let slot = &mut self.slots[index];
-        slot.generation += 1;
-        slot.conn = Some(conn);
+        let (index, generation) = self.conns.insert(conn);
         self.by_quad.insert(quad, index);
         self.mark_ready(index);
-        self.id_of(index)
+        ConnId { index, generation }
     }
 
     /// Forgets a connection.
     fn remove(&mut self, index: usize) {
-        if let Some(conn) = self.slots.get_mut(index).and_then(|s| s.conn.take()) {
+        if let Some(conn) = self.conns.take(index) {
             tracing::debug!(quad = %conn.quad, "tcp: connection forgotten");
             if self.by_quad.get(&conn.quad) == Some(&index) {
                 self.by_quad.remove(&conn.quad);
@@ -259,18 +238,15 @@ impl TcpLayer {
 
     /// Queues a connection to be asked for output.
     fn mark_ready(&mut self, index: usize) {
-        if let Some(slot) = self.slots.get_mut(index) {
-            if !slot.queued {
-                slot.queued = true;
-                self.ready.push_back(index);
-            }
+        if self.conns.get(index).is_some() && !self.conns.set_queued(index, true) {
+            self.ready.push_back(index);
         }
     }
 
     /// After anything happened to a connection: queue it for output, forget it if it is
     /// closed and nobody holds it.
     fn settle(&mut self, index: usize) {
-        let Some(conn) = self.slots.get(index).and_then(|s| s.conn.as_ref()) else {
+        let Some(conn) = self.conns.get(index) else {
             return;
         };
         if conn.state == state::State::Closed && conn.orphaned {
@@ -290,15 +266,19 @@ impl TcpLayer {
         self.mark_ready(index);
     }
 
-    /// The earliest deadline of any connection.
+    /// The earliest deadline of any connection, handshake or TIME-WAIT record.
     pub(crate) fn poll_at(&self) -> Option<Instant> {
-        let connections = self.slots.iter().filter_map(|s| s.conn.as_ref()?.poll_at());
+        let connections = self.conns.poll_at();
         let handshakes = self
             .listeners
             .values()
             .filter_map(|l| l.syn_queue.poll_at());
         let time_waits = self.time_waits.poll_at();
-        connections.chain(handshakes).chain(time_waits).min()
+        connections
+            .into_iter()
+            .chain(handshakes)
+            .chain(time_waits)
+            .min()
     }
 
     /// Runs the timers that are due (once per distinct `now`).
@@ -310,25 +290,21 @@ impl TcpLayer {
         self.run_syn_queues(now);
         self.time_waits.expire(now);
         let (syn_retries, retries) = (self.config.syn_retries, self.config.retries);
-        for index in 0..self.slots.len() {
-            let due = self.slots[index]
-                .conn
-                .as_ref()
-                .and_then(Connection::poll_at)
-                .is_some_and(|t| t <= now);
-            if due {
-                if let Some(conn) = self.slots[index].conn.as_mut() {
-                    conn.on_timer(now, syn_retries, retries);
-                }
-                self.settle(index);
+        for index in self.conns.due(now) {
+            if let Some(conn) = self.conns.get_mut(index) {
+                conn.on_timer(now, syn_retries, retries);
             }
+            self.settle(index);
         }
+        self.conns.refresh();
     }
 
     /// Fails every connection with `kind` (the host's link is gone), waking their tasks.
     pub(crate) fn fail_all(&mut self, kind: std::io::ErrorKind) {
-        for conn in self.slots.iter_mut().filter_map(|slot| slot.conn.as_mut()) {
-            conn.fail(kind);
+        for index in self.conns.indices() {
+            if let Some(conn) = self.conns.get_mut(index) {
+                conn.fail(kind);
+            }
         }
     }
 
@@ -339,7 +315,7 @@ impl TcpLayer {
 
     /// Whether any connection is still open or closing (the driver keeps running for them).
     pub(crate) fn has_connections(&self) -> bool {
-        self.slots.iter().any(|s| s.conn.is_some())
+        !self.conns.is_empty()
     }
 }
 
