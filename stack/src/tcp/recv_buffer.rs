@@ -143,9 +143,11 @@ impl RecvBuffer {
     pub(crate) fn read(&mut self, out: &mut [u8]) -> usize {
         let n = self.ring.read_at(0, out);
         self.ring.consume(n);
-        // Nothing left to read and no early segment held: the storage can go until the next
-        // segment arrives (the window is the capacity either way).
+        // Nothing left to read and no early segment held: the storage (and the list of early
+        // ranges, which grew while segments were missing) can go until the next segment
+        // arrives. The window is the capacity either way.
         if self.early.is_empty() {
+            self.early.shrink_to_fit();
             self.ring.release_if_empty();
         }
         n
@@ -283,6 +285,11 @@ mod tests {
         assert_eq!(buf.insert(0, b"cd"), 4);
         assert_eq!(read_all(&mut buf), b"cdef");
         assert!(!buf.is_allocated());
+        assert_eq!(
+            buf.early.capacity(),
+            0,
+            "the list of early ranges is freed too"
+        );
     }
 
     proptest! {
