@@ -143,7 +143,20 @@ impl RecvBuffer {
     pub(crate) fn read(&mut self, out: &mut [u8]) -> usize {
         let n = self.ring.read_at(0, out);
         self.ring.consume(n);
+        // Nothing left to read and no early segment held: the storage (and the list of early
+        // ranges, which grew while segments were missing) can go until the next segment
+        // arrives. The window is the capacity either way.
+        if self.early.is_empty() {
+            self.early.shrink_to_fit();
+            self.ring.release_if_empty();
+        }
         n
+    }
+
+    /// Whether the ring's bytes are allocated now.
+    #[cfg(test)]
+    fn is_allocated(&self) -> bool {
+        self.ring.is_allocated()
     }
 }
 
@@ -244,6 +257,39 @@ mod tests {
         // So is data at RCV.NXT, even when it fills only part of the first hole.
         assert_eq!(buf.insert(0, b"a"), 1);
         assert_eq!(buf.readable(), 1);
+    }
+
+    #[test]
+    fn storage_is_allocated_by_data_and_released_when_read() {
+        let mut buf = RecvBuffer::new(16, 4);
+        assert!(!buf.is_allocated(), "no storage before the first byte");
+        assert_eq!((buf.window(), buf.storage()), (16, 20));
+        buf.insert(0, b"hello");
+        assert!(buf.is_allocated());
+        assert_eq!(read_all(&mut buf), b"hello");
+        assert!(!buf.is_allocated(), "read to the end: released");
+        assert_eq!(
+            (buf.window(), buf.storage()),
+            (16, 20),
+            "the window is unchanged"
+        );
+    }
+
+    #[test]
+    fn early_segments_keep_the_storage() {
+        let mut buf = RecvBuffer::new(32, 0);
+        buf.insert(0, b"ab");
+        buf.insert(2, b"ef"); // two bytes after RCV.NXT, which "ab" moved to 2
+        assert_eq!(read_all(&mut buf), b"ab");
+        assert!(buf.is_allocated(), "\"ef\" is held beyond a hole");
+        assert_eq!(buf.insert(0, b"cd"), 4);
+        assert_eq!(read_all(&mut buf), b"cdef");
+        assert!(!buf.is_allocated());
+        assert_eq!(
+            buf.early.capacity(),
+            0,
+            "the list of early ranges is freed too"
+        );
     }
 
     proptest! {

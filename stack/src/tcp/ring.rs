@@ -10,20 +10,28 @@
 //!   │   free    │ bytes held (len)         │    free     │   capacity bytes, wrapping
 //!   └───────────┴──────────────────────────┴─────────────┘
 //! ```
+//!
+//! The bytes themselves exist only while the ring is in use ([`LazyStorage`]): the first write
+//! allocates them, and [`RingBuffer::release_if_empty`] gives them back, so that an idle
+//! connection costs no buffer memory.
+
+mod storage;
+
+use storage::LazyStorage;
 
 /// A byte ring buffer of fixed capacity.
 #[derive(Debug)]
 pub(crate) struct RingBuffer {
-    storage: Box<[u8]>,
+    storage: LazyStorage,
     start: usize,
     len: usize,
 }
 
 impl RingBuffer {
-    /// An empty ring that holds `capacity` bytes.
+    /// An empty ring that holds `capacity` bytes (allocated when the first is written).
     pub(crate) fn new(capacity: usize) -> RingBuffer {
         RingBuffer {
-            storage: vec![0; capacity].into_boxed_slice(),
+            storage: LazyStorage::new(capacity),
             start: 0,
             len: 0,
         }
@@ -31,7 +39,25 @@ impl RingBuffer {
 
     /// How many bytes it holds at most.
     pub(crate) fn capacity(&self) -> usize {
-        self.storage.len()
+        self.storage.capacity()
+    }
+
+    /// Whether its bytes are allocated now.
+    #[cfg(test)]
+    pub(crate) fn is_allocated(&self) -> bool {
+        self.storage.is_allocated()
+    }
+
+    /// Gives the storage back when the ring holds nothing; the next write allocates it again.
+    ///
+    /// Only the owner knows whether bytes written beyond the end ([`RingBuffer::write_beyond`])
+    /// are still wanted, so the ring never does this by itself: the owner calls it when nothing
+    /// is held and nothing beyond the end is either.
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.len == 0 {
+            self.storage.release();
+            self.start = 0;
+        }
     }
 
     /// How many bytes it holds.
@@ -83,6 +109,9 @@ impl RingBuffer {
             return 0;
         }
         let n = out.len().min(self.len - offset);
+        if n == 0 {
+            return 0;
+        }
         let (first, second) = self.slices(offset, n);
         out[..first.len()].copy_from_slice(first);
         out[first.len()..n].copy_from_slice(second);
@@ -103,10 +132,9 @@ impl RingBuffer {
         let cap = self.capacity();
         let from = (self.start + offset) % cap.max(1);
         let first = n.min(cap - from);
-        (
-            &self.storage[from..from + first],
-            &self.storage[..n - first],
-        )
+        // Held bytes were written, so the storage exists whenever `n` is more than zero.
+        let storage = self.storage.get();
+        (&storage[from..from + first], &storage[..n - first])
     }
 
     /// Writes `data` at position `at` counted from the front, wrapping.
@@ -117,8 +145,9 @@ impl RingBuffer {
         }
         let from = (self.start + at) % cap;
         let first = data.len().min(cap - from);
-        self.storage[from..from + first].copy_from_slice(&data[..first]);
-        self.storage[..data.len() - first].copy_from_slice(&data[first..]);
+        let storage = self.storage.get_mut();
+        storage[from..from + first].copy_from_slice(&data[..first]);
+        storage[..data.len() - first].copy_from_slice(&data[first..]);
     }
 }
 
@@ -160,6 +189,42 @@ mod tests {
         assert_eq!(ring.write_beyond(1, b"xyz"), 1);
     }
 
+    #[test]
+    fn storage_exists_only_while_bytes_are_held() {
+        let mut ring = RingBuffer::new(8);
+        assert!(!ring.is_allocated(), "a new ring allocates nothing");
+        assert_eq!((ring.capacity(), ring.free()), (8, 8));
+        assert_eq!(ring.push(b""), 0);
+        assert!(!ring.is_allocated(), "an empty write allocates nothing");
+        ring.push(b"abcdef");
+        assert!(ring.is_allocated());
+        ring.consume(4);
+        ring.release_if_empty();
+        assert!(ring.is_allocated(), "bytes are still held");
+        ring.consume(2);
+        ring.release_if_empty();
+        assert!(!ring.is_allocated());
+        assert_eq!((ring.capacity(), ring.free()), (8, 8));
+    }
+
+    #[test]
+    fn a_released_ring_wraps_as_before() {
+        let mut ring = RingBuffer::new(8);
+        ring.push(b"abcdef");
+        ring.consume(6);
+        ring.release_if_empty();
+        assert_eq!(
+            ring.push(b"ghijklmn"),
+            8,
+            "the whole capacity is free again"
+        );
+        ring.consume(5);
+        assert_eq!(ring.push(b"opqr"), 4, "wraps around the end");
+        let mut out = [0u8; 8];
+        assert_eq!(ring.read_at(0, &mut out), 7);
+        assert_eq!(&out[..7], b"lmnopqr");
+    }
+
     proptest! {
         /// The ring behaves like an unbounded queue cut to its capacity.
         #[test]
@@ -177,6 +242,8 @@ mod tests {
                     let n = n.min(model.len());
                     ring.consume(n);
                     model.drain(..n);
+                    // As the send buffer does after every acknowledgment.
+                    ring.release_if_empty();
                 }
                 let mut out = vec![0u8; 16];
                 let got = ring.read_at(0, &mut out);

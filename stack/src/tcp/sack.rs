@@ -73,6 +73,10 @@ impl Scoreboard {
             *l = (*l).max(snd_una);
             true
         });
+        if self.blocks.is_empty() {
+            // Loss recovery is over: an idle connection keeps no list capacity.
+            self.blocks.shrink_to_fit();
+        }
     }
 
     /// Bytes reported held beyond SND.UNA.
@@ -182,6 +186,11 @@ mod tests {
         assert_eq!(sb.blocks, [(s(3500), s(6000)), (s(8000), s(9000))]);
         sb.prune(s(9000));
         assert!(sb.is_empty());
+        assert_eq!(
+            sb.blocks.capacity(),
+            0,
+            "an empty scoreboard holds no memory"
+        );
     }
 
     #[test]
