@@ -2,13 +2,29 @@
 //!
 //! This is the only place that touches tokio's clock and the link. In a loop it
 //!
-//! 1. reads every packet the link has and passes each to [`Host::receive`];
-//! 2. takes every packet [`Host::transmit`] has and hands it to the link;
+//! 1. reads every packet the link has (a batch at a time) and passes each to [`Host::receive`];
+//! 2. takes every packet [`Host::transmit`] has (a batch at a time) and hands it to the link;
 //! 3. sleeps until the link has a packet, a socket has queued something, or the core's next
 //!    deadline ([`Host::poll_at`]) comes.
 //!
+//! # The lock
+//!
 //! Sockets share the core with this task behind one mutex, and "kick" the task when they have
-//! queued something to send.
+//! queued something to send. The lock is held only while the core computes, never while the
+//! link is used: a read or write on a TUN device is a syscall, and a capture writes to a file,
+//! and a socket call on another worker thread would wait for all of them. So each pass
+//!
+//! - reads a batch from the link into the task's own buffers, without the lock;
+//! - takes the lock, hands those packets to the core, takes a batch of what the core sends into
+//!   the task's own buffers (with why each was sent, for a capture), looks at the core's next
+//!   deadline, and lets go of the lock;
+//! - writes that batch to the link, without the lock. What the link cannot take yet stays in
+//!   the task's buffers, in order, and the core is not asked for more until it has gone.
+//!
+//! A socket that queues a packet while the task is busy with the link sets the `kicked` flag
+//! and wakes the task. The task clears the flag before each pass and looks at it again after:
+//! a kick at any point in the pass brings another pass, so nothing waits for a wake-up that
+//! came too early.
 //!
 //! The task ends when the last handle on the stack is gone, or when the stack cannot go on: its
 //! device went away, or the task panicked. Then it records why ([`Stack::stopped`]), and every
@@ -32,6 +48,9 @@ use crate::host::{Config, Host};
 use crate::stats::Stats;
 use crate::time::Instant;
 
+mod batch;
+#[cfg(test)]
+mod lock_tests;
 mod task;
 #[cfg(test)]
 mod tests;

@@ -14,14 +14,16 @@ use std::time::Duration;
 use tokio::time::Sleep;
 use tracing::{debug, error, warn};
 
+use super::batch::{Inbox, Outbox};
 use super::{Failure, Shared};
 use crate::device::{is_fatal, is_gone, Device};
-use crate::host::{Host, Transmit};
+use crate::host::Host;
+use crate::link::Reason;
 use crate::time::Instant;
 
 /// How many packets one pass receives before it sends, so that a flood in one direction does
 /// not starve the other.
-const BATCH: usize = 64;
+pub(super) const BATCH: usize = 64;
 
 /// How many passes one wake-up may make before the task yields to the other tasks.
 const PASSES: usize = 16;
@@ -38,10 +40,11 @@ const RX_ERRORS_MAX: u32 = 16;
 pub(super) struct Driver<L> {
     shared: Arc<Shared>,
     link: L,
-    rx: Vec<u8>,
-    tx: Vec<u8>,
-    /// A packet the link could not take yet, kept in `tx` until it can.
-    unsent: Option<Transmit>,
+    /// Packets from the link, on their way to the core.
+    inbox: Inbox,
+    /// Packets from the core, on their way to the link; those the link could not take yet
+    /// stay here until it can.
+    outbox: Outbox,
     /// The words of a packet's reason, for a capture (the buffer is reused).
     words: String,
     /// The link reported it can no longer receive (e.g. the other end of the wire is gone):
@@ -70,9 +73,8 @@ impl<L: Device> Driver<L> {
         Driver {
             shared,
             link,
-            rx: vec![0; mtu],
-            tx: Vec::with_capacity(mtu),
-            unsent: None,
+            inbox: Inbox::new(mtu),
+            outbox: Outbox::default(),
             words: String::new(),
             rx_closed: false,
             tx_closed: false,
@@ -102,7 +104,8 @@ impl<L: Device> Driver<L> {
             if self.shared.kicked.load(Ordering::Acquire) {
                 continue;
             }
-            if self.shared.closed.load(Ordering::Acquire) && !self.shared.lock().is_busy() {
+            let closed = self.shared.closed.load(Ordering::Acquire);
+            if closed && self.outbox.is_empty() && !self.shared.lock().is_busy() {
                 debug!("driver: last handle dropped, the stack stops");
                 return Poll::Ready(Ok(()));
             }
@@ -113,34 +116,33 @@ impl<L: Device> Driver<L> {
         Poll::Pending
     }
 
-    /// One pass: receive, transmit, arm the timer. Returns whether anything happened.
+    /// One pass: read from the link, then, under the core's lock, hand the packets up, take
+    /// what the core sends and arm its timer; then write to the link. Returns whether anything
+    /// happened.
     fn pass(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
+        let received = self.receive(cx)?;
         let shared = self.shared.clone();
         let now = shared.now();
-        let mut host = shared.lock();
-        let received = self.receive(cx, now, &mut host)?;
-        let sent = self.transmit(cx, now, &mut host)?;
-        let due = self.deadline(cx, &host);
-        Ok(received || sent || due)
+        let (taken, due) = {
+            let mut host = shared.lock();
+            self.inbox.deliver(now, &mut host);
+            let taken = self.take(now, &mut host);
+            (taken, self.deadline(cx, &host))
+        };
+        let sent = self.transmit(cx)?;
+        Ok(received || taken || sent || due)
     }
 
-    /// 1. Up: everything the link has, a batch at a time.
-    fn receive(
-        &mut self,
-        cx: &mut Context<'_>,
-        now: Instant,
-        host: &mut Host,
-    ) -> Result<bool, Failure> {
-        let mut progress = false;
+    /// 1. Up: what the link has, a batch at a time, into the inbox (without the lock).
+    fn receive(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
         for _ in 0..BATCH {
             if self.rx_closed || self.rx_paused(cx) {
                 break;
             }
-            match self.link.poll_recv(cx, &mut self.rx) {
+            match self.link.poll_recv(cx, self.inbox.next_buf()) {
                 Poll::Ready(Ok(n)) => {
                     self.rx_errors = 0;
-                    host.receive(now, &self.rx[..n]);
-                    progress = true;
+                    self.inbox.keep(n);
                 }
                 Poll::Ready(Err(err)) if is_gone(&err) => return Err(Failure::link_down(&err)),
                 Poll::Ready(Err(err)) if is_fatal(&err) => {
@@ -152,7 +154,7 @@ impl<L: Device> Driver<L> {
                 Poll::Pending => break,
             }
         }
-        Ok(progress)
+        Ok(!self.inbox.is_empty())
     }
 
     /// A receive failed, but the link did not say it is gone: pause receiving, longer after
@@ -188,59 +190,56 @@ impl<L: Device> Driver<L> {
         false
     }
 
-    /// 2. Down: what the core has, as long as the link takes it, a batch at a time.
-    fn transmit(
-        &mut self,
-        cx: &mut Context<'_>,
-        now: Instant,
-        host: &mut Host,
-    ) -> Result<bool, Failure> {
+    /// 2. Out of the core: a batch of packets into the outbox (under the lock).
+    ///
+    /// Only once the link has taken the last batch: while it pushes back, the core is not
+    /// asked, so it does not build packets that would only wait (and its timers wait too, see
+    /// [`Driver::deadline`]).
+    fn take(&mut self, now: Instant, host: &mut Host) -> bool {
+        if !self.outbox.is_empty() {
+            return false;
+        }
+        let (taken, dry) = self.outbox.fill(now, host, BATCH);
+        if dry {
+            // Nothing more to send: the core has run its timers at `now`.
+            self.fired = None;
+        }
+        if self.tx_closed {
+            self.outbox.clear();
+        }
+        taken > 0
+    }
+
+    /// 3. Down: the outbox, oldest first, as long as the link takes it (without the lock).
+    ///
+    /// What the link cannot take yet stays in the outbox for the next pass.
+    fn transmit(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
         let mut progress = false;
-        for _ in 0..BATCH {
-            if self.unsent.is_none() {
-                match host.transmit(now, &mut self.tx) {
-                    Some(transmit) => self.unsent = Some(transmit),
-                    None => {
-                        // Nothing more to send: the core has run its timers at `now`.
-                        self.fired = None;
-                        break;
-                    }
-                }
-            }
+        while let Some((packet, why)) = self.outbox.front() {
             if self.tx_closed {
-                self.unsent = None;
-                progress = true;
-                continue;
+                self.outbox.clear();
+                return Ok(true);
             }
-            // Words for the reason, only for a link that records them (a capture).
-            let why = self.unsent.as_ref().and_then(|t| t.why.as_ref());
-            let comment = match why {
-                Some(why) if self.link.records_comments() => {
-                    self.words.clear();
-                    let _ = write!(self.words, "{why}");
-                    Some(self.words.as_str())
-                }
-                _ => None,
-            };
-            match self.link.poll_send(cx, &self.tx, comment) {
+            let comment = word(&mut self.words, why, self.link.records_comments());
+            match self.link.poll_send(cx, packet, comment) {
                 Poll::Ready(Err(err)) if is_gone(&err) => return Err(Failure::link_down(&err)),
                 Poll::Ready(Err(err)) if is_fatal(&err) => {
                     warn!(%err, "link: cannot send any more; packets are dropped");
                     self.tx_closed = true;
                 }
                 Poll::Ready(Err(err)) => {
-                    warn!(%err, len = self.tx.len(), "link: send failed, packet lost");
+                    warn!(%err, len = packet.len(), "link: send failed, packet lost");
                 }
                 Poll::Ready(Ok(())) => {}
                 Poll::Pending => break,
             }
-            self.unsent = None;
+            self.outbox.pop();
             progress = true;
         }
         Ok(progress)
     }
 
-    /// 3. The core's next deadline.
+    /// 4. The core's next deadline (under the lock).
     ///
     /// Returns whether it is due: the next pass asks the core for packets, which runs its
     /// timers and moves the deadline on.
@@ -276,6 +275,15 @@ impl<L: Device> Driver<L> {
             self.shared.fail(failure);
         }
     }
+}
+
+/// The words of a packet's reason, written into `words`, for a link that records them (a
+/// capture); `None` for the others, which are spared the formatting.
+fn word<'a>(words: &'a mut String, why: Option<&Reason>, records: bool) -> Option<&'a str> {
+    let why = why.filter(|_| records)?;
+    words.clear();
+    let _ = write!(words, "{why}");
+    Some(words.as_str())
 }
 
 // The link is only ever used through `&mut` (its methods take no `Pin`), and the timers are
