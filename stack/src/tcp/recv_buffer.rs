@@ -143,19 +143,28 @@ impl RecvBuffer {
     pub(crate) fn read(&mut self, out: &mut [u8]) -> usize {
         let n = self.ring.read_at(0, out);
         self.ring.consume(n);
-        // Nothing left to read and no early segment held: the storage (and the list of early
-        // ranges, which grew while segments were missing) can go until the next segment
-        // arrives. The window is the capacity either way.
+        // The list of early ranges grew while segments were missing: give its memory back.
         if self.early.is_empty() {
             self.early.shrink_to_fit();
-            self.ring.release_if_empty();
         }
         n
     }
 
+    /// Whether nothing is held: nothing to read and no early segment, so the storage may go.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.early.is_empty() && self.ring.is_empty()
+    }
+
+    /// Gives the storage back when nothing is held (see [`RecvBuffer::is_idle`]); the next
+    /// segment allocates it again. The window is the capacity either way.
+    pub(crate) fn release_if_idle(&mut self) {
+        if self.early.is_empty() {
+            self.ring.release_if_empty();
+        }
+    }
+
     /// Whether the ring's bytes are allocated now.
-    #[cfg(test)]
-    fn is_allocated(&self) -> bool {
+    pub(crate) fn is_allocated(&self) -> bool {
         self.ring.is_allocated()
     }
 }
@@ -260,14 +269,26 @@ mod tests {
     }
 
     #[test]
-    fn storage_is_allocated_by_data_and_released_when_read() {
+    fn storage_is_allocated_by_data_and_released_when_idle() {
         let mut buf = RecvBuffer::new(16, 4);
         assert!(!buf.is_allocated(), "no storage before the first byte");
         assert_eq!((buf.window(), buf.storage()), (16, 20));
         buf.insert(0, b"hello");
+        // Three bytes missing after "hello", then "early" (offsets count from RCV.NXT).
+        buf.insert(3, b"early");
         assert!(buf.is_allocated());
         assert_eq!(read_all(&mut buf), b"hello");
-        assert!(!buf.is_allocated(), "read to the end: released");
+        assert!(!buf.is_idle(), "an early segment is held");
+        buf.release_if_idle();
+        assert!(buf.is_allocated(), "not released under the early segment");
+        buf.insert(0, b"abc");
+        assert_eq!(read_all(&mut buf), b"abcearly");
+        assert!(
+            buf.is_idle() && buf.is_allocated(),
+            "kept until the connection is quiet"
+        );
+        buf.release_if_idle();
+        assert!(!buf.is_allocated(), "released");
         assert_eq!(
             (buf.window(), buf.storage()),
             (16, 20),
@@ -284,6 +305,7 @@ mod tests {
         assert!(buf.is_allocated(), "\"ef\" is held beyond a hole");
         assert_eq!(buf.insert(0, b"cd"), 4);
         assert_eq!(read_all(&mut buf), b"cdef");
+        buf.release_if_idle();
         assert!(!buf.is_allocated());
         assert_eq!(
             buf.early.capacity(),

@@ -43,7 +43,6 @@ impl RingBuffer {
     }
 
     /// Whether its bytes are allocated now.
-    #[cfg(test)]
     pub(crate) fn is_allocated(&self) -> bool {
         self.storage.is_allocated()
     }

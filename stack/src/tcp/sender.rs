@@ -129,9 +129,6 @@ impl Sender {
         let syn = usize::from(!self.syn_acked());
         let data = acked.saturating_sub(syn).min(self.buf.len());
         self.buf.consume(data);
-        // Nothing unsent and nothing unacknowledged: the buffer's memory can go until the
-        // application writes again (an idle connection then holds none).
-        self.buf.release_if_empty();
         self.una = ack;
         if self.nxt < ack {
             self.nxt = ack;

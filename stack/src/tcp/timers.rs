@@ -1,6 +1,7 @@
 //! TCP's timers: retransmission ([RFC 6298]), tail loss probe (`tail_loss.rs`), persist
 //! (zero-window probes, [RFC 9293 3.8.6.1]), TIME-WAIT ([RFC 9293 3.4.2]), delayed ACK,
-//! keep-alive and the user timeout (`keepalive.rs`), and the end of an orphaned FIN-WAIT-2.
+//! keep-alive and the user timeout (`keepalive.rs`), the end of an orphaned FIN-WAIT-2, and
+//! giving back the buffers of a quiet connection.
 //!
 //! Each is a deadline in the connection, never a sleeping task: the layer asks every
 //! connection for its earliest deadline ([`Connection::poll_at`]) and calls
@@ -28,6 +29,12 @@ use crate::time::Instant;
 /// `tcp_orphan_retries` defaults to 8).
 const ORPHAN_PROBES: u32 = 8;
 
+/// How long a connection's buffers stay allocated once empty and quiet: long enough that a
+/// connection trading small messages keeps them from one message to the next (allocating and
+/// zeroing 256 KiB twice per round trip costs more than the round trip on a fast link), short
+/// enough that an idle one holds none for long.
+const BUFFER_IDLE: Duration = Duration::from_secs(1);
+
 impl Connection {
     /// The earliest of this connection's deadlines.
     pub(crate) fn poll_at(&self) -> Option<Instant> {
@@ -40,6 +47,7 @@ impl Connection {
             self.keepalive_at(),
             self.user_timeout_at(),
             self.fin_wait2_until(),
+            self.buffers_idle_until(),
         ]
         .into_iter()
         .flatten()
@@ -54,9 +62,25 @@ impl Connection {
         Some(self.timers.last_heard? + self.timers.fin_wait2_timeout)
     }
 
+    /// When the connection's send and receive buffers, allocated but empty, go back: a second
+    /// ([`BUFFER_IDLE`]) after the peer was last heard from. `None` when there is nothing to
+    /// give back (not allocated) or something is held (data unsent, unacknowledged or unread).
+    fn buffers_idle_until(&self) -> Option<Instant> {
+        let allocated = self.snd.buf.is_allocated() || self.rcv.buf.is_allocated();
+        if !allocated || !self.snd.buf.is_empty() || !self.rcv.buf.is_idle() {
+            return None;
+        }
+        Some(self.timers.last_heard? + BUFFER_IDLE)
+    }
+
     /// Runs the timers that are due at `now`. `syn_retries` and `retries` are the limits after
     /// which the connection gives up.
     pub(crate) fn on_timer(&mut self, now: Instant, syn_retries: u32, retries: u32) {
+        if self.buffers_idle_until().is_some_and(|t| now >= t) {
+            // Quiet and empty: an idle connection holds no buffer memory.
+            self.snd.buf.release_if_empty();
+            self.rcv.buf.release_if_idle();
+        }
         if self.timers.time_wait_until.is_some_and(|t| now >= t) {
             // 2 MSL have passed: no segment of this connection can still be on its way.
             self.timers.time_wait_until = None;

@@ -35,7 +35,6 @@ impl LazyStorage {
     }
 
     /// Whether the bytes exist now.
-    #[cfg(test)]
     pub(crate) fn is_allocated(&self) -> bool {
         self.bytes.len() == self.capacity && self.capacity > 0
     }

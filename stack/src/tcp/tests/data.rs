@@ -299,3 +299,44 @@ fn nagle_lets_a_small_tail_follow_full_segments_at_once() {
     h.send(&Seg::to(80, Flags::ACK, theirs, end));
     assert_eq!(h.expect().payload, b"more");
 }
+
+/// A connection's buffers are allocated by data, kept while messages come and go less than a
+/// second apart, and given back after a quiet second: an idle connection holds no buffer.
+#[test]
+fn buffers_go_back_after_a_quiet_second_and_not_between_messages() {
+    let mut h = Harness::new();
+    let (id, iss) = h.passive_open(80);
+    let (ours, theirs) = (iss.0.wrapping_add(1), PEER_ISN.wrapping_add(1));
+    let allocated = |h: &Harness| {
+        let conn = h.host.tcp.conn(id).expect("open");
+        (conn.snd.buf.is_allocated(), conn.rcv.buf.is_allocated())
+    };
+    assert_eq!(
+        allocated(&h),
+        (false, false),
+        "nothing before the first byte"
+    );
+    let mut at = (theirs, ours);
+    for round in 0..3u32 {
+        // The peer's request, read by us; our answer, acknowledged by the peer.
+        h.send(&Seg::to(80, Flags::ACK | Flags::PSH, at.0, at.1).with_payload(b"ping"));
+        assert_eq!(h.read(id).unwrap(), Some(b"ping".to_vec()));
+        h.write(id, b"pong").unwrap();
+        h.recv_all();
+        at = (at.0.wrapping_add(4), at.1.wrapping_add(4));
+        h.send(&Seg::to(80, Flags::ACK, at.0, at.1));
+        assert_eq!(
+            allocated(&h),
+            (true, true),
+            "round {round}: kept between messages"
+        );
+        h.advance(Duration::from_millis(500));
+    }
+    h.advance(Duration::from_millis(600));
+    h.recv_all();
+    assert_eq!(allocated(&h), (false, false), "a quiet second: given back");
+    // The next message allocates them again, and its bytes arrive whole.
+    h.send(&Seg::to(80, Flags::ACK | Flags::PSH, at.0, at.1).with_payload(b"again"));
+    assert_eq!(h.read(id).unwrap(), Some(b"again".to_vec()));
+    assert_eq!(allocated(&h), (false, true));
+}
