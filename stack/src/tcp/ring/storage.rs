@@ -11,6 +11,11 @@
 //! [`LazyStorage`] keeps the capacity as a number and allocates the bytes when the first one is
 //! written; its owner gives them back with [`LazyStorage::release`] once the buffer is empty
 //! again. The capacity, and so the window, is the same whether the bytes exist or not.
+//!
+//! The price is paid by connections that exchange small messages: each one allocates (and
+//! zeroes) the full capacity and gives it back when drained. With the default 256 KiB buffers
+//! that added about 15 µs to a 64-byte round trip in the scale benchmark
+//! (`tests/benches/scale.rs`); releasing only after a while without traffic would avoid it.
 
 /// `capacity` bytes of storage, allocated on first write and released on request.
 #[derive(Debug)]
