@@ -12,10 +12,11 @@
 //! written; its owner gives them back with [`LazyStorage::release`] once the buffer is empty
 //! again. The capacity, and so the window, is the same whether the bytes exist or not.
 //!
-//! The price is paid by connections that exchange small messages: each one allocates (and
-//! zeroes) the full capacity and gives it back when drained. With the default 256 KiB buffers
-//! that added about 15 µs to a 64-byte round trip in the scale benchmark
-//! (`tests/benches/scale.rs`); releasing only after a while without traffic would avoid it.
+//! When to give them back is a trade: released the moment they are drained, a connection that
+//! exchanges small messages allocates (and zeroes) the full capacity for each one, which added
+//! about 15 µs to a 64-byte round trip in the scale benchmark (`tests/benches/scale.rs`). So a
+//! connection gives its buffers back only after a quiet second (`BUFFER_IDLE` in
+//! `tcp/timers.rs`), a timer like its others.
 
 /// `capacity` bytes of storage, allocated on first write and released on request.
 #[derive(Debug)]
