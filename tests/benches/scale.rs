@@ -20,7 +20,8 @@
 //!   slows down as it holds more connections shows it here;
 //! - this process's resident memory (`VmRSS` in `/proc/self/status`) per connection: after
 //!   all are open, nothing sent yet (`KiB open`); after each has echoed one 16-byte message and
-//!   half a second has passed for the last ACKs (`KiB echo`: buffers used once, empty again);
+//!   then been quiet for 1.5 s, past the second after which a quiet connection gives its
+//!   buffers back (`KiB echo`: buffers used once, then released);
 //!   and the same after `malloc_trim` (`KiB trim`). Freed memory stays in the allocator's heap,
 //!   resident, until it is trimmed or reused: `echo` is the high-water mark, `trim` what is
 //!   still in use. The kernel's sockets live in kernel memory, so these figures are our
@@ -61,8 +62,9 @@ const PINGS: usize = 1000;
 const ACCEPT_LIMIT: Duration = Duration::from_secs(120);
 /// Our listener's backlog: enough that a burst of handshakes never waits on `accept`.
 const BACKLOG: usize = 4096;
-/// How long the echoed connections settle before their memory is read.
-const SETTLE: Duration = Duration::from_millis(500);
+/// How long the echoed connections stay quiet before their memory is read: longer than the
+/// second after which a quiet connection gives its buffers back (`BUFFER_IDLE`).
+const SETTLE: Duration = Duration::from_millis(1500);
 /// File descriptors the process needs besides the client sockets.
 const SPARE_FDS: u64 = 256;
 /// `IP_BIND_ADDRESS_NO_PORT` from `linux/in.h` (not in every libc crate version).
