@@ -63,15 +63,15 @@ impl Connection {
         let tcp_len = header.buffer_len();
         let (src, dst) = (self.quad.local.ip(), self.quad.remote.ip());
         let ip_len = IpLayer::header_len(dst);
-        buf.clear();
-        buf.resize(ip_len + tcp_len, 0);
-
-        // Encapsulation, inside out: data, then the TCP header, then the IP header.
+        // Encapsulation, inside out: data, then the TCP header, then the IP header. Room for
+        // the headers first (zeroed, then written over); the data is appended straight from
+        // the send buffer, with no zero-fill before the copy.
         let data_at = ip_len + header.header_len();
+        buf.clear();
+        buf.resize(data_at, 0);
         let offset = plan.seq - self.snd.data_start();
-        self.snd
-            .buf
-            .read_at(offset, &mut buf[data_at..data_at + plan.len]);
+        self.snd.buf.append_to(offset, plan.len, buf);
+        buf.resize(ip_len + tcp_len, 0);
         header.emit(&mut buf[ip_len..], src, dst);
         debug!("tcp: wrap {} bytes -> {header}", plan.len);
         ip.with_ttl(self.ttl, |ip| {

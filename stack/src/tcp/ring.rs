@@ -117,6 +117,23 @@ impl RingBuffer {
         n
     }
 
+    /// Appends `n` held bytes starting `offset` bytes from the front to `out`; returns how
+    /// many (fewer when the held bytes run out). Unlike [`RingBuffer::read_at`], `out` need not
+    /// be made (and zero-filled) to the right size first.
+    pub(crate) fn append_to(&self, offset: usize, n: usize, out: &mut Vec<u8>) -> usize {
+        if offset >= self.len {
+            return 0;
+        }
+        let n = n.min(self.len - offset);
+        if n == 0 {
+            return 0;
+        }
+        let (first, second) = self.slices(offset, n);
+        out.extend_from_slice(first);
+        out.extend_from_slice(second);
+        n
+    }
+
     /// Drops `n` bytes from the front (they were read, or acknowledged).
     pub(crate) fn consume(&mut self, n: usize) {
         let n = n.min(self.len);
@@ -204,6 +221,21 @@ mod tests {
         ring.release_if_empty();
         assert!(!ring.is_allocated());
         assert_eq!((ring.capacity(), ring.free()), (8, 8));
+    }
+
+    #[test]
+    fn append_to_gives_what_read_at_gives_across_the_wrap() {
+        let mut ring = RingBuffer::new(8);
+        ring.push(b"abcdef");
+        ring.consume(5);
+        ring.push(b"ghijk"); // wraps: "f" then "ghijk"
+        let mut out = b"hdr".to_vec();
+        assert_eq!(ring.append_to(1, 4, &mut out), 4);
+        assert_eq!(out, b"hdrghij");
+        let mut out = Vec::new();
+        assert_eq!(ring.append_to(4, 10, &mut out), 2, "only what is held");
+        assert_eq!(out, b"jk");
+        assert_eq!(ring.append_to(6, 1, &mut out), 0);
     }
 
     #[test]
