@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use tunstack_demos::dns::resolver::{parse_server, Lookup, LookupError, Patience, Resolver};
-use tunstack_demos::dns::{Name, RData, Record, RecordType};
+use tunstack_demos::dns::{Name, RecordType};
 use tunstack_demos::{
     exit_with, finish_client, init_logging, millis, parse_duration, shutdown_signal, start_on_tun,
     TunOptions,
@@ -174,7 +174,7 @@ fn print_lookup(lookup: &Lookup, records: bool) {
             .records
             .iter()
             .filter(|record| record.rtype() == lookup.qtype)
-            .map(record_data)
+            .map(|record| record.data.to_string())
             .collect::<Vec<_>>(),
         false => lookup.addrs().iter().map(IpAddr::to_string).collect(),
     };
@@ -188,25 +188,6 @@ fn print_lookup(lookup: &Lookup, records: bool) {
         false => String::new(),
     };
     println!("{name} → {value} {took}    {}{alias}", lookup.how());
-}
-
-/// A record's data as a zone file writes it (RFC 1035 5.1).
-fn record_data(record: &Record) -> String {
-    match &record.data {
-        RData::A(addr) => addr.to_string(),
-        RData::Aaaa(addr) => addr.to_string(),
-        RData::Cname(name) | RData::Ns(name) => name.to_string(),
-        RData::Txt(strings) => strings
-            .iter()
-            .map(|s| format!("{:?}", String::from_utf8_lossy(s)))
-            .collect::<Vec<_>>()
-            .join(" "),
-        RData::Soa(soa) => format!(
-            "{} {} {} {} {} {} {}",
-            soa.mname, soa.rname, soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum
-        ),
-        RData::Other { rtype, data } => format!("TYPE{rtype}, {} bytes", data.len()),
-    }
 }
 
 fn print_failure(name: &Name, err: &LookupError) {

@@ -172,6 +172,32 @@ pub enum RData {
     },
 }
 
+impl fmt::Display for RData {
+    /// The data as a zone file (and dig) writes it (RFC 1035 5.1): `10.77.0.2`,
+    /// `www.course.test.`, TXT strings in quotes, an SOA's seven fields; another type as
+    /// `TYPE65, 12 bytes`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RData::A(addr) => write!(f, "{addr}"),
+            RData::Aaaa(addr) => write!(f, "{addr}"),
+            RData::Cname(name) | RData::Ns(name) => write!(f, "{name}"),
+            RData::Txt(strings) => {
+                let quoted: Vec<String> = strings
+                    .iter()
+                    .map(|s| format!("{:?}", String::from_utf8_lossy(s)))
+                    .collect();
+                f.write_str(&quoted.join(" "))
+            }
+            RData::Soa(soa) => write!(
+                f,
+                "{} {} {} {} {} {} {}",
+                soa.mname, soa.rname, soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum
+            ),
+            RData::Other { rtype, data } => write!(f, "TYPE{rtype}, {} bytes", data.len()),
+        }
+    }
+}
+
 /// A resource record: an owner name, a class, a time to live and typed data.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
@@ -183,6 +209,18 @@ pub struct Record {
     pub ttl: u32,
     /// The data; its variant says the type.
     pub data: RData,
+}
+
+impl fmt::Display for Record {
+    /// One line as dig prints it: `www.course.test. 60 IN A 10.77.0.2` (class IN by name,
+    /// another by number).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, ttl, rtype, data) = (&self.name, self.ttl, self.rtype(), &self.data);
+        match self.class {
+            CLASS_IN => write!(f, "{name} {ttl} IN {rtype} {data}"),
+            class => write!(f, "{name} {ttl} CLASS{class} {rtype} {data}"),
+        }
+    }
 }
 
 impl Record {

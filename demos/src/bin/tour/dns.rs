@@ -11,7 +11,7 @@ use std::time::Duration;
 use tunstack::{Stack, UdpSocket};
 use tunstack_demos::dns::answer::{answer, Transport};
 use tunstack_demos::dns::resolver::{Lookup, LookupError, Patience, Resolver};
-use tunstack_demos::dns::{Name, RData, Record, Zone};
+use tunstack_demos::dns::{Name, Zone};
 
 use crate::net::{net, Wire, SERVER};
 use crate::steps::ms;
@@ -29,22 +29,6 @@ async fn serve(stack: Stack) -> io::Result<()> {
     }
 }
 
-/// A record as a zone file and dig write it: `www.course.test. 60 IN A 10.77.0.2`.
-fn show(record: &Record) -> String {
-    let data = match &record.data {
-        RData::A(addr) => addr.to_string(),
-        RData::Aaaa(addr) => addr.to_string(),
-        RData::Cname(name) | RData::Ns(name) => name.to_string(),
-        other => format!("{other:?}"),
-    };
-    format!(
-        "{} {} IN {} {data}",
-        record.name,
-        record.ttl,
-        record.rtype()
-    )
-}
-
 fn print(lookup: &Lookup) {
     let name = lookup.name.to_string();
     let addrs: Vec<String> = lookup.addrs().iter().map(|a| a.to_string()).collect();
@@ -56,7 +40,7 @@ fn print(lookup: &Lookup) {
         lookup.how()
     );
     for record in &lookup.records {
-        println!("      {}", show(record));
+        println!("      {record}");
     }
 }
 

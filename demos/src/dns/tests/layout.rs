@@ -251,3 +251,21 @@ fn an_rrset_is_left_out_whole_and_edns_stays() {
     assert!(!parsed.header.truncated);
     assert_eq!(parsed.answers.len(), 6);
 }
+
+#[test]
+fn records_print_as_dig_writes_them() {
+    let www = record("www.course.test", 60, RData::A(Ipv4Addr::new(10, 77, 0, 2)));
+    assert_eq!(www.to_string(), "www.course.test. 60 IN A 10.77.0.2");
+    let web = record("web.course.test", 60, RData::Cname(name("www.course.test")));
+    assert_eq!(
+        web.to_string(),
+        "web.course.test. 60 IN CNAME www.course.test."
+    );
+    let txt = RData::Txt(vec![b"hello".to_vec(), b"a \"b\"".to_vec()]);
+    assert_eq!(txt.to_string(), r#""hello" "a \"b\"""#);
+    let other = RData::Other {
+        rtype: 65,
+        data: vec![0; 12],
+    };
+    assert_eq!(other.to_string(), "TYPE65, 12 bytes");
+}
