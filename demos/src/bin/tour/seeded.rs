@@ -100,16 +100,13 @@ impl ActiveKeyExchange for KeyShare {
     }
 }
 
-/// rustls's ring provider with the seeded randomness and key exchange.
-// ring rather than aws-lc-rs: it builds with a C compiler alone; rustls marks it deprecated
-// because it has no post-quantum key exchange, which the tour, with its one seeded X25519
-// exchange, does not use.
-#[allow(deprecated)]
+/// rustls's ring provider (the demos' [`default_provider`](tunstack_demos::tls::default_provider))
+/// with the seeded randomness and key exchange.
 pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(CryptoProvider {
         kx_groups: vec![&TourX25519],
         secure_random: &TourRandom,
-        ..rustls::crypto::ring::default_provider()
+        ..Arc::unwrap_or_clone(tunstack_demos::tls::default_provider())
     })
 }
 

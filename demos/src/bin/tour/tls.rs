@@ -34,22 +34,19 @@ use crate::steps::{answer_one_get, ms};
 const HOST: &str = "www.course.test";
 
 /// The key log, collected in memory and written once the step is over: one line per secret,
-/// `LABEL CLIENT_RANDOM SECRET` in hex, the NSS key log format Wireshark reads.
+/// `LABEL CLIENT_RANDOM SECRET` in hex, the NSS key log format Wireshark reads (each line
+/// ends in its newline).
 #[derive(Debug, Default)]
 struct Secrets(Mutex<Vec<String>>);
 
 impl KeyLog for Secrets {
     fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
-        let line = format!("{label} {} {}", hex(client_random), hex(secret));
+        let line = tunstack_demos::tls::key_log_line(label, client_random, secret);
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(line);
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Both sides' TLS configurations: the server with the tour's certificate, the client
@@ -133,10 +130,7 @@ pub async fn tls(dir: &Path) -> io::Result<PathBuf> {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    std::fs::write(
-        &keylog,
-        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
-    )?;
+    std::fs::write(&keylog, lines.concat())?;
     println!(
         "\n  The key log, {} ({} secrets, one per line: {}):",
         keylog.display(),
