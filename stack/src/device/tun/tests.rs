@@ -1,8 +1,10 @@
+use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::time::Duration;
 
 use super::*;
+
 use crate::device::netns::{can_use_tun, skip_or_fail, NetNs};
 use crate::device::testing::{
     icmp_echo_request, icmpv6_echo_request, recv, send, tshark_fields, tshark_problems, TempFile,
@@ -47,36 +49,29 @@ fn a_taken_name_says_which_device_and_what_to_do() {
         return;
     }
     let ns = NetNs::create("tunstack-link-taken").unwrap();
-    ns.run(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let _held = TunDevice::open("tun0").unwrap();
-            let err = TunDevice::open("tun0").unwrap_err();
-            assert_eq!(err.kind(), io::ErrorKind::ResourceBusy, "{err}");
-            let text = err.to_string();
-            assert!(
-                text.starts_with("tun0 is in use by another program"),
-                "{text}"
-            );
-            assert!(text.contains("choose another name"), "{text}");
+    run_in(&ns, async {
+        let _held = TunDevice::open("tun0").unwrap();
+        let err = TunDevice::open("tun0").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ResourceBusy, "{err}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("tun0 is in use by another program"),
+            "{text}"
+        );
+        assert!(text.contains("choose another name"), "{text}");
 
-            // A TAP device (Ethernet frames, not IP packets): the tun module makes it, so
-            // no other module is needed.
-            let tap = ["tuntap", "add", "dev", "taken0", "mode", "tap"];
-            let mut added = ns.exec("ip", &tap);
-            assert!(added.output().unwrap().status.success());
-            let text = TunDevice::open("taken0").unwrap_err().to_string();
-            assert!(
-                text.starts_with("taken0 exists and is another kind of device"),
-                "{text}"
-            );
-            assert!(text.contains("choose another name"), "{text}");
-        });
-    })
-    .unwrap();
+        // A TAP device (Ethernet frames, not IP packets): the tun module makes it, so
+        // no other module is needed.
+        let tap = ["tuntap", "add", "dev", "taken0", "mode", "tap"];
+        let mut added = ns.exec("ip", &tap);
+        assert!(added.output().unwrap().status.success());
+        let text = TunDevice::open("taken0").unwrap_err().to_string();
+        assert!(
+            text.starts_with("taken0 exists and is another kind of device"),
+            "{text}"
+        );
+        assert!(text.contains("choose another name"), "{text}");
+    });
 }
 
 /// The kernel is the peer: it sends us a UDP datagram through the device, and answers the
@@ -90,14 +85,7 @@ fn the_kernel_talks_to_us_in_a_fresh_namespace() {
     }
     let file = TempFile::new("tun-capture");
     let ns = NetNs::create("tunstack-link").unwrap();
-    ns.run(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(kernel_exchange(&ns, file.path()));
-    })
-    .unwrap();
+    run_in(&ns, kernel_exchange(&ns, file.path()));
 
     let fields = [
         "frame.packet_flags_direction",
@@ -136,31 +124,24 @@ fn a_deleted_device_says_it_is_gone() {
         return;
     }
     let ns = NetNs::create("tunstack-link-del").unwrap();
-    ns.run(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+    run_in(&ns, async {
+        let mut tun = TunDevice::open("tun0").unwrap();
+        tun.configure("10.77.0.1/24".parse().unwrap(), None)
             .unwrap();
-        runtime.block_on(async {
-            let mut tun = TunDevice::open("tun0").unwrap();
-            tun.configure("10.77.0.1/24".parse().unwrap(), None)
-                .unwrap();
-            let deleted = ns.exec("ip", &["link", "del", "tun0"]).status();
-            assert!(deleted.unwrap().success());
-            let mut buf = vec![0; tun.mtu()];
-            let wait = Duration::from_secs(5);
-            let err = tokio::time::timeout(wait, recv(&mut tun, &mut buf))
-                .await
-                .expect("the read fails at once")
-                .unwrap_err();
-            assert_eq!(err.kind(), io::ErrorKind::NetworkDown);
-            assert!(err.to_string().starts_with("tun0 was deleted ("), "{err}");
-            let request = icmp_echo_request(STACK, KERNEL, 1, 1, b"late");
-            let err = send(&mut tun, &request).await.unwrap_err();
-            assert_eq!(err.kind(), io::ErrorKind::NetworkDown);
-        });
-    })
-    .unwrap();
+        let deleted = ns.exec("ip", &["link", "del", "tun0"]).status();
+        assert!(deleted.unwrap().success());
+        let mut buf = vec![0; tun.mtu()];
+        let wait = Duration::from_secs(5);
+        let err = tokio::time::timeout(wait, recv(&mut tun, &mut buf))
+            .await
+            .expect("the read fails at once")
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NetworkDown);
+        assert!(err.to_string().starts_with("tun0 was deleted ("), "{err}");
+        let request = icmp_echo_request(STACK, KERNEL, 1, 1, b"late");
+        let err = send(&mut tun, &request).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NetworkDown);
+    });
 }
 
 async fn kernel_exchange(ns: &NetNs, capture: &Path) {
@@ -250,14 +231,7 @@ fn the_kernel_talks_ipv6_to_us_and_nothing_more() {
     }
     let file = TempFile::new("tun-capture-v6");
     let ns = NetNs::create("tunstack-link-v6").unwrap();
-    ns.run(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(kernel_exchange_v6(&ns, file.path()));
-    })
-    .unwrap();
+    run_in(&ns, kernel_exchange_v6(&ns, file.path()));
 
     let fields = [
         "frame.packet_flags_direction",
@@ -345,4 +319,16 @@ async fn next_packet6(tun: &mut impl Device, buf: &mut [u8]) -> usize {
         .unwrap();
     assert_eq!(buf[0] >> 4, 6, "an IPv6 packet: {:02x?}", &buf[..len]);
     len
+}
+
+/// Runs `future` on a current-thread runtime, on a thread inside `ns`.
+fn run_in(ns: &NetNs, future: impl Future<Output = ()> + Send) {
+    ns.run(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(future);
+    })
+    .unwrap();
 }
