@@ -330,6 +330,28 @@ impl TunNet {
         &self.stack
     }
 
+    /// Starts the course's UDP echo server on our stack, bound to `addr` (`0.0.0.0:7`, or
+    /// `[::]:7` for both versions): every datagram back to its sender, until the net stops.
+    ///
+    /// # Panics
+    ///
+    /// When the port cannot be bound, or the namespace cannot be entered.
+    pub fn start_udp_echo(&self, addr: &str) {
+        let stack = self.stack();
+        self.block_on(async {
+            let socket = tunstack::UdpSocket::bind(stack, addr)
+                .await
+                .unwrap_or_else(|err| panic!("bind {addr}: {err}"));
+            tokio::spawn(async move {
+                let mut buf = vec![0; 65_536];
+                while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+                    let _ = socket.send_to(&buf[..n], from).await;
+                }
+            });
+        })
+        .unwrap_or_else(|err| panic!("{err}"));
+    }
+
     /// What the impairments have done so far, per direction; `None` unless the net was made by
     /// [`TunNet::start_impaired`].
     pub fn impair_stats(&self) -> Option<ImpairStats> {

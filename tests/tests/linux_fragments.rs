@@ -18,7 +18,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use tunstack::stats::DropReason;
-use tunstack::UdpSocket;
 use tunstack_tests::{
     linux_ping, tshark_check, tshark_check_fields, tun_tests_can_run, Direction, Frame, TunNet,
     KERNEL, STACK,
@@ -168,19 +167,7 @@ fn a_linux_udp_socket_gets_8000_bytes_back_whole() {
     let Some(mut net) = start("frag-udp") else {
         return;
     };
-    let stack = net.stack();
-    net.block_on(async {
-        let socket = UdpSocket::bind(stack, "0.0.0.0:7").await.unwrap();
-        tokio::spawn(async move {
-            let mut buf = vec![0; 65_536];
-            while let Ok((n, from)) = socket.recv_from(&mut buf).await {
-                if socket.send_to(&buf[..n], from).await.is_err() {
-                    break;
-                }
-            }
-        });
-    })
-    .unwrap();
+    net.start_udp_echo("0.0.0.0:7");
     let linux = net.linux_udp((KERNEL, 0)).unwrap();
     linux
         .set_read_timeout(Some(Duration::from_secs(3)))

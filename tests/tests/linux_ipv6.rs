@@ -111,27 +111,12 @@ fn linux_pings_us_over_ipv6_and_ipv4() {
     assert_eq!(frames[7].num("ipv6.plen"), Some(1408));
 }
 
-/// Our UDP echo server on `[::]:7`: every datagram back to its sender, until the runtime stops.
-fn start_udp_echo(net: &TunNet) {
-    let stack = net.stack();
-    net.block_on(async {
-        let socket = UdpSocket::bind(stack, "[::]:7").await.unwrap();
-        tokio::spawn(async move {
-            let mut buf = vec![0; 65536];
-            while let Ok((n, from)) = socket.recv_from(&mut buf).await {
-                let _ = socket.send_to(&buf[..n], from).await;
-            }
-        });
-    })
-    .unwrap();
-}
-
 #[test]
 fn linux_datagrams_over_ipv6_come_back_byte_exact() {
     let Some(mut net) = start("v6-udp") else {
         return;
     };
-    start_udp_echo(&net);
+    net.start_udp_echo("[::]:7");
     let linux = net.linux_udp((KERNEL6, 0)).unwrap();
     let sizes = [0, 1, 100, 1000, LARGEST_V6_DATAGRAM];
     let mut buf = [0; 2048];

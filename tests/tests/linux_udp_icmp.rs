@@ -118,32 +118,12 @@ fn our_ping_gets_linux_replies() {
     assert_eq!(frames[0].bytes("data.data").unwrap(), b"tunstack ping");
 }
 
-/// Starts the course's UDP echo service on our stack: port 7, every datagram back to its sender.
-fn start_echo_server(net: &TunNet) {
-    let stack = net.stack();
-    net.block_on(async {
-        let socket = UdpSocket::bind(stack, "0.0.0.0:7").await.unwrap();
-        tokio::spawn(async move {
-            let mut buf = vec![0; 2048];
-            loop {
-                let Ok((n, from)) = socket.recv_from(&mut buf).await else {
-                    break;
-                };
-                if socket.send_to(&buf[..n], from).await.is_err() {
-                    break;
-                }
-            }
-        });
-    })
-    .unwrap();
-}
-
 #[test]
 fn linux_datagrams_come_back_byte_exact() {
     let Some(mut net) = start("udp-echo") else {
         return;
     };
-    start_echo_server(&net);
+    net.start_udp_echo("0.0.0.0:7");
     let linux = net.linux_udp((KERNEL, 0)).unwrap();
     let linux_addr = linux.local_addr().unwrap();
     let echo = SocketAddr::from((STACK, 7));
