@@ -175,7 +175,7 @@ pub struct Stack {
 impl Stack {
     /// Starts a stack on `link`: spawns its driver task on the current tokio runtime.
     ///
-    /// `config.mtu` and `config.medium` are replaced by the device's: on a device that carries
+    /// `config.mtu`, `config.medium` and `config.offloads` are replaced by the device's: on a device that carries
     /// Ethernet frames (a TAP device), the host frames its packets and answers ARP with
     /// `config.mac`.
     ///
@@ -185,6 +185,7 @@ impl Stack {
     pub fn new<L: Device>(link: L, mut config: Config) -> Stack {
         config.mtu = link.mtu();
         config.medium = link.medium();
+        config.offloads = link.offloads();
         let shared = Arc::new(Shared {
             host: Mutex::new(Host::new(config)),
             start: tokio::time::Instant::now(),

@@ -77,8 +77,8 @@ pub use nstat::Nstat;
 pub use pattern::Pattern;
 pub use process::{output_within, Exited, Running};
 pub use tcp_capture::{
-    tcp_conversations, tshark_tcp_check, tshark_tcp_check_lossy, Flagged, TcpCapture,
-    TcpConversation, TCP_ANALYSIS_PROBLEMS,
+    tcp_conversations, tshark_tcp_check, tshark_tcp_check_lossy, tshark_tcp_findings, Flagged,
+    TcpCapture, TcpConversation, TCP_ANALYSIS_PROBLEMS,
 };
 pub use temp::TempFile;
 pub use tshark::{

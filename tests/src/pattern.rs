@@ -95,6 +95,32 @@ impl Pattern {
         }
     }
 
+    /// [`Pattern::write_to`] for a blocking writer (a Linux socket, a pipe).
+    pub fn write_blocking<W: std::io::Write>(&self, writer: &mut W, len: u64) -> io::Result<()> {
+        let mut sent = 0;
+        while sent < len {
+            let max = usize::try_from(len - sent).unwrap_or(usize::MAX);
+            let chunk = self.chunk(sent, max);
+            writer.write_all(chunk)?;
+            sent += chunk.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// [`Pattern::read_and_check`] for a blocking reader (a Linux socket, a pipe).
+    pub fn read_and_check_blocking<R: std::io::Read>(&self, reader: &mut R) -> io::Result<u64> {
+        let mut buf = vec![0; 64 * 1024];
+        let mut received = 0u64;
+        loop {
+            let n = reader.read(&mut buf)?;
+            if n == 0 {
+                return Ok(received);
+            }
+            self.check(received, &buf[..n])?;
+            received += n as u64;
+        }
+    }
+
     /// Checks that `data` is the stream's bytes at `offset`.
     ///
     /// Errors: `InvalidData` naming the first offset whose byte differs.

@@ -455,6 +455,13 @@ pub fn tshark_tcp_check_lossy(path: &Path) -> TcpCapture {
     }
 }
 
+/// The frames of a TCP capture that tshark finds malformed or with a bad checksum, TCP
+/// payloads taken as plain data (as in [`tshark_tcp_check_lossy`]): for a test that expects
+/// some (a link that corrupts on purpose) and checks which.
+pub fn tshark_tcp_findings(path: &Path) -> io::Result<Vec<Frame>> {
+    findings(path, Payloads::Opaque)
+}
+
 /// tshark's summary line of the first flagged frames, for a failure message.
 fn summaries(path: &Path, flagged: &[Flagged]) -> String {
     let shown = &flagged[..flagged.len().min(20)];

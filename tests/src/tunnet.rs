@@ -192,7 +192,7 @@ impl TunNet {
 
     /// Like [`TunNet::start_tap`], with the stack configured by `config`.
     pub fn start_tap_with(label: &str, config: Config) -> io::Result<TunNet> {
-        TunNet::start_on(label, config, None, Medium::Ethernet)
+        TunNet::start_on(label, config, None, Medium::Ethernet, false)
     }
 
     /// The device's name: `tun0`, or `tap0` for a net made by [`TunNet::start_tap`].
@@ -244,16 +244,32 @@ impl TunNet {
         config: Config,
         impairments: Option<ImpairConfig>,
     ) -> io::Result<TunNet> {
-        TunNet::start_on(label, config, impairments, Medium::Ip)
+        TunNet::start_on(label, config, impairments, Medium::Ip, false)
     }
 
-    /// Makes the namespace, a TUN device (or a TAP device, for [`Medium::Ethernet`]), the
-    /// capture and the stack.
+    /// Like [`TunNet::start_with`] (or [`TunNet::start_tap_with`], for
+    /// [`Medium::Ethernet`]), with the device opened with offloads
+    /// ([`TunDevice::open_offload`]): the kernel and our stack exchange super-packets of up to
+    /// 64 KiB with partial checksums, and the capture records them as they cross. With
+    /// `impairments`, [`Impair`] sits between our stack and the capture, as in
+    /// [`TunNet::start_impaired`].
+    pub fn start_offload(
+        label: &str,
+        config: Config,
+        medium: Medium,
+        impairments: Option<ImpairConfig>,
+    ) -> io::Result<TunNet> {
+        TunNet::start_on(label, config, impairments, medium, true)
+    }
+
+    /// Makes the namespace, a TUN device (or a TAP device, for [`Medium::Ethernet`]), with
+    /// offloads if `offload`, the capture and the stack.
     fn start_on(
         label: &str,
         config: Config,
         impairments: Option<ImpairConfig>,
         medium: Medium,
+        offload: bool,
     ) -> io::Result<TunNet> {
         let device = match medium {
             Medium::Ip => DEVICE,
@@ -298,9 +314,10 @@ impl TunNet {
                 .enable_all()
                 .build()?;
             let (stack, impair) = runtime.block_on(async {
-                let tun = match medium {
-                    Medium::Ip => TunDevice::open(device)?,
-                    Medium::Ethernet => TunDevice::open_tap(device)?,
+                let tun = match (medium, offload) {
+                    (_, true) => TunDevice::open_offload(device, medium)?,
+                    (Medium::Ip, false) => TunDevice::open(device)?,
+                    (Medium::Ethernet, false) => TunDevice::open_tap(device)?,
                 };
                 tun.configure(peer, peer6)?;
                 let link = Capture::create(tun, path, device)?;

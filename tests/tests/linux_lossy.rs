@@ -31,7 +31,7 @@
 //! `nstat`; without the first two each test prints `skipped: <why>` and passes, except under
 //! CI, which must run them.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddrV4};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -61,9 +61,6 @@ const TRANSFER: Duration = Duration::from_secs(150);
 
 /// How long the stack may take to finish its closing handshakes (a lost FIN waits for a timer).
 const CLOSES: Duration = Duration::from_secs(10);
-
-/// How much a Linux writer hands over at once, and a Linux reader asks for.
-const CHUNK: usize = 64 << 10;
 
 /// The port of our server.
 const PORT: u16 = 9000;
@@ -100,33 +97,6 @@ fn start(label: &str, seed: u64) -> Option<(TunNet, KernelLoss)> {
     // Before any connection opens: see KernelLoss::install.
     let kernel_loss = KernelLoss::install(net.ns(), LOSS_PERCENT).unwrap();
     Some((net, kernel_loss))
-}
-
-/// Writes the first `len` bytes of `pattern` to a Linux socket.
-fn linux_write(stream: &mut std::net::TcpStream, pattern: &Pattern, len: u64) -> io::Result<()> {
-    let mut sent = 0;
-    while sent < len {
-        let max = usize::try_from(len - sent).unwrap_or(usize::MAX).min(CHUNK);
-        let chunk = pattern.chunk(sent, max);
-        stream.write_all(chunk)?;
-        sent += chunk.len() as u64;
-    }
-    Ok(())
-}
-
-/// Reads a Linux socket to its end, checking every byte against `pattern`; returns how many
-/// came.
-fn linux_read_and_check(stream: &mut std::net::TcpStream, pattern: &Pattern) -> io::Result<u64> {
-    let mut buf = vec![0; CHUNK];
-    let mut received = 0;
-    loop {
-        let n = stream.read(&mut buf)?;
-        if n == 0 {
-            return Ok(received);
-        }
-        pattern.check(received, &buf[..n])?;
-        received += n as u64;
-    }
 }
 
 /// What one lossy transfer showed, from every side.
@@ -310,7 +280,7 @@ fn a_linux_client_sends_20_mib_to_our_server_through_5_percent_loss_each_way() {
     linux.set_write_timeout(Some(WAIT)).unwrap();
     // Sends the bulk, shuts down writing, then waits for our FIN.
     let sender = thread::spawn(move || -> io::Result<()> {
-        linux_write(&mut linux, &Pattern::new(1), BULK)?;
+        Pattern::new(1).write_blocking(&mut linux, BULK)?;
         linux.shutdown(Shutdown::Write)?;
         let mut rest = Vec::new();
         linux.read_to_end(&mut rest)?;
@@ -348,7 +318,7 @@ fn our_client_sends_20_mib_to_a_linux_server_through_5_percent_loss_each_way() {
     let receiver = thread::spawn(move || -> io::Result<u64> {
         let (mut conn, _client) = accept_within(&listener, WAIT)?;
         conn.set_read_timeout(Some(WAIT))?;
-        linux_read_and_check(&mut conn, &Pattern::new(2))
+        Pattern::new(2).read_and_check_blocking(&mut conn)
     });
     let stack = net.stack();
     let started = Instant::now();
@@ -394,11 +364,11 @@ fn linux_and_our_stack_send_each_other_20_mib_at_once_through_5_percent_loss_eac
     linux.set_write_timeout(Some(WAIT)).unwrap();
     let mut linux_reader = linux.try_clone().unwrap();
     let linux_writer = thread::spawn(move || -> io::Result<()> {
-        linux_write(&mut linux, &Pattern::new(3), BULK)?;
+        Pattern::new(3).write_blocking(&mut linux, BULK)?;
         linux.shutdown(Shutdown::Write)
     });
     let linux_reader =
-        thread::spawn(move || linux_read_and_check(&mut linux_reader, &Pattern::new(4)));
+        thread::spawn(move || Pattern::new(4).read_and_check_blocking(&mut linux_reader));
     let (received, conn) = net
         .block_on_within(TRANSFER, async {
             let (mut conn, _) = timeout(WAIT, listener.accept()).await??;
@@ -448,7 +418,7 @@ fn a_firewall_drop_is_no_loss_to_the_kernels_tcp() {
     let mut linux = net.linux_tcp_connect((STACK, PORT)).unwrap();
     linux.set_write_timeout(Some(WAIT)).unwrap();
     let sender = thread::spawn(move || -> io::Result<()> {
-        linux_write(&mut linux, &Pattern::new(5), BULK)?;
+        Pattern::new(5).write_blocking(&mut linux, BULK)?;
         linux.shutdown(Shutdown::Both)
     });
     let received = net

@@ -23,6 +23,13 @@
 //! incomplete. Capturing is an observer: if writing fails, a warning is logged once and capturing
 //! stops, but the link keeps carrying packets.
 //!
+//! On a device with offloads ([`super::offload`]), a capture records what crosses the
+//! device, as `tcpdump` on a host whose card does TSO would: packets of up to 64 KiB, each a
+//! burst of segments, whose comment says how many segments it stands for on the wire
+//! ("TSO super-packet: 45 segments of 1448 bytes on the wire", "GSO" for the kernel's). A
+//! checksum the device was left to complete is completed in the capture, so that Wireshark's
+//! checksum check passes, as it would on the wire.
+//!
 //! Timestamps are `epoch + (now - start)`, with `now` from tokio's clock. Under tokio's paused
 //! test clock and a fixed epoch ([`Capture::with_epoch`]) a run writes the same bytes every time.
 //!
@@ -43,6 +50,7 @@ use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeade
 use pcap_file::pcapng::{Block, PcapNgWriter};
 use pcap_file::{DataLink, Endianness, PcapError};
 
+use super::offload::{self, Checksum, Offloads, PacketInfo};
 use super::{Device, Medium};
 
 /// The most bytes of a packet a block stores: the largest IPv4 packet (plus the medium's
@@ -84,6 +92,8 @@ pub struct Capture<L> {
     /// The wall-clock time `start` stands for, as time since the Unix epoch.
     epoch: Duration,
     packets_written: u64,
+    /// A comment with a note on offloads added, between two packets that need one.
+    note: String,
 }
 
 impl<L: Device> Capture<L> {
@@ -115,6 +125,7 @@ impl<L: Device> Capture<L> {
             start: tokio::time::Instant::now(),
             epoch,
             packets_written: 0,
+            note: String::new(),
         })
     }
 
@@ -152,12 +163,23 @@ impl<L: Device> Capture<L> {
     }
 
     /// Writes one packet's block, or gives up capturing if that fails.
-    fn record(&mut self, direction: Direction, packet: &[u8], comment: Option<&str>) {
+    fn record(
+        &mut self,
+        direction: Direction,
+        packet: &[u8],
+        info: &PacketInfo,
+        comment: Option<&str>,
+    ) {
         let Some(sink) = &mut self.sink else {
             return;
         };
         let elapsed = tokio::time::Instant::now().saturating_duration_since(self.start);
-        match sink.write_packet(self.epoch + elapsed, direction, packet, comment) {
+        let partial = match info.checksum {
+            Checksum::Partial { start, offset } => Some((start, offset)),
+            _ => None,
+        };
+        let at = self.epoch + elapsed;
+        match sink.write_packet(at, direction, packet, partial, comment) {
             Ok(()) => self.packets_written += 1,
             Err(err) => {
                 tracing::warn!(
@@ -182,8 +204,50 @@ impl<L: Device> Device for Capture<L> {
 
     fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let len = ready!(self.inner.poll_recv(cx, buf))?;
-        self.record(Direction::Inbound, &buf[..len], None);
+        self.record(Direction::Inbound, &buf[..len], &PacketInfo::PLAIN, None);
         Poll::Ready(Ok(len))
+    }
+
+    fn offloads(&self) -> Offloads {
+        self.inner.offloads()
+    }
+
+    /// Records the packet as the device gave it; a super-packet's comment says how many
+    /// segments it stands for.
+    fn poll_recv_info(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
+        let (len, info) = ready!(self.inner.poll_recv_info(cx, buf))?;
+        let mut note = std::mem::take(&mut self.note);
+        let noted = offload_note(&mut note, None, &info, len, "GSO");
+        self.record(
+            Direction::Inbound,
+            &buf[..len],
+            &info,
+            noted.then_some(&*note),
+        );
+        self.note = note;
+        Poll::Ready(Ok((len, info)))
+    }
+
+    /// Records the packet as it goes to the device, a super-packet whole (as `tcpdump` shows
+    /// it on a host whose card does TSO), its comment saying what the device will make of it.
+    fn poll_send_info(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+        info: &PacketInfo,
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        ready!(self.inner.poll_send_info(cx, packet, info, comment))?;
+        let mut note = std::mem::take(&mut self.note);
+        let noted = offload_note(&mut note, comment, info, packet.len(), "TSO");
+        let comment = if noted { Some(&*note) } else { comment };
+        self.record(Direction::Outbound, packet, info, comment);
+        self.note = note;
+        Poll::Ready(Ok(()))
     }
 
     fn poll_send(
@@ -193,13 +257,41 @@ impl<L: Device> Device for Capture<L> {
         comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
         ready!(self.inner.poll_send(cx, packet, comment))?;
-        self.record(Direction::Outbound, packet, comment);
+        self.record(Direction::Outbound, packet, &PacketInfo::PLAIN, comment);
         Poll::Ready(Ok(()))
     }
 
     fn records_comments(&self) -> bool {
         true
     }
+}
+
+/// Words what a super-packet stands for into `note`, after `comment`: several segments
+/// (`kind`: "TSO" on the way out, "GSO" on the way in). Returns `false`, writing nothing, for
+/// any other packet.
+fn offload_note(
+    note: &mut String,
+    comment: Option<&str>,
+    info: &PacketInfo,
+    len: usize,
+    kind: &str,
+) -> bool {
+    use std::fmt::Write as _;
+    let Some(gso) = info.gso else {
+        return false;
+    };
+    note.clear();
+    if let Some(comment) = comment {
+        note.push_str(comment);
+        note.push_str("; ");
+    }
+    let segments = info.segments(len);
+    let _ = write!(
+        note,
+        "{kind} super-packet: {segments} segments of {} bytes on the wire",
+        gso.size
+    );
+    true
 }
 
 /// The writing half of a capture: the output and the buffers reused for every packet.
@@ -266,6 +358,7 @@ impl Sink {
         timestamp: Duration,
         direction: Direction,
         packet: &[u8],
+        partial: Option<(u16, u16)>,
         comment: Option<&str>,
     ) -> io::Result<()> {
         let block = &mut self.block;
@@ -277,6 +370,10 @@ impl Sink {
         let data = block.data.to_mut();
         data.clear();
         data.extend_from_slice(&packet[..captured]);
+        if let Some((start, offset)) = partial {
+            // Wireshark checks checksums: give it the one the device will write.
+            offload::complete_checksum(data, start, offset);
+        }
 
         // Take back the previous packet's comment buffer before clearing the options.
         for option in block.options.drain(..) {

@@ -29,6 +29,7 @@ pub mod impair;
 mod iproute;
 pub mod memory;
 pub mod netns;
+pub mod offload;
 #[cfg(test)]
 mod testing;
 pub mod tun;
@@ -36,6 +37,7 @@ pub mod tun;
 pub use capture::Capture;
 pub use impair::Impair;
 pub use memory::{MemoryConfig, MemoryDevice, MemoryStats, MemoryStatsHandle};
+pub use offload::{Offloads, PacketInfo};
 
 pub use tun::TunDevice;
 
@@ -114,6 +116,44 @@ pub trait Device: Send + 'static {
     fn records_comments(&self) -> bool {
         false
     }
+
+    /// The jobs this device does for the stack ([`offload`]): none unless it says otherwise.
+    /// With [`Offloads::tso`], `poll_recv_info`'s buffer holds
+    /// [`offload::MAX_SUPER_PACKET`] bytes.
+    fn offloads(&self) -> Offloads {
+        Offloads::NONE
+    }
+
+    /// Receives one packet, like [`Device::poll_recv`], with what the device says about it
+    /// ([`PacketInfo`]: a super-packet, a checksum it vouches for). The driver calls this one.
+    /// A device without offloads says nothing: [`PacketInfo::PLAIN`].
+    fn poll_recv_info(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
+        self.poll_recv(cx, buf)
+            .map_ok(|len| (len, PacketInfo::PLAIN))
+    }
+
+    /// Sends one packet, like [`Device::poll_send`], with what the device is to do for it
+    /// ([`PacketInfo`]: complete its checksum, cut it into segments). The stack asks only for
+    /// the [`Device::offloads`] the device has, so a device without offloads is only ever
+    /// given [`PacketInfo::PLAIN`], and need not implement this.
+    fn poll_send_info(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+        info: &PacketInfo,
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        debug_assert_eq!(
+            *info,
+            PacketInfo::PLAIN,
+            "an offload the device does not do"
+        );
+        self.poll_send(cx, packet, comment)
+    }
 }
 
 impl<L: Device + ?Sized> Device for Box<L> {
@@ -140,6 +180,28 @@ impl<L: Device + ?Sized> Device for Box<L> {
 
     fn records_comments(&self) -> bool {
         (**self).records_comments()
+    }
+
+    fn offloads(&self) -> Offloads {
+        (**self).offloads()
+    }
+
+    fn poll_recv_info(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
+        (**self).poll_recv_info(cx, buf)
+    }
+
+    fn poll_send_info(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+        info: &PacketInfo,
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        (**self).poll_send_info(cx, packet, info, comment)
     }
 }
 

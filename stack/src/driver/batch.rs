@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 
+use crate::device::PacketInfo;
 use crate::host::Host;
 use crate::link::Reason;
 use crate::time::Instant;
@@ -17,8 +18,8 @@ use crate::time::Instant;
 pub(super) struct Inbox {
     /// Each buffer holds a whole frame; the first `len` are in use.
     bufs: Vec<Vec<u8>>,
-    /// The length of each packet held, in order.
-    lens: Vec<usize>,
+    /// The length of each packet held, in order, and what the device said about it.
+    lens: Vec<(usize, PacketInfo)>,
     /// The size of each buffer: the largest frame the link carries.
     frame: usize,
 }
@@ -48,14 +49,14 @@ impl Inbox {
     }
 
     /// Keeps the first `len` bytes of the buffer [`Inbox::next_buf`] gave as a packet.
-    pub(super) fn keep(&mut self, len: usize) {
-        self.lens.push(len);
+    pub(super) fn keep(&mut self, len: usize, info: PacketInfo) {
+        self.lens.push((len, info));
     }
 
     /// Hands every packet to the core, oldest first, and empties the inbox.
     pub(super) fn deliver(&mut self, now: Instant, host: &mut Host) {
-        for (buf, &len) in self.bufs.iter().zip(&self.lens) {
-            host.receive(now, &buf[..len]);
+        for (buf, &(len, info)) in self.bufs.iter().zip(&self.lens) {
+            host.receive_info(now, &buf[..len], info);
         }
         self.lens.clear();
     }
@@ -66,6 +67,8 @@ impl Inbox {
 struct Outgoing {
     buf: Vec<u8>,
     why: Option<Reason>,
+    /// What the device is to do for it (offloads).
+    info: PacketInfo,
 }
 
 /// Packets the core gave, in the order it gave them, waiting for the link.
@@ -94,15 +97,16 @@ impl Outbox {
             self.queue.push_back(Outgoing {
                 buf,
                 why: transmit.why,
+                info: transmit.info,
             });
         }
         (most, false)
     }
 
-    /// The oldest packet, and why it was sent.
-    pub(super) fn front(&self) -> Option<(&[u8], Option<&Reason>)> {
+    /// The oldest packet, why it was sent, and what the device is to do for it.
+    pub(super) fn front(&self) -> Option<(&[u8], Option<&Reason>, &PacketInfo)> {
         let packet = self.queue.front()?;
-        Some((&packet.buf, packet.why.as_ref()))
+        Some((&packet.buf, packet.why.as_ref(), &packet.info))
     }
 
     /// Done with the oldest packet (sent, or lost): its buffer is kept for another.

@@ -68,8 +68,11 @@ pub(super) struct Driver<L> {
 
 impl<L: Device> Driver<L> {
     pub(super) fn new(shared: Arc<Shared>, link: L) -> Driver<L> {
-        // Room for a whole frame: the MTU counts only the IP packet.
-        let mtu = link.mtu() + link.medium().header_len();
+        // Room for a whole frame: the MTU counts only the IP packet. With TSO, the device
+        // hands over super-packets of up to 64 KiB.
+        let mtu = link
+            .offloads()
+            .largest_packet(link.mtu(), link.medium().header_len());
         Driver {
             shared,
             link,
@@ -139,10 +142,10 @@ impl<L: Device> Driver<L> {
             if self.rx_closed || self.rx_paused(cx) {
                 break;
             }
-            match self.link.poll_recv(cx, self.inbox.next_buf()) {
-                Poll::Ready(Ok(n)) => {
+            match self.link.poll_recv_info(cx, self.inbox.next_buf()) {
+                Poll::Ready(Ok((n, info))) => {
                     self.rx_errors = 0;
-                    self.inbox.keep(n);
+                    self.inbox.keep(n, info);
                 }
                 Poll::Ready(Err(err)) if is_gone(&err) => return Err(Failure::link_down(&err)),
                 Poll::Ready(Err(err)) if is_fatal(&err) => {
@@ -215,13 +218,13 @@ impl<L: Device> Driver<L> {
     /// What the link cannot take yet stays in the outbox for the next pass.
     fn transmit(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
         let mut progress = false;
-        while let Some((packet, why)) = self.outbox.front() {
+        while let Some((packet, why, info)) = self.outbox.front() {
             if self.tx_closed {
                 self.outbox.clear();
                 return Ok(true);
             }
             let comment = word(&mut self.words, why, self.link.records_comments());
-            match self.link.poll_send(cx, packet, comment) {
+            match self.link.poll_send_info(cx, packet, info, comment) {
                 Poll::Ready(Err(err)) if is_gone(&err) => return Err(Failure::link_down(&err)),
                 Poll::Ready(Err(err)) if is_fatal(&err) => {
                     warn!(%err, "link: cannot send any more; packets are dropped");

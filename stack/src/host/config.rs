@@ -2,7 +2,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::device::Medium;
+use crate::device::{Medium, Offloads};
 use crate::ip::fragment::ReassemblyConfig;
 use crate::ip::icmp::RateLimit;
 use crate::ip::{Ipv4Cidr, Ipv6Cidr, DEFAULT_TTL};
@@ -41,6 +41,10 @@ pub struct Config {
     /// What the device carries: bare IP, or Ethernet frames (then the host frames its packets
     /// and runs ARP). [`Stack::new`](crate::Stack::new) takes it from the device.
     pub medium: Medium,
+    /// The jobs the device does for us ([`crate::device::offload`]): with TSO, TCP sends
+    /// segments of up to 64 KiB for the device to cut; with checksum offload, it leaves their
+    /// checksums partial. [`Stack::new`](crate::Stack::new) takes them from the device.
+    pub offloads: Offloads,
     /// Our MAC address, on an Ethernet device. [`Config::new`] makes a locally administered
     /// one from the IPv4 address: `02:00` and the address's four bytes (10.77.0.2 is
     /// 02:00:0a:4d:00:02), unique on a link where the addresses are.
@@ -76,6 +80,7 @@ impl Config {
             out_queue: 256,
             tcp: TcpConfig::default(),
             medium: Medium::Ip,
+            offloads: Offloads::NONE,
             mac: Config::mac_for(addr.address()),
             gateway: None,
             neighbours: NeighbourConfig::default(),

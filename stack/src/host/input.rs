@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use tracing::debug;
 
 use super::Host;
+use crate::device::PacketInfo;
 use crate::ip::error::{IcmpError, Problem};
 use crate::ip::header::IpProtocol;
 use crate::ip::icmp::header::DstUnreachable;
@@ -31,6 +32,14 @@ impl Host {
     /// Takes one packet (a frame, on an Ethernet device) from the link, at time `now`, up
     /// through the layers: IPv4 or IPv6 by the version in its first four bits.
     pub fn receive(&mut self, now: Instant, bytes: &[u8]) {
+        self.receive_info(now, bytes, PacketInfo::PLAIN);
+    }
+
+    /// Like [`Host::receive`], with what the device said about the packet: a transport checksum
+    /// it vouches for ([`PacketInfo::checksum_trusted`]) is not verified again. A super-packet
+    /// needs nothing else: TCP takes a segment of any length its window has room for.
+    pub fn receive_info(&mut self, now: Instant, bytes: &[u8], info: PacketInfo) {
+        let trusted = info.checksum_trusted();
         let bytes = match &mut self.link {
             None => bytes,
             // ARP and neighbour discovery stay in the link layer; only IP comes up.
@@ -42,9 +51,9 @@ impl Host {
         self.expire_fragments(now);
         self.sync_usable_addresses();
         match bytes.first().map(|b| b >> 4) {
-            Some(6) if self.ip.v6.is_some() => self.receive_v6(now, bytes),
+            Some(6) if self.ip.v6.is_some() => self.receive_v6(now, bytes, trusted),
             // Anything else is IPv4's to check (and drop, if it is not IPv4).
-            _ => self.receive_v4(now, bytes),
+            _ => self.receive_v4(now, bytes, trusted),
         }
     }
 
@@ -61,13 +70,16 @@ impl Host {
         }
     }
 
-    /// An IPv4 packet, up through IPv4 to ICMP, UDP or TCP.
-    fn receive_v4(&mut self, now: Instant, bytes: &[u8]) {
+    /// An IPv4 packet, up through IPv4 to ICMP, UDP or TCP. `trusted`: the device vouches for
+    /// the transport checksum.
+    fn receive_v4(&mut self, now: Instant, bytes: &[u8], mut trusted: bool) {
         let reassembled;
         let inbound = match self.ip.v4.receive(now, bytes) {
             None => return,
             Some(Received::Packet(inbound)) => inbound,
             Some(Received::Reassembled(datagram)) => {
+                // The device spoke of the last fragment only.
+                trusted = false;
                 reassembled = datagram;
                 match Inbound::of(&reassembled) {
                     Some(inbound) => inbound,
@@ -90,7 +102,8 @@ impl Host {
             }
             return;
         }
-        let reason = match self.deliver(now, (src.into(), dst.into()), header.protocol, payload) {
+        let addrs = (src.into(), dst.into());
+        let reason = match self.deliver(now, addrs, header.protocol, payload, trusted) {
             Delivered::Done => return,
             Delivered::NoPort(_) => DstUnreachable::PortUnreachable,
             // RFC 1122 3.2.2.1: a host SHOULD send protocol unreachable.
@@ -101,8 +114,9 @@ impl Host {
             .send_unreachable(now, ip, out, reason, src, packet);
     }
 
-    /// An IPv6 packet, up through IPv6 to ICMPv6, UDP or TCP.
-    fn receive_v6(&mut self, now: Instant, bytes: &[u8]) {
+    /// An IPv6 packet, up through IPv6 to ICMPv6, UDP or TCP. `trusted`: the device vouches
+    /// for the transport checksum.
+    fn receive_v6(&mut self, now: Instant, bytes: &[u8], mut trusted: bool) {
         let Some(v6) = self.ip.v6.as_mut() else {
             return;
         };
@@ -111,6 +125,7 @@ impl Host {
             None => return,
             Some(Received6::Packet(inbound)) => inbound,
             Some(Received6::Reassembled(datagram)) => {
+                trusted = false;
                 reassembled = datagram;
                 match Inbound6::of(&reassembled) {
                     Some(inbound) => inbound,
@@ -149,6 +164,7 @@ impl Host {
             (src.into(), dst.into()),
             inbound.protocol,
             inbound.payload,
+            trusted,
         ) {
             Delivered::Done => {}
             Delivered::NoPort(port) => {
@@ -169,23 +185,24 @@ impl Host {
         }
     }
 
-    /// Hands a transport segment from `src` to `dst` (of either version) to UDP or TCP.
+    /// Hands a transport segment from `src` to `dst` (of either version) to UDP or TCP;
+    /// `trusted`: its checksum need not be verified.
     fn deliver(
         &mut self,
         now: Instant,
         (src, dst): (IpAddr, IpAddr),
         protocol: IpProtocol,
         payload: &[u8],
+        trusted: bool,
     ) -> Delivered {
         match protocol {
-            IpProtocol::Udp => match self.udp.receive(src, dst, payload) {
+            IpProtocol::Udp => match self.udp.receive(src, dst, payload, trusted) {
                 Delivery::NoSocket => Delivered::NoPort(crate::wire::read_u16(payload, 2)),
                 _ => Delivered::Done,
             },
             IpProtocol::Tcp => {
-                let progress =
-                    self.tcp
-                        .receive(now, &mut self.ip, &mut self.out, (src, dst), payload);
+                let (ip, out) = (&mut self.ip, &mut self.out);
+                let progress = self.tcp.receive(now, ip, out, (src, dst), payload, trusted);
                 if let (Progress::From(peer), Some(link)) = (progress, &mut self.link) {
                     link.confirm(now, peer);
                 }

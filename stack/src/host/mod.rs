@@ -49,7 +49,7 @@ use std::task::{Context, Waker};
 
 use tracing::debug;
 
-use crate::device::Medium;
+use crate::device::{Medium, PacketInfo};
 use crate::ip::addr6::link_local_for;
 use crate::ip::fragment::Reassembler;
 use crate::ip::icmp::IcmpLayer;
@@ -77,6 +77,19 @@ pub struct Transmit {
     /// Why it was sent, when that is worth telling: captures word it as the frame comment
     /// (e.g. "retransmission #2 after RTO 400 ms").
     pub why: Option<Reason>,
+    /// What the device is to do for it: complete its checksum, cut it into segments (only
+    /// with the device's [`Offloads`](crate::device::Offloads)).
+    pub info: PacketInfo,
+}
+
+impl Transmit {
+    /// A plain packet: whole checksums, no larger than the MTU.
+    pub fn plain(why: Option<Reason>) -> Transmit {
+        Transmit {
+            why,
+            info: PacketInfo::PLAIN,
+        }
+    }
 }
 
 /// One host's protocol state: every layer, no I/O.
@@ -143,6 +156,7 @@ impl Host {
                 v4,
                 v6,
                 pmtu: PathMtus::new(config.mtu),
+                offloads: config.offloads,
             },
             icmp,
             icmpv6,
@@ -254,11 +268,13 @@ impl Host {
             // Before TCP's timers run: a connect that has just failed sends no more SYNs.
             self.report_undeliverable(now);
             if let Some(why) = own {
-                return Some(Transmit { why });
+                return Some(Transmit::plain(why));
             }
             let mut transmit = self.transmit_ip(now, buf)?;
             let link = self.link.as_mut()?;
             if link.send(now, buf, &mut transmit.why) {
+                // The offsets the device needs now count the Ethernet header too.
+                transmit.info = transmit.info.shifted(Medium::Ethernet.header_len() as u16);
                 return Some(transmit);
             }
             // It waits for ARP (a request may now be ready), or could not go: next.
@@ -273,7 +289,7 @@ impl Host {
             for waker in self.out_waiters.drain(..) {
                 waker.wake();
             }
-            return Some(Transmit { why });
+            return Some(Transmit::plain(why));
         }
         self.tcp.transmit(now, &mut self.ip, buf)
     }

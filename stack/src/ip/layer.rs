@@ -13,6 +13,7 @@ use super::ipv6::layer::Ipv6Layer;
 use super::ipv6::HEADER_LEN as V6_HEADER_LEN;
 use super::pmtu::PathMtus;
 use super::Ipv4Layer;
+use crate::device::Offloads;
 use crate::link::Reason;
 use crate::queue::PacketQueue;
 
@@ -25,6 +26,9 @@ pub(crate) struct IpLayer {
     pub(crate) v6: Option<Ipv6Layer>,
     /// What each destination's path carries, when less than our link.
     pub(crate) pmtu: PathMtus,
+    /// The jobs the device beneath does for us: TCP asks how large a segment may be, and
+    /// whether to leave its checksum partial.
+    pub(crate) offloads: Offloads,
 }
 
 impl IpLayer {

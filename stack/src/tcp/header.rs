@@ -237,6 +237,16 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         &mut self.buffer.as_mut()[start..]
     }
 
+    /// Leaves the checksum partial, for a device with checksum offload to complete
+    /// ([`crate::device::offload::Checksum::Partial`]): the field holds the pseudo-header's
+    /// sum, and the device adds the header and payload to it.
+    pub fn fill_partial_checksum(&mut self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>) {
+        let len = self.buffer.as_ref().len();
+        let sum = checksum::pseudo_header_ip(src.into(), dst.into(), PROTOCOL, len);
+        // The folded sum, not its complement: what Linux leaves for a device (CHECKSUM_PARTIAL).
+        self.set_checksum(!checksum::finish(sum));
+    }
+
     /// Computes the checksum over the pseudo-header and the whole buffer, and stores it.
     ///
     /// The buffer must be exactly the segment, at most 65,535 bytes.
@@ -298,6 +308,16 @@ impl Repr {
         }
         if !packet.verify_checksum(src, dst) {
             return Err(WireError::BadChecksum);
+        }
+        Self::parse_trusted(packet)
+    }
+
+    /// Reads the header of a checked segment without verifying its checksum, for a segment
+    /// whose device vouches for it ([`crate::device::PacketInfo::checksum_trusted`]); then its
+    /// options.
+    pub fn parse_trusted<T: AsRef<[u8]>>(packet: &Packet<T>) -> Result<Repr, WireError> {
+        if packet.buffer.as_ref().len() > usize::from(u16::MAX) {
+            return Err(WireError::BadLength);
         }
         let mut repr = Repr {
             src_port: packet.src_port(),
@@ -391,6 +411,17 @@ impl Repr {
     /// beside timestamps. Blocks that do not fit are left out from the end, so put the most
     /// important first (RFC 2018 section 4: the block with the latest segment).
     pub fn emit(&self, buf: &mut [u8], src: impl Into<IpAddr>, dst: impl Into<IpAddr>) {
+        self.emit_header(buf).fill_checksum(src, dst);
+    }
+
+    /// Like [`Repr::emit`], but leaves the checksum partial for the device to complete
+    /// ([`Packet::fill_partial_checksum`]): no pass over the payload.
+    pub fn emit_partial(&self, buf: &mut [u8], src: impl Into<IpAddr>, dst: impl Into<IpAddr>) {
+        self.emit_header(buf).fill_partial_checksum(src, dst);
+    }
+
+    /// Writes the header's fields and options, not its checksum.
+    fn emit_header<'a>(&self, buf: &'a mut [u8]) -> Packet<&'a mut [u8]> {
         let header_len = self.header_len();
         let mut packet = Packet::new_unchecked(&mut buf[..self.buffer_len()]);
         packet.set_src_port(self.src_port);
@@ -402,7 +433,7 @@ impl Repr {
         packet.set_window_len(self.window);
         packet.set_urgent_at(self.urgent);
         self.emit_options(packet.options_mut());
-        packet.fill_checksum(src, dst);
+        packet
     }
 
     fn emit_options(&self, buf: &mut [u8]) {

@@ -20,6 +20,7 @@ use super::seq::SeqNumber;
 use super::state::State;
 use super::urgent::urgent_why;
 use super::why::Why;
+use crate::device::offload::{Checksum, Gso, PacketInfo};
 use crate::host::Transmit;
 use crate::ip::header::IpProtocol;
 use crate::ip::layer::IpLayer;
@@ -58,11 +59,12 @@ impl Connection {
         ip: &mut IpLayer,
         buf: &mut Vec<u8>,
     ) -> Option<Transmit> {
-        let plan = self.next_segment(now)?;
-        let header = self.header_for(&plan, now);
-        let tcp_len = header.buffer_len();
         let (src, dst) = (self.quad.local.ip(), self.quad.remote.ip());
         let ip_len = IpLayer::header_len(dst);
+        let burst = ip.offloads.tso.then(|| self.burst_size(ip_len));
+        let plan = self.next_segment(now, burst)?;
+        let header = self.header_for(&plan, now);
+        let tcp_len = header.buffer_len();
         // Encapsulation, inside out: data, then the TCP header, then the IP header. Room for
         // the headers first (zeroed, then written over); the data is appended straight from
         // the send buffer, with no zero-fill before the copy.
@@ -72,7 +74,11 @@ impl Connection {
         let offset = plan.seq - self.snd.data_start();
         self.snd.buf.append_to(offset, plan.len, buf);
         buf.resize(ip_len + tcp_len, 0);
-        header.emit(&mut buf[ip_len..], src, dst);
+        let info = self.offload_info(ip, &header, ip_len);
+        match info.checksum {
+            Checksum::Partial { .. } => header.emit_partial(&mut buf[ip_len..], src, dst),
+            _ => header.emit(&mut buf[ip_len..], src, dst),
+        }
         debug!("tcp: wrap {} bytes -> {header}", plan.len);
         ip.with_ttl(self.ttl, |ip| {
             ip.wrap(buf, (src, dst), IpProtocol::Tcp, tcp_len)
@@ -84,7 +90,40 @@ impl Connection {
         let why = urgent_why(self.after_sending(now, &plan), &header);
         Some(Transmit {
             why: why.map(Reason::Tcp),
+            info,
         })
+    }
+
+    /// The most data one packet carries with TSO: as many whole segments as fit an IP packet
+    /// of 65,535 bytes with the largest TCP header, at least one. The device cuts it into
+    /// segments of [`Connection::segment_size`] (Linux sizes its bursts the same way, in whole
+    /// segments, so that none but the last on the wire is small).
+    fn burst_size(&self, ip_len: usize) -> usize {
+        let segment = self.segment_size();
+        let room = usize::from(u16::MAX) - ip_len - (20 + MAX_OPTIONS_LEN);
+        segment * (room / segment).max(1)
+    }
+
+    /// What the device is to do for a segment with `header`: with checksum offload, complete
+    /// its checksum (left partial); with TSO, cut it into segments if it holds more than one.
+    fn offload_info(&self, ip: &IpLayer, header: &Repr, ip_len: usize) -> PacketInfo {
+        let mut info = PacketInfo::PLAIN;
+        if ip.offloads.checksum {
+            info.checksum = Checksum::Partial {
+                start: ip_len as u16,
+                offset: 16,
+            };
+        }
+        let segment = self.segment_size();
+        if ip.offloads.tso && header.payload_len > segment {
+            info.gso = Some(Gso {
+                size: segment as u16,
+                header_len: (ip_len + header.header_len()) as u16,
+                v6: self.quad.remote.is_ipv6(),
+                ecn: false,
+            });
+        }
+        info
     }
 
     /// The sequence number for a segment without data (an ACK, a RST): SND.MAX, one past the
@@ -153,8 +192,9 @@ impl Connection {
         sent
     }
 
-    /// Decides what to send now, if anything.
-    fn next_segment(&mut self, now: Instant) -> Option<Plan> {
+    /// Decides what to send now, if anything. `burst`: with TSO, the most data one packet may
+    /// carry for the device to cut into segments.
+    fn next_segment(&mut self, now: Instant, burst: Option<usize>) -> Option<Plan> {
         match self.state {
             State::Closed | State::Listen => return None,
             // Our SYN, or SYN-ACK, until it is acknowledged (sent again after a timeout).
@@ -177,7 +217,7 @@ impl Connection {
             _ => {}
         }
         if self.state.is_synchronized() {
-            if let Some(plan) = self.data_segment(now) {
+            if let Some(plan) = self.data_segment(now, burst) {
                 return Some(plan);
             }
         }
@@ -209,8 +249,10 @@ impl Connection {
     }
 
     /// A retransmission loss recovery asks for, then data (and our FIN) as far as the windows
-    /// allow, or a zero-window probe.
-    fn data_segment(&mut self, now: Instant) -> Option<Plan> {
+    /// allow, or a zero-window probe. New data goes in segments of up to `burst` bytes with
+    /// TSO (not in urgent mode, whose pointer belongs to one segment); retransmissions and
+    /// probes are one segment each.
+    fn data_segment(&mut self, now: Instant, burst: Option<usize>) -> Option<Plan> {
         if let Some(plan) = self.recovery_segment() {
             return Some(plan);
         }
@@ -231,7 +273,11 @@ impl Connection {
         // A probe carries one byte into a zero window, or as much as a small open window takes
         // when silly window avoidance held it back (RFC 1122 4.2.3.4: the override timeout).
         let room = if probe { usable.max(1) } else { usable };
-        let mut len = avail.min(self.segment_size()).min(room);
+        let most = match burst {
+            Some(burst) if !self.urgent_mode() => burst,
+            _ => self.segment_size(),
+        };
+        let mut len = avail.min(most).min(room);
         if len > 0 && !probe && !self.may_send(len, avail) {
             len = 0;
         }

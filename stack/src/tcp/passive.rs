@@ -294,9 +294,9 @@ impl TcpLayer {
             ip.wrap(buf, (src, dst), IpProtocol::Tcp, tcp_len);
             self.stats.sent += 1;
             self.handshakes.syn_ack_retransmissions += 1;
-            return Some(Transmit {
-                why: Some(Reason::Tcp(Why::SynAckAgain { n: entry.resent })),
-            });
+            return Some(Transmit::plain(Some(Reason::Tcp(Why::SynAckAgain {
+                n: entry.resent,
+            }))));
         }
         None
     }

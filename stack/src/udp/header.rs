@@ -191,11 +191,17 @@ impl Repr {
         if !absent_allowed && !packet.verify_checksum(src, dst) {
             return Err(WireError::BadChecksum);
         }
-        Ok(Repr {
+        Ok(Self::parse_trusted(packet))
+    }
+
+    /// Reads the header of a checked datagram without verifying its checksum: for a datagram
+    /// whose device vouches for it ([`crate::device::PacketInfo::checksum_trusted`]).
+    pub fn parse_trusted<T: AsRef<[u8]>>(packet: &Packet<T>) -> Repr {
+        Repr {
             src_port: packet.src_port(),
             dst_port: packet.dst_port(),
             payload_len: packet.payload().len(),
-        })
+        }
     }
 
     /// The length of the header [`Repr::emit`] writes: always 8.

@@ -22,6 +22,7 @@ use super::classify::{Match, PacketSummary};
 use super::config::Impairments;
 use super::fmt::{Human, Percent, Rate};
 use super::stats::{Counter, Counters};
+use crate::device::offload::{self, Checksum, PacketInfo};
 use crate::device::Medium;
 
 /// Which way a lane's packets go.
@@ -57,6 +58,8 @@ pub(super) enum Admit {
 #[derive(Debug, Default)]
 struct Buffer {
     data: Vec<u8>,
+    /// What the device said, or is to be told, about it (offloads).
+    info: PacketInfo,
     comment: String,
     has_comment: bool,
 }
@@ -71,6 +74,14 @@ impl Buffer {
         let _ = self.comment.write_fmt(note);
         self.has_comment = true;
     }
+}
+
+/// A packet offered to the lane: its bytes, what the device says of it, and its comment.
+#[derive(Debug, Clone, Copy)]
+struct Packet<'a> {
+    bytes: &'a [u8],
+    info: &'a PacketInfo,
+    comment: Option<&'a str>,
 }
 
 /// A packet waiting in the lane until `at`.
@@ -209,10 +220,49 @@ impl Lane {
         }
     }
 
-    /// Decides what becomes of `packet`, offered at `now`, and counts and logs it.
-    pub(super) fn admit(&mut self, now: Instant, packet: &[u8], comment: Option<&str>) -> Admit {
+    /// Decides what becomes of `packet`, offered at `now` with `info`, and counts and logs it.
+    ///
+    /// A super-packet is one packet here (lost, delayed, queued whole), as a burst of
+    /// segments is for a card with TSO, except on its way out to a lane that corrupts: the
+    /// device that cuts it would compute each segment's checksum over the flipped bit, and
+    /// nobody would notice. So such a packet is cut here first, as the device would
+    /// ([`offload::segment`]), and each segment meets the impairments alone.
+    pub(super) fn admit(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        info: &PacketInfo,
+        comment: Option<&str>,
+    ) -> Admit {
+        let cut = self.direction == Direction::Outbound
+            && self.config.corrupt > 0.0
+            && info.gso.is_some();
+        if !cut {
+            return self.admit_one(now, packet, info, comment, false);
+        }
+        let mut segments = Vec::new();
+        if let Err(err) = offload::segment(packet, info, self.medium.header_len(), &mut segments) {
+            debug!(%err, "impair: cannot cut a super-packet into segments; it goes whole");
+            return self.admit_one(now, packet, info, comment, false);
+        }
+        for segment in &segments {
+            self.admit_one(now, segment, &PacketInfo::PLAIN, comment, true);
+        }
+        Admit::Queued
+    }
+
+    /// [`Lane::admit`] for one packet; `copied`: the caller does not hold its bytes, so it
+    /// cannot pass on at once.
+    fn admit_one(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        info: &PacketInfo,
+        comment: Option<&str>,
+        copied: bool,
+    ) -> Admit {
         self.counters.add(Counter::Packets);
-        if self.perfect && self.queue.is_empty() {
+        if self.perfect && self.queue.is_empty() && !copied {
             return Admit::PassNow;
         }
         let summary = PacketSummary::parse_on(self.medium, packet);
@@ -251,22 +301,34 @@ impl Lane {
         } else {
             1
         };
-        let admit = self.route(now, packet, comment, &summary, false);
+        let packet = Packet {
+            bytes: packet,
+            info,
+            comment,
+        };
+        let admit = self.route(now, &packet, &summary, copied, false);
         if copies == 2 {
-            self.route(now, packet, comment, &summary, true);
+            self.route(now, &packet, &summary, true, true);
         }
         admit
     }
 
     /// Takes one copy of a packet through corruption, the bottleneck, the delay and reordering.
+    /// `is_copy`: the caller will not pass these bytes on (a duplicate, or a segment cut from
+    /// a super-packet), so they are queued, even when due at once.
     fn route(
         &mut self,
         now: Instant,
-        packet: &[u8],
-        comment: Option<&str>,
+        packet: &Packet<'_>,
         summary: &PacketSummary,
         is_copy: bool,
+        duplicate: bool,
     ) -> Admit {
+        let Packet {
+            bytes: packet,
+            info,
+            comment,
+        } = *packet;
         let corrupt = self.config.corrupt;
         let bit = (corrupt > 0.0 && !packet.is_empty() && self.rng.corrupt.f64() < corrupt)
             .then(|| self.rng.corrupt.usize(..packet.len() * 8));
@@ -281,11 +343,12 @@ impl Lane {
             return Admit::PassNow;
         }
 
-        let mut buffer = self.buffer(packet, comment);
-        if is_copy {
+        let mut buffer = self.buffer(packet, info, comment);
+        if duplicate {
             buffer.note(format_args!("impair: duplicate"));
         }
         if let Some(bit) = bit {
+            self.checksum_before_corrupting(&mut buffer);
             // Bit 0 is the first on the wire: the high bit of the first byte, as RFC diagrams
             // number them.
             buffer.data[bit / 8] ^= 0x80 >> (bit % 8);
@@ -304,6 +367,22 @@ impl Lane {
             self.overtake(at);
         }
         Admit::Queued
+    }
+
+    /// Makes sure a bit about to be flipped in `buffer` is caught by its checksum. On its way
+    /// out, a partial checksum would be completed by the device over the flipped bit: complete
+    /// it now, over the bytes as they were. On its way in, the device's word that the checksum
+    /// is good was about the bytes before the flip: the stack must verify it after all.
+    fn checksum_before_corrupting(&self, buffer: &mut Buffer) {
+        match (self.direction, buffer.info.checksum) {
+            (Direction::Outbound, Checksum::Partial { start, offset })
+                if offload::complete_checksum(&mut buffer.data, start, offset) =>
+            {
+                buffer.info.checksum = Checksum::Complete;
+            }
+            (Direction::Inbound, _) => buffer.info.checksum = Checksum::Complete,
+            _ => {}
+        }
     }
 
     /// When a packet arriving at `now` is through the bottleneck (`now` without one); `None`
@@ -422,8 +501,14 @@ impl Lane {
     }
 
     /// Puts a packet back at the front of the queue, due now: the link beneath did not take it.
-    pub(super) fn push_front(&mut self, now: Instant, packet: &[u8], comment: Option<&str>) {
-        let buffer = self.buffer(packet, comment);
+    pub(super) fn push_front(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        info: &PacketInfo,
+        comment: Option<&str>,
+    ) {
+        let buffer = self.buffer(packet, info, comment);
         self.front_order -= 1;
         self.queue.push(Reverse(Held {
             at: now,
@@ -432,14 +517,16 @@ impl Lane {
         }));
     }
 
-    /// A buffer holding a copy of `packet` and `comment`, from the free list if it has one.
-    fn buffer(&mut self, packet: &[u8], comment: Option<&str>) -> Buffer {
+    /// A buffer holding a copy of `packet`, `info` and `comment`, from the free list if it has
+    /// one.
+    fn buffer(&mut self, packet: &[u8], info: &PacketInfo, comment: Option<&str>) -> Buffer {
         let mut buffer = self.free.pop().unwrap_or_else(|| Buffer {
             data: Vec::with_capacity(self.mtu),
             ..Buffer::default()
         });
         buffer.data.clear();
         buffer.data.extend_from_slice(packet);
+        buffer.info = *info;
         buffer.comment.clear();
         buffer.has_comment = false;
         if let Some(comment) = comment {
@@ -449,13 +536,13 @@ impl Lane {
         buffer
     }
 
-    /// The first packet in the queue, with its comment, if it is due at `now`.
-    pub(super) fn due(&self, now: Instant) -> Option<(&[u8], Option<&str>)> {
+    /// The first packet in the queue, with its info and comment, if it is due at `now`.
+    pub(super) fn due(&self, now: Instant) -> Option<(&[u8], &PacketInfo, Option<&str>)> {
         let Reverse(head) = self.queue.peek()?;
         let buffer = &head.buffer;
         (head.at <= now).then(|| {
             let comment = buffer.has_comment.then_some(buffer.comment.as_str());
-            (&buffer.data[..], comment)
+            (&buffer.data[..], &buffer.info, comment)
         })
     }
 
@@ -475,8 +562,8 @@ impl Lane {
         &mut self,
         now: Instant,
         buf: &mut [u8],
-    ) -> Option<io::Result<usize>> {
-        let (packet, _) = self.due(now)?;
+    ) -> Option<io::Result<(usize, PacketInfo)>> {
+        let (packet, &info, _) = self.due(now)?;
         let len = packet.len();
         let Some(dest) = buf.get_mut(..len) else {
             return Some(Err(io::Error::new(
@@ -489,7 +576,7 @@ impl Lane {
         };
         dest.copy_from_slice(packet);
         self.pop(true);
-        Some(Ok(len))
+        Some(Ok((len, info)))
     }
 
     /// Drops every waiting packet: the link beneath is gone.

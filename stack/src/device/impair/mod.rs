@@ -61,6 +61,23 @@
 //! set that loses it reads 0, "no checksum" ([RFC 768]), and the datagram is delivered with its
 //! data intact, since the flipped bit was in the checksum.
 //!
+//! ## Offloads: super-packets and partial checksums
+//!
+//! On a device with offloads ([`super::offload`]) a packet may be a super-packet, a burst of
+//! segments in one, and its checksum may be partial (for the device to complete) or vouched for
+//! by the device. The wrapper passes what the device says along with each packet, and treats a
+//! super-packet as one packet: it is lost, duplicated, delayed, reordered and queued whole, and
+//! the bottleneck counts all its bytes, as a burst from a card with TSO would be. Corruption
+//! needs more, so that a flipped bit is still caught:
+//!
+//! - inbound, the device's word that the checksum is good was about the bytes before the flip,
+//!   so it is dropped: the stack verifies the checksum, and drops the packet;
+//! - outbound, a partial checksum is completed before the bit flips (the device would
+//!   otherwise sum the flipped bit in), and a super-packet is first cut into its segments
+//!   ([`offload::segment`](super::offload::segment)), since the device would compute each
+//!   segment's checksum afresh. So a link that corrupts what the stack sends carries no
+//!   super-packets that way: each segment meets the impairments alone.
+//!
 //! ## The link contract
 //!
 //! `poll_send` returns `Ready(Ok(()))` for a packet it drops or holds, as a real network does:
@@ -81,6 +98,7 @@ use std::task::{Context, Poll};
 use tokio::time::{Instant, Sleep};
 use tracing::warn;
 
+use super::offload::{Offloads, PacketInfo, MAX_SUPER_PACKET};
 use super::{is_fatal, Device};
 
 mod bottleneck;
@@ -88,6 +106,8 @@ mod classify;
 mod config;
 mod fmt;
 mod lane;
+#[cfg(test)]
+mod offload_tests;
 mod script;
 mod stats;
 #[cfg(test)]
@@ -241,8 +261,8 @@ impl<L: Device> Impair<L> {
     /// Hands the link beneath every outbound packet that is due, in order. `Pending` if it
     /// would not take one (it will wake the task when it can).
     fn flush_outbound(&mut self, cx: &mut Context<'_>, now: Instant) -> Poll<()> {
-        while let Some((packet, comment)) = self.outbound.due(now) {
-            match self.inner.poll_send(cx, packet, comment) {
+        while let Some((packet, info, comment)) = self.outbound.due(now) {
+            match self.inner.poll_send_info(cx, packet, info, comment) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(())) => self.outbound.pop(true),
                 Poll::Ready(Err(err)) => {
@@ -291,24 +311,26 @@ impl<L: Device> Impair<L> {
         cx: &mut Context<'_>,
         now: Instant,
         buf: &mut [u8],
-    ) -> Option<Poll<io::Result<usize>>> {
+    ) -> Option<Poll<io::Result<(usize, PacketInfo)>>> {
         if self.rx_error.is_some() {
             return None;
         }
         for _ in 0..BATCH {
-            match self.inner.poll_recv(cx, buf) {
-                Poll::Ready(Ok(len)) => match self.inbound.admit(now, &buf[..len], None) {
-                    Admit::PassNow => {
-                        self.inbound.counters.add(Counter::Passed);
-                        return Some(Poll::Ready(Ok(len)));
-                    }
-                    // A corrupted or duplicated packet may be due at once.
-                    Admit::Dropped | Admit::Queued => {
-                        if let Some(result) = self.inbound.copy_due_into(now, buf) {
-                            return Some(Poll::Ready(result));
+            match self.inner.poll_recv_info(cx, buf) {
+                Poll::Ready(Ok((len, info))) => {
+                    match self.inbound.admit(now, &buf[..len], &info, None) {
+                        Admit::PassNow => {
+                            self.inbound.counters.add(Counter::Passed);
+                            return Some(Poll::Ready(Ok((len, info))));
+                        }
+                        // A corrupted or duplicated packet may be due at once.
+                        Admit::Dropped | Admit::Queued => {
+                            if let Some(result) = self.inbound.copy_due_into(now, buf) {
+                                return Some(Poll::Ready(result));
+                            }
                         }
                     }
-                },
+                }
                 Poll::Ready(Err(err)) if is_fatal(&err) => {
                     self.rx_error = Some(err);
                     return None;
@@ -340,6 +362,20 @@ impl<L: Device> Device for Impair<L> {
     /// beneath's; one after which it cannot receive any more is returned once every packet
     /// still held has been delivered.
     fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.poll_recv_info(cx, buf).map_ok(|(len, _)| len)
+    }
+
+    fn offloads(&self) -> Offloads {
+        self.inner.offloads()
+    }
+
+    /// [`Device::poll_recv`], with what the device beneath said about the packet (unless a
+    /// bit was flipped in it: then its checksum is to be verified after all).
+    fn poll_recv_info(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
         // A few rounds: the timer may turn out to be due already, which means going round again.
         for _ in 0..4 {
             let now = Instant::now();
@@ -379,13 +415,29 @@ impl<L: Device> Device for Impair<L> {
         packet: &[u8],
         comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
+        self.poll_send_info(cx, packet, &PacketInfo::PLAIN, comment)
+    }
+
+    /// [`Device::poll_send`] with what the device beneath is to do for the packet. A
+    /// super-packet meets the impairments whole, except where corruption needs it cut
+    /// (see the module documentation).
+    fn poll_send_info(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+        info: &PacketInfo,
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
         if let Some(kind) = self.tx_error {
             return Poll::Ready(Err(send_closed(kind)));
         }
-        let largest = self.inner.mtu() + self.inner.medium().header_len();
+        let largest = match info.gso {
+            Some(_) => MAX_SUPER_PACKET,
+            None => self.inner.mtu() + self.inner.medium().header_len(),
+        };
         if packet.len() > largest {
             // Not a packet (or frame) this link carries: let the link beneath say so.
-            return self.inner.poll_send(cx, packet, comment);
+            return self.inner.poll_send_info(cx, packet, info, comment);
         }
         let now = Instant::now();
         self.outbound.expire(now);
@@ -396,8 +448,8 @@ impl<L: Device> Device for Impair<L> {
         if let Some(kind) = self.tx_error {
             return Poll::Ready(Err(send_closed(kind)));
         }
-        if self.outbound.admit(now, packet, comment) == Admit::PassNow {
-            match self.inner.poll_send(cx, packet, comment) {
+        if self.outbound.admit(now, packet, info, comment) == Admit::PassNow {
+            match self.inner.poll_send_info(cx, packet, info, comment) {
                 Poll::Ready(Ok(())) => self.outbound.counters.add(Counter::Passed),
                 Poll::Ready(Err(err)) => {
                     if is_fatal(&err) {
@@ -408,7 +460,7 @@ impl<L: Device> Device for Impair<L> {
                 }
                 // Taken all the same (its fate is decided and counted): it goes first when
                 // the link beneath has room.
-                Poll::Pending => self.outbound.push_front(now, packet, comment),
+                Poll::Pending => self.outbound.push_front(now, packet, info, comment),
             }
         }
         // A copy (a duplicate, a corrupted packet) may be due at once.

@@ -59,11 +59,13 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
-use tun_tap::{Iface, Mode};
 
+use super::offload::{Offloads, PacketInfo, MAX_SUPER_PACKET, VNET_HEADER_LEN};
 use super::{Device, Medium};
+use sys::TunFd;
 
 mod kernel_side;
+mod sys;
 
 /// The MTU assumed when the device's cannot be read: Ethernet's, and a new TUN device's default.
 const DEFAULT_MTU: usize = 1500;
@@ -84,10 +86,12 @@ const DEFAULT_MTU: usize = 1500;
 /// # }
 /// ```
 pub struct TunDevice {
-    device: Arc<AsyncFd<Iface>>,
+    device: Arc<AsyncFd<TunFd>>,
     mtu: usize,
     /// Bare IP for a TUN device, Ethernet for a TAP device.
     medium: Medium,
+    /// With offloads, each packet carries a virtio-net header ([`super::offload`]).
+    offloads: Offloads,
     /// Completes when the descriptor reports an error; `None` once it has (see
     /// [`TunDevice::poll_gone`]).
     error: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
@@ -99,6 +103,7 @@ impl fmt::Debug for TunDevice {
             .field("device", &self.device)
             .field("mtu", &self.mtu)
             .field("medium", &self.medium)
+            .field("offloads", &self.offloads)
             .field("error_seen", &self.error.is_none())
             .finish()
     }
@@ -119,7 +124,7 @@ impl TunDevice {
     ///
     /// Outside a tokio runtime with I/O enabled, like tokio's own sockets.
     pub fn open(name: &str) -> io::Result<TunDevice> {
-        Self::open_as(name, Medium::Ip)
+        Self::open_as(name, Medium::Ip, Offloads::NONE)
     }
 
     /// Creates the TAP device `name` (e.g. `"tap0"`): like [`TunDevice::open`], but the device
@@ -130,11 +135,24 @@ impl TunDevice {
     ///
     /// Outside a tokio runtime with I/O enabled, like tokio's own sockets.
     pub fn open_tap(name: &str) -> io::Result<TunDevice> {
-        Self::open_as(name, Medium::Ethernet)
+        Self::open_as(name, Medium::Ethernet, Offloads::NONE)
+    }
+
+    /// Creates the TUN ([`Medium::Ip`]) or TAP ([`Medium::Ethernet`]) device `name` with
+    /// offloads ([`super::offload`]): the kernel hands us its TCP writes as super-packets of up
+    /// to 64 KiB and leaves their checksums partial, and takes ours the same way, cutting them
+    /// into MSS-sized segments for its own TCP as a network card with TSO would. A stack on it
+    /// sends fewer, larger packets and sums fewer bytes; its captures show the super-packets.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime with I/O enabled, like tokio's own sockets.
+    pub fn open_offload(name: &str, medium: Medium) -> io::Result<TunDevice> {
+        Self::open_as(name, medium, Offloads::ALL)
     }
 
     /// Opens a TUN device for [`Medium::Ip`], a TAP device for [`Medium::Ethernet`].
-    fn open_as(name: &str, medium: Medium) -> io::Result<TunDevice> {
+    fn open_as(name: &str, medium: Medium, offloads: Offloads) -> io::Result<TunDevice> {
         if name.len() >= libc::IFNAMSIZ {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -144,12 +162,8 @@ impl TunDevice {
                 ),
             ));
         }
-        let mode = match medium {
-            Medium::Ip => Mode::Tun,
-            Medium::Ethernet => Mode::Tap,
-        };
-        let iface = Iface::without_packet_info(name, mode).map_err(|err| open_error(name, err))?;
-        iface.set_non_blocking()?;
+        let vnet_header = offloads != Offloads::NONE;
+        let iface = TunFd::open(name, medium, vnet_header).map_err(|err| open_error(name, err))?;
         let mtu = device_mtu(iface.name()).unwrap_or_else(|err| {
             tracing::warn!(%err, dev = iface.name(), "cannot read the MTU; assuming {DEFAULT_MTU}");
             DEFAULT_MTU
@@ -158,9 +172,9 @@ impl TunDevice {
             Medium::Ip => "TUN",
             Medium::Ethernet => "TAP",
         };
-        tracing::info!(dev = iface.name(), mtu, "opened {kind} device");
+        tracing::info!(dev = iface.name(), mtu, ?offloads, "opened {kind} device");
         // SAFETY: `register` needs the descriptor to stay open and the same for the `AsyncFd`'s
-        // whole life. `Iface` owns it (a `File` it never replaces) and only closes it when
+        // whole life. `TunFd` owns it (a `File` it never replaces) and only closes it when
         // dropped, which happens inside the `AsyncFd`'s own drop, after deregistration.
         let device = Arc::new(unsafe { AsyncFd::register(iface) }?);
         let watched = device.clone();
@@ -174,6 +188,7 @@ impl TunDevice {
             device,
             mtu,
             medium,
+            offloads,
             error: Some(error),
         })
     }
@@ -186,12 +201,16 @@ impl TunDevice {
     /// While no packet is waiting: whether the device is gone. A deleted device wakes no
     /// reader: its descriptor only reports an error (EPOLLERR), which tokio does not count as
     /// readable. So the error is watched for on its own, and then a read fetches it.
-    fn poll_gone(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_gone(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
         if let Some(error) = &mut self.error {
             ready!(error.as_mut().poll(cx));
             self.error = None;
         }
-        match self.device.get_ref().recv(buf) {
+        match read_packet(self.device.get_ref(), buf) {
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Poll::Pending,
             result => Poll::Ready(result.map_err(|err| self.explain(err))),
         }
@@ -223,9 +242,25 @@ impl Device for TunDevice {
         self.medium
     }
 
+    fn offloads(&self) -> Offloads {
+        self.offloads
+    }
+
     /// Reads one packet (a frame, on a TAP device). A packet longer than `buf` is cut short by
     /// the kernel, which is why `buf` must hold the MTU (and the Ethernet header, on TAP).
+    /// With offloads, the packet's virtio-net header is read and dropped: use
+    /// [`Device::poll_recv_info`] to keep what it says.
     fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.poll_recv_info(cx, buf).map_ok(|(len, _)| len)
+    }
+
+    /// Reads one packet and, with offloads, what its virtio-net header says: a super-packet
+    /// needs a `buf` of [`MAX_SUPER_PACKET`] bytes.
+    fn poll_recv_info(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
         loop {
             let Poll::Ready(ready) = self.device.poll_read_ready(cx) else {
                 return self.poll_gone(cx, buf);
@@ -233,9 +268,9 @@ impl Device for TunDevice {
             let mut ready = ready?;
             // `try_io` clears the readiness on WouldBlock (another reader was faster, or the
             // wake-up was spurious), and the next `poll_read_ready` waits again.
-            if let Ok(result) = ready.try_io(|device| device.get_ref().recv(buf)) {
-                if let Ok(len) = result {
-                    tracing::trace!(dev = self.name(), len, "tun: packet in");
+            if let Ok(result) = ready.try_io(|device| read_packet(device.get_ref(), buf)) {
+                if let Ok((len, info)) = &result {
+                    tracing::trace!(dev = self.name(), len, ?info, "tun: packet in");
                 }
                 return Poll::Ready(result.map_err(|err| self.explain(err)));
             }
@@ -248,9 +283,26 @@ impl Device for TunDevice {
         &mut self,
         cx: &mut Context<'_>,
         packet: &[u8],
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        self.poll_send_info(cx, packet, &PacketInfo::PLAIN, comment)
+    }
+
+    /// Writes one packet; with offloads, behind a virtio-net header that says what `info`
+    /// says (one `writev`, the packet is not copied). Only a super-packet may be longer than
+    /// the MTU.
+    fn poll_send_info(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+        info: &PacketInfo,
         _comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
-        if packet.len() > self.mtu + self.medium.header_len() {
+        let largest = match info.gso {
+            Some(_) if self.offloads.tso => MAX_SUPER_PACKET,
+            _ => self.mtu + self.medium.header_len(),
+        };
+        if packet.len() > largest {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
@@ -261,15 +313,39 @@ impl Device for TunDevice {
                 ),
             )));
         }
+        let header = info.to_vnet_header();
+        let vnet = self.offloads != Offloads::NONE;
         loop {
             let mut ready = ready!(self.device.poll_write_ready(cx))?;
-            if let Ok(result) = ready.try_io(|device| device.get_ref().send(packet)) {
+            let sent = ready.try_io(|device| match vnet {
+                true => device.get_ref().send_vectored(&header, packet),
+                false => device.get_ref().send(packet),
+            });
+            if let Ok(result) = sent {
                 tracing::trace!(dev = self.name(), len = packet.len(), "tun: packet out");
                 let result = result.map_err(|err| self.explain(err));
-                return Poll::Ready(result.and_then(|written| whole_packet(written, packet.len())));
+                let expected = packet.len() + if vnet { VNET_HEADER_LEN } else { 0 };
+                return Poll::Ready(result.and_then(|written| whole_packet(written, expected)));
             }
         }
     }
+}
+
+/// Reads one packet from `fd`: with a virtio-net header in front, that header's word on it.
+fn read_packet(fd: &TunFd, buf: &mut [u8]) -> io::Result<(usize, PacketInfo)> {
+    if !fd.vnet_header() {
+        return fd.recv(buf).map(|len| (len, PacketInfo::PLAIN));
+    }
+    let mut header = [0; VNET_HEADER_LEN];
+    let read = fd.recv_vectored(&mut header, buf)?;
+    let len = read.checked_sub(VNET_HEADER_LEN).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a read shorter than the virtio-net header",
+        )
+    })?;
+    let info = PacketInfo::from_vnet_header(&header, len)?;
+    Ok((len, info))
 }
 
 /// A TUN write takes a packet whole or not at all; anything else is reported, not ignored.

@@ -9,6 +9,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use crate::device::offload::{complete_checksum, Checksum, Offloads, PacketInfo};
 use crate::host::{Config, Host};
 use crate::ip::header::{self as ip_header, IpProtocol};
 use crate::ip::icmp::DstUnreachable;
@@ -200,7 +201,13 @@ impl Harness {
     }
 
     pub fn with_config(tweak: impl FnOnce(&mut TcpConfig)) -> Harness {
+        Self::on_device(Offloads::NONE, tweak)
+    }
+
+    /// A host on a device with `offloads` (TSO, checksum offload).
+    pub fn on_device(offloads: Offloads, tweak: impl FnOnce(&mut TcpConfig)) -> Harness {
         let mut config = Config::new("10.77.0.2/24".parse().unwrap_or_else(|_| unreachable!()));
+        config.offloads = offloads;
         config.seed = Some(7);
         config.tcp.msl = Duration::from_secs(1);
         config.tcp.delayed_ack = None;
@@ -218,6 +225,12 @@ impl Harness {
 
     /// The peer sends `seg`.
     pub fn send(&mut self, seg: &Seg) {
+        self.send_info(seg, PacketInfo::PLAIN, false);
+    }
+
+    /// The peer's device hands up `seg` saying `info` about it; `bad_checksum`: its checksum
+    /// field is off by one.
+    pub fn send_info(&mut self, seg: &Seg, info: PacketInfo, bad_checksum: bool) {
         let header = seg.repr();
         let tcp_len = header.buffer_len();
         let ip = ip_repr(THEM, US, IpProtocol::Tcp, tcp_len);
@@ -226,7 +239,10 @@ impl Harness {
         let data_at = 20 + header.header_len();
         packet[data_at..].copy_from_slice(&seg.payload);
         header.emit(&mut packet[20..], THEM, US);
-        self.host.receive(self.now, &packet);
+        if bad_checksum {
+            packet[36] ^= 1;
+        }
+        self.host.receive_info(self.now, &packet, info);
     }
 
     /// A router (or the peer's host) answers `quoted`, a segment of ours, with an ICMP
@@ -251,20 +267,29 @@ impl Harness {
 
     /// The host's next segment, if it has one now.
     pub fn recv(&mut self) -> Option<Seg> {
+        self.recv_info().map(|(seg, _)| seg)
+    }
+
+    /// The host's next segment, if it has one now, and what it asks of the device: a partial
+    /// checksum is completed (as the device would) before the segment is parsed.
+    pub fn recv_info(&mut self) -> Option<(Seg, PacketInfo)> {
         let mut buf = Vec::new();
         let transmit = self.host.transmit(self.now, &mut buf)?;
         assert!(
-            buf.len() <= self.host.config().mtu,
+            buf.len() <= self.host.config().mtu || transmit.info.gso.is_some(),
             "a packet over the MTU: {} bytes",
             buf.len()
         );
+        if let Checksum::Partial { start, offset } = transmit.info.checksum {
+            assert!(complete_checksum(&mut buf, start, offset));
+        }
         let ip = ip_header::Packet::new_checked(&buf[..]).expect("our packets parse");
         let ip_repr = ip_header::Repr::parse(&ip).expect("our IP headers are valid");
         assert_eq!(ip_repr.protocol, IpProtocol::Tcp, "expected TCP");
         assert_eq!((ip_repr.src_addr, ip_repr.dst_addr), (US, THEM));
         let packet = Packet::new_checked(ip.payload()).expect("our segments parse");
         let h = Repr::parse(&packet, US, THEM).expect("our checksums are right");
-        Some(Seg {
+        let seg = Seg {
             src_port: h.src_port,
             dst_port: h.dst_port,
             seq: h.seq,
@@ -284,7 +309,8 @@ impl Harness {
             ts: h.timestamps.map(|ts| (ts.value, ts.echo)),
             payload: packet.payload().to_vec(),
             comment: transmit.why.map(|why| why.to_string()),
-        })
+        };
+        Some((seg, transmit.info))
     }
 
     /// Exactly one segment from the host, which must exist.

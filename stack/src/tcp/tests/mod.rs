@@ -11,6 +11,7 @@ mod icmp;
 mod keepalive;
 mod long_stream;
 mod loss;
+mod offload;
 mod paws;
 mod recovery;
 mod reset;

@@ -1,0 +1,319 @@
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::*;
+use crate::ip::header::{IpProtocol, Packet as Ipv4Packet, Repr as Ipv4Repr};
+use crate::ip::ipv6::header::{Packet as Ipv6Packet, Repr as Ipv6Repr};
+use crate::ip::ipv6::NextHeader;
+use crate::tcp::flags::Flags;
+use crate::tcp::header::{Packet as TcpPacket, Repr as TcpRepr};
+use crate::tcp::options::{SackBlocks, Timestamps};
+use crate::tcp::seq::SeqNumber;
+
+const SRC4: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
+const DST4: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+const SRC6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 2);
+const DST6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 1);
+
+fn tcp_header(payload_len: usize, flags: Flags) -> TcpRepr {
+    TcpRepr {
+        src_port: 7,
+        dst_port: 40_000,
+        seq: SeqNumber(0xffff_f000), // wraps inside the burst
+        ack: SeqNumber(1234),
+        flags,
+        window: 500,
+        urgent: 0,
+        mss: None,
+        window_scale: None,
+        sack_permitted: false,
+        sack_blocks: SackBlocks::new(),
+        timestamps: Some(Timestamps { value: 9, echo: 8 }),
+        payload_len,
+    }
+}
+
+/// A TCP packet of `data` (IP header at `link`), its checksum partial when `partial`.
+pub(crate) fn tcp_packet(
+    v6: bool,
+    link: usize,
+    data: &[u8],
+    flags: Flags,
+    partial: bool,
+) -> Vec<u8> {
+    let header = tcp_header(data.len(), flags);
+    let ip_len = if v6 { 40 } else { 20 };
+    let tcp_len = header.buffer_len();
+    let mut packet = vec![0xee; link];
+    packet.resize(link + ip_len + header.header_len(), 0);
+    packet.extend_from_slice(data);
+    let (src, dst): (IpAddr, IpAddr) = if v6 {
+        (SRC6.into(), DST6.into())
+    } else {
+        (SRC4.into(), DST4.into())
+    };
+    let tcp = &mut packet[link + ip_len..];
+    if partial {
+        header.emit_partial(tcp, src, dst);
+    } else {
+        header.emit(tcp, src, dst);
+    }
+    let ip = &mut packet[link..];
+    if v6 {
+        Ipv6Repr {
+            src_addr: SRC6,
+            dst_addr: DST6,
+            next_header: NextHeader::Protocol(IpProtocol::Tcp),
+            hop_limit: 64,
+            traffic_class: 0,
+            flow_label: 0,
+            payload_len: tcp_len,
+        }
+        .emit(ip);
+    } else {
+        Ipv4Repr {
+            src_addr: SRC4,
+            dst_addr: DST4,
+            protocol: IpProtocol::Tcp,
+            ttl: 64,
+            tos: 0,
+            ident: 0xfffe, // wraps inside the burst
+            dont_fragment: true,
+            more_fragments: false,
+            fragment_offset: 0,
+            payload_len: tcp_len,
+        }
+        .emit(ip);
+    }
+    packet
+}
+
+pub(crate) fn data(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+#[test]
+fn a_header_round_trips_through_its_ten_bytes() {
+    let infos = [
+        PacketInfo::PLAIN,
+        PacketInfo {
+            checksum: Checksum::Verified,
+            gso: None,
+        },
+        PacketInfo {
+            checksum: Checksum::Partial {
+                start: 34,
+                offset: 16,
+            },
+            gso: Some(Gso {
+                size: 1448,
+                header_len: 66,
+                v6: false,
+                ecn: true,
+            }),
+        },
+        PacketInfo {
+            checksum: Checksum::Partial {
+                start: 40,
+                offset: 16,
+            },
+            gso: Some(Gso {
+                size: 1428,
+                header_len: 72,
+                v6: true,
+                ecn: false,
+            }),
+        },
+    ];
+    for info in infos {
+        let header = info.to_vnet_header();
+        assert_eq!(PacketInfo::from_vnet_header(&header, 2000), Ok(info));
+    }
+}
+
+#[test]
+fn a_header_reads_as_the_kernel_writes_it() {
+    // NEEDS_CSUM, TCPV4, hdr_len 52, gso_size 1448, csum_start 20, csum_offset 16.
+    let mut header = [1, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+    header[2..4].copy_from_slice(&52u16.to_ne_bytes());
+    header[4..6].copy_from_slice(&1448u16.to_ne_bytes());
+    header[6..8].copy_from_slice(&20u16.to_ne_bytes());
+    header[8..10].copy_from_slice(&16u16.to_ne_bytes());
+    let info = PacketInfo::from_vnet_header(&header, 64_000).unwrap();
+    assert_eq!(
+        info.checksum,
+        Checksum::Partial {
+            start: 20,
+            offset: 16
+        }
+    );
+    assert_eq!(
+        info.gso.map(|g| (g.size, g.header_len, g.v6)),
+        Some((1448, 52, false))
+    );
+    assert!(info.checksum_trusted());
+    assert_eq!(info.segments(52 + 1448 * 44 + 1), 45);
+}
+
+#[test]
+fn a_bad_header_is_an_error_not_a_guess() {
+    assert_eq!(
+        PacketInfo::from_vnet_header(&[0; 9], 100),
+        Err(VnetError::Truncated)
+    );
+    let udp = [0, 3, 0, 0, 0x10, 0, 0, 0, 0, 0];
+    assert_eq!(
+        PacketInfo::from_vnet_header(&udp, 100),
+        Err(VnetError::GsoType(3))
+    );
+    let no_size = [0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+    assert_eq!(
+        PacketInfo::from_vnet_header(&no_size, 100),
+        Err(VnetError::GsoSize)
+    );
+    let mut outside = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    outside[6..8].copy_from_slice(&90u16.to_ne_bytes());
+    outside[8..10].copy_from_slice(&16u16.to_ne_bytes());
+    assert_eq!(
+        PacketInfo::from_vnet_header(&outside, 100),
+        Err(VnetError::ChecksumOutside {
+            start: 90,
+            offset: 16
+        })
+    );
+}
+
+#[test]
+fn a_partial_checksum_completed_is_the_whole_checksum() {
+    for v6 in [false, true] {
+        for len in [0, 1, 7, 1448, 3001] {
+            let whole = tcp_packet(v6, 0, &data(len), Flags::ACK, false);
+            let mut partial = tcp_packet(v6, 0, &data(len), Flags::ACK, true);
+            assert_ne!(whole, partial, "v6 {v6}, {len} bytes");
+            let start = if v6 { 40 } else { 20 };
+            assert!(complete_checksum(&mut partial, start, 16));
+            assert_eq!(whole, partial, "v6 {v6}, {len} bytes");
+        }
+    }
+    assert!(
+        !complete_checksum(&mut [0; 30], 20, 16),
+        "field past the end"
+    );
+}
+
+#[test]
+fn software_segmentation_makes_the_segments_a_card_would() {
+    for (v6, link) in [(false, 0), (true, 0), (false, 14), (true, 14)] {
+        let ip_len = if v6 { 40 } else { 20 };
+        let payload = data(10_000);
+        let flags = Flags::ACK | Flags::PSH | Flags::FIN | Flags::CWR;
+        let packet = tcp_packet(v6, link, &payload, flags, true);
+        let headers = link + ip_len + 32;
+        let info = PacketInfo {
+            checksum: Checksum::Partial {
+                start: (link + ip_len) as u16,
+                offset: 16,
+            },
+            gso: Some(Gso {
+                size: 1448,
+                header_len: headers as u16,
+                v6,
+                ecn: true,
+            }),
+        };
+        let mut out = Vec::new();
+        segment(&packet, &info, link, &mut out).unwrap();
+        assert_eq!(out.len(), 7, "10,000 bytes in segments of 1,448");
+        assert_eq!(out.len(), info.segments(packet.len()));
+        let mut joined = Vec::new();
+        for (i, seg) in out.iter().enumerate() {
+            assert_eq!(seg[..link], packet[..link], "the link header is copied");
+            let ip = &seg[link..];
+            let (src, dst): (IpAddr, IpAddr) = if v6 {
+                let header = Ipv6Packet::new_checked(ip).unwrap();
+                assert_eq!(header.total_len(), ip.len());
+                (SRC6.into(), DST6.into())
+            } else {
+                let header = Ipv4Packet::new_checked(ip).unwrap();
+                let repr = Ipv4Repr::parse(&header).unwrap();
+                assert_eq!(usize::from(header.total_len()), ip.len());
+                assert_eq!(repr.ident, 0xfffe_u16.wrapping_add(i as u16));
+                (SRC4.into(), DST4.into())
+            };
+            let tcp = TcpPacket::new_checked(&ip[ip_len..]).unwrap();
+            let repr = TcpRepr::parse(&tcp, src, dst).expect("a whole, valid checksum");
+            assert_eq!(repr.seq, SeqNumber(0xffff_f000) + i * 1448);
+            let last = i == 6;
+            assert_eq!(repr.flags.fin(), last, "FIN on the last segment only");
+            assert_eq!(repr.flags.psh(), last, "PSH on the last segment only");
+            assert_eq!(
+                repr.flags.contains(Flags::CWR),
+                i == 0,
+                "CWR on the first only"
+            );
+            assert_eq!(repr.timestamps, tcp_header(0, flags).timestamps);
+            assert!(tcp.payload().len() <= 1448);
+            joined.extend_from_slice(tcp.payload());
+        }
+        assert_eq!(joined, payload, "the data, whole and in order");
+    }
+}
+
+#[test]
+fn a_packet_that_is_no_super_packet_comes_out_alone_with_its_checksum_whole() {
+    let partial = tcp_packet(false, 0, &data(100), Flags::ACK, true);
+    let whole = tcp_packet(false, 0, &data(100), Flags::ACK, false);
+    let info = PacketInfo {
+        checksum: Checksum::Partial {
+            start: 20,
+            offset: 16,
+        },
+        gso: None,
+    };
+    let mut out = Vec::new();
+    segment(&partial, &info, 0, &mut out).unwrap();
+    assert_eq!(out, vec![whole]);
+}
+
+#[test]
+fn segmentation_refuses_what_is_not_tcp() {
+    let mut packet = tcp_packet(false, 0, &data(3000), Flags::ACK, true);
+    packet[9] = 17; // UDP
+    let info = PacketInfo {
+        checksum: Checksum::Complete,
+        gso: Some(Gso {
+            size: 1000,
+            header_len: 52,
+            v6: false,
+            ecn: false,
+        }),
+    };
+    let mut out = Vec::new();
+    assert!(segment(&packet, &info, 0, &mut out).is_err());
+    assert!(segment(&packet[..30], &info, 0, &mut out).is_err());
+    assert!(out.is_empty());
+}
+
+#[test]
+fn shifting_moves_the_offsets_past_an_ethernet_header() {
+    let info = PacketInfo {
+        checksum: Checksum::Partial {
+            start: 20,
+            offset: 16,
+        },
+        gso: Some(Gso {
+            size: 1448,
+            header_len: 52,
+            v6: false,
+            ecn: false,
+        }),
+    }
+    .shifted(14);
+    assert_eq!(
+        info.checksum,
+        Checksum::Partial {
+            start: 34,
+            offset: 16
+        }
+    );
+    assert_eq!(info.gso.map(|g| g.header_len), Some(66));
+}

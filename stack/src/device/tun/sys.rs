@@ -1,0 +1,127 @@
+//! Opening a TUN or TAP device: the two ioctls behind it, done by hand.
+//!
+//! ```text
+//! fd = open("/dev/net/tun", O_RDWR)           the clone device: a fresh descriptor
+//! ioctl(fd, TUNSETIFF, {name, flags})        attach it to interface `name` (made if missing):
+//!                                              IFF_TUN or IFF_TAP, IFF_NO_PI (no 4-byte prefix),
+//!                                              IFF_VNET_HDR (a virtio-net header per packet)
+//! ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
+//!                                            with the header only: which jobs we take from the
+//!                                              kernel (partial checksums, super-packets)
+//! ```
+//!
+//! These are the calls `ip tuntap add` makes, from linux/if_tun.h ([kernel documentation]).
+//! The tun-tap crate makes the first two but always with the same flags, and offloads need
+//! `IFF_VNET_HDR` at `TUNSETIFF` time, so we make them ourselves: twenty lines of `libc`, each
+//! flag in sight, where a crate that wraps them (tun-rs) would bring its own device types and
+//! async layer for the same two calls.
+//!
+//! [kernel documentation]: https://docs.kernel.org/networking/tuntap.html
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+
+use super::Medium;
+
+/// An open TUN or TAP descriptor and the name of its interface.
+#[derive(Debug)]
+pub(super) struct TunFd {
+    file: File,
+    name: String,
+    /// Whether each packet carries a virtio-net header.
+    vnet_header: bool,
+}
+
+impl TunFd {
+    /// Opens `/dev/net/tun` non-blocking and attaches it to interface `name` of `medium`'s
+    /// kind, with a virtio-net header in front of each packet when `vnet_header` (and then
+    /// with checksum offload and TSO for IPv4 and IPv6).
+    pub(super) fn open(name: &str, medium: Medium, vnet_header: bool) -> io::Result<TunFd> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open("/dev/net/tun")?;
+        let kind = match medium {
+            Medium::Ip => libc::IFF_TUN,
+            Medium::Ethernet => libc::IFF_TAP,
+        };
+        let vnet = if vnet_header { libc::IFF_VNET_HDR } else { 0 };
+        // SAFETY: ifreq is plain data (a name and a union of integers and addresses): all zeros
+        // is a valid value.
+        let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+        // Leave at least one zero byte at the end: the kernel reads a C string.
+        for (slot, byte) in request.ifr_name[..libc::IFNAMSIZ - 1]
+            .iter_mut()
+            .zip(name.bytes())
+        {
+            *slot = byte as libc::c_char;
+        }
+        request.ifr_ifru.ifru_flags = (kind | libc::IFF_NO_PI | vnet) as libc::c_short;
+        // SAFETY: TUNSETIFF reads the name and flags in `request` and writes the name back; the
+        // request lives until the call returns.
+        if unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETIFF, &mut request) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if vnet_header {
+            let jobs = libc::TUN_F_CSUM | libc::TUN_F_TSO4 | libc::TUN_F_TSO6;
+            // SAFETY: TUNSETOFFLOAD takes its argument by value, as an unsigned long.
+            if unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETOFFLOAD, jobs as libc::c_ulong) }
+                < 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        let name = request
+            .ifr_name
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8 as char)
+            .collect();
+        Ok(TunFd {
+            file,
+            name,
+            vnet_header,
+        })
+    }
+
+    /// The interface's name, as the kernel gave it.
+    pub(super) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether each packet read or written carries a virtio-net header.
+    pub(super) fn vnet_header(&self) -> bool {
+        self.vnet_header
+    }
+
+    /// Reads one packet.
+    pub(super) fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.file).read(buf)
+    }
+
+    /// Reads one packet behind its virtio-net header: the header into `header`, the packet
+    /// into `buf`, in one `readv`.
+    pub(super) fn recv_vectored(&self, header: &mut [u8], buf: &mut [u8]) -> io::Result<usize> {
+        (&self.file).read_vectored(&mut [IoSliceMut::new(header), IoSliceMut::new(buf)])
+    }
+
+    /// Writes one packet.
+    pub(super) fn send(&self, packet: &[u8]) -> io::Result<usize> {
+        (&self.file).write(packet)
+    }
+
+    /// Writes one packet behind its virtio-net header, in one `writev`: the header need not be
+    /// copied in front of the packet.
+    pub(super) fn send_vectored(&self, header: &[u8], packet: &[u8]) -> io::Result<usize> {
+        (&self.file).write_vectored(&[IoSlice::new(header), IoSlice::new(packet)])
+    }
+}
+
+impl AsRawFd for TunFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+}
