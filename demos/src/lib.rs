@@ -26,7 +26,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use tunstack::device::impair::{ImpairConfig, ImpairStats, StatsHandle};
-use tunstack::device::{Capture, Device, Impair, TunDevice};
+use tunstack::device::{Capture, Device, Impair, Medium, TunDevice};
 use tunstack::{Config, Ipv4Cidr, Ipv6Cidr, Stack};
 
 pub mod dns;
@@ -200,9 +200,15 @@ pub fn start_on_tun(program: &str, opts: &TunOptions) -> Result<TunStack, String
 fn open_device(program: &str, opts: &TunOptions) -> Result<TunDevice, String> {
     let name = opts.device_name();
     let kind = opts.kind();
-    let opened = match opts.tap {
-        true => TunDevice::open_tap(name),
-        false => TunDevice::open(name),
+    let medium = if opts.tap {
+        Medium::Ethernet
+    } else {
+        Medium::Ip
+    };
+    let opened = match (opts.offload, opts.tap) {
+        (true, _) => TunDevice::open_offload(name, medium),
+        (false, true) => TunDevice::open_tap(name),
+        (false, false) => TunDevice::open(name),
     };
     opened.map_err(|err| match err.kind() {
         std::io::ErrorKind::PermissionDenied => {

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use common::{
     assert_ready_then_hint, chromium, complete_connections, course_server, course_tcp_server,
-    ephemeral_port, installed, namespace, start_demo, unprivileged, TempDir, EVENT, EXIT,
+    ephemeral_port, expected_pattern, installed, namespace, start_demo, unprivileged, TempDir,
+    EVENT, EXIT,
 };
 use tunstack::device::netns::NetNs;
 use tunstack_tests::{
@@ -641,6 +642,26 @@ fn tcp_client_on_tap_says_host_unreachable_when_nobody_answers_arp() {
     assert!(
         frames.iter().all(|f| f.get("ip.src").is_none()),
         "the SYN waited for an answer that never came: {frames:#?}"
+    );
+}
+
+/// `--tap --offload`: curl fetches 10 MB from http-server over a TAP device with offloads,
+/// byte-exact (the virtio-net header's offsets count the Ethernet header).
+#[test]
+fn http_server_on_tap_with_offload_serves_ten_megabytes_to_curl() {
+    let Some(ns) = namespace("tap-http-offload") else {
+        return;
+    };
+    if !installed("curl", "curl") {
+        return;
+    }
+    let _demo = start_demo(&ns, HTTP_SERVER, &["--tap", "--offload"]);
+    let url = "http://10.77.0.2/bytes/10000000";
+    let body = run_ok(&ns, "curl", &["-sS", "--max-time", "20", url]).stdout;
+    assert_eq!(body.len(), 10_000_000);
+    assert!(
+        body == expected_pattern(10_000_000),
+        "the pattern, byte-exact"
     );
 }
 

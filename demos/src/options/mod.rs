@@ -71,6 +71,15 @@ pub struct TunOptions {
     #[arg(long, value_name = "FILE")]
     pub capture: Option<PathBuf>,
 
+    /// Turn on the device's offloads, to go fast: the kernel hands the stack TCP super-packets
+    /// of up to 64 KiB and takes ours, cutting them into MSS-sized segments itself (TSO and
+    /// GSO), and neither side sums the bytes of a TCP checksum (checksum offload). The capture
+    /// then shows the super-packets, each with a comment saying how many segments it stands
+    /// for, as tcpdump shows on any host whose card does TSO. Off by default: the course's
+    /// captures show the segments that cross a real wire.
+    #[arg(long)]
+    pub offload: bool,
+
     /// Loss, delay, a bottleneck...: see the "Impairments" options.
     #[command(flatten)]
     pub impair: ImpairOptions,

@@ -121,6 +121,13 @@ fn parse(args: &[&str]) -> Result<TunOptions, clap::Error> {
 }
 
 #[test]
+fn offloads_are_off_unless_asked_for() {
+    assert!(!parse(&[]).unwrap().offload);
+    assert!(parse(&["--offload"]).unwrap().offload);
+    assert!(parse(&["--tap", "--offload"]).unwrap().offload);
+}
+
+#[test]
 fn the_device_is_tun0_or_tap0_unless_named() {
     let tun = parse(&[]).unwrap();
     assert_eq!(
