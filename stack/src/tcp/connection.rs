@@ -44,7 +44,7 @@ use super::why::Why;
 use crate::time::Instant;
 
 /// A connection's four addresses and ports: its key in the connection table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Quad {
     /// Our address and port.
     pub local: SocketAddr,

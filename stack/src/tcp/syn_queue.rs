@@ -10,7 +10,7 @@
 //! Our SYN-ACK is sent again after 1, 2, 4, 8 and 16 seconds if no ACK comes, then the entry
 //! is dropped (Linux's `tcp_synack_retries` = 5).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use super::config::{window_shift_for, TcpConfig};
@@ -67,6 +67,9 @@ pub(crate) struct HalfOpen {
 #[derive(Debug)]
 pub(crate) struct SynQueue {
     entries: HashMap<Quad, HalfOpen>,
+    /// Each entry's `resend_at`, in order: the next one due is the first, without a scan of
+    /// the queue (which a flood keeps full) on every pass of the driver.
+    deadlines: BTreeSet<(Instant, Quad)>,
     limit: usize,
 }
 
@@ -84,6 +87,7 @@ impl SynQueue {
     pub(crate) fn new(limit: usize) -> SynQueue {
         SynQueue {
             entries: HashMap::new(),
+            deadlines: BTreeSet::new(),
             limit: limit.max(1),
         }
     }
@@ -106,42 +110,53 @@ impl SynQueue {
 
     /// Starts (or restarts, for a new ISN) the handshake on `quad`.
     pub(crate) fn insert(&mut self, quad: Quad, entry: HalfOpen) {
-        self.entries.insert(quad, entry);
+        if let Some(old) = self.entries.insert(quad, entry) {
+            self.deadlines.remove(&(old.resend_at, quad));
+        }
+        self.deadlines.insert((entry.resend_at, quad));
     }
 
     /// Ends the handshake on `quad` (completed, or reset).
     pub(crate) fn remove(&mut self, quad: &Quad) -> Option<HalfOpen> {
-        self.entries.remove(quad)
+        let entry = self.entries.remove(quad)?;
+        self.deadlines.remove(&(entry.resend_at, *quad));
+        Some(entry)
     }
 
     /// Every handshake under way, removed (the listener closes).
     pub(crate) fn drain(&mut self) -> Vec<(Quad, HalfOpen)> {
+        self.deadlines.clear();
         self.entries.drain().collect()
     }
 
     /// The earliest SYN-ACK retransmission due.
     pub(crate) fn poll_at(&self) -> Option<Instant> {
-        self.entries.values().map(|e| e.resend_at).min()
+        self.deadlines.first().map(|&(at, _)| at)
     }
 
     /// At `now`: SYN-ACKs due again (backing off from `rto`, doubling), and handshakes
-    /// given up after `retries` of them.
+    /// given up after `retries` of them, earliest first.
     pub(crate) fn on_timer(&mut self, now: Instant, rto: Duration, retries: u32) -> Expired {
         let mut expired = Expired::default();
-        self.entries.retain(|quad, entry| {
-            if entry.resend_at > now {
-                return true;
+        while let Some(&(at, quad)) = self.deadlines.first() {
+            if at > now {
+                break;
             }
+            self.deadlines.pop_first();
+            let Some(entry) = self.entries.get_mut(&quad) else {
+                continue;
+            };
             if entry.resent >= retries {
+                self.entries.remove(&quad);
                 expired.dropped += 1;
-                return false;
+                continue;
             }
             entry.resent += 1;
             let backoff = 1u32.checked_shl(entry.resent).unwrap_or(u32::MAX);
             entry.resend_at = now + rto.saturating_mul(backoff);
-            expired.resend.push(*quad);
-            true
-        });
+            self.deadlines.insert((entry.resend_at, quad));
+            expired.resend.push(quad);
+        }
         expired
     }
 }
@@ -267,5 +282,27 @@ mod tests {
         }
         assert_eq!(gaps, [1, 2, 4, 8, 16, 32], "5 retries, then the last wait");
         assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn the_next_deadline_follows_inserts_restarts_and_removals() {
+        let t0 = Instant::from_secs(10);
+        let mut q = SynQueue::new(1000);
+        for port in 1..=500 {
+            q.insert(quad(port), entry(t0 + Duration::from_millis(u64::from(port))));
+        }
+        assert_eq!(q.poll_at(), Some(t0 + Duration::from_millis(1001)));
+        // A restart (a new SYN, a new ISN) moves the entry's deadline: the old one is gone.
+        q.insert(quad(1), entry(t0 + Duration::from_secs(5)));
+        assert_eq!(q.poll_at(), Some(t0 + Duration::from_millis(1002)));
+        q.remove(&quad(2));
+        assert_eq!(q.poll_at(), Some(t0 + Duration::from_millis(1003)));
+        // Only the entries due are resent, earliest first.
+        let expired = q.on_timer(t0 + Duration::from_millis(1005), Duration::from_secs(1), 5);
+        assert_eq!(expired.resend, [quad(3), quad(4), quad(5)]);
+        assert_eq!(q.poll_at(), Some(t0 + Duration::from_millis(1006)));
+        assert_eq!(q.len(), 499);
+        q.drain();
+        assert_eq!(q.poll_at(), None);
     }
 }
