@@ -4,6 +4,7 @@
 //! ```text
 //! cargo bench -p tunstack-tests --bench scale                          # 1,000 and 10,000
 //! cargo bench -p tunstack-tests --bench scale -- --counts 1000,10000,100000
+//! cargo bench -p tunstack-tests --bench scale -- --counts 100000 --tenths   # the setup curve
 //! ```
 //!
 //! Needs root (a namespace and a TUN device, as the Linux suites do). For each count N, the
@@ -30,6 +31,9 @@
 //!   stack's and the echo tasks';
 //! - the round trip p50/p99 of one more connection sending 64 bytes and reading them back,
 //!   1,000 times, with the N others idle.
+//!
+//! With `--tenths`, a second line per count gives the setup rate of each tenth of its
+//! connections, which shows whether a slowdown grows with the count or comes in steps.
 //!
 //! Each count runs in a process of its own (the bench starts itself with `--one N`), so that
 //! memory one count freed is not reused by the next. That process runs our stack and holds no
@@ -82,6 +86,8 @@ struct Row {
     trimmed_bytes: f64,
     p50: Duration,
     p99: Duration,
+    /// The setup rate of each tenth of the connections, in order.
+    tenths: Vec<f64>,
 }
 
 fn main() {
@@ -112,6 +118,7 @@ fn main() {
         let status = std::env::current_exe().and_then(|exe| {
             Command::new(exe)
                 .args(["--one", &count.to_string()])
+                .args(std::env::args().filter(|arg| arg == "--tenths"))
                 .status()
         });
         match status {
@@ -208,6 +215,10 @@ fn print_row(row: &Row, load: &str) {
         row.p50.as_micros(),
         row.p99.as_micros()
     );
+    if std::env::args().any(|arg| arg == "--tenths") {
+        let tenths: Vec<String> = row.tenths.iter().map(|r| format!("{r:.0}")).collect();
+        println!("{:>8} setup/s by tenths: {}", "", tenths.join(" "));
+    }
 }
 
 /// Measures one count in a namespace of its own.
@@ -348,6 +359,12 @@ fn measure(ns: &NetNs, count: usize, accepted: &AtomicUsize, before: u64) -> io:
         trimmed_bytes: trimmed.saturating_sub(before) as f64 / count as f64,
         p50,
         p99,
+        tenths: blocks
+            .chunks(blocks.len().div_ceil(10))
+            .map(|tenth| {
+                (tenth.len() * BLOCK) as f64 / tenth.iter().sum::<Duration>().as_secs_f64()
+            })
+            .collect(),
     })
 }
 

@@ -82,11 +82,37 @@ pub fn run(
     // A stalled server fails the run rather than hanging the bench.
     stream.set_read_timeout(Some(STALL))?;
     stream.set_write_timeout(Some(STALL))?;
-    match workload {
+    let kept = stream.try_clone()?;
+    let measured = match workload {
         Workload::Echo => echo(stream, bytes),
         Workload::Up => up(stream, bytes),
         Workload::Down => down(stream, bytes),
         Workload::PingPong => ping_pong(stream, ping_for),
+    };
+    if measured.is_err() {
+        // A reset rather than a FIN behind data the server may never take: the server's side
+        // then fails at once instead of waiting for the run's time limit.
+        reset_on_close(&kept);
+    }
+    measured
+}
+
+/// Makes closing `stream` send a reset (`SO_LINGER` with a zero timeout).
+fn reset_on_close(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: the descriptor is open, and the value is a live `linger` of the size given.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
     }
 }
 
