@@ -39,6 +39,10 @@
 //! default 256 KiB buffers each way; the kernel its own autotuned ones. `--repeat N` runs
 //! everything N times, interleaved, and keeps each cell's best; every run's line says the
 //! machine's load averages when it began, since other work on the machine shows in the figures.
+//!
+//! A run that fails prints `FAILED` and why, and its cell stays empty. smoltcp's column does,
+//! now and then (a few bulk runs in forty on a loaded two-core machine): its side stops
+//! acknowledging for a minute after a full window, until the client's reset wakes it.
 
 mod client;
 mod server;

@@ -23,9 +23,10 @@ const VETH_CLIENT: Ipv4Addr = Ipv4Addr::new(10, 78, 0, 1);
 /// The server's read size.
 const READ_SIZE: usize = 256 * 1024;
 
-/// A server the bench measures. Each is one entry of [`SERVERS`] and one arm in
-/// [`Server::name`] and [`Server::start`]: a further column (ours with TUN offloads, say) is a
-/// variant, a name, and the device it opens.
+/// A server the bench measures. Each is one entry of [`SERVERS`], and one arm in
+/// [`Server::name`] and in [`Server::start`] (or `on_tun`, for a stack on a TUN device). A
+/// further column, ours on a TUN device with offloads on, say, is a variant in that list, its
+/// name, and an arm in `on_tun` that opens the device with them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Server {
     /// Our stack on a TUN device.
@@ -263,8 +264,8 @@ async fn serve(workload: Workload, mut conn: Box<dyn Conn>, bytes: u64) -> io::R
     match workload {
         Workload::Echo | Workload::PingPong => {
             // tokio's copy reads on while a write waits (up to its buffer). With a strict
-            // read-then-write loop, smoltcp's echo of 32 MiB stalled until the client's reads
-            // timed out (20 s); ours and the kernel's did not.
+            // read-then-write loop, smoltcp's echo of 32 MiB stalled in both of two runs (the
+            // client's reads timed out after 20 s); ours and the kernel's did not.
             let (mut from, mut to) = tokio::io::split(conn);
             tokio::io::copy(&mut from, &mut to).await?;
             to.shutdown().await?;
