@@ -42,7 +42,7 @@
 //!
 //! A run that fails prints `FAILED` and why, and its cell stays empty. smoltcp's column does,
 //! now and then (a few bulk runs in forty on a loaded two-core machine): its side stops
-//! acknowledging for a minute after a full window, until the client's reset wakes it.
+//! acknowledging after a full window, until the client gives up (20 s) and resets.
 
 mod client;
 mod server;
