@@ -4,15 +4,18 @@
 //! ```text
 //! cargo bench -p tunstack-tests --bench scale                          # 1,000 and 10,000
 //! cargo bench -p tunstack-tests --bench scale -- --counts 1000,10000,100000
+//! cargo bench -p tunstack-tests --bench scale -- --counts 100000 --tenths   # the setup curve
 //! ```
 //!
 //! Needs root (a namespace and a TUN device, as the Linux suites do). For each count N, the
 //! bench makes a namespace of its own with `tun0` in it: the kernel at 10.77.0.1/24 and
 //! 10.77.0.10-.19 (the client addresses), our stack at 10.77.0.2 with its default [`Config`]
-//! (256 KiB buffers each way), listening on port 7 and echoing what each connection sends. A
-//! thread in the namespace then opens N kernel sockets one after the other, each bound to the
+//! (256 KiB buffers each way), listening on port 7 and echoing what each connection sends.
+//! Client processes in the namespace then open N kernel sockets one after the other (at most
+//! 15,000 per process, one process after the other: see `clients.rs`), each bound to the
 //! next client address before `connect` (with `IP_BIND_ADDRESS_NO_PORT`, so the port is chosen
-//! per 4-tuple and ten addresses give ten times the ephemeral ports), and keeps them open.
+//! per 4-tuple and ten addresses give ten times the ephemeral ports: the namespace's default
+//! range, 32768-60999, allows 282,320), and keep them open.
 //!
 //! The table gives, per N:
 //!
@@ -29,15 +32,19 @@
 //! - the round trip p50/p99 of one more connection sending 64 bytes and reading them back,
 //!   1,000 times, with the N others idle.
 //!
+//! With `--tenths`, a second line per count gives the setup rate of each tenth of its
+//! connections, which shows whether a slowdown grows with the count or comes in steps.
+//!
 //! Each count runs in a process of its own (the bench starts itself with `--one N`), so that
-//! memory one count freed is not reused by the next. The client sockets are file descriptors
-//! of that process: a count needs `RLIMIT_NOFILE` above it, and raising the hard limit needs
-//! CAP_SYS_RESOURCE; a count that does not fit is skipped with the reason. Nothing is written
-//! outside the namespace, which is deleted after each count.
+//! memory one count freed is not reused by the next. That process runs our stack and holds no
+//! client socket: the clients' file descriptors are spread over the client processes, so no
+//! process needs an `RLIMIT_NOFILE` above 15,000 (raising the hard limit needs
+//! CAP_SYS_RESOURCE, which a container's root may lack). Each line ends with the machine's
+//! load averages when the count began. Nothing is written outside the namespace, which is
+//! deleted after each count.
 
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
-use std::os::fd::FromRawFd;
+use std::net::{SocketAddr, SocketAddrV4, TcpStream};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -50,12 +57,14 @@ use tunstack::device::TunDevice;
 use tunstack::{Config, Ipv4Cidr, Stack, TcpListener};
 use tunstack_tests::{DEVICE, KERNEL, PREFIX_LEN, STACK};
 
+mod clients;
+
+use clients::{client_addrs, connect_from, Clients, PER_PROCESS};
+
 /// The port our stack listens on.
-const PORT: u16 = 7;
-/// How many client addresses the kernel's side has: 10.77.0.10 to 10.77.0.19.
-const CLIENT_ADDRS: u8 = 10;
+pub const PORT: u16 = 7;
 /// The size of the blocks whose setup rate is measured (the first and the last).
-const BLOCK: usize = 1000;
+pub const BLOCK: usize = 1000;
 /// How many messages the extra connection times.
 const PINGS: usize = 1000;
 /// How long to wait for our listener to have accepted every connection.
@@ -65,10 +74,6 @@ const BACKLOG: usize = 4096;
 /// How long the echoed connections stay quiet before their memory is read: longer than the
 /// second after which a quiet connection gives its buffers back (`BUFFER_IDLE`).
 const SETTLE: Duration = Duration::from_millis(1500);
-/// File descriptors the process needs besides the client sockets.
-const SPARE_FDS: u64 = 256;
-/// `IP_BIND_ADDRESS_NO_PORT` from `linux/in.h` (not in every libc crate version).
-const IP_BIND_ADDRESS_NO_PORT: libc::c_int = 24;
 
 /// What one count measured.
 struct Row {
@@ -81,32 +86,39 @@ struct Row {
     trimmed_bytes: f64,
     p50: Duration,
     p99: Duration,
+    /// The setup rate of each tenth of the connections, in order.
+    tenths: Vec<f64>,
 }
 
 fn main() {
-    if !tunstack_tests::tun_tests_can_run() {
-        return;
-    }
-    let (counts, one) = match options() {
+    let options = match options() {
         Ok(options) => options,
         Err(err) => {
             eprintln!("scale: {err}");
             std::process::exit(2);
         }
     };
-    if let Some(count) = one {
+    // A client process, started by the bench inside the namespace (see `clients`).
+    if let Some((count, first)) = options.clients {
+        return clients::run_clients(count, first);
+    }
+    if !tunstack_tests::tun_tests_can_run() {
+        return;
+    }
+    if let Some(count) = options.one {
         return measure_in_this_process(count);
     }
     println!(
-        "{:>8} {:>12} {:>12} {:>10} {:>10} {:>10} {:>8} {:>8}",
+        "{:>8} {:>12} {:>12} {:>10} {:>10} {:>10} {:>8} {:>8}  load",
         "conns", "first 1k/s", "last 1k/s", "KiB open", "KiB echo", "KiB trim", "p50 µs", "p99 µs"
     );
-    for count in counts {
+    for count in options.counts {
         // A process per count: memory that one count's run freed would otherwise be reused by
         // the next, and its resident figure would say nothing.
         let status = std::env::current_exe().and_then(|exe| {
             Command::new(exe)
                 .args(["--one", &count.to_string()])
+                .args(std::env::args().filter(|arg| arg == "--tenths"))
                 .status()
         });
         match status {
@@ -119,19 +131,9 @@ fn main() {
 
 /// Measures `count` connections in this process and prints the table's line.
 fn measure_in_this_process(count: usize) {
-    let fds = match raise_fd_limit(count as u64 + SPARE_FDS) {
-        Ok(fds) => fds,
-        Err(err) => {
-            println!("{count:>8} failed: cannot raise RLIMIT_NOFILE: {err}");
-            std::process::exit(1);
-        }
-    };
-    if count as u64 + SPARE_FDS > fds {
-        println!("{count:>8} skipped: needs {count} file descriptors, RLIMIT_NOFILE is {fds}");
-        return;
-    }
+    let load = load();
     match run(count) {
-        Ok(row) => print_row(&row),
+        Ok(row) => print_row(&row, &load),
         Err(err) => {
             println!("{count:>8} failed: {err}");
             std::process::exit(1);
@@ -139,34 +141,71 @@ fn measure_in_this_process(count: usize) {
     }
 }
 
-/// Parses `--counts 1000,10000` (default 1,000 and 10,000), and `--one N`, which the bench
-/// passes to the process it starts for each count; other arguments (cargo passes `--bench`)
-/// are ignored.
-fn options() -> Result<(Vec<usize>, Option<usize>), String> {
-    let mut counts = vec![1_000, 10_000];
-    let mut one = None;
+/// What the command line asks for.
+struct Options {
+    /// `--counts 1000,10000` (default 1,000 and 10,000).
+    counts: Vec<usize>,
+    /// `--one N`: measure N in this process (the bench passes it to the process it starts
+    /// for each count).
+    one: Option<usize>,
+    /// `--clients COUNT --first INDEX`: be a client process (see `clients`).
+    clients: Option<(usize, usize)>,
+}
+
+/// Parses the options; other arguments (cargo passes `--bench`) are ignored. Every count is a
+/// multiple of 1,000, so that each client process opens whole blocks.
+fn options() -> Result<Options, String> {
+    let mut options = Options {
+        counts: vec![1_000, 10_000],
+        one: None,
+        clients: None,
+    };
+    let mut first = 0;
     let parse = |n: &str| n.trim().parse::<usize>().map_err(|e| format!("{n}: {e}"));
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "--counts" => {
-                let list = args.next().ok_or("--counts needs a value")?;
-                counts = list.split(',').map(parse).collect::<Result<_, _>>()?;
+                options.counts = value()?.split(',').map(parse).collect::<Result<_, _>>()?;
             }
-            "--one" => one = Some(parse(&args.next().ok_or("--one needs a value")?)?),
+            "--one" => options.one = Some(parse(&value()?)?),
+            "--clients" => options.clients = Some((parse(&value()?)?, 0)),
+            "--first" => first = parse(&value()?)?,
             _ => {}
         }
     }
-    if counts.iter().chain(&one).any(|&n| n < BLOCK) {
-        return Err(format!("every count must be at least {BLOCK}"));
+    if let Some((count, _)) = options.clients {
+        options.clients = Some((count, first));
+        return Ok(options);
     }
-    Ok((counts, one))
+    if let Some(bad) = options
+        .counts
+        .iter()
+        .chain(&options.one)
+        .find(|&&n| n < BLOCK || n % BLOCK != 0)
+    {
+        return Err(format!("{bad}: every count must be a multiple of {BLOCK}"));
+    }
+    Ok(options)
 }
 
-/// Prints one line of the table.
-fn print_row(row: &Row) {
+/// The machine's load averages (1, 5 and 15 minutes), as `uptime` shows them.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// Prints one line of the table, with the load averages when the count began.
+fn print_row(row: &Row, load: &str) {
     println!(
-        "{:>8} {:>12.0} {:>12.0} {:>10.1} {:>10.1} {:>10.1} {:>8} {:>8}",
+        "{:>8} {:>12.0} {:>12.0} {:>10.1} {:>10.1} {:>10.1} {:>8} {:>8}  {load}",
         row.count,
         row.first_rate,
         row.last_rate,
@@ -176,34 +215,10 @@ fn print_row(row: &Row) {
         row.p50.as_micros(),
         row.p99.as_micros()
     );
-}
-
-/// Lets this process hold as many file descriptors as it may (every client socket is one);
-/// returns how many that is. Raising the hard limit needs CAP_SYS_RESOURCE, which a container's
-/// root may lack: then the hard limit is what there is.
-fn raise_fd_limit(want: u64) -> io::Result<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: the pointer is to a live, initialized rlimit.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return Err(io::Error::last_os_error());
+    if std::env::args().any(|arg| arg == "--tenths") {
+        let tenths: Vec<String> = row.tenths.iter().map(|r| format!("{r:.0}")).collect();
+        println!("{:>8} setup/s by tenths: {}", "", tenths.join(" "));
     }
-    let wanted = libc::rlimit {
-        rlim_cur: want.max(limit.rlim_cur),
-        rlim_max: want.max(limit.rlim_max),
-    };
-    // SAFETY: as above.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } == 0 {
-        return Ok(wanted.rlim_cur);
-    }
-    limit.rlim_cur = limit.rlim_max;
-    // SAFETY: as above.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(limit.rlim_cur)
 }
 
 /// Measures one count in a namespace of its own.
@@ -221,7 +236,7 @@ fn run(count: usize) -> io::Result<Row> {
     };
     listening?;
     let before = resident_bytes()?;
-    let outcome = ns.run(|| measure(count, &accepted, before))?;
+    let outcome = measure(&ns, count, &accepted, before);
     // Our stack stops (and closes the device) before the namespace goes.
     runtime.shutdown_timeout(Duration::from_secs(2));
     drop(stack);
@@ -262,11 +277,6 @@ fn sh(ns: &NetNs, program: &str, args: &[&str]) -> io::Result<()> {
     Ok(())
 }
 
-/// The kernel's client addresses.
-fn client_addrs() -> impl Iterator<Item = Ipv4Addr> {
-    (0..CLIENT_ADDRS).map(|i| Ipv4Addr::new(10, 77, 0, 10 + i))
-}
-
 /// Accepts connections for ever, each echoed by a task of its own.
 async fn serve(listener: TcpListener, accepted: Arc<AtomicUsize>) {
     while let Ok((stream, _)) = listener.accept().await {
@@ -286,21 +296,36 @@ async fn echo(mut stream: tunstack::TcpStream) {
     }
 }
 
-/// On a thread in the namespace: opens `count` connections, waits for our stack to have
-/// accepted them all, echoes one message on each, and times one more.
-fn measure(count: usize, accepted: &AtomicUsize, before: u64) -> io::Result<Row> {
-    let server = SocketAddr::V4(SocketAddrV4::new(STACK, PORT));
-    let addrs: Vec<Ipv4Addr> = client_addrs().collect();
-    let mut clients = Vec::with_capacity(count);
-    let mut done = Vec::with_capacity(count);
-    let start = Instant::now();
-    for i in 0..count {
-        clients.push(connect_from(addrs[i % addrs.len()], server)?);
-        done.push(start.elapsed());
+/// Opens `count` connections from client processes in the namespace, one process after the
+/// other, waits for our stack to have accepted them all, echoes one message on each, and
+/// times one more connection.
+fn measure(ns: &NetNs, count: usize, accepted: &AtomicUsize, before: u64) -> io::Result<Row> {
+    let mut clients = Vec::new();
+    let mut blocks = Vec::with_capacity(count / BLOCK);
+    while clients.len() * PER_PROCESS < count {
+        let first = clients.len() * PER_PROCESS;
+        let mut process = Clients::start(ns, PER_PROCESS.min(count - first), first)?;
+        loop {
+            match process.next()? {
+                (word, seconds) if word == "block" => {
+                    let seconds: f64 = seconds.parse().map_err(io::Error::other)?;
+                    blocks.push(Duration::from_secs_f64(seconds));
+                }
+                (word, _) if word == "open" => break,
+                (word, rest) => return Err(io::Error::other(format!("{word} {rest}?"))),
+            }
+        }
+        clients.push(process);
     }
     wait_for(|| accepted.load(Ordering::Relaxed) >= count, ACCEPT_LIMIT)?;
     let open = resident_bytes()?;
-    echo_each(&mut clients)?;
+    for process in &mut clients {
+        process.tell("echo")?;
+        match process.next()? {
+            (word, _) if word == "echoed" => {}
+            (word, rest) => return Err(io::Error::other(format!("{word} {rest}?"))),
+        }
+    }
     // The last block's ACKs, which release their send buffers.
     std::thread::sleep(SETTLE);
     let echoed = resident_bytes()?;
@@ -309,106 +334,38 @@ fn measure(count: usize, accepted: &AtomicUsize, before: u64) -> io::Result<Row>
     // SAFETY: malloc_trim only returns free memory to the system.
     unsafe { libc::malloc_trim(0) };
     let trimmed = resident_bytes()?;
-    let (p50, p99) = ping_pong(connect_from(addrs[0], server)?)?;
-    let rate = |from: Duration, to: Duration| BLOCK as f64 / (to - from).as_secs_f64();
+    let server = SocketAddr::V4(SocketAddrV4::new(STACK, PORT));
+    let first_addr = client_addrs().next().unwrap_or(KERNEL);
+    let (p50, p99) = ns.run(|| ping_pong(connect_from(first_addr, server)?))??;
+    for process in clients {
+        process.close()?;
+    }
+    let (first, last) = match (blocks.first(), blocks.last()) {
+        (Some(first), Some(last)) if blocks.len() == count / BLOCK => (*first, *last),
+        _ => {
+            return Err(io::Error::other(format!(
+                "{} blocks reported",
+                blocks.len()
+            )))
+        }
+    };
+    let rate = |block: Duration| BLOCK as f64 / block.as_secs_f64();
     Ok(Row {
         count,
-        first_rate: rate(Duration::ZERO, done[BLOCK - 1]),
-        last_rate: rate(done[count - BLOCK], done[count - 1]),
+        first_rate: rate(first),
+        last_rate: rate(last),
         open_bytes: open.saturating_sub(before) as f64 / count as f64,
         echoed_bytes: echoed.saturating_sub(before) as f64 / count as f64,
         trimmed_bytes: trimmed.saturating_sub(before) as f64 / count as f64,
         p50,
         p99,
+        tenths: blocks
+            .chunks(blocks.len().div_ceil(10))
+            .map(|tenth| {
+                (tenth.len() * BLOCK) as f64 / tenth.iter().sum::<Duration>().as_secs_f64()
+            })
+            .collect(),
     })
-}
-
-/// A kernel TCP connection from `from` (port chosen at `connect`) to `to`.
-fn connect_from(from: Ipv4Addr, to: SocketAddr) -> io::Result<TcpStream> {
-    // SAFETY: a plain socket(2) call; the descriptor is owned by the TcpStream made below, or
-    // closed here on error.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is a socket this function just opened and nothing else owns.
-    let stream = unsafe { TcpStream::from_raw_fd(fd) };
-    let one: libc::c_int = 1;
-    let local = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: 0,
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(from).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
-    // SAFETY: the option value and the address point to live values of the sizes given.
-    let failed = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_IP,
-            IP_BIND_ADDRESS_NO_PORT,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of_val(&one) as libc::socklen_t,
-        ) != 0
-            || libc::bind(
-                fd,
-                (&local as *const libc::sockaddr_in).cast(),
-                std::mem::size_of_val(&local) as libc::socklen_t,
-            ) != 0
-    };
-    if failed {
-        return Err(io::Error::last_os_error());
-    }
-    connect(stream, to)
-}
-
-/// Connects a bound socket (std's `TcpStream::connect` cannot bind first).
-fn connect(stream: TcpStream, to: SocketAddr) -> io::Result<TcpStream> {
-    use std::os::fd::AsRawFd;
-    let SocketAddr::V4(to) = to else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "IPv4 only"));
-    };
-    let remote = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: to.port().to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(*to.ip()).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
-    // SAFETY: the address points to a live sockaddr_in of the size given.
-    let rc = unsafe {
-        libc::connect(
-            stream.as_raw_fd(),
-            (&remote as *const libc::sockaddr_in).cast(),
-            std::mem::size_of_val(&remote) as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    stream.set_nodelay(true)?;
-    Ok(stream)
-}
-
-/// Sends 16 bytes on every connection and reads them back, a block at a time so that the
-/// device's queue is not flooded.
-fn echo_each(clients: &mut [TcpStream]) -> io::Result<()> {
-    let message = *b"sixteen bytes ..";
-    for block in clients.chunks_mut(BLOCK) {
-        for client in block.iter_mut() {
-            client.write_all(&message)?;
-        }
-        for client in block.iter_mut() {
-            let mut back = [0u8; 16];
-            client.read_exact(&mut back)?;
-            if back != message {
-                return Err(io::Error::other("the echo differs from what was sent"));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Times [`PINGS`] round trips of 64 bytes on `client`; returns the median and the 99th

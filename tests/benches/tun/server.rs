@@ -1,0 +1,318 @@
+//! The servers the TUN bench compares, each in namespaces of its own, and what each does on a
+//! workload's connection.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::process::Command;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::runtime::Runtime;
+use tunstack::device::netns::NetNs;
+use tunstack::device::TunDevice;
+use tunstack::{Config, Ipv4Cidr, Stack, TcpListener};
+use tunstack_tests::peer::Conn;
+use tunstack_tests::smol::{SmolConfig, SmolStack};
+use tunstack_tests::{DEVICE, KERNEL, PREFIX_LEN, STACK};
+
+use crate::client::{self, Workload};
+
+/// The kernel server's address on the veth pair, and the client's.
+const VETH_SERVER: Ipv4Addr = Ipv4Addr::new(10, 78, 0, 2);
+const VETH_CLIENT: Ipv4Addr = Ipv4Addr::new(10, 78, 0, 1);
+/// The server's read size.
+const READ_SIZE: usize = 256 * 1024;
+
+/// A server the bench measures. Each is one entry of [`SERVERS`], and one arm in
+/// [`Server::name`] and in [`Server::start`] (or `on_tun`, for a stack on a TUN device). A
+/// further column, ours on a TUN device with offloads on, say, is a variant in that list, its
+/// name, and an arm in `on_tun` that opens the device with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    /// Our stack on a TUN device.
+    Ours,
+    /// smoltcp on a TUN device ([`SmolStack`]).
+    Smol,
+    /// The Linux kernel's own sockets, the client in another namespace, over a veth pair.
+    Kernel,
+}
+
+/// The servers, in the table's order.
+pub const SERVERS: [Server; 3] = [Server::Ours, Server::Smol, Server::Kernel];
+
+impl Server {
+    /// The column's title.
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::Ours => "ours",
+            Server::Smol => "smoltcp",
+            Server::Kernel => "kernel/veth",
+        }
+    }
+
+    /// Makes the namespaces and the link, and starts the server on a runtime whose threads
+    /// are in the server's namespace.
+    pub fn start(self, multi_thread: bool) -> io::Result<Bed> {
+        let ns = NetNs::create("tunstack-bench-tun")?;
+        sh(&ns, "ip", &["link", "set", "dev", "lo", "up"])?;
+        let runtime = ns.run(|| runtime(multi_thread))??;
+        let (listening, client_ns) = match self {
+            Server::Ours | Server::Smol => (on_tun(self, &ns, &runtime)?, None),
+            Server::Kernel => (Listening::Kernel(VETH_SERVER), Some(veth(&ns)?)),
+        };
+        Ok(Bed {
+            runtime: Some(runtime),
+            listening,
+            client_ns,
+            ns,
+            next_port: 5000,
+        })
+    }
+}
+
+/// Inside `ns`: `tun0` with the kernel at 10.77.0.1/24, and `server` (our stack or smoltcp) at
+/// 10.77.0.2 on it, with its default configuration (256 KiB buffers each way for both).
+fn on_tun(server: Server, ns: &NetNs, runtime: &Runtime) -> io::Result<Listening> {
+    let bad = || io::Error::new(io::ErrorKind::InvalidInput, "bad test network prefix");
+    let kernel = Ipv4Cidr::new(KERNEL, PREFIX_LEN).ok_or_else(bad)?;
+    let addr = Ipv4Cidr::new(STACK, PREFIX_LEN).ok_or_else(bad)?;
+    ns.run(|| {
+        runtime.block_on(async {
+            let tun = TunDevice::open(DEVICE)?;
+            tun.configure(kernel, None)?;
+            Ok(match server {
+                Server::Ours => Listening::Ours(Stack::new(tun, Config::new(addr))),
+                Server::Smol => Listening::Smol(SmolStack::new(tun, SmolConfig::new(addr))),
+                Server::Kernel => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "the kernel's server runs over veth, not on TUN",
+                    ))
+                }
+            })
+        })
+    })?
+}
+
+/// A tokio runtime: current-thread, or multi-thread with two workers (this machine's cores).
+fn runtime(multi_thread: bool) -> io::Result<Runtime> {
+    if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+}
+
+/// A second namespace for the client, joined to `ns` by a veth pair: the server's end
+/// 10.78.0.2/24 in `ns`, the client's 10.78.0.1/24. The pair is made inside `ns`, so nothing
+/// is ever created in the host's namespace.
+fn veth(ns: &NetNs) -> io::Result<NetNs> {
+    let client = NetNs::create("tunstack-bench-veth")?;
+    sh(&client, "ip", &["link", "set", "dev", "lo", "up"])?;
+    let link = [
+        "link", "add", "veth0", "type", "veth", "peer", "name", "veth1",
+    ];
+    sh(ns, "ip", &[&link[..], &["netns", client.name()]].concat())?;
+    for (ns, dev, addr) in [(ns, "veth0", VETH_SERVER), (&client, "veth1", VETH_CLIENT)] {
+        let cidr = format!("{addr}/24");
+        sh(ns, "ip", &["addr", "add", &cidr, "dev", dev])?;
+        sh(ns, "ip", &["link", "set", "dev", dev, "up"])?;
+    }
+    Ok(client)
+}
+
+/// Runs a command inside `ns`, failing if it does.
+fn sh(ns: &NetNs, program: &str, args: &[&str]) -> io::Result<()> {
+    let status = ns.exec(program, args).status()?;
+    if !status.success() {
+        return Err(io::Error::other(format!("{program} {args:?}: {status}")));
+    }
+    Ok(())
+}
+
+/// The server that listens: our stack, smoltcp, or the kernel at an address.
+enum Listening {
+    Ours(Stack),
+    Smol(SmolStack),
+    Kernel(Ipv4Addr),
+}
+
+/// One server, running, with the namespaces it and its client live in.
+pub struct Bed {
+    /// `None` once stopped.
+    runtime: Option<Runtime>,
+    listening: Listening,
+    /// The client's namespace, when it is not the server's (the kernel over veth).
+    client_ns: Option<NetNs>,
+    // Dropped after the runtime is shut down (which closes the TUN device).
+    ns: NetNs,
+    /// Every workload gets a fresh port: smoltcp listens on a port only while no connection
+    /// uses it.
+    next_port: u16,
+}
+
+impl Bed {
+    /// The server's address.
+    fn addr(&self) -> Ipv4Addr {
+        match self.listening {
+            Listening::Kernel(addr) => addr,
+            _ => STACK,
+        }
+    }
+
+    /// Runs `workload` once: the server listens, a Linux client thread connects from its
+    /// namespace and does its part, the server does its own; returns what the client measured.
+    pub fn run(
+        &mut self,
+        workload: Workload,
+        bytes: u64,
+        ping_for: Duration,
+        limit: Duration,
+    ) -> io::Result<client::Measured> {
+        let port = self.next_port;
+        self.next_port += 1;
+        let to = SocketAddr::V4(SocketAddrV4::new(self.addr(), port));
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| io::Error::other("stopped"))?;
+        let client_ns = self.client_ns.as_ref().unwrap_or(&self.ns);
+        let listening = &self.listening;
+        self.ns.run(|| {
+            runtime.block_on(async {
+                let accept = listen(listening, port).await?;
+                let client = client_ns.run(|| {
+                    std::thread::spawn(move || client::run(workload, to, bytes, ping_for))
+                })?;
+                let served = tokio::time::timeout(limit, async {
+                    serve(workload, accept.await?, bytes).await
+                })
+                .await;
+                let measured = tokio::task::spawn_blocking(move || client.join())
+                    .await
+                    .map_err(io::Error::other)?
+                    .map_err(|_| io::Error::other("the client panicked"))?;
+                let served = served
+                    .unwrap_or_else(|_| Err(io::Error::other(format!("not done after {limit:?}"))));
+                match (served, measured) {
+                    (Ok(()), measured) => measured,
+                    (Err(server), Ok(_)) => Err(server),
+                    (Err(server), Err(client)) => Err(io::Error::new(
+                        server.kind(),
+                        format!("server: {server}; client: {client}"),
+                    )),
+                }
+            })
+        })?
+    }
+
+    /// Stops the server (shutting its runtime down closes the TUN device); the namespaces go
+    /// when the bed is dropped.
+    pub fn stop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(Duration::from_secs(2));
+        }
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Listens on `port`; the returned future accepts one connection, with Nagle's algorithm off
+/// where the stack has the switch (smoltcp's sockets keep theirs, which holds back only a
+/// small segment while data is unacknowledged).
+async fn listen(
+    listening: &Listening,
+    port: u16,
+) -> io::Result<std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<Box<dyn Conn>>>>>> {
+    Ok(match listening {
+        Listening::Ours(stack) => {
+            let listener = TcpListener::bind(stack, (Ipv4Addr::UNSPECIFIED, port)).await?;
+            Box::pin(async move {
+                let (stream, _) = listener.accept().await?;
+                stream.set_nodelay(true)?;
+                Ok(Box::new(stream) as Box<dyn Conn>)
+            })
+        }
+        Listening::Smol(stack) => {
+            let listener = stack.listen(port)?;
+            Box::pin(async move { Ok(Box::new(listener.accept().await?) as Box<dyn Conn>) })
+        }
+        Listening::Kernel(addr) => {
+            let listener = tokio::net::TcpListener::bind((*addr, port)).await?;
+            Box::pin(async move {
+                let (stream, _) = listener.accept().await?;
+                stream.set_nodelay(true)?;
+                Ok(Box::new(stream) as Box<dyn Conn>)
+            })
+        }
+    })
+}
+
+/// The server's part of `workload`, the same code on every stack. It reads to the client's
+/// end of the stream before it returns, so the connection closes after every byte is through.
+async fn serve(workload: Workload, mut conn: Box<dyn Conn>, bytes: u64) -> io::Result<()> {
+    let mut buf = vec![0; READ_SIZE];
+    match workload {
+        Workload::Echo | Workload::PingPong => {
+            // tokio's copy reads on while a write waits (up to its buffer). With a strict
+            // read-then-write loop, smoltcp's echo of 32 MiB stalled in both of two runs (the
+            // client's reads timed out after 20 s); ours and the kernel's did not.
+            let (mut from, mut to) = tokio::io::split(conn);
+            tokio::io::copy(&mut from, &mut to).await?;
+            to.shutdown().await?;
+            return Ok(());
+        }
+        Workload::Up => {
+            let mut count = 0u64;
+            loop {
+                let n = conn.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                count += n as u64;
+            }
+            conn.write_all(&count.to_be_bytes()).await?;
+        }
+        Workload::Down => {
+            let mut asked = [0; 8];
+            conn.read_exact(&mut asked).await?;
+            let asked = u64::from_be_bytes(asked);
+            if asked != bytes {
+                return Err(io::Error::other(format!("asked for {asked}, not {bytes}")));
+            }
+            client::pattern().write_to(&mut conn, asked).await?;
+        }
+    }
+    conn.shutdown().await?;
+    while conn.read(&mut buf).await? > 0 {}
+    Ok(())
+}
+
+/// This machine's load averages, as `uptime` prints them (1, 5 and 15 minutes).
+pub fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// `uptime`'s line, for the report's header.
+pub fn uptime() -> String {
+    Command::new("uptime")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .unwrap_or_else(|_| format!("load {}", load()))
+}
