@@ -289,7 +289,10 @@ mod tests {
         let t0 = Instant::from_secs(10);
         let mut q = SynQueue::new(1000);
         for port in 1..=500 {
-            q.insert(quad(port), entry(t0 + Duration::from_millis(u64::from(port))));
+            q.insert(
+                quad(port),
+                entry(t0 + Duration::from_millis(u64::from(port))),
+            );
         }
         assert_eq!(q.poll_at(), Some(t0 + Duration::from_millis(1001)));
         // A restart (a new SYN, a new ISN) moves the entry's deadline: the old one is gone.

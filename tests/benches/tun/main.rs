@@ -12,9 +12,15 @@
 //! namespaces of its own, made for the run and deleted after it:
 //!
 //! ```text
-//!   ours, smoltcp:  one namespace   Linux client 10.77.0.1 ──tun0──► stack 10.77.0.2
+//!   ours, ours-offload, smoltcp:
+//!                   one namespace   Linux client 10.77.0.1 ──tun0──► stack 10.77.0.2
 //!   kernel/veth:    two namespaces  Linux client 10.78.0.1 ──veth──► kernel socket 10.78.0.2
 //! ```
+//!
+//! `ours-offload` is our stack on a TUN device opened with offloads
+//! ([`TunDevice::open_offload`](tunstack::device::TunDevice::open_offload), the demos'
+//! `--offload`): the kernel and our stack exchange 64 KiB super-packets with partial checksums,
+//! as the kernel does over veth.
 //!
 //! The client is always the kernel's TCP on `std::net` sockets (threads of this process that
 //! entered the client's namespace); the server is our stack or smoltcp on a TUN device, or the
@@ -240,15 +246,18 @@ fn rows() -> Vec<Row> {
     ]
 }
 
-/// Prints the table: a column per server, then ours against the kernel and against smoltcp
-/// (for the latencies, a ratio under 1 means ours is faster).
+/// Prints the table: a column per server, then ours (without and with offloads) against the
+/// kernel, and ours against smoltcp (for the latencies, a ratio under 1 means ours is faster).
 fn print_table(table: &Table) {
     let column = |server: Server| SERVERS.iter().position(|&s| s == server);
     print!("{:<27}", "");
     for server in SERVERS {
         print!(" {:>12}", server.name());
     }
-    println!(" {:>12} {:>12}", "ours/kernel", "ours/smoltcp");
+    println!(
+        " {:>12} {:>12} {:>12}",
+        "ours/kernel", "offload/kern", "ours/smoltcp"
+    );
     for (title, workload, figure) in rows() {
         let row = &table[workload as usize];
         let value = |server: Server| column(server).and_then(|c| row[c].as_ref()).map(figure);
@@ -260,8 +269,13 @@ fn print_table(table: &Table) {
                 None => print!(" {:>12}", "-"),
             }
         }
-        for other in [Server::Kernel, Server::Smol] {
-            match (value(Server::Ours), value(other)) {
+        let ratios = [
+            (Server::Ours, Server::Kernel),
+            (Server::OursOffload, Server::Kernel),
+            (Server::Ours, Server::Smol),
+        ];
+        for (ours, other) in ratios {
+            match (value(ours), value(other)) {
                 (Some(ours), Some(them)) => print!(" {:>11.2}×", ours / them),
                 _ => print!(" {:>12}", "-"),
             }

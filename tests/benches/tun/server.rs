@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
 use tunstack::device::netns::NetNs;
-use tunstack::device::TunDevice;
+use tunstack::device::{Medium, TunDevice};
 use tunstack::{Config, Ipv4Cidr, Stack, TcpListener};
 use tunstack_tests::peer::Conn;
 use tunstack_tests::smol::{SmolConfig, SmolStack};
@@ -24,13 +24,14 @@ const VETH_CLIENT: Ipv4Addr = Ipv4Addr::new(10, 78, 0, 1);
 const READ_SIZE: usize = 256 * 1024;
 
 /// A server the bench measures. Each is one entry of [`SERVERS`], and one arm in
-/// [`Server::name`] and in [`Server::start`] (or `on_tun`, for a stack on a TUN device). A
-/// further column, ours on a TUN device with offloads on, say, is a variant in that list, its
-/// name, and an arm in `on_tun` that opens the device with them.
+/// [`Server::name`] and in [`Server::start`] (or `on_tun`, for a stack on a TUN device).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Server {
     /// Our stack on a TUN device.
     Ours,
+    /// Our stack on a TUN device opened with offloads ([`TunDevice::open_offload`]): TSO,
+    /// GSO and checksum offload, as the demos' `--offload`.
+    OursOffload,
     /// smoltcp on a TUN device ([`SmolStack`]).
     Smol,
     /// The Linux kernel's own sockets, the client in another namespace, over a veth pair.
@@ -38,13 +39,19 @@ pub enum Server {
 }
 
 /// The servers, in the table's order.
-pub const SERVERS: [Server; 3] = [Server::Ours, Server::Smol, Server::Kernel];
+pub const SERVERS: [Server; 4] = [
+    Server::Ours,
+    Server::OursOffload,
+    Server::Smol,
+    Server::Kernel,
+];
 
 impl Server {
     /// The column's title.
     pub fn name(self) -> &'static str {
         match self {
             Server::Ours => "ours",
+            Server::OursOffload => "ours-offload",
             Server::Smol => "smoltcp",
             Server::Kernel => "kernel/veth",
         }
@@ -57,7 +64,9 @@ impl Server {
         sh(&ns, "ip", &["link", "set", "dev", "lo", "up"])?;
         let runtime = ns.run(|| runtime(multi_thread))??;
         let (listening, client_ns) = match self {
-            Server::Ours | Server::Smol => (on_tun(self, &ns, &runtime)?, None),
+            Server::Ours | Server::OursOffload | Server::Smol => {
+                (on_tun(self, &ns, &runtime)?, None)
+            }
             Server::Kernel => (Listening::Kernel(VETH_SERVER), Some(veth(&ns)?)),
         };
         Ok(Bed {
@@ -78,10 +87,15 @@ fn on_tun(server: Server, ns: &NetNs, runtime: &Runtime) -> io::Result<Listening
     let addr = Ipv4Cidr::new(STACK, PREFIX_LEN).ok_or_else(bad)?;
     ns.run(|| {
         runtime.block_on(async {
-            let tun = TunDevice::open(DEVICE)?;
+            let tun = match server {
+                Server::OursOffload => TunDevice::open_offload(DEVICE, Medium::Ip)?,
+                _ => TunDevice::open(DEVICE)?,
+            };
             tun.configure(kernel, None)?;
             Ok(match server {
-                Server::Ours => Listening::Ours(Stack::new(tun, Config::new(addr))),
+                Server::Ours | Server::OursOffload => {
+                    Listening::Ours(Stack::new(tun, Config::new(addr)))
+                }
                 Server::Smol => Listening::Smol(SmolStack::new(tun, SmolConfig::new(addr))),
                 Server::Kernel => {
                     return Err(io::Error::new(
