@@ -5,6 +5,7 @@
 //! cargo bench -p tunstack-demos --bench http                       # -c16 and -c64, 5 s each
 //! cargo bench -p tunstack-demos --bench http -- --seconds 3 --connections 8,32,128
 //! cargo bench -p tunstack-demos --bench http -- --path /bytes/100000
+//! cargo bench -p tunstack-demos --bench http -- --path /bytes/100000 --offload   # http-server --offload
 //! ```
 //!
 //! Needs root and wrk (Debian: `apt-get install wrk`). Both servers run on tokio's
@@ -53,15 +54,18 @@ struct Options {
     seconds: u32,
     connections: Vec<u32>,
     path: String,
+    /// Runs http-server with `--offload` (TSO, GSO and checksum offload on its TUN device).
+    offload: bool,
 }
 
-/// Parses `--seconds S`, `--connections N,N...` and `--path /bytes/N`; other arguments
-/// (cargo passes `--bench`) are ignored.
+/// Parses `--seconds S`, `--connections N,N...`, `--path /bytes/N` and `--offload`; other
+/// arguments (cargo passes `--bench`) are ignored.
 fn options() -> Result<Options, String> {
     let mut options = Options {
         seconds: 5,
         connections: vec![16, 64],
         path: "/bytes/1000".into(),
+        offload: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -75,6 +79,7 @@ fn options() -> Result<Options, String> {
                     .collect::<Result<_, _>>()?;
             }
             "--path" => options.path = value()?,
+            "--offload" => options.offload = true,
             _ => {}
         }
     }
@@ -183,7 +188,8 @@ fn run_all(options: &Options, start: StartServer) -> Vec<Option<Measured>> {
 /// The demo in a namespace of its own; `runs` gets the namespace wrk runs in and the URL.
 fn ours(options: &Options, runs: &mut dyn FnMut(&NetNs, &str)) -> io::Result<()> {
     let ns = NetNs::create("tunstack-bench-http")?;
-    let mut demo = Running::spawn(&mut ns.exec(HTTP_SERVER, &[]))?;
+    let args: &[&str] = if options.offload { &["--offload"] } else { &[] };
+    let mut demo = Running::spawn(&mut ns.exec(HTTP_SERVER, args))?;
     demo.wait_for_line("ready", READY)?;
     runs(&ns, &format!("http://{STACK}{}", options.path));
     demo.interrupt()?;
