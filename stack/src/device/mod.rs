@@ -114,6 +114,40 @@ pub trait Device: Send + 'static {
     fn records_comments(&self) -> bool {
         false
     }
+
+    /// Receives one packet into `buf`'s first bytes and returns its length, like
+    /// [`Device::poll_recv`], but a device that holds its packets in buffers of its own may
+    /// hand one over instead of copying it: it swaps its buffer for `buf` (and keeps that one
+    /// for a later packet), and `buf` then holds just the packet. The driver calls this one.
+    ///
+    /// The default makes `buf` a whole frame long (zero-filled the first time only, as the
+    /// driver reuses its buffers) and calls [`Device::poll_recv`].
+    fn poll_recv_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Poll<io::Result<usize>> {
+        let frame = self.mtu() + self.medium().header_len();
+        if buf.len() < frame {
+            buf.resize(frame, 0);
+        }
+        self.poll_recv(cx, buf)
+    }
+
+    /// Sends the packet `packet` holds, like [`Device::poll_send`], but a device that queues
+    /// packets in buffers of its own may take `packet`'s buffer instead of copying it, and
+    /// leave an empty buffer of its own in its place for the driver to build another packet
+    /// in. The driver calls this one; what `packet` holds afterwards is no longer the packet.
+    ///
+    /// The default calls [`Device::poll_send`] and leaves `packet` as it was.
+    fn poll_send_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &mut Vec<u8>,
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        self.poll_send(cx, packet, comment)
+    }
 }
 
 impl<L: Device + ?Sized> Device for Box<L> {
@@ -140,6 +174,23 @@ impl<L: Device + ?Sized> Device for Box<L> {
 
     fn records_comments(&self) -> bool {
         (**self).records_comments()
+    }
+
+    fn poll_recv_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Poll<io::Result<usize>> {
+        (**self).poll_recv_owned(cx, buf)
+    }
+
+    fn poll_send_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &mut Vec<u8>,
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        (**self).poll_send_owned(cx, packet, comment)
     }
 }
 

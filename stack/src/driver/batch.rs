@@ -13,36 +13,27 @@ use crate::link::Reason;
 use crate::time::Instant;
 
 /// Packets received from the link, in the order they came, waiting for the core.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct Inbox {
-    /// Each buffer holds a whole frame; the first `len` are in use.
+    /// Each buffer holds a packet in its first `len` bytes (the link may have swapped its own
+    /// buffer in, see [`Device::poll_recv_owned`](crate::device::Device::poll_recv_owned)).
     bufs: Vec<Vec<u8>>,
     /// The length of each packet held, in order.
     lens: Vec<usize>,
-    /// The size of each buffer: the largest frame the link carries.
-    frame: usize,
 }
 
 impl Inbox {
-    /// An empty inbox for frames of up to `frame` bytes.
-    pub(super) fn new(frame: usize) -> Inbox {
-        Inbox {
-            bufs: Vec::new(),
-            lens: Vec::new(),
-            frame,
-        }
-    }
-
     /// Whether it holds no packet.
     pub(super) fn is_empty(&self) -> bool {
         self.lens.is_empty()
     }
 
-    /// The buffer for the next packet: [`Inbox::keep`] then keeps its first bytes.
-    pub(super) fn next_buf(&mut self) -> &mut [u8] {
+    /// The buffer for the next packet: [`Inbox::keep`] then keeps its first bytes. A new one
+    /// is empty; the link sizes it (once) or swaps it for its own.
+    pub(super) fn next_buf(&mut self) -> &mut Vec<u8> {
         let next = self.lens.len();
         if next == self.bufs.len() {
-            self.bufs.push(vec![0; self.frame]);
+            self.bufs.push(Vec::new());
         }
         &mut self.bufs[next]
     }
@@ -55,7 +46,9 @@ impl Inbox {
     /// Hands every packet to the core, oldest first, and empties the inbox.
     pub(super) fn deliver(&mut self, now: Instant, host: &mut Host) {
         for (buf, &len) in self.bufs.iter().zip(&self.lens) {
-            host.receive(now, &buf[..len]);
+            if let Some(packet) = buf.get(..len) {
+                host.receive(now, packet);
+            }
         }
         self.lens.clear();
     }
@@ -99,13 +92,16 @@ impl Outbox {
         (most, false)
     }
 
-    /// The oldest packet, and why it was sent.
-    pub(super) fn front(&self) -> Option<(&[u8], Option<&Reason>)> {
-        let packet = self.queue.front()?;
-        Some((&packet.buf, packet.why.as_ref()))
+    /// The oldest packet, and why it was sent. The link may take the buffer itself and leave
+    /// another in its place (see
+    /// [`Device::poll_send_owned`](crate::device::Device::poll_send_owned)).
+    pub(super) fn front(&mut self) -> Option<(&mut Vec<u8>, Option<&Reason>)> {
+        let packet = self.queue.front_mut()?;
+        Some((&mut packet.buf, packet.why.as_ref()))
     }
 
-    /// Done with the oldest packet (sent, or lost): its buffer is kept for another.
+    /// Done with the oldest packet (sent, or lost): its buffer (or the one the link left in
+    /// its place) is kept for another.
     pub(super) fn pop(&mut self) {
         if let Some(packet) = self.queue.pop_front() {
             self.recycle(packet.buf);

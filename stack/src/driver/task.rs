@@ -68,12 +68,10 @@ pub(super) struct Driver<L> {
 
 impl<L: Device> Driver<L> {
     pub(super) fn new(shared: Arc<Shared>, link: L) -> Driver<L> {
-        // Room for a whole frame: the MTU counts only the IP packet.
-        let mtu = link.mtu() + link.medium().header_len();
         Driver {
             shared,
             link,
-            inbox: Inbox::new(mtu),
+            inbox: Inbox::default(),
             outbox: Outbox::default(),
             words: String::new(),
             rx_closed: false,
@@ -139,7 +137,7 @@ impl<L: Device> Driver<L> {
             if self.rx_closed || self.rx_paused(cx) {
                 break;
             }
-            match self.link.poll_recv(cx, self.inbox.next_buf()) {
+            match self.link.poll_recv_owned(cx, self.inbox.next_buf()) {
                 Poll::Ready(Ok(n)) => {
                     self.rx_errors = 0;
                     self.inbox.keep(n);
@@ -221,14 +219,15 @@ impl<L: Device> Driver<L> {
                 return Ok(true);
             }
             let comment = word(&mut self.words, why, self.link.records_comments());
-            match self.link.poll_send(cx, packet, comment) {
+            let len = packet.len();
+            match self.link.poll_send_owned(cx, packet, comment) {
                 Poll::Ready(Err(err)) if is_gone(&err) => return Err(Failure::link_down(&err)),
                 Poll::Ready(Err(err)) if is_fatal(&err) => {
                     warn!(%err, "link: cannot send any more; packets are dropped");
                     self.tx_closed = true;
                 }
                 Poll::Ready(Err(err)) => {
-                    warn!(%err, len = packet.len(), "link: send failed, packet lost");
+                    warn!(%err, len, "link: send failed, packet lost");
                 }
                 Poll::Ready(Ok(())) => {}
                 Poll::Pending => break,
