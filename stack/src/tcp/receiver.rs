@@ -204,7 +204,8 @@ impl Receiver {
         // In order, an ACK is owed for at least every second full-sized segment (RFC 5681 4.2,
         // RFC 9293 3.8.6.3), but it may cover a whole batch of them: it goes when the batch of
         // packets being received has been taken in, one cumulative ACK for all of it, as
-        // Linux's receiver does with GRO. At a connection's start the quick way instead: one
+        // Linux's receiver does with GRO; but at once when it would cover more than
+        // MAX_STRETCH full-sized segments. At a connection's start the quick way instead: one
         // ACK per second full-sized segment, at once, to clock the sender's slow start.
         // A lone in-order segment may wait a little for a second one, or for data to carry
         // the ACK (delayed ACK, RFC 9293 3.8.6.3).
