@@ -75,15 +75,26 @@ impl Outbox {
         self.queue.is_empty()
     }
 
-    /// Takes up to `most` packets from the core. Returns how many it took, and whether the
-    /// core has none left (it has then run its timers at `now`).
-    pub(super) fn fill(&mut self, now: Instant, host: &mut Host, most: usize) -> (usize, bool) {
+    /// Takes up to `most` packets from the core, and no more once they hold `most_bytes`.
+    /// Returns how many it took, and whether the core has none left (it has then run its
+    /// timers at `now`).
+    pub(super) fn fill(
+        &mut self,
+        now: Instant,
+        host: &mut Host,
+        (most, most_bytes): (usize, usize),
+    ) -> (usize, bool) {
+        let mut bytes = 0;
         for taken in 0..most {
+            if bytes >= most_bytes {
+                return (taken, false);
+            }
             let mut buf = self.free.pop().unwrap_or_default();
             let Some(transmit) = host.transmit(now, &mut buf) else {
                 self.free.push(buf);
                 return (taken, true);
             };
+            bytes += buf.len();
             self.queue.push_back(Outgoing {
                 buf,
                 why: transmit.why,
@@ -120,5 +131,37 @@ impl Outbox {
         if self.free.len() < super::task::BATCH {
             self.free.push(buf);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, SocketAddrV4};
+    use std::task::{Context, Waker};
+
+    use super::*;
+    use crate::host::Config;
+
+    #[test]
+    fn a_fill_stops_at_its_byte_budget_and_the_next_takes_the_rest() {
+        let mut config = Config::new("10.0.0.2/24".parse().unwrap());
+        config.mtu = 65535;
+        let mut host = Host::new(config);
+        let socket = host
+            .udp_bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))
+            .unwrap();
+        let peer = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 9);
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..8 {
+            let sent = host.udp_poll_send_to(&mut cx, socket, &[7; 60_000], peer);
+            assert!(sent.is_ready());
+        }
+        let now = Instant::ZERO;
+        let mut outbox = Outbox::default();
+        // 60,028-byte packets: the fifth passes 256 KiB, and the pass stops there.
+        assert_eq!(outbox.fill(now, &mut host, (64, 256 * 1024)), (5, false));
+        assert_eq!(outbox.queue.len(), 5);
+        assert_eq!(outbox.fill(now, &mut host, (64, 256 * 1024)), (3, true));
+        assert_eq!(outbox.fill(now, &mut host, (2, usize::MAX)), (0, true));
     }
 }
