@@ -305,10 +305,11 @@ async fn the_persist_timer_stops_when_a_small_window_opens() {
 /// ACK SHOULD be generated for at least every second full-sized segment", so two ACKs at the
 /// least (TCP-SCENARIOS.md lists it under delayed ACK).
 ///
-/// As with out-of-order segments, the ACK cannot wait for the driver's batch to end: after
-/// every second full-sized segment it is queued at once. A sender that grows its congestion
-/// window per ACK (ours grows it by at most one MSS per ACK in slow start) would otherwise
-/// grow it far more slowly.
+/// These are a connection's first segments, which our receiver acknowledges the quick way:
+/// the ACK does not wait for the driver's batch to end, but is queued at once after every
+/// second full-sized segment (later, one ACK covers a batch of up to 16; `tcp/receiver.rs`).
+/// A sender that grows its congestion window per ACK (ours by at most two MSS per ACK in slow
+/// start) would otherwise grow it far more slowly while the window is small.
 #[tokio::test(start_paused = true)]
 async fn every_second_full_sized_segment_is_acknowledged() {
     let (_stack, mut peer, _stream) = Peer::connect().await;

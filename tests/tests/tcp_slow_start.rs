@@ -95,8 +95,11 @@ async fn hystart_ends_the_first_slow_start_before_the_queue_overflows() {
         );
         assert!(with.conservative_slow_starts >= 1, "{algorithm}: {with:?}");
         assert_eq!(with.timeouts, 0, "{algorithm}: {with:?}");
+        // At least a third fewer. (Half, when our receiver acknowledged every second segment
+        // at once: its ACKs then made the first slow start without HyStart++ overshoot more,
+        // 207 to 383 drops here against 92 to 166 since it acknowledges a batch at once.)
         assert!(
-            with_drops * 2 < without_drops,
+            with_drops * 3 < without_drops * 2,
             "{algorithm}: the queue dropped {with_drops} with HyStart++, {without_drops} without"
         );
         assert!(with_took < without_took, "{algorithm}");

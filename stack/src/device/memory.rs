@@ -14,7 +14,11 @@
 //!
 //! The wire is built for speed, because benchmarks run two stacks over it: packets travel in
 //! buffers taken from a free list that both directions share, so once the wire has warmed up no
-//! packet allocates. A send wakes the task waiting on the other end, if any.
+//! packet allocates. The driver sends and receives with [`Device::poll_send_owned`] and
+//! [`Device::poll_recv_owned`], and the wire hands the buffers themselves over: the packet the
+//! sender built is the one the receiver reads, not a copy, and the buffers go round from
+//! sender to wire to receiver and back through the free list. A send wakes the task waiting on
+//! the other end, if any.
 //!
 //! Dropping one end is pulling the cable: the other end still receives what was already on the
 //! wire, then gets [`io::ErrorKind::NotConnected`]; what it sends afterwards is discarded.
@@ -24,7 +28,7 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use super::{Device, Medium};
+use super::{Device, Medium, PacketInfo};
 
 /// How an in-memory wire behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +185,83 @@ impl Device for MemoryDevice {
     /// sent has been received; [`io::ErrorKind::InvalidInput`] if `buf` is shorter than the
     /// waiting packet (the packet stays queued).
     fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.recv_with(cx, |packet| {
+            let Some(dest) = buf.get_mut(..packet.len()) else {
+                let message = format!(
+                    "receive buffer of {} bytes is shorter than the {}-byte packet waiting",
+                    buf.len(),
+                    packet.len()
+                );
+                return Err((packet, io::Error::new(io::ErrorKind::InvalidInput, message)));
+            };
+            dest.copy_from_slice(&packet);
+            Ok((packet.len(), packet))
+        })
+    }
+
+    /// Puts a packet on the wire towards the other end.
+    ///
+    /// Never `Pending`: a full queue drops the packet instead (counted in
+    /// [`MemoryStats::dropped_queue_full`]), as does a dropped peer. The only error is a packet
+    /// longer than the MTU, [`io::ErrorKind::InvalidInput`]: the IP layer must never send one.
+    fn poll_send(
+        &mut self,
+        _cx: &mut Context<'_>,
+        packet: &[u8],
+        _comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        let mtu = self.mtu + self.medium.header_len();
+        self.send_with(packet.len(), |spare| {
+            // Reuse a buffer a receiver gave back; only a cold wire allocates.
+            let mut buffer = spare.unwrap_or_else(|| Vec::with_capacity(mtu));
+            buffer.clear();
+            buffer.extend_from_slice(packet);
+            buffer
+        })
+    }
+
+    /// Hands the oldest packet travelling towards this end over in its own buffer, which
+    /// takes `buf`'s place; `buf`'s buffer joins the wire's free list. No byte is copied.
+    /// Errors as [`MemoryDevice::poll_recv`]'s, but no buffer is too short.
+    fn poll_recv_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
+        self.recv_with(cx, |mut packet| {
+            std::mem::swap(buf, &mut packet);
+            Ok((buf.len(), packet))
+        })
+        .map_ok(|len| (len, PacketInfo::PLAIN))
+    }
+
+    /// Puts `packet`'s buffer itself on the wire, and leaves an empty one from the wire's free
+    /// list in its place. No byte is copied. Drops and errors as [`MemoryDevice::poll_send`]'s;
+    /// a packet that is not sent stays in `packet`.
+    fn poll_send_owned(
+        &mut self,
+        _cx: &mut Context<'_>,
+        packet: &mut Vec<u8>,
+        _info: &PacketInfo,
+        _comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        self.send_with(packet.len(), |spare| {
+            let mut spare = spare.unwrap_or_default();
+            spare.clear();
+            std::mem::replace(packet, spare)
+        })
+    }
+}
+
+impl MemoryDevice {
+    /// The receive both ways share: `hand` gets the oldest packet waiting, gives it to the
+    /// caller (copied, or the buffer itself), and returns its length and a spent buffer for
+    /// the free list; or the packet back, to stay queued, and an error.
+    fn recv_with(
+        &mut self,
+        cx: &mut Context<'_>,
+        hand: impl FnOnce(Vec<u8>) -> Result<(usize, Vec<u8>), (Vec<u8>, io::Error)>,
+    ) -> Poll<io::Result<usize>> {
         let (side, peer) = (self.side, self.peer());
         let mut wire = self.lock();
         let Wire { ends, free, .. } = &mut *wire;
@@ -198,45 +279,36 @@ impl Device for MemoryDevice {
             }
             return Poll::Pending;
         };
-        let Some(dest) = buf.get_mut(..packet.len()) else {
-            let message = format!(
-                "receive buffer of {} bytes is shorter than the {}-byte packet waiting",
-                buf.len(),
-                packet.len()
-            );
-            ends[side].incoming.push_front(packet);
-            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidInput, message)));
-        };
-        dest.copy_from_slice(&packet);
-        let len = packet.len();
-        ends[side].stats.received += 1;
-        free.push(packet);
-        Poll::Ready(Ok(len))
+        match hand(packet) {
+            Ok((len, spent)) => {
+                ends[side].stats.received += 1;
+                free.push(spent);
+                Poll::Ready(Ok(len))
+            }
+            Err((packet, err)) => {
+                ends[side].incoming.push_front(packet);
+                Poll::Ready(Err(err))
+            }
+        }
     }
 
-    /// Puts a packet on the wire towards the other end.
-    ///
-    /// Never `Pending`: a full queue drops the packet instead (counted in
-    /// [`MemoryStats::dropped_queue_full`]), as does a dropped peer. The only error is a packet
-    /// longer than the MTU, [`io::ErrorKind::InvalidInput`]: the IP layer must never send one.
-    fn poll_send(
+    /// The send both ways share, for a packet of `len` bytes: `make` turns a spare buffer
+    /// from the free list (if there is one) into the buffer that travels.
+    fn send_with(
         &mut self,
-        _cx: &mut Context<'_>,
-        packet: &[u8],
-        _comment: Option<&str>,
+        len: usize,
+        make: impl FnOnce(Option<Vec<u8>>) -> Vec<u8>,
     ) -> Poll<io::Result<()>> {
-        if packet.len() > self.mtu + self.medium.header_len() {
+        if len > self.mtu + self.medium.header_len() {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "a {}-byte packet does not fit the in-memory wire's MTU of {} bytes",
-                    packet.len(),
+                    "a {len}-byte packet does not fit the in-memory wire's MTU of {} bytes",
                     self.mtu
                 ),
             )));
         }
         let (side, peer) = (self.side, self.peer());
-        let mtu = self.mtu + self.medium.header_len();
         let mut wire = self.lock();
         let Wire {
             ends,
@@ -251,10 +323,7 @@ impl Device for MemoryDevice {
             ends[side].stats.dropped_queue_full += 1;
             return Poll::Ready(Ok(()));
         }
-        // Reuse a buffer a receiver gave back; only a cold wire allocates.
-        let mut buffer = free.pop().unwrap_or_else(|| Vec::with_capacity(mtu));
-        buffer.clear();
-        buffer.extend_from_slice(packet);
+        let buffer = make(free.pop());
         ends[peer].incoming.push_back(buffer);
         ends[side].stats.sent += 1;
         let waker = ends[peer].waker.take();
@@ -290,6 +359,7 @@ impl Drop for MemoryDevice {
 mod tests {
     use super::*;
     use crate::device::testing::{recv, send, WakeCounter};
+    use std::task::Waker;
 
     fn small(queue_len: usize) -> (MemoryDevice, MemoryDevice) {
         pair(MemoryConfig {
@@ -417,6 +487,70 @@ mod tests {
             b.poll_recv(&mut cx, &mut buf),
             Poll::Ready(Err(_))
         ));
+    }
+
+    #[test]
+    fn owned_sends_and_receives_hand_the_buffer_itself_over() {
+        let (mut a, mut b) = small(4);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut packet = b"not copied".to_vec();
+        let built_at = packet.as_ptr();
+        let sent = a.poll_send_owned(&mut cx, &mut packet, &PacketInfo::PLAIN, None);
+        assert!(matches!(sent, Poll::Ready(Ok(()))));
+        assert!(
+            packet.is_empty(),
+            "an empty buffer takes the packet's place"
+        );
+        let mut buf = Vec::new();
+        let received = b.poll_recv_owned(&mut cx, &mut buf);
+        assert!(matches!(received, Poll::Ready(Ok((10, _)))));
+        assert_eq!(buf, b"not copied");
+        assert_eq!(buf.as_ptr(), built_at, "the very buffer the sender built");
+        // The receiver's old buffer went to the free list: the next owned send gets it back.
+        let mut next = b"again".to_vec();
+        assert!(a
+            .poll_send_owned(&mut cx, &mut next, &PacketInfo::PLAIN, None)
+            .is_ready());
+        assert_eq!(next.capacity(), 0, "the receiver's empty buffer, recycled");
+        // Owned and copying calls mix: each end sees the same packets.
+        assert!(a.poll_send(&mut cx, b"copied", None).is_ready());
+        let mut copy = [0u8; 100];
+        assert!(matches!(
+            b.poll_recv(&mut cx, &mut copy),
+            Poll::Ready(Ok(5))
+        ));
+        assert_eq!(&copy[..5], b"again");
+        assert!(matches!(
+            b.poll_recv_owned(&mut cx, &mut buf),
+            Poll::Ready(Ok((6, _)))
+        ));
+        assert_eq!(buf, b"copied");
+        assert_eq!((a.stats().sent, b.stats().received), (3, 3));
+    }
+
+    #[test]
+    fn an_owned_send_that_is_dropped_or_refused_keeps_its_packet() {
+        let (mut a, _b) = small(1);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut first = vec![1u8; 10];
+        assert!(a
+            .poll_send_owned(&mut cx, &mut first, &PacketInfo::PLAIN, None)
+            .is_ready());
+        let mut second = vec![2u8; 10];
+        let full = a.poll_send_owned(&mut cx, &mut second, &PacketInfo::PLAIN, None);
+        assert!(
+            matches!(full, Poll::Ready(Ok(()))),
+            "a full queue drops silently"
+        );
+        assert_eq!(
+            second, [2u8; 10],
+            "the dropped packet stays with the sender"
+        );
+        assert_eq!(a.stats().dropped_queue_full, 1);
+        let mut too_long = vec![3u8; 101];
+        let refused = a.poll_send_owned(&mut cx, &mut too_long, &PacketInfo::PLAIN, None);
+        assert!(matches!(refused, Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::InvalidInput));
+        assert_eq!(too_long.len(), 101);
     }
 
     #[tokio::test]

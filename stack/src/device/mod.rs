@@ -118,15 +118,14 @@ pub trait Device: Send + 'static {
     }
 
     /// The jobs this device does for the stack ([`offload`]): none unless it says otherwise.
-    /// With [`Offloads::tso`], `poll_recv_info`'s buffer holds
-    /// [`offload::MAX_SUPER_PACKET`] bytes.
+    /// With [`Offloads::tso`], a receive buffer holds [`offload::MAX_SUPER_PACKET`] bytes.
     fn offloads(&self) -> Offloads {
         Offloads::NONE
     }
 
     /// Receives one packet, like [`Device::poll_recv`], with what the device says about it
-    /// ([`PacketInfo`]: a super-packet, a checksum it vouches for). The driver calls this one.
-    /// A device without offloads says nothing: [`PacketInfo::PLAIN`].
+    /// ([`PacketInfo`]: a super-packet, a checksum it vouches for). A device without offloads
+    /// says nothing: [`PacketInfo::PLAIN`].
     fn poll_recv_info(
         &mut self,
         cx: &mut Context<'_>,
@@ -153,6 +152,45 @@ pub trait Device: Send + 'static {
             "an offload the device does not do"
         );
         self.poll_send(cx, packet, comment)
+    }
+
+    /// Receives one packet into `buf`'s first bytes, with what the device says about it, like
+    /// [`Device::poll_recv_info`], but a device that holds its packets in buffers of its own
+    /// may hand one over instead of copying it: it swaps its buffer for `buf` (and keeps that
+    /// one for a later packet), and `buf` then holds just the packet. The driver calls this
+    /// one.
+    ///
+    /// The default makes `buf` as long as the largest packet the device hands over
+    /// (zero-filled the first time only, as the driver reuses its buffers) and calls
+    /// [`Device::poll_recv_info`].
+    fn poll_recv_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
+        let largest = self
+            .offloads()
+            .largest_packet(self.mtu(), self.medium().header_len());
+        if buf.len() < largest {
+            buf.resize(largest, 0);
+        }
+        self.poll_recv_info(cx, buf)
+    }
+
+    /// Sends the packet `packet` holds, like [`Device::poll_send_info`], but a device that
+    /// queues packets in buffers of its own may take `packet`'s buffer instead of copying it,
+    /// and leave an empty buffer of its own in its place for the driver to build another packet
+    /// in. The driver calls this one; what `packet` holds afterwards is no longer the packet.
+    ///
+    /// The default calls [`Device::poll_send_info`] and leaves `packet` as it was.
+    fn poll_send_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &mut Vec<u8>,
+        info: &PacketInfo,
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        self.poll_send_info(cx, packet, info, comment)
     }
 }
 
@@ -202,6 +240,24 @@ impl<L: Device + ?Sized> Device for Box<L> {
         comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
         (**self).poll_send_info(cx, packet, info, comment)
+    }
+
+    fn poll_recv_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
+        (**self).poll_recv_owned(cx, buf)
+    }
+
+    fn poll_send_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &mut Vec<u8>,
+        info: &PacketInfo,
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        (**self).poll_send_owned(cx, packet, info, comment)
     }
 }
 

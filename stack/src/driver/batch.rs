@@ -14,36 +14,27 @@ use crate::link::Reason;
 use crate::time::Instant;
 
 /// Packets received from the link, in the order they came, waiting for the core.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct Inbox {
-    /// Each buffer holds a whole frame; the first `len` are in use.
+    /// Each buffer holds a packet in its first `len` bytes (the link may have swapped its own
+    /// buffer in, see [`Device::poll_recv_owned`](crate::device::Device::poll_recv_owned)).
     bufs: Vec<Vec<u8>>,
     /// The length of each packet held, in order, and what the device said about it.
     lens: Vec<(usize, PacketInfo)>,
-    /// The size of each buffer: the largest frame the link carries.
-    frame: usize,
 }
 
 impl Inbox {
-    /// An empty inbox for frames of up to `frame` bytes.
-    pub(super) fn new(frame: usize) -> Inbox {
-        Inbox {
-            bufs: Vec::new(),
-            lens: Vec::new(),
-            frame,
-        }
-    }
-
     /// Whether it holds no packet.
     pub(super) fn is_empty(&self) -> bool {
         self.lens.is_empty()
     }
 
-    /// The buffer for the next packet: [`Inbox::keep`] then keeps its first bytes.
-    pub(super) fn next_buf(&mut self) -> &mut [u8] {
+    /// The buffer for the next packet: [`Inbox::keep`] then keeps its first bytes. A new one
+    /// is empty; the link sizes it (once) or swaps it for its own.
+    pub(super) fn next_buf(&mut self) -> &mut Vec<u8> {
         let next = self.lens.len();
         if next == self.bufs.len() {
-            self.bufs.push(vec![0; self.frame]);
+            self.bufs.push(Vec::new());
         }
         &mut self.bufs[next]
     }
@@ -56,7 +47,9 @@ impl Inbox {
     /// Hands every packet to the core, oldest first, and empties the inbox.
     pub(super) fn deliver(&mut self, now: Instant, host: &mut Host) {
         for (buf, &(len, info)) in self.bufs.iter().zip(&self.lens) {
-            host.receive_info(now, &buf[..len], info);
+            if let Some(packet) = buf.get(..len) {
+                host.receive_info(now, packet, info);
+            }
         }
         self.lens.clear();
     }
@@ -85,15 +78,26 @@ impl Outbox {
         self.queue.is_empty()
     }
 
-    /// Takes up to `most` packets from the core. Returns how many it took, and whether the
-    /// core has none left (it has then run its timers at `now`).
-    pub(super) fn fill(&mut self, now: Instant, host: &mut Host, most: usize) -> (usize, bool) {
+    /// Takes up to `most` packets from the core, and no more once they hold `most_bytes`.
+    /// Returns how many it took, and whether the core has none left (it has then run its
+    /// timers at `now`).
+    pub(super) fn fill(
+        &mut self,
+        now: Instant,
+        host: &mut Host,
+        (most, most_bytes): (usize, usize),
+    ) -> (usize, bool) {
+        let mut bytes = 0;
         for taken in 0..most {
+            if bytes >= most_bytes {
+                return (taken, false);
+            }
             let mut buf = self.free.pop().unwrap_or_default();
             let Some(transmit) = host.transmit(now, &mut buf) else {
                 self.free.push(buf);
                 return (taken, true);
             };
+            bytes += buf.len();
             self.queue.push_back(Outgoing {
                 buf,
                 why: transmit.why,
@@ -103,13 +107,16 @@ impl Outbox {
         (most, false)
     }
 
-    /// The oldest packet, why it was sent, and what the device is to do for it.
-    pub(super) fn front(&self) -> Option<(&[u8], Option<&Reason>, &PacketInfo)> {
-        let packet = self.queue.front()?;
-        Some((&packet.buf, packet.why.as_ref(), &packet.info))
+    /// The oldest packet, why it was sent, and what the device is to do for it. The link may
+    /// take the buffer itself and leave another in its place (see
+    /// [`Device::poll_send_owned`](crate::device::Device::poll_send_owned)).
+    pub(super) fn front(&mut self) -> Option<(&mut Vec<u8>, Option<&Reason>, &PacketInfo)> {
+        let packet = self.queue.front_mut()?;
+        Some((&mut packet.buf, packet.why.as_ref(), &packet.info))
     }
 
-    /// Done with the oldest packet (sent, or lost): its buffer is kept for another.
+    /// Done with the oldest packet (sent, or lost): its buffer (or the one the link left in
+    /// its place) is kept for another.
     pub(super) fn pop(&mut self) {
         if let Some(packet) = self.queue.pop_front() {
             self.recycle(packet.buf);
@@ -128,5 +135,37 @@ impl Outbox {
         if self.free.len() < super::task::BATCH {
             self.free.push(buf);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, SocketAddrV4};
+    use std::task::{Context, Waker};
+
+    use super::*;
+    use crate::host::Config;
+
+    #[test]
+    fn a_fill_stops_at_its_byte_budget_and_the_next_takes_the_rest() {
+        let mut config = Config::new("10.0.0.2/24".parse().unwrap());
+        config.mtu = 65535;
+        let mut host = Host::new(config);
+        let socket = host
+            .udp_bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))
+            .unwrap();
+        let peer = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 9);
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..8 {
+            let sent = host.udp_poll_send_to(&mut cx, socket, &[7; 60_000], peer);
+            assert!(sent.is_ready());
+        }
+        let now = Instant::ZERO;
+        let mut outbox = Outbox::default();
+        // 60,028-byte packets: the fifth passes 256 KiB, and the pass stops there.
+        assert_eq!(outbox.fill(now, &mut host, (64, 256 * 1024)), (5, false));
+        assert_eq!(outbox.queue.len(), 5);
+        assert_eq!(outbox.fill(now, &mut host, (64, 256 * 1024)), (3, true));
+        assert_eq!(outbox.fill(now, &mut host, (2, usize::MAX)), (0, true));
     }
 }

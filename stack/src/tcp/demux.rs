@@ -68,7 +68,7 @@ impl TcpLayer {
             remote: SocketAddr::new(src, header.src_port),
         };
 
-        if let Some(&index) = self.by_quad.get(&quad) {
+        if let Some(index) = self.find(&quad) {
             return self.deliver(now, ip, out, index, quad, &segment);
         }
         match self

@@ -108,6 +108,10 @@ pub(crate) struct TcpLayer {
     conns: table::ConnTable,
     /// Connections by 4-tuple.
     by_quad: HashMap<Quad, usize>,
+    /// The entry of `by_quad` the last segment found: the segments of a bulk transfer come
+    /// one connection's after another, and comparing a 4-tuple costs less than hashing it.
+    /// Cleared whenever `by_quad` changes.
+    last_quad: Option<(Quad, usize)>,
     /// Listening sockets by port.
     listeners: HashMap<u16, Listener>,
     isn: IsnGenerator,
@@ -157,6 +161,7 @@ impl TcpLayer {
             config,
             conns: table::ConnTable::default(),
             by_quad: HashMap::new(),
+            last_quad: None,
             listeners: HashMap::new(),
             isn,
             ready: VecDeque::new(),
@@ -219,6 +224,7 @@ impl TcpLayer {
         let quad = conn.quad;
         let (index, generation) = self.conns.insert(conn);
         self.by_quad.insert(quad, index);
+        self.last_quad = None;
         self.mark_ready(index);
         ConnId { index, generation }
     }
@@ -230,10 +236,24 @@ impl TcpLayer {
             if self.by_quad.get(&conn.quad) == Some(&index) {
                 self.by_quad.remove(&conn.quad);
             }
+            self.last_quad = None;
             if let Some(listener) = self.listeners.get_mut(&conn.quad.local.port()) {
                 listener.forget(index);
             }
         }
+    }
+
+    /// The connection with 4-tuple `quad`, if any: the one the last segment found, or
+    /// `by_quad`'s.
+    fn find(&mut self, quad: &Quad) -> Option<usize> {
+        if let Some((last, index)) = self.last_quad {
+            if last == *quad {
+                return Some(index);
+            }
+        }
+        let index = *self.by_quad.get(quad)?;
+        self.last_quad = Some((*quad, index));
+        Some(index)
     }
 
     /// Queues a connection to be asked for output.

@@ -18,6 +18,17 @@ use super::recv_buffer::RecvBuffer;
 use super::seq::SeqNumber;
 use crate::time::Instant;
 
+/// How many ACKs of data a connection sends the quick way at its start, the most Linux sends
+/// in its quick-ACK mode (`TCP_MAX_QUICKACKS`): while the sender's congestion window is small,
+/// each ACK lets it send more at once, and a late one costs it a round trip.
+pub(crate) const QUICK_ACKS: u8 = 16;
+
+/// The most full-sized segments one ACK covers, however large the batch: the sender still
+/// hears from us that often, and a lost ACK costs it little, as the next comes soon (a single
+/// ACK for a whole flight, lost, would leave it waiting for a timer; RFC 2525 2.13 on stretch
+/// ACKs).
+pub(crate) const MAX_STRETCH: usize = 16;
+
 /// The receive side of one connection.
 #[derive(Debug)]
 pub(crate) struct Receiver {
@@ -44,15 +55,19 @@ pub(crate) struct Receiver {
     pub(crate) up: Pos,
     /// An ACK is owed (data arrived, or a segment was not acceptable).
     pub(crate) ack_now: bool,
-    /// The owed ACK must not wait for the end of the current batch of packets: a second
-    /// full-sized segment since the last ACK, an out-of-order segment, a filled hole, or a FIN
-    /// ([RFC 1122 4.2.3.2], [RFC 5681 4.2]).
+    /// The owed ACK must not wait for the end of the current batch of packets: an
+    /// out-of-order segment, a filled hole, a FIN, or, while quick ACKs last, a second
+    /// full-sized segment since the last ACK ([RFC 1122 4.2.3.2], [RFC 5681 4.2]).
     ///
     /// [RFC 1122 4.2.3.2]: https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.2
     /// [RFC 5681 4.2]: https://www.rfc-editor.org/rfc/rfc5681#section-4.2
     pub(crate) ack_immediately: bool,
     /// Bytes received since our last ACK.
     pub(crate) unacked_bytes: usize,
+    /// How many more ACKs of data go out the quick way, one per second full-sized segment at
+    /// once, before the receiver acknowledges a batch of in-order segments with one ACK (see
+    /// [`Receiver::take_data`]).
+    pub(crate) quick_acks: u8,
     /// The largest segment received so far: our estimate of the peer's MSS.
     pub(crate) mss: usize,
     /// Where the latest out-of-order segment began: its SACK block goes first.
@@ -87,6 +102,7 @@ impl Receiver {
             ack_now: false,
             ack_immediately: false,
             unacked_bytes: 0,
+            quick_acks: QUICK_ACKS,
             mss: 0,
             last_early: None,
             dsack: None,
@@ -183,18 +199,23 @@ impl Receiver {
         }
         self.mss = self.mss.max(data.len());
         self.unacked_bytes += data.len();
-        // ACK at least every second full-sized segment, and at once when the segment is out
-        // of order or fills all or part of a hole: the sender counts those duplicate ACKs and
-        // learns of the fill at once (RFC 5681 4.2).
+        // At once when the segment is out of order or fills all or part of a hole: the sender
+        // counts those duplicate ACKs and learns of the fill at once (RFC 5681 4.2).
+        // In order, an ACK is owed for at least every second full-sized segment (RFC 5681 4.2,
+        // RFC 9293 3.8.6.3), but it may cover a whole batch of them: it goes when the batch of
+        // packets being received has been taken in, one cumulative ACK for all of it, as
+        // Linux's receiver does with GRO; but at once when it would cover more than
+        // MAX_STRETCH full-sized segments. At a connection's start the quick way instead: one
+        // ACK per second full-sized segment, at once, to clock the sender's slow start.
         // A lone in-order segment may wait a little for a second one, or for data to carry
         // the ACK (delayed ACK, RFC 9293 3.8.6.3).
-        if !in_order
-            || advanced > data.len()
-            || self.buf.has_holes()
-            || self.unacked_bytes >= 2 * self.mss
-        {
+        if !in_order || advanced > data.len() || self.buf.has_holes() {
             self.ack_now = true;
             self.ack_immediately = true;
+        } else if self.unacked_bytes >= 2 * self.mss {
+            self.ack_now = true;
+            self.ack_immediately |=
+                self.quick_acks > 0 || self.unacked_bytes >= MAX_STRETCH * self.mss;
         } else if let Some(delay) = self.delayed_ack {
             self.delack_at.get_or_insert(now + delay);
         } else {
@@ -259,6 +280,9 @@ impl Receiver {
 
     /// An ACK went out (alone or on data): nothing is owed any more.
     pub(crate) fn ack_sent(&mut self) {
+        if self.unacked_bytes > 0 {
+            self.quick_acks = self.quick_acks.saturating_sub(1);
+        }
         self.ack_now = false;
         self.ack_immediately = false;
         self.unacked_bytes = 0;

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod acks;
 mod close;
 mod data;
 mod dsack;
