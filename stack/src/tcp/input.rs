@@ -546,7 +546,9 @@ impl Connection {
             self.fail(io::ErrorKind::ConnectionAborted);
             return Some(reply);
         }
-        let advanced = self.rcv.take_data(now, seq, data, self.sack_ok);
+        let advanced = self
+            .rcv
+            .take_data(now, (seq, data), self.sack_ok, self.our_mss);
         if advanced > 0 {
             self.wake_readers();
         } else {

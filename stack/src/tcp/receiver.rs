@@ -182,8 +182,15 @@ impl Receiver {
 
     /// Takes `data` at `seq` (already trimmed to the window): in order, it moves RCV.NXT;
     /// early, it is held for later. Decides when to acknowledge it. Returns how far RCV.NXT
-    /// moved.
-    pub(crate) fn take_data(&mut self, now: Instant, seq: Pos, data: &[u8], sack: bool) -> usize {
+    /// moved. `our_mss` is the largest segment we announced: anything larger is a device's
+    /// GRO/GSO super-packet, many of the peer's segments at once.
+    pub(crate) fn take_data(
+        &mut self,
+        now: Instant,
+        (seq, data): (Pos, &[u8]),
+        sack: bool,
+        our_mss: usize,
+    ) -> usize {
         let in_order = seq == self.nxt;
         let offset = seq - self.nxt;
         if sack {
@@ -197,7 +204,14 @@ impl Receiver {
         if !in_order {
             self.last_early = Some(seq);
         }
-        self.mss = self.mss.max(data.len());
+        // The peer's MSS, estimated from its segments. A super-packet says nothing about it
+        // (taken as the most it could be only while nothing else is known), or "two
+        // full-sized segments" would come to mean 128 KiB.
+        if data.len() <= our_mss {
+            self.mss = self.mss.max(data.len());
+        } else if self.mss == 0 {
+            self.mss = our_mss;
+        }
         self.unacked_bytes += data.len();
         // At once when the segment is out of order or fills all or part of a hole: the sender
         // counts those duplicate ACKs and learns of the fill at once (RFC 5681 4.2).

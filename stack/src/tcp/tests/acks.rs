@@ -145,3 +145,32 @@ fn a_long_batch_is_acknowledged_every_max_stretch_segments() {
         .collect();
     assert_eq!(acked, expected);
 }
+
+#[test]
+fn a_super_packet_does_not_stretch_the_acks_after_it() {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = plain(&mut h);
+    let mut next = past_the_quick_acks(&mut h, ours, theirs);
+    drain(&mut h, id);
+    h.recv_all();
+
+    // Twenty segments at once, as a device's GRO hands them up: more than any MSS, so no
+    // measure of the peer's.
+    let big = 20 * MSS;
+    h.send(&Seg::to(80, Flags::ACK, next, ours).with_payload(&vec![1; big as usize]));
+    next = next.wrapping_add(big);
+    assert_eq!(h.expect().ack, SeqNumber(next));
+    drain(&mut h, id);
+    h.recv_all();
+
+    // Ordinary segments after it are still counted in the peer's MSS: an ACK every
+    // MAX_STRETCH of them, as before the super-packet.
+    let stretch = MAX_STRETCH as u32;
+    batch(&mut h, ours, next, stretch + 3);
+    let acked: Vec<SeqNumber> = h.recv_all().iter().map(|ack| ack.ack).collect();
+    let expected: Vec<SeqNumber> = [stretch, stretch + 3]
+        .iter()
+        .map(|n| SeqNumber(next.wrapping_add(n * MSS)))
+        .collect();
+    assert_eq!(acked, expected);
+}
