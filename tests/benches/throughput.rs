@@ -20,6 +20,13 @@
 //! ours→ours, ours→smoltcp, smoltcp→ours and smoltcp→smoltcp, run at MTU 1500 and at MTU
 //! 65535, and the table gives Gbit/s of application data (goodput).
 //!
+//! A fifth case, `ours→ours+offload` (`--pair ours-ours+offload` alone), runs ours→ours on a
+//! wire with offloads ([`MemoryConfig::offloads`]): TCP hands the wire bursts of up to 64 KiB
+//! with their checksums left partial, the wire carries them whole, and the receiver trusts
+//! them, as two stacks on a Linux veth pair with TSO and checksum offload do. smoltcp has no
+//! such path, so it runs no such case; the last two columns give ours→ours and
+//! ours→ours+offload over smoltcp→smoltcp.
+//!
 //! Both stacks get the same buffers: 4 MiB to send and 4 MiB to receive per connection (ours:
 //! `TcpConfig::send_buffer` / `recv_buffer`; smoltcp: the socket's tx / rx buffers). smoltcp
 //! runs without congestion control (its default); ours runs slow start and congestion
@@ -54,6 +61,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tunstack::device::offload::Offloads;
 use tunstack::device::{memory, Medium, MemoryConfig, MemoryDevice};
 use tunstack::Config;
 use tunstack_tests::peer::{Conn, Kind, Peer};
@@ -76,12 +84,14 @@ const RECEIVER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 520
 const SENDER_CIDR: &str = "10.0.0.1/24";
 const RECEIVER_CIDR: &str = "10.0.0.2/24";
 
-/// The four pairs, sender first.
-const PAIRS: [(Kind, Kind); 4] = [
-    (Kind::Ours, Kind::Ours),
-    (Kind::Ours, Kind::Smol),
-    (Kind::Smol, Kind::Ours),
-    (Kind::Smol, Kind::Smol),
+/// The cases: the four pairs, sender first, on a plain wire, and ours→ours again on a wire
+/// with offloads (the last flag).
+const PAIRS: [(Kind, Kind, bool); 5] = [
+    (Kind::Ours, Kind::Ours, false),
+    (Kind::Ours, Kind::Smol, false),
+    (Kind::Smol, Kind::Ours, false),
+    (Kind::Smol, Kind::Smol, false),
+    (Kind::Ours, Kind::Ours, true),
 ];
 
 /// What the command line asks for.
@@ -222,8 +232,7 @@ async fn receive(conn: &mut dyn Conn, pattern: &Pattern) -> io::Result<u64> {
 
 /// One transfer of `bytes` from a `sender` stack to a `receiver` stack over a fresh wire.
 async fn transfer(
-    sender: Kind,
-    receiver: Kind,
+    (sender, receiver, offload): (Kind, Kind, bool),
     (mtu, medium): (usize, Medium),
     bytes: u64,
 ) -> io::Result<Outcome> {
@@ -231,6 +240,11 @@ async fn transfer(
         mtu,
         queue_len: QUEUE_LEN,
         medium,
+        offloads: if offload {
+            Offloads::ALL
+        } else {
+            Offloads::NONE
+        },
     });
     let (tx_stats, rx_stats) = (a.stats_handle(), b.stats_handle());
     let tx_node = start(sender, a, SENDER_CIDR);
@@ -274,7 +288,7 @@ fn gbits(bytes: u64, elapsed: Duration) -> f64 {
 
 /// The best of `options.repeat` runs of one pair at one MTU, each on a fresh runtime; the
 /// first failure ends them.
-fn measure(options: &Options, sender: Kind, receiver: Kind, mtu: usize) -> io::Result<Outcome> {
+fn measure(options: &Options, case: (Kind, Kind, bool), mtu: usize) -> io::Result<Outcome> {
     let mut best: Option<Outcome> = None;
     for _ in 0..options.repeat {
         let runtime = if options.multi_thread {
@@ -288,7 +302,7 @@ fn measure(options: &Options, sender: Kind, receiver: Kind, mtu: usize) -> io::R
                 .build()?
         };
         let outcome = runtime.block_on(async {
-            let run = transfer(sender, receiver, (mtu, options.medium), options.bytes);
+            let run = transfer(case, (mtu, options.medium), options.bytes);
             match tokio::time::timeout(RUN_LIMIT, run).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(io::Error::new(
@@ -306,8 +320,9 @@ fn measure(options: &Options, sender: Kind, receiver: Kind, mtu: usize) -> io::R
     best.ok_or_else(|| io::Error::other("no run"))
 }
 
-fn pair_name((sender, receiver): (Kind, Kind)) -> String {
-    format!("{}→{}", sender.name(), receiver.name())
+fn pair_name((sender, receiver, offload): (Kind, Kind, bool)) -> String {
+    let wire = if offload { "+offload" } else { "" };
+    format!("{}→{}{wire}", sender.name(), receiver.name())
 }
 
 fn main() {
@@ -353,12 +368,12 @@ fn main() {
                     continue;
                 }
             }
-            match measure(&options, pair.0, pair.1, mtu) {
+            match measure(&options, pair, mtu) {
                 Ok(outcome) => {
                     let c = outcome.counters;
                     let rate = gbits(options.bytes, outcome.elapsed);
                     println!(
-                        "  MTU {mtu:>5}  {name:<16} {:>7.3} s  {rate:>6.2} Gbit/s   packets: \
+                        "  MTU {mtu:>5}  {name:<18} {:>7.3} s  {rate:>6.2} Gbit/s   packets: \
                          {} out, {} back; ours: {} retransmissions, {} timeouts, {} window \
                          probes",
                         outcome.elapsed.as_secs_f64(),
@@ -371,7 +386,7 @@ fn main() {
                     row.push(format!("{rate:.2}"));
                 }
                 Err(err) => {
-                    println!("  MTU {mtu:>5}  {name:<16} FAILED: {err}");
+                    println!("  MTU {mtu:>5}  {name:<18} FAILED: {err}");
                     row.push("failed".to_string());
                 }
             }
@@ -383,14 +398,20 @@ fn main() {
     println!("Gbit/s of application data (sender→receiver):");
     print!("{:>7}", "MTU");
     for pair in PAIRS {
-        print!("  {:>16}", pair_name(pair));
+        print!("  {:>18}", pair_name(pair));
     }
-    println!();
+    println!("  {:>10}  {:>10}", "ours/smol", "offl/smol");
     for (mtu, row) in table {
         print!("{mtu:>7}");
-        for cell in row {
-            print!("  {cell:>16}");
+        for cell in &row {
+            print!("  {cell:>18}");
         }
-        println!();
+        // ours→ours and ours→ours with offloads, each over smoltcp→smoltcp.
+        let rate = |i: usize| row.get(i).and_then(|c: &String| c.parse::<f64>().ok());
+        let ratio = |i| match (rate(i), rate(3)) {
+            (Some(ours), Some(smol)) => format!("{:.2}x", ours / smol),
+            _ => "-".to_string(),
+        };
+        println!("  {:>10}  {:>10}", ratio(0), ratio(4));
     }
 }

@@ -20,6 +20,13 @@
 //! sender to wire to receiver and back through the free list. A send wakes the task waiting on
 //! the other end, if any.
 //!
+//! Asked to ([`MemoryConfig::offloads`]), the wire does what a Linux veth pair does with its
+//! offloads on: it carries TCP checksums left partial and super-packets of up to 64 KiB as
+//! they are, with their [`PacketInfo`], and the receiving end trusts the checksum of a packet
+//! that never crossed a real wire. Nobody then computes or verifies a checksum, and a 64 KiB
+//! burst travels as one packet whatever the MTU. Off by default: the course's captures show
+//! MSS-sized packets with whole checksums.
+//!
 //! Dropping one end is pulling the cable: the other end still receives what was already on the
 //! wire, then gets [`io::ErrorKind::NotConnected`]; what it sends afterwards is discarded.
 
@@ -28,6 +35,7 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
+use super::offload::{self, Checksum, Offloads};
 use super::{Device, Medium, PacketInfo};
 
 /// How an in-memory wire behaves.
@@ -40,6 +48,9 @@ pub struct MemoryConfig {
     /// What the wire carries: bare IP packets (the default) or Ethernet frames, which the
     /// hosts on it then address to each other's MAC address, found by ARP.
     pub medium: Medium,
+    /// The jobs the wire does for the stacks on it: checksums and super-packets
+    /// ([`Offloads`]), both ends alike. Default none.
+    pub offloads: Offloads,
 }
 
 impl Default for MemoryConfig {
@@ -48,6 +59,7 @@ impl Default for MemoryConfig {
             mtu: 1500,
             queue_len: 1024,
             medium: Medium::Ip,
+            offloads: Offloads::NONE,
         }
     }
 }
@@ -88,6 +100,7 @@ pub struct MemoryDevice {
     side: usize,
     mtu: usize,
     medium: Medium,
+    offloads: Offloads,
 }
 
 /// The state both ends share, behind one lock.
@@ -102,7 +115,9 @@ struct Wire {
 /// One end's side of the wire: the packets travelling towards it and who waits for them.
 #[derive(Debug, Default)]
 struct End {
-    incoming: VecDeque<Vec<u8>>,
+    /// Each packet with what its sender said about it (always [`PacketInfo::PLAIN`] on a
+    /// wire without offloads).
+    incoming: VecDeque<(Vec<u8>, PacketInfo)>,
     /// The task blocked in `poll_recv` on this end, woken by the next send towards it.
     waker: Option<Waker>,
     /// False once this end's `MemoryDevice` is dropped.
@@ -137,6 +152,7 @@ pub fn pair(config: MemoryConfig) -> (MemoryDevice, MemoryDevice) {
         side,
         mtu: config.mtu,
         medium: config.medium,
+        offloads: config.offloads,
     };
     (end(0), end(1))
 }
@@ -179,23 +195,50 @@ impl Device for MemoryDevice {
         self.medium
     }
 
-    /// Takes the oldest packet travelling towards this end.
+    fn offloads(&self) -> Offloads {
+        self.offloads
+    }
+
+    /// Takes the oldest packet travelling towards this end. On a wire with offloads, a
+    /// checksum its sender left partial is completed in the copy, as the caller hears nothing
+    /// about it ([`MemoryDevice::poll_recv_info`] says).
     ///
     /// Errors: [`io::ErrorKind::NotConnected`] once the other end is dropped and every packet it
     /// sent has been received; [`io::ErrorKind::InvalidInput`] if `buf` is shorter than the
     /// waiting packet (the packet stays queued).
     fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.recv_with(cx, |packet| {
+        self.poll_recv_info(cx, buf).map_ok(|(len, info)| {
+            // `start` counts from the frame's first byte, as the packet came.
+            if let (Checksum::Partial { start, offset }, Some(packet)) =
+                (info.checksum, buf.get_mut(..len))
+            {
+                offload::complete_checksum(packet, start, offset);
+            }
+            len
+        })
+    }
+
+    /// Takes the oldest packet travelling towards this end into `buf`, with what its sender
+    /// said about it. Errors as [`MemoryDevice::poll_recv`]'s.
+    fn poll_recv_info(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
+        self.recv_with(cx, |(packet, info)| {
             let Some(dest) = buf.get_mut(..packet.len()) else {
                 let message = format!(
                     "receive buffer of {} bytes is shorter than the {}-byte packet waiting",
                     buf.len(),
                     packet.len()
                 );
-                return Err((packet, io::Error::new(io::ErrorKind::InvalidInput, message)));
+                return Err((
+                    (packet, info),
+                    io::Error::new(io::ErrorKind::InvalidInput, message),
+                ));
             };
             dest.copy_from_slice(&packet);
-            Ok((packet.len(), packet))
+            Ok((packet.len(), info, packet))
         })
     }
 
@@ -206,12 +249,26 @@ impl Device for MemoryDevice {
     /// longer than the MTU, [`io::ErrorKind::InvalidInput`]: the IP layer must never send one.
     fn poll_send(
         &mut self,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        self.poll_send_info(cx, packet, &PacketInfo::PLAIN, comment)
+    }
+
+    /// Puts a packet on the wire towards the other end with what the other end is to hear
+    /// about it: on a wire with offloads, a partial checksum or a super-packet travels as it
+    /// is. Drops and errors as [`MemoryDevice::poll_send`]'s; a super-packet may be as long as
+    /// [`offload::MAX_SUPER_PACKET`].
+    fn poll_send_info(
+        &mut self,
         _cx: &mut Context<'_>,
         packet: &[u8],
+        info: &PacketInfo,
         _comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
         let mtu = self.mtu + self.medium.header_len();
-        self.send_with(packet.len(), |spare| {
+        self.send_with(packet.len(), info, |spare| {
             // Reuse a buffer a receiver gave back; only a cold wire allocates.
             let mut buffer = spare.unwrap_or_else(|| Vec::with_capacity(mtu));
             buffer.clear();
@@ -228,11 +285,10 @@ impl Device for MemoryDevice {
         cx: &mut Context<'_>,
         buf: &mut Vec<u8>,
     ) -> Poll<io::Result<(usize, PacketInfo)>> {
-        self.recv_with(cx, |mut packet| {
+        self.recv_with(cx, |(mut packet, info)| {
             std::mem::swap(buf, &mut packet);
-            Ok((buf.len(), packet))
+            Ok((buf.len(), info, packet))
         })
-        .map_ok(|len| (len, PacketInfo::PLAIN))
     }
 
     /// Puts `packet`'s buffer itself on the wire, and leaves an empty one from the wire's free
@@ -242,10 +298,10 @@ impl Device for MemoryDevice {
         &mut self,
         _cx: &mut Context<'_>,
         packet: &mut Vec<u8>,
-        _info: &PacketInfo,
+        info: &PacketInfo,
         _comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
-        self.send_with(packet.len(), |spare| {
+        self.send_with(packet.len(), info, |spare| {
             let mut spare = spare.unwrap_or_default();
             spare.clear();
             std::mem::replace(packet, spare)
@@ -255,13 +311,13 @@ impl Device for MemoryDevice {
 
 impl MemoryDevice {
     /// The receive both ways share: `hand` gets the oldest packet waiting, gives it to the
-    /// caller (copied, or the buffer itself), and returns its length and a spent buffer for
-    /// the free list; or the packet back, to stay queued, and an error.
+    /// caller (copied, or the buffer itself), and returns its length, its info and a spent
+    /// buffer for the free list; or the packet back, to stay queued, and an error.
     fn recv_with(
         &mut self,
         cx: &mut Context<'_>,
-        hand: impl FnOnce(Vec<u8>) -> Result<(usize, Vec<u8>), (Vec<u8>, io::Error)>,
-    ) -> Poll<io::Result<usize>> {
+        hand: impl FnOnce(Queued) -> Result<(usize, PacketInfo, Vec<u8>), (Queued, io::Error)>,
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
         let (side, peer) = (self.side, self.peer());
         let mut wire = self.lock();
         let Wire { ends, free, .. } = &mut *wire;
@@ -280,10 +336,10 @@ impl MemoryDevice {
             return Poll::Pending;
         };
         match hand(packet) {
-            Ok((len, spent)) => {
+            Ok((len, info, spent)) => {
                 ends[side].stats.received += 1;
                 free.push(spent);
-                Poll::Ready(Ok(len))
+                Poll::Ready(Ok((len, info)))
             }
             Err((packet, err)) => {
                 ends[side].incoming.push_front(packet);
@@ -297,16 +353,11 @@ impl MemoryDevice {
     fn send_with(
         &mut self,
         len: usize,
+        info: &PacketInfo,
         make: impl FnOnce(Option<Vec<u8>>) -> Vec<u8>,
     ) -> Poll<io::Result<()>> {
-        if len > self.mtu + self.medium.header_len() {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "a {len}-byte packet does not fit the in-memory wire's MTU of {} bytes",
-                    self.mtu
-                ),
-            )));
+        if let Err(message) = self.check(len, info) {
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidInput, message)));
         }
         let (side, peer) = (self.side, self.peer());
         let mut wire = self.lock();
@@ -324,7 +375,7 @@ impl MemoryDevice {
             return Poll::Ready(Ok(()));
         }
         let buffer = make(free.pop());
-        ends[peer].incoming.push_back(buffer);
+        ends[peer].incoming.push_back((buffer, *info));
         ends[side].stats.sent += 1;
         let waker = ends[peer].waker.take();
         // Wake after unlocking, so the woken task does not find the lock still held.
@@ -333,6 +384,34 @@ impl MemoryDevice {
             waker.wake();
         }
         Poll::Ready(Ok(()))
+    }
+}
+
+/// A packet on the wire and what its sender said about it.
+type Queued = (Vec<u8>, PacketInfo);
+
+impl MemoryDevice {
+    /// Whether the wire takes a `len`-byte packet its sender says `info` of: one that fits
+    /// the MTU, or, with offloads, a super-packet; and nothing asked of offloads the wire does
+    /// not have (the stack asks only for those [`Device::offloads`] lists).
+    fn check(&self, len: usize, info: &PacketInfo) -> Result<(), String> {
+        let Offloads { checksum, tso } = self.offloads;
+        if !checksum && info.checksum != Checksum::Complete || !tso && info.gso.is_some() {
+            return Err(format!("{info:?} asks for offloads this wire does not do"));
+        }
+        let largest = match info.gso {
+            Some(_) => self
+                .offloads
+                .largest_packet(self.mtu, self.medium.header_len()),
+            None => self.mtu + self.medium.header_len(),
+        };
+        match len <= largest {
+            true => Ok(()),
+            false => Err(format!(
+                "a {len}-byte packet does not fit the in-memory wire's MTU of {} bytes",
+                self.mtu
+            )),
+        }
     }
 }
 
@@ -346,7 +425,7 @@ impl Drop for MemoryDevice {
         ends[side].closed = true;
         ends[side].waker = None;
         // Packets nobody will read: give their buffers back (the peer may still be sending).
-        free.extend(ends[side].incoming.drain(..));
+        free.extend(ends[side].incoming.drain(..).map(|(buffer, _)| buffer));
         let waker = ends[peer].waker.take();
         drop(wire);
         if let Some(waker) = waker {
@@ -566,5 +645,92 @@ mod tests {
         // Two packets were ever in flight at once, so two buffers were ever made.
         assert_eq!(a.lock().free.len(), 2);
         assert!(a.lock().free.iter().all(|b| b.capacity() >= 100));
+    }
+
+    /// What a super-packet with a partial checksum says of itself: 40 bytes of headers, then
+    /// segments of 100 bytes, the checksum at byte 16 of the transport header at byte 20.
+    const SUPER: PacketInfo = PacketInfo {
+        checksum: Checksum::Partial {
+            start: 20,
+            offset: 16,
+        },
+        gso: Some(offload::Gso {
+            size: 100,
+            header_len: 40,
+            v6: false,
+            ecn: false,
+        }),
+    };
+
+    fn offload_pair() -> (MemoryDevice, MemoryDevice) {
+        pair(MemoryConfig {
+            mtu: 100,
+            queue_len: 4,
+            offloads: Offloads::ALL,
+            ..MemoryConfig::default()
+        })
+    }
+
+    /// The one's-complement sum over `bytes` (RFC 1071), folded.
+    fn sum(bytes: &[u8]) -> u16 {
+        let mut sum: u32 = bytes
+            .chunks(2)
+            .map(|w| u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)])))
+            .sum();
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        sum as u16
+    }
+
+    #[test]
+    fn an_offload_wire_hands_super_packets_over_whole_with_what_their_sender_said() {
+        let (mut a, mut b) = offload_pair();
+        assert_eq!(a.offloads(), Offloads::ALL);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut packet = vec![7u8; 1000];
+        let sent = a.poll_send_owned(&mut cx, &mut packet, &SUPER, None);
+        assert!(matches!(sent, Poll::Ready(Ok(()))), "{sent:?}");
+        let mut buf = Vec::new();
+        let received = b.poll_recv_owned(&mut cx, &mut buf);
+        assert!(
+            matches!(received, Poll::Ready(Ok((1000, info))) if info == SUPER),
+            "{received:?}"
+        );
+        // Without a segment size, the MTU still holds.
+        let mut plain = vec![7u8; 101];
+        let refused = a.poll_send_owned(&mut cx, &mut plain, &PacketInfo::PLAIN, None);
+        assert!(matches!(refused, Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::InvalidInput));
+    }
+
+    #[test]
+    fn a_wire_without_offloads_refuses_a_packet_that_asks_for_them() {
+        let (mut a, _b) = small(4);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut packet = vec![7u8; 60];
+        let refused = a.poll_send_owned(&mut cx, &mut packet, &SUPER, None);
+        assert!(matches!(refused, Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::InvalidInput));
+        assert_eq!(a.stats().sent, 0);
+    }
+
+    #[tokio::test]
+    async fn a_copying_receive_completes_a_partial_checksum() {
+        let (mut a, mut b) = offload_pair();
+        let info = PacketInfo { gso: None, ..SUPER };
+        // 20 bytes of "IP header", then a "transport header" whose checksum field, at 36, holds
+        // the pseudo-header's sum, as a stack leaves it for the device to complete.
+        let mut packet: Vec<u8> = (0..80u8).collect();
+        packet[36..38].copy_from_slice(&0x1234u16.to_be_bytes());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(a.poll_send_info(&mut cx, &packet, &info, None).is_ready());
+        let mut buf = [0u8; 100];
+        let n = recv(&mut b, &mut buf).await.unwrap();
+        assert_eq!(n, 80);
+        assert_ne!(buf[36..38], packet[36..38], "the checksum was filled in");
+        // Verified as a receiver does, with the pseudo-header's sum added: all ones.
+        let mut pseudo = buf[20..80].to_vec();
+        pseudo.extend_from_slice(&0x1234u16.to_be_bytes());
+        assert_eq!(sum(&pseudo), 0xffff, "and sums to all ones");
+        assert_eq!(buf[..36], packet[..36]);
     }
 }
