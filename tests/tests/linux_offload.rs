@@ -30,7 +30,7 @@ use tunstack::device::Medium;
 use tunstack::stats::DropReason;
 use tunstack::{Config, Ipv4Cidr, Ipv6Cidr, TcpListener};
 use tunstack_tests::{
-    tshark_filter, tshark_tcp_check, tshark_tcp_check_lossy, tshark_tcp_findings,
+    tshark_filter_fields, tshark_tcp_check, tshark_tcp_check_lossy, tshark_tcp_findings,
     tun_tests_can_run, Nstat, Pattern, TunNet, KERNEL, PREFIX_LEN, PREFIX_LEN6, STACK, STACK6,
 };
 
@@ -122,13 +122,17 @@ fn exchange(net: TunNet, v6: bool, bulk: u64, lossy: bool) -> (Exchange, TunNet)
     }
     // A super-packet: more than the MTU's 1,500 bytes of IP (frame.len counts Ethernet too).
     // Wireshark's direction: 1 received (from the kernel), 0 sent (by us).
-    let big = |direction: u32| {
-        let filter = format!("frame.len > 1514 && frame.p2p_dir == {direction}");
-        tshark_filter(path, &filter).unwrap().len()
+    // One pass, one small field per frame: the capture holds 200 MiB of payload, which
+    // tshark's default fields would print as hex.
+    let big = tshark_filter_fields(path, "frame.len > 1514", &["frame.p2p_dir"]).unwrap();
+    let count = |direction: u64| {
+        big.iter()
+            .filter(|frame| frame.num("frame.p2p_dir") == Some(direction))
+            .count()
     };
     let exchange = Exchange {
         elapsed,
-        super_packets: (big(1), big(0)),
+        super_packets: (count(1), count(0)),
     };
     (exchange, net)
 }
@@ -137,7 +141,8 @@ fn exchange(net: TunNet, v6: bool, bulk: u64, lossy: bool) -> (Exchange, TunNet)
 /// way out has, by design, a bad checksum in the capture (beneath them): every frame tshark
 /// flags must be one of those, which say so in their comment.
 fn tshark_tcp_check_lossy_but_corrupted(path: &std::path::Path) {
-    let corrupted: Vec<u64> = tshark_filter(path, "frame.comment contains \"flipped\"")
+    let flipped = "frame.comment contains \"flipped\"";
+    let corrupted: Vec<u64> = tshark_filter_fields(path, flipped, &["frame.number"])
         .unwrap()
         .iter()
         .map(|frame| frame.number())
