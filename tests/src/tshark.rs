@@ -86,9 +86,10 @@ pub const DEFAULT_FIELDS: &[&str] = &[
 /// Separates a field's values when a frame has it more than once: a character no field holds.
 const AGGREGATOR: char = '\u{1f}';
 
-/// How long one tshark run may take, plus a second for every 5 MB of capture (a 100 MiB
-/// transfer makes some 220 MB, which tshark reads in about 5 s on an idle machine).
-const TSHARK_LIMIT: Duration = Duration::from_secs(30);
+/// How long one tshark run may take, plus a second for every MB of capture (a 100 MiB
+/// transfer makes some 220 MB, which tshark reads in about 5 s on an idle machine): a guard
+/// against a tshark that hangs, generous enough that a busy machine never trips it.
+const TSHARK_LIMIT: Duration = Duration::from_secs(120);
 
 /// How tshark is to treat what TCP carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -305,7 +306,7 @@ pub(crate) fn for_each_frame(
         command.args(["-e", field]);
     }
     let size = std::fs::metadata(path).map_or(0, |m| m.len());
-    let limit = TSHARK_LIMIT + Duration::from_secs(size / 5_000_000);
+    let limit = TSHARK_LIMIT + Duration::from_secs(size / 1_000_000);
     let output = output_within(&mut command, limit).map_err(|err| match err.kind() {
         io::ErrorKind::NotFound => io::Error::new(
             err.kind(),
