@@ -37,7 +37,9 @@ use std::net::IpAddr;
 use std::net::Ipv4Addr;
 
 use super::flags::Flags;
-use super::options::{Options, SackBlocks, TcpOption, Timestamps, MAX_OPTIONS_LEN};
+use super::options::{
+    aligned_timestamps, Options, SackBlocks, TcpOption, Timestamps, MAX_OPTIONS_LEN,
+};
 use super::seq::SeqNumber;
 use crate::ip::checksum;
 use crate::wire::{read_u16, read_u32, write_u16, write_u32, WireError};
@@ -334,7 +336,13 @@ impl Repr {
             timestamps: None,
             payload_len: packet.payload().len(),
         };
-        for option in Options::new(packet.options()) {
+        let options = packet.options();
+        if let Some(timestamps) = aligned_timestamps(options) {
+            // The common case, read in one step.
+            repr.timestamps = Some(timestamps);
+            return Ok(repr);
+        }
+        for option in Options::new(options) {
             match option? {
                 TcpOption::MaxSegmentSize(mss) => repr.mss = Some(mss),
                 TcpOption::WindowScale(shift) => repr.window_scale = Some(shift),
