@@ -38,7 +38,8 @@ use std::net::Ipv4Addr;
 
 use super::flags::Flags;
 use super::options::{
-    aligned_timestamps, Options, SackBlocks, TcpOption, Timestamps, MAX_OPTIONS_LEN,
+    aligned_timestamps, emit_aligned_timestamps, Options, SackBlocks, TcpOption, Timestamps,
+    MAX_OPTIONS_LEN,
 };
 use super::seq::SeqNumber;
 use crate::ip::checksum;
@@ -445,6 +446,18 @@ impl Repr {
     }
 
     fn emit_options(&self, buf: &mut [u8]) {
+        if let (Some(ts), None, None, false) = (
+            self.timestamps,
+            self.mss,
+            self.window_scale,
+            self.sack_permitted,
+        ) {
+            if self.sack_blocks_sent() == 0 {
+                // The options of nearly every segment, written in one step.
+                emit_aligned_timestamps(buf, ts);
+                return;
+            }
+        }
         let mut at = 0;
         let mut put = |option: TcpOption| at += option.emit(&mut buf[at..]);
         if let Some(mss) = self.mss {

@@ -302,6 +302,17 @@ fn parse_sack_blocks(data: &[u8]) -> Result<SackBlocks, WireError> {
     Ok(blocks)
 }
 
+/// The first four bytes of the aligned timestamps layout: NOP, NOP, kind 8, length 10.
+const ALIGNED_TIMESTAMPS: [u8; 4] = [kind::NO_OPERATION, kind::NO_OPERATION, kind::TIMESTAMPS, 10];
+
+/// Writes the 12-byte options area [`aligned_timestamps`] reads (NOP, NOP, Timestamps) into
+/// the first 12 bytes of `buf`, in one step: the same bytes the options give one by one.
+pub fn emit_aligned_timestamps(buf: &mut [u8], timestamps: Timestamps) {
+    buf[..4].copy_from_slice(&ALIGNED_TIMESTAMPS);
+    write_u32(buf, 4, timestamps.value);
+    write_u32(buf, 8, timestamps.echo);
+}
+
 /// The options area of almost every segment once a connection with timestamps is open: NOP,
 /// NOP, Timestamps, the 12-byte layout [RFC 7323 Appendix A] recommends (the timestamps
 /// aligned to 4 bytes), as Linux and this stack send it. It is read in one step here, before
@@ -311,8 +322,7 @@ fn parse_sack_blocks(data: &[u8]) -> Result<SackBlocks, WireError> {
 ///
 /// [RFC 7323 Appendix A]: https://www.rfc-editor.org/rfc/rfc7323#appendix-A
 pub fn aligned_timestamps(options: &[u8]) -> Option<Timestamps> {
-    const LAYOUT: [u8; 4] = [kind::NO_OPERATION, kind::NO_OPERATION, kind::TIMESTAMPS, 10];
-    if options.len() != 12 || options[..4] != LAYOUT {
+    if options.len() != 12 || options[..4] != ALIGNED_TIMESTAMPS {
         return None;
     }
     Some(Timestamps {
@@ -403,6 +413,14 @@ mod tests {
         let area = [1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9];
         let ts = Timestamps { value: 7, echo: 9 };
         assert_eq!(aligned_timestamps(&area), Some(ts));
+        let mut written = [0; 12];
+        emit_aligned_timestamps(&mut written, ts);
+        assert_eq!(written, area);
+        let mut one_by_one = [0; 12];
+        let mut at = TcpOption::NoOperation.emit(&mut one_by_one);
+        at += TcpOption::NoOperation.emit(&mut one_by_one[at..]);
+        TcpOption::Timestamps(ts).emit(&mut one_by_one[at..]);
+        assert_eq!(one_by_one, area);
         // Same options, another layout: the general parser's job.
         assert_eq!(
             aligned_timestamps(&[8, 10, 0, 0, 0, 7, 0, 0, 0, 9, 1, 1]),
