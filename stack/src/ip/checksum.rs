@@ -29,11 +29,40 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+/// Below this many bytes, checking which vector instructions the CPU has costs more than
+/// wider ones save (headers, ACKs).
+#[cfg(target_arch = "x86_64")]
+const WIDE_FROM: usize = 256;
+
 /// Adds `data` to a running ones' complement sum.
 ///
 /// Only the last piece of a checksummed message may have an odd length: the sum pads it with a
 /// zero byte, as if the message continued with one.
+///
+/// Every data segment is summed twice (sent and received), so this is on the per-byte path:
+/// on an x86-64 CPU with AVX2 (most since 2013), the same loop runs compiled for 256-bit
+/// vectors, which add twice as many words per instruction as the baseline's SSE2.
 pub fn add(sum: u64, data: &[u8]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if data.len() >= WIDE_FROM && std::is_x86_feature_detected!("avx2") {
+        // SAFETY: `add_avx2` only needs AVX2, which the CPU was just found to have (the check
+        // is cached after the first call).
+        return unsafe { add_avx2(sum, data) };
+    }
+    add_words(sum, data)
+}
+
+/// [`add_words`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn add_avx2(sum: u64, data: &[u8]) -> u64 {
+    add_words(sum, data)
+}
+
+/// The sum itself, for [`add`]: inlined into each caller, so that it is compiled for the
+/// vector instructions the caller may use.
+#[inline(always)]
+fn add_words(sum: u64, data: &[u8]) -> u64 {
     let mut words = data.chunks_exact(4);
     let mut native = 0u64;
     for w in &mut words {
@@ -76,10 +105,12 @@ pub fn checksum(data: &[u8]) -> u16 {
 /// The running sum of the IPv4 pseudo-header for a TCP or UDP segment of `length` bytes
 /// (header plus data).
 pub fn pseudo_header(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16) -> u64 {
-    let mut sum = add(0, &src.octets());
-    sum = add(sum, &dst.octets());
-    sum += u64::from(protocol);
-    sum + u64::from(length)
+    // Each address is two 16-bit words; added directly, as this runs for every segment.
+    let words = |addr: Ipv4Addr| {
+        let addr = u32::from(addr);
+        u64::from(addr >> 16) + u64::from(addr & 0xffff)
+    };
+    words(src) + words(dst) + u64::from(protocol) + u64::from(length)
 }
 
 /// The running sum of the IPv6 pseudo-header ([RFC 8200 section 8.1]) for an upper-layer packet
@@ -150,6 +181,65 @@ mod tests {
                 finish(add(add(0, a), b)),
                 checksum(&data),
                 "split at {split}"
+            );
+        }
+    }
+
+    /// The textbook sum: 16-bit big-endian words one by one, carries added back each time.
+    fn plain_sum(data: &[u8]) -> u16 {
+        let mut plain: u32 = 0;
+        for pair in data.chunks(2) {
+            let word = u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]);
+            plain += u32::from(word);
+            plain = (plain & 0xffff) + (plain >> 16);
+        }
+        plain as u16
+    }
+
+    /// Both ways of summing (the baseline loop, and the one `add` picks for this CPU) give the
+    /// textbook result on random bytes of random lengths, odd ones included, at random (odd
+    /// included) offsets into the buffer, from a random running sum.
+    #[test]
+    fn every_way_matches_the_plain_sum_on_random_input() {
+        let mut rng = fastrand::Rng::with_seed(1071);
+        let buffer: Vec<u8> = (0..70_000).map(|_| rng.u8(..)).collect();
+        for round in 0..2_000 {
+            let len = match round % 4 {
+                0 => rng.usize(..64),
+                1 => rng.usize(..2_000),
+                2 => rng.usize(1_400..1_600),
+                _ => rng.usize(..65_536),
+            };
+            let offset = rng.usize(..buffer.len() - len);
+            let data = &buffer[offset..offset + len];
+            let start = rng.u64(..1 << 40);
+            let want = fold(u64::from(fold(start)) + u64::from(plain_sum(data)));
+            assert_eq!(fold(add(start, data)), want, "add: {len} bytes at {offset}");
+            assert_eq!(
+                fold(add_words(start, data)),
+                want,
+                "add_words: {len} at {offset}"
+            );
+        }
+    }
+
+    /// The IPv4 pseudo-header sums to what its 12 bytes laid out as RFC 768 draws them do.
+    #[test]
+    fn pseudo_header_is_the_sum_of_its_bytes() {
+        let mut rng = fastrand::Rng::with_seed(768);
+        for _ in 0..1_000 {
+            let (src, dst) = (Ipv4Addr::from(rng.u32(..)), Ipv4Addr::from(rng.u32(..)));
+            let (protocol, length) = (rng.u8(..), rng.u16(..));
+            let mut bytes = Vec::new();
+            bytes.extend_from_slice(&src.octets());
+            bytes.extend_from_slice(&dst.octets());
+            bytes.extend_from_slice(&[0, protocol]);
+            bytes.extend_from_slice(&length.to_be_bytes());
+            let sum = pseudo_header(src, dst, protocol, length);
+            assert_eq!(
+                finish(sum),
+                checksum(&bytes),
+                "{src} {dst} {protocol} {length}"
             );
         }
     }

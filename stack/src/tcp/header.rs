@@ -37,7 +37,10 @@ use std::net::IpAddr;
 use std::net::Ipv4Addr;
 
 use super::flags::Flags;
-use super::options::{Options, SackBlocks, TcpOption, Timestamps, MAX_OPTIONS_LEN};
+use super::options::{
+    aligned_timestamps, emit_aligned_timestamps, Options, SackBlocks, TcpOption, Timestamps,
+    MAX_OPTIONS_LEN,
+};
 use super::seq::SeqNumber;
 use crate::ip::checksum;
 use crate::wire::{read_u16, read_u32, write_u16, write_u32, WireError};
@@ -334,7 +337,13 @@ impl Repr {
             timestamps: None,
             payload_len: packet.payload().len(),
         };
-        for option in Options::new(packet.options()) {
+        let options = packet.options();
+        if let Some(timestamps) = aligned_timestamps(options) {
+            // The common case, read in one step.
+            repr.timestamps = Some(timestamps);
+            return Ok(repr);
+        }
+        for option in Options::new(options) {
             match option? {
                 TcpOption::MaxSegmentSize(mss) => repr.mss = Some(mss),
                 TcpOption::WindowScale(shift) => repr.window_scale = Some(shift),
@@ -437,6 +446,18 @@ impl Repr {
     }
 
     fn emit_options(&self, buf: &mut [u8]) {
+        if let (Some(ts), None, None, false) = (
+            self.timestamps,
+            self.mss,
+            self.window_scale,
+            self.sack_permitted,
+        ) {
+            if self.sack_blocks_sent() == 0 {
+                // The options of nearly every segment, written in one step.
+                emit_aligned_timestamps(buf, ts);
+                return;
+            }
+        }
         let mut at = 0;
         let mut put = |option: TcpOption| at += option.emit(&mut buf[at..]);
         if let Some(mss) = self.mss {

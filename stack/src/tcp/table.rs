@@ -175,7 +175,10 @@ impl<C: Timed> ConnTable<C> {
     /// Pushes the deadlines of the connections changed since the last refresh, and drops
     /// stale entries from the heap's top (and rebuilds it when stale ones are most of it).
     pub(crate) fn refresh(&mut self) {
-        for index in std::mem::take(&mut self.touched) {
+        // The list is taken out and put back emptied, so that its allocation is kept: a
+        // refresh runs for every packet, and a fresh list would allocate on the next touch.
+        let mut touched = std::mem::take(&mut self.touched);
+        for &index in &touched {
             let slot = &mut self.slots[index];
             slot.touched = false;
             let deadline = slot.conn.as_ref().and_then(C::poll_at);
@@ -186,6 +189,8 @@ impl<C: Timed> ConnTable<C> {
                 }
             }
         }
+        touched.clear();
+        self.touched = touched;
         while let Some(&top) = self.deadlines.peek() {
             if self.is_current(top) {
                 break;

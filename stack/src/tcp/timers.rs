@@ -49,9 +49,12 @@ impl Connection {
             self.fin_wait2_until(),
             self.buffers_idle_until(),
         ]
-        .into_iter()
+        // Borrowed, not moved: moving the array into an iterator copies it (a `memcpy` call
+        // per packet, since every packet touches its connection).
+        .iter()
         .flatten()
         .min()
+        .copied()
     }
 
     /// When an orphaned connection in FIN-WAIT-2 gives up waiting for the peer's FIN.
