@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use tunstack::device::netns::NetNs;
 use tunstack_tests::{
-    accept_within, linux_tcp_listener, linux_udp, skip_or_fail, tshark_tcp_check,
-    tun_tests_can_run, Exited, Running, TempFile,
+    accept_within, linux_tcp_listener, linux_udp, skip_or_fail, tun_tests_can_run, Exited, Running,
+    TempFile,
 };
 
 /// How long a demo may take to create its device and say it is ready.
@@ -76,16 +76,54 @@ pub fn ephemeral_port(exited: &Exited) -> u16 {
     line.parse().unwrap()
 }
 
-/// Checks a TCP demo's capture: clean (tshark_tcp_check) and every connection complete; returns
-/// the connections.
+/// Checks a TCP demo's capture: clean (as `tshark_tcp_check` checks) and every connection
+/// complete; returns the connections. A failure lists the capture's first frames.
 pub fn complete_connections(capture: &TempFile) -> Vec<tunstack_tests::TcpConversation> {
-    let conversations = tshark_tcp_check(capture.path());
+    let checked = tunstack_tests::tshark_tcp_check_lossy(capture.path());
+    let flagged: Vec<_> = checked
+        .flagged
+        .iter()
+        .filter(|f| !f.is_timer_artefact())
+        .collect();
+    assert!(
+        flagged.is_empty(),
+        "tshark's TCP analysis flags {flagged:#?}\n{}",
+        first_frames(capture.path())
+    );
+    let conversations = checked.conversations;
     for conversation in &conversations {
         if let Err(why) = conversation.check_complete() {
-            panic!("{why}");
+            panic!("{why}\n{}", first_frames(capture.path()));
         }
     }
     conversations
+}
+
+/// The capture's first frames, one line each with its time and direction, for a failure's
+/// message: what came in and went out around a handshake that went wrong.
+pub fn first_frames(path: &Path) -> String {
+    let fields = [
+        "frame.number",
+        "frame.time_relative",
+        "frame.p2p_dir",
+        "_ws.col.Info",
+    ];
+    match tunstack_tests::tshark_filter_fields(path, "frame.number <= 16", &fields) {
+        Ok(frames) => frames
+            .iter()
+            .map(|f| {
+                let dir = match f.get("frame.p2p_dir") {
+                    Some("0") => "out",
+                    Some("1") => "in ",
+                    _ => "?  ",
+                };
+                let time = f.get("frame.time_relative").unwrap_or("?");
+                let info = f.get("_ws.col.Info").unwrap_or("");
+                format!("  #{} {time} s {dir} {info}\n", f.number())
+            })
+            .collect(),
+        Err(err) => format!("(tshark could not list the frames: {err})"),
+    }
 }
 
 /// The course's UDP server, inside `ns` on 0.0.0.0:9001: answers "Got your datagram!" to each
