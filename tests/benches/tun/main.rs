@@ -6,6 +6,7 @@
 //! cargo bench -p tunstack-tests --bench tun -- --bytes 64M --ping-seconds 2   # quicker
 //! cargo bench -p tunstack-tests --bench tun -- --runtime multi --repeat 3
 //! cargo bench -p tunstack-tests --bench tun -- --only ours        # one server, for a profiler
+//! cargo bench -p tunstack-tests --bench tun -- --buffer 4M      # windows like the kernel's
 //! ```
 //!
 //! Needs root (namespaces, a TUN device, a veth pair), like the Linux suites. Each server gets
@@ -42,7 +43,9 @@
 //! The servers run on a tokio current-thread runtime by default (the stack's driver and the
 //! server task share one thread, the client's threads have the other core), or on a
 //! multi-thread one with two workers (`--runtime multi`). Our stack and smoltcp have their
-//! default 256 KiB buffers each way; the kernel its own autotuned ones. `--repeat N` runs
+//! default 256 KiB buffers each way, or `--buffer N` each; the kernel its own autotuned ones
+//! (up to 6 MiB to receive, `net.ipv4.tcp_rmem`). A window of 256 KiB limits a bulk run on
+//! a fast link: `--buffer 4M` measures the stacks with windows like the kernel's. `--repeat N` runs
 //! everything N times, interleaved, and keeps each cell's best; every run's line says the
 //! machine's load averages when it began, since other work on the machine shows in the figures.
 //!
@@ -71,10 +74,13 @@ struct Options {
     repeat: usize,
     /// Only this server (`--only ours`).
     only: Option<String>,
+    /// Our stack's and smoltcp's send and receive buffers (`--buffer 4M`), if not their
+    /// defaults.
+    buffer: Option<usize>,
 }
 
 /// Parses `--bytes N` (K, M or G suffix), `--ping-seconds S`, `--runtime current|multi`,
-/// `--repeat N` and `--only NAME`; other arguments (cargo passes `--bench`) are ignored.
+/// `--repeat N`, `--only NAME` and `--buffer N` (K, M or G suffix); other arguments (cargo passes `--bench`) are ignored.
 fn options() -> Result<Options, String> {
     let mut options = Options {
         bytes: 256 << 20,
@@ -82,6 +88,7 @@ fn options() -> Result<Options, String> {
         multi_thread: false,
         repeat: 1,
         only: None,
+        buffer: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -105,6 +112,11 @@ fn options() -> Result<Options, String> {
             "--repeat" => {
                 options.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?;
                 options.repeat = options.repeat.max(1);
+            }
+            "--buffer" => {
+                let bytes = parse_size(&value()?)?;
+                let bytes = usize::try_from(bytes).map_err(|e| format!("--buffer: {e}"))?;
+                options.buffer = Some(bytes);
             }
             "--only" => {
                 let name = value()?;
@@ -144,10 +156,14 @@ fn main() {
     println!(
         "tunstack over TUN: a Linux client against ours and smoltcp on tun0, and the kernel over \
          veth; {} MiB per bulk run, every byte checked; ping-pong {:?}; servers on tokio's \
-         {runtime} runtime; best of {}",
+         {runtime} runtime; best of {}; buffers of ours and smoltcp: {}",
         options.bytes >> 20,
         options.ping_for,
         options.repeat,
+        match options.buffer {
+            Some(bytes) => format!("{} KiB each way", bytes >> 10),
+            None => "their defaults (256 KiB each way)".to_string(),
+        },
     );
     println!("{}", server::uptime());
     println!();
@@ -179,7 +195,7 @@ fn run_server(
     table: &mut Table,
     column: usize,
 ) -> std::io::Result<()> {
-    let mut bed = server.start(options.multi_thread)?;
+    let mut bed = server.start(options.multi_thread, options.buffer)?;
     for (row, &workload) in Workload::ALL.iter().enumerate() {
         let load = server::load();
         let measured = bed.run(workload, options.bytes, options.ping_for, RUN_LIMIT);

@@ -58,14 +58,15 @@ impl Server {
     }
 
     /// Makes the namespaces and the link, and starts the server on a runtime whose threads
-    /// are in the server's namespace.
-    pub fn start(self, multi_thread: bool) -> io::Result<Bed> {
+    /// are in the server's namespace; our stack and smoltcp with `buffer` bytes to send and
+    /// to receive per connection, or their defaults.
+    pub fn start(self, multi_thread: bool, buffer: Option<usize>) -> io::Result<Bed> {
         let ns = NetNs::create("tunstack-bench-tun")?;
         sh(&ns, "ip", &["link", "set", "dev", "lo", "up"])?;
         let runtime = ns.run(|| runtime(multi_thread))??;
         let (listening, client_ns) = match self {
             Server::Ours | Server::OursOffload | Server::Smol => {
-                (on_tun(self, &ns, &runtime)?, None)
+                (on_tun(self, &ns, &runtime, buffer)?, None)
             }
             Server::Kernel => (Listening::Kernel(VETH_SERVER), Some(veth(&ns)?)),
         };
@@ -80,8 +81,14 @@ impl Server {
 }
 
 /// Inside `ns`: `tun0` with the kernel at 10.77.0.1/24, and `server` (our stack or smoltcp) at
-/// 10.77.0.2 on it, with its default configuration (256 KiB buffers each way for both).
-fn on_tun(server: Server, ns: &NetNs, runtime: &Runtime) -> io::Result<Listening> {
+/// 10.77.0.2 on it, with its default configuration (256 KiB buffers each way for both) but
+/// for `buffer`.
+fn on_tun(
+    server: Server,
+    ns: &NetNs,
+    runtime: &Runtime,
+    buffer: Option<usize>,
+) -> io::Result<Listening> {
     let bad = || io::Error::new(io::ErrorKind::InvalidInput, "bad test network prefix");
     let kernel = Ipv4Cidr::new(KERNEL, PREFIX_LEN).ok_or_else(bad)?;
     let addr = Ipv4Cidr::new(STACK, PREFIX_LEN).ok_or_else(bad)?;
@@ -94,9 +101,19 @@ fn on_tun(server: Server, ns: &NetNs, runtime: &Runtime) -> io::Result<Listening
             tun.configure(kernel, None)?;
             Ok(match server {
                 Server::Ours | Server::OursOffload => {
-                    Listening::Ours(Stack::new(tun, Config::new(addr)))
+                    let mut config = Config::new(addr);
+                    if let Some(bytes) = buffer {
+                        (config.tcp.send_buffer, config.tcp.recv_buffer) = (bytes, bytes);
+                    }
+                    Listening::Ours(Stack::new(tun, config))
                 }
-                Server::Smol => Listening::Smol(SmolStack::new(tun, SmolConfig::new(addr))),
+                Server::Smol => {
+                    let mut config = SmolConfig::new(addr);
+                    if let Some(bytes) = buffer {
+                        (config.send_buffer, config.recv_buffer) = (bytes, bytes);
+                    }
+                    Listening::Smol(SmolStack::new(tun, config))
+                }
                 Server::Kernel => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidInput,
