@@ -74,7 +74,7 @@ pub use linux::{
     accept_within, linux_ping, linux_tcp_connect, linux_tcp_listener, linux_udp, set_socket_option,
 };
 pub use nstat::Nstat;
-pub use pattern::Pattern;
+pub use pattern::{both_ways, Pattern};
 pub use process::{output_within, Exited, Running};
 pub use tcp_capture::{
     tcp_conversations, tshark_tcp_check, tshark_tcp_check_lossy, tshark_tcp_findings, Flagged,

@@ -143,6 +143,36 @@ impl Pattern {
     }
 }
 
+/// Moves `len` bytes each way at once between the two ends of a connection of our stack, each
+/// direction checked byte for byte against its own [`Pattern`] (seeds 1 and 2); then both ends
+/// shut down their sending side. Returns the bytes each end received: `(other's, one's)`.
+pub async fn both_ways(
+    one: tunstack::TcpStream,
+    other: tunstack::TcpStream,
+    len: u64,
+) -> io::Result<(u64, u64)> {
+    let (to_other, to_one) = (Pattern::new(1), Pattern::new(2));
+    let (mut one_read, mut one_write) = one.into_split();
+    let (mut other_read, mut other_write) = other.into_split();
+    let one_sends = async {
+        to_other.write_to(&mut one_write, len).await?;
+        one_write.shutdown().await
+    };
+    let other_sends = async {
+        to_one.write_to(&mut other_write, len).await?;
+        other_write.shutdown().await
+    };
+    let (sent, sent_back, at_other, at_one) = tokio::join!(
+        one_sends,
+        other_sends,
+        to_other.read_and_check(&mut other_read),
+        to_one.read_and_check(&mut one_read),
+    );
+    sent?;
+    sent_back?;
+    Ok((at_other?, at_one?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,26 +73,10 @@ async fn connect(client: &Stack, server: &Stack) -> (TcpStream, TcpStream) {
 }
 
 /// `len` bytes each way at once between the two ends of a connection, each direction checked
-/// byte for byte against its own [`Pattern`]; then both ends close.
+/// byte for byte ([`tunstack_tests::both_ways`]); then both ends close.
 async fn both_ways(one: TcpStream, other: TcpStream, len: u64) {
-    let (to_other, to_one) = (Pattern::new(1), Pattern::new(2));
-    let (mut one_read, mut one_write) = one.into_split();
-    let (mut other_read, mut other_write) = other.into_split();
-    let one_sends = async {
-        to_other.write_to(&mut one_write, len).await.unwrap();
-        one_write.shutdown().await.unwrap();
-    };
-    let other_sends = async {
-        to_one.write_to(&mut other_write, len).await.unwrap();
-        other_write.shutdown().await.unwrap();
-    };
-    let (_, _, at_other, at_one) = tokio::join!(
-        one_sends,
-        other_sends,
-        to_other.read_and_check(&mut other_read),
-        to_one.read_and_check(&mut one_read),
-    );
-    assert_eq!((at_other.unwrap(), at_one.unwrap()), (len, len));
+    let received = tunstack_tests::both_ways(one, other, len).await.unwrap();
+    assert_eq!(received, (len, len));
 }
 
 /// One datagram from `from` to `to` and one back, through UDP sockets on ports 5001 and 5002.

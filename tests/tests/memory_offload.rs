@@ -12,13 +12,12 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use tokio::time::timeout;
 use tunstack::device::impair::{ImpairConfig, Impairments};
 use tunstack::device::offload::Offloads;
 use tunstack::device::{memory, Capture, Device, Impair, MemoryConfig, MemoryDevice};
 use tunstack::{Config, Stack, TcpListener, TcpStream};
-use tunstack_tests::{tshark_available, tshark_filter, tshark_tcp_check, Pattern, TempFile};
+use tunstack_tests::{tshark_available, tshark_filter, tshark_tcp_check, TempFile};
 
 const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -51,29 +50,13 @@ fn host(device: impl Device, (v4, v6): (Ipv4Addr, Ipv6Addr), seed: u64) -> Stack
 }
 
 /// `len` bytes each way between `a` and `b` at `b_addr`, each direction checked byte for byte
-/// against its own [`Pattern`]; then both ends close.
+/// ([`tunstack_tests::both_ways`]); then both ends close.
 async fn both_ways(a: &Stack, b: &Stack, b_addr: IpAddr, len: u64) {
     let listener = TcpListener::bind(b, (b_addr, PORT)).await.unwrap();
     let (one, accepted) = tokio::join!(TcpStream::connect(a, (b_addr, PORT)), listener.accept());
     let (one, other) = (one.unwrap(), accepted.unwrap().0);
-    let (to_other, to_one) = (Pattern::new(1), Pattern::new(2));
-    let (mut one_read, mut one_write) = one.into_split();
-    let (mut other_read, mut other_write) = other.into_split();
-    let one_sends = async {
-        to_other.write_to(&mut one_write, len).await.unwrap();
-        one_write.shutdown().await.unwrap();
-    };
-    let other_sends = async {
-        to_one.write_to(&mut other_write, len).await.unwrap();
-        other_write.shutdown().await.unwrap();
-    };
-    let (_, _, at_other, at_one) = tokio::join!(
-        one_sends,
-        other_sends,
-        to_other.read_and_check(&mut other_read),
-        to_one.read_and_check(&mut one_read),
-    );
-    assert_eq!((at_other.unwrap(), at_one.unwrap()), (len, len));
+    let received = tunstack_tests::both_ways(one, other, len).await.unwrap();
+    assert_eq!(received, (len, len));
 }
 
 /// 8 MiB each way over IPv4, A's end captured: byte-exact, in super-packets (A puts fewer
