@@ -177,7 +177,7 @@ fn http_server_answers_curl_on_every_page_and_keeps_connections_alive() {
     let exited = stop_server(demo);
     assert_eq!(connections_served(&exited), 9, "{exited:?}");
 
-    let conversations = complete_connections(&capture);
+    let conversations = complete_connections(&ns, &capture);
     assert_eq!(conversations.len(), 9, "{conversations:#?}");
     for conversation in &conversations {
         assert_eq!(conversation.client_direction, Some(Direction::Inbound));
@@ -358,7 +358,7 @@ fn http_get_fetches_files_from_pythons_http_server() {
         0.0 < connect && connect <= first_byte && first_byte <= total && total < 5000.0,
         "{connect} {first_byte} {total}"
     );
-    let conversations = complete_connections(&capture);
+    let conversations = complete_connections(&ns, &capture);
     let [conversation] = &conversations[..] else {
         panic!("one connection: {conversations:#?}");
     };

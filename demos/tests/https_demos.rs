@@ -484,7 +484,7 @@ fn http_get_fetches_over_tls_from_a_kernel_side_server_insecure_and_checked_and_
     );
     assert_timeline(&exited, true);
     // The connection closed cleanly: both FINs, nothing reset.
-    let conversations = complete_connections(&capture);
+    let conversations = complete_connections(&ns, &capture);
     assert_eq!(conversations.len(), 1, "{conversations:#?}");
 
     // Over IPv6, checked against the certificate's IPv6 address.

@@ -109,7 +109,7 @@ fn tcp_echo_echoes_nc6() {
         exited.stderr.contains("connection from [fd77::1]:"),
         "{exited:?}"
     );
-    let conversations = complete_connections(&capture);
+    let conversations = complete_connections(&ns, &capture);
     let [nc] = &conversations[..] else {
         panic!("nc's connection: {conversations:#?}");
     };
@@ -259,7 +259,7 @@ fn the_clients_reach_linux_servers_over_ipv6() {
     assert!(exited
         .stdout
         .contains(&"Server said: Hello, network!".to_string()));
-    let conversations = complete_connections(&capture);
+    let conversations = complete_connections(&ns, &capture);
     let [conversation] = &conversations[..] else {
         panic!("one connection: {conversations:#?}");
     };

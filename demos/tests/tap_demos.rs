@@ -285,7 +285,7 @@ fn tcp_echo_on_tap_answers_ping_arping_and_echoes_ten_mib() {
     {
         assert_eq!(frame.get("eth.src"), Some(OUR_MAC), "{frame:?}");
     }
-    let conversations = complete_connections(&capture);
+    let conversations = complete_connections(&ns, &capture);
     let [socket, nc] = &conversations[..] else {
         panic!("the socket's connection and nc's: {conversations:#?}");
     };
@@ -497,7 +497,7 @@ fn tcp_client_on_tap_arps_for_the_kernel_first_and_reaches_beyond_it_through_the
     let frames = ethernet_frames(capture.path());
     let request = our_arp_request(&frames, KERNEL);
     assert!(request < first_ip_frame(&frames), "{frames:#?}");
-    let conversations = complete_connections(&capture);
+    let conversations = complete_connections(&ns, &capture);
     let [conversation] = &conversations[..] else {
         panic!("one connection: {conversations:#?}");
     };

@@ -550,7 +550,7 @@ fn tcp_echo_echoes_a_linux_socket_and_nc_and_stops_cleanly_on_ctrl_c() {
     assert_ready_then_hint(&exited, "tcp-echo");
     assert!(exited.stderr.contains("tcp-echo: stopped"), "{exited:?}");
 
-    let conversations = complete_connections(&capture);
+    let conversations = complete_connections(&ns, &capture);
     let [socket, nc] = &conversations[..] else {
         panic!("the socket's connection and nc's: {conversations:#?}");
     };
@@ -594,7 +594,7 @@ fn tcp_echo_with_offload_echoes_through_super_packets() {
     let exited = demo.wait_within(EXIT).unwrap();
     assert!(exited.status.success(), "{exited:?}");
 
-    let [conversation] = &complete_connections(&capture)[..] else {
+    let [conversation] = &complete_connections(&ns, &capture)[..] else {
         panic!("one connection");
     };
     assert_eq!(
@@ -770,7 +770,7 @@ fn tcp_client_gets_the_course_servers_reply() {
     let got = server.join().unwrap().unwrap();
     assert_eq!(got, [(b"Hello, network!".to_vec(), (STACK, port).into())]);
 
-    let conversations = complete_connections(&capture);
+    let conversations = complete_connections(&ns, &capture);
     let [conversation] = &conversations[..] else {
         panic!("one connection: {conversations:#?}");
     };
@@ -896,7 +896,7 @@ fn tcp_rtt_times_handshakes_with_a_linux_listener() {
     assert_eq!(clients, want, "one connection per sample, nothing sent");
     assert!(got.iter().all(|(data, _)| data.is_empty()));
 
-    let conversations = complete_connections(&capture);
+    let conversations = complete_connections(&ns, &capture);
     assert_eq!(conversations.len(), 3, "{conversations:#?}");
 }
 

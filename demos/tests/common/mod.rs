@@ -77,8 +77,12 @@ pub fn ephemeral_port(exited: &Exited) -> u16 {
 }
 
 /// Checks a TCP demo's capture: clean (as `tshark_tcp_check` checks) and every connection
-/// complete; returns the connections. A failure lists the capture's first frames.
-pub fn complete_connections(capture: &TempFile) -> Vec<tunstack_tests::TcpConversation> {
+/// complete; returns the connections. A failure lists the capture's first frames and the
+/// kernel's counters in `ns` that are not zero (its drops among them).
+pub fn complete_connections(
+    ns: &NetNs,
+    capture: &TempFile,
+) -> Vec<tunstack_tests::TcpConversation> {
     let checked = tunstack_tests::tshark_tcp_check_lossy(capture.path());
     let flagged: Vec<_> = checked
         .flagged
@@ -87,16 +91,29 @@ pub fn complete_connections(capture: &TempFile) -> Vec<tunstack_tests::TcpConver
         .collect();
     assert!(
         flagged.is_empty(),
-        "tshark's TCP analysis flags {flagged:#?}\n{}",
-        first_frames(capture.path())
+        "tshark's TCP analysis flags {flagged:#?}\n{}\n{}",
+        first_frames(capture.path()),
+        kernel_counters(ns)
     );
     let conversations = checked.conversations;
     for conversation in &conversations {
         if let Err(why) = conversation.check_complete() {
-            panic!("{why}\n{}", first_frames(capture.path()));
+            panic!(
+                "{why}\n{}\n{}",
+                first_frames(capture.path()),
+                kernel_counters(ns)
+            );
         }
     }
     conversations
+}
+
+/// The kernel's counters in `ns` that are not zero, for a failure's message.
+fn kernel_counters(ns: &NetNs) -> String {
+    match tunstack_tests::Nstat::read(ns) {
+        Ok(counters) => format!("the kernel's counters in the namespace:\n{counters}"),
+        Err(err) => format!("(nstat could not read the kernel's counters: {err})"),
+    }
 }
 
 /// The capture's first frames, one line each with its time and direction, for a failure's
