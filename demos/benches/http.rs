@@ -40,7 +40,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::runtime::Runtime;
 use tunstack::device::netns::NetNs;
 use tunstack_demos::http::pattern::{PatternBody, MAX_LEN};
-use tunstack_tests::{output_within, skip_or_fail, tun_tests_can_run, Running, STACK};
+use tunstack_tests::{
+    load_averages, output_within, skip_or_fail, tun_tests_can_run, uptime, Running, STACK,
+};
 
 const HTTP_SERVER: &str = env!("CARGO_BIN_EXE_http-server");
 /// The kernel server's address on the veth pair, and wrk's.
@@ -165,7 +167,7 @@ fn run_all(options: &Options, start: StartServer) -> Vec<Option<Measured>> {
     let mut results = vec![None; options.connections.len()];
     let outcome = start(options, &mut |ns, url| {
         for (i, &connections) in options.connections.iter().enumerate() {
-            let load = load();
+            let load = load_averages();
             match wrk(ns, url, connections, options.seconds) {
                 Ok(measured) => {
                     println!(
@@ -338,24 +340,4 @@ fn duration(text: &str) -> Option<Duration> {
     };
     let seconds = number.parse::<f64>().ok()? * scale;
     Duration::try_from_secs_f64(seconds).ok()
-}
-
-/// The machine's load averages (1, 5 and 15 minutes).
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "?".into())
-}
-
-/// `uptime`'s line.
-fn uptime() -> String {
-    std::process::Command::new("uptime")
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
-        .unwrap_or_else(|_| format!("load {}", load()))
 }

@@ -162,3 +162,24 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let n: u64 = digits.parse().map_err(|e| format!("size {text}: {e}"))?;
     Ok(n << shift)
 }
+
+/// This machine's load averages (1, 5 and 15 minutes), as `uptime` shows them, for a
+/// benchmark's report: other work on the machine shows in its figures.
+pub fn load_averages() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// `uptime`'s line, for a benchmark report's header; the load averages alone without it.
+pub fn uptime() -> String {
+    std::process::Command::new("uptime")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .unwrap_or_else(|_| format!("load {}", load_averages()))
+}

@@ -131,7 +131,7 @@ fn main() {
 
 /// Measures `count` connections in this process and prints the table's line.
 fn measure_in_this_process(count: usize) {
-    let load = load();
+    let load = tunstack_tests::load_averages();
     match run(count) {
         Ok(row) => print_row(&row, &load),
         Err(err) => {
@@ -188,18 +188,6 @@ fn options() -> Result<Options, String> {
         return Err(format!("{bad}: every count must be a multiple of {BLOCK}"));
     }
     Ok(options)
-}
-
-/// The machine's load averages (1, 5 and 15 minutes), as `uptime` shows them.
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "?".into())
 }
 
 /// Prints one line of the table, with the load averages when the count began.

@@ -60,7 +60,7 @@ use std::time::Duration;
 
 use client::{Measured, Workload};
 use server::{Server, SERVERS};
-use tunstack_tests::parse_size;
+use tunstack_tests::{load_averages, parse_size, uptime};
 
 /// How long one workload may take before it counts as stuck.
 const RUN_LIMIT: Duration = Duration::from_secs(180);
@@ -165,7 +165,7 @@ fn main() {
             None => "their defaults (256 KiB each way)".to_string(),
         },
     );
-    println!("{}", server::uptime());
+    println!("{}", uptime());
     println!();
     let mut table: Table = vec![vec![None; SERVERS.len()]; Workload::ALL.len()];
     for _ in 0..options.repeat {
@@ -185,7 +185,7 @@ fn main() {
     println!();
     print_table(&table);
     println!();
-    println!("{}", server::uptime());
+    println!("{}", uptime());
 }
 
 /// Runs every workload on `server`, printing a line for each and keeping the best in `table`.
@@ -197,7 +197,7 @@ fn run_server(
 ) -> std::io::Result<()> {
     let mut bed = server.start(options.multi_thread, options.buffer)?;
     for (row, &workload) in Workload::ALL.iter().enumerate() {
-        let load = server::load();
+        let load = load_averages();
         let measured = bed.run(workload, options.bytes, options.ping_for, RUN_LIMIT);
         let name = server.name();
         match measured {

@@ -3,7 +3,6 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::process::Command;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -326,24 +325,4 @@ async fn serve(workload: Workload, mut conn: Box<dyn Conn>, bytes: u64) -> io::R
     conn.shutdown().await?;
     while conn.read(&mut buf).await? > 0 {}
     Ok(())
-}
-
-/// This machine's load averages, as `uptime` prints them (1, 5 and 15 minutes).
-pub fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "?".into())
-}
-
-/// `uptime`'s line, for the report's header.
-pub fn uptime() -> String {
-    Command::new("uptime")
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
-        .unwrap_or_else(|_| format!("load {}", load()))
 }
