@@ -7,9 +7,9 @@
 //! they may leave, then by the order they were scheduled in; their buffers are recycled, so a
 //! warm lane does not allocate.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +21,7 @@ use super::bottleneck::Bottleneck;
 use super::classify::{Match, PacketSummary};
 use super::config::Impairments;
 use super::fmt::{Human, Percent, Rate};
+use super::held::{Buffer, Held, HeldBack, Packet};
 use super::stats::{Counter, Counters};
 use crate::device::offload::{self, Checksum, PacketInfo};
 use crate::device::Medium;
@@ -52,75 +53,6 @@ pub(super) enum Admit {
     PassNow,
     /// Copied into the lane, to come out of [`Lane::due`] when its time comes.
     Queued,
-}
-
-/// A packet's bytes and the comment it travels with, in buffers that are reused.
-#[derive(Debug, Default)]
-struct Buffer {
-    data: Vec<u8>,
-    /// What the device said, or is to be told, about it (offloads).
-    info: PacketInfo,
-    comment: String,
-    has_comment: bool,
-}
-
-impl Buffer {
-    /// Adds a note to the comment, after the stack's own (captures below show it).
-    fn note(&mut self, note: fmt::Arguments<'_>) {
-        if self.has_comment {
-            self.comment.push_str("; ");
-        }
-        // Writing into a String cannot fail.
-        let _ = self.comment.write_fmt(note);
-        self.has_comment = true;
-    }
-}
-
-/// A packet offered to the lane: its bytes, what the device says of it, and its comment.
-#[derive(Debug, Clone, Copy)]
-struct Packet<'a> {
-    bytes: &'a [u8],
-    info: &'a PacketInfo,
-    comment: Option<&'a str>,
-}
-
-/// A packet waiting in the lane until `at`.
-#[derive(Debug)]
-struct Held {
-    at: Instant,
-    /// Breaks ties between packets due at the same time: lower goes first.
-    order: i64,
-    buffer: Buffer,
-}
-
-impl PartialEq for Held {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.order) == (other.at, other.order)
-    }
-}
-
-impl Eq for Held {}
-
-impl PartialOrd for Held {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Held {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (self.at, self.order).cmp(&(other.at, other.order))
-    }
-}
-
-/// A packet held back until `remaining` later packets have been scheduled, or until `deadline`.
-#[derive(Debug)]
-struct HeldBack {
-    remaining: u32,
-    /// When it would have left had it not been held back.
-    at: Instant,
-    deadline: Instant,
-    buffer: Buffer,
 }
 
 /// Independent random streams, one per kind of decision, so that turning one impairment on or

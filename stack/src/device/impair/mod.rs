@@ -105,6 +105,7 @@ mod bottleneck;
 mod classify;
 mod config;
 mod fmt;
+mod held;
 mod lane;
 #[cfg(test)]
 mod offload_tests;
