@@ -7,6 +7,7 @@
 //! cargo bench -p tunstack-tests --bench tun -- --runtime multi --repeat 3
 //! cargo bench -p tunstack-tests --bench tun -- --only ours        # one server, for a profiler
 //! cargo bench -p tunstack-tests --bench tun -- --buffer 4M      # windows like the kernel's
+//! cargo bench -p tunstack-tests --bench tun -- --congestion cubic  # the Linux side's TCP
 //! ```
 //!
 //! Needs root (namespaces, a TUN device, a veth pair), like the Linux suites. Each server gets
@@ -49,6 +50,12 @@
 //! everything N times, interleaved, and keeps each cell's best; every run's line says the
 //! machine's load averages when it began, since other work on the machine shows in the figures.
 //!
+//! The Linux side's congestion control matters as much as the server. Every namespace starts
+//! with the machine's default (the header line names it); `--congestion cubic` (or `bbr`,
+//! `reno`) sets it in every namespace of the run. BBR paces its sending at the bandwidth it
+//! has measured from the ACKs, so its client leaves the CPUs partly idle and its figures
+//! depend on how the server's ACKs are spaced; CUBIC sends as fast as its window allows.
+//!
 //! A run that fails prints `FAILED` and why, and its cell stays empty. smoltcp's column does,
 //! now and then (a few bulk runs in forty on a loaded two-core machine): its side stops
 //! acknowledging after a full window, until the client gives up (20 s) and resets.
@@ -77,10 +84,14 @@ struct Options {
     /// Our stack's and smoltcp's send and receive buffers (`--buffer 4M`), if not their
     /// defaults.
     buffer: Option<usize>,
+    /// The congestion control algorithm of the kernel's TCP (`--congestion cubic`), if not
+    /// the machine's default.
+    congestion: Option<String>,
 }
 
 /// Parses `--bytes N` (K, M or G suffix), `--ping-seconds S`, `--runtime current|multi`,
-/// `--repeat N`, `--only NAME` and `--buffer N` (K, M or G suffix); other arguments (cargo passes `--bench`) are ignored.
+/// `--repeat N`, `--only NAME`, `--buffer N` (K, M or G suffix) and `--congestion NAME`; other
+/// arguments (cargo passes `--bench`) are ignored.
 fn options() -> Result<Options, String> {
     let mut options = Options {
         bytes: 256 << 20,
@@ -89,6 +100,7 @@ fn options() -> Result<Options, String> {
         repeat: 1,
         only: None,
         buffer: None,
+        congestion: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -118,6 +130,7 @@ fn options() -> Result<Options, String> {
                 let bytes = usize::try_from(bytes).map_err(|e| format!("--buffer: {e}"))?;
                 options.buffer = Some(bytes);
             }
+            "--congestion" => options.congestion = Some(value()?),
             "--only" => {
                 let name = value()?;
                 if !SERVERS.iter().any(|s| s.name() == name) {
@@ -165,6 +178,10 @@ fn main() {
             None => "their defaults (256 KiB each way)".to_string(),
         },
     );
+    println!(
+        "the kernel's TCP (client, and server over veth): {} congestion control",
+        server::congestion_in_use(options.congestion.as_deref())
+    );
     println!("{}", uptime());
     println!();
     let mut table: Table = vec![vec![None; SERVERS.len()]; Workload::ALL.len()];
@@ -195,7 +212,11 @@ fn run_server(
     table: &mut Table,
     column: usize,
 ) -> std::io::Result<()> {
-    let mut bed = server.start(options.multi_thread, options.buffer)?;
+    let mut bed = server.start(
+        options.multi_thread,
+        options.buffer,
+        options.congestion.as_deref(),
+    )?;
     for (row, &workload) in Workload::ALL.iter().enumerate() {
         let load = load_averages();
         let measured = bed.run(workload, options.bytes, options.ping_for, RUN_LIMIT);

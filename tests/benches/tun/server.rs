@@ -58,16 +58,27 @@ impl Server {
 
     /// Makes the namespaces and the link, and starts the server on a runtime whose threads
     /// are in the server's namespace; our stack and smoltcp with `buffer` bytes to send and
-    /// to receive per connection, or their defaults.
-    pub fn start(self, multi_thread: bool, buffer: Option<usize>) -> io::Result<Bed> {
+    /// to receive per connection, or their defaults; the kernel's TCP in every namespace with
+    /// the `congestion` control algorithm, or the machine's default.
+    pub fn start(
+        self,
+        multi_thread: bool,
+        buffer: Option<usize>,
+        congestion: Option<&str>,
+    ) -> io::Result<Bed> {
         let ns = NetNs::create("tunstack-bench-tun")?;
         sh(&ns, "ip", &["link", "set", "dev", "lo", "up"])?;
+        set_congestion(&ns, congestion)?;
         let runtime = ns.run(|| runtime(multi_thread))??;
         let (listening, client_ns) = match self {
             Server::Ours | Server::OursOffload | Server::Smol => {
                 (on_tun(self, &ns, &runtime, buffer)?, None)
             }
-            Server::Kernel => (Listening::Kernel(VETH_SERVER), Some(veth(&ns)?)),
+            Server::Kernel => {
+                let client = veth(&ns)?;
+                set_congestion(&client, congestion)?;
+                (Listening::Kernel(VETH_SERVER), Some(client))
+            }
         };
         Ok(Bed {
             runtime: Some(runtime),
@@ -154,6 +165,29 @@ fn veth(ns: &NetNs) -> io::Result<NetNs> {
         sh(ns, "ip", &["link", "set", "dev", dev, "up"])?;
     }
     Ok(client)
+}
+
+/// Makes the kernel's TCP in `ns` use the `congestion` control algorithm (a namespace starts
+/// with the machine's default, which may pace its sending, as BBR does).
+fn set_congestion(ns: &NetNs, congestion: Option<&str>) -> io::Result<()> {
+    match congestion {
+        Some(name) => {
+            let setting = format!("net.ipv4.tcp_congestion_control={name}");
+            sh(ns, "sysctl", &["-q", "-w", &setting])
+        }
+        None => Ok(()),
+    }
+}
+
+/// The congestion control algorithm the kernel's TCP uses in a new namespace with
+/// `congestion` asked for: that one, or the machine's default.
+pub fn congestion_in_use(congestion: Option<&str>) -> String {
+    match congestion {
+        Some(name) => name.to_string(),
+        None => std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control")
+            .map(|name| format!("{} (the machine's default)", name.trim()))
+            .unwrap_or_else(|err| format!("unknown ({err})")),
+    }
 }
 
 /// Runs a command inside `ns`, failing if it does.
