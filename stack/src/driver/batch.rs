@@ -8,10 +8,19 @@
 
 use std::collections::VecDeque;
 
+use bytes::Bytes;
+
 use crate::device::PacketInfo;
 use crate::host::Host;
 use crate::link::Reason;
 use crate::time::Instant;
+
+/// Packets at least this long go up shared, for TCP to keep instead of copying. Sharing costs
+/// allocations (the shared count, and a new buffer for the slot) and atomic counts: more than
+/// copying a 1,500-byte packet, less than copying a 64 KiB one. (In-memory ours→ours, CPU time
+/// for 512 MiB: at MTU 65535 130–169 ms shared against 193–214 ms copied; at MTU 1500, with
+/// 1,024 here, 319–414 ms against 282–358 ms, so packets that size are copied.)
+const SHARE_MIN: usize = 4096;
 
 /// Packets received from the link, in the order they came, waiting for the core.
 #[derive(Debug, Default)]
@@ -45,9 +54,22 @@ impl Inbox {
     }
 
     /// Hands every packet to the core, oldest first, and empties the inbox.
+    ///
+    /// A long packet that fills most of its buffer goes up shared ([`Host::receive_shared`]):
+    /// TCP may keep its data where it is until the application reads it, and the inbox then
+    /// takes a new buffer for that slot. Other packets go up borrowed, and their buffers stay.
     pub(super) fn deliver(&mut self, now: Instant, host: &mut Host) {
-        for (buf, &(len, info)) in self.bufs.iter().zip(&self.lens) {
-            if let Some(packet) = buf.get(..len) {
+        for (buf, &(len, info)) in self.bufs.iter_mut().zip(&self.lens) {
+            if len >= SHARE_MIN && len.saturating_mul(2) >= buf.capacity() && len <= buf.len() {
+                let mut packet = std::mem::take(buf);
+                packet.truncate(len);
+                let packet = Bytes::from(packet);
+                host.receive_shared(now, &packet, info);
+                // Nothing kept a slice of it: the buffer serves the next packet.
+                if let Ok(unshared) = packet.try_into_mut() {
+                    *buf = unshared.into();
+                }
+            } else if let Some(packet) = buf.get(..len) {
                 host.receive_info(now, packet, info);
             }
         }
@@ -141,7 +163,7 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use std::net::{Ipv4Addr, SocketAddrV4};
-    use std::task::{Context, Waker};
+    use std::task::{Context, Poll, Waker};
 
     use super::*;
     use crate::host::Config;
@@ -167,5 +189,66 @@ mod tests {
         assert_eq!(outbox.queue.len(), 5);
         assert_eq!(outbox.fill(now, &mut host, (64, 256 * 1024)), (3, true));
         assert_eq!(outbox.fill(now, &mut host, (2, usize::MAX)), (0, true));
+    }
+
+    /// Moves every packet `from` has to `to` through `inbox`.
+    fn carry(from: &mut Host, to: &mut Host, now: Instant, inbox: &mut Inbox) {
+        let mut packet = Vec::new();
+        while from.transmit(now, &mut packet).is_some() {
+            let len = packet.len();
+            std::mem::swap(inbox.next_buf(), &mut packet);
+            inbox.keep(len, PacketInfo::PLAIN);
+        }
+        inbox.deliver(now, to);
+    }
+
+    #[test]
+    fn tcp_keeps_the_buffers_of_long_packets_and_leaves_the_short_ones() {
+        let hosts = ["10.0.0.1/24", "10.0.0.2/24"].map(|addr| {
+            let mut config = Config::new(addr.parse().unwrap());
+            config.mtu = 65535;
+            Host::new(config)
+        });
+        let [mut client, mut server] = hosts;
+        let mut cx = Context::from_waker(Waker::noop());
+        let now = Instant::ZERO;
+        let addr = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80);
+        server.tcp_listen(addr, None).unwrap();
+        let conn = client.tcp_connect(now, addr).unwrap();
+        let (mut to_server, mut to_client) = (Inbox::default(), Inbox::default());
+        carry(&mut client, &mut server, now, &mut to_server);
+        carry(&mut server, &mut client, now, &mut to_client);
+        carry(&mut client, &mut server, now, &mut to_server);
+        let Poll::Ready(Ok((accepted, _))) = server.tcp_poll_accept(&mut cx, 80) else {
+            panic!("the handshake completed");
+        };
+        assert!(
+            to_server.bufs.iter().all(|buf| buf.capacity() > 0),
+            "the handshake's packets are short: their buffers stay"
+        );
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let Poll::Ready(Ok(written)) = client.tcp_poll_write(&mut cx, conn, &data) else {
+            panic!("written");
+        };
+        assert_eq!(written, data.len());
+        carry(&mut client, &mut server, now, &mut to_server);
+        let kept = to_server
+            .bufs
+            .iter()
+            .filter(|buf| buf.capacity() == 0)
+            .count();
+        assert!(kept >= 1, "a 64 KiB segment's buffer is kept by TCP");
+        let (mut got, mut read) = (vec![0; data.len()], 0);
+        for _ in 0..10 {
+            while let Poll::Ready(Ok(n @ 1..)) =
+                server.tcp_poll_read(&mut cx, accepted, &mut got[read..])
+            {
+                read += n;
+            }
+            carry(&mut server, &mut client, now, &mut to_client);
+            carry(&mut client, &mut server, now, &mut to_server);
+        }
+        assert_eq!(read, data.len());
+        assert!(got == data, "the kept bytes read back in order");
     }
 }

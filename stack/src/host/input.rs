@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use bytes::Bytes;
 use tracing::debug;
 
 use super::Host;
@@ -39,6 +40,19 @@ impl Host {
     /// it vouches for ([`PacketInfo::checksum_trusted`]) is not verified again. A super-packet
     /// needs nothing else: TCP takes a segment of any length its window has room for.
     pub fn receive_info(&mut self, now: Instant, bytes: &[u8], info: PacketInfo) {
+        self.receive_up(now, bytes, info, None);
+    }
+
+    /// Like [`Host::receive_info`], with the packet in a shared buffer: TCP may keep slices
+    /// of it (the data of in-order segments) in its receive buffers instead of copying them,
+    /// until the application has read them. Worth it only when most of the buffer is packet,
+    /// since a slice keeps the whole buffer alive.
+    pub fn receive_shared(&mut self, now: Instant, packet: &Bytes, info: PacketInfo) {
+        self.receive_up(now, packet, info, Some(packet));
+    }
+
+    /// Up through the layers; `shared` is the buffer `bytes` lies in, when TCP may keep it.
+    fn receive_up(&mut self, now: Instant, bytes: &[u8], info: PacketInfo, shared: Option<&Bytes>) {
         let trusted = info.checksum_trusted();
         let bytes = match &mut self.link {
             None => bytes,
@@ -51,9 +65,9 @@ impl Host {
         self.expire_fragments(now);
         self.sync_usable_addresses();
         match bytes.first().map(|b| b >> 4) {
-            Some(6) if self.ip.v6.is_some() => self.receive_v6(now, bytes, trusted),
+            Some(6) if self.ip.v6.is_some() => self.receive_v6(now, bytes, (trusted, shared)),
             // Anything else is IPv4's to check (and drop, if it is not IPv4).
-            _ => self.receive_v4(now, bytes, trusted),
+            _ => self.receive_v4(now, bytes, (trusted, shared)),
         }
     }
 
@@ -71,15 +85,20 @@ impl Host {
     }
 
     /// An IPv4 packet, up through IPv4 to ICMP, UDP or TCP. `trusted`: the device vouches for
-    /// the transport checksum.
-    fn receive_v4(&mut self, now: Instant, bytes: &[u8], mut trusted: bool) {
+    /// the transport checksum; `shared`: the buffer TCP may keep slices of.
+    fn receive_v4(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+        (mut trusted, mut shared): (bool, Option<&Bytes>),
+    ) {
         let reassembled;
         let inbound = match self.ip.v4.receive(now, bytes) {
             None => return,
             Some(Received::Packet(inbound)) => inbound,
             Some(Received::Reassembled(datagram)) => {
-                // The device spoke of the last fragment only.
-                trusted = false;
+                // The device spoke of the last fragment only, and the datagram is a new buffer.
+                (trusted, shared) = (false, None);
                 reassembled = datagram;
                 match Inbound::of(&reassembled) {
                     Some(inbound) => inbound,
@@ -103,7 +122,8 @@ impl Host {
             return;
         }
         let addrs = (src.into(), dst.into());
-        let reason = match self.deliver(now, addrs, header.protocol, payload, trusted) {
+        let arrival = (trusted, shared);
+        let reason = match self.deliver(now, addrs, header.protocol, payload, arrival) {
             Delivered::Done => return,
             Delivered::NoPort(_) => DstUnreachable::PortUnreachable,
             // RFC 1122 3.2.2.1: a host SHOULD send protocol unreachable.
@@ -115,8 +135,13 @@ impl Host {
     }
 
     /// An IPv6 packet, up through IPv6 to ICMPv6, UDP or TCP. `trusted`: the device vouches
-    /// for the transport checksum.
-    fn receive_v6(&mut self, now: Instant, bytes: &[u8], mut trusted: bool) {
+    /// for the transport checksum; `shared`: the buffer TCP may keep slices of.
+    fn receive_v6(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+        (mut trusted, mut shared): (bool, Option<&Bytes>),
+    ) {
         let Some(v6) = self.ip.v6.as_mut() else {
             return;
         };
@@ -125,7 +150,7 @@ impl Host {
             None => return,
             Some(Received6::Packet(inbound)) => inbound,
             Some(Received6::Reassembled(datagram)) => {
-                trusted = false;
+                (trusted, shared) = (false, None);
                 reassembled = datagram;
                 match Inbound6::of(&reassembled) {
                     Some(inbound) => inbound,
@@ -164,7 +189,7 @@ impl Host {
             (src.into(), dst.into()),
             inbound.protocol,
             inbound.payload,
-            trusted,
+            (trusted, shared),
         ) {
             Delivered::Done => {}
             Delivered::NoPort(port) => {
@@ -186,14 +211,15 @@ impl Host {
     }
 
     /// Hands a transport segment from `src` to `dst` (of either version) to UDP or TCP;
-    /// `trusted`: its checksum need not be verified.
+    /// `trusted`: its checksum need not be verified; `shared`: the buffer TCP may keep slices
+    /// of.
     fn deliver(
         &mut self,
         now: Instant,
         (src, dst): (IpAddr, IpAddr),
         protocol: IpProtocol,
         payload: &[u8],
-        trusted: bool,
+        (trusted, shared): (bool, Option<&Bytes>),
     ) -> Delivered {
         match protocol {
             IpProtocol::Udp => match self.udp.receive(src, dst, payload, trusted) {
@@ -202,7 +228,8 @@ impl Host {
             },
             IpProtocol::Tcp => {
                 let (ip, out) = (&mut self.ip, &mut self.out);
-                let progress = self.tcp.receive(now, ip, out, (src, dst), payload, trusted);
+                let arrival = (trusted, shared);
+                let progress = self.tcp.receive(now, ip, out, (src, dst), payload, arrival);
                 if let (Progress::From(peer), Some(link)) = (progress, &mut self.link) {
                     link.confirm(now, peer);
                 }

@@ -10,6 +10,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use bytes::Bytes;
 use tracing::debug;
 
 use super::connection::Quad;
@@ -32,7 +33,8 @@ use crate::time::Instant;
 
 impl TcpLayer {
     /// Handles one TCP segment (the IP payload) from `src` to `dst`; `trusted`: the device
-    /// vouches for its checksum.
+    /// vouches for its checksum; `packet`: the buffer it came in, when its data may be kept
+    /// there instead of copied.
     pub(crate) fn receive(
         &mut self,
         now: Instant,
@@ -40,7 +42,7 @@ impl TcpLayer {
         out: &mut PacketQueue,
         (src, dst): (IpAddr, IpAddr),
         bytes: &[u8],
-        trusted: bool,
+        (trusted, packet): (bool, Option<&Bytes>),
     ) -> Progress {
         self.stats.received += 1;
         let parsed = Packet::new_checked(bytes).and_then(|p| {
@@ -50,7 +52,7 @@ impl TcpLayer {
             };
             header.map(|h| (p, h))
         });
-        let (packet, header) = match parsed {
+        let (segment, header) = match parsed {
             Ok(parsed) => parsed,
             Err(err) => {
                 debug!(%src, %err, "tcp: drop malformed segment");
@@ -61,7 +63,8 @@ impl TcpLayer {
         debug!("tcp: unwrap {header}");
         let segment = Segment {
             header,
-            payload: packet.payload(),
+            payload: segment.payload(),
+            packet,
         };
         let quad = Quad {
             local: SocketAddr::new(dst, header.dst_port),

@@ -18,6 +18,7 @@
 
 use std::io;
 
+use bytes::Bytes;
 use tracing::{debug, trace};
 
 use super::config::{DEFAULT_MSS, MAX_WINDOW_SHIFT, MIN_MSS};
@@ -35,6 +36,9 @@ use crate::time::Instant;
 pub(crate) struct Segment<'a> {
     pub(crate) header: Repr,
     pub(crate) payload: &'a [u8],
+    /// The buffer the payload came in, when the receive buffer may keep a slice of it
+    /// instead of a copy (see `recv_buffer.rs`).
+    pub(crate) packet: Option<&'a Bytes>,
 }
 
 /// How long TS.Recent stays valid on an idle connection (RFC 7323 5.5: 24 days, as the
@@ -189,7 +193,8 @@ impl Connection {
             return Reply::None;
         }
         self.sixth_check_urg(&a);
-        if let Some(reply) = self.seventh_process_text(now, seq, data, a.payload.len()) {
+        let sent = a.payload.len();
+        if let Some(reply) = self.seventh_process_text(now, (seq, data, seg.packet), sent) {
             return reply;
         }
         self.eighth_check_fin(now, seq + data.len(), fin);
@@ -514,12 +519,12 @@ impl Connection {
     }
 
     /// Seventh, process the segment text: `data` is what is left at `seq` after trimming the
-    /// `sent` bytes the segment carried. `Some` ends processing of this segment.
+    /// `sent` bytes the segment carried (in `packet`, when it may be kept there). `Some` ends
+    /// processing of this segment.
     fn seventh_process_text(
         &mut self,
         now: Instant,
-        seq: Pos,
-        data: &[u8],
+        (seq, data, packet): (Pos, &[u8], Option<&Bytes>),
         sent: usize,
     ) -> Option<Reply> {
         if data.is_empty() {
@@ -548,7 +553,7 @@ impl Connection {
         }
         let advanced = self
             .rcv
-            .take_data(now, (seq, data), self.sack_ok, self.our_mss);
+            .take_data(now, (seq, data, packet), self.sack_ok, self.our_mss);
         if advanced > 0 {
             self.wake_readers();
         } else {

@@ -146,7 +146,7 @@ mod tests {
     #[test]
     fn peek_leaves_the_bytes_for_the_read() {
         let mut conn = established(10);
-        conn.rcv.buf.insert(0, b"hello");
+        conn.rcv.buf.insert(0, b"hello", None);
         assert!(matches!(
             conn.poll_read_ready(&mut cx()),
             Poll::Ready(Ok(5))

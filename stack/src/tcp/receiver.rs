@@ -12,6 +12,8 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use super::config::{window_shift_for, TcpConfig};
 use super::pos::Pos;
 use super::recv_buffer::RecvBuffer;
@@ -180,14 +182,14 @@ impl Receiver {
         self.ack_immediately = true;
     }
 
-    /// Takes `data` at `seq` (already trimmed to the window): in order, it moves RCV.NXT;
-    /// early, it is held for later. Decides when to acknowledge it. Returns how far RCV.NXT
-    /// moved. `our_mss` is the largest segment we announced: anything larger is a device's
+    /// Takes `data` at `seq` (already trimmed to the window; in `packet`, when the buffer may
+    /// keep it there): in order, it moves RCV.NXT; early, it is held for later. Decides when to
+    /// acknowledge it. Returns how far RCV.NXT moved. `our_mss` is the largest segment we announced: anything larger is a device's
     /// GRO/GSO super-packet, many of the peer's segments at once.
     pub(crate) fn take_data(
         &mut self,
         now: Instant,
-        (seq, data): (Pos, &[u8]),
+        (seq, data, packet): (Pos, &[u8], Option<&Bytes>),
         sack: bool,
         our_mss: usize,
     ) -> usize {
@@ -199,7 +201,7 @@ impl Receiver {
                 self.dsack = Some((self.nxt + dup.start, self.nxt + dup.end));
             }
         }
-        let advanced = self.buf.insert(offset, data);
+        let advanced = self.buf.insert(offset, data, packet);
         self.nxt += advanced;
         if !in_order {
             self.last_early = Some(seq);

@@ -14,9 +14,25 @@
 //!                                  |<------------ receive window ------------->|
 //! ```
 //!
+//! A large segment that arrives in order, with nothing held early, is not copied at all: the
+//! buffer keeps a slice of the packet it came in ([`Bytes`], shared with the driver's buffer)
+//! and its place in the ring stays unwritten ("lent" bytes). The application's read copies it
+//! out of the packet, so its bytes are copied once on the way up instead of twice. Only packets
+//! the driver marks as worth keeping (at least half their buffer is packet, see
+//! [`Host::receive_shared`](crate::Host::receive_shared)) are kept this way, so a peer's small
+//! segments cannot make the buffer hold much more memory than its window.
+//!
+//! ```text
+//!   ring:  │ copied │ lent (unwritten) │ copied │ lent │ ...
+//!   lent:           └─ slice of packet 1         └─ slice of packet 2
+//! ```
+//!
 //! [RFC 9293 3.10.7.4]: https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
 
+use std::collections::VecDeque;
 use std::ops::Range;
+
+use bytes::Bytes;
 
 use super::ring::RingBuffer;
 
@@ -32,6 +48,12 @@ pub(crate) struct RecvBuffer {
     window_limit: usize,
     /// Early ranges, as offsets from RCV.NXT: sorted, disjoint, never touching.
     early: Vec<Range<usize>>,
+    /// How many bytes the application has read so far: the stream position of the ring's
+    /// front, which places the lent slices.
+    read_total: u64,
+    /// Readable bytes kept in their packets instead of the ring, oldest first, each with its
+    /// stream position: sorted, disjoint, and all within the ring's held bytes.
+    lent: VecDeque<(u64, Bytes)>,
 }
 
 impl RecvBuffer {
@@ -42,6 +64,8 @@ impl RecvBuffer {
             ring: RingBuffer::new(capacity + slack),
             window_limit: capacity,
             early: Vec::new(),
+            read_total: 0,
+            lent: VecDeque::new(),
         }
     }
 
@@ -86,7 +110,15 @@ impl RecvBuffer {
 
     /// Stores `data`, which starts `offset` bytes after RCV.NXT. Returns how far RCV.NXT moves
     /// (zero when the data was early, or did not fit).
-    pub(crate) fn insert(&mut self, offset: usize, data: &[u8]) -> usize {
+    ///
+    /// `packet` is the buffer `data` came in, when the buffer may keep a slice of it: data in
+    /// order, with nothing held early, is then kept there instead of copied into the ring.
+    pub(crate) fn insert(&mut self, offset: usize, data: &[u8], packet: Option<&Bytes>) -> usize {
+        if offset == 0 && self.early.is_empty() {
+            if let Some(slice) = packet.and_then(|packet| slice_of(packet, data)) {
+                return self.lend(slice);
+            }
+        }
         let stored = self.ring.write_beyond(offset, data);
         if stored == 0 {
             return 0;
@@ -115,6 +147,19 @@ impl RecvBuffer {
         }
     }
 
+    /// Keeps `slice` (in order) where it is, as much of it as the window has room for; its
+    /// place in the ring is held but not written. Returns how far RCV.NXT moves.
+    fn lend(&mut self, mut slice: Bytes) -> usize {
+        let n = slice.len().min(self.ring.free());
+        if n > 0 {
+            slice.truncate(n);
+            let at = self.read_total + self.ring.len() as u64;
+            self.lent.push_back((at, slice));
+            self.ring.extend(n);
+        }
+        n
+    }
+
     /// Records `new` among the early ranges, merging with those it touches. `false` when it
     /// would make too many ranges (the data is then forgotten).
     fn add_range(&mut self, new: Range<usize>) -> bool {
@@ -135,19 +180,66 @@ impl RecvBuffer {
     }
 
     /// Copies in-order bytes into `out` and keeps them; returns how many.
+    ///
+    /// The readable bytes alternate between runs in the ring and lent slices; each run is
+    /// copied from where it is (the ring's lent places hold nothing).
     pub(crate) fn peek(&self, out: &mut [u8]) -> usize {
-        self.ring.read_at(0, out)
+        let want = out.len().min(self.ring.len());
+        let mut slices = self.lent.iter().peekable();
+        let mut done = 0;
+        while done < want {
+            let at = self.read_total + done as u64;
+            let n = match slices.next_if(|(start, _)| *start == at) {
+                Some((_, slice)) => {
+                    let n = slice.len().min(want - done);
+                    out[done..done + n].copy_from_slice(&slice[..n]);
+                    n
+                }
+                None => {
+                    // Ring bytes, up to the next lent slice.
+                    let until = slices.peek().map_or(want, |(start, _)| {
+                        usize::try_from(start - self.read_total).map_or(want, |s| s.min(want))
+                    });
+                    self.ring.read_at(done, &mut out[done..until])
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        done
     }
 
     /// Moves in-order bytes into `out`; returns how many.
     pub(crate) fn read(&mut self, out: &mut [u8]) -> usize {
-        let n = self.ring.read_at(0, out);
-        self.ring.consume(n);
+        let n = self.peek(out);
+        self.consume(n);
         // The list of early ranges grew while segments were missing: give its memory back.
         if self.early.is_empty() {
             self.early.shrink_to_fit();
         }
         n
+    }
+
+    /// Drops the first `n` readable bytes, from the ring and from the lent slices.
+    fn consume(&mut self, n: usize) {
+        self.ring.consume(n);
+        self.read_total += n as u64;
+        while let Some((start, slice)) = self.lent.front_mut() {
+            let end = *start + slice.len() as u64;
+            if end <= self.read_total {
+                // Read to its end: the packet's buffer goes back to the allocator.
+                self.lent.pop_front();
+                continue;
+            }
+            if *start < self.read_total {
+                let read = (self.read_total - *start) as usize;
+                *slice = slice.slice(read..);
+                *start = self.read_total;
+            }
+            break;
+        }
     }
 
     /// Whether nothing is held: nothing to read and no early segment, so the storage may go.
@@ -161,12 +253,23 @@ impl RecvBuffer {
         if self.early.is_empty() {
             self.ring.release_if_empty();
         }
+        if self.lent.is_empty() {
+            self.lent.shrink_to_fit();
+        }
     }
 
     /// Whether the ring's bytes are allocated now.
     pub(crate) fn is_allocated(&self) -> bool {
         self.ring.is_allocated()
     }
+}
+
+/// `data` as a slice of `packet`, when it lies inside it (it does not when it was put
+/// together from fragments, for one).
+fn slice_of(packet: &Bytes, data: &[u8]) -> Option<Bytes> {
+    let (outer, inner) = (packet.as_ptr() as usize, data.as_ptr() as usize);
+    let inside = inner >= outer && inner + data.len() <= outer + packet.len();
+    (inside && !data.is_empty()).then(|| packet.slice_ref(data))
 }
 
 #[cfg(test)]
@@ -184,7 +287,7 @@ mod tests {
     #[test]
     fn in_order_data_is_readable_at_once() {
         let mut buf = RecvBuffer::new(16, 0);
-        assert_eq!(buf.insert(0, b"hello"), 5);
+        assert_eq!(buf.insert(0, b"hello", None), 5);
         assert_eq!(buf.window(), 11);
         assert_eq!(read_all(&mut buf), b"hello");
         assert_eq!(buf.window(), 16);
@@ -193,8 +296,8 @@ mod tests {
     #[test]
     fn data_already_held_is_found() {
         let mut buf = RecvBuffer::new(64, 0);
-        buf.insert(10, &[1; 10]);
-        buf.insert(30, &[2; 10]);
+        buf.insert(10, &[1; 10], None);
+        buf.insert(30, &[2; 10], None);
         assert_eq!(buf.already_held(0..10), None, "the hole itself is new");
         assert_eq!(buf.already_held(5..15), Some(10..15));
         assert_eq!(buf.already_held(12..18), Some(12..18));
@@ -205,11 +308,11 @@ mod tests {
     #[test]
     fn a_hole_at_the_start_holds_everything_back() {
         let mut buf = RecvBuffer::new(32, 0);
-        assert_eq!(buf.insert(5, b"world"), 0);
+        assert_eq!(buf.insert(5, b"world", None), 0);
         assert_eq!(buf.readable(), 0);
         assert_eq!(buf.early_ranges(), std::slice::from_ref(&(5..10)));
         assert_eq!(
-            buf.insert(0, b"hello"),
+            buf.insert(0, b"hello", None),
             10,
             "the hole filled: both segments readable"
         );
@@ -220,34 +323,38 @@ mod tests {
     #[test]
     fn several_holes_fill_in_any_order() {
         let mut buf = RecvBuffer::new(32, 0);
-        assert_eq!(buf.insert(12, b"mno"), 0);
-        assert_eq!(buf.insert(4, b"efg"), 0);
+        assert_eq!(buf.insert(12, b"mno", None), 0);
+        assert_eq!(buf.insert(4, b"efg", None), 0);
         assert_eq!(buf.early_ranges(), &[4..7, 12..15]);
         assert_eq!(
-            buf.insert(7, b"hijkl"),
+            buf.insert(7, b"hijkl", None),
             0,
             "the middle hole fills, the first remains"
         );
         assert_eq!(buf.early_ranges(), std::slice::from_ref(&(4..15)));
-        assert_eq!(buf.insert(0, b"abcd"), 15);
+        assert_eq!(buf.insert(0, b"abcd", None), 15);
         assert_eq!(read_all(&mut buf), b"abcdefghijklmno");
     }
 
     #[test]
     fn duplicates_and_overlaps_change_nothing() {
         let mut buf = RecvBuffer::new(32, 0);
-        assert_eq!(buf.insert(2, b"cdef"), 0);
-        assert_eq!(buf.insert(3, b"de"), 0, "a duplicate inside a held range");
-        assert_eq!(buf.insert(0, b"abcd"), 6, "overlaps the held range");
+        assert_eq!(buf.insert(2, b"cdef", None), 0);
+        assert_eq!(
+            buf.insert(3, b"de", None),
+            0,
+            "a duplicate inside a held range"
+        );
+        assert_eq!(buf.insert(0, b"abcd", None), 6, "overlaps the held range");
         assert_eq!(read_all(&mut buf), b"abcdef");
     }
 
     #[test]
     fn data_beyond_the_buffer_is_cut() {
         let mut buf = RecvBuffer::new(8, 0);
-        assert_eq!(buf.insert(0, b"0123456789"), 8);
+        assert_eq!(buf.insert(0, b"0123456789", None), 8);
         assert_eq!(buf.window(), 0);
-        assert_eq!(buf.insert(0, b"x"), 0, "no room at all");
+        assert_eq!(buf.insert(0, b"x", None), 0, "no room at all");
         assert_eq!(read_all(&mut buf), b"01234567");
     }
 
@@ -255,16 +362,16 @@ mod tests {
     fn too_many_holes_drops_the_newcomer() {
         let mut buf = RecvBuffer::new(1000, 0);
         for i in 0..MAX_RANGES {
-            buf.insert(2 + i * 2, b"x");
+            buf.insert(2 + i * 2, b"x", None);
         }
         assert_eq!(buf.early_ranges().len(), MAX_RANGES);
-        buf.insert(500, b"y");
+        buf.insert(500, b"y", None);
         assert_eq!(buf.early_ranges().len(), MAX_RANGES);
         // Data that joins an existing range is still taken.
-        buf.insert(3, b"z");
+        buf.insert(3, b"z", None);
         assert_eq!(buf.early_ranges()[0], 2..5);
         // So is data at RCV.NXT, even when it fills only part of the first hole.
-        assert_eq!(buf.insert(0, b"a"), 1);
+        assert_eq!(buf.insert(0, b"a", None), 1);
         assert_eq!(buf.readable(), 1);
     }
 
@@ -273,15 +380,15 @@ mod tests {
         let mut buf = RecvBuffer::new(16, 4);
         assert!(!buf.is_allocated(), "no storage before the first byte");
         assert_eq!((buf.window(), buf.storage()), (16, 20));
-        buf.insert(0, b"hello");
+        buf.insert(0, b"hello", None);
         // Three bytes missing after "hello", then "early" (offsets count from RCV.NXT).
-        buf.insert(3, b"early");
+        buf.insert(3, b"early", None);
         assert!(buf.is_allocated());
         assert_eq!(read_all(&mut buf), b"hello");
         assert!(!buf.is_idle(), "an early segment is held");
         buf.release_if_idle();
         assert!(buf.is_allocated(), "not released under the early segment");
-        buf.insert(0, b"abc");
+        buf.insert(0, b"abc", None);
         assert_eq!(read_all(&mut buf), b"abcearly");
         assert!(
             buf.is_idle() && buf.is_allocated(),
@@ -299,11 +406,11 @@ mod tests {
     #[test]
     fn early_segments_keep_the_storage() {
         let mut buf = RecvBuffer::new(32, 0);
-        buf.insert(0, b"ab");
-        buf.insert(2, b"ef"); // two bytes after RCV.NXT, which "ab" moved to 2
+        buf.insert(0, b"ab", None);
+        buf.insert(2, b"ef", None); // two bytes after RCV.NXT, which "ab" moved to 2
         assert_eq!(read_all(&mut buf), b"ab");
         assert!(buf.is_allocated(), "\"ef\" is held beyond a hole");
-        assert_eq!(buf.insert(0, b"cd"), 4);
+        assert_eq!(buf.insert(0, b"cd", None), 4);
         assert_eq!(read_all(&mut buf), b"cdef");
         buf.release_if_idle();
         assert!(!buf.is_allocated());
@@ -314,12 +421,86 @@ mod tests {
         );
     }
 
+    /// A packet with a 40-byte header in front of `data`, and `data` inside it.
+    fn packet_with(data: &[u8]) -> Bytes {
+        let mut packet = vec![0xee; 40];
+        packet.extend_from_slice(data);
+        Bytes::from(packet)
+    }
+
+    #[test]
+    fn in_order_data_is_kept_in_its_packet_and_read_from_there() {
+        let mut buf = RecvBuffer::new(64, 0);
+        let packet = packet_with(b"hello");
+        assert_eq!(buf.insert(0, &packet[40..], Some(&packet)), 5);
+        assert!(!buf.is_allocated(), "nothing was copied into the ring");
+        assert_eq!((buf.readable(), buf.window()), (5, 59));
+        assert_eq!(read_all(&mut buf), b"hello");
+        assert!(buf.lent.is_empty(), "the packet is given back once read");
+    }
+
+    #[test]
+    fn lent_and_copied_bytes_read_in_stream_order() {
+        let mut buf = RecvBuffer::new(64, 0);
+        let (one, three) = (packet_with(b"one "), packet_with(b"three "));
+        buf.insert(0, &one[40..], Some(&one));
+        buf.insert(0, b"two ", None);
+        buf.insert(0, &three[40..], Some(&three));
+        buf.insert(0, b"four", None);
+        let mut peeked = [0; 9];
+        assert_eq!(buf.peek(&mut peeked), 9);
+        assert_eq!(&peeked, b"one two t", "a peek crosses slices and the ring");
+        // Reads that end inside a slice and inside a ring run.
+        for (size, expected) in [
+            (2, "on"),
+            (7, "e two t"),
+            (3, "hre"),
+            (5, "e fou"),
+            (9, "r"),
+        ] {
+            let mut out = vec![0; size];
+            let n = buf.read(&mut out);
+            assert_eq!(std::str::from_utf8(&out[..n]), Ok(expected));
+        }
+        assert!(buf.is_idle() && buf.lent.is_empty());
+    }
+
+    #[test]
+    fn data_is_copied_when_lending_cannot_apply() {
+        let mut buf = RecvBuffer::new(64, 0);
+        let packet = packet_with(b"late");
+        buf.insert(4, &packet[40..], Some(&packet));
+        assert!(buf.lent.is_empty(), "early data goes into the ring");
+        let elsewhere = b"abcd".to_vec();
+        buf.insert(0, &elsewhere, Some(&packet));
+        assert!(buf.lent.is_empty(), "data outside the packet is copied");
+        assert_eq!(read_all(&mut buf), b"abcdlate");
+    }
+
+    #[test]
+    fn a_lent_slice_is_cut_to_the_window() {
+        let mut buf = RecvBuffer::new(6, 0);
+        let packet = packet_with(b"0123456789");
+        assert_eq!(buf.insert(0, &packet[40..], Some(&packet)), 6);
+        assert_eq!(buf.window(), 0);
+        assert_eq!(read_all(&mut buf), b"012345");
+        buf.release_if_idle();
+        assert_eq!(
+            buf.lent.capacity(),
+            0,
+            "the list of slices is freed when idle"
+        );
+    }
+
     proptest! {
-        /// Any order of arrival, with duplicates, delivers the stream exactly once and in order.
+        /// Any order of arrival, with duplicates, delivers the stream exactly once and in order,
+        /// whether each segment may be kept in its packet or not, and read in any sizes.
         #[test]
         fn any_arrival_order_reassembles(
             cuts in proptest::collection::vec(0usize..200, 0..20),
             order in proptest::collection::vec(any::<proptest::sample::Index>(), 0..40),
+            lend in proptest::collection::vec(any::<bool>(), 60),
+            reads in proptest::collection::vec(1usize..50, 1..20),
         ) {
             let stream: Vec<u8> = (0..200u32).map(|i| (i * 7) as u8).collect();
             let mut bounds: Vec<usize> = cuts;
@@ -331,13 +512,21 @@ mod tests {
             let mut rcv_nxt = 0;
             let mut arrivals: Vec<Range<usize>> = order.iter().map(|i| segments[i.index(segments.len())].clone()).collect();
             arrivals.extend(segments.iter().cloned()); // everything arrives at least once
-            for seg in arrivals {
+            let mut read = Vec::new();
+            for (i, seg) in arrivals.into_iter().enumerate() {
                 if seg.end <= rcv_nxt { continue; } // a duplicate of delivered data: trimmed by TCP
                 let start = seg.start.max(rcv_nxt);
-                rcv_nxt += buf.insert(start - rcv_nxt, &stream[start..seg.end]);
+                let packet = packet_with(&stream[start..seg.end]);
+                let lent = lend[i % lend.len()].then_some(&packet);
+                rcv_nxt += buf.insert(start - rcv_nxt, &packet[40..], lent);
+                // Now and then the application reads some.
+                let mut out = vec![0; reads[i % reads.len()]];
+                let n = buf.read(&mut out);
+                read.extend_from_slice(&out[..n]);
             }
             prop_assert_eq!(rcv_nxt, 200);
-            prop_assert_eq!(read_all(&mut buf), stream);
+            read.extend(read_all(&mut buf));
+            prop_assert_eq!(read, stream);
         }
     }
 }

@@ -201,16 +201,17 @@ impl TunDevice {
     /// While no packet is waiting: whether the device is gone. A deleted device wakes no
     /// reader: its descriptor only reports an error (EPOLLERR), which tokio does not count as
     /// readable. So the error is watched for on its own, and then a read fetches it.
+    /// `read` is the read the caller would make.
     fn poll_gone(
         &mut self,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
+        read: impl FnOnce(&TunFd) -> io::Result<(usize, PacketInfo)>,
     ) -> Poll<io::Result<(usize, PacketInfo)>> {
         if let Some(error) = &mut self.error {
             ready!(error.as_mut().poll(cx));
             self.error = None;
         }
-        match read_packet(self.device.get_ref(), buf) {
+        match read(self.device.get_ref()) {
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Poll::Pending,
             result => Poll::Ready(result.map_err(|err| self.explain(err))),
         }
@@ -263,12 +264,40 @@ impl Device for TunDevice {
     ) -> Poll<io::Result<(usize, PacketInfo)>> {
         loop {
             let Poll::Ready(ready) = self.device.poll_read_ready(cx) else {
-                return self.poll_gone(cx, buf);
+                return self.poll_gone(cx, |fd| fd.read_packet(buf));
             };
             let mut ready = ready?;
             // `try_io` clears the readiness on WouldBlock (another reader was faster, or the
             // wake-up was spurious), and the next `poll_read_ready` waits again.
-            if let Ok(result) = ready.try_io(|device| read_packet(device.get_ref(), buf)) {
+            if let Ok(result) = ready.try_io(|device| device.get_ref().read_packet(buf)) {
+                if let Ok((len, info)) = &result {
+                    tracing::trace!(dev = self.name(), len, ?info, "tun: packet in");
+                }
+                return Poll::Ready(result.map_err(|err| self.explain(err)));
+            }
+        }
+    }
+
+    /// Reads one packet into `buf`, given room for the largest packet first but not
+    /// zero-filled: the driver hands away the buffers of packets TCP keeps (see
+    /// [`Host::receive_shared`](crate::Host::receive_shared)), so a fresh 64 KiB buffer per
+    /// super-packet is common, and zero-filling it would cost as much as the read.
+    fn poll_recv_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
+        let largest = self
+            .offloads
+            .largest_packet(self.mtu, self.medium.header_len());
+        buf.reserve(largest.saturating_sub(buf.len()));
+        loop {
+            let Poll::Ready(ready) = self.device.poll_read_ready(cx) else {
+                return self.poll_gone(cx, |fd| fd.read_packet_owned(buf));
+            };
+            let mut ready = ready?;
+            let read = ready.try_io(|device| device.get_ref().read_packet_owned(buf));
+            if let Ok(result) = read {
                 if let Ok((len, info)) = &result {
                     tracing::trace!(dev = self.name(), len, ?info, "tun: packet in");
                 }
@@ -329,23 +358,6 @@ impl Device for TunDevice {
             }
         }
     }
-}
-
-/// Reads one packet from `fd`: with a virtio-net header in front, that header's word on it.
-fn read_packet(fd: &TunFd, buf: &mut [u8]) -> io::Result<(usize, PacketInfo)> {
-    if !fd.vnet_header() {
-        return fd.recv(buf).map(|len| (len, PacketInfo::PLAIN));
-    }
-    let mut header = [0; VNET_HEADER_LEN];
-    let read = fd.recv_vectored(&mut header, buf)?;
-    let len = read.checked_sub(VNET_HEADER_LEN).ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            "a read shorter than the virtio-net header",
-        )
-    })?;
-    let info = PacketInfo::from_vnet_header(&header, len)?;
-    Ok((len, info))
 }
 
 /// A TUN write takes a packet whole or not at all; anything else is reported, not ignored.

@@ -24,6 +24,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
 use super::Medium;
+use crate::device::offload::{PacketInfo, VNET_HEADER_LEN};
 
 /// An open TUN or TAP descriptor and the name of its interface.
 #[derive(Debug)]
@@ -106,6 +107,70 @@ impl TunFd {
     /// into `buf`, in one `readv`.
     pub(super) fn recv_vectored(&self, header: &mut [u8], buf: &mut [u8]) -> io::Result<usize> {
         (&self.file).read_vectored(&mut [IoSliceMut::new(header), IoSliceMut::new(buf)])
+    }
+
+    /// Reads one packet into the spare capacity of `buf` (emptied first), behind its
+    /// virtio-net header into `header` when the device has one, in one `readv`. The spare
+    /// bytes need not be zero-filled first: the kernel writes them and we take only what it
+    /// wrote. Returns how many bytes of packet came (the header not counted).
+    pub(super) fn recv_owned(&self, header: &mut [u8], buf: &mut Vec<u8>) -> io::Result<usize> {
+        buf.clear();
+        let spare = buf.spare_capacity_mut();
+        let spare_len = spare.len();
+        let header_len = if self.vnet_header { header.len() } else { 0 };
+        let iov = [
+            libc::iovec {
+                iov_base: header.as_mut_ptr().cast(),
+                iov_len: header_len,
+            },
+            libc::iovec {
+                iov_base: spare.as_mut_ptr().cast(),
+                iov_len: spare_len,
+            },
+        ];
+        // SAFETY: both iovecs point at memory this call borrows mutably, for their lengths:
+        // `header`, and `buf`'s spare capacity, which the kernel only writes.
+        let read = unsafe { libc::readv(self.file.as_raw_fd(), iov.as_ptr(), 2) };
+        let read = usize::try_from(read).map_err(|_| io::Error::last_os_error())?;
+        let len = read.saturating_sub(header_len).min(spare_len);
+        // SAFETY: the kernel wrote `len` bytes at the start of the spare capacity (the first
+        // `header_len` bytes it read went to `header`).
+        unsafe { buf.set_len(len) };
+        if read < header_len {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a read shorter than the virtio-net header",
+            ));
+        }
+        Ok(len)
+    }
+
+    /// Reads one packet: with a virtio-net header in front, that header's word on it.
+    pub(super) fn read_packet(&self, buf: &mut [u8]) -> io::Result<(usize, PacketInfo)> {
+        if !self.vnet_header() {
+            return self.recv(buf).map(|len| (len, PacketInfo::PLAIN));
+        }
+        let mut header = [0; VNET_HEADER_LEN];
+        let read = self.recv_vectored(&mut header, buf)?;
+        let len = read.checked_sub(VNET_HEADER_LEN).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a read shorter than the virtio-net header",
+            )
+        })?;
+        let info = PacketInfo::from_vnet_header(&header, len)?;
+        Ok((len, info))
+    }
+
+    /// Reads one packet into `buf`'s spare capacity, like [`TunFd::read_packet`].
+    pub(super) fn read_packet_owned(&self, buf: &mut Vec<u8>) -> io::Result<(usize, PacketInfo)> {
+        let mut header = [0; VNET_HEADER_LEN];
+        let len = self.recv_owned(&mut header, buf)?;
+        let info = match self.vnet_header() {
+            true => PacketInfo::from_vnet_header(&header, len)?,
+            false => PacketInfo::PLAIN,
+        };
+        Ok((len, info))
     }
 
     /// Writes one packet.

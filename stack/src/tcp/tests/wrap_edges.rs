@@ -44,5 +44,6 @@ fn segment(seg: &Seg) -> Segment<'_> {
     Segment {
         header: seg.repr(),
         payload: &seg.payload,
+        packet: None,
     }
 }
