@@ -215,9 +215,11 @@ impl RecvBuffer {
     pub(crate) fn read(&mut self, out: &mut [u8]) -> usize {
         let n = self.peek(out);
         self.consume(n);
-        // The list of early ranges grew while segments were missing: give its memory back.
         if self.early.is_empty() {
+            // The list of early ranges grew while segments were missing: give its memory back.
             self.early.shrink_to_fit();
+            // Read to the end: the next bytes go where the last ones were, still in cache.
+            self.ring.rewind_if_empty();
         }
         n
     }

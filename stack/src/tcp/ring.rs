@@ -59,6 +59,20 @@ impl RingBuffer {
         }
     }
 
+    /// Starts the next bytes at the beginning of the storage again, when the ring holds
+    /// nothing. The owner calls it when nothing written beyond the end is wanted either (as for
+    /// [`RingBuffer::release_if_empty`]).
+    ///
+    /// Why: bytes consumed soon after they were written (a receive buffer the application keeps
+    /// reading) then cycle through the same few hundred kilobytes, which stay in the CPU's
+    /// caches, instead of marching through all of a large ring, whose every line is cold by the
+    /// time the writer comes round to it again.
+    pub(crate) fn rewind_if_empty(&mut self) {
+        if self.len == 0 {
+            self.start = 0;
+        }
+    }
+
     /// How many bytes it holds.
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -236,6 +250,23 @@ mod tests {
         assert_eq!(ring.append_to(4, 10, &mut out), 2, "only what is held");
         assert_eq!(out, b"jk");
         assert_eq!(ring.append_to(6, 1, &mut out), 0);
+    }
+
+    #[test]
+    fn an_emptied_ring_rewinds_to_the_start_of_its_storage() {
+        let mut ring = RingBuffer::new(8);
+        ring.push(b"abcdef");
+        ring.consume(4);
+        ring.rewind_if_empty();
+        assert_eq!(ring.start, 4, "not while bytes are held");
+        ring.consume(2);
+        ring.rewind_if_empty();
+        assert_eq!(ring.start, 0, "the next bytes go where the first ones went");
+        ring.push(b"xyz");
+        assert_eq!(&ring.storage.get()[..3], b"xyz");
+        let mut out = [0u8; 3];
+        assert_eq!(ring.read_at(0, &mut out), 3);
+        assert_eq!(&out, b"xyz");
     }
 
     #[test]
