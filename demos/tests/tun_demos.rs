@@ -702,12 +702,14 @@ fn delete_tun0_under(ns: &NetNs, demo: tunstack_tests::Running) -> (Exited, Dura
     (exited, started.elapsed())
 }
 
-/// Checks that a demo whose device was deleted said so and failed, within a second.
+/// Checks that a demo whose device was deleted said so and failed, promptly: it notices
+/// within milliseconds, and five seconds leave room for a busy machine (a demo that did not
+/// notice would wait for its clients for ever).
 fn assert_ended_by_the_deletion(program: &str, exited: &Exited, took: Duration) {
     assert_eq!(exited.status.code(), Some(1), "{exited:?}");
     let said = format!("\n{program}: the link went down: tun0 was deleted (");
     assert!(exited.stderr.contains(&said), "{exited:?}");
-    assert!(took < Duration::from_secs(1), "{took:?}: {exited:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}: {exited:?}");
 }
 
 #[test]
