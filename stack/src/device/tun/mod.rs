@@ -198,6 +198,28 @@ impl TunDevice {
         self.device.get_ref().name()
     }
 
+    /// Reads one packet with `read` once the device has one (or says it is gone).
+    fn poll_read_with(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut read: impl FnMut(&TunFd) -> io::Result<(usize, PacketInfo)>,
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
+        loop {
+            let Poll::Ready(ready) = self.device.poll_read_ready(cx) else {
+                return self.poll_gone(cx, &mut read);
+            };
+            let mut ready = ready?;
+            // `try_io` clears the readiness on WouldBlock (another reader was faster, or the
+            // wake-up was spurious), and the next `poll_read_ready` waits again.
+            if let Ok(result) = ready.try_io(|device| read(device.get_ref())) {
+                if let Ok((len, info)) = &result {
+                    tracing::trace!(dev = self.name(), len, ?info, "tun: packet in");
+                }
+                return Poll::Ready(result.map_err(|err| self.explain(err)));
+            }
+        }
+    }
+
     /// While no packet is waiting: whether the device is gone. A deleted device wakes no
     /// reader: its descriptor only reports an error (EPOLLERR), which tokio does not count as
     /// readable. So the error is watched for on its own, and then a read fetches it.
@@ -262,20 +284,7 @@ impl Device for TunDevice {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, PacketInfo)>> {
-        loop {
-            let Poll::Ready(ready) = self.device.poll_read_ready(cx) else {
-                return self.poll_gone(cx, |fd| fd.read_packet(buf));
-            };
-            let mut ready = ready?;
-            // `try_io` clears the readiness on WouldBlock (another reader was faster, or the
-            // wake-up was spurious), and the next `poll_read_ready` waits again.
-            if let Ok(result) = ready.try_io(|device| device.get_ref().read_packet(buf)) {
-                if let Ok((len, info)) = &result {
-                    tracing::trace!(dev = self.name(), len, ?info, "tun: packet in");
-                }
-                return Poll::Ready(result.map_err(|err| self.explain(err)));
-            }
-        }
+        self.poll_read_with(cx, |fd| fd.read_packet(buf))
     }
 
     /// Reads one packet into `buf`, given room for the largest packet first but not
@@ -291,19 +300,7 @@ impl Device for TunDevice {
             .offloads
             .largest_packet(self.mtu, self.medium.header_len());
         buf.reserve(largest.saturating_sub(buf.len()));
-        loop {
-            let Poll::Ready(ready) = self.device.poll_read_ready(cx) else {
-                return self.poll_gone(cx, |fd| fd.read_packet_owned(buf));
-            };
-            let mut ready = ready?;
-            let read = ready.try_io(|device| device.get_ref().read_packet_owned(buf));
-            if let Ok(result) = read {
-                if let Ok((len, info)) = &result {
-                    tracing::trace!(dev = self.name(), len, ?info, "tun: packet in");
-                }
-                return Poll::Ready(result.map_err(|err| self.explain(err)));
-            }
-        }
+        self.poll_read_with(cx, |fd| fd.read_packet_owned(buf))
     }
 
     /// Writes one packet (a frame, on a TAP device). A packet longer than the MTU (plus the
