@@ -44,7 +44,10 @@
 //!
 //! The wire costs the stacks differently too. Our driver hands each packet's buffer to the wire
 //! and takes the buffer itself off it at the other end ([`MemoryDevice`]'s `poll_send_owned`
-//! and `poll_recv_owned`): no copy. smoltcp's adapter (`tunstack_tests::smol`) copies each
+//! and `poll_recv_owned`): no copy. At MTU 65535 our receiver keeps each segment's data in
+//! its packet's buffer until the application reads it, instead of copying it into the receive
+//! ring ([`Host::receive_shared`](tunstack::Host::receive_shared)); 1,500-byte packets are
+//! copied, which costs less than sharing them. smoltcp's adapter (`tunstack_tests::smol`) copies each
 //! packet once onto the wire and once off it, since smoltcp's device tokens lend it a slice
 //! to build in or read from. (With the adapter taking received buffers over as well, an
 //! experiment only, smoltcp→smoltcp went from 26.0–26.2 to 28.4–28.6 Gbit/s at MTU 65535 in
@@ -55,6 +58,11 @@
 //! per byte, with no cross-thread wake-ups and no noise from how the scheduler spreads tasks
 //! over the cores (this machine has two). `--runtime multi` uses the multi-threaded runtime
 //! instead, where the sender's and the receiver's stacks may run on different cores.
+//!
+//! On a shared virtual machine one case's figure moves by a third from run to run, with other
+//! tenants' use of the memory system. Pinning the run to one core (`taskset -c 1 cargo bench
+//! ...`) and `--repeat N` (each cell keeps its best) steady the ratios; compare cases only
+//! within one run.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
