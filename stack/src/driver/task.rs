@@ -25,11 +25,11 @@ use crate::time::Instant;
 /// not starve the other.
 pub(super) const BATCH: usize = 64;
 
-/// How many bytes of packets one pass takes from the core at most. On a link with a large
-/// MTU, [`BATCH`] packets are 4 MiB, more than a core's cache holds; a smaller batch reaches
-/// the link, and whoever takes it from there (on an in-memory wire, the other stack in the
-/// same process), while its bytes are still in cache. A batch of 64 full-sized packets at
-/// MTU 1500 is under it.
+/// How many bytes of packets one pass takes from the core, or from the link, at most. On a
+/// link with a large MTU, [`BATCH`] packets are 4 MiB, more than a core's cache holds; a
+/// smaller batch reaches the link, and whoever takes it from there (on an in-memory wire, the
+/// other stack in the same process), while its bytes are still in cache. A batch of 64
+/// full-sized packets at MTU 1500 is under it.
 pub(super) const BATCH_BYTES: usize = 256 * 1024;
 
 /// How many passes one wake-up may make before the task yields to the other tasks: few, so
@@ -141,15 +141,21 @@ impl<L: Device> Driver<L> {
     }
 
     /// 1. Up: what the link has, a batch at a time, into the inbox (without the lock).
+    ///
+    /// At most [`BATCH_BYTES`] of them too: the core acknowledges a batch once it has taken it
+    /// in, and a sender whose ACKs come sooner keeps fewer bytes in flight, and so fewer
+    /// buffers, which stay in its caches. (64 super-packets would be 4 MiB.)
     fn receive(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
+        let mut bytes = 0;
         for _ in 0..BATCH {
-            if self.rx_closed || self.rx_paused(cx) {
+            if self.rx_closed || self.rx_paused(cx) || bytes >= BATCH_BYTES {
                 break;
             }
             match self.link.poll_recv_owned(cx, self.inbox.next_buf()) {
                 Poll::Ready(Ok((n, info))) => {
                     self.rx_errors = 0;
                     self.inbox.keep(n, info);
+                    bytes += n;
                 }
                 Poll::Ready(Err(err)) if is_gone(&err) => return Err(Failure::link_down(&err)),
                 Poll::Ready(Err(err)) if is_fatal(&err) => {
@@ -327,5 +333,65 @@ impl<L> Drop for Driver<L> {
                 message: "the stack's driver task was dropped: its tokio runtime shut down".into(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Mutex, OnceLock};
+    use std::task::Waker;
+
+    use tokio::sync::Notify;
+
+    use super::*;
+    use crate::Config;
+
+    /// A link with a 64 KiB packet always waiting; it counts the packets taken.
+    struct Flood {
+        taken: usize,
+    }
+
+    impl Device for Flood {
+        fn mtu(&self) -> usize {
+            65535
+        }
+
+        fn poll_recv(&mut self, _cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+            self.taken += 1;
+            Poll::Ready(Ok(buf.len().min(65535)))
+        }
+
+        fn poll_send(
+            &mut self,
+            _cx: &mut Context<'_>,
+            _packet: &[u8],
+            _comment: Option<&str>,
+        ) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pass_receives_at_most_its_byte_budget() {
+        let config = Config::new("10.0.0.2/24".parse().unwrap());
+        let shared = Arc::new(Shared {
+            host: Mutex::new(Host::new(config)),
+            start: tokio::time::Instant::now(),
+            kicked: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            driver: Mutex::new(None),
+            failure: OnceLock::new(),
+            stopped: Notify::new(),
+            passes: Default::default(),
+        });
+        let mut driver = Driver::new(shared, Flood { taken: 0 });
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(driver.receive(&mut cx).unwrap());
+        assert_eq!(
+            driver.link.taken,
+            BATCH_BYTES / 65535 + 1,
+            "64 KiB packets: the budget ends the batch long before {BATCH} of them"
+        );
     }
 }
