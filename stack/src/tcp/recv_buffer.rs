@@ -260,9 +260,10 @@ impl RecvBuffer {
         }
     }
 
-    /// Whether the ring's bytes are allocated now.
+    /// Whether the buffer holds memory now: the ring's bytes, or room in the list of lent
+    /// slices (which [`RecvBuffer::release_if_idle`] gives back too).
     pub(crate) fn is_allocated(&self) -> bool {
-        self.ring.is_allocated()
+        self.ring.is_allocated() || self.lent.capacity() > 0
     }
 }
 
@@ -435,7 +436,7 @@ mod tests {
         let mut buf = RecvBuffer::new(64, 0);
         let packet = packet_with(b"hello");
         assert_eq!(buf.insert(0, &packet[40..], Some(&packet)), 5);
-        assert!(!buf.is_allocated(), "nothing was copied into the ring");
+        assert!(!buf.ring.is_allocated(), "nothing was copied into the ring");
         assert_eq!((buf.readable(), buf.window()), (5, 59));
         assert_eq!(read_all(&mut buf), b"hello");
         assert!(buf.lent.is_empty(), "the packet is given back once read");
@@ -486,12 +487,14 @@ mod tests {
         assert_eq!(buf.insert(0, &packet[40..], Some(&packet)), 6);
         assert_eq!(buf.window(), 0);
         assert_eq!(read_all(&mut buf), b"012345");
+        assert!(buf.is_allocated(), "the list of slices has room");
         buf.release_if_idle();
         assert_eq!(
             buf.lent.capacity(),
             0,
             "the list of slices is freed when idle"
         );
+        assert!(!buf.is_allocated());
     }
 
     proptest! {
