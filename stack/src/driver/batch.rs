@@ -4,7 +4,8 @@
 //! They let the driver use the link without holding the core's lock: the packets cross
 //! between link and core in these buffers, and only the crossing into or out of the core needs
 //! the lock. The buffers are reused from pass to pass, so a busy stack allocates nothing per
-//! packet once it has warmed up.
+//! packet once it has warmed up, but for a long packet whose data TCP keeps: its slot takes a
+//! new buffer (see [`Inbox::deliver`]).
 
 use std::collections::VecDeque;
 

@@ -38,7 +38,7 @@ pub(crate) struct Sender {
     /// The peer's window scale shift (0 unless both sides offered scaling).
     pub(crate) shift: u8,
     /// Bytes the application wrote that are not acknowledged yet; the first is at
-    /// [`Connection::data_start`].
+    /// [`Sender::data_start`].
     pub(crate) buf: RingBuffer,
     /// The sequence number of our FIN, once the application shut down writing: it follows the
     /// data buffered at that moment.
