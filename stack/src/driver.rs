@@ -78,6 +78,22 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The state a driver and its handles share, around `host`, with tokio's clock now as the
+    /// core's origin of time.
+    fn new(host: Host) -> Shared {
+        Shared {
+            host: Mutex::new(host),
+            start: tokio::time::Instant::now(),
+            kicked: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            driver: Mutex::new(None),
+            failure: OnceLock::new(),
+            stopped: Notify::new(),
+            #[cfg(test)]
+            passes: Default::default(),
+        }
+    }
+
     /// Locks the core. A panic elsewhere while holding the lock leaves the core as it was; we
     /// carry on with it rather than spreading the panic to every socket.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Host> {
@@ -186,17 +202,7 @@ impl Stack {
         config.mtu = link.mtu();
         config.medium = link.medium();
         config.offloads = link.offloads();
-        let shared = Arc::new(Shared {
-            host: Mutex::new(Host::new(config)),
-            start: tokio::time::Instant::now(),
-            kicked: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
-            driver: Mutex::new(None),
-            failure: OnceLock::new(),
-            stopped: Notify::new(),
-            #[cfg(test)]
-            passes: Default::default(),
-        });
+        let shared = Arc::new(Shared::new(Host::new(config)));
         tokio::spawn(Driver::new(shared.clone(), link));
         Stack {
             handle: Arc::new(Handle { shared }),

@@ -338,11 +338,7 @@ impl<L> Drop for Driver<L> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicBool;
-    use std::sync::{Mutex, OnceLock};
     use std::task::Waker;
-
-    use tokio::sync::Notify;
 
     use super::*;
     use crate::Config;
@@ -375,16 +371,7 @@ mod tests {
     #[tokio::test]
     async fn a_pass_receives_at_most_its_byte_budget() {
         let config = Config::new("10.0.0.2/24".parse().unwrap());
-        let shared = Arc::new(Shared {
-            host: Mutex::new(Host::new(config)),
-            start: tokio::time::Instant::now(),
-            kicked: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
-            driver: Mutex::new(None),
-            failure: OnceLock::new(),
-            stopped: Notify::new(),
-            passes: Default::default(),
-        });
+        let shared = Arc::new(Shared::new(Host::new(config)));
         let mut driver = Driver::new(shared, Flood { taken: 0 });
         let mut cx = Context::from_waker(Waker::noop());
         assert!(driver.receive(&mut cx).unwrap());

@@ -93,11 +93,6 @@ impl TunFd {
         &self.name
     }
 
-    /// Whether each packet read or written carries a virtio-net header.
-    pub(super) fn vnet_header(&self) -> bool {
-        self.vnet_header
-    }
-
     /// Reads one packet.
     pub(super) fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         (&self.file).read(buf)
@@ -112,7 +107,7 @@ impl TunFd {
     /// Reads one packet into the spare capacity of `buf` (emptied first), behind its
     /// virtio-net header into `header` when the device has one, in one `readv`. The spare
     /// bytes need not be zero-filled first: the kernel writes them and we take only what it
-    /// wrote. Returns how many bytes of packet came (the header not counted).
+    /// wrote. Returns how many bytes the read brought, header included.
     pub(super) fn recv_owned(&self, header: &mut [u8], buf: &mut Vec<u8>) -> io::Result<usize> {
         buf.clear();
         let spare = buf.spare_capacity_mut();
@@ -136,41 +131,43 @@ impl TunFd {
         // SAFETY: the kernel wrote `len` bytes at the start of the spare capacity (the first
         // `header_len` bytes it read went to `header`).
         unsafe { buf.set_len(len) };
-        if read < header_len {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "a read shorter than the virtio-net header",
-            ));
-        }
-        Ok(len)
+        Ok(read)
     }
 
     /// Reads one packet: with a virtio-net header in front, that header's word on it.
     pub(super) fn read_packet(&self, buf: &mut [u8]) -> io::Result<(usize, PacketInfo)> {
-        if !self.vnet_header() {
-            return self.recv(buf).map(|len| (len, PacketInfo::PLAIN));
-        }
         let mut header = [0; VNET_HEADER_LEN];
-        let read = self.recv_vectored(&mut header, buf)?;
+        let read = match self.vnet_header {
+            true => self.recv_vectored(&mut header, buf)?,
+            false => self.recv(buf)?,
+        };
+        self.packet_in(&header, read)
+    }
+
+    /// Reads one packet into `buf`'s spare capacity, like [`TunFd::read_packet`].
+    pub(super) fn read_packet_owned(&self, buf: &mut Vec<u8>) -> io::Result<(usize, PacketInfo)> {
+        let mut header = [0; VNET_HEADER_LEN];
+        let read = self.recv_owned(&mut header, buf)?;
+        self.packet_in(&header, read)
+    }
+
+    /// What a read of `read` bytes brought: the packet's length, and what its virtio-net
+    /// header (in `header`, when the device has one) says about it.
+    fn packet_in(
+        &self,
+        header: &[u8; VNET_HEADER_LEN],
+        read: usize,
+    ) -> io::Result<(usize, PacketInfo)> {
+        if !self.vnet_header {
+            return Ok((read, PacketInfo::PLAIN));
+        }
         let len = read.checked_sub(VNET_HEADER_LEN).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 "a read shorter than the virtio-net header",
             )
         })?;
-        let info = PacketInfo::from_vnet_header(&header, len)?;
-        Ok((len, info))
-    }
-
-    /// Reads one packet into `buf`'s spare capacity, like [`TunFd::read_packet`].
-    pub(super) fn read_packet_owned(&self, buf: &mut Vec<u8>) -> io::Result<(usize, PacketInfo)> {
-        let mut header = [0; VNET_HEADER_LEN];
-        let len = self.recv_owned(&mut header, buf)?;
-        let info = match self.vnet_header() {
-            true => PacketInfo::from_vnet_header(&header, len)?,
-            false => PacketInfo::PLAIN,
-        };
-        Ok((len, info))
+        Ok((len, PacketInfo::from_vnet_header(header, len)?))
     }
 
     /// Writes one packet.
