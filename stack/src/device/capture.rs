@@ -42,6 +42,7 @@ use std::path::Path;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
 use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
@@ -94,6 +95,8 @@ pub struct Capture<L> {
     packets_written: u64,
     /// A comment with a note on offloads added, between two packets that need one.
     note: String,
+    /// A packet sent in parts, joined for its record (the buffer is reused).
+    joined: Vec<u8>,
 }
 
 impl<L: Device> Capture<L> {
@@ -126,6 +129,7 @@ impl<L: Device> Capture<L> {
             epoch,
             packets_written: 0,
             note: String::new(),
+            joined: Vec::new(),
         })
     }
 
@@ -247,6 +251,39 @@ impl<L: Device> Device for Capture<L> {
         let comment = if noted { Some(&*note) } else { comment };
         self.record(Direction::Outbound, packet, info, comment);
         self.note = note;
+        Poll::Ready(Ok(()))
+    }
+
+    /// As the device does: a capture joins the parts for its record only.
+    fn sends_parts(&self) -> bool {
+        self.inner.sends_parts()
+    }
+
+    /// Sends the parts as they are, then records the packet they make, like
+    /// [`Capture::poll_send_info`].
+    fn poll_send_parts(
+        &mut self,
+        cx: &mut Context<'_>,
+        head: &mut Vec<u8>,
+        tail: &[Bytes; 2],
+        info: &PacketInfo,
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        let mut joined = std::mem::take(&mut self.joined);
+        joined.clear();
+        joined.extend_from_slice(head);
+        let sent = self.inner.poll_send_parts(cx, head, tail, info, comment);
+        if !matches!(sent, Poll::Ready(Ok(()))) {
+            self.joined = joined;
+            return sent;
+        }
+        tail.iter()
+            .for_each(|piece| joined.extend_from_slice(piece));
+        let mut note = std::mem::take(&mut self.note);
+        let noted = offload_note(&mut note, comment, info, joined.len(), "TSO");
+        let comment = if noted { Some(&*note) } else { comment };
+        self.record(Direction::Outbound, &joined, info, comment);
+        (self.note, self.joined) = (note, joined);
         Poll::Ready(Ok(()))
     }
 

@@ -24,6 +24,8 @@
 use std::io;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
+
 pub mod capture;
 pub mod impair;
 mod iproute;
@@ -192,6 +194,37 @@ pub trait Device: Send + 'static {
     ) -> Poll<io::Result<()>> {
         self.poll_send_info(cx, packet, info, comment)
     }
+
+    /// Whether the device sends a packet given in two parts, its headers and its data
+    /// ([`Device::poll_send_parts`]), without joining them first. The driver then asks the
+    /// core for packets whose TCP data stays in the send buffer
+    /// ([`Host::transmit_parts`](crate::Host::transmit_parts)), one copy fewer per byte.
+    fn sends_parts(&self) -> bool {
+        false
+    }
+
+    /// Sends the packet that `head` followed by the pieces of `tail` make, like
+    /// [`Device::poll_send_owned`]. The driver calls it only on a device that
+    /// [`Device::sends_parts`].
+    ///
+    /// The default joins them in `head` (a copy) and calls [`Device::poll_send_owned`].
+    fn poll_send_parts(
+        &mut self,
+        cx: &mut Context<'_>,
+        head: &mut Vec<u8>,
+        tail: &[Bytes; 2],
+        info: &PacketInfo,
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        let len = head.len();
+        tail.iter().for_each(|piece| head.extend_from_slice(piece));
+        let sent = self.poll_send_owned(cx, head, info, comment);
+        if sent.is_pending() {
+            // Asked again later with the same parts.
+            head.truncate(len);
+        }
+        sent
+    }
 }
 
 impl<L: Device + ?Sized> Device for Box<L> {
@@ -258,6 +291,21 @@ impl<L: Device + ?Sized> Device for Box<L> {
         comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
         (**self).poll_send_owned(cx, packet, info, comment)
+    }
+
+    fn sends_parts(&self) -> bool {
+        (**self).sends_parts()
+    }
+
+    fn poll_send_parts(
+        &mut self,
+        cx: &mut Context<'_>,
+        head: &mut Vec<u8>,
+        tail: &[Bytes; 2],
+        info: &PacketInfo,
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        (**self).poll_send_parts(cx, head, tail, info, comment)
     }
 }
 

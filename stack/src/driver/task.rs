@@ -212,7 +212,8 @@ impl<L: Device> Driver<L> {
         if !self.outbox.is_empty() {
             return false;
         }
-        let (taken, dry) = self.outbox.fill(now, host, (BATCH, BATCH_BYTES));
+        let parts = self.link.sends_parts();
+        let (taken, dry) = self.outbox.fill(now, host, (BATCH, BATCH_BYTES), parts);
         if dry {
             // Nothing more to send: the core has run its timers at `now`.
             self.fired = None;
@@ -228,14 +229,22 @@ impl<L: Device> Driver<L> {
     /// What the link cannot take yet stays in the outbox for the next pass.
     fn transmit(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
         let mut progress = false;
-        while let Some((packet, why, info)) = self.outbox.front() {
+        while let Some(packet) = self.outbox.front() {
             if self.tx_closed {
                 self.outbox.clear();
                 return Ok(true);
             }
-            let comment = word(&mut self.words, why, self.link.records_comments());
-            let len = packet.len();
-            match self.link.poll_send_owned(cx, packet, info, comment) {
+            let comment = word(&mut self.words, packet.why, self.link.records_comments());
+            let len = packet.buf.len() + packet.tail.map_or(0, |t| t[0].len() + t[1].len());
+            let sent = match packet.tail {
+                Some(tail) => self
+                    .link
+                    .poll_send_parts(cx, packet.buf, tail, packet.info, comment),
+                None => self
+                    .link
+                    .poll_send_owned(cx, packet.buf, packet.info, comment),
+            };
+            match sent {
                 Poll::Ready(Err(err)) if is_gone(&err) => return Err(Failure::link_down(&err)),
                 Poll::Ready(Err(err)) if is_fatal(&err) => {
                     warn!(%err, "link: cannot send any more; packets are dropped");

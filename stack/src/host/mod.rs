@@ -47,6 +47,7 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::task::{Context, Waker};
 
+use bytes::Bytes;
 use tracing::debug;
 
 use crate::device::{Medium, PacketInfo};
@@ -80,6 +81,11 @@ pub struct Transmit {
     /// What the device is to do for it: complete its checksum, cut it into segments (only
     /// with the device's [`Offloads`](crate::device::Offloads)).
     pub info: PacketInfo,
+    /// The rest of the packet, when it is not in the buffer: a TCP segment's data, still in
+    /// the send buffer it was written to, in one or two pieces (the second, or both, empty).
+    /// Only [`Host::transmit_parts`] leaves data here; the packet is then the buffer's bytes
+    /// followed by these.
+    pub tail: [Bytes; 2],
 }
 
 impl Transmit {
@@ -88,6 +94,7 @@ impl Transmit {
         Transmit {
             why,
             info: PacketInfo::PLAIN,
+            tail: Default::default(),
         }
     }
 }
@@ -255,10 +262,23 @@ impl Host {
     /// just answered); then every packet is framed for its next hop, or waits for ARP's
     /// answer while the next one is tried.
     pub fn transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        self.transmit_with(now, buf, false)
+    }
+
+    /// Like [`Host::transmit`], but a TCP segment's data may stay where it is, in the send
+    /// buffer: `buf` then holds the headers, and [`Transmit::tail`] the data, which the device
+    /// sends after them (`writev`) with no copy into a packet. On an Ethernet device, whose
+    /// frames may wait for ARP, every packet is whole in `buf`.
+    pub fn transmit_parts(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        self.transmit_with(now, buf, true)
+    }
+
+    /// [`Host::transmit`], with the data left in the send buffer when `parts` says so.
+    fn transmit_with(&mut self, now: Instant, buf: &mut Vec<u8>, parts: bool) -> Option<Transmit> {
         self.expire_fragments(now);
         self.expire_paths(now);
         if self.link.is_none() {
-            return self.transmit_ip(now, buf);
+            return self.transmit_ip(now, buf, parts);
         }
         loop {
             let link = self.link.as_mut()?;
@@ -270,7 +290,7 @@ impl Host {
             if let Some(why) = own {
                 return Some(Transmit::plain(why));
             }
-            let mut transmit = self.transmit_ip(now, buf)?;
+            let mut transmit = self.transmit_ip(now, buf, false)?;
             let link = self.link.as_mut()?;
             if link.send(now, buf, &mut transmit.why) {
                 // The offsets the device needs now count the Ethernet header too.
@@ -284,14 +304,14 @@ impl Host {
     /// The next IP packet, in `buf`: packets built on arrival (echo replies, ICMP errors,
     /// resets, UDP datagrams) first, in order; then TCP's segments, one connection after
     /// another.
-    fn transmit_ip(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+    fn transmit_ip(&mut self, now: Instant, buf: &mut Vec<u8>, parts: bool) -> Option<Transmit> {
         if let Some(why) = self.out.pop_into(buf) {
             for waker in self.out_waiters.drain(..) {
                 waker.wake();
             }
             return Some(Transmit::plain(why));
         }
-        self.tcp.transmit(now, &mut self.ip, buf)
+        self.tcp.transmit(now, &mut self.ip, buf, parts)
     }
 
     /// When the host next needs [`Host::transmit`] called even if no packet arrives: the

@@ -81,6 +81,22 @@ fn add_words(sum: u64, data: &[u8]) -> u64 {
     sum
 }
 
+/// Adds a message given in pieces, one after the other, to a running sum: unlike [`add`],
+/// any piece may have an odd length. A piece that starts at an odd offset is summed as if
+/// even, and its sum byte-swapped into place (RFC 1071 2(B): the sum is independent of byte
+/// order, so swapping commutes with adding).
+pub fn add_pieces(mut sum: u64, pieces: &[&[u8]]) -> u64 {
+    let mut odd = false;
+    for piece in pieces {
+        sum = match odd {
+            true => sum + u64::from(fold(add(0, piece)).swap_bytes()),
+            false => add(sum, piece),
+        };
+        odd ^= piece.len() % 2 == 1;
+    }
+    sum
+}
+
 /// Folds a sum into 16 bits, adding the carries back in (end-around carry).
 fn fold(mut sum: u64) -> u16 {
     while sum > 0xffff {
@@ -149,6 +165,27 @@ pub fn pseudo_header_ip(src: IpAddr, dst: IpAddr, protocol: u8, length: usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_in_pieces_sums_as_the_whole() {
+        let data: Vec<u8> = (0..1500u32).map(|i| (i * 131 % 251) as u8).collect();
+        let whole = finish(add(0x1234, &data));
+        for (a, b) in [
+            (0, 0),
+            (1, 2),
+            (3, 700),
+            (301, 1499),
+            (2, 1000),
+            (1500, 1500),
+        ] {
+            let pieces = [&data[..a], &data[a..b], &data[b..]];
+            assert_eq!(
+                finish(add_pieces(0x1234, &pieces)),
+                whole,
+                "cut at {a} and {b}"
+            );
+        }
+    }
 
     /// The worked example of RFC 1071 section 3: bytes 00 01 f2 03 f4 f5 f6 f7 sum to ddf2.
     #[test]

@@ -268,12 +268,14 @@ impl TcpLayer {
         }
     }
 
-    /// The next segment any connection wants to send, built into `buf`.
+    /// The next segment any connection wants to send, built into `buf` (with `parts`, its data
+    /// may stay in the send buffer: [`Transmit::tail`]).
     pub(crate) fn transmit(
         &mut self,
         now: Instant,
         ip: &mut IpLayer,
         buf: &mut Vec<u8>,
+        parts: bool,
     ) -> Option<Transmit> {
         self.run_timers(now);
         self.conns.refresh();
@@ -285,7 +287,7 @@ impl TcpLayer {
             let Some(conn) = self.conns.get_mut(index) else {
                 continue;
             };
-            let sent = conn.transmit(now, ip, buf);
+            let sent = conn.transmit(now, ip, buf, parts);
             if let Some(transmit) = sent {
                 self.stats.sent += 1;
                 // It may have more: ask again after the others had their turn.

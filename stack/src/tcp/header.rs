@@ -429,10 +429,47 @@ impl Repr {
         self.emit_header(buf).fill_partial_checksum(src, dst);
     }
 
+    /// Like [`Repr::emit`], with the data not after the header in `buf` but in `payload`,
+    /// one piece after the other: the device sends them side by side (see `send_buffer.rs`).
+    /// `buf` takes the header only ([`Repr::header_len`] bytes); the pieces hold
+    /// [`Repr::payload_len`] bytes in all.
+    pub fn emit_head(
+        &self,
+        buf: &mut [u8],
+        payload: &[&[u8]],
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+    ) {
+        let header_len = self.header_len();
+        self.emit_header_in(&mut buf[..header_len]).set_checksum(0);
+        let len = header_len + payload.iter().map(|piece| piece.len()).sum::<usize>();
+        let sum = checksum::pseudo_header_ip(src.into(), dst.into(), PROTOCOL, len);
+        // The header's length is a multiple of 4, so the payload's sum carries on from it.
+        let sum = checksum::add_pieces(checksum::add(sum, &buf[..header_len]), payload);
+        Packet::new_unchecked(&mut buf[..header_len]).set_checksum(checksum::finish(sum));
+    }
+
+    /// Like [`Repr::emit_partial`], with the data not in `buf` (see [`Repr::emit_head`]).
+    pub fn emit_head_partial(
+        &self,
+        buf: &mut [u8],
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+    ) {
+        let mut packet = self.emit_header_in(&mut buf[..self.header_len()]);
+        let sum = checksum::pseudo_header_ip(src.into(), dst.into(), PROTOCOL, self.buffer_len());
+        packet.set_checksum(!checksum::finish(sum));
+    }
+
     /// Writes the header's fields and options, not its checksum.
     fn emit_header<'a>(&self, buf: &'a mut [u8]) -> Packet<&'a mut [u8]> {
+        self.emit_header_in(&mut buf[..self.buffer_len()])
+    }
+
+    /// Writes the header's fields and options into the start of `buf`, not its checksum.
+    fn emit_header_in<'a>(&self, buf: &'a mut [u8]) -> Packet<&'a mut [u8]> {
         let header_len = self.header_len();
-        let mut packet = Packet::new_unchecked(&mut buf[..self.buffer_len()]);
+        let mut packet = Packet::new_unchecked(buf);
         packet.set_src_port(self.src_port);
         packet.set_dst_port(self.dst_port);
         packet.set_seq_number(self.seq);

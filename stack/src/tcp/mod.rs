@@ -57,6 +57,7 @@ mod recv_buffer;
 mod ring;
 pub mod rto;
 mod sack;
+mod send_buffer;
 mod sender;
 mod sent;
 pub mod seq;

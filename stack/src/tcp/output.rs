@@ -6,7 +6,9 @@
 //! bare ACK if one is owed. Every segment but the first SYN carries an ACK and our window.
 //!
 //! Then encapsulation: the data is copied from the send buffer into the packet, the TCP header
-//! goes in front of it, then the IPv4 header in front of that.
+//! goes in front of it, then the IP header in front of that. For a device that sends a packet
+//! in parts (a TUN device's `writev`), the data is not copied: the packet is the headers, then
+//! a slice of the send buffer (`send_buffer.rs`).
 
 use tracing::debug;
 
@@ -33,6 +35,11 @@ use crate::time::Instant;
 /// [RFC 1122 4.2.2.17]: https://www.rfc-editor.org/rfc/rfc1122#section-4.2.2.17
 const MAX_PERSIST: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// Segments with less data than this are copied into their packet even when the device takes
+/// the data apart ([`Connection::transmit`]'s `parts`): a copy of a few hundred bytes costs
+/// less than sharing them, and leaves the send buffer's tail in one piece.
+const SLICE_MIN: usize = 512;
+
 /// A segment chosen to be sent.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Plan {
@@ -52,12 +59,17 @@ pub(super) struct Plan {
 pub(crate) const MAX_SENT_TIMES: usize = 4096;
 
 impl Connection {
-    /// Builds the next segment into `buf` (IPv4 header included) if there is one to send.
+    /// Builds the next segment into `buf` (IP header included) if there is one to send.
+    ///
+    /// With `parts`, the segment's data may stay in the send buffer: `buf` then holds the
+    /// headers only, and [`Transmit::tail`] a shared slice of the data, for a device that sends
+    /// the two side by side (see `send_buffer.rs`).
     pub(crate) fn transmit(
         &mut self,
         now: Instant,
         ip: &mut IpLayer,
         buf: &mut Vec<u8>,
+        parts: bool,
     ) -> Option<Transmit> {
         let (src, dst) = (self.quad.local.ip(), self.quad.remote.ip());
         let ip_len = IpLayer::header_len(dst);
@@ -66,18 +78,28 @@ impl Connection {
         let header = self.header_for(&plan, now);
         let tcp_len = header.buffer_len();
         // Encapsulation, inside out: data, then the TCP header, then the IP header. Room for
-        // the headers first (zeroed, then written over); the data is appended straight from
-        // the send buffer, with no zero-fill before the copy.
+        // the headers first (zeroed, then written over); the data is a slice of the send
+        // buffer, or is appended straight from it, with no zero-fill before the copy.
         let data_at = ip_len + header.header_len();
         buf.clear();
         buf.resize(data_at, 0);
         let offset = plan.seq - self.snd.data_start();
-        self.snd.buf.append_to(offset, plan.len, buf);
-        buf.resize(ip_len + tcp_len, 0);
+        let tail = match parts && plan.len >= SLICE_MIN {
+            true => self.snd.buf.slice(offset, plan.len),
+            false => None,
+        };
+        if tail.is_none() {
+            self.snd.buf.append_to(offset, plan.len, buf);
+            buf.resize(ip_len + tcp_len, 0);
+        }
         let info = self.offload_info(ip, &header, ip_len);
-        match info.checksum {
-            Checksum::Partial { .. } => header.emit_partial(&mut buf[ip_len..], src, dst),
-            _ => header.emit(&mut buf[ip_len..], src, dst),
+        let partial = matches!(info.checksum, Checksum::Partial { .. });
+        let head = &mut buf[ip_len..];
+        match &tail {
+            Some(_) if partial => header.emit_head_partial(head, src, dst),
+            Some([first, second]) => header.emit_head(head, &[first, second], src, dst),
+            None if partial => header.emit_partial(head, src, dst),
+            None => header.emit(head, src, dst),
         }
         debug!("tcp: wrap {} bytes -> {header}", plan.len);
         ip.with_ttl(self.ttl, |ip| {
@@ -91,6 +113,7 @@ impl Connection {
         Some(Transmit {
             why: why.map(Reason::Tcp),
             info,
+            tail: tail.unwrap_or_default(),
         })
     }
 

@@ -1,4 +1,5 @@
-//! A fixed-size ring of bytes: the storage behind TCP's send and receive buffers.
+//! A fixed-size ring of bytes: the storage behind TCP's receive buffer (the send buffer is in
+//! shareable chunks instead, `send_buffer.rs`).
 //!
 //! The ring holds a window of a byte stream. Bytes are appended at the back and consumed at the
 //! front; in between, any byte can be read, and (for the receive side) written at an offset, so
@@ -89,6 +90,7 @@ impl RingBuffer {
     }
 
     /// Appends as much of `data` as fits; returns how much.
+    #[cfg(test)]
     pub(crate) fn push(&mut self, data: &[u8]) -> usize {
         let n = data.len().min(self.free());
         let at = self.len;
@@ -128,23 +130,6 @@ impl RingBuffer {
         let (first, second) = self.slices(offset, n);
         out[..first.len()].copy_from_slice(first);
         out[first.len()..n].copy_from_slice(second);
-        n
-    }
-
-    /// Appends `n` held bytes starting `offset` bytes from the front to `out`; returns how
-    /// many (fewer when the held bytes run out). Unlike [`RingBuffer::read_at`], `out` need not
-    /// be made (and zero-filled) to the right size first.
-    pub(crate) fn append_to(&self, offset: usize, n: usize, out: &mut Vec<u8>) -> usize {
-        if offset >= self.len {
-            return 0;
-        }
-        let n = n.min(self.len - offset);
-        if n == 0 {
-            return 0;
-        }
-        let (first, second) = self.slices(offset, n);
-        out.extend_from_slice(first);
-        out.extend_from_slice(second);
         n
     }
 
@@ -235,21 +220,6 @@ mod tests {
         ring.release_if_empty();
         assert!(!ring.is_allocated());
         assert_eq!((ring.capacity(), ring.free()), (8, 8));
-    }
-
-    #[test]
-    fn append_to_gives_what_read_at_gives_across_the_wrap() {
-        let mut ring = RingBuffer::new(8);
-        ring.push(b"abcdef");
-        ring.consume(5);
-        ring.push(b"ghijk"); // wraps: "f" then "ghijk"
-        let mut out = b"hdr".to_vec();
-        assert_eq!(ring.append_to(1, 4, &mut out), 4);
-        assert_eq!(out, b"hdrghij");
-        let mut out = Vec::new();
-        assert_eq!(ring.append_to(4, 10, &mut out), 2, "only what is held");
-        assert_eq!(out, b"jk");
-        assert_eq!(ring.append_to(6, 1, &mut out), 0);
     }
 
     #[test]

@@ -14,7 +14,7 @@
 
 use super::config::TcpConfig;
 use super::pos::Pos;
-use super::ring::RingBuffer;
+use super::send_buffer::SendBuffer;
 use super::seq::SeqNumber;
 
 /// The send side of one connection.
@@ -39,7 +39,7 @@ pub(crate) struct Sender {
     pub(crate) shift: u8,
     /// Bytes the application wrote that are not acknowledged yet; the first is at
     /// [`Sender::data_start`].
-    pub(crate) buf: RingBuffer,
+    pub(crate) buf: SendBuffer,
     /// The sequence number of our FIN, once the application shut down writing: it follows the
     /// data buffered at that moment.
     pub(crate) fin: Option<Pos>,
@@ -73,7 +73,7 @@ impl Sender {
             wl1: Pos::SYN,
             wl2: Pos::SYN,
             shift: 0,
-            buf: RingBuffer::new(config.send_buffer),
+            buf: SendBuffer::new(config.send_buffer),
             fin: None,
             up: Pos::SYN,
             mss: super::config::DEFAULT_MSS.min(our_mss),

@@ -57,10 +57,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
+use bytes::Bytes;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
-use super::offload::{Offloads, PacketInfo, MAX_SUPER_PACKET, VNET_HEADER_LEN};
+use super::offload::{Offloads, PacketInfo, MAX_SUPER_PACKET};
 use super::{Device, Medium};
 use sys::TunFd;
 
@@ -324,34 +325,66 @@ impl Device for TunDevice {
         info: &PacketInfo,
         _comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
+        self.poll_write_pieces(cx, [packet, &[], &[]], info)
+    }
+
+    /// Yes: the headers and the data go in one `writev`.
+    fn sends_parts(&self) -> bool {
+        true
+    }
+
+    /// Writes `head` and the pieces of `tail` as one packet, in one `writev` (see
+    /// [`TunDevice::poll_send_info`]): the data is not copied behind the headers first.
+    fn poll_send_parts(
+        &mut self,
+        cx: &mut Context<'_>,
+        head: &mut Vec<u8>,
+        [first, second]: &[Bytes; 2],
+        info: &PacketInfo,
+        _comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        self.poll_write_pieces(cx, [head, first, second], info)
+    }
+}
+
+impl TunDevice {
+    /// Writes the packet that `pieces` hold one after the other, behind a virtio-net header
+    /// with offloads.
+    fn poll_write_pieces(
+        &mut self,
+        cx: &mut Context<'_>,
+        pieces: [&[u8]; 3],
+        info: &PacketInfo,
+    ) -> Poll<io::Result<()>> {
+        let len = pieces.iter().map(|piece| piece.len()).sum::<usize>();
         let largest = match info.gso {
             Some(_) if self.offloads.tso => MAX_SUPER_PACKET,
             _ => self.mtu + self.medium.header_len(),
         };
-        if packet.len() > largest {
+        if len > largest {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "a {}-byte packet does not fit {}'s MTU of {} bytes",
-                    packet.len(),
+                    "a {len}-byte packet does not fit {}'s MTU of {} bytes",
                     self.name(),
                     self.mtu
                 ),
             )));
         }
         let header = info.to_vnet_header();
-        let vnet = self.offloads != Offloads::NONE;
+        let vnet: &[u8] = match self.offloads != Offloads::NONE {
+            true => &header,
+            false => &[],
+        };
         loop {
             let mut ready = ready!(self.device.poll_write_ready(cx))?;
-            let sent = ready.try_io(|device| match vnet {
-                true => device.get_ref().send_vectored(&header, packet),
-                false => device.get_ref().send(packet),
-            });
+            let sent = ready.try_io(|device| device.get_ref().send_vectored(vnet, pieces));
             if let Ok(result) = sent {
-                tracing::trace!(dev = self.name(), len = packet.len(), "tun: packet out");
+                tracing::trace!(dev = self.name(), len, "tun: packet out");
                 let result = result.map_err(|err| self.explain(err));
-                let expected = packet.len() + if vnet { VNET_HEADER_LEN } else { 0 };
-                return Poll::Ready(result.and_then(|written| whole_packet(written, expected)));
+                return Poll::Ready(
+                    result.and_then(|written| whole_packet(written, vnet.len() + len)),
+                );
             }
         }
     }

@@ -170,15 +170,12 @@ impl TunFd {
         Ok((len, PacketInfo::from_vnet_header(header, len)?))
     }
 
-    /// Writes one packet.
-    pub(super) fn send(&self, packet: &[u8]) -> io::Result<usize> {
-        (&self.file).write(packet)
-    }
-
-    /// Writes one packet behind its virtio-net header, in one `writev`: the header need not be
-    /// copied in front of the packet.
-    pub(super) fn send_vectored(&self, header: &[u8], packet: &[u8]) -> io::Result<usize> {
-        (&self.file).write_vectored(&[IoSlice::new(header), IoSlice::new(packet)])
+    /// Writes one packet given in pieces, in one `writev`: behind the virtio-net header when
+    /// the device has one (else `vnet` is empty), the packet's headers, then its data in up to
+    /// two pieces when that is apart (else empty). No piece is copied behind another.
+    pub(super) fn send_vectored(&self, vnet: &[u8], pieces: [&[u8]; 3]) -> io::Result<usize> {
+        let [a, b, c] = pieces.map(IoSlice::new);
+        (&self.file).write_vectored(&[IoSlice::new(vnet), a, b, c])
     }
 }
 

@@ -1,0 +1,346 @@
+//! The send buffer: what the application wrote and the peer has not acknowledged yet.
+//!
+//! The bytes live in chunks of shared memory ([`Bytes`]), oldest first, then a chunk still
+//! being written ([`BytesMut`]). A segment's data can then go to the device as a slice of a
+//! chunk ([`SendBuffer::slice`]), with no copy into the packet: the packet's headers and the
+//! slice travel side by side (`writev` on a TUN device) and the chunk lives as long as either
+//! the buffer or a packet holds it.
+//!
+//! ```text
+//!   acknowledged      in flight, then unsent                     free
+//!   ────────────┬────────────────────────────────────────────┬─────────────
+//!    (dropped)  │ chunk │ chunk │ ... │ tail (being written)  │ tail's spare
+//!               └── front                                end ─┘
+//! ```
+//!
+//! A chunk is frozen (made shareable) when a segment first needs a slice of the tail; the tail
+//! then goes on filling its spare room. A segment that spans two chunks is copied instead.
+
+use std::collections::VecDeque;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// How much memory a new tail takes (at most the buffer's capacity): big enough that most
+/// segments lie inside one chunk, small enough that a connection that writes little holds
+/// little.
+const CHUNK: usize = 64 * 1024;
+
+/// The send buffer: a queue of bytes, at most `capacity`, in shareable chunks.
+#[derive(Debug)]
+pub(crate) struct SendBuffer {
+    /// The oldest bytes, frozen: packets may hold slices of them.
+    chunks: VecDeque<Bytes>,
+    /// The newest bytes, after the chunks; its spare room takes the next write.
+    tail: BytesMut,
+    /// Bytes held in `chunks`.
+    chunked: usize,
+    /// The most bytes it holds.
+    capacity: usize,
+}
+
+impl SendBuffer {
+    /// An empty buffer that holds at most `capacity` bytes (allocated as they are written).
+    pub(crate) fn new(capacity: usize) -> SendBuffer {
+        SendBuffer {
+            chunks: VecDeque::new(),
+            tail: BytesMut::new(),
+            chunked: 0,
+            capacity,
+        }
+    }
+
+    /// Whether it holds memory now.
+    pub(crate) fn is_allocated(&self) -> bool {
+        !self.chunks.is_empty() || self.tail.capacity() > 0
+    }
+
+    /// Gives the memory back when it holds nothing; the next write allocates again.
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.is_empty() {
+            self.chunks = VecDeque::new();
+            self.tail = BytesMut::new();
+        }
+    }
+
+    /// How many bytes it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.chunked + self.tail.len()
+    }
+
+    /// Whether it holds nothing.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many more bytes fit.
+    pub(crate) fn free(&self) -> usize {
+        self.capacity.saturating_sub(self.len())
+    }
+
+    /// Appends as much of `data` as fits; returns how much.
+    pub(crate) fn push(&mut self, data: &[u8]) -> usize {
+        let n = data.len().min(self.free());
+        let mut rest = &data[..n];
+        while !rest.is_empty() {
+            let spare = self.tail.capacity() - self.tail.len();
+            if spare == 0 {
+                // Room for the rest, in one chunk's worth at most. `reserve` takes the tail's
+                // memory back when no packet holds any of it, else allocates anew.
+                self.freeze();
+                self.tail.reserve(CHUNK.min(self.capacity));
+                continue;
+            }
+            let now = rest.len().min(spare);
+            self.tail.extend_from_slice(&rest[..now]);
+            rest = &rest[now..];
+        }
+        n
+    }
+
+    /// Drops `n` bytes from the front (the peer acknowledged them).
+    pub(crate) fn consume(&mut self, n: usize) {
+        let mut n = n.min(self.len());
+        while n > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                self.tail.advance(n);
+                return;
+            };
+            let now = n.min(front.len());
+            front.advance(now);
+            self.chunked -= now;
+            n -= now;
+            if front.is_empty() {
+                self.chunks.pop_front();
+            }
+        }
+    }
+
+    /// Copies held bytes starting `offset` bytes from the front into `out`; returns how many
+    /// (fewer than `out.len()` when the held bytes run out).
+    #[cfg(test)]
+    pub(crate) fn read_at(&self, offset: usize, out: &mut [u8]) -> usize {
+        let mut got = Vec::new();
+        let n = self.append_to(offset, out.len(), &mut got);
+        out[..n].copy_from_slice(&got);
+        n
+    }
+
+    /// Appends `n` held bytes starting `offset` bytes from the front to `out`; returns how
+    /// many (fewer when the held bytes run out).
+    pub(crate) fn append_to(&self, offset: usize, n: usize, out: &mut Vec<u8>) -> usize {
+        let n = n.min(self.len().saturating_sub(offset));
+        let (mut skip, mut left) = (offset, n);
+        for piece in self.pieces() {
+            if left == 0 {
+                break;
+            }
+            if skip >= piece.len() {
+                skip -= piece.len();
+                continue;
+            }
+            let take = left.min(piece.len() - skip);
+            out.extend_from_slice(&piece[skip..skip + take]);
+            (skip, left) = (0, left - take);
+        }
+        n
+    }
+
+    /// The `n` bytes at `offset` from the front as shared slices of at most two chunks (the
+    /// second empty when one holds them all), without a copy; `None` when they span more, or
+    /// are not all held.
+    ///
+    /// Bytes still in the tail are frozen into a chunk first, so the slices stay valid
+    /// however the buffer changes afterwards.
+    pub(crate) fn slice(&mut self, offset: usize, n: usize) -> Option<[Bytes; 2]> {
+        let end = offset.checked_add(n)?;
+        if n == 0 || end > self.len() {
+            return None;
+        }
+        if end > self.chunked {
+            self.freeze();
+        }
+        let (index, start) = self.chunk_at(offset)?;
+        let first = self.chunks.get(index)?;
+        let first_end = start + first.len();
+        if end <= first_end {
+            return Some([first.slice(offset - start..end - start), Bytes::new()]);
+        }
+        let second = self.chunks.get(index + 1)?;
+        (end - first_end <= second.len()).then(|| {
+            [
+                first.slice(offset - start..),
+                second.slice(..end - first_end),
+            ]
+        })
+    }
+
+    /// The chunk that holds the byte at `offset`: its index and where it starts.
+    fn chunk_at(&self, offset: usize) -> Option<(usize, usize)> {
+        // Segments are mostly the newest data: search from whichever end is nearer.
+        if offset >= self.chunked / 2 {
+            let mut start = self.chunked;
+            for (index, chunk) in self.chunks.iter().enumerate().rev() {
+                start -= chunk.len();
+                if start <= offset {
+                    return Some((index, start));
+                }
+            }
+            return None;
+        }
+        let mut start = 0;
+        for (index, chunk) in self.chunks.iter().enumerate() {
+            if offset < start + chunk.len() {
+                return Some((index, start));
+            }
+            start += chunk.len();
+        }
+        None
+    }
+
+    /// Makes the tail's bytes a chunk of their own; the tail keeps its spare room.
+    fn freeze(&mut self) {
+        if !self.tail.is_empty() {
+            let bytes = self.tail.split().freeze();
+            self.chunked += bytes.len();
+            self.chunks.push_back(bytes);
+        }
+    }
+
+    /// The held bytes, in order, as slices.
+    fn pieces(&self) -> impl Iterator<Item = &[u8]> {
+        self.chunks
+            .iter()
+            .map(|c| &c[..])
+            .chain(std::iter::once(&self.tail[..]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn held(buf: &SendBuffer) -> Vec<u8> {
+        let mut out = Vec::new();
+        buf.append_to(0, usize::MAX, &mut out);
+        out
+    }
+
+    #[test]
+    fn holds_at_most_its_capacity() {
+        let mut buf = SendBuffer::new(8);
+        assert!(
+            !buf.is_allocated(),
+            "nothing allocated before the first write"
+        );
+        assert_eq!(buf.push(b"abcdefghij"), 8);
+        assert_eq!(buf.free(), 0);
+        assert_eq!(held(&buf), b"abcdefgh");
+        buf.consume(3);
+        assert_eq!(buf.push(b"xyz!"), 3);
+        assert_eq!(held(&buf), b"defghxyz");
+        buf.consume(100);
+        assert!(buf.is_empty());
+        buf.release_if_empty();
+        assert!(!buf.is_allocated(), "an empty buffer gives its memory back");
+    }
+
+    #[test]
+    fn a_slice_outlives_the_bytes_it_was_cut_from() {
+        let mut buf = SendBuffer::new(1 << 20);
+        buf.push(&[1; 1000]);
+        let [slice, none] = buf.slice(100, 500).expect("one chunk");
+        assert!(none.is_empty());
+        assert_eq!(&slice[..], &[1; 500][..]);
+        // Acknowledged and overwritten: the packet's slice still holds what was sent.
+        buf.consume(1000);
+        buf.push(&[2; 3000]);
+        assert_eq!(&slice[..], &[1; 500][..]);
+        assert_eq!(held(&buf), vec![2; 3000]);
+    }
+
+    #[test]
+    fn a_segment_across_two_chunks_takes_a_slice_of_each_and_across_three_is_copied() {
+        let mut buf = SendBuffer::new(1 << 20);
+        buf.push(b"hello ");
+        assert_eq!(
+            buf.slice(0, 6),
+            Some([Bytes::from_static(b"hello "), Bytes::new()])
+        );
+        buf.push(b"world");
+        assert_eq!(
+            buf.slice(3, 6),
+            Some([Bytes::from_static(b"lo "), Bytes::from_static(b"wor")]),
+            "spans the frozen chunk and the tail"
+        );
+        buf.push(b"!!");
+        assert_eq!(
+            buf.slice(6, 7),
+            Some([Bytes::from_static(b"world"), Bytes::from_static(b"!!")])
+        );
+        assert_eq!(buf.slice(5, 8), None, "three chunks");
+        let mut out = Vec::new();
+        assert_eq!(buf.append_to(5, 8, &mut out), 8);
+        assert_eq!(out, b" world!!");
+        assert_eq!(buf.slice(8, 10), None, "beyond what is held");
+    }
+
+    #[test]
+    fn memory_no_packet_holds_is_reused() {
+        let mut buf = SendBuffer::new(1 << 20);
+        for _ in 0..100 {
+            buf.push(&[7; CHUNK]);
+            let slice = buf.slice(0, CHUNK);
+            drop(slice);
+            buf.consume(CHUNK);
+        }
+        assert!(buf.tail.capacity() <= 2 * CHUNK, "{}", buf.tail.capacity());
+    }
+
+    proptest! {
+        /// It behaves like a plain queue cut to its capacity, whatever is sliced, acknowledged
+        /// and written in between; every slice holds the bytes it was cut from, for good.
+        #[test]
+        fn matches_a_plain_queue(ops in proptest::collection::vec((0u8..3, 0usize..40_000, 0usize..3000), 1..60)) {
+            const CAP: usize = 100_000;
+            let mut buf = SendBuffer::new(CAP);
+            let mut model: VecDeque<u8> = VecDeque::new();
+            let mut slices: Vec<(Vec<u8>, [Bytes; 2])> = Vec::new();
+            let mut next = 0u8;
+            for (op, n, m) in ops {
+                match op {
+                    0 => {
+                        let data: Vec<u8> = (0..n).map(|_| { next = next.wrapping_add(1); next }).collect();
+                        let pushed = buf.push(&data);
+                        prop_assert_eq!(pushed, n.min(CAP - model.len()));
+                        model.extend(&data[..pushed]);
+                    }
+                    1 => {
+                        let n = n.min(model.len());
+                        buf.consume(n);
+                        model.drain(..n);
+                        buf.release_if_empty();
+                    }
+                    _ => {
+                        let offset = n.min(model.len());
+                        let want: Vec<u8> = model.iter().skip(offset).take(m).copied().collect();
+                        if let Some(slice) = buf.slice(offset, m) {
+                            prop_assert_eq!([&slice[0][..], &slice[1][..]].concat(), want.clone());
+                            slices.push((want, slice));
+                        } else {
+                            let mut out = Vec::new();
+                            buf.append_to(offset, m, &mut out);
+                            prop_assert_eq!(out, want);
+                        }
+                    }
+                }
+                prop_assert_eq!(buf.len(), model.len());
+                prop_assert_eq!(held(&buf), model.iter().copied().collect::<Vec<_>>());
+                for (want, slice) in &slices {
+                    prop_assert_eq!(&[&slice[0][..], &slice[1][..]].concat(), want);
+                }
+            }
+        }
+    }
+}
