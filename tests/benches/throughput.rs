@@ -44,10 +44,12 @@
 //!
 //! The wire costs the stacks differently too. Our driver hands each packet's buffer to the wire
 //! and takes the buffer itself off it at the other end ([`MemoryDevice`]'s `poll_send_owned`
-//! and `poll_recv_owned`): no copy. At MTU 65535 our receiver keeps each segment's data in
-//! its packet's buffer until the application reads it, instead of copying it into the receive
-//! ring ([`Host::receive_shared`](tunstack::Host::receive_shared)); 1,500-byte packets are
-//! copied, which costs less than sharing them. smoltcp's adapter (`tunstack_tests::smol`) copies each
+//! and `poll_recv_owned`): no copy. At MTU 65535 a segment's data is not copied by our stacks
+//! at all between the two applications' buffers: the sender's packet is its headers and a
+//! slice of the send buffer ([`Host::transmit_parts`](tunstack::Host::transmit_parts)), the
+//! wire carries both as they are, and the receiver keeps the slice until the application
+//! reads it ([`Host::receive_parts`](tunstack::Host::receive_parts)). 1,500-byte segments are
+//! copied into their packet and out of it, which costs less than sharing them. smoltcp's adapter (`tunstack_tests::smol`) copies each
 //! packet once onto the wire and once off it, since smoltcp's device tokens lend it a slice
 //! to build in or read from. (With the adapter taking received buffers over as well, an
 //! experiment only, smoltcp→smoltcp went from 26.0–26.2 to 28.4–28.6 Gbit/s at MTU 65535 in

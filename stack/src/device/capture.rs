@@ -42,7 +42,6 @@ use std::path::Path;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
 use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
@@ -52,7 +51,7 @@ use pcap_file::pcapng::{Block, PcapNgWriter};
 use pcap_file::{DataLink, Endianness, PcapError};
 
 use super::offload::{self, Checksum, Offloads, PacketInfo};
-use super::{Device, Medium};
+use super::{Device, Medium, Tail};
 
 /// The most bytes of a packet a block stores: the largest IPv4 packet (plus the medium's
 /// header), so every packet is whole.
@@ -265,7 +264,7 @@ impl<L: Device> Device for Capture<L> {
         &mut self,
         cx: &mut Context<'_>,
         head: &mut Vec<u8>,
-        tail: &[Bytes; 2],
+        tail: &Tail,
         info: &PacketInfo,
         comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
@@ -277,8 +276,7 @@ impl<L: Device> Device for Capture<L> {
             self.joined = joined;
             return sent;
         }
-        tail.iter()
-            .for_each(|piece| joined.extend_from_slice(piece));
+        tail.append_to(&mut joined);
         let mut note = std::mem::take(&mut self.note);
         let noted = offload_note(&mut note, comment, info, joined.len(), "TSO");
         let comment = if noted { Some(&*note) } else { comment };
@@ -569,6 +567,38 @@ mod tests {
             ]
         );
         assert_eq!(usize::try_from(ping.original_len).unwrap(), ping.data.len());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_packet_sent_in_parts_is_recorded_whole_and_goes_in_parts() {
+        use bytes::Bytes;
+        let file = TempFile::new("capture-parts");
+        let (a, mut b) = memory::pair(MemoryConfig::default());
+        let mut a = Capture::create(a, file.path(), "mem0").unwrap();
+        assert!(a.sends_parts(), "as the wire does");
+        let whole = udp_packet((STACK, 40000), (KERNEL, 9), b"headers then data");
+        let data = Bytes::copy_from_slice(&whole[28..]);
+        let tail = Tail::new(data.slice(..5), data.slice(5..));
+        let mut head = whole[..28].to_vec();
+        std::future::poll_fn(|cx| {
+            a.poll_send_parts(cx, &mut head, &tail, &PacketInfo::PLAIN, Some("why"))
+        })
+        .await
+        .unwrap();
+        let (mut buf, mut got) = (Vec::new(), Tail::default());
+        std::future::poll_fn(|cx| b.poll_recv_parts(cx, &mut buf, &mut got))
+            .await
+            .unwrap();
+        assert_eq!(
+            (&buf[..], &got),
+            (&whole[..28], &tail),
+            "the wire took the parts"
+        );
+        let (_, blocks) = read_blocks(&std::fs::read(file.path()).unwrap());
+        let Some(Block::EnhancedPacket(packet)) = blocks.last() else {
+            panic!("a packet block");
+        };
+        assert_eq!(&packet.data[..], &whole[..], "recorded joined");
     }
 
     #[tokio::test(start_paused = true)]

@@ -20,6 +20,12 @@
 //! sender to wire to receiver and back through the free list. A send wakes the task waiting on
 //! the other end, if any.
 //!
+//! A packet sent in parts ([`Device::poll_send_parts`]: its headers, then its data still in
+//! the sender's TCP send buffer) travels in those parts, the data as shared slices; the driver
+//! takes it off in parts ([`Device::poll_recv_parts`]) and the receiving TCP keeps the slices,
+//! so a long segment's bytes are not copied on their way from one application to the other. A
+//! receive that wants whole packets gets the parts joined.
+//!
 //! Asked to ([`MemoryConfig::offloads`]), the wire does what a Linux veth pair does with its
 //! offloads on: it carries TCP checksums left partial and super-packets of up to 64 KiB as
 //! they are, with their [`PacketInfo`], and the receiving end trusts the checksum of a packet
@@ -36,7 +42,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use super::offload::{self, Checksum, Offloads};
-use super::{Device, Medium, PacketInfo};
+use super::{Device, Medium, PacketInfo, Tail};
 
 /// How an in-memory wire behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +123,7 @@ struct Wire {
 struct End {
     /// Each packet with what its sender said about it (always [`PacketInfo::PLAIN`] on a
     /// wire without offloads).
-    incoming: VecDeque<(Vec<u8>, PacketInfo)>,
+    incoming: VecDeque<Queued>,
     /// The task blocked in `poll_recv` on this end, woken by the next send towards it.
     waker: Option<Waker>,
     /// False once this end's `MemoryDevice` is dropped.
@@ -225,20 +231,26 @@ impl Device for MemoryDevice {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, PacketInfo)>> {
-        self.recv_with(cx, |(packet, info)| {
-            let Some(dest) = buf.get_mut(..packet.len()) else {
+        self.recv_with(cx, |(packet, info, tail)| {
+            let len = packet.len() + tail.len();
+            let Some(dest) = buf.get_mut(..len) else {
                 let message = format!(
                     "receive buffer of {} bytes is shorter than the {}-byte packet waiting",
                     buf.len(),
-                    packet.len()
+                    len
                 );
                 return Err((
-                    (packet, info),
+                    (packet, info, tail),
                     io::Error::new(io::ErrorKind::InvalidInput, message),
                 ));
             };
-            dest.copy_from_slice(&packet);
-            Ok((packet.len(), info, packet))
+            let mut at = 0;
+            let [first, second] = tail.pieces();
+            for piece in [&packet[..], first, second] {
+                dest[at..at + piece.len()].copy_from_slice(piece);
+                at += piece.len();
+            }
+            Ok((len, info, packet))
         })
     }
 
@@ -268,7 +280,7 @@ impl Device for MemoryDevice {
         _comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
         let mtu = self.mtu + self.medium.header_len();
-        self.send_with(packet.len(), info, |spare| {
+        self.send_with(packet.len(), (info, Default::default()), |spare| {
             // Reuse a buffer a receiver gave back; only a cold wire allocates.
             let mut buffer = spare.unwrap_or_else(|| Vec::with_capacity(mtu));
             buffer.clear();
@@ -285,8 +297,25 @@ impl Device for MemoryDevice {
         cx: &mut Context<'_>,
         buf: &mut Vec<u8>,
     ) -> Poll<io::Result<(usize, PacketInfo)>> {
-        self.recv_with(cx, |(mut packet, info)| {
+        self.recv_with(cx, |(mut packet, info, tail)| {
             std::mem::swap(buf, &mut packet);
+            // Sent in parts: joined here, for a receiver that takes packets whole.
+            tail.append_to(buf);
+            Ok((buf.len(), info, packet))
+        })
+    }
+
+    /// Like [`MemoryDevice::poll_recv_owned`], but a packet sent in parts comes in the same
+    /// parts: its headers in `buf`, its data in `tail`. No byte is copied.
+    fn poll_recv_parts(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<u8>,
+        tail: &mut Tail,
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
+        self.recv_with(cx, |(mut packet, info, parts)| {
+            std::mem::swap(buf, &mut packet);
+            *tail = parts;
             Ok((buf.len(), info, packet))
         })
     }
@@ -301,10 +330,34 @@ impl Device for MemoryDevice {
         info: &PacketInfo,
         _comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
-        self.send_with(packet.len(), info, |spare| {
+        self.send_with(packet.len(), (info, Default::default()), |spare| {
             let mut spare = spare.unwrap_or_default();
             spare.clear();
             std::mem::replace(packet, spare)
+        })
+    }
+
+    /// Yes: a packet's data travels as the slices of the sender's buffer it came in.
+    fn sends_parts(&self) -> bool {
+        true
+    }
+
+    /// Puts `head`'s buffer itself on the wire, as [`MemoryDevice::poll_send_owned`] does,
+    /// and the data's pieces with it, shared: no byte is copied. The other end gets the parts
+    /// as they are ([`MemoryDevice::poll_recv_parts`]), or joined if it asks for whole packets.
+    fn poll_send_parts(
+        &mut self,
+        _cx: &mut Context<'_>,
+        head: &mut Vec<u8>,
+        tail: &Tail,
+        info: &PacketInfo,
+        _comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        let len = head.len() + tail.len();
+        self.send_with(len, (info, tail.clone()), |spare| {
+            let mut spare = spare.unwrap_or_default();
+            spare.clear();
+            std::mem::replace(head, spare)
         })
     }
 }
@@ -348,12 +401,13 @@ impl MemoryDevice {
         }
     }
 
-    /// The send both ways share, for a packet of `len` bytes: `make` turns a spare buffer
-    /// from the free list (if there is one) into the buffer that travels.
+    /// The send the three ways share, for a packet of `len` bytes: `make` turns a spare
+    /// buffer from the free list (if there is one) into the buffer that travels, with `tail`
+    /// (the data, when the packet was given in parts).
     fn send_with(
         &mut self,
         len: usize,
-        info: &PacketInfo,
+        (info, tail): (&PacketInfo, Tail),
         make: impl FnOnce(Option<Vec<u8>>) -> Vec<u8>,
     ) -> Poll<io::Result<()>> {
         if let Err(message) = self.check(len, info) {
@@ -375,7 +429,7 @@ impl MemoryDevice {
             return Poll::Ready(Ok(()));
         }
         let buffer = make(free.pop());
-        ends[peer].incoming.push_back((buffer, *info));
+        ends[peer].incoming.push_back((buffer, *info, tail));
         ends[side].stats.sent += 1;
         let waker = ends[peer].waker.take();
         // Wake after unlocking, so the woken task does not find the lock still held.
@@ -388,7 +442,9 @@ impl MemoryDevice {
 }
 
 /// A packet on the wire and what its sender said about it.
-type Queued = (Vec<u8>, PacketInfo);
+/// The packet (or its headers, when it was sent in parts, then the rest in the two pieces of
+/// data, else empty).
+type Queued = (Vec<u8>, PacketInfo, Tail);
 
 impl MemoryDevice {
     /// Whether the wire takes a `len`-byte packet its sender says `info` of: one that fits
@@ -425,7 +481,7 @@ impl Drop for MemoryDevice {
         ends[side].closed = true;
         ends[side].waker = None;
         // Packets nobody will read: give their buffers back (the peer may still be sending).
-        free.extend(ends[side].incoming.drain(..).map(|(buffer, _)| buffer));
+        free.extend(ends[side].incoming.drain(..).map(|(buffer, ..)| buffer));
         let waker = ends[peer].waker.take();
         drop(wire);
         if let Some(waker) = waker {
@@ -605,6 +661,43 @@ mod tests {
         ));
         assert_eq!(buf, b"copied");
         assert_eq!((a.stats().sent, b.stats().received), (3, 3));
+    }
+
+    #[test]
+    fn parts_travel_as_they_are_to_a_receiver_that_takes_parts_and_joined_to_the_others() {
+        use bytes::Bytes;
+        let (mut a, mut b) = small(4);
+        let mut cx = Context::from_waker(Waker::noop());
+        let data = Bytes::from(vec![7u8; 60]);
+        let tail = Tail::new(data.slice(..50), data.slice(50..));
+        assert!(a.sends_parts());
+        for _ in 0..3 {
+            let mut head = b"headers".to_vec();
+            let sent = a.poll_send_parts(&mut cx, &mut head, &tail, &PacketInfo::PLAIN, None);
+            assert!(matches!(sent, Poll::Ready(Ok(()))));
+        }
+        let (mut buf, mut got) = (Vec::new(), Tail::default());
+        let received = b.poll_recv_parts(&mut cx, &mut buf, &mut got);
+        assert!(matches!(received, Poll::Ready(Ok((7, _)))));
+        assert_eq!((&buf[..], &got), (&b"headers"[..], &tail));
+        assert_eq!(
+            got.pieces()[0].as_ptr(),
+            data.as_ptr(),
+            "the sender's bytes, not a copy"
+        );
+        let received = b.poll_recv_owned(&mut cx, &mut buf);
+        assert!(matches!(received, Poll::Ready(Ok((67, _)))), "joined");
+        assert_eq!(&buf[7..], &[7u8; 60][..]);
+        let mut copy = [0u8; 100];
+        assert!(matches!(
+            b.poll_recv(&mut cx, &mut copy),
+            Poll::Ready(Ok(67))
+        ));
+        assert_eq!(&copy[..7], b"headers");
+        // The MTU counts the parts together.
+        let mut head = vec![0u8; 50];
+        let refused = a.poll_send_parts(&mut cx, &mut head, &tail, &PacketInfo::PLAIN, None);
+        assert!(matches!(refused, Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::InvalidInput));
     }
 
     #[test]

@@ -24,22 +24,22 @@
 use std::io;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-
 pub mod capture;
 pub mod impair;
 mod iproute;
 pub mod memory;
 pub mod netns;
 pub mod offload;
+mod tail;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 pub mod tun;
 
 pub use capture::Capture;
 pub use impair::Impair;
 pub use memory::{MemoryConfig, MemoryDevice, MemoryStats, MemoryStatsHandle};
 pub use offload::{Offloads, PacketInfo};
+pub use tail::Tail;
 
 pub use tun::TunDevice;
 
@@ -195,6 +195,21 @@ pub trait Device: Send + 'static {
         self.poll_send_info(cx, packet, info, comment)
     }
 
+    /// Receives one packet like [`Device::poll_recv_owned`], but a packet its sender gave in
+    /// parts ([`Device::poll_send_parts`]) may come in those parts: `buf`'s first bytes (the
+    /// length returned), then the pieces of `tail`, which stay empty for a packet in one
+    /// piece. The driver calls this one.
+    ///
+    /// The default calls [`Device::poll_recv_owned`]: every packet comes whole.
+    fn poll_recv_parts(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<u8>,
+        _tail: &mut Tail,
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
+        self.poll_recv_owned(cx, buf)
+    }
+
     /// Whether the device sends a packet given in two parts, its headers and its data
     /// ([`Device::poll_send_parts`]), without joining them first. The driver then asks the
     /// core for packets whose TCP data stays in the send buffer
@@ -212,12 +227,12 @@ pub trait Device: Send + 'static {
         &mut self,
         cx: &mut Context<'_>,
         head: &mut Vec<u8>,
-        tail: &[Bytes; 2],
+        tail: &Tail,
         info: &PacketInfo,
         comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
         let len = head.len();
-        tail.iter().for_each(|piece| head.extend_from_slice(piece));
+        tail.append_to(head);
         let sent = self.poll_send_owned(cx, head, info, comment);
         if sent.is_pending() {
             // Asked again later with the same parts.
@@ -293,6 +308,15 @@ impl<L: Device + ?Sized> Device for Box<L> {
         (**self).poll_send_owned(cx, packet, info, comment)
     }
 
+    fn poll_recv_parts(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<u8>,
+        tail: &mut Tail,
+    ) -> Poll<io::Result<(usize, PacketInfo)>> {
+        (**self).poll_recv_parts(cx, buf, tail)
+    }
+
     fn sends_parts(&self) -> bool {
         (**self).sends_parts()
     }
@@ -301,7 +325,7 @@ impl<L: Device + ?Sized> Device for Box<L> {
         &mut self,
         cx: &mut Context<'_>,
         head: &mut Vec<u8>,
-        tail: &[Bytes; 2],
+        tail: &Tail,
         info: &PacketInfo,
         comment: Option<&str>,
     ) -> Poll<io::Result<()>> {

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
-use crate::device::PacketInfo;
+use crate::device::{PacketInfo, Tail};
 use crate::host::Host;
 use crate::link::Reason;
 use crate::time::Instant;
@@ -31,6 +31,10 @@ pub(super) struct Inbox {
     bufs: Vec<Vec<u8>>,
     /// The length of each packet held, in order, and what the device said about it.
     lens: Vec<(usize, PacketInfo)>,
+    /// For each buffer, the rest of its packet when that came apart (the data of a packet
+    /// sent in parts, see [`Device::poll_recv_parts`](crate::device::Device::poll_recv_parts));
+    /// else empty.
+    tails: Vec<Tail>,
 }
 
 impl Inbox {
@@ -39,14 +43,16 @@ impl Inbox {
         self.lens.is_empty()
     }
 
-    /// The buffer for the next packet: [`Inbox::keep`] then keeps its first bytes. A new one
-    /// is empty; the link sizes it (once) or swaps it for its own.
-    pub(super) fn next_buf(&mut self) -> &mut Vec<u8> {
+    /// The buffer for the next packet, and where the rest of it goes if it comes apart:
+    /// [`Inbox::keep`] then keeps the buffer's first bytes and the rest. A new buffer is
+    /// empty; the link sizes it (once) or swaps it for its own.
+    pub(super) fn next_buf(&mut self) -> (&mut Vec<u8>, &mut Tail) {
         let next = self.lens.len();
         if next == self.bufs.len() {
             self.bufs.push(Vec::new());
+            self.tails.push(Default::default());
         }
-        &mut self.bufs[next]
+        (&mut self.bufs[next], &mut self.tails[next])
     }
 
     /// Keeps the first `len` bytes of the buffer [`Inbox::next_buf`] gave as a packet.
@@ -56,12 +62,23 @@ impl Inbox {
 
     /// Hands every packet to the core, oldest first, and empties the inbox.
     ///
-    /// A long packet that fills most of its buffer goes up shared ([`Host::receive_shared`]):
+    /// A packet that came in parts goes up in them ([`Host::receive_parts`]). A long packet
+    /// that fills most of its buffer goes up shared ([`Host::receive_shared`]):
     /// TCP may keep its data where it is until the application reads it, and the inbox then
     /// takes a new buffer for that slot. Other packets go up borrowed, and their buffers stay.
     pub(super) fn deliver(&mut self, now: Instant, host: &mut Host) {
-        for (buf, &(len, info)) in self.bufs.iter_mut().zip(&self.lens) {
-            if len >= SHARE_MIN && len.saturating_mul(2) >= buf.capacity() && len <= buf.len() {
+        let packets = self.bufs.iter_mut().zip(&mut self.tails).zip(&self.lens);
+        for ((buf, tail), &(len, info)) in packets {
+            if !tail.is_empty() {
+                if let Some(head) = buf.get(..len) {
+                    host.receive_parts(now, head, tail, info);
+                }
+                // The sender's buffer is not held here any longer than TCP wants it.
+                *tail = Default::default();
+            } else if len >= SHARE_MIN
+                && len.saturating_mul(2) >= buf.capacity()
+                && len <= buf.len()
+            {
                 let mut packet = std::mem::take(buf);
                 packet.truncate(len);
                 let packet = Bytes::from(packet);
@@ -83,7 +100,7 @@ impl Inbox {
 struct Outgoing {
     buf: Vec<u8>,
     /// The rest of the packet, when its data stayed in the send buffer (else empty).
-    tail: [Bytes; 2],
+    tail: Tail,
     why: Option<Reason>,
     /// What the device is to do for it (offloads).
     info: PacketInfo,
@@ -94,7 +111,7 @@ pub(super) struct Front<'a> {
     /// The packet, or its headers when `tail` holds the rest.
     pub(super) buf: &'a mut Vec<u8>,
     /// The packet's data, still in TCP's send buffer.
-    pub(super) tail: Option<&'a [Bytes; 2]>,
+    pub(super) tail: Option<&'a Tail>,
     /// Why it was sent.
     pub(super) why: Option<&'a Reason>,
     /// What the device is to do for it.
@@ -140,7 +157,7 @@ impl Outbox {
                 self.free.push(buf);
                 return (taken, true);
             };
-            bytes += buf.len() + transmit.tail.iter().map(Bytes::len).sum::<usize>();
+            bytes += buf.len() + transmit.tail.len();
             self.queue.push_back(Outgoing {
                 buf,
                 tail: transmit.tail,
@@ -159,7 +176,7 @@ impl Outbox {
         let packet = self.queue.front_mut()?;
         Some(Front {
             buf: &mut packet.buf,
-            tail: (!packet.tail[0].is_empty()).then_some(&packet.tail),
+            tail: (!packet.tail.is_empty()).then_some(&packet.tail),
             why: packet.why.as_ref(),
             info: &packet.info,
         })
@@ -247,50 +264,62 @@ mod tests {
         let mut packet = Vec::new();
         while from.transmit(now, &mut packet).is_some() {
             let len = packet.len();
-            std::mem::swap(inbox.next_buf(), &mut packet);
+            std::mem::swap(inbox.next_buf().0, &mut packet);
             inbox.keep(len, PacketInfo::PLAIN);
         }
         inbox.deliver(now, to);
     }
 
-    /// Moves every packet `from` has to `to`, asked for in parts and joined as a device
-    /// would send them (completing a partial checksum, as the kernel does); returns how many
-    /// came in parts, and how many were over 1,000 bytes.
-    fn carry_parts(from: &mut Host, to: &mut Host, now: Instant) -> (usize, usize) {
+    /// Moves every packet `from` has to `to` through `inbox`, asked for in parts. `split`:
+    /// they stay in parts, as the in-memory wire carries them; else they are joined as a
+    /// device would send them (completing a partial checksum, as the kernel does). Returns
+    /// how many came in parts, and how many were over 1,000 bytes.
+    fn carry_parts(
+        (from, to): (&mut Host, &mut Host),
+        now: Instant,
+        inbox: &mut Inbox,
+        split: bool,
+    ) -> (usize, usize) {
         let (mut packet, mut parted, mut long) = (Vec::new(), 0, 0);
         while let Some(transmit) = from.transmit_parts(now, &mut packet) {
-            if !transmit.tail[0].is_empty() {
-                transmit
-                    .tail
-                    .iter()
-                    .for_each(|t| packet.extend_from_slice(t));
-                parted += 1;
-            }
-            long += usize::from(packet.len() > 1000);
             let info = transmit.info;
-            if let crate::device::offload::Checksum::Partial { start, offset } = info.checksum {
-                assert!(crate::device::offload::complete_checksum(
-                    &mut packet,
-                    start,
-                    offset
-                ));
+            parted += usize::from(!transmit.tail.is_empty());
+            long += usize::from(packet.len() + transmit.tail.len() > 1000);
+            let (buf, tail) = inbox.next_buf();
+            if split {
+                *tail = transmit.tail;
+            } else {
+                transmit.tail.append_to(&mut packet);
+                if let crate::device::offload::Checksum::Partial { start, offset } = info.checksum {
+                    let complete = crate::device::offload::complete_checksum;
+                    assert!(complete(&mut packet, start, offset));
+                }
             }
+            let len = packet.len();
+            std::mem::swap(buf, &mut packet);
             // A super-packet goes up whole, as a device with offloads gives it.
-            to.receive(now, &packet);
+            inbox.keep(len, info);
         }
+        inbox.deliver(now, to);
         (parted, long)
     }
 
     #[test]
-    fn packets_in_parts_join_into_the_packets_a_peer_takes() {
+    fn packets_in_parts_reach_the_peer_joined_or_split() {
         use crate::device::Offloads;
-        for offloads in [Offloads::NONE, Offloads::ALL] {
-            let (mut client, mut server, conn) = connecting(|config| config.offloads = offloads);
+        let cases = [Offloads::NONE, Offloads::ALL].map(|o| [(o, false), (o, true)]);
+        for (offloads, split) in cases.into_iter().flatten() {
+            // Segments of more than a few kilobytes go in parts (smaller ones are copied).
+            let (mut client, mut server, conn) = connecting(|config| {
+                config.offloads = offloads;
+                config.mtu = 9000;
+            });
             let mut cx = Context::from_waker(Waker::noop());
             let now = Instant::ZERO;
+            let (mut to_server, mut to_client) = (Inbox::default(), Inbox::default());
             for _ in 0..2 {
-                carry_parts(&mut client, &mut server, now);
-                carry_parts(&mut server, &mut client, now);
+                carry_parts((&mut client, &mut server), now, &mut to_server, split);
+                carry_parts((&mut server, &mut client), now, &mut to_client, split);
             }
             let Poll::Ready(Ok((accepted, _))) = server.tcp_poll_accept(&mut cx, 80) else {
                 panic!("the handshake completed");
@@ -301,7 +330,7 @@ mod tests {
                 if let Poll::Ready(Ok(n)) = client.tcp_poll_write(&mut cx, conn, &data[written..]) {
                     written += n;
                 }
-                let (p, l) = carry_parts(&mut client, &mut server, now);
+                let (p, l) = carry_parts((&mut client, &mut server), now, &mut to_server, split);
                 (parted, long) = (parted + p, long + l);
                 let mut chunk = [0; 8192];
                 while let Poll::Ready(Ok(n @ 1..)) =
@@ -309,17 +338,15 @@ mod tests {
                 {
                     got.extend_from_slice(&chunk[..n]);
                 }
-                carry_parts(&mut server, &mut client, now);
+                carry_parts((&mut server, &mut client), now, &mut to_client, split);
             }
-            assert_eq!(got.len(), data.len(), "{offloads:?}");
-            assert!(
-                got == data,
-                "the bytes arrive whole and in order ({offloads:?})"
-            );
+            let case = format!("{offloads:?}, split: {split}");
+            assert_eq!(got.len(), data.len(), "{case}");
+            assert!(got == data, "the bytes arrive whole and in order ({case})");
             // Only a segment across two of the send buffer's chunks is copied.
             assert!(
                 parted * 10 >= long * 9 && parted >= 4,
-                "most data segments came in parts: {parted} of {long} ({offloads:?})"
+                "most data segments came in parts: {parted} of {long} ({case})"
             );
             assert_eq!(server.stats().tcp.dropped.total(), 0, "no checksum failed");
         }

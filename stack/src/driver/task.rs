@@ -16,7 +16,7 @@ use tracing::{debug, error, warn};
 
 use super::batch::{Inbox, Outbox};
 use super::{Failure, Shared};
-use crate::device::{is_fatal, is_gone, Device};
+use crate::device::{is_fatal, is_gone, Device, Tail};
 use crate::host::Host;
 use crate::link::Reason;
 use crate::time::Instant;
@@ -151,11 +151,12 @@ impl<L: Device> Driver<L> {
             if self.rx_closed || self.rx_paused(cx) || bytes >= BATCH_BYTES {
                 break;
             }
-            match self.link.poll_recv_owned(cx, self.inbox.next_buf()) {
+            let (buf, tail) = self.inbox.next_buf();
+            match self.link.poll_recv_parts(cx, buf, tail) {
                 Poll::Ready(Ok((n, info))) => {
                     self.rx_errors = 0;
+                    bytes += n + tail.len();
                     self.inbox.keep(n, info);
-                    bytes += n;
                 }
                 Poll::Ready(Err(err)) if is_gone(&err) => return Err(Failure::link_down(&err)),
                 Poll::Ready(Err(err)) if is_fatal(&err) => {
@@ -235,7 +236,7 @@ impl<L: Device> Driver<L> {
                 return Ok(true);
             }
             let comment = word(&mut self.words, packet.why, self.link.records_comments());
-            let len = packet.buf.len() + packet.tail.map_or(0, |t| t[0].len() + t[1].len());
+            let len = packet.buf.len() + packet.tail.map_or(0, Tail::len);
             let sent = match packet.tail {
                 Some(tail) => self
                     .link

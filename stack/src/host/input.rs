@@ -7,17 +7,32 @@ use bytes::Bytes;
 use tracing::debug;
 
 use super::Host;
-use crate::device::PacketInfo;
+use crate::device::{PacketInfo, Tail};
 use crate::ip::error::{IcmpError, Problem};
 use crate::ip::header::IpProtocol;
 use crate::ip::icmp::header::DstUnreachable;
 use crate::ip::icmpv6::ParamProblem;
-use crate::ip::input::{Inbound, Received};
+use crate::ip::input::{Head, Inbound, Received};
 use crate::ip::ipv6::input::{Inbound6, Received6};
 use crate::stats::DropReason;
 use crate::tcp::demux::Progress;
 use crate::time::Instant;
 use crate::udp::input::Delivery;
+
+/// Whether `head` is an IPv4 header (with any options) for TCP, then a whole TCP header, and
+/// nothing else: the headers [`Host::transmit_parts`] puts in front of a segment's data.
+fn is_tcp_headers_v4(head: &[u8]) -> bool {
+    let (Some(&first), Some(&protocol)) = (head.first(), head.get(9)) else {
+        return false;
+    };
+    let ip_len = usize::from(first & 0x0f) * 4;
+    let tcp_len = head
+        .get(ip_len + 12)
+        .map(|offset| usize::from(offset >> 4) * 4);
+    first >> 4 == 4
+        && protocol == u8::from(IpProtocol::Tcp)
+        && tcp_len.is_some_and(|tcp_len| head.len() == ip_len + tcp_len)
+}
 
 /// What became of a transport segment handed up.
 enum Delivered {
@@ -49,6 +64,46 @@ impl Host {
     /// since a slice keeps the whole buffer alive.
     pub fn receive_shared(&mut self, now: Instant, packet: &Bytes, info: PacketInfo) {
         self.receive_up(now, packet, info, Some(packet));
+    }
+
+    /// Like [`Host::receive_info`], for a packet that came in parts, as
+    /// [`Host::transmit_parts`] sends it: `head` (its headers), then the pieces of `tail`.
+    ///
+    /// A TCP segment over IPv4 whose data is one piece goes up without being joined, and TCP
+    /// may keep that piece instead of copying it (as [`Host::receive_shared`]); any other
+    /// packet is joined first, then taken as [`Host::receive_info`] takes it.
+    pub fn receive_parts(&mut self, now: Instant, head: &[u8], tail: &Tail, info: PacketInfo) {
+        if !self.receive_split(now, head, tail, info) {
+            let mut joined = Vec::with_capacity(head.len() + tail.len());
+            joined.extend_from_slice(head);
+            tail.append_to(&mut joined);
+            self.receive_info(now, &joined, info);
+        }
+    }
+
+    /// [`Host::receive_parts`]'s way for a TCP segment over IPv4 that is all headers in
+    /// `head` and all data in `tail`'s first piece. Returns `false`, having done nothing, for
+    /// any other packet.
+    fn receive_split(&mut self, now: Instant, head: &[u8], tail: &Tail, info: PacketInfo) -> bool {
+        let Some(data) = tail.single() else {
+            return false;
+        };
+        if self.link.is_some() || !is_tcp_headers_v4(head) {
+            return false;
+        }
+        self.expire_fragments(now);
+        let header = match self.ip.v4.receive_head(head, data.len()) {
+            Head::Join => return false,
+            Head::Dropped => return true,
+            Head::Ours(header) => header,
+        };
+        let tcp = &head[usize::from(head[0] & 0x0f) * 4..];
+        let addrs = (header.src_addr.into(), header.dst_addr.into());
+        let (ip, out) = (&mut self.ip, &mut self.out);
+        let trusted = info.checksum_trusted();
+        self.tcp
+            .receive_parts(now, ip, out, addrs, (tcp, data), trusted);
+        true
     }
 
     /// Up through the layers; `shared` is the buffer `bytes` lies in, when TCP may keep it.

@@ -47,10 +47,9 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::task::{Context, Waker};
 
-use bytes::Bytes;
 use tracing::debug;
 
-use crate::device::{Medium, PacketInfo};
+use crate::device::{Medium, PacketInfo, Tail};
 use crate::ip::addr6::link_local_for;
 use crate::ip::fragment::Reassembler;
 use crate::ip::icmp::IcmpLayer;
@@ -85,7 +84,7 @@ pub struct Transmit {
     /// the send buffer it was written to, in one or two pieces (the second, or both, empty).
     /// Only [`Host::transmit_parts`] leaves data here; the packet is then the buffer's bytes
     /// followed by these.
-    pub tail: [Bytes; 2],
+    pub tail: Tail,
 }
 
 impl Transmit {
@@ -377,6 +376,8 @@ mod ethernet_tests;
 mod input;
 #[cfg(test)]
 mod ipv6_tests;
+#[cfg(test)]
+mod parts_tests;
 #[cfg(test)]
 mod pmtu_tests;
 mod sockets;

@@ -149,6 +149,26 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// be longer than Total Length (link padding); [`Packet::payload`] ignores the excess.
     pub fn new_checked(buffer: T) -> Result<Packet<T>, WireError> {
         let packet = Packet { buffer };
+        let len = packet.buffer.as_ref().len();
+        packet.check_lengths(len).map(|()| packet)
+    }
+
+    /// Like [`Packet::new_checked`], for a buffer that holds the packet's first bytes only
+    /// (its headers), the other `rest` bytes lying elsewhere: Total Length must be exactly
+    /// the buffer's length and `rest`.
+    pub fn new_checked_head(buffer: T, rest: usize) -> Result<Packet<T>, WireError> {
+        let packet = Packet { buffer };
+        let len = packet.buffer.as_ref().len();
+        packet.check_lengths(len.saturating_add(rest))?;
+        match usize::from(packet.total_len()) == len.saturating_add(rest) {
+            true => Ok(packet),
+            false => Err(WireError::BadLength),
+        }
+    }
+
+    /// [`Packet::new_checked`]'s checks, for a packet of which `len` bytes are at hand.
+    fn check_lengths(&self, len: usize) -> Result<(), WireError> {
+        let packet = self;
         let data = packet.buffer.as_ref();
         match data.first() {
             None => return Err(WireError::Truncated),
@@ -169,10 +189,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if total_len < header_len {
             return Err(WireError::BadLength);
         }
-        if total_len > data.len() {
+        if total_len > len {
             return Err(WireError::Truncated);
         }
-        Ok(packet)
+        Ok(())
     }
 
     /// The underlying buffer.

@@ -41,6 +41,18 @@ impl<'a> Inbound<'a> {
     }
 }
 
+/// What came of a packet's headers, when its payload is elsewhere
+/// ([`Ipv4Layer::receive_head`]).
+#[derive(Debug)]
+pub(crate) enum Head {
+    /// For us: the header's values.
+    Ours(Repr),
+    /// Dropped, and counted.
+    Dropped,
+    /// Not for this path: join the parts and receive the packet whole.
+    Join,
+}
+
 /// What came of a packet from the link.
 #[derive(Debug)]
 pub(crate) enum Received<'a> {
@@ -65,41 +77,11 @@ impl Ipv4Layer {
             }
         };
 
-        // 2. The header checksum (RFC 791 3.1; RFC 1122 3.2.1.2: silently discard on failure).
-        let header = match Repr::parse(&packet) {
+        // 2.-6. The header: checksum, TTL, addresses.
+        let header = match self.check(&packet) {
             Ok(header) => header,
-            Err(err) => {
-                debug!(%err, "ip: drop packet with bad header");
-                return self.stats.drop(err.into());
-            }
+            Err(reason) => return self.stats.drop(reason),
         };
-
-        // 3. TTL: no host sends 0 (RFC 1122 3.2.1.7); any other value is fine for a host.
-        if header.ttl == 0 {
-            debug!(%header, "ip: drop packet with TTL 0");
-            return self.stats.drop(DropReason::TtlZero);
-        }
-
-        // 4. Loopback addresses, either way: 127.0.0.0/8 "MUST NOT appear outside a host"
-        //    (RFC 1122 3.2.1.3 (g)), so a packet from the link that carries one is forged or
-        //    leaked. Checked before the destination, so that a packet to 127.0.0.1 is counted
-        //    as what it is rather than as one for another host.
-        if header.src_addr.is_loopback() || header.dst_addr.is_loopback() {
-            debug!(%header, "ip: drop packet with a loopback address from the link");
-            return self.stats.drop(DropReason::LoopbackOnWire);
-        }
-
-        // 5. The destination: this host has one address and does not forward.
-        if header.dst_addr != self.addr() {
-            debug!(%header, "ip: drop packet for another host");
-            return self.stats.drop(DropReason::NotForUs);
-        }
-
-        // 6. The source must be one host's unicast address (RFC 1122 3.2.1.3), and not ours.
-        if !self.is_valid_source(header.src_addr) {
-            debug!(%header, "ip: drop packet from an invalid source address");
-            return self.stats.drop(DropReason::BadSource);
-        }
 
         // 7. A fragment waits for the rest of its datagram (checked last, so that only packets
         //    we would accept take memory).
@@ -124,6 +106,80 @@ impl Ipv4Layer {
             payload: &bytes[packet.header_len()..total_len],
             packet: &bytes[..total_len],
         }))
+    }
+
+    /// Steps 2 to 6 of [`Ipv4Layer::receive`]: the header's checksum, TTL and addresses.
+    /// Returns the header's values, or why the packet is to be dropped.
+    #[inline(always)]
+    fn check(&self, packet: &Packet<&[u8]>) -> Result<Repr, DropReason> {
+        // 2. The header checksum (RFC 791 3.1; RFC 1122 3.2.1.2: silently discard on failure).
+        let header = match Repr::parse(packet) {
+            Ok(header) => header,
+            Err(err) => {
+                debug!(%err, "ip: drop packet with bad header");
+                return Err(err.into());
+            }
+        };
+
+        // 3. TTL: no host sends 0 (RFC 1122 3.2.1.7); any other value is fine for a host.
+        if header.ttl == 0 {
+            debug!(%header, "ip: drop packet with TTL 0");
+            return Err(DropReason::TtlZero);
+        }
+
+        // 4. Loopback addresses, either way: 127.0.0.0/8 "MUST NOT appear outside a host"
+        //    (RFC 1122 3.2.1.3 (g)), so a packet from the link that carries one is forged or
+        //    leaked. Checked before the destination, so that a packet to 127.0.0.1 is counted
+        //    as what it is rather than as one for another host.
+        if header.src_addr.is_loopback() || header.dst_addr.is_loopback() {
+            debug!(%header, "ip: drop packet with a loopback address from the link");
+            return Err(DropReason::LoopbackOnWire);
+        }
+
+        // 5. The destination: this host has one address and does not forward.
+        if header.dst_addr != self.addr() {
+            debug!(%header, "ip: drop packet for another host");
+            return Err(DropReason::NotForUs);
+        }
+
+        // 6. The source must be one host's unicast address (RFC 1122 3.2.1.3), and not ours.
+        if !self.is_valid_source(header.src_addr) {
+            debug!(%header, "ip: drop packet from an invalid source address");
+            return Err(DropReason::BadSource);
+        }
+        Ok(header)
+    }
+
+    /// The header of a packet that came in two parts ([`Host::receive_parts`]): `head`, its
+    /// headers, then `rest` more bytes of payload elsewhere. [`Head::Ours`] when it passes
+    /// every check of [`Ipv4Layer::receive`] (counted as received and delivered);
+    /// [`Head::Dropped`] when it fails one (counted); [`Head::Join`], having counted nothing,
+    /// for a fragment or lengths that do not add up: the caller joins the parts and hands the
+    /// packet to [`Ipv4Layer::receive`].
+    ///
+    /// [`Host::receive_parts`]: crate::Host::receive_parts
+    pub(crate) fn receive_head(&mut self, head: &[u8], rest: usize) -> Head {
+        let Ok(packet) = Packet::new_checked_head(head, rest) else {
+            return Head::Join;
+        };
+        if packet.is_fragment() {
+            return Head::Join;
+        }
+        self.stats.received += 1;
+        match self.check(&packet) {
+            Ok(header) => {
+                debug!(
+                    "ip: unwrap {header} -> {} bytes up to {}",
+                    header.payload_len, header.protocol
+                );
+                self.stats.delivered += 1;
+                Head::Ours(header)
+            }
+            Err(reason) => {
+                self.stats.dropped.add(reason);
+                Head::Dropped
+            }
+        }
     }
 
     /// Gives a fragment to the reassembler; returns its datagram when it was the last piece

@@ -30,6 +30,12 @@ use crate::link::Reason;
 use crate::queue::PacketQueue;
 use crate::stats::DropReason;
 use crate::time::Instant;
+use crate::wire::WireError;
+
+/// Data at least this long, in a shared buffer, is kept there by the receive buffer rather
+/// than copied (the driver's packets go up shared from the same length, `driver/batch.rs`):
+/// sharing a slice costs atomic counts, more than copying a few hundred bytes.
+const KEEP_MIN: usize = 4096;
 
 impl TcpLayer {
     /// Handles one TCP segment (the IP payload) from `src` to `dst`; `trusted`: the device
@@ -52,27 +58,71 @@ impl TcpLayer {
             };
             header.map(|h| (p, h))
         });
-        let (segment, header) = match parsed {
-            Ok(parsed) => parsed,
-            Err(err) => {
-                debug!(%src, %err, "tcp: drop malformed segment");
-                self.stats.dropped.add(err.into());
-                return Progress::None;
-            }
+        let Some((segment, header)) = self.well_formed(src, parsed) else {
+            return Progress::None;
         };
-        debug!("tcp: unwrap {header}");
         let segment = Segment {
             header,
             payload: segment.payload(),
             packet,
         };
+        self.receive_segment(now, ip, out, (src, dst), &segment)
+    }
+
+    /// Like [`TcpLayer::receive`], for a segment in two parts: `head`, its header, then
+    /// `data`, in a shared buffer the receive buffer may keep a slice of.
+    pub(crate) fn receive_parts(
+        &mut self,
+        now: Instant,
+        ip: &mut IpLayer,
+        out: &mut PacketQueue,
+        (src, dst): (IpAddr, IpAddr),
+        (head, data): (&[u8], &Bytes),
+        trusted: bool,
+    ) -> Progress {
+        self.stats.received += 1;
+        let parsed = Packet::new_checked(head)
+            .and_then(|p| Repr::parse_parts(&p, data, (src, dst), trusted));
+        let Some(header) = self.well_formed(src, parsed) else {
+            return Progress::None;
+        };
+        let segment = Segment {
+            header,
+            payload: data,
+            packet: (data.len() >= KEEP_MIN).then_some(data),
+        };
+        self.receive_segment(now, ip, out, (src, dst), &segment)
+    }
+
+    /// What a parse gave, or `None` when the segment was malformed (it is then counted).
+    fn well_formed<T>(&mut self, src: IpAddr, parsed: Result<T, WireError>) -> Option<T> {
+        parsed
+            .inspect_err(|err| {
+                debug!(%src, %err, "tcp: drop malformed segment");
+                self.stats.dropped.add((*err).into());
+            })
+            .ok()
+    }
+
+    /// A parsed segment from `src` to `dst`, to its connection, its listener, or the answer
+    /// for a closed port.
+    fn receive_segment(
+        &mut self,
+        now: Instant,
+        ip: &mut IpLayer,
+        out: &mut PacketQueue,
+        (src, dst): (IpAddr, IpAddr),
+        segment: &Segment<'_>,
+    ) -> Progress {
+        let header = segment.header;
+        debug!("tcp: unwrap {header}");
         let quad = Quad {
             local: SocketAddr::new(dst, header.dst_port),
             remote: SocketAddr::new(src, header.src_port),
         };
 
         if let Some(index) = self.find(&quad) {
-            return self.deliver(now, ip, out, index, quad, &segment);
+            return self.deliver(now, ip, out, index, quad, segment);
         }
         match self
             .time_waits
@@ -87,10 +137,10 @@ impl TcpLayer {
         }
         let listening = self.listeners.get(&quad.local.port());
         if listening.is_some_and(|l| l.binding.takes(dst)) {
-            if let Some(index) = self.listen_input(now, ip, out, quad, &segment) {
+            if let Some(index) = self.listen_input(now, ip, out, quad, segment) {
                 // The handshake's ACK made a connection: it takes the segment (and its data,
                 // if any), then waits for `accept`. That ACK answered our SYN-ACK: progress.
-                self.deliver(now, ip, out, index, quad, &segment);
+                self.deliver(now, ip, out, index, quad, segment);
                 self.hand_to_listener(index);
                 return Progress::From(src);
             }

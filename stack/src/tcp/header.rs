@@ -315,6 +315,31 @@ impl Repr {
         Self::parse_trusted(packet)
     }
 
+    /// Like [`Repr::parse`] (or [`Repr::parse_trusted`], when `trusted`), for a segment whose
+    /// data is not after the header in `packet` but in `data`: `packet` holds the header
+    /// only, and the checksum covers both.
+    pub fn parse_parts<T: AsRef<[u8]>>(
+        packet: &Packet<T>,
+        data: &[u8],
+        (src, dst): (IpAddr, IpAddr),
+        trusted: bool,
+    ) -> Result<Repr, WireError> {
+        let head = packet.buffer.as_ref();
+        let len = head.len() + data.len();
+        if len > usize::from(u16::MAX) {
+            return Err(WireError::BadLength);
+        }
+        if !trusted {
+            let sum = checksum::pseudo_header_ip(src, dst, PROTOCOL, len);
+            if checksum::finish(checksum::add_pieces(sum, &[head, data])) != 0 {
+                return Err(WireError::BadChecksum);
+            }
+        }
+        let mut repr = Self::parse_trusted(packet)?;
+        repr.payload_len += data.len();
+        Ok(repr)
+    }
+
     /// Reads the header of a checked segment without verifying its checksum, for a segment
     /// whose device vouches for it ([`crate::device::PacketInfo::checksum_trusted`]); then its
     /// options.
@@ -467,6 +492,7 @@ impl Repr {
     }
 
     /// Writes the header's fields and options into the start of `buf`, not its checksum.
+    #[inline(always)]
     fn emit_header_in<'a>(&self, buf: &'a mut [u8]) -> Packet<&'a mut [u8]> {
         let header_len = self.header_len();
         let mut packet = Packet::new_unchecked(buf);

@@ -23,6 +23,7 @@ use super::state::State;
 use super::urgent::urgent_why;
 use super::why::Why;
 use crate::device::offload::{Checksum, Gso, PacketInfo};
+use crate::device::Tail;
 use crate::host::Transmit;
 use crate::ip::header::IpProtocol;
 use crate::ip::layer::IpLayer;
@@ -38,7 +39,7 @@ const MAX_PERSIST: std::time::Duration = std::time::Duration::from_secs(60);
 /// Segments with less data than this are copied into their packet even when the device takes
 /// the data apart ([`Connection::transmit`]'s `parts`): a copy of a few hundred bytes costs
 /// less than sharing them, and leaves the send buffer's tail in one piece.
-const SLICE_MIN: usize = 512;
+const SLICE_MIN: usize = 4096;
 
 /// A segment chosen to be sent.
 #[derive(Debug, Clone, Copy)]
@@ -113,7 +114,7 @@ impl Connection {
         Some(Transmit {
             why: why.map(Reason::Tcp),
             info,
-            tail: tail.unwrap_or_default(),
+            tail: tail.map_or_else(Tail::default, |[a, b]| Tail::new(a, b)),
         })
     }
 

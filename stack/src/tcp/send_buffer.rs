@@ -36,6 +36,12 @@ pub(crate) struct SendBuffer {
     chunked: usize,
     /// The most bytes it holds.
     capacity: usize,
+    /// Chunks dropped from the front so far, and bytes: with them, a chunk's number and a
+    /// byte's place in the stream stay the same while the front moves on.
+    dropped: (usize, u64),
+    /// The chunk the last lookup found: its number and where it starts in the stream. The
+    /// next segment is most often in it or the next, so lookups start here.
+    cursor: (usize, u64),
 }
 
 impl SendBuffer {
@@ -46,6 +52,8 @@ impl SendBuffer {
             tail: BytesMut::new(),
             chunked: 0,
             capacity,
+            dropped: (0, 0),
+            cursor: (0, 0),
         }
     }
 
@@ -100,6 +108,7 @@ impl SendBuffer {
     /// Drops `n` bytes from the front (the peer acknowledged them).
     pub(crate) fn consume(&mut self, n: usize) {
         let mut n = n.min(self.len());
+        self.dropped.1 += n as u64;
         while n > 0 {
             let Some(front) = self.chunks.front_mut() else {
                 self.tail.advance(n);
@@ -111,6 +120,7 @@ impl SendBuffer {
             n -= now;
             if front.is_empty() {
                 self.chunks.pop_front();
+                self.dropped.0 += 1;
             }
         }
     }
@@ -118,7 +128,7 @@ impl SendBuffer {
     /// Copies held bytes starting `offset` bytes from the front into `out`; returns how many
     /// (fewer than `out.len()` when the held bytes run out).
     #[cfg(test)]
-    pub(crate) fn read_at(&self, offset: usize, out: &mut [u8]) -> usize {
+    pub(crate) fn read_at(&mut self, offset: usize, out: &mut [u8]) -> usize {
         let mut got = Vec::new();
         let n = self.append_to(offset, out.len(), &mut got);
         out[..n].copy_from_slice(&got);
@@ -127,20 +137,30 @@ impl SendBuffer {
 
     /// Appends `n` held bytes starting `offset` bytes from the front to `out`; returns how
     /// many (fewer when the held bytes run out).
-    pub(crate) fn append_to(&self, offset: usize, n: usize, out: &mut Vec<u8>) -> usize {
+    pub(crate) fn append_to(&mut self, offset: usize, n: usize, out: &mut Vec<u8>) -> usize {
         let n = n.min(self.len().saturating_sub(offset));
-        let (mut skip, mut left) = (offset, n);
-        for piece in self.pieces() {
+        if n == 0 {
+            return 0;
+        }
+        // From the chunk that holds `offset` (or the tail), not through all before it.
+        let (index, start) = self
+            .chunk_at(offset)
+            .unwrap_or((self.chunks.len(), self.chunked));
+        let first = self.chunks.get(index).map_or(&self.tail[..], |c| &c[..]);
+        if let Some(bytes) = first.get(offset - start..offset - start + n) {
+            // Most often the bytes lie in one chunk: one copy.
+            out.extend_from_slice(bytes);
+            return n;
+        }
+        let pieces = self.chunks.range(index..).map(|c| &c[..]);
+        let (mut skip, mut left) = (offset - start, n);
+        for piece in pieces.chain(std::iter::once(&self.tail[..])) {
+            let take = left.min(piece.len().saturating_sub(skip));
+            out.extend_from_slice(&piece[skip..skip + take]);
+            (skip, left) = (0, left - take);
             if left == 0 {
                 break;
             }
-            if skip >= piece.len() {
-                skip -= piece.len();
-                continue;
-            }
-            let take = left.min(piece.len() - skip);
-            out.extend_from_slice(&piece[skip..skip + take]);
-            (skip, left) = (0, left - take);
         }
         n
     }
@@ -174,27 +194,32 @@ impl SendBuffer {
         })
     }
 
-    /// The chunk that holds the byte at `offset`: its index and where it starts.
-    fn chunk_at(&self, offset: usize) -> Option<(usize, usize)> {
-        // Segments are mostly the newest data: search from whichever end is nearer.
-        if offset >= self.chunked / 2 {
-            let mut start = self.chunked;
-            for (index, chunk) in self.chunks.iter().enumerate().rev() {
-                start -= chunk.len();
-                if start <= offset {
-                    return Some((index, start));
-                }
-            }
+    /// The chunk that holds the byte at `offset`: its index and where it starts; `None` for a
+    /// byte in the tail (or beyond). Walks from the last chunk found, or from the front when
+    /// the byte is before that one.
+    fn chunk_at(&mut self, offset: usize) -> Option<(usize, usize)> {
+        if offset >= self.chunked {
             return None;
         }
-        let mut start = 0;
-        for (index, chunk) in self.chunks.iter().enumerate() {
-            if offset < start + chunk.len() {
-                return Some((index, start));
-            }
-            start += chunk.len();
+        let (dropped, front) = self.dropped;
+        let at = front + offset as u64;
+        let (mut number, mut start) = self.cursor;
+        if number < dropped || start > at {
+            (number, start) = (dropped, front);
         }
-        None
+        let mut index = number - dropped;
+        if index == 0 {
+            // The front chunk lost the bytes acknowledged from it: it starts at the front.
+            start = front;
+        }
+        loop {
+            let len = self.chunks.get(index)?.len() as u64;
+            if at < start + len {
+                self.cursor = (dropped + index, start);
+                return Some((index, (start - front) as usize));
+            }
+            (index, start) = (index + 1, start + len);
+        }
     }
 
     /// Makes the tail's bytes a chunk of their own; the tail keeps its spare room.
@@ -205,14 +230,6 @@ impl SendBuffer {
             self.chunks.push_back(bytes);
         }
     }
-
-    /// The held bytes, in order, as slices.
-    fn pieces(&self) -> impl Iterator<Item = &[u8]> {
-        self.chunks
-            .iter()
-            .map(|c| &c[..])
-            .chain(std::iter::once(&self.tail[..]))
-    }
 }
 
 #[cfg(test)]
@@ -221,7 +238,7 @@ mod tests {
 
     use super::*;
 
-    fn held(buf: &SendBuffer) -> Vec<u8> {
+    fn held(buf: &mut SendBuffer) -> Vec<u8> {
         let mut out = Vec::new();
         buf.append_to(0, usize::MAX, &mut out);
         out
@@ -236,10 +253,10 @@ mod tests {
         );
         assert_eq!(buf.push(b"abcdefghij"), 8);
         assert_eq!(buf.free(), 0);
-        assert_eq!(held(&buf), b"abcdefgh");
+        assert_eq!(held(&mut buf), b"abcdefgh");
         buf.consume(3);
         assert_eq!(buf.push(b"xyz!"), 3);
-        assert_eq!(held(&buf), b"defghxyz");
+        assert_eq!(held(&mut buf), b"defghxyz");
         buf.consume(100);
         assert!(buf.is_empty());
         buf.release_if_empty();
@@ -257,7 +274,7 @@ mod tests {
         buf.consume(1000);
         buf.push(&[2; 3000]);
         assert_eq!(&slice[..], &[1; 500][..]);
-        assert_eq!(held(&buf), vec![2; 3000]);
+        assert_eq!(held(&mut buf), vec![2; 3000]);
     }
 
     #[test]
@@ -336,7 +353,7 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(buf.len(), model.len());
-                prop_assert_eq!(held(&buf), model.iter().copied().collect::<Vec<_>>());
+                prop_assert_eq!(held(&mut buf), model.iter().copied().collect::<Vec<_>>());
                 for (want, slice) in &slices {
                     prop_assert_eq!(&[&slice[0][..], &slice[1][..]].concat(), want);
                 }

@@ -57,11 +57,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use bytes::Bytes;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
 use super::offload::{Offloads, PacketInfo, MAX_SUPER_PACKET};
+use super::Tail;
 use super::{Device, Medium};
 use sys::TunFd;
 
@@ -339,10 +339,11 @@ impl Device for TunDevice {
         &mut self,
         cx: &mut Context<'_>,
         head: &mut Vec<u8>,
-        [first, second]: &[Bytes; 2],
+        tail: &Tail,
         info: &PacketInfo,
         _comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
+        let [first, second] = tail.pieces();
         self.poll_write_pieces(cx, [head, first, second], info)
     }
 }

@@ -1,0 +1,130 @@
+//! A packet that comes in parts ([`Host::receive_parts`]): a TCP segment over IPv4 goes up as
+//! it came, its data not joined to its headers, and is checked as carefully as a whole one;
+//! anything else is joined and taken the usual way.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+
+use super::{Config, Host};
+use crate::device::testing::icmp_echo_request;
+use crate::device::{PacketInfo, Tail};
+use crate::stats::DropReason;
+use crate::tcp::ConnId;
+use crate::time::Instant;
+
+const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+/// A client connected to a server (accepted), and the client's next packet in parts: 8,000
+/// bytes of data after its headers.
+fn connected_with_a_segment_in_parts() -> (Host, ConnId, Vec<u8>, Tail) {
+    let [mut client, mut server] = [CLIENT, SERVER].map(|addr| {
+        let mut config = Config::new(format!("{addr}/24").parse().unwrap());
+        config.mtu = 9000;
+        Host::new(config)
+    });
+    let mut cx = Context::from_waker(Waker::noop());
+    let now = Instant::ZERO;
+    let addr = SocketAddrV4::new(SERVER, 80);
+    server.tcp_listen(addr, None).unwrap();
+    let conn = client.tcp_connect(now, addr).unwrap();
+    let mut packet = Vec::new();
+    for _ in 0..2 {
+        while client.transmit(now, &mut packet).is_some() {
+            server.receive(now, &packet);
+        }
+        while server.transmit(now, &mut packet).is_some() {
+            client.receive(now, &packet);
+        }
+    }
+    let Poll::Ready(Ok((accepted, _))) = server.tcp_poll_accept(&mut cx, 80) else {
+        panic!("the handshake completed");
+    };
+    let data: Vec<u8> = (0..8000u32).map(|i| (i % 249) as u8).collect();
+    assert!(client.tcp_poll_write(&mut cx, conn, &data).is_ready());
+    let transmit = client.transmit_parts(now, &mut packet).unwrap();
+    assert_eq!(
+        packet.len(),
+        20 + 32,
+        "the IPv4 and TCP headers (with timestamps)"
+    );
+    assert_eq!(transmit.tail.single().map(Bytes::len), Some(8000));
+    (server, accepted, packet, transmit.tail)
+}
+
+fn read_all(server: &mut Host, conn: ConnId) -> Vec<u8> {
+    let mut cx = Context::from_waker(Waker::noop());
+    let (mut got, mut buf) = (Vec::new(), [0u8; 4096]);
+    while let Poll::Ready(Ok(n @ 1..)) = server.tcp_poll_read(&mut cx, conn, &mut buf) {
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+#[test]
+fn a_segment_in_parts_goes_up_unjoined_and_reads_back_whole() {
+    let (mut server, conn, head, tail) = connected_with_a_segment_in_parts();
+    let before = server.stats();
+    server.receive_parts(Instant::ZERO, &head, &tail, PacketInfo::PLAIN);
+    let after = server.stats();
+    assert_eq!(after.ip.delivered, before.ip.delivered + 1);
+    assert_eq!(after.tcp.received, before.tcp.received + 1);
+    let mut whole = Vec::new();
+    tail.append_to(&mut whole);
+    assert!(read_all(&mut server, conn) == whole);
+}
+
+#[test]
+fn a_corrupted_byte_in_the_data_fails_the_checksum() {
+    let (mut server, conn, head, tail) = connected_with_a_segment_in_parts();
+    let mut data = Vec::new();
+    tail.append_to(&mut data);
+    data[4321] ^= 0x10;
+    let corrupted = Tail::new(Bytes::from(data), Bytes::new());
+    server.receive_parts(Instant::ZERO, &head, &corrupted, PacketInfo::PLAIN);
+    assert_eq!(server.stats().tcp.dropped.get(DropReason::BadChecksum), 1);
+    assert!(read_all(&mut server, conn).is_empty());
+}
+
+#[test]
+fn headers_for_another_host_are_dropped_by_ip() {
+    let (mut server, conn, mut head, tail) = connected_with_a_segment_in_parts();
+    let before = server.stats();
+    head[19] = 99; // the destination is 10.0.0.99 now (and the header checksum wrong)
+    server.receive_parts(Instant::ZERO, &head, &tail, PacketInfo::PLAIN);
+    let after = server.stats();
+    assert_eq!(after.ip.dropped.total(), before.ip.dropped.total() + 1);
+    assert_eq!(after.tcp.received, before.tcp.received);
+    assert!(read_all(&mut server, conn).is_empty());
+}
+
+#[test]
+fn data_in_two_pieces_is_joined_and_taken_as_a_whole_packet() {
+    let (mut server, conn, head, tail) = connected_with_a_segment_in_parts();
+    let mut data = Vec::new();
+    tail.append_to(&mut data);
+    let data = Bytes::from(data);
+    let two = Tail::new(data.slice(..3000), data.slice(3000..));
+    server.receive_parts(Instant::ZERO, &head, &two, PacketInfo::PLAIN);
+    assert!(read_all(&mut server, conn) == data);
+}
+
+#[test]
+fn a_packet_that_is_not_tcp_is_joined_and_answered() {
+    let (mut server, _, _, _) = connected_with_a_segment_in_parts();
+    let ping = icmp_echo_request(CLIENT, SERVER, 7, 1, &[0x5a; 100]);
+    let tail = Tail::new(Bytes::copy_from_slice(&ping[30..]), Bytes::new());
+    server.receive_parts(Instant::ZERO, &ping[..30], &tail, PacketInfo::PLAIN);
+    let mut reply = Vec::new();
+    let mut replies = 0;
+    while server.transmit(Instant::ZERO, &mut reply).is_some() {
+        // An echo reply: ICMP type 0, the same data.
+        if reply[9] == 1 && reply[20] == 0 {
+            assert_eq!(&reply[28..], &ping[28..]);
+            replies += 1;
+        }
+    }
+    assert_eq!(replies, 1);
+}
