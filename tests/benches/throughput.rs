@@ -31,7 +31,10 @@
 //! `TcpConfig::send_buffer` / `recv_buffer`; smoltcp: the socket's tx / rx buffers). smoltcp
 //! runs without congestion control (its default); ours runs slow start and congestion
 //! avoidance. The wire's queues hold more packets than a 4 MiB window can put on it, so it
-//! never drops: this measures what the stacks cost, not how they recover from loss.
+//! never drops: this measures what the stacks cost, not how they recover from loss. Our
+//! writer waits once 128 KiB it wrote are still unsent (`TcpConfig::unsent_limit`, the default,
+//! as Linux's `TCP_NOTSENT_LOWAT`), so the bytes go out while they are still in the CPU's
+//! caches; smoltcp's writer fills its whole buffer.
 //!
 //! The receivers differ in how often they acknowledge. Ours acknowledges the first segments of
 //! a connection two at a time, at once (quick ACKs, for the sender's slow start), then a batch

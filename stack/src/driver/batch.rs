@@ -343,9 +343,9 @@ mod tests {
             let case = format!("{offloads:?}, split: {split}");
             assert_eq!(got.len(), data.len(), "{case}");
             assert!(got == data, "the bytes arrive whole and in order ({case})");
-            // Only a segment across two of the send buffer's chunks is copied.
+            // Only a segment across three of the send buffer's chunks is copied.
             assert!(
-                parted * 10 >= long * 9 && parted >= 4,
+                parted * 4 >= long * 3 && parted >= 4,
                 "most data segments came in parts: {parted} of {long} ({case})"
             );
             assert_eq!(server.stats().tcp.dropped.total(), 0, "no checksum failed");

@@ -12,6 +12,15 @@ pub struct TcpConfig {
     /// Bytes a connection buffers for sending: what the application wrote and the peer has not
     /// acknowledged yet. A full buffer makes writes wait (backpressure).
     pub send_buffer: usize,
+    /// The most bytes a connection holds written but not sent yet (Linux's
+    /// `TCP_NOTSENT_LOWAT`): past it a write waits, even with room in the send buffer, until
+    /// TCP has sent some. Data then goes out soon after the application wrote it, while it is
+    /// still in the CPU's caches, and a writer learns of backpressure early instead of after
+    /// filling the whole buffer. `None`: only the send buffer limits writes. Default 128 KiB.
+    ///
+    /// (In-memory, 512 MiB ours→ours at MTU 65535: 40–46 Gbit/s with 128–256 KiB against
+    /// 26–27 with no limit; over TUN with offloads, ours→Linux 41–43 against 32–34.)
+    pub unsent_limit: Option<usize>,
     /// Bytes a connection buffers on receipt: the largest window it offers.
     pub recv_buffer: usize,
     /// The listen backlog when none is given: connections the handshake has started or finished
@@ -139,6 +148,7 @@ impl Default for TcpConfig {
     fn default() -> Self {
         TcpConfig {
             send_buffer: 256 * 1024,
+            unsent_limit: Some(128 * 1024),
             recv_buffer: 256 * 1024,
             backlog: 128,
             syn_queue: 256,

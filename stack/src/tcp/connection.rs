@@ -351,6 +351,14 @@ impl Connection {
         }
     }
 
+    /// Wakes the writers if a write would take bytes now: after data went out, which moves
+    /// the unsent limit ([`crate::tcp::config::TcpConfig::unsent_limit`]).
+    pub(crate) fn wake_writers_if_room(&mut self) {
+        if !self.writers.is_empty() && self.snd.room() > 0 {
+            self.wake_writers();
+        }
+    }
+
     /// Registers the task of `cx` to be woken with the readers (by data, a FIN, an error, or
     /// urgent data).
     pub(crate) fn wait_as_reader(&mut self, cx: &mut Context<'_>) {

@@ -47,7 +47,7 @@ impl Connection {
         }
         let open =
             self.snd.fin.is_none() && matches!(self.state, State::Established | State::CloseWait);
-        if !open || self.snd.buf.free() > 0 {
+        if !open || self.snd.room() > 0 {
             return Poll::Ready(Ok(()));
         }
         self.wait_as_writer(cx);

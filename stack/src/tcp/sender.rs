@@ -58,6 +58,8 @@ pub(crate) struct Sender {
     /// SND.UNA is below it, Nagle's rule holds other small segments back.
     pub(crate) small_sent_end: Pos,
     pub(crate) nodelay: bool,
+    /// The most bytes written but not yet sent ([`TcpConfig::unsent_limit`]).
+    unsent_limit: usize,
 }
 
 impl Sender {
@@ -74,6 +76,7 @@ impl Sender {
             wl2: Pos::SYN,
             shift: 0,
             buf: SendBuffer::new(config.send_buffer),
+            unsent_limit: config.unsent_limit.unwrap_or(usize::MAX),
             fin: None,
             up: Pos::SYN,
             mss: super::config::DEFAULT_MSS.min(our_mss),
@@ -196,7 +199,17 @@ impl Sender {
 
     /// Appends what the application wrote; returns how much fitted.
     pub(crate) fn write(&mut self, data: &[u8]) -> usize {
-        self.buf.push(data)
+        let room = self.room();
+        self.buf.push(&data[..data.len().min(room)])
+    }
+
+    /// How many bytes a write may add now: the send buffer's free room, within the unsent
+    /// limit.
+    pub(crate) fn room(&self) -> usize {
+        let unsent = self.data_end() - self.nxt.max(self.data_start());
+        self.buf
+            .free()
+            .min(self.unsent_limit.saturating_sub(unsent))
     }
 
     /// The application shut down writing: our FIN follows the data buffered now.

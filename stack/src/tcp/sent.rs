@@ -76,6 +76,8 @@ impl Connection {
     fn after_sending_new(&mut self, plan: &Plan, len: usize) {
         let small = plan.len > 0 && plan.len < self.segment_size();
         self.snd.sent(plan.seq, len, small);
+        // Below the unsent limit again, a writer waiting on it may go on.
+        self.wake_writers_if_room();
     }
 
     /// Something went a second time: count it, name it, and take no RTT sample from it.

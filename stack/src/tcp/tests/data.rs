@@ -340,3 +340,51 @@ fn buffers_go_back_after_a_quiet_second_and_not_between_messages() {
     assert_eq!(h.read(id).unwrap(), Some(b"again".to_vec()));
     assert_eq!(allocated(&h), (false, true));
 }
+
+/// Counts the wakes of the task it stands for.
+struct WakeCount(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for WakeCount {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_write_waits_at_the_unsent_limit_and_goes_on_once_data_went_out() {
+    let mut h = Harness::with_config(|c| {
+        c.send_buffer = 64 * 1024;
+        c.unsent_limit = Some(4000);
+    });
+    let (id, ours, theirs) = established(&mut h);
+    // The peer's window lets two segments go, no more.
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours).with_window(2920));
+    assert_eq!(
+        h.write(id, &data(10_000)).unwrap(),
+        4000,
+        "the limit, not the buffer"
+    );
+    let count = std::sync::Arc::new(WakeCount(Default::default()));
+    let waker = std::task::Waker::from(count.clone());
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(h.host.tcp_poll_write(&mut cx, id, &data(100)).is_pending());
+    let woken = |count: &WakeCount| count.0.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(woken(&count), 0);
+    let segs = h.recv_all();
+    assert_eq!(segs.iter().map(|s| s.payload.len()).sum::<usize>(), 2920);
+    assert_eq!(woken(&count), 1, "data went out: the writer is woken");
+    // 1,080 bytes wait to be sent: 2,920 more fit under the limit.
+    assert_eq!(h.write(id, &data(10_000)).unwrap(), 2920);
+    let stats = h.host.tcp_info(id).unwrap();
+    assert_eq!(stats.bytes_in_flight, 2920);
+}
+
+#[test]
+fn without_an_unsent_limit_a_write_fills_the_send_buffer() {
+    let mut h = Harness::with_config(|c| {
+        c.send_buffer = 64 * 1024;
+        c.unsent_limit = None;
+    });
+    let (id, _, _) = established(&mut h);
+    assert_eq!(h.write(id, &data(100_000)).unwrap(), 64 * 1024);
+}
