@@ -16,7 +16,8 @@ pub struct TcpConfig {
     /// `TCP_NOTSENT_LOWAT`): past it a write waits, even with room in the send buffer, until
     /// TCP has sent some. Data then goes out soon after the application wrote it, while it is
     /// still in the CPU's caches, and a writer learns of backpressure early instead of after
-    /// filling the whole buffer. `None`: only the send buffer limits writes. Default 128 KiB.
+    /// filling the whole buffer. Never less than two full segments, whatever is set here.
+    /// `None`: only the send buffer limits writes. Default 128 KiB.
     ///
     /// (In-memory, 512 MiB ours→ours at MTU 65535: 40–46 Gbit/s with 128–256 KiB against
     /// 26–27 with no limit; over TUN with offloads, ours→Linux 41–43 against 32–34.)

@@ -204,12 +204,13 @@ impl Sender {
     }
 
     /// How many bytes a write may add now: the send buffer's free room, within the unsent
-    /// limit.
+    /// limit. The limit is never less than two full segments, so that a full one always waits
+    /// for the next chance to send: with less, every segment would be small, and Nagle's rule
+    /// would hold each one until the peer's (maybe delayed) ACK of the last.
     pub(crate) fn room(&self) -> usize {
         let unsent = self.data_end() - self.nxt.max(self.data_start());
-        self.buf
-            .free()
-            .min(self.unsent_limit.saturating_sub(unsent))
+        let limit = self.unsent_limit.max(2 * self.mss);
+        self.buf.free().min(limit.saturating_sub(unsent))
     }
 
     /// The application shut down writing: our FIN follows the data buffered now.

@@ -388,3 +388,12 @@ fn without_an_unsent_limit_a_write_fills_the_send_buffer() {
     let (id, _, _) = established(&mut h);
     assert_eq!(h.write(id, &data(100_000)).unwrap(), 64 * 1024);
 }
+
+#[test]
+fn an_unsent_limit_below_two_segments_still_lets_two_full_ones_wait() {
+    let mut h = Harness::with_config(|c| c.unsent_limit = Some(100));
+    let (id, _, _) = established(&mut h);
+    assert_eq!(h.write(id, &data(10_000)).unwrap(), 2 * 1460);
+    let segs = h.recv_all();
+    assert!(segs.iter().all(|s| s.payload.len() == 1460), "{segs:?}");
+}
