@@ -118,7 +118,7 @@ pub fn tshark_problems(path: &Path) -> Option<Vec<String>> {
 }
 
 /// An IPv4 packet around `payload`, TTL 64, DF set.
-fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, protocol: IpProtocol, payload: &[u8]) -> Vec<u8> {
+pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, protocol: IpProtocol, payload: &[u8]) -> Vec<u8> {
     let repr = header::Repr {
         src_addr: src,
         dst_addr: dst,
