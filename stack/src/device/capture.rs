@@ -165,6 +165,16 @@ impl<L: Device> Capture<L> {
         self.inner
     }
 
+    /// Records a packet the device took, a super-packet whole (as `tcpdump` shows it on a
+    /// host whose card does TSO), its comment saying what the device will make of it.
+    fn record_sent(&mut self, packet: &[u8], info: &PacketInfo, comment: Option<&str>) {
+        let mut note = std::mem::take(&mut self.note);
+        let noted = offload_note(&mut note, comment, info, packet.len(), "TSO");
+        let comment = if noted { Some(&*note) } else { comment };
+        self.record(Direction::Outbound, packet, info, comment);
+        self.note = note;
+    }
+
     /// Writes one packet's block, or gives up capturing if that fails.
     fn record(
         &mut self,
@@ -235,8 +245,7 @@ impl<L: Device> Device for Capture<L> {
         Poll::Ready(Ok((len, info)))
     }
 
-    /// Records the packet as it goes to the device, a super-packet whole (as `tcpdump` shows
-    /// it on a host whose card does TSO), its comment saying what the device will make of it.
+    /// Records the packet as it goes to the device ([`Capture::record_sent`]).
     fn poll_send_info(
         &mut self,
         cx: &mut Context<'_>,
@@ -245,11 +254,7 @@ impl<L: Device> Device for Capture<L> {
         comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
         ready!(self.inner.poll_send_info(cx, packet, info, comment))?;
-        let mut note = std::mem::take(&mut self.note);
-        let noted = offload_note(&mut note, comment, info, packet.len(), "TSO");
-        let comment = if noted { Some(&*note) } else { comment };
-        self.record(Direction::Outbound, packet, info, comment);
-        self.note = note;
+        self.record_sent(packet, info, comment);
         Poll::Ready(Ok(()))
     }
 
@@ -277,11 +282,8 @@ impl<L: Device> Device for Capture<L> {
             return sent;
         }
         tail.append_to(&mut joined);
-        let mut note = std::mem::take(&mut self.note);
-        let noted = offload_note(&mut note, comment, info, joined.len(), "TSO");
-        let comment = if noted { Some(&*note) } else { comment };
-        self.record(Direction::Outbound, &joined, info, comment);
-        (self.note, self.joined) = (note, joined);
+        self.record_sent(&joined, info, comment);
+        self.joined = joined;
         Poll::Ready(Ok(()))
     }
 

@@ -297,12 +297,13 @@ impl Device for MemoryDevice {
         cx: &mut Context<'_>,
         buf: &mut Vec<u8>,
     ) -> Poll<io::Result<(usize, PacketInfo)>> {
-        self.recv_with(cx, |(mut packet, info, tail)| {
-            std::mem::swap(buf, &mut packet);
-            // Sent in parts: joined here, for a receiver that takes packets whole.
-            tail.append_to(buf);
-            Ok((buf.len(), info, packet))
-        })
+        let mut tail = Tail::default();
+        self.poll_recv_parts(cx, buf, &mut tail)
+            .map_ok(|(_, info)| {
+                // Sent in parts: joined here, for a receiver that takes packets whole.
+                tail.append_to(buf);
+                (buf.len(), info)
+            })
     }
 
     /// Like [`MemoryDevice::poll_recv_owned`], but a packet sent in parts comes in the same
@@ -325,16 +326,12 @@ impl Device for MemoryDevice {
     /// a packet that is not sent stays in `packet`.
     fn poll_send_owned(
         &mut self,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
         packet: &mut Vec<u8>,
         info: &PacketInfo,
-        _comment: Option<&str>,
+        comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
-        self.send_with(packet.len(), (info, Default::default()), |spare| {
-            let mut spare = spare.unwrap_or_default();
-            spare.clear();
-            std::mem::replace(packet, spare)
-        })
+        self.poll_send_parts(cx, packet, &Tail::default(), info, comment)
     }
 
     /// Yes: a packet's data travels as the slices of the sender's buffer it came in.
@@ -342,8 +339,8 @@ impl Device for MemoryDevice {
         true
     }
 
-    /// Puts `head`'s buffer itself on the wire, as [`MemoryDevice::poll_send_owned`] does,
-    /// and the data's pieces with it, shared: no byte is copied. The other end gets the parts
+    /// Puts `head`'s buffer itself on the wire, leaving an empty one from the wire's free list
+    /// in its place, and the data's pieces with it, shared: no byte is copied. The other end gets the parts
     /// as they are ([`MemoryDevice::poll_recv_parts`]), or joined if it asks for whole packets.
     fn poll_send_parts(
         &mut self,
@@ -401,7 +398,7 @@ impl MemoryDevice {
         }
     }
 
-    /// The send the three ways share, for a packet of `len` bytes: `make` turns a spare
+    /// The send both ways share, for a packet of `len` bytes: `make` turns a spare
     /// buffer from the free list (if there is one) into the buffer that travels, with `tail`
     /// (the data, when the packet was given in parts).
     fn send_with(

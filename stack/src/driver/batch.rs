@@ -111,7 +111,7 @@ pub(super) struct Front<'a> {
     /// The packet, or its headers when `tail` holds the rest.
     pub(super) buf: &'a mut Vec<u8>,
     /// The packet's data, still in TCP's send buffer.
-    pub(super) tail: Option<&'a Tail>,
+    pub(super) tail: &'a Tail,
     /// Why it was sent.
     pub(super) why: Option<&'a Reason>,
     /// What the device is to do for it.
@@ -176,7 +176,7 @@ impl Outbox {
         let packet = self.queue.front_mut()?;
         Some(Front {
             buf: &mut packet.buf,
-            tail: (!packet.tail.is_empty()).then_some(&packet.tail),
+            tail: &packet.tail,
             why: packet.why.as_ref(),
             info: &packet.info,
         })

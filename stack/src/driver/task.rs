@@ -16,7 +16,7 @@ use tracing::{debug, error, warn};
 
 use super::batch::{Inbox, Outbox};
 use super::{Failure, Shared};
-use crate::device::{is_fatal, is_gone, Device, Tail};
+use crate::device::{is_fatal, is_gone, Device};
 use crate::host::Host;
 use crate::link::Reason;
 use crate::time::Instant;
@@ -236,14 +236,15 @@ impl<L: Device> Driver<L> {
                 return Ok(true);
             }
             let comment = word(&mut self.words, packet.why, self.link.records_comments());
-            let len = packet.buf.len() + packet.tail.map_or(0, Tail::len);
-            let sent = match packet.tail {
-                Some(tail) => self
-                    .link
-                    .poll_send_parts(cx, packet.buf, tail, packet.info, comment),
-                None => self
+            let len = packet.buf.len() + packet.tail.len();
+            let sent = match packet.tail.is_empty() {
+                true => self
                     .link
                     .poll_send_owned(cx, packet.buf, packet.info, comment),
+                false => {
+                    self.link
+                        .poll_send_parts(cx, packet.buf, packet.tail, packet.info, comment)
+                }
             };
             match sent {
                 Poll::Ready(Err(err)) if is_gone(&err) => return Err(Failure::link_down(&err)),

@@ -19,19 +19,15 @@ use crate::tcp::demux::Progress;
 use crate::time::Instant;
 use crate::udp::input::Delivery;
 
-/// Whether `head` is an IPv4 header (with any options) for TCP, then a whole TCP header, and
-/// nothing else: the headers [`Host::transmit_parts`] puts in front of a segment's data.
-fn is_tcp_headers_v4(head: &[u8]) -> bool {
-    let (Some(&first), Some(&protocol)) = (head.first(), head.get(9)) else {
-        return false;
-    };
+/// Where the TCP header starts, when `head` is an IPv4 header (with any options) for TCP,
+/// then a whole TCP header, and nothing else: the headers [`Host::transmit_parts`] puts in
+/// front of a segment's data. `None` for anything else.
+fn tcp_after_ipv4(head: &[u8]) -> Option<usize> {
+    let (&first, &protocol) = (head.first()?, head.get(9)?);
     let ip_len = usize::from(first & 0x0f) * 4;
-    let tcp_len = head
-        .get(ip_len + 12)
-        .map(|offset| usize::from(offset >> 4) * 4);
-    first >> 4 == 4
-        && protocol == u8::from(IpProtocol::Tcp)
-        && tcp_len.is_some_and(|tcp_len| head.len() == ip_len + tcp_len)
+    let tcp_len = usize::from(head.get(ip_len + 12)? >> 4) * 4;
+    let tcp = first >> 4 == 4 && protocol == u8::from(IpProtocol::Tcp);
+    (tcp && head.len() == ip_len + tcp_len).then_some(ip_len)
 }
 
 /// What became of a transport segment handed up.
@@ -88,16 +84,16 @@ impl Host {
         let Some(data) = tail.single() else {
             return false;
         };
-        if self.link.is_some() || !is_tcp_headers_v4(head) {
+        let Some(ip_len) = tcp_after_ipv4(head).filter(|_| self.link.is_none()) else {
             return false;
-        }
+        };
         self.expire_fragments(now);
         let header = match self.ip.v4.receive_head(head, data.len()) {
             Head::Join => return false,
             Head::Dropped => return true,
             Head::Ours(header) => header,
         };
-        let tcp = &head[usize::from(head[0] & 0x0f) * 4..];
+        let tcp = &head[ip_len..];
         let addrs = (header.src_addr.into(), header.dst_addr.into());
         let (ip, out) = (&mut self.ip, &mut self.out);
         let trusted = info.checksum_trusted();

@@ -129,46 +129,23 @@ fn a_packet_that_is_not_tcp_is_joined_and_answered() {
     assert_eq!(replies, 1);
 }
 
-/// A TCP segment from `CLIENT`:40000 to `SERVER`:`port` in an IPv4 packet, with a correct
-/// checksum.
-fn tcp_packet(port: u16, flags: crate::tcp::Flags, payload: &[u8]) -> Vec<u8> {
-    let header = crate::tcp::header::Repr {
-        src_port: 40000,
-        dst_port: port,
-        seq: crate::tcp::SeqNumber(7000),
-        ack: crate::tcp::SeqNumber(9000),
-        flags,
-        window: 65535,
-        urgent: 0,
-        mss: None,
-        window_scale: None,
-        sack_permitted: false,
-        sack_blocks: Default::default(),
-        timestamps: None,
-        payload_len: payload.len(),
-    };
-    let mut segment = vec![0; header.buffer_len()];
-    segment[header.header_len()..].copy_from_slice(payload);
-    header.emit(&mut segment, CLIENT, SERVER);
-    crate::device::testing::ipv4(CLIENT, SERVER, crate::ip::IpProtocol::Tcp, &segment)
-}
-
-/// A host listening on port 80, the same every time (its numbers come from one seed).
+/// A host at the address `offload::tests::tcp_packet` sends to, listening on the port it
+/// sends to; the same every time (its numbers come from one seed).
 fn listening() -> Host {
-    let mut config = Config::new(format!("{SERVER}/24").parse().unwrap());
+    let mut config = Config::new("10.77.0.1/24".parse().unwrap());
     config.seed = Some(0x7061_7274);
     let mut host = Host::new(config);
-    host.tcp_listen(SocketAddrV4::new(SERVER, 80), None)
-        .unwrap();
+    let addr = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 1), 40_000);
+    host.tcp_listen(addr, None).unwrap();
     host
 }
 
 proptest::proptest! {
     /// Whatever the packet and wherever it is cut, taking it in parts has the effect taking
     /// it whole has: the same counters and the same answers. Packets are made to reach TCP
-    /// (a SYN to the listener, data to a closed port), or are random bytes, a byte flipped
-    /// now and then; the cut is at the end of the headers (the way the stack's own parts
-    /// come) or anywhere, and the data may be in two pieces.
+    /// (a SYN to the listener, data it has no connection for), or are random bytes, a byte
+    /// flipped now and then; the cut is at the end of the headers (the way the stack's own
+    /// parts come) or anywhere, and the data may be in two pieces.
     #[test]
     fn parts_are_taken_as_the_joined_packet_would_be(
         kind in 0u8..3,
@@ -178,18 +155,21 @@ proptest::proptest! {
         cut2 in proptest::prelude::any::<proptest::sample::Index>(),
         flip in proptest::option::of((proptest::prelude::any::<proptest::sample::Index>(), 1u8..)),
     ) {
+        use crate::device::offload::tests::tcp_packet;
         use crate::tcp::Flags;
         let mut packet = match kind {
-            0 => tcp_packet(80, Flags::SYN, &payload),
-            1 => tcp_packet(81, Flags::ACK | Flags::PSH, &payload),
+            0 => tcp_packet(false, 0, &payload, Flags::SYN, false),
+            1 => tcp_packet(false, 0, &payload, Flags::ACK | Flags::PSH, false),
             _ => payload.clone(),
         };
+        // The end of the headers: 20 bytes of IPv4, then the TCP header's own length.
+        let headers = packet.get(32).map_or(0, |offset| 20 + usize::from(offset >> 4) * 4);
         if let (Some((at, bits)), false) = (flip, packet.is_empty()) {
             let at = at.index(packet.len());
             packet[at] ^= bits;
         }
         let at = match at_headers && kind < 2 {
-            true => (20 + 20).min(packet.len()),
+            true => headers.min(packet.len()),
             false => cut.index(packet.len() + 1),
         };
         let (head, data) = packet.split_at(at);
