@@ -165,8 +165,8 @@ impl<L: Device> Capture<L> {
         self.inner
     }
 
-    /// Records a packet the device took, a super-packet whole (as `tcpdump` shows it on a
-    /// host whose card does TSO), its comment saying what the device will make of it.
+    /// Records a packet the device took, whole or sent in parts, as
+    /// [`Capture::poll_send_info`] says.
     fn record_sent(&mut self, packet: &[u8], info: &PacketInfo, comment: Option<&str>) {
         let mut note = std::mem::take(&mut self.note);
         let noted = offload_note(&mut note, comment, info, packet.len(), "TSO");
@@ -245,7 +245,8 @@ impl<L: Device> Device for Capture<L> {
         Poll::Ready(Ok((len, info)))
     }
 
-    /// Records the packet as it goes to the device ([`Capture::record_sent`]).
+    /// Records the packet as it goes to the device, a super-packet whole (as `tcpdump` shows
+    /// it on a host whose card does TSO), its comment saying what the device will make of it.
     fn poll_send_info(
         &mut self,
         cx: &mut Context<'_>,
