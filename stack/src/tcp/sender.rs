@@ -60,6 +60,9 @@ pub(crate) struct Sender {
     pub(crate) nodelay: bool,
     /// The most bytes written but not yet sent ([`TcpConfig::unsent_limit`]).
     unsent_limit: usize,
+    /// Whether the last write found no room and waits for it: the application has more to
+    /// write as soon as bytes leave.
+    pub(crate) writer_waits: bool,
 }
 
 impl Sender {
@@ -84,6 +87,7 @@ impl Sender {
             mss_path: usize::MAX,
             small_sent_end: Pos::SYN,
             nodelay: false,
+            writer_waits: false,
         }
     }
 
@@ -200,7 +204,9 @@ impl Sender {
     /// Appends what the application wrote; returns how much fitted.
     pub(crate) fn write(&mut self, data: &[u8]) -> usize {
         let room = self.room();
-        self.buf.push(&data[..data.len().min(room)])
+        let n = self.buf.push(&data[..data.len().min(room)]);
+        self.writer_waits = n == 0 && !data.is_empty();
+        n
     }
 
     /// How many bytes a write may add now: the send buffer's free room, within the unsent

@@ -43,6 +43,16 @@ impl Workload {
             Workload::PingPong => "1-byte ping-pong",
         }
     }
+
+    /// The workload's name on the command line (`--workload`).
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Workload::Echo => "echo",
+            Workload::Up => "up",
+            Workload::Down => "down",
+            Workload::PingPong => "ping",
+        }
+    }
 }
 
 /// What one workload measured on the client's side.

@@ -81,6 +81,8 @@ struct Options {
     repeat: usize,
     /// Only this server (`--only ours`).
     only: Option<String>,
+    /// Only this workload (`--workload down`), for a profile of one.
+    workload: Option<Workload>,
     /// Our stack's and smoltcp's send and receive buffers (`--buffer 4M`), if not their
     /// defaults.
     buffer: Option<usize>,
@@ -90,7 +92,7 @@ struct Options {
 }
 
 /// Parses `--bytes N` (K, M or G suffix), `--ping-seconds S`, `--runtime current|multi`,
-/// `--repeat N`, `--only NAME`, `--buffer N` (K, M or G suffix) and `--congestion NAME`; other
+/// `--repeat N`, `--only NAME`, `--workload echo|up|down|ping`, `--buffer N` (K, M or G suffix) and `--congestion NAME`; other
 /// arguments (cargo passes `--bench`) are ignored.
 fn options() -> Result<Options, String> {
     let mut options = Options {
@@ -99,6 +101,7 @@ fn options() -> Result<Options, String> {
         multi_thread: false,
         repeat: 1,
         only: None,
+        workload: None,
         buffer: None,
         congestion: None,
     };
@@ -138,6 +141,13 @@ fn options() -> Result<Options, String> {
                     return Err(format!("--only {}, not {name}", names.join("|")));
                 }
                 options.only = Some(name);
+            }
+            "--workload" => {
+                let name = value()?;
+                let found = Workload::ALL.into_iter().find(|w| w.short_name() == name);
+                let names: Vec<_> = Workload::ALL.iter().map(|w| w.short_name()).collect();
+                let names = names.join("|");
+                options.workload = Some(found.ok_or(format!("--workload {names}, not {name}"))?);
             }
             _ => {}
         }
@@ -218,6 +228,9 @@ fn run_server(
         options.congestion.as_deref(),
     )?;
     for (row, &workload) in Workload::ALL.iter().enumerate() {
+        if options.workload.is_some_and(|only| only != workload) {
+            continue;
+        }
         let load = load_averages();
         let measured = bed.run(workload, options.bytes, options.ping_for, RUN_LIMIT);
         let name = server.name();

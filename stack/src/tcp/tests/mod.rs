@@ -18,6 +18,7 @@ mod recovery;
 mod reset;
 mod syncookies;
 mod tail_loss;
+mod unsent;
 mod urgent;
 mod window;
 mod wrap_edges;
