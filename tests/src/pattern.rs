@@ -8,6 +8,7 @@
 
 use std::io;
 
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The stream's period: the largest prime below 2^20.
@@ -34,7 +35,7 @@ const PERIOD: usize = 1_048_573;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Pattern {
-    period: Vec<u8>,
+    period: Bytes,
 }
 
 impl Pattern {
@@ -50,8 +51,10 @@ impl Pattern {
                 state ^= state >> 27;
                 (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
             })
-            .collect();
-        Pattern { period }
+            .collect::<Vec<u8>>();
+        Pattern {
+            period: period.into(),
+        }
     }
 
     /// The stream's bytes from `offset` on: at most `max`, and never past the end of a period
@@ -60,6 +63,13 @@ impl Pattern {
         let start = (offset % PERIOD as u64) as usize;
         let end = start + max.min(PERIOD - start);
         &self.period[start..end]
+    }
+
+    /// [`Pattern::chunk`] as shared bytes: a slice of the pattern's own memory, not a copy,
+    /// for a zero-copy write (`TcpStream::write_chunk`).
+    pub fn shared_chunk(&self, offset: u64, max: usize) -> Bytes {
+        let start = (offset % PERIOD as u64) as usize;
+        self.period.slice(start..start + max.min(PERIOD - start))
     }
 
     /// Writes the stream's first `len` bytes to `writer`. Does not shut it down.

@@ -60,10 +60,20 @@ struct Exchange {
     super_packets: (usize, usize),
 }
 
+/// How our server writes its bytes.
+#[derive(Clone, Copy, PartialEq)]
+enum Writes {
+    /// With `write_all`: copied into the send buffer.
+    Copied,
+    /// With `write_chunk`: the pattern's memory is shared with the send buffer and goes to the
+    /// device from there, retransmissions too.
+    Shared,
+}
+
 /// A Linux client and our server send each other `bulk` bytes at once on one connection over
 /// `net` (to our IPv6 address when `v6`), every byte checked; then the capture is checked.
 /// `lossy`: the capture may hold retransmissions and corrupted packets.
-fn exchange(net: TunNet, v6: bool, bulk: u64, lossy: bool) -> (Exchange, TunNet) {
+fn exchange(net: TunNet, v6: bool, bulk: u64, lossy: bool, writes: Writes) -> (Exchange, TunNet) {
     let stack = net.stack();
     let any: IpAddr = if v6 {
         "::".parse().unwrap()
@@ -92,7 +102,17 @@ fn exchange(net: TunNet, v6: bool, bulk: u64, lossy: bool) -> (Exchange, TunNet)
             let (to_linux, from_linux) = (Pattern::new(2), Pattern::new(1));
             let (mut read, mut write) = conn.split();
             let send = async {
-                to_linux.write_to(&mut write, bulk).await?;
+                match writes {
+                    Writes::Copied => to_linux.write_to(&mut write, bulk).await?,
+                    Writes::Shared => {
+                        let mut sent = 0;
+                        while sent < bulk {
+                            let chunk = to_linux.shared_chunk(sent, (bulk - sent) as usize);
+                            sent += chunk.len() as u64;
+                            write.write_chunk(chunk).await?;
+                        }
+                    }
+                }
                 tokio::io::AsyncWriteExt::shutdown(&mut write).await
             };
             let (_, received) = tokio::try_join!(send, from_linux.read_and_check(&mut read))?;
@@ -186,11 +206,12 @@ fn linux_and_our_stack_exchange_100_mib_each_way_with_offloads() {
     }
     let bulk = 100 << 20;
     let net = TunNet::start_offload("offload-v4", config(false, 1), Medium::Ip, None).unwrap();
-    let (exchange, _net) = exchange(net, false, bulk, false);
+    let (exchange, _net) = exchange(net, false, bulk, false, Writes::Copied);
     check("TUN, IPv4, offloads", bulk, &exchange);
 }
 
-/// IPv6 over a TUN device with offloads: TSO6 and the kernel's IPv6 super-packets.
+/// IPv6 over a TUN device with offloads: TSO6 and the kernel's IPv6 super-packets. Our side
+/// writes with `write_chunk`: its super-packets carry the pattern's own memory.
 #[test]
 fn linux_and_our_stack_exchange_data_over_ipv6_with_offloads() {
     if !tun_tests_can_run() {
@@ -198,8 +219,8 @@ fn linux_and_our_stack_exchange_data_over_ipv6_with_offloads() {
     }
     let bulk = 32 << 20;
     let net = TunNet::start_offload("offload-v6", config(true, 2), Medium::Ip, None).unwrap();
-    let (exchange, _net) = exchange(net, true, bulk, false);
-    check("TUN, IPv6, offloads", bulk, &exchange);
+    let (exchange, _net) = exchange(net, true, bulk, false, Writes::Shared);
+    check("TUN, IPv6, offloads, zero-copy writes", bulk, &exchange);
 }
 
 /// A TAP device with offloads: the virtio-net header's offsets count the Ethernet header.
@@ -212,12 +233,13 @@ fn linux_and_our_stack_exchange_data_over_tap_with_offloads() {
     let mut config = config(false, 3);
     config.gateway = Some(KERNEL);
     let net = TunNet::start_offload("offload-tap", config, Medium::Ethernet, None).unwrap();
-    let (exchange, _net) = exchange(net, false, bulk, false);
+    let (exchange, _net) = exchange(net, false, bulk, false, Writes::Copied);
     check("TAP, IPv4, offloads", bulk, &exchange);
 }
 
 /// Offloads under loss, duplication, reordering and corruption both ways: the data still
-/// arrives whole, and every corrupted packet is caught by a checksum.
+/// arrives whole, and every corrupted packet is caught by a checksum. Our side writes with
+/// `write_chunk`: what it resends comes from the shared memory, which no corruption touches.
 #[test]
 fn offloaded_super_packets_are_impaired_whole_and_corruption_is_still_caught() {
     if !tun_tests_can_run() {
@@ -242,7 +264,7 @@ fn offloaded_super_packets_are_impaired_whole_and_corruption_is_still_caught() {
     let before = Nstat::read(net.ns()).unwrap();
     let kernel = |net: &TunNet| Nstat::read(net.ns()).unwrap().since(&before);
     let stack = net.stack().clone();
-    let (exchange, net) = exchange(net, false, bulk, true);
+    let (exchange, net) = exchange(net, false, bulk, true, Writes::Shared);
     let impaired = net.impair_stats().unwrap();
     let ours = stack.stats();
     let kernel = kernel(&net);

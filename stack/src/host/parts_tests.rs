@@ -17,9 +17,9 @@ use crate::time::Instant;
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 
-/// A client connected to a server (accepted), and the client's next packet in parts: 8,000
-/// bytes of data after its headers.
-fn connected_with_a_segment_in_parts() -> (Host, ConnId, Vec<u8>, Tail) {
+/// A client connected to a server: the client, its connection, the server and the
+/// connection it accepted.
+fn connected() -> (Host, ConnId, Host, ConnId) {
     let [mut client, mut server] = [CLIENT, SERVER].map(|addr| {
         let mut config = Config::new(format!("{addr}/24").parse().unwrap());
         config.mtu = 9000;
@@ -42,9 +42,18 @@ fn connected_with_a_segment_in_parts() -> (Host, ConnId, Vec<u8>, Tail) {
     let Poll::Ready(Ok((accepted, _))) = server.tcp_poll_accept(&mut cx, 80) else {
         panic!("the handshake completed");
     };
+    (client, conn, server, accepted)
+}
+
+/// A client connected to a server (accepted), and the client's next packet in parts: 8,000
+/// bytes of data after its headers.
+fn connected_with_a_segment_in_parts() -> (Host, ConnId, Vec<u8>, Tail) {
+    let (mut client, conn, server, accepted) = connected();
+    let mut cx = Context::from_waker(Waker::noop());
     let data: Vec<u8> = (0..8000u32).map(|i| (i % 249) as u8).collect();
     assert!(client.tcp_poll_write(&mut cx, conn, &data).is_ready());
-    let transmit = client.transmit_parts(now, &mut packet).unwrap();
+    let mut packet = Vec::new();
+    let transmit = client.transmit_parts(Instant::ZERO, &mut packet).unwrap();
     assert_eq!(
         packet.len(),
         20 + 32,
@@ -74,6 +83,27 @@ fn a_segment_in_parts_goes_up_unjoined_and_reads_back_whole() {
     let mut whole = Vec::new();
     tail.append_to(&mut whole);
     assert!(read_all(&mut server, conn) == whole);
+}
+
+#[test]
+fn shared_bytes_written_go_out_and_up_as_the_writers_memory() {
+    let (mut client, conn, mut server, accepted) = connected();
+    let mut cx = Context::from_waker(Waker::noop());
+    let data = Bytes::from((0..8000u32).map(|i| (i % 241) as u8).collect::<Vec<u8>>());
+    let mut left = data.clone();
+    let written = client.tcp_poll_write_shared(&mut cx, conn, &mut left);
+    assert!(matches!(written, Poll::Ready(Ok(8000))), "{written:?}");
+    assert!(left.is_empty(), "taken off the front of the caller's bytes");
+    let mut head = Vec::new();
+    let transmit = client.transmit_parts(Instant::ZERO, &mut head).unwrap();
+    let tail = transmit.tail.single().expect("the data in one piece");
+    assert_eq!(
+        tail.as_ptr(),
+        data.as_ptr(),
+        "the segment carries the writer's memory, not a copy"
+    );
+    server.receive_parts(Instant::ZERO, &head, &transmit.tail, PacketInfo::PLAIN);
+    assert!(read_all(&mut server, accepted) == data);
 }
 
 #[test]

@@ -10,6 +10,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use super::Host;
 use crate::ports::{canonical, Binding};
 use crate::tcp::{ConnId, ConnInfo};
@@ -330,6 +332,18 @@ impl Host {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.tcp.poll_write(id, cx, data)
+    }
+
+    /// Writes what fits of `data` to the send buffer of `id` without copying it (from 4 KiB
+    /// on): the buffer keeps `data`'s memory and segments carry slices of it. Takes the bytes
+    /// it wrote off the front of `data`; how many, `Pending` when the buffer is full.
+    pub fn tcp_poll_write_shared(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: ConnId,
+        data: &mut Bytes,
+    ) -> Poll<io::Result<usize>> {
+        self.tcp.poll_write_shared(id, cx, data)
     }
 
     /// Writes as much of `bufs` to the send buffer of `id` as it takes, slice after slice in

@@ -13,6 +13,7 @@ use super::ToSocketAddr;
 use crate::tcp::{ConnId, ConnInfo};
 use crate::{Host, Stack};
 
+mod chunk;
 mod ready;
 mod urgent;
 

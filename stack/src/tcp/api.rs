@@ -184,6 +184,17 @@ impl TcpLayer {
         self.write_with(id, |conn| conn.poll_write(cx, data))
     }
 
+    /// Writes what fits of `data` to `id`'s send buffer without copying it, taking it off the
+    /// front of `data`.
+    pub(crate) fn poll_write_shared(
+        &mut self,
+        id: ConnId,
+        cx: &mut Context<'_>,
+        data: &mut bytes::Bytes,
+    ) -> Poll<io::Result<usize>> {
+        self.write_with(id, |conn| conn.poll_write_shared(cx, data))
+    }
+
     /// Writes as much of `bufs` to `id`'s send buffer as fits, in order.
     pub(crate) fn poll_write_vectored(
         &mut self,

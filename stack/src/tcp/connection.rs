@@ -28,6 +28,7 @@ use std::net::SocketAddr;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use bytes::Bytes;
 use tracing::debug;
 
 use super::config::TcpConfig;
@@ -455,6 +456,27 @@ impl Connection {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
+        self.poll_write_with(cx, data.is_empty(), |snd| snd.write(data))
+    }
+
+    /// Appends what fits of `data` to the send buffer without copying it, taking it off the
+    /// front of `data`; waits while the buffer is full.
+    pub(crate) fn poll_write_shared(
+        &mut self,
+        cx: &mut Context<'_>,
+        data: &mut Bytes,
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_with(cx, data.is_empty(), |snd| snd.write_shared(data))
+    }
+
+    /// A write: `write` appends to the send buffer and says how much, unless the connection
+    /// cannot take data (an error, or writing shut down); `empty` writes nothing.
+    fn poll_write_with(
+        &mut self,
+        cx: &mut Context<'_>,
+        empty: bool,
+        write: impl FnOnce(&mut Sender) -> usize,
+    ) -> Poll<io::Result<usize>> {
         if let Some(kind) = self.error {
             return Poll::Ready(Err(error(kind)));
         }
@@ -464,10 +486,10 @@ impl Connection {
                 "the connection was shut down for writing",
             )));
         }
-        if data.is_empty() {
+        if empty {
             return Poll::Ready(Ok(0));
         }
-        let n = self.snd.write(data);
+        let n = write(&mut self.snd);
         if n == 0 {
             Self::wait(&mut self.writers, cx);
             return Poll::Pending;

@@ -32,6 +32,11 @@ use bytes::{Buf, Bytes, BytesMut};
 /// little.
 const CHUNK: usize = 64 * 1024;
 
+/// The fewest bytes [`SendBuffer::push_shared`] keeps as a chunk of their own rather than
+/// copy: a segment spans two chunks at most to go without a copy, and small chunks would
+/// make that rare.
+pub(crate) const SHARE_MIN: usize = 4096;
+
 /// The send buffer: a queue of bytes, at most `capacity`, in shareable chunks.
 #[derive(Debug)]
 pub(crate) struct SendBuffer {
@@ -115,6 +120,23 @@ impl SendBuffer {
             self.tail.extend_from_slice(&rest[..now]);
             rest = &rest[now..];
         }
+        n
+    }
+
+    /// Appends as much of `data` as fits, `limit` bytes at most, taking them off the front of
+    /// `data`; returns how many. From [`SHARE_MIN`] bytes on they are not copied: they become
+    /// a chunk as they are, and segments carry slices of the caller's memory.
+    pub(crate) fn push_shared(&mut self, data: &mut Bytes, limit: usize) -> usize {
+        let n = data.len().min(self.free()).min(limit);
+        if n < SHARE_MIN {
+            let n = self.push(&data[..n]);
+            data.advance(n);
+            return n;
+        }
+        // After the bytes written before it; the tail keeps its spare room for the next.
+        self.freeze(self.tail.len());
+        self.chunks.push_back(data.split_to(n));
+        self.chunked += n;
         n
     }
 
@@ -386,11 +408,39 @@ mod tests {
         assert_eq!(held(&mut buf), [[3; CHUNK], [4; CHUNK]].concat());
     }
 
+    #[test]
+    fn shared_bytes_are_kept_as_they_are_and_short_ones_copied() {
+        let mut buf = SendBuffer::new(20_000);
+        buf.push(b"ab");
+        let long = Bytes::from(vec![7u8; 2 * SHARE_MIN]);
+        let mut rest = long.clone();
+        assert_eq!(buf.push_shared(&mut rest, usize::MAX), 2 * SHARE_MIN);
+        assert!(rest.is_empty());
+        let [slice, _] = buf.slice(2, 2 * SHARE_MIN).expect("one chunk");
+        assert_eq!(
+            slice.as_ptr(),
+            long.as_ptr(),
+            "the caller's memory, not a copy"
+        );
+        let mut short = Bytes::from_static(b"cd");
+        assert_eq!(buf.push_shared(&mut short, usize::MAX), 2);
+        buf.push(b"ef");
+        let want = [&b"ab"[..], &long[..], b"cdef"].concat();
+        assert_eq!(held(&mut buf), want, "in the order written, copied or not");
+        // At most the limit, at most the free room; the rest stays with the caller.
+        let mut more = Bytes::from(vec![1u8; 3 * SHARE_MIN]);
+        assert_eq!(buf.push_shared(&mut more, SHARE_MIN + 1), SHARE_MIN + 1);
+        assert_eq!(more.len(), 2 * SHARE_MIN - 1);
+        let free = buf.free();
+        assert_eq!(buf.push_shared(&mut more, usize::MAX), free);
+        assert_eq!(buf.free(), 0);
+    }
+
     proptest! {
         /// It behaves like a plain queue cut to its capacity, whatever is sliced, acknowledged
         /// and written in between; every slice holds the bytes it was cut from, for good.
         #[test]
-        fn matches_a_plain_queue(ops in proptest::collection::vec((0u8..4, 0usize..40_000, 0usize..3000), 1..80)) {
+        fn matches_a_plain_queue(ops in proptest::collection::vec((0u8..5, 0usize..40_000, 0usize..3000), 1..80)) {
             const CAP: usize = 100_000;
             let mut buf = SendBuffer::new(CAP);
             let mut model: VecDeque<u8> = VecDeque::new();
@@ -409,6 +459,15 @@ mod tests {
                         buf.consume(n);
                         model.drain(..n);
                         buf.release_if_empty();
+                    }
+                    // Shared bytes, handed over with a limit.
+                    4 => {
+                        let data: Vec<u8> = (0..n).map(|_| { next = next.wrapping_add(1); next }).collect();
+                        let mut shared = Bytes::from(data.clone());
+                        let pushed = buf.push_shared(&mut shared, m * 10);
+                        prop_assert_eq!(pushed, n.min(CAP - model.len()).min(m * 10));
+                        prop_assert_eq!(&shared[..], &data[pushed..]);
+                        model.extend(&data[..pushed]);
                     }
                     // A packet is sent: its memory may be reused.
                     2 if !slices.is_empty() => {

@@ -12,6 +12,8 @@
 //!
 //! [RFC 9293 3.3.1]: https://www.rfc-editor.org/rfc/rfc9293#section-3.3.1
 
+use bytes::Bytes;
+
 use super::config::TcpConfig;
 use super::pos::Pos;
 use super::send_buffer::SendBuffer;
@@ -205,6 +207,15 @@ impl Sender {
     pub(crate) fn write(&mut self, data: &[u8]) -> usize {
         let room = self.room();
         let n = self.buf.push(&data[..data.len().min(room)]);
+        self.writer_waits = n == 0 && !data.is_empty();
+        n
+    }
+
+    /// Appends what the application handed over as shared bytes, taking what fits off the
+    /// front of `data` (without a copy, unless it is short); returns how much.
+    pub(crate) fn write_shared(&mut self, data: &mut Bytes) -> usize {
+        let room = self.room();
+        let n = self.buf.push_shared(data, room);
         self.writer_waits = n == 0 && !data.is_empty();
         n
     }

@@ -83,6 +83,8 @@ struct Options {
     only: Option<String>,
     /// Only this workload (`--workload down`), for a profile of one.
     workload: Option<Workload>,
+    /// Our stack sends bulk server→Linux with `TcpStream::write_chunk` (`--zero-copy`).
+    zero_copy: bool,
     /// Our stack's and smoltcp's send and receive buffers (`--buffer 4M`), if not their
     /// defaults.
     buffer: Option<usize>,
@@ -92,7 +94,7 @@ struct Options {
 }
 
 /// Parses `--bytes N` (K, M or G suffix), `--ping-seconds S`, `--runtime current|multi`,
-/// `--repeat N`, `--only NAME`, `--workload echo|up|down|ping`, `--buffer N` (K, M or G suffix) and `--congestion NAME`; other
+/// `--repeat N`, `--only NAME`, `--workload echo|up|down|ping`, `--zero-copy`, `--buffer N` (K, M or G suffix) and `--congestion NAME`; other
 /// arguments (cargo passes `--bench`) are ignored.
 fn options() -> Result<Options, String> {
     let mut options = Options {
@@ -102,6 +104,7 @@ fn options() -> Result<Options, String> {
         repeat: 1,
         only: None,
         workload: None,
+        zero_copy: false,
         buffer: None,
         congestion: None,
     };
@@ -134,6 +137,7 @@ fn options() -> Result<Options, String> {
                 options.buffer = Some(bytes);
             }
             "--congestion" => options.congestion = Some(value()?),
+            "--zero-copy" => options.zero_copy = true,
             "--only" => {
                 let name = value()?;
                 if !SERVERS.iter().any(|s| s.name() == name) {
@@ -192,6 +196,12 @@ fn main() {
         "the kernel's TCP (client, and server over veth): {} congestion control",
         server::congestion_in_use(options.congestion.as_deref())
     );
+    if options.zero_copy {
+        println!(
+            "ours sends bulk server→Linux with TcpStream::write_chunk: the pattern's memory is \
+             shared with the send buffer, not copied (the others write it, a copy)"
+        );
+    }
     println!("{}", uptime());
     println!();
     let mut table: Table = vec![vec![None; SERVERS.len()]; Workload::ALL.len()];
@@ -227,6 +237,7 @@ fn run_server(
         options.buffer,
         options.congestion.as_deref(),
     )?;
+    bed.zero_copy = options.zero_copy;
     for (row, &workload) in Workload::ALL.iter().enumerate() {
         if options.workload.is_some_and(|only| only != workload) {
             continue;

@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
 use tunstack::device::netns::NetNs;
 use tunstack::device::{Medium, TunDevice};
-use tunstack::{Config, Ipv4Cidr, Stack, TcpListener};
+use tunstack::{Config, Ipv4Cidr, Stack, TcpListener, TcpStream};
 use tunstack_tests::peer::Conn;
 use tunstack_tests::smol::{SmolConfig, SmolStack};
 use tunstack_tests::{DEVICE, KERNEL, PREFIX_LEN, STACK};
@@ -86,6 +86,7 @@ impl Server {
             client_ns,
             ns,
             next_port: 5000,
+            zero_copy: false,
         })
     }
 }
@@ -218,6 +219,8 @@ pub struct Bed {
     /// Every workload gets a fresh port: smoltcp listens on a port only while no connection
     /// uses it.
     next_port: u16,
+    /// Whether our stack sends bulk server→Linux with [`TcpStream::write_chunk`] (`--zero-copy`).
+    pub zero_copy: bool,
 }
 
 impl Bed {
@@ -247,6 +250,7 @@ impl Bed {
             .ok_or_else(|| io::Error::other("stopped"))?;
         let client_ns = self.client_ns.as_ref().unwrap_or(&self.ns);
         let listening = &self.listening;
+        let zero_copy = self.zero_copy;
         self.ns.run(|| {
             runtime.block_on(async {
                 let accept = listen(listening, port).await?;
@@ -254,7 +258,13 @@ impl Bed {
                     std::thread::spawn(move || client::run(workload, to, bytes, ping_for))
                 })?;
                 let served = tokio::time::timeout(limit, async {
-                    serve(workload, accept.await?, bytes).await
+                    match accept.await? {
+                        Accepted::Ours(stream) if zero_copy && workload == Workload::Down => {
+                            serve_down_zero_copy(stream, bytes).await
+                        }
+                        Accepted::Ours(stream) => serve(workload, Box::new(stream), bytes).await,
+                        Accepted::Other(conn) => serve(workload, conn, bytes).await,
+                    }
                 })
                 .await;
                 let measured = tokio::task::spawn_blocking(move || client.join())
@@ -290,32 +300,39 @@ impl Drop for Bed {
     }
 }
 
+/// A connection the server accepted: ours (which can also write without a copy), or
+/// smoltcp's or the kernel's.
+enum Accepted {
+    Ours(TcpStream),
+    Other(Box<dyn Conn>),
+}
+
 /// Listens on `port`; the returned future accepts one connection, with Nagle's algorithm off
 /// where the stack has the switch (smoltcp's sockets keep theirs, which holds back only a
 /// small segment while data is unacknowledged).
 async fn listen(
     listening: &Listening,
     port: u16,
-) -> io::Result<std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<Box<dyn Conn>>>>>> {
+) -> io::Result<std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<Accepted>>>>> {
     Ok(match listening {
         Listening::Ours(stack) => {
             let listener = TcpListener::bind(stack, (Ipv4Addr::UNSPECIFIED, port)).await?;
             Box::pin(async move {
                 let (stream, _) = listener.accept().await?;
                 stream.set_nodelay(true)?;
-                Ok(Box::new(stream) as Box<dyn Conn>)
+                Ok(Accepted::Ours(stream))
             })
         }
         Listening::Smol(stack) => {
             let listener = stack.listen(port)?;
-            Box::pin(async move { Ok(Box::new(listener.accept().await?) as Box<dyn Conn>) })
+            Box::pin(async move { Ok(Accepted::Other(Box::new(listener.accept().await?))) })
         }
         Listening::Kernel(addr) => {
             let listener = tokio::net::TcpListener::bind((*addr, port)).await?;
             Box::pin(async move {
                 let (stream, _) = listener.accept().await?;
                 stream.set_nodelay(true)?;
-                Ok(Box::new(stream) as Box<dyn Conn>)
+                Ok(Accepted::Other(Box::new(stream)))
             })
         }
     })
@@ -347,16 +364,43 @@ async fn serve(workload: Workload, mut conn: Box<dyn Conn>, bytes: u64) -> io::R
             conn.write_all(&count.to_be_bytes()).await?;
         }
         Workload::Down => {
-            let mut asked = [0; 8];
-            conn.read_exact(&mut asked).await?;
-            let asked = u64::from_be_bytes(asked);
-            if asked != bytes {
-                return Err(io::Error::other(format!("asked for {asked}, not {bytes}")));
-            }
+            let asked = read_asked(&mut conn, bytes).await?;
             client::pattern().write_to(&mut conn, asked).await?;
         }
     }
+    finish(&mut conn).await
+}
+
+/// Bulk server→Linux on our stack without a copy: the pattern's own memory is handed to the
+/// send buffer ([`TcpStream::write_chunk`]) and goes to the device from there.
+async fn serve_down_zero_copy(mut stream: TcpStream, bytes: u64) -> io::Result<()> {
+    let asked = read_asked(&mut stream, bytes).await?;
+    let pattern = client::pattern();
+    let mut sent = 0;
+    while sent < asked {
+        let chunk = pattern.shared_chunk(sent, usize::try_from(asked - sent).unwrap_or(usize::MAX));
+        sent += chunk.len() as u64;
+        stream.write_chunk(chunk).await?;
+    }
+    finish(&mut stream).await
+}
+
+/// Reads how many bytes the client asks for, which must be `bytes`.
+async fn read_asked(conn: &mut (impl AsyncReadExt + Unpin), bytes: u64) -> io::Result<u64> {
+    let mut asked = [0; 8];
+    conn.read_exact(&mut asked).await?;
+    let asked = u64::from_be_bytes(asked);
+    if asked != bytes {
+        return Err(io::Error::other(format!("asked for {asked}, not {bytes}")));
+    }
+    Ok(asked)
+}
+
+/// Shuts down writing and reads to the client's end of the stream, so that the connection
+/// closes after every byte is through.
+async fn finish(conn: &mut (impl Conn + ?Sized)) -> io::Result<()> {
     conn.shutdown().await?;
+    let mut buf = vec![0; READ_SIZE];
     while conn.read(&mut buf).await? > 0 {}
     Ok(())
 }
