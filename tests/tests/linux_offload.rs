@@ -60,13 +60,14 @@ struct Exchange {
     super_packets: (usize, usize),
 }
 
-/// How our server writes its bytes.
+/// How our server writes and reads its bytes.
 #[derive(Clone, Copy, PartialEq)]
 enum Writes {
-    /// With `write_all`: copied into the send buffer.
+    /// With `write_all` and `read`: copied into the send buffer, and out of the receive buffer.
     Copied,
     /// With `write_chunk`: the pattern's memory is shared with the send buffer and goes to the
-    /// device from there, retransmissions too.
+    /// device from there, retransmissions too; and with `read_chunk`: the kernel's
+    /// super-packets are read in their own buffers.
     Shared,
 }
 
@@ -115,7 +116,20 @@ fn exchange(net: TunNet, v6: bool, bulk: u64, lossy: bool, writes: Writes) -> (E
                 }
                 tokio::io::AsyncWriteExt::shutdown(&mut write).await
             };
-            let (_, received) = tokio::try_join!(send, from_linux.read_and_check(&mut read))?;
+            let receive = async {
+                match writes {
+                    Writes::Copied => from_linux.read_and_check(&mut read).await,
+                    Writes::Shared => {
+                        let mut received = 0;
+                        while let Some(chunk) = read.read_chunk(1 << 20).await? {
+                            from_linux.check(received, &chunk)?;
+                            received += chunk.len() as u64;
+                        }
+                        Ok(received)
+                    }
+                }
+            };
+            let (_, received) = tokio::try_join!(send, receive)?;
             io::Result::Ok(received)
         })
         .unwrap()
@@ -211,7 +225,8 @@ fn linux_and_our_stack_exchange_100_mib_each_way_with_offloads() {
 }
 
 /// IPv6 over a TUN device with offloads: TSO6 and the kernel's IPv6 super-packets. Our side
-/// writes with `write_chunk`: its super-packets carry the pattern's own memory.
+/// writes with `write_chunk` (its super-packets carry the pattern's own memory) and reads with
+/// `read_chunk`.
 #[test]
 fn linux_and_our_stack_exchange_data_over_ipv6_with_offloads() {
     if !tun_tests_can_run() {
@@ -220,7 +235,11 @@ fn linux_and_our_stack_exchange_data_over_ipv6_with_offloads() {
     let bulk = 32 << 20;
     let net = TunNet::start_offload("offload-v6", config(true, 2), Medium::Ip, None).unwrap();
     let (exchange, _net) = exchange(net, true, bulk, false, Writes::Shared);
-    check("TUN, IPv6, offloads, zero-copy writes", bulk, &exchange);
+    check(
+        "TUN, IPv6, offloads, chunk writes and reads",
+        bulk,
+        &exchange,
+    );
 }
 
 /// A TAP device with offloads: the virtio-net header's offsets count the Ethernet header.
@@ -239,7 +258,8 @@ fn linux_and_our_stack_exchange_data_over_tap_with_offloads() {
 
 /// Offloads under loss, duplication, reordering and corruption both ways: the data still
 /// arrives whole, and every corrupted packet is caught by a checksum. Our side writes with
-/// `write_chunk`: what it resends comes from the shared memory, which no corruption touches.
+/// `write_chunk` (what it resends comes from the shared memory, which no corruption touches)
+/// and reads with `read_chunk`.
 #[test]
 fn offloaded_super_packets_are_impaired_whole_and_corruption_is_still_caught() {
     if !tun_tests_can_run() {

@@ -56,6 +56,50 @@ async fn try_read_would_block_then_readable_wakes_and_try_read_gets_the_data() {
     assert_eq!(c.try_read(&mut buf).unwrap(), 0);
 }
 
+/// Chunks written without a copy and read as shared bytes, mixed with plain writes: the
+/// stream arrives whole and in order, the reader learns the end as `None`, and a write after
+/// shutdown fails as a plain one does.
+#[tokio::test(start_paused = true)]
+async fn chunks_written_and_read_without_a_copy_keep_the_stream_in_order() {
+    let (client, server) = pair();
+    let (mut c, mut s) = connected(&client, &server).await;
+    let big = bytes::Bytes::from(
+        (0..300_000u32)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    let writer = async {
+        s.write_all(b"head ").await?;
+        s.write_chunk(big.clone()).await?;
+        s.write_chunk(bytes::Bytes::from_static(b" tail")).await?;
+        s.shutdown().await?;
+        let late = s.write_chunk(bytes::Bytes::from_static(b"late")).await;
+        assert_eq!(late.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        io::Result::Ok(())
+    };
+    let reader = async {
+        let mut got = Vec::new();
+        let mut chunks = 0;
+        while let Some(chunk) = c.read_chunk(64 * 1024).await? {
+            assert!(!chunk.is_empty() && chunk.len() <= 64 * 1024);
+            got.extend_from_slice(&chunk);
+            chunks += 1;
+        }
+        io::Result::Ok((got, chunks))
+    };
+    let (written, read) = within("transfer", async { tokio::join!(writer, reader) }).await;
+    written.unwrap();
+    let (got, chunks) = read.unwrap();
+    let want = [&b"head "[..], &big[..], b" tail"].concat();
+    assert!(got == want, "{} bytes of {}", got.len(), want.len());
+    assert!(chunks >= 5, "{chunks} chunks");
+    assert_eq!(
+        c.read_chunk(10).await.unwrap(),
+        None,
+        "the end stays the end"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn writable_waits_for_room_in_the_send_buffer() {
     let (client, server) = pair();

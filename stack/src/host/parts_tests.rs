@@ -86,7 +86,7 @@ fn a_segment_in_parts_goes_up_unjoined_and_reads_back_whole() {
 }
 
 #[test]
-fn shared_bytes_written_go_out_and_up_as_the_writers_memory() {
+fn shared_bytes_written_go_out_and_are_read_as_the_writers_memory() {
     let (mut client, conn, mut server, accepted) = connected();
     let mut cx = Context::from_waker(Waker::noop());
     let data = Bytes::from((0..8000u32).map(|i| (i % 241) as u8).collect::<Vec<u8>>());
@@ -103,7 +103,15 @@ fn shared_bytes_written_go_out_and_up_as_the_writers_memory() {
         "the segment carries the writer's memory, not a copy"
     );
     server.receive_parts(Instant::ZERO, &head, &transmit.tail, PacketInfo::PLAIN);
-    assert!(read_all(&mut server, accepted) == data);
+    // Read as shared bytes: still the writer's memory, on the other host, never copied.
+    let read = server.tcp_poll_read_shared(&mut cx, accepted, usize::MAX);
+    let Poll::Ready(Ok(chunk)) = read else {
+        panic!("readable: {read:?}");
+    };
+    assert_eq!((chunk.as_ptr(), chunk.len()), (data.as_ptr(), data.len()));
+    assert!(server
+        .tcp_poll_read_shared(&mut cx, accepted, 1)
+        .is_pending());
 }
 
 #[test]

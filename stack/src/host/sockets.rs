@@ -323,6 +323,18 @@ impl Host {
         self.tcp.poll_read(id, cx, buf)
     }
 
+    /// Reads up to `max` bytes of `id` as shared bytes: the data of a kept packet as it is,
+    /// without a copy (other bytes are copied out). Empty at the end of the peer's stream,
+    /// `Pending` while nothing has arrived.
+    pub fn tcp_poll_read_shared(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: ConnId,
+        max: usize,
+    ) -> Poll<io::Result<Bytes>> {
+        self.tcp.poll_read_shared(id, cx, max)
+    }
+
     /// Writes `data` to the send buffer of `id`: how many bytes it took, `Pending` when the
     /// buffer is full.
     pub fn tcp_poll_write(

@@ -159,15 +159,36 @@ impl TcpLayer {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        self.read_with(id, |conn| conn.poll_read(cx, buf))
+    }
+
+    /// Reads from `id` as shared bytes (see [`Connection::poll_read_shared`]); a read that
+    /// opens the window queues a window update.
+    pub(crate) fn poll_read_shared(
+        &mut self,
+        id: ConnId,
+        cx: &mut Context<'_>,
+        max: usize,
+    ) -> Poll<io::Result<bytes::Bytes>> {
+        self.read_with(id, |conn| conn.poll_read_shared(cx, max))
+    }
+
+    /// A read of `id` by `read`, which also says whether the window is worth announcing now:
+    /// if so, the connection is marked for the driver's next pass.
+    fn read_with<T>(
+        &mut self,
+        id: ConnId,
+        read: impl FnOnce(&mut Connection) -> Poll<io::Result<(T, bool)>>,
+    ) -> Poll<io::Result<T>> {
         let Some(conn) = self.conn_mut(id) else {
             return Poll::Ready(Err(gone()));
         };
-        match conn.poll_read(cx, buf) {
-            Poll::Ready(Ok((n, update))) => {
+        match read(conn) {
+            Poll::Ready(Ok((got, update))) => {
                 if update {
                     self.mark_ready(id.index);
                 }
-                Poll::Ready(Ok(n))
+                Poll::Ready(Ok(got))
             }
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
             Poll::Pending => Poll::Pending,

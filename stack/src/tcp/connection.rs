@@ -429,15 +429,39 @@ impl Connection {
         let available = std::task::ready!(self.poll_read_ready(cx))?;
         let limit = available.min(out.len());
         let n = self.rcv.read(&mut out[..limit]);
+        Poll::Ready(Ok((n, self.after_read(n))))
+    }
+
+    /// Moves up to `max` received bytes out as shared bytes: a kept packet's data as it is,
+    /// without a copy. Empty once the peer's FIN has been read past. Stops at the urgent mark,
+    /// as a read does. Returns whether the read opened the window enough to be worth
+    /// announcing.
+    pub(crate) fn poll_read_shared(
+        &mut self,
+        cx: &mut Context<'_>,
+        max: usize,
+    ) -> Poll<io::Result<(Bytes, bool)>> {
+        if max == 0 {
+            return Poll::Ready(Ok((Bytes::new(), false)));
+        }
+        let available = std::task::ready!(self.poll_read_ready(cx))?;
+        let chunk = self.rcv.read_shared(available.min(max));
+        let update = self.after_read(chunk.len());
+        Poll::Ready(Ok((chunk, update)))
+    }
+
+    /// Counts `n` bytes read; returns whether the window is now worth announcing, and owes
+    /// the peer that announcement if so.
+    fn after_read(&mut self, n: usize) -> bool {
         if n == 0 {
-            return Poll::Ready(Ok((0, false)));
+            return false;
         }
         self.stats.bytes_read += n as u64;
         let update = self.window_update_due();
         if update {
             self.rcv.owe_ack(false);
         }
-        Poll::Ready(Ok((n, update)))
+        update
     }
 
     /// Whether the window we could announce now is enough larger than the one the peer knows

@@ -355,6 +355,12 @@ impl Receiver {
         self.buf.read(out)
     }
 
+    /// Moves up to `max` bytes out as shared bytes, without a copy where they lie in a kept
+    /// packet (see [`RecvBuffer::read_shared`]).
+    pub(crate) fn read_shared(&mut self, max: usize) -> Bytes {
+        self.buf.read_shared(max)
+    }
+
     /// RCV.UP moves to `up` if that is further; returns whether it moved.
     pub(crate) fn urgent_up_to(&mut self, up: Pos) -> bool {
         if up <= self.up {

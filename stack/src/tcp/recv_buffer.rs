@@ -215,16 +215,34 @@ impl RecvBuffer {
     pub(crate) fn read(&mut self, out: &mut [u8]) -> usize {
         let n = self.peek(out);
         self.consume(n);
-        if self.early.is_empty() {
-            // The list of early ranges grew while segments were missing: give its memory back.
-            self.early.shrink_to_fit();
-            // Read to the end: the next bytes go where the last ones were, still in cache.
-            self.ring.rewind_if_empty();
-        }
         n
     }
 
-    /// Drops the first `n` readable bytes, from the ring and from the lent slices.
+    /// Moves up to `max` in-order bytes out as shared bytes: a kept packet's slice as it is,
+    /// without a copy, when the next bytes are one; else the bytes in the ring up to the next
+    /// kept slice, copied out. Empty when nothing is readable.
+    pub(crate) fn read_shared(&mut self, max: usize) -> Bytes {
+        let want = max.min(self.ring.len());
+        let chunk = match self.lent.front() {
+            Some((start, slice)) if *start == self.read_total => {
+                slice.slice(..want.min(slice.len()))
+            }
+            next => {
+                let until = next.map_or(want, |(start, _)| {
+                    usize::try_from(start - self.read_total).map_or(want, |s| s.min(want))
+                });
+                let mut out = vec![0; until];
+                let n = self.ring.read_at(0, &mut out);
+                out.truncate(n);
+                Bytes::from(out)
+            }
+        };
+        self.consume(chunk.len());
+        chunk
+    }
+
+    /// Drops the first `n` readable bytes (the application read them), from the ring and from
+    /// the lent slices.
     fn consume(&mut self, n: usize) {
         self.ring.consume(n);
         self.read_total += n as u64;
@@ -241,6 +259,12 @@ impl RecvBuffer {
                 *start = self.read_total;
             }
             break;
+        }
+        if self.early.is_empty() {
+            // The list of early ranges grew while segments were missing: give its memory back.
+            self.early.shrink_to_fit();
+            // Read to the end: the next bytes go where the last ones were, still in cache.
+            self.ring.rewind_if_empty();
         }
     }
 
@@ -469,6 +493,34 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_read_hands_out_the_packets_own_bytes_and_copies_the_rest() {
+        let mut buf = RecvBuffer::new(64, 0);
+        let (one, three) = (packet_with(b"one "), packet_with(b"three "));
+        buf.insert(0, &one[40..], Some(&one));
+        buf.insert(0, b"two ", None);
+        buf.insert(0, &three[40..], Some(&three));
+        let first = buf.read_shared(100);
+        assert_eq!(&first[..], b"one ", "up to the end of the packet");
+        assert_eq!(first.as_ptr(), one[40..].as_ptr(), "the packet's memory");
+        let two = buf.read_shared(2);
+        assert_eq!(&two[..], b"tw", "at most what was asked");
+        assert_eq!(
+            &buf.read_shared(100)[..],
+            b"o ",
+            "ring bytes up to the next slice"
+        );
+        let three_part = buf.read_shared(3);
+        assert_eq!(
+            (&three_part[..], three_part.as_ptr()),
+            (&b"thr"[..], three[40..].as_ptr())
+        );
+        assert_eq!(&buf.read_shared(100)[..], b"ee ");
+        assert!(buf.read_shared(100).is_empty(), "nothing readable");
+        assert!(buf.is_idle() && buf.lent.is_empty());
+        assert_eq!(buf.window(), 64);
+    }
+
+    #[test]
     fn data_is_copied_when_lending_cannot_apply() {
         let mut buf = RecvBuffer::new(64, 0);
         let packet = packet_with(b"late");
@@ -524,10 +576,15 @@ mod tests {
                 let packet = packet_with(&stream[start..seg.end]);
                 let lent = lend[i % lend.len()].then_some(&packet);
                 rcv_nxt += buf.insert(start - rcv_nxt, &packet[40..], lent);
-                // Now and then the application reads some.
-                let mut out = vec![0; reads[i % reads.len()]];
-                let n = buf.read(&mut out);
-                read.extend_from_slice(&out[..n]);
+                // Now and then the application reads some, copied or shared.
+                let size = reads[i % reads.len()];
+                if size % 2 == 0 {
+                    read.extend_from_slice(&buf.read_shared(size));
+                } else {
+                    let mut out = vec![0; size];
+                    let n = buf.read(&mut out);
+                    read.extend_from_slice(&out[..n]);
+                }
             }
             prop_assert_eq!(rcv_nxt, 200);
             read.extend(read_all(&mut buf));

@@ -83,7 +83,8 @@ struct Options {
     only: Option<String>,
     /// Only this workload (`--workload down`), for a profile of one.
     workload: Option<Workload>,
-    /// Our stack sends bulk server→Linux with `TcpStream::write_chunk` (`--zero-copy`).
+    /// Our stack sends bulk server→Linux with `TcpStream::write_chunk` and reads bulk
+    /// Linux→server with `TcpStream::read_chunk` (`--zero-copy`).
     zero_copy: bool,
     /// Our stack's and smoltcp's send and receive buffers (`--buffer 4M`), if not their
     /// defaults.
@@ -198,8 +199,10 @@ fn main() {
     );
     if options.zero_copy {
         println!(
-            "ours sends bulk server→Linux with TcpStream::write_chunk: the pattern's memory is \
-             shared with the send buffer, not copied (the others write it, a copy)"
+            "ours sends bulk server→Linux with TcpStream::write_chunk (the pattern's memory is \
+             shared with the send buffer, not copied) and reads bulk Linux→server with \
+             TcpStream::read_chunk (the bytes stay in their packets); the others write and read, \
+             a copy each"
         );
     }
     println!("{}", uptime());

@@ -219,7 +219,8 @@ pub struct Bed {
     /// Every workload gets a fresh port: smoltcp listens on a port only while no connection
     /// uses it.
     next_port: u16,
-    /// Whether our stack sends bulk server→Linux with [`TcpStream::write_chunk`] (`--zero-copy`).
+    /// Whether our stack sends bulk server→Linux with [`TcpStream::write_chunk`] and reads bulk
+    /// Linux→server with [`TcpStream::read_chunk`] (`--zero-copy`).
     pub zero_copy: bool,
 }
 
@@ -261,6 +262,9 @@ impl Bed {
                     match accept.await? {
                         Accepted::Ours(stream) if zero_copy && workload == Workload::Down => {
                             serve_down_zero_copy(stream, bytes).await
+                        }
+                        Accepted::Ours(stream) if zero_copy && workload == Workload::Up => {
+                            serve_up_zero_copy(stream).await
                         }
                         Accepted::Ours(stream) => serve(workload, Box::new(stream), bytes).await,
                         Accepted::Other(conn) => serve(workload, conn, bytes).await,
@@ -382,6 +386,17 @@ async fn serve_down_zero_copy(mut stream: TcpStream, bytes: u64) -> io::Result<(
         sent += chunk.len() as u64;
         stream.write_chunk(chunk).await?;
     }
+    finish(&mut stream).await
+}
+
+/// Bulk Linux→server on our stack without a copy: the bytes are read as they lie in their
+/// packets ([`TcpStream::read_chunk`]) and counted, as the copying server counts them.
+async fn serve_up_zero_copy(mut stream: TcpStream) -> io::Result<()> {
+    let mut count = 0u64;
+    while let Some(chunk) = stream.read_chunk(READ_SIZE).await? {
+        count += chunk.len() as u64;
+    }
+    stream.write_all(&count.to_be_bytes()).await?;
     finish(&mut stream).await
 }
 
