@@ -19,15 +19,20 @@ use crate::tcp::demux::Progress;
 use crate::time::Instant;
 use crate::udp::input::Delivery;
 
-/// Where the TCP header starts, when `head` is an IPv4 header (with any options) for TCP,
-/// then a whole TCP header, and nothing else: the headers [`Host::transmit_parts`] puts in
-/// front of a segment's data. `None` for anything else.
-fn tcp_after_ipv4(head: &[u8]) -> Option<usize> {
-    let (&first, &protocol) = (head.first()?, head.get(9)?);
-    let ip_len = usize::from(first & 0x0f) * 4;
+/// The IP version and where the TCP header starts, when `head` is an IP header for TCP (IPv4
+/// with any options, or IPv6's fixed header with TCP next), then a whole TCP header, and
+/// nothing else: the headers [`Host::transmit_parts`] puts in front of a segment's data.
+/// `None` for anything else.
+fn tcp_after_ip(head: &[u8]) -> Option<(u8, usize)> {
+    let first = *head.first()?;
+    let (ip_len, protocol) = match first >> 4 {
+        4 => (usize::from(first & 0x0f) * 4, *head.get(9)?),
+        6 => (40, *head.get(6)?),
+        _ => return None,
+    };
     let tcp_len = usize::from(head.get(ip_len + 12)? >> 4) * 4;
-    let tcp = first >> 4 == 4 && protocol == u8::from(IpProtocol::Tcp);
-    (tcp && head.len() == ip_len + tcp_len).then_some(ip_len)
+    let tcp = protocol == u8::from(IpProtocol::Tcp);
+    (tcp && head.len() == ip_len + tcp_len).then_some((first >> 4, ip_len))
 }
 
 /// What became of a transport segment handed up.
@@ -65,9 +70,10 @@ impl Host {
     /// Like [`Host::receive_info`], for a packet that came in parts, as
     /// [`Host::transmit_parts`] sends it: `head` (its headers), then the pieces of `tail`.
     ///
-    /// A TCP segment over IPv4 whose data is one piece goes up without being joined, and TCP
-    /// may keep that piece instead of copying it (as [`Host::receive_shared`]); any other
-    /// packet is joined first, then taken as [`Host::receive_info`] takes it.
+    /// A TCP segment over IPv4 or IPv6 (without extension headers) whose data is one piece
+    /// goes up without being joined, and TCP may keep that piece instead of copying it (as
+    /// [`Host::receive_shared`]); any other packet is joined first, then taken as
+    /// [`Host::receive_info`] takes it.
     pub fn receive_parts(&mut self, now: Instant, head: &[u8], tail: &Tail, info: PacketInfo) {
         if !self.receive_split(now, head, tail, info) {
             let mut joined = Vec::with_capacity(head.len() + tail.len());
@@ -77,24 +83,34 @@ impl Host {
         }
     }
 
-    /// [`Host::receive_parts`]'s way for a TCP segment over IPv4 that is all headers in
-    /// `head` and all data in `tail`'s first piece. Returns `false`, having done nothing, for
-    /// any other packet.
+    /// [`Host::receive_parts`]'s way for a TCP segment that is all headers in `head` and all
+    /// data in `tail`'s first piece. Returns `false`, having done nothing, for any other
+    /// packet.
     fn receive_split(&mut self, now: Instant, head: &[u8], tail: &Tail, info: PacketInfo) -> bool {
         let Some(data) = tail.single() else {
             return false;
         };
-        let Some(ip_len) = tcp_after_ipv4(head).filter(|_| self.link.is_none()) else {
+        let Some((version, ip_len)) = tcp_after_ip(head).filter(|_| self.link.is_none()) else {
             return false;
         };
         self.expire_fragments(now);
-        let header = match self.ip.v4.receive_head(head, data.len()) {
-            Head::Join => return false,
-            Head::Dropped => return true,
-            Head::Ours(header) => header,
+        let addrs: (IpAddr, IpAddr) = if version == 6 {
+            let Some(v6) = self.ip.v6.as_mut() else {
+                return false; // no IPv6 here: the whole packet's path drops it
+            };
+            match v6.receive_head(head, data.len()) {
+                Head::Join => return false,
+                Head::Dropped => return true,
+                Head::Ours(header) => (header.src_addr.into(), header.dst_addr.into()),
+            }
+        } else {
+            match self.ip.v4.receive_head(head, data.len()) {
+                Head::Join => return false,
+                Head::Dropped => return true,
+                Head::Ours(header) => (header.src_addr.into(), header.dst_addr.into()),
+            }
         };
         let tcp = &head[ip_len..];
-        let addrs = (header.src_addr.into(), header.dst_addr.into());
         let (ip, out) = (&mut self.ip, &mut self.out);
         let trusted = info.checksum_trusted();
         self.tcp

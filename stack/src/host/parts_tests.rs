@@ -1,8 +1,8 @@
-//! A packet that comes in parts ([`Host::receive_parts`]): a TCP segment over IPv4 goes up as
-//! it came, its data not joined to its headers, and is checked as carefully as a whole one;
-//! anything else is joined and taken the usual way.
+//! A packet that comes in parts ([`Host::receive_parts`]): a TCP segment over IPv4 or IPv6
+//! goes up as it came, its data not joined to its headers, and is checked as carefully as a
+//! whole one; anything else is joined and taken the usual way.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
@@ -20,14 +20,23 @@ const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 /// A client connected to a server: the client, its connection, the server and the
 /// connection it accepted.
 fn connected() -> (Host, ConnId, Host, ConnId) {
-    let [mut client, mut server] = [CLIENT, SERVER].map(|addr| {
-        let mut config = Config::new(format!("{addr}/24").parse().unwrap());
+    connected_over(false)
+}
+
+/// [`connected`], over IPv6 when `v6` (fd00::1 to fd00::2).
+fn connected_over(v6: bool) -> (Host, ConnId, Host, ConnId) {
+    let [mut client, mut server] = [(CLIENT, 1), (SERVER, 2)].map(|(addr, n)| {
+        let mut config = Config::new(format!("{addr}/24").parse().unwrap())
+            .with_ipv6(format!("fd00::{n}/64").parse().unwrap());
         config.mtu = 9000;
         Host::new(config)
     });
     let mut cx = Context::from_waker(Waker::noop());
     let now = Instant::ZERO;
-    let addr = SocketAddrV4::new(SERVER, 80);
+    let addr: SocketAddr = match v6 {
+        true => "[fd00::2]:80".parse().unwrap(),
+        false => SocketAddrV4::new(SERVER, 80).into(),
+    };
     server.tcp_listen(addr, None).unwrap();
     let conn = client.tcp_connect(now, addr).unwrap();
     let mut packet = Vec::new();
@@ -87,7 +96,14 @@ fn a_segment_in_parts_goes_up_unjoined_and_reads_back_whole() {
 
 #[test]
 fn shared_bytes_written_go_out_and_are_read_as_the_writers_memory() {
-    let (mut client, conn, mut server, accepted) = connected();
+    for v6 in [false, true] {
+        shared_bytes_go_out_and_are_read_as_the_writers_memory(v6);
+    }
+}
+
+/// Over IPv6 when `v6`: the segment goes up in its parts, unjoined, as over IPv4.
+fn shared_bytes_go_out_and_are_read_as_the_writers_memory(v6: bool) {
+    let (mut client, conn, mut server, accepted) = connected_over(v6);
     let mut cx = Context::from_waker(Waker::noop());
     let data = Bytes::from((0..8000u32).map(|i| (i % 241) as u8).collect::<Vec<u8>>());
     let mut left = data.clone();
@@ -96,6 +112,11 @@ fn shared_bytes_written_go_out_and_are_read_as_the_writers_memory() {
     assert!(left.is_empty(), "taken off the front of the caller's bytes");
     let mut head = Vec::new();
     let transmit = client.transmit_parts(Instant::ZERO, &mut head).unwrap();
+    assert_eq!(
+        head.len(),
+        if v6 { 40 } else { 20 } + 32,
+        "IP and TCP headers"
+    );
     let tail = transmit.tail.single().expect("the data in one piece");
     assert_eq!(
         tail.as_ptr(),
@@ -167,14 +188,16 @@ fn a_packet_that_is_not_tcp_is_joined_and_answered() {
     assert_eq!(replies, 1);
 }
 
-/// A host at the address `offload::tests::tcp_packet` sends to, listening on the port it
-/// sends to; the same every time (its numbers come from one seed).
+/// A host at the addresses `offload::tests::tcp_packet` sends to (IPv4 and IPv6), listening
+/// on the port it sends to; the same every time (its numbers come from one seed).
 fn listening() -> Host {
-    let mut config = Config::new("10.77.0.1/24".parse().unwrap());
+    let mut config =
+        Config::new("10.77.0.1/24".parse().unwrap()).with_ipv6("fd77::1/64".parse().unwrap());
     config.seed = Some(0x7061_7274);
     let mut host = Host::new(config);
-    let addr = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 1), 40_000);
-    host.tcp_listen(addr, None).unwrap();
+    // On [::]: IPv6, and IPv4 too, as on Linux.
+    let any = SocketAddrV6::new(std::net::Ipv6Addr::UNSPECIFIED, 40_000, 0, 0);
+    host.tcp_listen(any, None).unwrap();
     host
 }
 
@@ -187,6 +210,7 @@ proptest::proptest! {
     #[test]
     fn parts_are_taken_as_the_joined_packet_would_be(
         kind in 0u8..3,
+        v6 in proptest::prelude::any::<bool>(),
         payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..6000),
         at_headers in proptest::prelude::any::<bool>(),
         cut in proptest::prelude::any::<proptest::sample::Index>(),
@@ -196,12 +220,14 @@ proptest::proptest! {
         use crate::device::offload::tests::tcp_packet;
         use crate::tcp::Flags;
         let mut packet = match kind {
-            0 => tcp_packet(false, 0, &payload, Flags::SYN, false),
-            1 => tcp_packet(false, 0, &payload, Flags::ACK | Flags::PSH, false),
+            0 => tcp_packet(v6, 0, &payload, Flags::SYN, false),
+            1 => tcp_packet(v6, 0, &payload, Flags::ACK | Flags::PSH, false),
             _ => payload.clone(),
         };
-        // The end of the headers: 20 bytes of IPv4, then the TCP header's own length.
-        let headers = packet.get(32).map_or(0, |offset| 20 + usize::from(offset >> 4) * 4);
+        // The end of the headers: 20 bytes of IPv4 or 40 of IPv6, then the TCP header's own
+        // length.
+        let ip_len = if v6 { 40 } else { 20 };
+        let headers = packet.get(ip_len + 12).map_or(0, |offset| ip_len + usize::from(offset >> 4) * 4);
         if let (Some((at, bits)), false) = (flip, packet.is_empty()) {
             let at = at.index(packet.len());
             packet[at] ^= bits;

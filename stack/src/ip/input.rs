@@ -42,11 +42,11 @@ impl<'a> Inbound<'a> {
 }
 
 /// What came of a packet's headers, when its payload is elsewhere
-/// ([`Ipv4Layer::receive_head`]).
+/// ([`Ipv4Layer::receive_head`], and IPv6's): `R` is the IP header's values.
 #[derive(Debug)]
-pub(crate) enum Head {
+pub(crate) enum Head<R = Repr> {
     /// For us: the header's values.
-    Ours(Repr),
+    Ours(R),
     /// Dropped, and counted.
     Dropped,
     /// Not for this path: join the parts and receive the packet whole.

@@ -93,7 +93,29 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// [RFC 2675]: https://www.rfc-editor.org/rfc/rfc2675
     pub fn new_checked(buffer: T) -> Result<Packet<T>, WireError> {
         let packet = Packet { buffer };
-        let data = packet.buffer.as_ref();
+        packet.check_fixed()?;
+        if packet.total_len() > packet.buffer.as_ref().len() {
+            return Err(WireError::Truncated);
+        }
+        Ok(packet)
+    }
+
+    /// Like [`Packet::new_checked`], for a packet that came in two parts: `buffer` holds its
+    /// start (the fixed header at least), and `rest` more bytes follow elsewhere. The
+    /// Payload Length must count exactly the two together.
+    pub fn new_checked_head(buffer: T, rest: usize) -> Result<Packet<T>, WireError> {
+        let packet = Packet { buffer };
+        packet.check_fixed()?;
+        let len = packet.buffer.as_ref().len();
+        match packet.total_len() == len.saturating_add(rest) {
+            true => Ok(packet),
+            false => Err(WireError::BadLength),
+        }
+    }
+
+    /// Version 6, and the whole fixed header at hand.
+    fn check_fixed(&self) -> Result<(), WireError> {
+        let data = self.buffer.as_ref();
         match data.first() {
             None => return Err(WireError::Truncated),
             Some(b) if b >> 4 != 6 => return Err(WireError::BadVersion),
@@ -102,10 +124,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if data.len() < HEADER_LEN {
             return Err(WireError::Truncated);
         }
-        if packet.total_len() > data.len() {
-            return Err(WireError::Truncated);
-        }
-        Ok(packet)
+        Ok(())
     }
 
     /// The underlying buffer.

@@ -15,6 +15,8 @@ use super::ext::{walk, Chain, ParamProblemCode, Verdict};
 use super::fragment::{reassemble, Reassembly};
 use super::header::{Packet, Repr, HEADER_LEN};
 use super::layer::Ipv6Layer;
+use super::NextHeader;
+use crate::ip::input::Head;
 use crate::ip::IpProtocol;
 use crate::stats::DropReason;
 use crate::time::Instant;
@@ -158,6 +160,38 @@ impl Ipv6Layer {
                 offset,
             } => self.fragment(now, bytes, &header, fragment, offset),
         }
+    }
+
+    /// The header of a packet that came in two parts ([`Host::receive_parts`]): `head`, its
+    /// headers, then `rest` more bytes of payload elsewhere. [`Head::Ours`] when it passes
+    /// every check of [`Ipv6Layer::receive`] and carries TCP right after the fixed header
+    /// (counted as received and delivered); [`Head::Dropped`] when its addresses fail
+    /// (counted); [`Head::Join`], having counted nothing, for anything else (extension
+    /// headers, another protocol, a group address, lengths that do not add up): the caller
+    /// joins the parts and hands the packet to [`Ipv6Layer::receive`].
+    ///
+    /// [`Host::receive_parts`]: crate::Host::receive_parts
+    pub(crate) fn receive_head(&mut self, head: &[u8], rest: usize) -> Head<Repr> {
+        let Ok(packet) = Packet::new_checked_head(head, rest) else {
+            return Head::Join;
+        };
+        let header = Repr::parse(&packet);
+        let tcp = header.next_header == NextHeader::Protocol(IpProtocol::Tcp);
+        if !tcp || header.dst_addr.is_multicast() {
+            return Head::Join;
+        }
+        self.stats.received += 1;
+        if let Some(reason) = self.address_problem(&header) {
+            debug!(%header, %reason, "ipv6: drop packet");
+            self.stats.dropped.add(reason);
+            return Head::Dropped;
+        }
+        debug!(
+            "ipv6: unwrap {header} -> {} bytes up to tcp",
+            header.payload_len
+        );
+        self.stats.delivered += 1;
+        Head::Ours(header)
     }
 
     /// Why a packet's addresses make it unacceptable, if they do.
