@@ -60,16 +60,24 @@ impl Pattern {
     /// The stream's bytes from `offset` on: at most `max`, and never past the end of a period
     /// (call again for the rest).
     pub fn chunk(&self, offset: u64, max: usize) -> &[u8] {
-        let start = (offset % PERIOD as u64) as usize;
-        let end = start + max.min(PERIOD - start);
-        &self.period[start..end]
+        &self.period[self.range(offset, max)]
     }
 
-    /// [`Pattern::chunk`] as shared bytes: a slice of the pattern's own memory, not a copy,
-    /// for a zero-copy write (`TcpStream::write_chunk`).
-    pub fn shared_chunk(&self, offset: u64, max: usize) -> Bytes {
+    /// Where [`Pattern::chunk`]'s bytes lie in the period.
+    fn range(&self, offset: u64, max: usize) -> std::ops::Range<usize> {
         let start = (offset % PERIOD as u64) as usize;
-        self.period.slice(start..start + max.min(PERIOD - start))
+        start..start + max.min(PERIOD - start)
+    }
+
+    /// The stream's first `len` bytes as shared bytes, in pieces of at most a period: slices of
+    /// the pattern's own memory, not copies, for zero-copy writes (`TcpStream::write_chunk`).
+    pub fn shared_chunks(&self, len: u64) -> impl Iterator<Item = Bytes> + '_ {
+        let mut sent = 0;
+        std::iter::from_fn(move || {
+            let range = self.range(sent, usize::try_from(len - sent).unwrap_or(usize::MAX));
+            sent += range.len() as u64;
+            (!range.is_empty()).then(|| self.period.slice(range))
+        })
     }
 
     /// Writes the stream's first `len` bytes to `writer`. Does not shut it down.

@@ -62,7 +62,7 @@ struct Exchange {
 
 /// How our server writes and reads its bytes.
 #[derive(Clone, Copy, PartialEq)]
-enum Writes {
+enum Calls {
     /// With `write_all` and `read`: copied into the send buffer, and out of the receive buffer.
     Copied,
     /// With `write_chunk`: the pattern's memory is shared with the send buffer and goes to the
@@ -74,7 +74,7 @@ enum Writes {
 /// A Linux client and our server send each other `bulk` bytes at once on one connection over
 /// `net` (to our IPv6 address when `v6`), every byte checked; then the capture is checked.
 /// `lossy`: the capture may hold retransmissions and corrupted packets.
-fn exchange(net: TunNet, v6: bool, bulk: u64, lossy: bool, writes: Writes) -> (Exchange, TunNet) {
+fn exchange(net: TunNet, v6: bool, bulk: u64, lossy: bool, calls: Calls) -> (Exchange, TunNet) {
     let stack = net.stack();
     let any: IpAddr = if v6 {
         "::".parse().unwrap()
@@ -103,13 +103,10 @@ fn exchange(net: TunNet, v6: bool, bulk: u64, lossy: bool, writes: Writes) -> (E
             let (to_linux, from_linux) = (Pattern::new(2), Pattern::new(1));
             let (mut read, mut write) = conn.split();
             let send = async {
-                match writes {
-                    Writes::Copied => to_linux.write_to(&mut write, bulk).await?,
-                    Writes::Shared => {
-                        let mut sent = 0;
-                        while sent < bulk {
-                            let chunk = to_linux.shared_chunk(sent, (bulk - sent) as usize);
-                            sent += chunk.len() as u64;
+                match calls {
+                    Calls::Copied => to_linux.write_to(&mut write, bulk).await?,
+                    Calls::Shared => {
+                        for chunk in to_linux.shared_chunks(bulk) {
                             write.write_chunk(chunk).await?;
                         }
                     }
@@ -117,9 +114,9 @@ fn exchange(net: TunNet, v6: bool, bulk: u64, lossy: bool, writes: Writes) -> (E
                 tokio::io::AsyncWriteExt::shutdown(&mut write).await
             };
             let receive = async {
-                match writes {
-                    Writes::Copied => from_linux.read_and_check(&mut read).await,
-                    Writes::Shared => {
+                match calls {
+                    Calls::Copied => from_linux.read_and_check(&mut read).await,
+                    Calls::Shared => {
                         let mut received = 0;
                         while let Some(chunk) = read.read_chunk(1 << 20).await? {
                             from_linux.check(received, &chunk)?;
@@ -220,7 +217,7 @@ fn linux_and_our_stack_exchange_100_mib_each_way_with_offloads() {
     }
     let bulk = 100 << 20;
     let net = TunNet::start_offload("offload-v4", config(false, 1), Medium::Ip, None).unwrap();
-    let (exchange, _net) = exchange(net, false, bulk, false, Writes::Copied);
+    let (exchange, _net) = exchange(net, false, bulk, false, Calls::Copied);
     check("TUN, IPv4, offloads", bulk, &exchange);
 }
 
@@ -234,7 +231,7 @@ fn linux_and_our_stack_exchange_data_over_ipv6_with_offloads() {
     }
     let bulk = 32 << 20;
     let net = TunNet::start_offload("offload-v6", config(true, 2), Medium::Ip, None).unwrap();
-    let (exchange, _net) = exchange(net, true, bulk, false, Writes::Shared);
+    let (exchange, _net) = exchange(net, true, bulk, false, Calls::Shared);
     check(
         "TUN, IPv6, offloads, chunk writes and reads",
         bulk,
@@ -252,7 +249,7 @@ fn linux_and_our_stack_exchange_data_over_tap_with_offloads() {
     let mut config = config(false, 3);
     config.gateway = Some(KERNEL);
     let net = TunNet::start_offload("offload-tap", config, Medium::Ethernet, None).unwrap();
-    let (exchange, _net) = exchange(net, false, bulk, false, Writes::Copied);
+    let (exchange, _net) = exchange(net, false, bulk, false, Calls::Copied);
     check("TAP, IPv4, offloads", bulk, &exchange);
 }
 
@@ -284,7 +281,7 @@ fn offloaded_super_packets_are_impaired_whole_and_corruption_is_still_caught() {
     let before = Nstat::read(net.ns()).unwrap();
     let kernel = |net: &TunNet| Nstat::read(net.ns()).unwrap().since(&before);
     let stack = net.stack().clone();
-    let (exchange, net) = exchange(net, false, bulk, true, Writes::Shared);
+    let (exchange, net) = exchange(net, false, bulk, true, Calls::Shared);
     let impaired = net.impair_stats().unwrap();
     let ours = stack.stats();
     let kernel = kernel(&net);

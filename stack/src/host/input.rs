@@ -94,21 +94,22 @@ impl Host {
             return false;
         };
         self.expire_fragments(now);
-        let addrs: (IpAddr, IpAddr) = if version == 6 {
+        let head_of = if version == 6 {
             let Some(v6) = self.ip.v6.as_mut() else {
                 return false; // no IPv6 here: the whole packet's path drops it
             };
-            match v6.receive_head(head, data.len()) {
-                Head::Join => return false,
-                Head::Dropped => return true,
-                Head::Ours(header) => (header.src_addr.into(), header.dst_addr.into()),
-            }
+            v6.receive_head(head, data.len())
+                .map(|h| (h.src_addr.into(), h.dst_addr.into()))
         } else {
-            match self.ip.v4.receive_head(head, data.len()) {
-                Head::Join => return false,
-                Head::Dropped => return true,
-                Head::Ours(header) => (header.src_addr.into(), header.dst_addr.into()),
-            }
+            self.ip
+                .v4
+                .receive_head(head, data.len())
+                .map(|h| (h.src_addr.into(), h.dst_addr.into()))
+        };
+        let addrs: (IpAddr, IpAddr) = match head_of {
+            Head::Join => return false,
+            Head::Dropped => return true,
+            Head::Ours(addrs) => addrs,
         };
         let tcp = &head[ip_len..];
         let (ip, out) = (&mut self.ip, &mut self.out);

@@ -53,6 +53,17 @@ pub(crate) enum Head<R = Repr> {
     Join,
 }
 
+impl<R> Head<R> {
+    /// What came of it, with `f` of the header's values for a packet that is ours.
+    pub(crate) fn map<T>(self, f: impl FnOnce(R) -> T) -> Head<T> {
+        match self {
+            Head::Ours(header) => Head::Ours(f(header)),
+            Head::Dropped => Head::Dropped,
+            Head::Join => Head::Join,
+        }
+    }
+}
+
 /// What came of a packet from the link.
 #[derive(Debug)]
 pub(crate) enum Received<'a> {

@@ -197,9 +197,7 @@ impl RecvBuffer {
                 }
                 None => {
                     // Ring bytes, up to the next lent slice.
-                    let until = slices.peek().map_or(want, |(start, _)| {
-                        usize::try_from(start - self.read_total).map_or(want, |s| s.min(want))
-                    });
+                    let until = self.ring_run_end(slices.peek().copied(), want);
                     self.ring.read_at(done, &mut out[done..until])
                 }
             };
@@ -228,17 +226,22 @@ impl RecvBuffer {
                 slice.slice(..want.min(slice.len()))
             }
             next => {
-                let until = next.map_or(want, |(start, _)| {
-                    usize::try_from(start - self.read_total).map_or(want, |s| s.min(want))
-                });
-                let mut out = vec![0; until];
-                let n = self.ring.read_at(0, &mut out);
-                out.truncate(n);
+                let until = self.ring_run_end(next, want);
+                let mut out = Vec::with_capacity(until);
+                self.ring.append_to(0, until, &mut out);
                 Bytes::from(out)
             }
         };
         self.consume(chunk.len());
         chunk
+    }
+
+    /// Where a run of ring bytes ends, counted from the reader's position: at the `next` lent
+    /// slice, or at `want` if that comes first (or there is none).
+    fn ring_run_end(&self, next: Option<&(u64, Bytes)>, want: usize) -> usize {
+        next.map_or(want, |(start, _)| {
+            usize::try_from(start - self.read_total).map_or(want, |s| s.min(want))
+        })
     }
 
     /// Drops the first `n` readable bytes (the application read them), from the ring and from

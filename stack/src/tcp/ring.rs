@@ -133,6 +133,19 @@ impl RingBuffer {
         n
     }
 
+    /// Appends `n` held bytes starting `offset` bytes from the front to `out`, with no
+    /// zero-fill before the copy; returns how many (fewer when the held bytes run out).
+    pub(crate) fn append_to(&self, offset: usize, n: usize, out: &mut Vec<u8>) -> usize {
+        let n = n.min(self.len.saturating_sub(offset));
+        if n == 0 {
+            return 0;
+        }
+        let (first, second) = self.slices(offset, n);
+        out.extend_from_slice(first);
+        out.extend_from_slice(second);
+        n
+    }
+
     /// Drops `n` bytes from the front (they were read, or acknowledged).
     pub(crate) fn consume(&mut self, n: usize) {
         let n = n.min(self.len);

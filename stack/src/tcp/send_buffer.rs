@@ -14,8 +14,8 @@
 //! ```
 //!
 //! A chunk is frozen (made shareable) when a segment first needs a slice of the tail, up to
-//! the segment's end; the tail keeps the rest and goes on filling its spare room. A segment that spans more than two chunks is copied
-//! instead.
+//! the segment's end; the tail keeps the rest and goes on filling its spare room. A segment
+//! that spans more than two chunks is copied instead.
 //!
 //! A tail that has filled up is kept (as a handle on no bytes) until nothing else holds its
 //! memory, every chunk cut from it acknowledged and every packet sent; it is then the next

@@ -95,8 +95,9 @@ struct Options {
 }
 
 /// Parses `--bytes N` (K, M or G suffix), `--ping-seconds S`, `--runtime current|multi`,
-/// `--repeat N`, `--only NAME`, `--workload echo|up|down|ping`, `--zero-copy`, `--buffer N` (K, M or G suffix) and `--congestion NAME`; other
-/// arguments (cargo passes `--bench`) are ignored.
+/// `--repeat N`, `--only NAME`, `--workload echo|up|down|ping`, `--zero-copy`, `--buffer N`
+/// (K, M or G suffix) and `--congestion NAME`; other arguments (cargo passes `--bench`) are
+/// ignored.
 fn options() -> Result<Options, String> {
     let mut options = Options {
         bytes: 256 << 20,

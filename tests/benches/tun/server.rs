@@ -379,11 +379,7 @@ async fn serve(workload: Workload, mut conn: Box<dyn Conn>, bytes: u64) -> io::R
 /// send buffer ([`TcpStream::write_chunk`]) and goes to the device from there.
 async fn serve_down_zero_copy(mut stream: TcpStream, bytes: u64) -> io::Result<()> {
     let asked = read_asked(&mut stream, bytes).await?;
-    let pattern = client::pattern();
-    let mut sent = 0;
-    while sent < asked {
-        let chunk = pattern.shared_chunk(sent, usize::try_from(asked - sent).unwrap_or(usize::MAX));
-        sent += chunk.len() as u64;
+    for chunk in client::pattern().shared_chunks(asked) {
         stream.write_chunk(chunk).await?;
     }
     finish(&mut stream).await
