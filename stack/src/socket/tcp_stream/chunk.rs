@@ -86,8 +86,9 @@ impl TcpStream {
     /// `write_all` does.
     ///
     /// For data the application already holds as [`Bytes`]: a file read once and sent to
-    /// many, a body built elsewhere. The bytes count against the send buffer and the unsent
-    /// limit like written ones. Errors: those of a write (`BrokenPipe` after shutdown, the
+    /// many, a body built elsewhere. The bytes count against the send buffer like written
+    /// ones; the unsent limit ([`TcpConfig::unsent_limit`](crate::tcp::TcpConfig::unsent_limit))
+    /// holds back only a short chunk, which is copied. Errors: those of a write (`BrokenPipe` after shutdown, the
     /// connection's failure).
     ///
     /// Cancel safety: not cancel safe, like `write_all`: if the future is dropped early, a

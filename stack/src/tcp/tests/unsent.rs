@@ -1,6 +1,6 @@
 //! The unsent limit (`TcpConfig::unsent_limit`): a write waits while that many bytes it wrote
 //! are unsent, and the end of what it wrote waits for its next write rather than go as a
-//! small segment.
+//! small segment. A chunk written as shared bytes and not copied is not held to the limit.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -141,4 +141,47 @@ fn the_end_of_a_write_goes_with_the_fin() {
     let lens: Vec<_> = segs.iter().map(|s| s.payload.len()).collect();
     assert_eq!(lens, [1460, 1460, 1080]);
     assert!(segs[2].flags.fin(), "{segs:?}");
+}
+
+/// Writes `data` as shared bytes; returns how many were taken (0 when none fit).
+fn write_shared(h: &mut Harness, id: ConnId, data: &mut bytes::Bytes) -> usize {
+    match h.host.tcp_poll_write_shared(&mut cx(), id, data) {
+        std::task::Poll::Ready(result) => result.unwrap(),
+        std::task::Poll::Pending => 0,
+    }
+}
+
+#[test]
+fn a_chunk_kept_as_it_is_fills_the_send_buffer_past_the_unsent_limit() {
+    let mut h = Harness::with_config(|c| {
+        c.send_buffer = 64 * 1024;
+        c.unsent_limit = Some(8000);
+    });
+    let (id, _, _) = established(&mut h);
+    let mut chunk = bytes::Bytes::from(data(100_000));
+    assert_eq!(
+        write_shared(&mut h, id, &mut chunk),
+        64 * 1024,
+        "not copied: only the send buffer bounds it"
+    );
+    assert_eq!(
+        chunk.len(),
+        100_000 - 64 * 1024,
+        "the rest stays with the caller"
+    );
+}
+
+#[test]
+fn a_short_chunk_is_copied_and_held_to_the_unsent_limit() {
+    let mut h = Harness::with_config(|c| {
+        c.send_buffer = 64 * 1024;
+        c.unsent_limit = Some(8000);
+    });
+    let (id, _, _) = established(&mut h);
+    assert_eq!(h.write(id, &data(6000)).unwrap(), 6000);
+    // 2,000 bytes fit under the limit; a 3,000-byte chunk would be copied, so it waits there.
+    let mut short = bytes::Bytes::from(data(3000));
+    assert_eq!(write_shared(&mut h, id, &mut short), 2000);
+    assert_eq!(write_shared(&mut h, id, &mut short), 0, "at the limit");
+    assert_eq!(short.len(), 1000);
 }
