@@ -245,8 +245,8 @@ impl Device for MemoryDevice {
                 ));
             };
             let mut at = 0;
-            let [first, second] = tail.pieces();
-            for piece in [&packet[..], first, second] {
+            let pieces = tail.pieces().iter().map(|piece| &piece[..]);
+            for piece in std::iter::once(&packet[..]).chain(pieces) {
                 dest[at..at + piece.len()].copy_from_slice(piece);
                 at += piece.len();
             }
@@ -439,8 +439,8 @@ impl MemoryDevice {
 }
 
 /// A packet on the wire and what its sender said about it.
-/// The packet (or its headers, when it was sent in parts, then the rest in the two pieces of
-/// data, else empty).
+/// The packet (or its headers, when it was sent in parts, then the rest in the pieces of data,
+/// else empty).
 type Queued = (Vec<u8>, PacketInfo, Tail);
 
 impl MemoryDevice {

@@ -1,53 +1,66 @@
-//! The data of a packet that travels in parts: after its headers, one or two slices of the
-//! TCP send buffer it was written to ([`Host::transmit_parts`](crate::Host::transmit_parts)).
+//! The data of a packet that travels in parts: after its headers, a few slices of the TCP
+//! send buffer it was written to ([`Host::transmit_parts`](crate::Host::transmit_parts)).
 
 use bytes::Bytes;
 
-/// A packet's data apart from its headers: one or two shared slices, in order. Empty for a
-/// packet in one piece, which is nearly every packet but long TCP segments, so an empty one
-/// is a null pointer, costs nothing to move and nothing to drop.
+/// A packet's data apart from its headers: up to [`Tail::MAX_PIECES`] shared slices, in
+/// order, none empty. Empty for a packet in one piece, which is nearly every packet but long
+/// TCP segments, so an empty one allocates nothing and costs nothing to drop.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tail(Option<Box<[Bytes; 2]>>);
+pub struct Tail(Vec<Bytes>);
 
 impl Tail {
+    /// The most pieces a tail holds: a device writes them with the headers in one `writev`.
+    /// A TCP burst of 256 KiB (BIG TCP, [`Offloads::big_tcp`](super::Offloads::big_tcp))
+    /// spans five of the send buffer's 64 KiB blocks at most.
+    pub const MAX_PIECES: usize = 8;
+
     /// The data `first` then `second` hold (empty if both are).
     pub fn new(first: Bytes, second: Bytes) -> Tail {
-        match first.is_empty() && second.is_empty() {
-            true => Tail(None),
-            false => Tail(Some(Box::new([first, second]))),
-        }
+        Tail::from_pieces([first, second])
+    }
+
+    /// The data the `pieces` hold, in order; empty ones are left out.
+    ///
+    /// # Panics
+    ///
+    /// With more than [`Tail::MAX_PIECES`] pieces that are not empty: the send buffer never
+    /// cuts a segment into more.
+    pub fn from_pieces(pieces: impl IntoIterator<Item = Bytes>) -> Tail {
+        let pieces: Vec<Bytes> = pieces.into_iter().filter(|p| !p.is_empty()).collect();
+        assert!(
+            pieces.len() <= Tail::MAX_PIECES,
+            "a tail in too many pieces"
+        );
+        Tail(pieces)
     }
 
     /// Whether there is no data apart: the packet is whole in its buffer.
     pub fn is_empty(&self) -> bool {
-        self.0.is_none()
+        self.0.is_empty()
     }
 
     /// How many bytes of data.
     pub fn len(&self) -> usize {
-        self.pieces().iter().map(|piece| piece.len()).sum()
+        self.0.iter().map(Bytes::len).sum()
     }
 
-    /// The two pieces, in order (either may be empty).
-    pub fn pieces(&self) -> [&[u8]; 2] {
-        match &self.0 {
-            Some(pieces) => [&pieces[0], &pieces[1]],
-            None => [&[], &[]],
-        }
+    /// The pieces, in order, none empty.
+    pub fn pieces(&self) -> &[Bytes] {
+        &self.0
     }
 
     /// The data, when it is one piece.
     pub fn single(&self) -> Option<&Bytes> {
-        match self.0.as_deref() {
-            Some([first, second]) if second.is_empty() => Some(first),
-            Some([first, second]) if first.is_empty() => Some(second),
+        match self.0.as_slice() {
+            [one] => Some(one),
             _ => None,
         }
     }
 
     /// Appends the data to `out`.
     pub fn append_to(&self, out: &mut Vec<u8>) {
-        for piece in self.pieces() {
+        for piece in &self.0 {
             out.extend_from_slice(piece);
         }
     }
@@ -63,12 +76,21 @@ mod tests {
         assert!(empty.is_empty());
         assert_eq!(empty.len(), 0);
         assert_eq!(empty, Tail::default());
-        let one = Tail::new(Bytes::from_static(b"abc"), Bytes::new());
+        let one = Tail::new(Bytes::new(), Bytes::from_static(b"abc"));
         assert_eq!(one.single().map(|b| &b[..]), Some(&b"abc"[..]));
         let two = Tail::new(Bytes::from_static(b"abc"), Bytes::from_static(b"de"));
         assert_eq!((two.len(), two.single()), (5, None));
         let mut out = b"hdr".to_vec();
         two.append_to(&mut out);
         assert_eq!(out, b"hdrabcde");
+        let many = Tail::from_pieces((0..Tail::MAX_PIECES as u8).map(|i| Bytes::from(vec![i; 2])));
+        assert_eq!(many.pieces().len(), Tail::MAX_PIECES);
+        assert_eq!(many.len(), 2 * Tail::MAX_PIECES);
+    }
+
+    #[test]
+    #[should_panic(expected = "too many pieces")]
+    fn refuses_more_pieces_than_a_device_writes_at_once() {
+        Tail::from_pieces((0..=Tail::MAX_PIECES).map(|_| Bytes::from_static(b"x")));
     }
 }

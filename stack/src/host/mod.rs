@@ -81,7 +81,7 @@ pub struct Transmit {
     /// with the device's [`Offloads`](crate::device::Offloads)).
     pub info: PacketInfo,
     /// The rest of the packet, when it is not in the buffer: a TCP segment's data, still in
-    /// the send buffer it was written to, in one or two pieces (the second, or both, empty).
+    /// the send buffer it was written to, in a few pieces (none: the packet is whole).
     /// Only [`Host::transmit_parts`] leaves data here; the packet is then the buffer's bytes
     /// followed by these.
     pub tail: Tail,

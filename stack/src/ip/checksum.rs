@@ -85,9 +85,9 @@ fn add_words(sum: u64, data: &[u8]) -> u64 {
 /// any piece may have an odd length. A piece that starts at an odd offset is summed as if
 /// even, and its sum byte-swapped into place (RFC 1071 2(B): the sum is independent of byte
 /// order, so swapping commutes with adding).
-pub fn add_pieces(mut sum: u64, pieces: &[&[u8]]) -> u64 {
+pub fn add_pieces<P: AsRef<[u8]>>(mut sum: u64, pieces: &[P]) -> u64 {
     let mut odd = false;
-    for piece in pieces {
+    for piece in pieces.iter().map(AsRef::as_ref) {
         sum = match odd {
             true => sum + u64::from(fold(add(0, piece)).swap_bytes()),
             false => add(sum, piece),

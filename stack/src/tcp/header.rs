@@ -458,16 +458,16 @@ impl Repr {
     /// one piece after the other: the device sends them side by side (see `send_buffer.rs`).
     /// `buf` takes the header only ([`Repr::header_len`] bytes); the pieces hold
     /// [`Repr::payload_len`] bytes in all.
-    pub fn emit_head(
+    pub fn emit_head<P: AsRef<[u8]>>(
         &self,
         buf: &mut [u8],
-        payload: &[&[u8]],
+        payload: &[P],
         src: impl Into<IpAddr>,
         dst: impl Into<IpAddr>,
     ) {
         let header_len = self.header_len();
         self.emit_header_in(&mut buf[..header_len]).set_checksum(0);
-        let len = header_len + payload.iter().map(|piece| piece.len()).sum::<usize>();
+        let len = header_len + payload.iter().map(|p| p.as_ref().len()).sum::<usize>();
         let sum = checksum::pseudo_header_ip(src.into(), dst.into(), PROTOCOL, len);
         // The header's length is a multiple of 4, so the payload's sum carries on from it.
         let sum = checksum::add_pieces(checksum::add(sum, &buf[..header_len]), payload);

@@ -23,7 +23,6 @@ use super::state::State;
 use super::urgent::urgent_why;
 use super::why::Why;
 use crate::device::offload::{Checksum, Gso, PacketInfo};
-use crate::device::Tail;
 use crate::host::Transmit;
 use crate::ip::header::IpProtocol;
 use crate::ip::layer::IpLayer;
@@ -98,7 +97,7 @@ impl Connection {
         let head = &mut buf[ip_len..];
         match &tail {
             Some(_) if partial => header.emit_head_partial(head, src, dst),
-            Some([first, second]) => header.emit_head(head, &[first, second], src, dst),
+            Some(tail) => header.emit_head(head, tail.pieces(), src, dst),
             None if partial => header.emit_partial(head, src, dst),
             None => header.emit(head, src, dst),
         }
@@ -114,7 +113,7 @@ impl Connection {
         Some(Transmit {
             why: why.map(Reason::Tcp),
             info,
-            tail: tail.map_or_else(Tail::default, |[a, b]| Tail::new(a, b)),
+            tail: tail.unwrap_or_default(),
         })
     }
 

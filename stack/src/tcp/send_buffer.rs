@@ -15,7 +15,8 @@
 //!
 //! A chunk is frozen (made shareable) when a segment first needs a slice of the tail, up to
 //! the segment's end; the tail keeps the rest and goes on filling its spare room. A segment
-//! that spans more than two chunks is copied instead.
+//! that spans more chunks than a device writes in one go ([`Tail::MAX_PIECES`]) is copied
+//! instead.
 //!
 //! A tail that has filled up is kept (as a handle on no bytes) until nothing else holds its
 //! memory, every chunk cut from it acknowledged and every packet sent; it is then the next
@@ -27,14 +28,16 @@ use std::collections::VecDeque;
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::device::Tail;
+
 /// How much memory a new tail takes (at most the buffer's capacity): big enough that most
 /// segments lie inside one chunk, small enough that a connection that writes little holds
 /// little.
 const CHUNK: usize = 64 * 1024;
 
 /// The fewest bytes [`SendBuffer::push_shared`] keeps as a chunk of their own rather than
-/// copy: a segment spans two chunks at most to go without a copy, and small chunks would
-/// make that rare.
+/// copy: each chunk a segment spans is one more piece for the device to write, and a segment
+/// in too many pieces is copied after all.
 pub(crate) const SHARE_MIN: usize = 4096;
 
 /// The send buffer: a queue of bytes, at most `capacity`, in shareable chunks.
@@ -200,15 +203,15 @@ impl SendBuffer {
         n
     }
 
-    /// The `n` bytes at `offset` from the front as shared slices of at most two chunks (the
-    /// second empty when one holds them all), without a copy; `None` when they span more, or
+    /// The `n` bytes at `offset` from the front as shared slices of the chunks that hold
+    /// them, without a copy; `None` when they span more than [`Tail::MAX_PIECES`] chunks, or
     /// are not all held.
     ///
     /// Bytes still in the tail, up to the slice's end, are frozen into a chunk first, so the
     /// slices stay valid however the buffer changes afterwards. Frozen only that far, the
-    /// next segment starts where a chunk does, and so lies in two chunks at most even where
-    /// it crosses from one allocation to the next.
-    pub(crate) fn slice(&mut self, offset: usize, n: usize) -> Option<[Bytes; 2]> {
+    /// next segment starts where a chunk does, and so lies in as few chunks as its length
+    /// allows even where it crosses from one allocation to the next.
+    pub(crate) fn slice(&mut self, offset: usize, n: usize) -> Option<Tail> {
         let end = offset.checked_add(n)?;
         if n == 0 || end > self.len() {
             return None;
@@ -216,19 +219,19 @@ impl SendBuffer {
         if end > self.chunked {
             self.freeze(end - self.chunked);
         }
-        let (index, start) = self.chunk_at(offset)?;
-        let first = self.chunks.get(index)?;
-        let first_end = start + first.len();
-        if end <= first_end {
-            return Some([first.slice(offset - start..end - start), Bytes::new()]);
+        let (mut index, start) = self.chunk_at(offset)?;
+        let (mut from, mut left) = (offset - start, n);
+        let mut pieces = Vec::with_capacity(2);
+        while left > 0 {
+            let chunk = self.chunks.get(index)?;
+            if pieces.len() == Tail::MAX_PIECES || from >= chunk.len() {
+                return None;
+            }
+            let take = left.min(chunk.len() - from);
+            pieces.push(chunk.slice(from..from + take));
+            (index, from, left) = (index + 1, 0, left - take);
         }
-        let second = self.chunks.get(index + 1)?;
-        (end - first_end <= second.len()).then(|| {
-            [
-                first.slice(offset - start..),
-                second.slice(..end - first_end),
-            ]
-        })
+        Some(Tail::from_pieces(pieces))
     }
 
     /// The chunk that holds the byte at `offset`: its index and where it starts; `None` for a
@@ -329,8 +332,8 @@ mod tests {
     fn a_slice_outlives_the_bytes_it_was_cut_from() {
         let mut buf = SendBuffer::new(1 << 20);
         buf.push(&[1; 1000]);
-        let [slice, none] = buf.slice(100, 500).expect("one chunk");
-        assert!(none.is_empty());
+        let tail = buf.slice(100, 500).expect("one chunk");
+        let slice = tail.single().expect("one piece");
         assert_eq!(&slice[..], &[1; 500][..]);
         // Acknowledged and overwritten: the packet's slice still holds what was sent.
         buf.consume(1000);
@@ -340,29 +343,44 @@ mod tests {
     }
 
     #[test]
-    fn a_segment_across_two_chunks_takes_a_slice_of_each_and_across_three_is_copied() {
+    fn a_segment_takes_a_slice_of_each_chunk_it_spans_up_to_a_devices_most() {
+        /// A slice's pieces, as byte strings.
+        fn pieces(tail: Option<Tail>) -> Option<Vec<&'static str>> {
+            let text = |b: &Bytes| String::from_utf8(b.to_vec()).map(|s| &*s.leak());
+            tail.map(|t| {
+                t.pieces()
+                    .iter()
+                    .map(text)
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            })
+        }
         let mut buf = SendBuffer::new(1 << 20);
         buf.push(b"hello ");
-        assert_eq!(
-            buf.slice(0, 6),
-            Some([Bytes::from_static(b"hello "), Bytes::new()])
-        );
+        assert_eq!(pieces(buf.slice(0, 6)), Some(vec!["hello "]));
         buf.push(b"world");
         assert_eq!(
-            buf.slice(3, 6),
-            Some([Bytes::from_static(b"lo "), Bytes::from_static(b"wor")]),
+            pieces(buf.slice(3, 6)),
+            Some(vec!["lo ", "wor"]),
             "spans the frozen chunk and the tail, frozen up to the slice's end"
         );
         buf.push(b"!!");
-        assert_eq!(
-            buf.slice(6, 7),
-            Some([Bytes::from_static(b"wor"), Bytes::from_static(b"ld!!")])
-        );
-        assert_eq!(buf.slice(5, 8), None, "three chunks");
-        let mut out = Vec::new();
-        assert_eq!(buf.append_to(5, 8, &mut out), 8);
-        assert_eq!(out, b" world!!");
+        assert_eq!(pieces(buf.slice(6, 7)), Some(vec!["wor", "ld!!"]));
+        assert_eq!(pieces(buf.slice(5, 8)), Some(vec![" ", "wor", "ld!!"]));
         assert_eq!(buf.slice(8, 10), None, "beyond what is held");
+        // One chunk per byte: a segment over more chunks than a device writes at once is
+        // copied instead.
+        let mut buf = SendBuffer::new(1 << 20);
+        for i in 0..=Tail::MAX_PIECES {
+            buf.push(&[i as u8]);
+            buf.slice(i, 1).expect("the byte just written");
+        }
+        let most = Tail::MAX_PIECES;
+        assert_eq!(buf.slice(0, most).map(|t| t.pieces().len()), Some(most));
+        assert_eq!(buf.slice(0, most + 1), None, "one piece too many");
+        let mut out = Vec::new();
+        assert_eq!(buf.append_to(0, most + 1, &mut out), most + 1);
+        assert_eq!(out, (0..=most as u8).collect::<Vec<_>>());
     }
 
     #[test]
@@ -382,26 +400,26 @@ mod tests {
         let mut buf = SendBuffer::new(1 << 20);
         buf.push(&[1; CHUNK]);
         let first = buf.slice(0, CHUNK).expect("one chunk");
-        let first_at = first[0].as_ptr();
+        let first_at = first.pieces()[0].as_ptr();
         buf.push(&[2; CHUNK]);
         // The first tail's bytes are in flight (held by the buffer and a packet): new memory.
         let second = buf.slice(CHUNK, CHUNK).expect("one chunk");
-        assert_ne!(second[0].as_ptr(), first_at);
+        assert_ne!(second.pieces()[0].as_ptr(), first_at);
         buf.consume(CHUNK);
         buf.push(&[3; CHUNK]);
         let third = buf.slice(CHUNK, CHUNK).expect("one chunk");
         assert_ne!(
-            third[0].as_ptr(),
+            third.pieces()[0].as_ptr(),
             first_at,
             "a packet still holds the first"
         );
-        assert_eq!(&first[0][..], &[1; CHUNK][..]);
+        assert_eq!(&first.pieces()[0][..], &[1; CHUNK][..]);
         drop((first, second, third));
         buf.consume(CHUNK);
         buf.push(&[4; CHUNK]);
         let fourth = buf.slice(CHUNK, CHUNK).expect("one chunk");
         assert_eq!(
-            fourth[0].as_ptr(),
+            fourth.pieces()[0].as_ptr(),
             first_at,
             "the first tail's memory, nothing holds it"
         );
@@ -416,7 +434,8 @@ mod tests {
         let mut rest = long.clone();
         assert_eq!(buf.push_shared(&mut rest, usize::MAX), 2 * SHARE_MIN);
         assert!(rest.is_empty());
-        let [slice, _] = buf.slice(2, 2 * SHARE_MIN).expect("one chunk");
+        let tail = buf.slice(2, 2 * SHARE_MIN).expect("one chunk");
+        let slice = tail.single().expect("one piece");
         assert_eq!(
             slice.as_ptr(),
             long.as_ptr(),
@@ -444,7 +463,7 @@ mod tests {
             const CAP: usize = 100_000;
             let mut buf = SendBuffer::new(CAP);
             let mut model: VecDeque<u8> = VecDeque::new();
-            let mut slices: Vec<(Vec<u8>, [Bytes; 2])> = Vec::new();
+            let mut slices: Vec<(Vec<u8>, Tail)> = Vec::new();
             let mut next = 0u8;
             for (op, n, m) in ops {
                 match op {
@@ -477,7 +496,9 @@ mod tests {
                         let offset = n.min(model.len());
                         let want: Vec<u8> = model.iter().skip(offset).take(m).copied().collect();
                         if let Some(slice) = buf.slice(offset, m) {
-                            prop_assert_eq!([&slice[0][..], &slice[1][..]].concat(), want.clone());
+                            let mut got = Vec::new();
+                            slice.append_to(&mut got);
+                            prop_assert_eq!(got, want.clone());
                             slices.push((want, slice));
                         } else {
                             let mut out = Vec::new();
@@ -489,7 +510,9 @@ mod tests {
                 prop_assert_eq!(buf.len(), model.len());
                 prop_assert_eq!(held(&mut buf), model.iter().copied().collect::<Vec<_>>());
                 for (want, slice) in &slices {
-                    prop_assert_eq!(&[&slice[0][..], &slice[1][..]].concat(), want);
+                    let mut got = Vec::new();
+                    slice.append_to(&mut got);
+                    prop_assert_eq!(&got, want);
                 }
             }
         }

@@ -325,7 +325,7 @@ impl Device for TunDevice {
         info: &PacketInfo,
         _comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
-        self.poll_write_pieces(cx, [packet, &[], &[]], info)
+        self.poll_write_pieces(cx, packet, &Tail::default(), info)
     }
 
     /// Yes: the headers and the data go in one `writev`.
@@ -343,21 +343,21 @@ impl Device for TunDevice {
         info: &PacketInfo,
         _comment: Option<&str>,
     ) -> Poll<io::Result<()>> {
-        let [first, second] = tail.pieces();
-        self.poll_write_pieces(cx, [head, first, second], info)
+        self.poll_write_pieces(cx, head, tail, info)
     }
 }
 
 impl TunDevice {
-    /// Writes the packet that `pieces` hold one after the other, behind a virtio-net header
-    /// with offloads.
+    /// Writes the packet `head` and `tail` hold one after the other, behind a virtio-net
+    /// header with offloads.
     fn poll_write_pieces(
         &mut self,
         cx: &mut Context<'_>,
-        pieces: [&[u8]; 3],
+        head: &[u8],
+        tail: &Tail,
         info: &PacketInfo,
     ) -> Poll<io::Result<()>> {
-        let len = pieces.iter().map(|piece| piece.len()).sum::<usize>();
+        let len = head.len() + tail.len();
         let largest = match info.gso {
             Some(_) if self.offloads.tso => MAX_SUPER_PACKET,
             _ => self.mtu + self.medium.header_len(),
@@ -379,7 +379,7 @@ impl TunDevice {
         };
         loop {
             let mut ready = ready!(self.device.poll_write_ready(cx))?;
-            let sent = ready.try_io(|device| device.get_ref().send_vectored(vnet, pieces));
+            let sent = ready.try_io(|device| device.get_ref().send_vectored(vnet, head, tail));
             if let Ok(result) = sent {
                 tracing::trace!(dev = self.name(), len, "tun: packet out");
                 let result = result.map_err(|err| self.explain(err));

@@ -25,6 +25,7 @@ use std::os::unix::fs::OpenOptionsExt;
 
 use super::Medium;
 use crate::device::offload::{PacketInfo, VNET_HEADER_LEN};
+use crate::device::Tail;
 
 /// An open TUN or TAP descriptor and the name of its interface.
 #[derive(Debug)]
@@ -171,11 +172,18 @@ impl TunFd {
     }
 
     /// Writes one packet given in pieces, in one `writev`: behind the virtio-net header when
-    /// the device has one (else `vnet` is empty), the packet's headers, then its data in up to
-    /// two pieces when that is apart (else empty). No piece is copied behind another.
-    pub(super) fn send_vectored(&self, vnet: &[u8], pieces: [&[u8]; 3]) -> io::Result<usize> {
-        let [a, b, c] = pieces.map(IoSlice::new);
-        (&self.file).write_vectored(&[IoSlice::new(vnet), a, b, c])
+    /// the device has one (else `vnet` is empty), the packet's headers `head`, then its data
+    /// in the pieces of `tail` when that is apart (else empty). No piece is copied behind
+    /// another.
+    pub(super) fn send_vectored(&self, vnet: &[u8], head: &[u8], tail: &Tail) -> io::Result<usize> {
+        let mut slices = [IoSlice::new(&[]); 2 + Tail::MAX_PIECES];
+        slices[0] = IoSlice::new(vnet);
+        slices[1] = IoSlice::new(head);
+        for (slice, piece) in slices[2..].iter_mut().zip(tail.pieces()) {
+            *slice = IoSlice::new(piece);
+        }
+        let used = 2 + tail.pieces().len().min(Tail::MAX_PIECES);
+        (&self.file).write_vectored(&slices[..used])
     }
 }
 
