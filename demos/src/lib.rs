@@ -206,6 +206,9 @@ fn open_device(program: &str, opts: &TunOptions) -> Result<TunDevice, String> {
         Medium::Ip
     };
     let opened = match (opts.offload, opts.tap) {
+        (true, _) if opts.big_tcp => {
+            TunDevice::open_offload(name, medium).map(|d| d.with_big_tcp())
+        }
         (true, _) => TunDevice::open_offload(name, medium),
         (false, true) => TunDevice::open_tap(name),
         (false, false) => TunDevice::open(name),

@@ -75,6 +75,17 @@ pub struct TunNet {
     capture: TempFile,
 }
 
+/// How [`TunNet`] opens its device.
+#[derive(Debug, Clone, Copy)]
+enum Offload {
+    /// No offloads: MSS-sized packets, whole checksums.
+    None,
+    /// [`TunDevice::open_offload`].
+    All,
+    /// [`TunDevice::open_offload`], then [`TunDevice::with_big_tcp`].
+    BigTcp,
+}
+
 impl TunNet {
     /// Creates the namespace `tunstack-<label>-<pid>-<n>` and, inside it, `tun0` with the kernel
     /// at 10.77.0.1/24 (IPv6 off, its tail loss probe off: see the comment in `start_link`), a
@@ -192,7 +203,7 @@ impl TunNet {
 
     /// Like [`TunNet::start_tap`], with the stack configured by `config`.
     pub fn start_tap_with(label: &str, config: Config) -> io::Result<TunNet> {
-        TunNet::start_on(label, config, None, Medium::Ethernet, false)
+        TunNet::start_on(label, config, None, Medium::Ethernet, Offload::None)
     }
 
     /// The device's name: `tun0`, or `tap0` for a net made by [`TunNet::start_tap`].
@@ -244,7 +255,7 @@ impl TunNet {
         config: Config,
         impairments: Option<ImpairConfig>,
     ) -> io::Result<TunNet> {
-        TunNet::start_on(label, config, impairments, Medium::Ip, false)
+        TunNet::start_on(label, config, impairments, Medium::Ip, Offload::None)
     }
 
     /// Like [`TunNet::start_with`] (or [`TunNet::start_tap_with`], for
@@ -259,17 +270,28 @@ impl TunNet {
         medium: Medium,
         impairments: Option<ImpairConfig>,
     ) -> io::Result<TunNet> {
-        TunNet::start_on(label, config, impairments, medium, true)
+        TunNet::start_on(label, config, impairments, medium, Offload::All)
+    }
+
+    /// Like [`TunNet::start_offload`], with BIG TCP too ([`TunDevice::with_big_tcp`]): our
+    /// IPv4 super-packets may be longer than 64 KiB, their Total Length 0.
+    pub fn start_big_tcp(
+        label: &str,
+        config: Config,
+        medium: Medium,
+        impairments: Option<ImpairConfig>,
+    ) -> io::Result<TunNet> {
+        TunNet::start_on(label, config, impairments, medium, Offload::BigTcp)
     }
 
     /// Makes the namespace, a TUN device (or a TAP device, for [`Medium::Ethernet`]), with
-    /// offloads if `offload`, the capture and the stack.
+    /// the `offload` asked for, the capture and the stack.
     fn start_on(
         label: &str,
         config: Config,
         impairments: Option<ImpairConfig>,
         medium: Medium,
-        offload: bool,
+        offload: Offload,
     ) -> io::Result<TunNet> {
         let device = match medium {
             Medium::Ip => DEVICE,
@@ -315,9 +337,10 @@ impl TunNet {
                 .build()?;
             let (stack, impair) = runtime.block_on(async {
                 let tun = match (medium, offload) {
-                    (_, true) => TunDevice::open_offload(device, medium)?,
-                    (Medium::Ip, false) => TunDevice::open(device)?,
-                    (Medium::Ethernet, false) => TunDevice::open_tap(device)?,
+                    (_, Offload::All) => TunDevice::open_offload(device, medium)?,
+                    (_, Offload::BigTcp) => TunDevice::open_offload(device, medium)?.with_big_tcp(),
+                    (Medium::Ip, Offload::None) => TunDevice::open(device)?,
+                    (Medium::Ethernet, Offload::None) => TunDevice::open_tap(device)?,
                 };
                 tun.configure(peer, peer6)?;
                 let link = Capture::create(tun, path, device)?;

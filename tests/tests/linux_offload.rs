@@ -239,6 +239,48 @@ fn linux_and_our_stack_exchange_data_over_ipv6_with_offloads() {
     );
 }
 
+/// BIG TCP ([`TunDevice::with_big_tcp`](tunstack::device::TunDevice::with_big_tcp)): our IPv4
+/// super-packets grow past 64 KiB with a Total Length of 0, and the kernel (6.3 on) takes
+/// them: every byte arrives, its IP layer counts no bad or truncated header, and tshark reads
+/// the frames (Total Length 0 "presumed to be because of TSO") without a complaint.
+#[test]
+fn linux_takes_our_big_tcp_super_packets_past_64_kib() {
+    if !tun_tests_can_run() {
+        return;
+    }
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut version = release.split(|c: char| !c.is_ascii_digit());
+    let major: u32 = version.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let minor: u32 = version.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+    if (major, minor) < (6, 3) {
+        eprintln!(
+            "skipped: Linux {} reads no BIG TCP packet (6.3 on)",
+            release.trim()
+        );
+        return;
+    }
+    let bulk = 100 << 20;
+    let net = TunNet::start_big_tcp("offload-big", config(false, 5), Medium::Ip, None).unwrap();
+    let before = Nstat::read(net.ns()).unwrap();
+    let (exchange, net) = exchange(net, false, bulk, false, Calls::Copied);
+    check("TUN, IPv4, offloads, BIG TCP", bulk, &exchange);
+    let kernel = Nstat::read(net.ns()).unwrap().since(&before);
+    for counter in ["IpInHdrErrors", "IpExtInTruncatedPkts", "IpInDiscards"] {
+        assert_eq!(kernel.get(counter), 0, "{counter}");
+    }
+    let path = net.capture_path();
+    let fields = ["frame.p2p_dir", "ip.len"];
+    let big = tshark_filter_fields(path, "frame.len > 65535", &fields).unwrap();
+    assert!(!big.is_empty(), "no BIG TCP super-packet");
+    for frame in &big {
+        assert_eq!(frame.num("frame.p2p_dir"), Some(0), "only ours: {frame:?}");
+        // The packet says 0; tshark takes the frame's length, as it does for TSO captures.
+        let len = frame.num("ip.len").unwrap_or(0);
+        assert!(len > 65_535, "read as its whole length: {frame:?}");
+    }
+    eprintln!("{} BIG TCP super-packets, longer than 64 KiB", big.len());
+}
+
 /// A TAP device with offloads: the virtio-net header's offsets count the Ethernet header.
 #[test]
 fn linux_and_our_stack_exchange_data_over_tap_with_offloads() {
@@ -262,7 +304,23 @@ fn offloaded_super_packets_are_impaired_whole_and_corruption_is_still_caught() {
     if !tun_tests_can_run() {
         return;
     }
-    let bulk = 16 << 20;
+    impaired_exchange("offload-impaired", 16 << 20, false);
+}
+
+/// The same with BIG TCP on: our bursts, past 64 KiB when the windows let them grow, are cut
+/// into segments by the impairment wrapper as the kernel would cut them.
+#[test]
+fn big_tcp_super_packets_are_impaired_whole_and_corruption_is_still_caught() {
+    if !tun_tests_can_run() {
+        return;
+    }
+    impaired_exchange("offload-big-impaired", 8 << 20, true);
+}
+
+/// Exchanges `bulk` bytes each way under loss, duplication, reordering and corruption, over a
+/// device with offloads (and BIG TCP when `big_tcp`), and checks that every corrupted packet
+/// was caught.
+fn impaired_exchange(label: &str, bulk: u64, big_tcp: bool) {
     let impairments = Impairments {
         loss: 0.01,
         duplicate: 0.01,
@@ -271,13 +329,11 @@ fn offloaded_super_packets_are_impaired_whole_and_corruption_is_still_caught() {
         ..Impairments::default()
     };
     let impair = ImpairConfig::both_ways(impairments).with_seed(7);
-    let net = TunNet::start_offload(
-        "offload-impaired",
-        config(false, 4),
-        Medium::Ip,
-        Some(impair),
-    )
-    .unwrap();
+    let start = match big_tcp {
+        true => TunNet::start_big_tcp,
+        false => TunNet::start_offload,
+    };
+    let net = start(label, config(false, 4), Medium::Ip, Some(impair)).unwrap();
     let before = Nstat::read(net.ns()).unwrap();
     let kernel = |net: &TunNet| Nstat::read(net.ns()).unwrap().since(&before);
     let stack = net.stack().clone();

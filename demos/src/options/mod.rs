@@ -80,6 +80,12 @@ pub struct TunOptions {
     #[arg(long)]
     pub offload: bool,
 
+    /// With --offload, let our IPv4 super-packets grow past 64 KiB (to 192 KiB), their Total
+    /// Length 0, as Linux's BIG TCP does (Linux 6.3 or later reads them): fewer packets and
+    /// ACKs per byte. The capture shows them whole.
+    #[arg(long, requires = "offload")]
+    pub big_tcp: bool,
+
     /// Loss, delay, a bottleneck...: see the "Impairments" options.
     #[command(flatten)]
     pub impair: ImpairOptions,

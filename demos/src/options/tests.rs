@@ -125,6 +125,12 @@ fn offloads_are_off_unless_asked_for() {
     assert!(!parse(&[]).unwrap().offload);
     assert!(parse(&["--offload"]).unwrap().offload);
     assert!(parse(&["--tap", "--offload"]).unwrap().offload);
+    assert!(!parse(&["--offload"]).unwrap().big_tcp);
+    assert!(parse(&["--offload", "--big-tcp"]).unwrap().big_tcp);
+    assert!(
+        parse(&["--big-tcp"]).is_err(),
+        "BIG TCP rides on the offloads"
+    );
 }
 
 #[test]

@@ -53,9 +53,10 @@ use pcap_file::{DataLink, Endianness, PcapError};
 use super::offload::{self, Checksum, Offloads, PacketInfo};
 use super::{Device, Medium, Tail};
 
-/// The most bytes of a packet a block stores: the largest IPv4 packet (plus the medium's
-/// header), so every packet is whole.
-const SNAPLEN: u32 = 65_535;
+/// The most bytes of a packet a block stores: 256 KiB (plus the medium's header; `tcpdump`'s
+/// default is 256 KiB too), above the longest packet we send (a BIG TCP super-packet,
+/// [`offload::BIG_TCP_MAX`]), so every packet is whole.
+const SNAPLEN: u32 = 256 * 1024;
 
 /// `if_tsresol` = 9: timestamps are in units of 10^-9 s. pcap-file writes nanoseconds, and
 /// readers assume microseconds without this option.
@@ -550,7 +551,7 @@ mod tests {
         else {
             panic!("expected IDB, EPB, EPB; got {blocks:?}");
         };
-        assert_eq!((idb.linktype, idb.snaplen), (DataLink::RAW, 65535));
+        assert_eq!((idb.linktype, idb.snaplen), (DataLink::RAW, SNAPLEN));
         assert!(idb
             .options
             .contains(&InterfaceDescriptionOption::IfName("mem0".into())));

@@ -201,8 +201,13 @@ impl Device for MemoryDevice {
         self.medium
     }
 
+    /// The wire's offloads, but never BIG TCP: the stack at the other end reads no Total
+    /// Length of 0.
     fn offloads(&self) -> Offloads {
-        self.offloads
+        Offloads {
+            big_tcp: false,
+            ..self.offloads
+        }
     }
 
     /// Takes the oldest packet travelling towards this end. On a wire with offloads, a
@@ -448,7 +453,7 @@ impl MemoryDevice {
     /// the MTU, or, with offloads, a super-packet; and nothing asked of offloads the wire does
     /// not have (the stack asks only for those [`Device::offloads`] lists).
     fn check(&self, len: usize, info: &PacketInfo) -> Result<(), String> {
-        let Offloads { checksum, tso } = self.offloads;
+        let Offloads { checksum, tso, .. } = self.offloads;
         if !checksum && info.checksum != Checksum::Complete || !tso && info.gso.is_some() {
             return Err(format!("{info:?} asks for offloads this wire does not do"));
         }

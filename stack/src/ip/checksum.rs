@@ -151,7 +151,14 @@ pub fn pseudo_header_v6(src: Ipv6Addr, dst: Ipv6Addr, next_header: u8, length: u
 /// [RFC 8200 section 8.1]: https://www.rfc-editor.org/rfc/rfc8200#section-8.1
 pub fn pseudo_header_ip(src: IpAddr, dst: IpAddr, protocol: u8, length: usize) -> u64 {
     match (src, dst) {
-        (IpAddr::V4(src), IpAddr::V4(dst)) => pseudo_header(src, dst, protocol, length as u16),
+        // A BIG TCP super-packet is longer than the 16-bit field says: its length is summed
+        // as 32 bits, as Linux sums it (`csum_tcpudp_magic`), so that the kernel's cut into
+        // segments (which takes the length out again) leaves each segment's sum right.
+        (IpAddr::V4(src), IpAddr::V4(dst)) => {
+            let length = length as u32;
+            let sum = pseudo_header(src, dst, protocol, (length & 0xffff) as u16);
+            sum + u64::from(length >> 16)
+        }
         (src, dst) => {
             let v6 = |a: IpAddr| match a {
                 IpAddr::V4(a) => a.to_ipv6_mapped(),

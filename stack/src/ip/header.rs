@@ -166,8 +166,24 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
     }
 
+    /// Like [`Packet::new_checked`], for a TCP super-packet on its way to a device with BIG
+    /// TCP ([`Offloads::big_tcp`](crate::device::Offloads::big_tcp)): on a buffer longer than
+    /// Total Length can say, a Total Length of 0 stands for the buffer's length, as Linux
+    /// reads such a packet (`iph_totlen`).
+    pub fn new_checked_super(buffer: T) -> Result<Packet<T>, WireError> {
+        let packet = Packet { buffer };
+        let len = packet.buffer.as_ref().len();
+        packet.check_lengths_as(len, true).map(|()| packet)
+    }
+
     /// [`Packet::new_checked`]'s checks, for a packet of which `len` bytes are at hand.
     fn check_lengths(&self, len: usize) -> Result<(), WireError> {
+        self.check_lengths_as(len, false)
+    }
+
+    /// [`Packet::check_lengths`]; with `big`, a BIG TCP packet's Total Length of 0 is read
+    /// as [`Packet::packet_len`] reads it.
+    fn check_lengths_as(&self, len: usize, big: bool) -> Result<(), WireError> {
         let packet = self;
         let data = packet.buffer.as_ref();
         match data.first() {
@@ -185,7 +201,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if header_len > data.len() {
             return Err(WireError::Truncated);
         }
-        let total_len = usize::from(packet.total_len());
+        let total_len = match big {
+            true => packet.packet_len(),
+            false => usize::from(packet.total_len()),
+        };
         if total_len < header_len {
             return Err(WireError::BadLength);
         }
@@ -289,7 +308,17 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The payload: the bytes after the header, up to Total Length.
     pub fn payload(&self) -> &[u8] {
-        &self.buffer.as_ref()[self.header_len()..usize::from(self.total_len())]
+        &self.buffer.as_ref()[self.header_len()..self.packet_len()]
+    }
+
+    /// The packet's length: Total Length, or the buffer's for a BIG TCP super-packet (Total
+    /// Length 0 on a buffer longer than 65,535 bytes; see [`Packet::new_checked_super`]).
+    pub fn packet_len(&self) -> usize {
+        let len = self.buffer.as_ref().len();
+        match self.total_len() {
+            0 if len > usize::from(u16::MAX) => len,
+            total => usize::from(total),
+        }
     }
 }
 
@@ -409,7 +438,7 @@ impl Repr {
             dont_fragment: packet.dont_fragment(),
             more_fragments: packet.more_fragments(),
             fragment_offset: packet.fragment_offset(),
-            payload_len: usize::from(packet.total_len()) - packet.header_len(),
+            payload_len: packet.packet_len().saturating_sub(packet.header_len()),
         })
     }
 
@@ -426,12 +455,14 @@ impl Repr {
     /// Writes the header, checksum included, into the first 20 bytes of `buf`.
     ///
     /// `buf` must hold at least [`Repr::buffer_len`] bytes; the payload is the caller's to write.
-    /// `payload_len` must keep the total within 65,535 bytes (the layers above ensure it).
+    /// `payload_len` keeps the total within 65,535 bytes but for a BIG TCP super-packet
+    /// ([`Offloads::big_tcp`](crate::device::Offloads::big_tcp)), whose Total Length is
+    /// written as 0: its length is its buffer's, as Linux has it.
     pub fn emit(&self, buf: &mut [u8]) {
         let mut packet = Packet::new_unchecked(buf);
         packet.set_version_and_header_len(HEADER_LEN);
         packet.set_tos(self.tos);
-        packet.set_total_len(self.total_len() as u16);
+        packet.set_total_len(u16::try_from(self.total_len()).unwrap_or(0));
         packet.set_ident(self.ident);
         packet.set_flags_and_offset(
             self.dont_fragment,
@@ -526,6 +557,45 @@ mod tests {
             fragment_offset: 0,
             payload_len: 13,
         }
+    }
+
+    #[test]
+    fn a_big_tcp_packet_says_total_length_0_and_only_a_super_packet_reader_takes_it() {
+        let len = 100_000;
+        let header = Repr {
+            protocol: IpProtocol::Tcp,
+            payload_len: len - HEADER_LEN,
+            ..repr()
+        };
+        let mut buf = vec![0; len];
+        header.emit(&mut buf);
+        let packet = Packet::new_unchecked(&buf[..]);
+        assert_eq!(packet.total_len(), 0, "more than 16 bits can say");
+        assert!(packet.verify_checksum());
+        assert_eq!(
+            Packet::new_checked(&buf[..]).err(),
+            Some(WireError::BadLength)
+        );
+        let packet = Packet::new_checked_super(&buf[..]).expect("Linux's reading");
+        assert_eq!(
+            (packet.packet_len(), packet.payload().len()),
+            (len, len - 20)
+        );
+        assert_eq!(Repr::parse(&packet).map(|r| r.payload_len), Ok(len - 20));
+        // A Total Length of 0 on a packet that fits 16 bits is no BIG TCP packet.
+        let mut short = buf[..60_000].to_vec();
+        Packet::new_unchecked(&mut short[..]).fill_checksum();
+        assert_eq!(
+            Packet::new_checked_super(&short[..]).err(),
+            Some(WireError::BadLength)
+        );
+        // An ordinary packet reads the same either way; a short buffer is an error, no panic.
+        let udp = Packet::new_checked_super(&UDP_PACKET[..]).expect("ordinary");
+        assert_eq!(udp.payload().len(), 13);
+        assert_eq!(
+            Packet::new_checked_super(&UDP_PACKET[..3]).err(),
+            Some(WireError::Truncated)
+        );
     }
 
     #[test]

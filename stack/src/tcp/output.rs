@@ -73,7 +73,9 @@ impl Connection {
     ) -> Option<Transmit> {
         let (src, dst) = (self.quad.local.ip(), self.quad.remote.ip());
         let ip_len = IpLayer::header_len(dst);
-        let burst = ip.offloads.tso.then(|| self.burst_size(ip_len));
+        let longest = ip.offloads.longest_burst_packet(dst.is_ipv6());
+        let burst = ip.offloads.tso.then(|| self.burst_size(ip_len, longest));
+        self.snd.set_burst(burst.unwrap_or(0));
         let plan = self.next_segment(now, burst)?;
         let header = self.header_for(&plan, now);
         let tcp_len = header.buffer_len();
@@ -118,12 +120,13 @@ impl Connection {
     }
 
     /// The most data one packet carries with TSO: as many whole segments as fit an IP packet
-    /// of 65,535 bytes with the largest TCP header, at least one. The device cuts it into
-    /// segments of [`Connection::segment_size`] (Linux sizes its bursts the same way, in whole
-    /// segments, so that none but the last on the wire is small).
-    fn burst_size(&self, ip_len: usize) -> usize {
+    /// of `longest` bytes (65,535, or more with BIG TCP) with the largest TCP header, at least
+    /// one. The device cuts it into segments of [`Connection::segment_size`] (Linux sizes its
+    /// bursts the same way, in whole segments, so that none but the last on the wire is
+    /// small).
+    fn burst_size(&self, ip_len: usize, longest: usize) -> usize {
         let segment = self.segment_size();
-        let room = usize::from(u16::MAX) - ip_len - (20 + MAX_OPTIONS_LEN);
+        let room = longest.saturating_sub(ip_len + 20 + MAX_OPTIONS_LEN);
         segment * (room / segment).max(1)
     }
 

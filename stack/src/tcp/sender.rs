@@ -62,6 +62,9 @@ pub(crate) struct Sender {
     pub(crate) nodelay: bool,
     /// The most bytes written but not yet sent ([`TcpConfig::unsent_limit`]).
     unsent_limit: usize,
+    /// The most data one packet carries with TSO (a burst of segments), as last sized; 0
+    /// without TSO. The unsent limit is never less than two of them.
+    burst: usize,
     /// Whether the last write found no room and waits for it: the application has more to
     /// write as soon as bytes leave.
     pub(crate) writer_waits: bool,
@@ -82,6 +85,7 @@ impl Sender {
             shift: 0,
             buf: SendBuffer::new(config.send_buffer),
             unsent_limit: config.unsent_limit.unwrap_or(usize::MAX),
+            burst: 0,
             fin: None,
             up: Pos::SYN,
             mss: super::config::DEFAULT_MSS.min(our_mss),
@@ -232,12 +236,13 @@ impl Sender {
     }
 
     /// How many bytes a write may add now: the send buffer's free room, within the unsent
-    /// limit. The limit is never less than two full segments, so that a full one always waits
-    /// for the next chance to send: with less, every segment would be small, and Nagle's rule
-    /// would hold each one until the peer's (maybe delayed) ACK of the last.
+    /// limit. The limit is never less than two full segments (with TSO, two full bursts), so
+    /// that a full one always waits for the next chance to send: with less, every segment
+    /// would be small, and Nagle's rule would hold each one until the peer's (maybe delayed)
+    /// ACK of the last.
     pub(crate) fn room(&self) -> usize {
         let unsent = self.data_end() - self.nxt.max(self.data_start());
-        let limit = self.unsent_limit.max(2 * self.mss);
+        let limit = self.unsent_limit.max(2 * self.mss.max(self.burst));
         self.buf.free().min(limit.saturating_sub(unsent))
     }
 
@@ -249,6 +254,11 @@ impl Sender {
     /// What the application wrote last is urgent: SND.UP moves to its end (RFC 9293 3.8.5).
     pub(crate) fn mark_urgent(&mut self) {
         self.up = self.data_end();
+    }
+
+    /// With TSO, bursts of up to `burst` bytes go out now (the device and the path set it).
+    pub(crate) fn set_burst(&mut self, burst: usize) {
+        self.burst = burst;
     }
 
     /// Nagle's rule on or off.

@@ -8,6 +8,8 @@
 //! cargo bench -p tunstack-tests --bench tun -- --only ours        # one server, for a profiler
 //! cargo bench -p tunstack-tests --bench tun -- --buffer 4M      # windows like the kernel's
 //! cargo bench -p tunstack-tests --bench tun -- --congestion cubic  # the Linux side's TCP
+//! cargo bench -p tunstack-tests --bench tun -- --zero-copy     # ours: write_chunk, read_chunk
+//! cargo bench -p tunstack-tests --bench tun -- --big-tcp       # ours-offload: BIG TCP
 //! ```
 //!
 //! Needs root (namespaces, a TUN device, a veth pair), like the Linux suites. Each server gets
@@ -86,6 +88,8 @@ struct Options {
     /// Our stack sends bulk server→Linux with `TcpStream::write_chunk` and reads bulk
     /// Linux→server with `TcpStream::read_chunk` (`--zero-copy`).
     zero_copy: bool,
+    /// Our offload device sends IPv4 super-packets longer than 64 KiB (`--big-tcp`).
+    big_tcp: bool,
     /// Our stack's and smoltcp's send and receive buffers (`--buffer 4M`), if not their
     /// defaults.
     buffer: Option<usize>,
@@ -95,7 +99,7 @@ struct Options {
 }
 
 /// Parses `--bytes N` (K, M or G suffix), `--ping-seconds S`, `--runtime current|multi`,
-/// `--repeat N`, `--only NAME`, `--workload echo|up|down|ping`, `--zero-copy`, `--buffer N`
+/// `--repeat N`, `--only NAME`, `--workload echo|up|down|ping`, `--zero-copy`, `--big-tcp`, `--buffer N`
 /// (K, M or G suffix) and `--congestion NAME`; other arguments (cargo passes `--bench`) are
 /// ignored.
 fn options() -> Result<Options, String> {
@@ -107,6 +111,7 @@ fn options() -> Result<Options, String> {
         only: None,
         workload: None,
         zero_copy: false,
+        big_tcp: false,
         buffer: None,
         congestion: None,
     };
@@ -140,6 +145,7 @@ fn options() -> Result<Options, String> {
             }
             "--congestion" => options.congestion = Some(value()?),
             "--zero-copy" => options.zero_copy = true,
+            "--big-tcp" => options.big_tcp = true,
             "--only" => {
                 let name = value()?;
                 if !SERVERS.iter().any(|s| s.name() == name) {
@@ -206,6 +212,13 @@ fn main() {
              a copy each"
         );
     }
+    if options.big_tcp {
+        println!(
+            "ours-offload sends BIG TCP: IPv4 super-packets of up to {} KiB, Total Length 0 \
+             (TunDevice::with_big_tcp)",
+            tunstack::device::offload::BIG_TCP_MAX >> 10
+        );
+    }
     println!("{}", uptime());
     println!();
     let mut table: Table = vec![vec![None; SERVERS.len()]; Workload::ALL.len()];
@@ -240,6 +253,7 @@ fn run_server(
         options.multi_thread,
         options.buffer,
         options.congestion.as_deref(),
+        options.big_tcp,
     )?;
     bed.zero_copy = options.zero_copy;
     for (row, &workload) in Workload::ALL.iter().enumerate() {

@@ -59,12 +59,14 @@ impl Server {
     /// Makes the namespaces and the link, and starts the server on a runtime whose threads
     /// are in the server's namespace; our stack and smoltcp with `buffer` bytes to send and
     /// to receive per connection, or their defaults; the kernel's TCP in every namespace with
-    /// the `congestion` control algorithm, or the machine's default.
+    /// the `congestion` control algorithm, or the machine's default; with `big_tcp`, our
+    /// offload device sends BIG TCP super-packets ([`TunDevice::with_big_tcp`]).
     pub fn start(
         self,
         multi_thread: bool,
         buffer: Option<usize>,
         congestion: Option<&str>,
+        big_tcp: bool,
     ) -> io::Result<Bed> {
         let ns = NetNs::create("tunstack-bench-tun")?;
         sh(&ns, "ip", &["link", "set", "dev", "lo", "up"])?;
@@ -72,7 +74,7 @@ impl Server {
         let runtime = ns.run(|| runtime(multi_thread))??;
         let (listening, client_ns) = match self {
             Server::Ours | Server::OursOffload | Server::Smol => {
-                (on_tun(self, &ns, &runtime, buffer)?, None)
+                (on_tun(self, &ns, &runtime, buffer, big_tcp)?, None)
             }
             Server::Kernel => {
                 let client = veth(&ns)?;
@@ -99,6 +101,7 @@ fn on_tun(
     ns: &NetNs,
     runtime: &Runtime,
     buffer: Option<usize>,
+    big_tcp: bool,
 ) -> io::Result<Listening> {
     let bad = || io::Error::new(io::ErrorKind::InvalidInput, "bad test network prefix");
     let kernel = Ipv4Cidr::new(KERNEL, PREFIX_LEN).ok_or_else(bad)?;
@@ -106,6 +109,9 @@ fn on_tun(
     ns.run(|| {
         runtime.block_on(async {
             let tun = match server {
+                Server::OursOffload if big_tcp => {
+                    TunDevice::open_offload(DEVICE, Medium::Ip)?.with_big_tcp()
+                }
                 Server::OursOffload => TunDevice::open_offload(DEVICE, Medium::Ip)?,
                 _ => TunDevice::open(DEVICE)?,
             };

@@ -98,7 +98,7 @@ use std::task::{Context, Poll};
 use tokio::time::{Instant, Sleep};
 use tracing::warn;
 
-use super::offload::{Offloads, PacketInfo, MAX_SUPER_PACKET};
+use super::offload::{Offloads, PacketInfo};
 use super::{is_fatal, Device};
 
 mod bottleneck;
@@ -433,7 +433,10 @@ impl<L: Device> Device for Impair<L> {
             return Poll::Ready(Err(send_closed(kind)));
         }
         let largest = match info.gso {
-            Some(_) => MAX_SUPER_PACKET,
+            Some(_) => self
+                .inner
+                .offloads()
+                .largest_sent(self.inner.mtu(), self.inner.medium().header_len()),
             None => self.inner.mtu() + self.inner.medium().header_len(),
         };
         if packet.len() > largest {

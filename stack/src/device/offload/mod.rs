@@ -43,6 +43,17 @@
 //! shows packets of up to 64 KiB, each a whole burst of segments, as `tcpdump` shows on any host
 //! whose card does TSO, and our TCP checksums in it are partial (Wireshark says so only if asked
 //! to check them). The course's captures keep the default, MSS-sized segments.
+//!
+//! **BIG TCP** ([`Offloads::big_tcp`], [`TunDevice::with_big_tcp`](super::TunDevice::with_big_tcp)):
+//! an IPv4 packet's Total Length is 16 bits, so no super-packet holds more than 64 KiB, and
+//! every 64 KiB costs a device write, an skb and an ACK on the other side. Linux (6.3 on) lets
+//! a super-packet be longer and says so with a Total Length of 0: its length is the buffer's
+//! (`iph_totlen`). It never meets a wire as such, since it is cut into MSS-sized segments first
+//! or delivered whole inside the machine. With it our TCP hands the kernel IPv4 bursts of up to
+//! [`BIG_TCP_MAX`] bytes. Only our way: the kernel's TUN device takes no more than 64 KiB per
+//! packet to send (its `tso_max_size`), so the bursts it sends us stay that size; IPv6 bursts
+//! stay 64 KiB too (longer ones need RFC 2675's jumbo option). Wireshark reads a Total Length
+//! of 0 as "presumed to be because of TCP segmentation offload" and takes the frame's length.
 
 use std::fmt;
 use std::io;
@@ -50,7 +61,7 @@ use std::io;
 use crate::ip::checksum;
 
 mod segment;
-pub use segment::segment;
+pub use segment::{segment, split};
 
 /// The length of the legacy virtio-net header in front of every packet ([module docs](self)).
 pub const VNET_HEADER_LEN: usize = 10;
@@ -59,6 +70,12 @@ pub const VNET_HEADER_LEN: usize = 10;
 /// packet whose length field is full (65,535 bytes; IPv6's payload length leaves 40 more for
 /// its header) in an Ethernet frame.
 pub const MAX_SUPER_PACKET: usize = 65_535 + 40 + 14;
+
+/// The longest IPv4 packet TCP hands a device with [`Offloads::big_tcp`]: 192 KiB, three
+/// times what Total Length can say (Linux's own BIG TCP sizes are of this order; its docs
+/// suggest 185,000 bytes). Longer bursts would gain little more and need bigger allocations
+/// of the kernel for each.
+pub const BIG_TCP_MAX: usize = 192 * 1024;
 
 /// `flags`: the checksum is partial; complete it from `csum_start`.
 const NEEDS_CSUM: u8 = 1;
@@ -80,6 +97,10 @@ pub struct Offloads {
     /// (TSO), and may hand us such super-packets (GSO): packets of up to
     /// [`MAX_SUPER_PACKET`] bytes, whatever the MTU.
     pub tso: bool,
+    /// With [`Offloads::tso`], the device also takes IPv4 super-packets longer than Total
+    /// Length can say, up to [`BIG_TCP_MAX`] bytes, their Total Length 0 (Linux's BIG TCP; see
+    /// the [module docs](self)). It hands us none such.
+    pub big_tcp: bool,
 }
 
 impl Offloads {
@@ -87,12 +108,15 @@ impl Offloads {
     pub const NONE: Offloads = Offloads {
         checksum: false,
         tso: false,
+        big_tcp: false,
     };
 
-    /// Both: checksums and TSO, as a Linux TUN device opened with offloads does them.
+    /// Both: checksums and TSO, as a Linux TUN device opened with offloads does them (not BIG
+    /// TCP, which is asked for apart).
     pub const ALL: Offloads = Offloads {
         checksum: true,
         tso: true,
+        big_tcp: false,
     };
 
     /// The largest packet (frame, on Ethernet) the device hands over: the MTU and the link
@@ -102,6 +126,27 @@ impl Offloads {
             MAX_SUPER_PACKET.max(mtu + link_header)
         } else {
             mtu + link_header
+        }
+    }
+
+    /// The largest packet (frame, on Ethernet) the device takes from us: as
+    /// [`Offloads::largest_packet`], or with BIG TCP an IPv4 super-packet of [`BIG_TCP_MAX`]
+    /// bytes.
+    pub fn largest_sent(&self, mtu: usize, link_header: usize) -> usize {
+        match self.tso && self.big_tcp {
+            true => (BIG_TCP_MAX + link_header).max(MAX_SUPER_PACKET),
+            false => self.largest_packet(mtu, link_header),
+        }
+    }
+
+    /// The longest IP packet, header included, TCP may hand the device as one super-packet
+    /// to `v6` or IPv4: what the IP length field can say, or [`BIG_TCP_MAX`] for IPv4 with BIG
+    /// TCP. (For IPv6 the payload length leaves out the 40-byte header; 65,535 is kept for
+    /// both, as Linux sizes its bursts.)
+    pub fn longest_burst_packet(&self, v6: bool) -> usize {
+        match self.tso && self.big_tcp && !v6 {
+            true => BIG_TCP_MAX,
+            false => usize::from(u16::MAX),
         }
     }
 }

@@ -17,7 +17,7 @@
 
 use std::net::IpAddr;
 
-use super::{Checksum, PacketInfo};
+use super::{Checksum, Gso, PacketInfo};
 use crate::ip::header::Packet as Ipv4Packet;
 use crate::ip::ipv6::header::Packet as Ipv6Packet;
 use crate::tcp::flags::Flags;
@@ -46,13 +46,71 @@ pub fn segment(
         out.push(whole);
         return Ok(());
     };
+    cut(packet, &gso, link_len, 1, |mut seg, tcp_at, (src, dst)| {
+        TcpPacket::new_unchecked(&mut seg[tcp_at..]).fill_checksum(src, dst);
+        out.push(seg);
+    })
+}
+
+/// Cuts the super-packet `packet` (its IP header at `link_len`) into super-packets of whole
+/// segments, none longer than `max_len` bytes, each pushed onto `out` with what the device is
+/// to do for it: its checksum left partial, and cut into segments in turn. For a BIG TCP
+/// burst a device refused (the kernel found no memory for it in one piece): the same segments
+/// reach the wire in the end, as Linux's own `tcp_gso_segment` would have cut them.
+///
+/// Errors: as [`segment`], and for a packet that is no super-packet, or `max_len` too short
+/// for its headers and one segment.
+pub fn split(
+    packet: &[u8],
+    info: &PacketInfo,
+    link_len: usize,
+    max_len: usize,
+    out: &mut Vec<(Vec<u8>, PacketInfo)>,
+) -> Result<(), WireError> {
+    let gso = info.gso.ok_or(WireError::Unsupported)?;
+    let size = usize::from(gso.size).max(1);
+    let per = max_len.saturating_sub(usize::from(gso.header_len)) / size;
+    if per == 0 {
+        return Err(WireError::BadLength);
+    }
+    cut(
+        packet,
+        &gso,
+        link_len,
+        per,
+        |mut seg, tcp_at, (src, dst)| {
+            let mut tcp = TcpPacket::new_unchecked(&mut seg[tcp_at..]);
+            tcp.fill_partial_checksum(src, dst);
+            let payload = seg.len() - usize::from(gso.header_len);
+            let info = PacketInfo {
+                checksum: Checksum::Partial {
+                    start: tcp_at as u16,
+                    offset: 16,
+                },
+                gso: (payload > size).then_some(gso),
+            };
+            out.push((seg, info));
+        },
+    )
+}
+
+/// Cuts `packet` into pieces of `per` segments of `gso.size` bytes each (the last gets what is
+/// left) and hands each to `each` with where its TCP header starts and the addresses; the
+/// headers are fixed but for the TCP checksum.
+fn cut(
+    packet: &[u8],
+    gso: &Gso,
+    link_len: usize,
+    per: usize,
+    mut each: impl FnMut(Vec<u8>, usize, (IpAddr, IpAddr)),
+) -> Result<(), WireError> {
     let ip = packet.get(link_len..).ok_or(WireError::Truncated)?;
     let (ip_len, src, dst) = ip_header(ip, gso.v6)?;
     let tcp = TcpPacket::new_checked(&ip[ip_len..])?;
     let headers = link_len + ip_len + tcp.header_len();
     let (seq, flags) = (tcp.seq_number(), tcp.flags());
     let data = &packet[headers..];
-    let size = usize::from(gso.size).max(1);
+    let size = usize::from(gso.size).max(1) * per;
     let count = data.len().div_ceil(size).max(1);
     for (i, start) in (0..count).map(|i| (i, i * size)) {
         let chunk = &data[start..(start + size).min(data.len())];
@@ -67,12 +125,12 @@ pub fn segment(
         if i > 0 {
             seg_flags.remove(Flags::CWR);
         }
-        fix_ip(&mut seg[link_len..], gso.v6, ip_len, i)?;
+        // Each wire segment has its own Identification, so a piece starts at its first's.
+        fix_ip(&mut seg[link_len..], gso.v6, ip_len, i * per)?;
         let mut tcp = TcpPacket::new_unchecked(&mut seg[link_len + ip_len..]);
         tcp.set_seq_number(seq + start);
         tcp.set_flags(seg_flags);
-        tcp.fill_checksum(src, dst);
-        out.push(seg);
+        each(seg, link_len + ip_len, (src, dst));
     }
     Ok(())
 }
@@ -87,7 +145,7 @@ fn ip_header(ip: &[u8], v6: bool) -> Result<(usize, IpAddr, IpAddr), WireError> 
         let addrs = (header.src_addr().into(), header.dst_addr().into());
         Ok((crate::ip::ipv6::HEADER_LEN, addrs.0, addrs.1))
     } else {
-        let header = Ipv4Packet::new_checked(ip)?;
+        let header = Ipv4Packet::new_checked_super(ip)?;
         if u8::from(header.protocol()) != 6 {
             return Err(WireError::Unsupported);
         }

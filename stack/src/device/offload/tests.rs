@@ -317,3 +317,74 @@ fn shifting_moves_the_offsets_past_an_ethernet_header() {
     );
     assert_eq!(info.gso.map(|g| g.header_len), Some(66));
 }
+
+/// A BIG TCP super-packet of `len` bytes of data after `link` bytes of link header, and what
+/// its sender says of it.
+fn big_tcp_packet(link: usize, payload: &[u8]) -> (Vec<u8>, PacketInfo) {
+    let flags = Flags::ACK | Flags::PSH | Flags::FIN | Flags::CWR;
+    let packet = tcp_packet(false, link, payload, flags, true);
+    let info = PacketInfo {
+        checksum: Checksum::Partial {
+            start: (link + 20) as u16,
+            offset: 16,
+        },
+        gso: Some(Gso {
+            size: 1448,
+            header_len: (link + 20 + 32) as u16,
+            v6: false,
+            ecn: true,
+        }),
+    };
+    (packet, info)
+}
+
+#[test]
+fn a_big_tcp_packet_refused_and_split_makes_the_same_segments_on_the_wire() {
+    for link in [0, 14] {
+        let payload = data(150_000);
+        let (packet, info) = big_tcp_packet(link, &payload);
+        assert_eq!(Ipv4Packet::new_unchecked(&packet[link..]).total_len(), 0);
+        let mut wire = Vec::new();
+        segment(&packet, &info, link, &mut wire).expect("cut as one");
+        assert_eq!(wire.len(), 104, "150,000 bytes in segments of 1,448");
+        let mut pieces = Vec::new();
+        split(&packet, &info, link, 65_535 + link, &mut pieces).expect("split");
+        // 45 segments (65,160 bytes) fit a 65,535-byte packet with its 52 bytes of headers.
+        let lens: Vec<usize> = pieces.iter().map(|(p, _)| p.len() - link - 52).collect();
+        assert_eq!(lens, [65_160, 65_160, 19_680]);
+        let mut again = Vec::new();
+        for (piece, piece_info) in &pieces {
+            let ip = Ipv4Packet::new_checked(&piece[link..]).expect("within 16 bits");
+            assert_eq!(usize::from(ip.total_len()), piece.len() - link);
+            assert_eq!(piece_info.checksum, info.checksum, "left partial");
+            let mut whole = piece.clone();
+            assert!(complete_checksum(&mut whole, (link + 20) as u16, 16));
+            let tcp = TcpPacket::new_checked(&whole[link + 20..]).unwrap();
+            TcpRepr::parse(&tcp, SRC4, DST4).expect("its partial sum completes to a whole one");
+            segment(piece, piece_info, link, &mut again).expect("each piece cut");
+        }
+        assert_eq!(again, wire, "the same segments, identifications and flags");
+        let mut none = Vec::new();
+        assert!(
+            split(&packet, &info, link, 100, &mut none).is_err(),
+            "no room"
+        );
+        assert!(split(&packet, &PacketInfo::PLAIN, link, 65_535, &mut none).is_err());
+    }
+}
+
+#[test]
+fn a_big_tcp_packets_partial_sum_is_the_one_linux_cuts_segments_from() {
+    // Linux's tcp_gso_segment takes the super-packet's length out of its partial sum, as 32
+    // bits (`htonl(~len + segment length)`), and each segment's length in: what is left must
+    // be the segment's own pseudo-header sum, or every segment's checksum on the wire is wrong.
+    let (packet, _) = big_tcp_packet(0, &data(150_000));
+    let tcp_len = (packet.len() - 20) as u32;
+    assert!(tcp_len > 0xffff);
+    let field = u64::from(u16::from_be_bytes([packet[36], packet[37]]));
+    let segment_len = 1448 + 32;
+    let delta = (!tcp_len).wrapping_add(segment_len);
+    let cut = !checksum::finish(field + u64::from(delta >> 16) + u64::from(delta & 0xffff));
+    let own = checksum::pseudo_header_ip(SRC4.into(), DST4.into(), 6, segment_len as usize);
+    assert_eq!(cut, !checksum::finish(own));
+}

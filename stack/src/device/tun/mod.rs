@@ -60,7 +60,7 @@ use std::task::{ready, Context, Poll};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
-use super::offload::{Offloads, PacketInfo, MAX_SUPER_PACKET};
+use super::offload::{self, Offloads, PacketInfo, MAX_SUPER_PACKET};
 use super::Tail;
 use super::{Device, Medium};
 use sys::TunFd;
@@ -150,6 +150,32 @@ impl TunDevice {
     /// Outside a tokio runtime with I/O enabled, like tokio's own sockets.
     pub fn open_offload(name: &str, medium: Medium) -> io::Result<TunDevice> {
         Self::open_as(name, medium, Offloads::ALL)
+    }
+
+    /// Lets TCP hand this device IPv4 super-packets longer than 64 KiB, up to
+    /// [`BIG_TCP_MAX`](super::offload::BIG_TCP_MAX) bytes (Linux's BIG TCP; see
+    /// [`Offloads::big_tcp`]): fewer writes, and fewer packets and ACKs for the kernel, per
+    /// byte sent. Such a packet's Total Length is 0, in captures too. Only on a device opened
+    /// with offloads ([`TunDevice::open_offload`]), and on Linux 6.3 or later, which reads a
+    /// Total Length of 0 (an older kernel would drop every such packet); elsewhere it changes
+    /// nothing, and says so in a warning.
+    ///
+    /// Should the kernel find no memory for a long packet in one piece, the device writes it
+    /// again as packets of at most 64 KiB (a `debug` trace says so).
+    pub fn with_big_tcp(mut self) -> TunDevice {
+        let kernel = sys::kernel_version();
+        let reads_it = kernel.is_some_and(|version| version >= (6, 3));
+        if self.offloads.tso && reads_it {
+            self.offloads.big_tcp = true;
+        } else {
+            tracing::warn!(
+                dev = self.name(),
+                ?kernel,
+                offloads = self.offloads.tso,
+                "BIG TCP needs a device opened with offloads and Linux 6.3 or later: not used"
+            );
+        }
+        self
     }
 
     /// Opens a TUN device for [`Medium::Ip`], a TAP device for [`Medium::Ethernet`].
@@ -358,9 +384,10 @@ impl TunDevice {
         info: &PacketInfo,
     ) -> Poll<io::Result<()>> {
         let len = head.len() + tail.len();
+        let header_len = self.medium.header_len();
         let largest = match info.gso {
-            Some(_) if self.offloads.tso => MAX_SUPER_PACKET,
-            _ => self.mtu + self.medium.header_len(),
+            Some(_) => self.offloads.largest_sent(self.mtu, header_len),
+            _ => self.mtu + header_len,
         };
         if len > largest {
             return Poll::Ready(Err(io::Error::new(
@@ -382,12 +409,62 @@ impl TunDevice {
             let sent = ready.try_io(|device| device.get_ref().send_vectored(vnet, head, tail));
             if let Ok(result) = sent {
                 tracing::trace!(dev = self.name(), len, "tun: packet out");
+                let result = match result {
+                    Err(err) if len > MAX_SUPER_PACKET => self.send_split(head, tail, info, err),
+                    result => result,
+                };
                 let result = result.map_err(|err| self.explain(err));
                 return Poll::Ready(
                     result.and_then(|written| whole_packet(written, vnet.len() + len)),
                 );
             }
         }
+    }
+}
+
+impl TunDevice {
+    /// Writes a BIG TCP super-packet the kernel refused (`err`: it found no memory for one
+    /// that long) again as super-packets of at most 64 KiB, the same segments in the end;
+    /// returns the length written as if whole, or `err` if it cannot be cut.
+    fn send_split(
+        &self,
+        head: &[u8],
+        tail: &Tail,
+        info: &PacketInfo,
+        err: io::Error,
+    ) -> io::Result<usize> {
+        let mut packet = Vec::with_capacity(head.len() + tail.len());
+        packet.extend_from_slice(head);
+        tail.append_to(&mut packet);
+        let link_len = self.medium.header_len();
+        let mut pieces = Vec::new();
+        if offload::split(
+            &packet,
+            info,
+            link_len,
+            usize::from(u16::MAX) + link_len,
+            &mut pieces,
+        )
+        .is_err()
+        {
+            return Err(err);
+        }
+        tracing::debug!(
+            dev = self.name(),
+            %err,
+            len = packet.len(),
+            pieces = pieces.len(),
+            "tun: a BIG TCP packet refused, written again in pieces"
+        );
+        for (piece, info) in &pieces {
+            let header = info.to_vnet_header();
+            let written = self
+                .device
+                .get_ref()
+                .send_vectored(&header, piece, &Tail::default())?;
+            whole_packet(written, header.len() + piece.len())?;
+        }
+        Ok(info.to_vnet_header().len() + packet.len())
     }
 }
 

@@ -192,3 +192,28 @@ impl AsRawFd for TunFd {
         self.file.as_raw_fd()
     }
 }
+
+/// The running kernel's version, major and minor (`uname`), if it reads as one.
+pub(super) fn kernel_version() -> Option<(u32, u32)> {
+    // SAFETY: `uname` fills the struct it is given, which is plain bytes and may start zeroed.
+    let mut name: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `name` is a valid, writable utsname.
+    if unsafe { libc::uname(&mut name) } != 0 {
+        return None;
+    }
+    let release: Vec<u8> = name
+        .release
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    parse_version(&String::from_utf8_lossy(&release))
+}
+
+/// `6.18.44-fc-v1300` → `(6, 18)`.
+pub(super) fn parse_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}

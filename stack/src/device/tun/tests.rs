@@ -332,3 +332,13 @@ fn run_in(ns: &NetNs, future: impl Future<Output = ()> + Send) {
     })
     .unwrap();
 }
+
+#[test]
+fn a_kernel_release_reads_as_its_major_and_minor_version() {
+    assert_eq!(sys::parse_version("6.18.44-fc-v1300"), Some((6, 18)));
+    assert_eq!(sys::parse_version("5.15.0-91-generic"), Some((5, 15)));
+    assert_eq!(sys::parse_version("6.3"), Some((6, 3)));
+    assert_eq!(sys::parse_version("linux"), None);
+    assert_eq!(sys::parse_version("6"), None);
+    assert!(sys::kernel_version().is_some(), "this machine's own");
+}

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::harness::*;
-use crate::device::offload::{Checksum, Offloads, PacketInfo};
+use crate::device::offload::{Checksum, Offloads, PacketInfo, BIG_TCP_MAX};
 use crate::stats::DropReason;
 use crate::tcp::{Flags, SeqNumber};
 
@@ -107,4 +107,84 @@ fn a_checksum_the_device_vouches_for_is_not_verified_again() {
     h.send_info(&seg, verified, true);
     assert_eq!(h.read(id).unwrap().unwrap(), b"hello");
     assert_eq!(h.host.stats().tcp.dropped.get(DropReason::BadChecksum), 1);
+}
+
+#[test]
+fn with_big_tcp_an_ipv4_burst_is_longer_than_ip_can_say_and_two_fit_under_the_unsent_limit() {
+    let big = Offloads {
+        big_tcp: true,
+        ..Offloads::ALL
+    };
+    let mut h = Harness::on_device(big, |c| {
+        c.initial_window = 400;
+        c.send_buffer = 1 << 20;
+        c.unsent_limit = Some(128 * 1024);
+    });
+    h.listen(80);
+    let syn = Seg::to(80, Flags::SYN, PEER_ISN, 0).with_mss(1460);
+    h.send(&syn.clone().with_window_scale(7));
+    let syn_ack = h.expect();
+    let (ours, theirs) = (syn_ack.seq.0.wrapping_add(1), PEER_ISN.wrapping_add(1));
+    // 4,096 << 7: the peer offers 512 KiB.
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours).with_window(4096));
+    let id = h.accept(80).expect("the handshake completed");
+    let stream = data(1 << 20);
+    // Nothing sent yet sized a burst: the first write gets the limit as configured.
+    assert_eq!(h.write(id, &stream).unwrap(), 128 * 1024);
+    // As many whole segments as fit BIG_TCP_MAX with the IP and the largest TCP header.
+    let burst = 1460 * ((BIG_TCP_MAX - 20 - 60) / 1460);
+    assert!(burst > 65_535, "{burst}");
+    let (seg, info) = h.recv_info().expect("a burst");
+    assert_eq!(seg.payload, stream[..128 * 1024]);
+    assert_eq!(info.gso.map(|gso| (gso.size, gso.v6)), Some((1460, false)));
+    assert_eq!(
+        h.write(id, &stream[128 * 1024..]).unwrap(),
+        2 * burst,
+        "from then on the unsent limit is never less than two bursts"
+    );
+    let (seg, _) = h.recv_info().expect("a burst");
+    assert_eq!(
+        seg.payload.len(),
+        burst,
+        "longer than an IPv4 packet can say"
+    );
+    assert_eq!(seg.payload, stream[128 * 1024..][..burst]);
+    // Without BIG TCP the same connection's bursts stay within 64 KiB.
+    let mut h = Harness::on_device(Offloads::ALL, |c| c.initial_window = 400);
+    h.listen(80);
+    h.send(&syn.with_window_scale(7));
+    let syn_ack = h.expect();
+    let ours = syn_ack.seq.0.wrapping_add(1);
+    h.send(&Seg::to(80, Flags::ACK, theirs, ours).with_window(4096));
+    let id = h.accept(80).expect("the handshake completed");
+    h.write(id, &data(200_000)).unwrap();
+    let (seg, _) = h.recv_info().expect("a burst");
+    assert_eq!(
+        seg.payload.len(),
+        1460 * 44,
+        "45 segments would pass 65,535 bytes"
+    );
+}
+
+#[test]
+fn big_tcp_is_for_ipv4_and_for_a_device_with_tso() {
+    let big = Offloads {
+        big_tcp: true,
+        ..Offloads::ALL
+    };
+    assert_eq!(big.longest_burst_packet(false), BIG_TCP_MAX);
+    assert_eq!(
+        big.longest_burst_packet(true),
+        65_535,
+        "IPv6 needs a jumbo option"
+    );
+    assert_eq!(Offloads::ALL.longest_burst_packet(false), 65_535);
+    let no_tso = Offloads { tso: false, ..big };
+    assert_eq!(no_tso.longest_burst_packet(false), 65_535);
+    assert_eq!(big.largest_sent(1500, 0), BIG_TCP_MAX);
+    assert_eq!(
+        big.largest_packet(1500, 0),
+        crate::device::offload::MAX_SUPER_PACKET,
+        "what it hands us"
+    );
 }
