@@ -245,6 +245,18 @@ fn linux_and_our_stack_exchange_data_over_ipv6_with_offloads() {
 /// the frames (Total Length 0 "presumed to be because of TSO") without a complaint.
 #[test]
 fn linux_takes_our_big_tcp_super_packets_past_64_kib() {
+    big_tcp_exchange("offload-big", Medium::Ip, 100 << 20);
+}
+
+/// The same over a TAP device: our Ethernet layer frames the long packets too.
+#[test]
+fn linux_takes_our_big_tcp_super_packets_past_64_kib_over_tap() {
+    big_tcp_exchange("offload-big-tap", Medium::Ethernet, 32 << 20);
+}
+
+/// `bulk` bytes each way with BIG TCP over a TUN or TAP device (`medium`), as
+/// [`linux_takes_our_big_tcp_super_packets_past_64_kib`] checks them.
+fn big_tcp_exchange(label: &str, medium: Medium, bulk: u64) {
     if !tun_tests_can_run() {
         return;
     }
@@ -259,11 +271,18 @@ fn linux_takes_our_big_tcp_super_packets_past_64_kib() {
         );
         return;
     }
-    let bulk = 100 << 20;
-    let net = TunNet::start_big_tcp("offload-big", config(false, 5), Medium::Ip, None).unwrap();
+    let mut config = config(false, 5);
+    if medium == Medium::Ethernet {
+        config.gateway = Some(KERNEL);
+    }
+    let net = TunNet::start_big_tcp(label, config, medium, None).unwrap();
     let before = Nstat::read(net.ns()).unwrap();
     let (exchange, net) = exchange(net, false, bulk, false, Calls::Copied);
-    check("TUN, IPv4, offloads, BIG TCP", bulk, &exchange);
+    check(
+        &format!("{medium:?}, IPv4, offloads, BIG TCP"),
+        bulk,
+        &exchange,
+    );
     let kernel = Nstat::read(net.ns()).unwrap().since(&before);
     for counter in ["IpInHdrErrors", "IpExtInTruncatedPkts", "IpInDiscards"] {
         assert_eq!(kernel.get(counter), 0, "{counter}");

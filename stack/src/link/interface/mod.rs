@@ -439,10 +439,10 @@ impl EthernetInterface {
 }
 
 /// The destination of an IPv4 or IPv6 packet, by its version nibble; `None` if the header is
-/// short or the version is neither.
+/// short or the version is neither. A BIG TCP super-packet (Total Length 0) has one too.
 fn destination(packet: &[u8]) -> Option<IpAddr> {
     match packet.first()? >> 4 {
-        4 => ip_header::Packet::new_checked(packet)
+        4 => ip_header::Packet::new_checked_super(packet)
             .ok()
             .map(|p| p.dst_addr().into()),
         6 => ipv6::Packet::new_checked(packet)

@@ -178,3 +178,30 @@ fn frame(from: MacAddr, to: MacAddr, packet: &[u8]) -> Vec<u8> {
     bytes.extend_from_slice(packet);
     bytes
 }
+
+#[test]
+fn a_big_tcp_packet_goes_to_its_destination_like_any_other() {
+    use crate::ip::header::{IpProtocol, Repr};
+    let dst = std::net::Ipv4Addr::new(10, 77, 0, 1);
+    let header = Repr {
+        src_addr: std::net::Ipv4Addr::new(10, 77, 0, 2),
+        dst_addr: dst,
+        protocol: IpProtocol::Tcp,
+        ttl: 64,
+        tos: 0,
+        ident: 1,
+        dont_fragment: true,
+        more_fragments: false,
+        fragment_offset: 0,
+        payload_len: 100_000,
+    };
+    let mut packet = vec![0; header.total_len()];
+    header.emit(&mut packet);
+    assert_eq!(&packet[2..4], [0, 0], "Total Length 0");
+    assert_eq!(super::destination(&packet), Some(dst.into()));
+    assert_eq!(
+        super::destination(&packet[..60_000]),
+        None,
+        "cut short: no packet"
+    );
+}
