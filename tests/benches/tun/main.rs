@@ -10,6 +10,7 @@
 //! cargo bench -p tunstack-tests --bench tun -- --congestion cubic  # the Linux side's TCP
 //! cargo bench -p tunstack-tests --bench tun -- --zero-copy     # ours: write_chunk, read_chunk
 //! cargo bench -p tunstack-tests --bench tun -- --big-tcp       # ours-offload: BIG TCP
+//! cargo bench -p tunstack-tests --bench tun -- --pin           # server on CPU 0, client on 1
 //! ```
 //!
 //! Needs root (namespaces, a TUN device, a veth pair), like the Linux suites. Each server gets
@@ -52,6 +53,11 @@
 //! everything N times, interleaved, and keeps each cell's best; every run's line says the
 //! machine's load averages when it began, since other work on the machine shows in the figures.
 //!
+//! `--pin` keeps the server's thread on CPU 0 and the client's threads on CPU 1, for every
+//! column alike. Left to the scheduler, the two busy threads at times share a CPU or move,
+//! and one bulk case on a two-core VM ran at 21–54 Gbit/s from run to run (our Linux→server
+//! with `read_chunk`, six runs in a row); pinned, the same case ran at 50–71.
+//!
 //! The Linux side's congestion control matters as much as the server. Every namespace starts
 //! with the machine's default (the header line names it); `--congestion cubic` (or `bbr`,
 //! `reno`) sets it in every namespace of the run. BBR paces its sending at the bandwidth it
@@ -90,6 +96,8 @@ struct Options {
     zero_copy: bool,
     /// Our offload device sends IPv4 super-packets longer than 64 KiB (`--big-tcp`).
     big_tcp: bool,
+    /// The server's thread on CPU 0, the client's on CPU 1 (`--pin`).
+    pin: bool,
     /// Our stack's and smoltcp's send and receive buffers (`--buffer 4M`), if not their
     /// defaults.
     buffer: Option<usize>,
@@ -99,7 +107,7 @@ struct Options {
 }
 
 /// Parses `--bytes N` (K, M or G suffix), `--ping-seconds S`, `--runtime current|multi`,
-/// `--repeat N`, `--only NAME`, `--workload echo|up|down|ping`, `--zero-copy`, `--big-tcp`, `--buffer N`
+/// `--repeat N`, `--only NAME`, `--workload echo|up|down|ping`, `--zero-copy`, `--big-tcp`, `--pin`, `--buffer N`
 /// (K, M or G suffix) and `--congestion NAME`; other arguments (cargo passes `--bench`) are
 /// ignored.
 fn options() -> Result<Options, String> {
@@ -112,6 +120,7 @@ fn options() -> Result<Options, String> {
         workload: None,
         zero_copy: false,
         big_tcp: false,
+        pin: false,
         buffer: None,
         congestion: None,
     };
@@ -146,6 +155,7 @@ fn options() -> Result<Options, String> {
             "--congestion" => options.congestion = Some(value()?),
             "--zero-copy" => options.zero_copy = true,
             "--big-tcp" => options.big_tcp = true,
+            "--pin" => options.pin = true,
             "--only" => {
                 let name = value()?;
                 if !SERVERS.iter().any(|s| s.name() == name) {
@@ -212,6 +222,12 @@ fn main() {
              a copy each"
         );
     }
+    if options.pin {
+        println!(
+            "pinned: every server's thread (its runtime, with --runtime current) on CPU 0, the \
+             client's threads on CPU 1"
+        );
+    }
     if options.big_tcp {
         println!(
             "ours-offload sends BIG TCP: IPv4 super-packets of up to {} KiB, Total Length 0 \
@@ -256,6 +272,7 @@ fn run_server(
         options.big_tcp,
     )?;
     bed.zero_copy = options.zero_copy;
+    bed.pin = options.pin;
     for (row, &workload) in Workload::ALL.iter().enumerate() {
         if options.workload.is_some_and(|only| only != workload) {
             continue;

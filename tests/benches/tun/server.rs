@@ -89,6 +89,7 @@ impl Server {
             ns,
             next_port: 5000,
             zero_copy: false,
+            pin: false,
         })
     }
 }
@@ -197,6 +198,22 @@ pub fn congestion_in_use(congestion: Option<&str>) -> String {
     }
 }
 
+/// Keeps the calling thread, and the threads it starts from now on, on CPU `cpu` only.
+fn pin_to(cpu: usize) -> io::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET writes within it (cpu < 1024).
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid cpu_set_t of the size given; 0 is the calling thread.
+    let done = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
+    match done {
+        0 => Ok(()),
+        _ => Err(io::Error::other(format!(
+            "cannot pin to CPU {cpu}: {}",
+            io::Error::last_os_error()
+        ))),
+    }
+}
+
 /// Runs a command inside `ns`, failing if it does.
 fn sh(ns: &NetNs, program: &str, args: &[&str]) -> io::Result<()> {
     let status = ns.exec(program, args).status()?;
@@ -228,6 +245,9 @@ pub struct Bed {
     /// Whether our stack sends bulk server→Linux with [`TcpStream::write_chunk`] and reads bulk
     /// Linux→server with [`TcpStream::read_chunk`] (`--zero-copy`).
     pub zero_copy: bool,
+    /// Whether the server's thread runs on CPU 0 only and the client's threads on CPU 1 only
+    /// (`--pin`).
+    pub pin: bool,
 }
 
 impl Bed {
@@ -257,12 +277,20 @@ impl Bed {
             .ok_or_else(|| io::Error::other("stopped"))?;
         let client_ns = self.client_ns.as_ref().unwrap_or(&self.ns);
         let listening = &self.listening;
-        let zero_copy = self.zero_copy;
+        let (zero_copy, pin) = (self.zero_copy, self.pin);
         self.ns.run(|| {
+            if pin {
+                pin_to(0)?;
+            }
             runtime.block_on(async {
                 let accept = listen(listening, port).await?;
                 let client = client_ns.run(|| {
-                    std::thread::spawn(move || client::run(workload, to, bytes, ping_for))
+                    std::thread::spawn(move || {
+                        if pin {
+                            pin_to(1)?;
+                        }
+                        client::run(workload, to, bytes, ping_for)
+                    })
                 })?;
                 let served = tokio::time::timeout(limit, async {
                     match accept.await? {
