@@ -11,8 +11,8 @@ pub struct Tail(Vec<Bytes>);
 
 impl Tail {
     /// The most pieces a tail holds: a device writes them with the headers in one `writev`.
-    /// A TCP burst of 256 KiB (BIG TCP, [`Offloads::big_tcp`](super::Offloads::big_tcp))
-    /// spans five of the send buffer's 64 KiB blocks at most.
+    /// A BIG TCP burst of 192 KiB ([`Offloads::big_tcp`](super::Offloads::big_tcp)) spans
+    /// four of the send buffer's 64 KiB blocks at most.
     pub const MAX_PIECES: usize = 8;
 
     /// The data `first` then `second` hold (empty if both are).

@@ -73,8 +73,11 @@ impl Connection {
     ) -> Option<Transmit> {
         let (src, dst) = (self.quad.local.ip(), self.quad.remote.ip());
         let ip_len = IpLayer::header_len(dst);
-        let longest = ip.offloads.longest_burst_packet(dst.is_ipv6());
-        let burst = ip.offloads.tso.then(|| self.burst_size(ip_len, longest));
+        let offloads = ip.offloads;
+        let burst = offloads.tso.then(|| {
+            let longest = offloads.longest_burst_packet(dst.is_ipv6());
+            self.burst_size(ip_len, longest)
+        });
         self.snd.set_burst(burst.unwrap_or(0));
         let plan = self.next_segment(now, burst)?;
         let header = self.header_for(&plan, now);

@@ -134,7 +134,7 @@ impl Offloads {
     /// bytes.
     pub fn largest_sent(&self, mtu: usize, link_header: usize) -> usize {
         match self.tso && self.big_tcp {
-            true => (BIG_TCP_MAX + link_header).max(MAX_SUPER_PACKET),
+            true => BIG_TCP_MAX + link_header,
             false => self.largest_packet(mtu, link_header),
         }
     }

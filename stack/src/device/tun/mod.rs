@@ -411,12 +411,9 @@ impl TunDevice {
                 tracing::trace!(dev = self.name(), len, "tun: packet out");
                 let result = match result {
                     Err(err) if len > MAX_SUPER_PACKET => self.send_split(head, tail, info, err),
-                    result => result,
+                    result => result.and_then(|written| whole_packet(written, vnet.len() + len)),
                 };
-                let result = result.map_err(|err| self.explain(err));
-                return Poll::Ready(
-                    result.and_then(|written| whole_packet(written, vnet.len() + len)),
-                );
+                return Poll::Ready(result.map_err(|err| self.explain(err)));
             }
         }
     }
@@ -425,14 +422,14 @@ impl TunDevice {
 impl TunDevice {
     /// Writes a BIG TCP super-packet the kernel refused (`err`: it found no memory for one
     /// that long) again as super-packets of at most 64 KiB, the same segments in the end;
-    /// returns the length written as if whole, or `err` if it cannot be cut.
+    /// `err` if it cannot be cut.
     fn send_split(
         &self,
         head: &[u8],
         tail: &Tail,
         info: &PacketInfo,
         err: io::Error,
-    ) -> io::Result<usize> {
+    ) -> io::Result<()> {
         let mut packet = Vec::with_capacity(head.len() + tail.len());
         packet.extend_from_slice(head);
         tail.append_to(&mut packet);
@@ -464,7 +461,7 @@ impl TunDevice {
                 .send_vectored(&header, piece, &Tail::default())?;
             whole_packet(written, header.len() + piece.len())?;
         }
-        Ok(info.to_vnet_header().len() + packet.len())
+        Ok(())
     }
 }
 
