@@ -29,6 +29,13 @@ pub(crate) const QUICK_ACKS: u8 = 16;
 /// hears from us that often, and a lost ACK costs it little, as the next comes soon (a single
 /// ACK for a whole flight, lost, would leave it waiting for a timer; RFC 2525 2.13 on stretch
 /// ACKs).
+///
+/// Except that one ACK may always cover two segments as they arrived: a device's GRO
+/// super-packet (up to 64 KiB, many of the peer's segments at once) counts as one segment, and
+/// the receiver acknowledges every second one, as RFC 5681 4.2 asks of full-sized segments.
+/// Each ACK costs a write to the device, and over TUN the write runs the peer's whole receive
+/// of it on our thread: one per two super-packets instead of one per super-packet took bulk
+/// Linux→ours from a median of 40 to 45 Gbit/s (12 interleaved rounds, 4 GiB each).
 pub(crate) const MAX_STRETCH: usize = 16;
 
 /// The receive side of one connection.
@@ -66,6 +73,9 @@ pub(crate) struct Receiver {
     pub(crate) ack_immediately: bool,
     /// Bytes received since our last ACK.
     pub(crate) unacked_bytes: usize,
+    /// Segments with data received since our last ACK, counted as they arrived (a
+    /// super-packet is one).
+    pub(crate) unacked_segments: usize,
     /// How many more ACKs of data go out the quick way, one per second full-sized segment at
     /// once, before the receiver acknowledges a batch of in-order segments with one ACK (see
     /// [`Receiver::take_data`]).
@@ -104,6 +114,7 @@ impl Receiver {
             ack_now: false,
             ack_immediately: false,
             unacked_bytes: 0,
+            unacked_segments: 0,
             quick_acks: QUICK_ACKS,
             mss: 0,
             last_early: None,
@@ -215,13 +226,15 @@ impl Receiver {
             self.mss = our_mss;
         }
         self.unacked_bytes += data.len();
+        self.unacked_segments += 1;
         // At once when the segment is out of order or fills all or part of a hole: the sender
         // counts those duplicate ACKs and learns of the fill at once (RFC 5681 4.2).
         // In order, an ACK is owed for at least every second full-sized segment (RFC 5681 4.2,
         // RFC 9293 3.8.6.3), but it may cover a whole batch of them: it goes when the batch of
         // packets being received has been taken in, one cumulative ACK for all of it, as
         // Linux's receiver does with GRO; but at once when it would cover more than
-        // MAX_STRETCH full-sized segments. At a connection's start the quick way instead: one
+        // MAX_STRETCH full-sized segments and more than one segment as it arrived (a
+        // super-packet is one). At a connection's start the quick way instead: one
         // ACK per second full-sized segment, at once, to clock the sender's slow start.
         // A lone in-order segment may wait a little for a second one, or for data to carry
         // the ACK (delayed ACK, RFC 9293 3.8.6.3).
@@ -230,8 +243,8 @@ impl Receiver {
             self.ack_immediately = true;
         } else if self.unacked_bytes >= 2 * self.mss {
             self.ack_now = true;
-            self.ack_immediately |=
-                self.quick_acks > 0 || self.unacked_bytes >= MAX_STRETCH * self.mss;
+            self.ack_immediately |= self.quick_acks > 0
+                || (self.unacked_bytes >= MAX_STRETCH * self.mss && self.unacked_segments >= 2);
         } else if let Some(delay) = self.delayed_ack {
             self.delack_at.get_or_insert(now + delay);
         } else {
@@ -302,6 +315,7 @@ impl Receiver {
         self.ack_now = false;
         self.ack_immediately = false;
         self.unacked_bytes = 0;
+        self.unacked_segments = 0;
         self.delack_at = None;
     }
 

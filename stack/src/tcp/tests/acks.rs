@@ -1,5 +1,6 @@
 //! When the receiver acknowledges: quick ACKs at a connection's start, then one cumulative ACK
-//! per batch of in-order segments (but one at least every `MAX_STRETCH` segments), and an ACK
+//! per batch of in-order segments (but one at least every `MAX_STRETCH` segments, or every
+//! second super-packet), and an ACK
 //! at once for anything out of order (RFC 5681 4.2, RFC 9293 3.8.6.3).
 //!
 //! A batch is what the host receives before it is next asked for packets to send: the driver
@@ -171,6 +172,30 @@ fn a_super_packet_does_not_stretch_the_acks_after_it() {
     let expected: Vec<SeqNumber> = [stretch, stretch + 3]
         .iter()
         .map(|n| SeqNumber(next.wrapping_add(n * MSS)))
+        .collect();
+    assert_eq!(acked, expected);
+}
+
+#[test]
+fn super_packets_are_acknowledged_every_second_one() {
+    let mut h = Harness::new();
+    let (id, ours, theirs) = plain(&mut h);
+    let next = past_the_quick_acks(&mut h, ours, theirs);
+    drain(&mut h, id);
+    h.recv_all();
+
+    // Five super-packets in one batch, each more than MAX_STRETCH segments: an ACK after the
+    // second and the fourth, as for two full-sized segments, and one at the batch's end.
+    let big = (MAX_STRETCH as u32 + 4) * MSS;
+    for i in 0..5 {
+        let seq = next.wrapping_add(i * big);
+        h.send(&Seg::to(80, Flags::ACK, seq, ours).with_payload(&vec![1; big as usize]));
+        drain(&mut h, id);
+    }
+    let acked: Vec<SeqNumber> = h.recv_all().iter().map(|ack| ack.ack).collect();
+    let expected: Vec<SeqNumber> = [2, 4, 5]
+        .iter()
+        .map(|n| SeqNumber(next.wrapping_add(n * big)))
         .collect();
     assert_eq!(acked, expected);
 }
