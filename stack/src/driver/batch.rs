@@ -4,13 +4,12 @@
 //! They let the driver use the link without holding the core's lock: the packets cross
 //! between link and core in these buffers, and only the crossing into or out of the core needs
 //! the lock. The buffers are reused from pass to pass, so a busy stack allocates nothing per
-//! packet once it has warmed up, but for a long packet whose data TCP keeps: its slot takes a
-//! new buffer (see [`Inbox::deliver`]).
+//! packet once it has warmed up; a long packet whose data TCP keeps lends its buffer out, and
+//! the buffer comes back once the data is read (see [`Inbox::deliver`] and [`Pool`]).
 
 use std::collections::VecDeque;
 
-use bytes::Bytes;
-
+use super::pool::Pool;
 use crate::device::{PacketInfo, Tail};
 use crate::host::Host;
 use crate::link::Reason;
@@ -35,6 +34,8 @@ pub(super) struct Inbox {
     /// sent in parts, see [`Device::poll_recv_parts`](crate::device::Device::poll_recv_parts));
     /// else empty.
     tails: Vec<Tail>,
+    /// The buffers of shared packets, back once TCP and the application are done with them.
+    pool: Pool,
 }
 
 impl Inbox {
@@ -44,15 +45,20 @@ impl Inbox {
     }
 
     /// The buffer for the next packet, and where the rest of it goes if it comes apart:
-    /// [`Inbox::keep`] then keeps the buffer's first bytes and the rest. A new buffer is
-    /// empty; the link sizes it (once) or swaps it for its own.
+    /// [`Inbox::keep`] then keeps the buffer's first bytes and the rest. A slot whose buffer
+    /// was lent out takes one back from the pool; a new buffer is empty, and the link sizes
+    /// it (once) or swaps it for its own.
     pub(super) fn next_buf(&mut self) -> (&mut Vec<u8>, &mut Tail) {
         let next = self.lens.len();
         if next == self.bufs.len() {
             self.bufs.push(Vec::new());
             self.tails.push(Default::default());
         }
-        (&mut self.bufs[next], &mut self.tails[next])
+        let buf = &mut self.bufs[next];
+        if buf.capacity() == 0 {
+            *buf = self.pool.take();
+        }
+        (buf, &mut self.tails[next])
     }
 
     /// Keeps the first `len` bytes of the buffer [`Inbox::next_buf`] gave as a packet.
@@ -64,8 +70,9 @@ impl Inbox {
     ///
     /// A packet that came in parts goes up in them ([`Host::receive_parts`]). A long packet
     /// that fills most of its buffer goes up shared ([`Host::receive_shared`]):
-    /// TCP may keep its data where it is until the application reads it, and the inbox then
-    /// takes a new buffer for that slot. Other packets go up borrowed, and their buffers stay.
+    /// TCP may keep its data where it is until the application reads it, and the slot then
+    /// takes another buffer from the pool, where this one goes back once nothing holds it.
+    /// Other packets go up borrowed, and their buffers stay.
     pub(super) fn deliver(&mut self, now: Instant, host: &mut Host) {
         let packets = self.bufs.iter_mut().zip(&mut self.tails).zip(&self.lens);
         for ((buf, tail), &(len, info)) in packets {
@@ -81,12 +88,8 @@ impl Inbox {
             {
                 let mut packet = std::mem::take(buf);
                 packet.truncate(len);
-                let packet = Bytes::from(packet);
+                let packet = self.pool.share(packet);
                 host.receive_shared(now, &packet, info);
-                // Nothing kept a slice of it: the buffer serves the next packet.
-                if let Ok(unshared) = packet.try_into_mut() {
-                    *buf = unshared.into();
-                }
             } else if let Some(packet) = buf.get(..len) {
                 host.receive_info(now, packet, info);
             }
