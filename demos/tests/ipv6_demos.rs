@@ -284,7 +284,7 @@ fn the_clients_reach_linux_servers_over_ipv6() {
     let linux = linux_udp(&ns, (Ipv6Addr::UNSPECIFIED, 9001)).unwrap();
     let answer = std::thread::spawn(move || {
         let mut buf = [0; 64];
-        let (n, from) = linux.recv_from(&mut buf).unwrap();
+        let (n, from) = tunstack_tests::recv_from(&linux, &mut buf).unwrap();
         linux.send_to(b"Got your datagram!", from).unwrap();
         (buf[..n].to_vec(), from)
     });

@@ -340,7 +340,7 @@ fn udp_echo_on_tap_sends_every_datagram_back() {
         let sent = pattern(len);
         linux.send_to(&sent, (STACK, 7)).unwrap();
         let mut buf = [0; 2048];
-        let (n, from) = linux.recv_from(&mut buf).unwrap();
+        let (n, from) = tunstack_tests::recv_from(&linux, &mut buf).unwrap();
         assert_eq!(from, (STACK, 7).into());
         assert!(buf[..n] == sent[..], "{len} bytes come back unchanged");
     }
@@ -419,7 +419,7 @@ fn udp_echo_on_tap_speaks_ipv6_by_default() {
     let sent = pattern(1452);
     linux.send_to(&sent, (STACK6, 7)).unwrap();
     let mut buf = [0; 2048];
-    let (n, from) = linux.recv_from(&mut buf).unwrap();
+    let (n, from) = tunstack_tests::recv_from(&linux, &mut buf).unwrap();
     assert_eq!(from, (STACK6, 7).into());
     assert!(buf[..n] == sent[..], "1452 bytes come back unchanged");
     demo.interrupt().unwrap();

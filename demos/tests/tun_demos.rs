@@ -48,7 +48,7 @@ fn udp_echo_answers_ping_and_udp_and_stops_cleanly_on_ctrl_c() {
     let linux = linux_udp(&ns, (KERNEL, 0)).unwrap();
     linux.send_to(b"hello over tun", (STACK, 7)).unwrap();
     let mut buf = [0; 64];
-    let (n, from) = linux.recv_from(&mut buf).unwrap();
+    let (n, from) = tunstack_tests::recv_from(&linux, &mut buf).unwrap();
     assert_eq!(
         (&buf[..n], from),
         (&b"hello over tun"[..], (STACK, 7).into())
@@ -88,7 +88,7 @@ fn udp_echo_through_impairments_shows_the_delay_and_the_losses() {
     let sent = std::time::Instant::now();
     linux.send_to(b"slow", (STACK, 7)).unwrap();
     let mut buf = [0; 64];
-    let (n, _) = linux.recv_from(&mut buf).unwrap();
+    let (n, _) = tunstack_tests::recv_from(&linux, &mut buf).unwrap();
     let rtt = sent.elapsed();
     assert_eq!(&buf[..n], b"slow");
     assert!(rtt >= Duration::from_millis(100), "50 ms each way: {rtt:?}");
@@ -177,7 +177,7 @@ fn udp_echo_loses_all_that_comes_in(ns: &NetNs) {
         "{frames:#?}"
     );
     linux.set_nonblocking(true).unwrap();
-    let nothing = linux.recv_from(&mut [0; 64]).unwrap_err();
+    let nothing = tunstack_tests::recv_from(&linux, &mut [0; 64]).unwrap_err();
     assert_eq!(nothing.kind(), io::ErrorKind::WouldBlock, "no echo");
 }
 

@@ -51,6 +51,7 @@ use crate::time::Instant;
 mod batch;
 #[cfg(test)]
 mod lock_tests;
+mod pool;
 mod task;
 #[cfg(test)]
 mod tests;

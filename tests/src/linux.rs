@@ -23,6 +23,19 @@ pub fn linux_udp(ns: &NetNs, addr: impl Into<SocketAddr>) -> io::Result<UdpSocke
     Ok(socket)
 }
 
+/// `socket.recv_from(buf)`, again when a signal interrupted it. A socket with a read timeout
+/// (all of [`linux_udp`]'s) is not restarted after a signal whatever the handler asks
+/// (`signal(7)`), and a test process may be stopped and resumed by the machine it runs on,
+/// which interrupts it too: that is not the datagram missing.
+pub fn recv_from(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    loop {
+        match socket.recv_from(buf) {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            result => return result,
+        }
+    }
+}
+
 /// A Linux TCP connection to `addr`, opened from inside `ns` (the handshake waits at most 3
 /// seconds), with 3-second read and write timeouts, so that a stalled transfer fails a test
 /// instead of hanging it. Errors as `connect(2)`'s: `ConnectionRefused` when a reset answers.

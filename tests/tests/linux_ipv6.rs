@@ -123,14 +123,14 @@ fn linux_datagrams_over_ipv6_come_back_byte_exact() {
     for (i, &len) in sizes.iter().enumerate() {
         let data: Vec<u8> = (0..len).map(|b| (b * 7 + i) as u8).collect();
         linux.send_to(&data, (STACK6, ECHO_PORT)).unwrap();
-        let (n, from) = linux.recv_from(&mut buf).unwrap();
+        let (n, from) = tunstack_tests::recv_from(&linux, &mut buf).unwrap();
         assert_eq!(from, SocketAddr::from((STACK6, ECHO_PORT)));
         assert!(buf[..n] == data[..], "{len} bytes came back changed");
     }
     // The same socket of ours takes IPv4 too.
     let linux4 = net.linux_udp((KERNEL, 0)).unwrap();
     linux4.send_to(b"over IPv4", (STACK, ECHO_PORT)).unwrap();
-    let (n, from) = linux4.recv_from(&mut buf).unwrap();
+    let (n, from) = tunstack_tests::recv_from(&linux4, &mut buf).unwrap();
     assert_eq!(
         (&buf[..n], from),
         (&b"over IPv4"[..], (STACK, ECHO_PORT).into())
@@ -299,7 +299,7 @@ fn our_clients_talk_to_linux_servers_over_ipv6() {
     let udp_addr = udp.local_addr().unwrap();
     let udp_linux = thread::spawn(move || -> io::Result<SocketAddr> {
         let mut buf = [0; 64];
-        let (n, from) = udp.recv_from(&mut buf)?;
+        let (n, from) = tunstack_tests::recv_from(&udp, &mut buf)?;
         udp.send_to(&buf[..n], from)?;
         Ok(from)
     });

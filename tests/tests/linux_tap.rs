@@ -229,7 +229,7 @@ fn udp_datagrams_cross_both_ways() {
     .unwrap()
     .unwrap();
     let mut buf = [0; 64];
-    let (n, from) = linux.recv_from(&mut buf).unwrap();
+    let (n, from) = tunstack_tests::recv_from(&linux, &mut buf).unwrap();
     assert_eq!(&buf[..n], b"over ethernet");
     assert_eq!(from, SocketAddrV4::new(STACK, 7).into());
     let got = net

@@ -132,8 +132,7 @@ fn linux_datagrams_come_back_byte_exact() {
         let sent = pattern(len);
         linux.send_to(&sent, echo).unwrap();
         let mut buf = [0; 2048];
-        let (n, from) = linux
-            .recv_from(&mut buf)
+        let (n, from) = tunstack_tests::recv_from(&linux, &mut buf)
             .unwrap_or_else(|err| panic!("no echo of {len} bytes: {err}"));
         assert_eq!(from, echo);
         assert_eq!(n, len);
@@ -276,7 +275,7 @@ fn our_largest_datagram_fits_the_mtu_and_one_byte_more_goes_in_fragments() {
 
     for len in [1472, 1473] {
         let mut buf = [0; 2048];
-        let (n, sender) = linux.recv_from(&mut buf).unwrap();
+        let (n, sender) = tunstack_tests::recv_from(&linux, &mut buf).unwrap();
         // Bound to 0.0.0.0, the socket names no address of its own (as on Linux); its
         // datagrams come from ours.
         assert_eq!(sender, SocketAddr::from((STACK, from.port())));

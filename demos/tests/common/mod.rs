@@ -156,7 +156,7 @@ pub fn course_server(
         let mut got = Vec::new();
         let mut buf = [0; 4096];
         while got.len() < ignore + answer {
-            let Ok((n, sender)) = server.recv_from(&mut buf) else {
+            let Ok((n, sender)) = tunstack_tests::recv_from(&server, &mut buf) else {
                 break;
             };
             got.push((buf[..n].to_vec(), sender));
