@@ -305,3 +305,52 @@ async fn a_due_timer_while_the_link_pushes_back_fires_once() {
     assert!(!connect.is_finished());
     connect.abort();
 }
+
+/// A link that always has a packet, and one the stack drops (not IPv4 or IPv6): a flood.
+struct Flood;
+
+impl Device for Flood {
+    fn mtu(&self) -> usize {
+        1500
+    }
+
+    fn poll_recv(&mut self, _cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let junk = [0; 40];
+        let n = junk.len().min(buf.len());
+        buf[..n].copy_from_slice(&junk[..n]);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_send(
+        &mut self,
+        _: &mut Context<'_>,
+        _: &[u8],
+        _: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The future a current-thread runtime's `block_on` runs (the test's body here, as in an
+/// `async fn main`) gets its turn while packets keep coming. tokio polls that future only when
+/// no task is waiting to run, or after 61 of them: a driver that woke itself after its passes
+/// would keep the queue from emptying while the link has packets, and a reader there would
+/// read once per 61 of the driver's turns (over TUN: once its receive window had filled and
+/// the sender had stopped).
+#[tokio::test(start_paused = true)]
+async fn the_block_on_future_gets_a_turn_while_packets_keep_coming() {
+    let stack = Stack::new(Flood, config(SERVER));
+    turns(1).await;
+    let mut most = 0;
+    for _ in 0..20 {
+        let before = passes(&stack);
+        tokio::task::yield_now().await;
+        most = most.max(passes(&stack) - before);
+    }
+    // One turn of the driver (two passes) between two of ours; 122 with a self-wake.
+    assert!(
+        most <= 2,
+        "{most} passes between two turns of the block_on future"
+    );
+    assert!(passes(&stack) >= 20, "the driver ran: {}", passes(&stack));
+}
