@@ -377,9 +377,12 @@ fn closed_ports_over_ipv6_are_refused_both_ways() {
             (tcp.map(|r| r.map(drop)), udp.map(|r| r.map(drop)))
         })
         .unwrap();
-    let refused = |r: Result<io::Result<()>, _>| matches!(r, Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused);
-    assert!(refused(tcp), "TCP: a reset, refused");
-    assert!(refused(udp), "UDP: ICMPv6 port unreachable, refused");
+    let refused = |r: &Result<io::Result<()>, _>| matches!(r, Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused);
+    assert!(refused(&tcp), "TCP: a reset, refused: {tcp:?}");
+    assert!(
+        refused(&udp),
+        "UDP: ICMPv6 port unreachable, refused: {udp:?}"
+    );
     net.stop();
 
     let frames = tshark_check(net.capture_path());
