@@ -255,7 +255,8 @@ impl Receiver {
 
     /// The window field to send, and the right edge it announces (RFC 9293 3.8.6): the free
     /// receive buffer, but not a small increase (the receiver's side of silly window
-    /// avoidance: less than min(buffer/2, `our_mss`)), and not less than announced before: the right edge does not move back.
+    /// avoidance: less than min(buffer/2, `our_mss`)), no increase at all while data waits
+    /// beyond a hole, and not less than announced before: the right edge does not move back.
     ///
     /// With window scaling the field counts units of 2^shift bytes, so keeping the edge where it
     /// was may mean rounding up, by up to one unit per announcement while the application does
@@ -273,7 +274,11 @@ impl Receiver {
         let known = self.wnd();
         let threshold = (self.buf.capacity() / 2).min(our_mss);
         let mut window = free;
-        if window > known && window - known < threshold {
+        // While data waits beyond a hole, the right edge stays where it was: an ACK whose
+        // window changed is not a duplicate (RFC 5681 section 2, condition (e)), and a sender
+        // without SACK counts duplicates to resend the hole once (fast retransmit; smoltcp,
+        // whose count starts again at a window update, resent a segment twice).
+        if self.buf.has_holes() || (window > known && window - known < threshold) {
             window = known;
         }
         let shift = self.shift;

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use super::harness::*;
-use super::recovery::{plain, with_sack};
+use super::recovery::{open_with, plain, with_sack};
 use crate::tcp::receiver::{MAX_STRETCH, QUICK_ACKS};
 use crate::tcp::{ConnId, Flags, SeqNumber};
 
@@ -198,4 +198,35 @@ fn super_packets_are_acknowledged_every_second_one() {
         .map(|n| SeqNumber(next.wrapping_add(n * big)))
         .collect();
     assert_eq!(acked, expected);
+}
+
+#[test]
+fn while_a_hole_is_open_the_window_stays_so_the_acks_stay_duplicates() {
+    let mut h = Harness::new();
+    // Window scaling, so that the window field is not pinned at 65,535.
+    let syn = Seg::to(80, Flags::SYN, PEER_ISN, 0).with_mss(MSS as u16);
+    let (id, ours, theirs) = open_with(&mut h, syn.with_window_scale(0));
+    // 32 segments in order, acknowledged, not read yet.
+    let next = past_the_quick_acks(&mut h, ours, theirs);
+    assert!(h.recv_all().is_empty());
+
+    // The segment at `next` is lost; three after it arrive, and the application reads the
+    // in-order bytes meanwhile, which frees room. An ACK with another window would not be a
+    // duplicate (RFC 5681 section 2), and a sender that counts them would not resend the hole.
+    let mut acks = Vec::new();
+    for i in 1..=3 {
+        let seq = next.wrapping_add(i * MSS);
+        h.send(&Seg::to(80, Flags::ACK, seq, ours).with_payload(&[1; MSS as usize]));
+        acks.extend(h.recv_all());
+        drain(&mut h, id);
+    }
+    let seen: Vec<(SeqNumber, u16)> = acks.iter().map(|a| (a.ack, a.window)).collect();
+    assert_eq!(seen, vec![(SeqNumber(next), acks[0].window); 3]);
+
+    // The hole filled: the window takes in the room the reads made.
+    h.send(&Seg::to(80, Flags::ACK, next, ours).with_payload(&[1; MSS as usize]));
+    let filled = h.recv_all();
+    let last = filled.last().unwrap();
+    assert_eq!(last.ack, SeqNumber(next.wrapping_add(4 * MSS)));
+    assert!(last.window > acks[0].window, "{filled:?}");
 }
