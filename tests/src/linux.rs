@@ -36,6 +36,17 @@ pub fn recv_from(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, Socke
     }
 }
 
+/// `socket.recv(buf)` on a connected socket, again when a signal interrupted it (see
+/// [`recv_from`]).
+pub fn recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match socket.recv(buf) {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            result => return result,
+        }
+    }
+}
+
 /// A Linux TCP connection to `addr`, opened from inside `ns` (the handshake waits at most 3
 /// seconds), with 3-second read and write timeouts, so that a stalled transfer fails a test
 /// instead of hanging it. Errors as `connect(2)`'s: `ConnectionRefused` when a reset answers.

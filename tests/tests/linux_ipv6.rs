@@ -356,7 +356,7 @@ fn closed_ports_over_ipv6_are_refused_both_ways() {
     let linux = net.linux_udp((KERNEL6, 0)).unwrap();
     linux.connect((STACK6, 9999)).unwrap();
     linux.send(b"anyone?").unwrap();
-    let err = linux.recv(&mut [0; 16]).unwrap_err();
+    let err = tunstack_tests::recv(&linux, &mut [0; 16]).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
 
     // Our side: ports that were free a moment ago on the kernel's side.

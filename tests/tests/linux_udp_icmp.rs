@@ -172,7 +172,7 @@ fn a_closed_port_on_our_stack_refuses_a_connected_linux_socket() {
     let linux_port = linux.local_addr().unwrap().port();
     linux.connect((STACK, 9999)).unwrap();
     linux.send(b"anyone there?").unwrap();
-    let err = linux.recv(&mut [0; 64]).unwrap_err();
+    let err = tunstack_tests::recv(&linux, &mut [0; 64]).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
 
     net.stop();
