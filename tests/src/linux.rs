@@ -28,19 +28,19 @@ pub fn linux_udp(ns: &NetNs, addr: impl Into<SocketAddr>) -> io::Result<UdpSocke
 /// (`signal(7)`), and a test process may be stopped and resumed by the machine it runs on,
 /// which interrupts it too: that is not the datagram missing.
 pub fn recv_from(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-    loop {
-        match socket.recv_from(buf) {
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            result => return result,
-        }
-    }
+    again(|| socket.recv_from(buf))
 }
 
 /// `socket.recv(buf)` on a connected socket, again when a signal interrupted it (see
 /// [`recv_from`]).
 pub fn recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<usize> {
+    again(|| socket.recv(buf))
+}
+
+/// `call`, made again for as long as a signal interrupts it.
+fn again<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     loop {
-        match socket.recv(buf) {
+        match call() {
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             result => return result,
         }

@@ -457,12 +457,10 @@ impl MemoryDevice {
         if !checksum && info.checksum != Checksum::Complete || !tso && info.gso.is_some() {
             return Err(format!("{info:?} asks for offloads this wire does not do"));
         }
-        let largest = match info.gso {
-            Some(_) => self
-                .offloads
-                .largest_packet(self.mtu, self.medium.header_len()),
-            None => self.mtu + self.medium.header_len(),
-        };
+        // The wire's offloads as the stack sees them (never BIG TCP).
+        let largest = self
+            .offloads()
+            .largest_for(info, self.mtu, self.medium.header_len());
         match len <= largest {
             true => Ok(()),
             false => Err(format!(

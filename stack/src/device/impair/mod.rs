@@ -432,13 +432,8 @@ impl<L: Device> Device for Impair<L> {
         if let Some(kind) = self.tx_error {
             return Poll::Ready(Err(send_closed(kind)));
         }
-        let largest = match info.gso {
-            Some(_) => self
-                .inner
-                .offloads()
-                .largest_sent(self.inner.mtu(), self.inner.medium().header_len()),
-            None => self.inner.mtu() + self.inner.medium().header_len(),
-        };
+        let (mtu, link_header) = (self.inner.mtu(), self.inner.medium().header_len());
+        let largest = self.inner.offloads().largest_for(info, mtu, link_header);
         if packet.len() > largest {
             // Not a packet (or frame) this link carries: let the link beneath say so.
             return self.inner.poll_send_info(cx, packet, info, comment);

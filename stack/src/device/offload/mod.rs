@@ -139,6 +139,16 @@ impl Offloads {
         }
     }
 
+    /// The longest packet (frame, on Ethernet) the device takes from us with `info`: a
+    /// super-packet ([`Offloads::largest_sent`]) when `info` asks for segmentation, else one
+    /// that fits the MTU.
+    pub fn largest_for(&self, info: &PacketInfo, mtu: usize, link_header: usize) -> usize {
+        match info.gso {
+            Some(_) => self.largest_sent(mtu, link_header),
+            None => mtu + link_header,
+        }
+    }
+
     /// The longest IP packet, header included, TCP may hand the device as one super-packet
     /// to `v6` or IPv4: what the IP length field can say, or [`BIG_TCP_MAX`] for IPv4 with BIG
     /// TCP. (For IPv6 the payload length leaves out the 40-byte header; 65,535 is kept for

@@ -384,11 +384,9 @@ impl TunDevice {
         info: &PacketInfo,
     ) -> Poll<io::Result<()>> {
         let len = head.len() + tail.len();
-        let header_len = self.medium.header_len();
-        let largest = match info.gso {
-            Some(_) => self.offloads.largest_sent(self.mtu, header_len),
-            _ => self.mtu + header_len,
-        };
+        let largest = self
+            .offloads
+            .largest_for(info, self.mtu, self.medium.header_len());
         if len > largest {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
