@@ -45,6 +45,10 @@ const UNDER_WAY: u64 = 10_000;
 /// How many clients connect during the flood, one after the other.
 const CLIENTS: usize = 5;
 
+/// The most packets one client sends to tun0 (handshake, line, ACKs, FIN: about six): the
+/// count of packets to tun0 has the clients' in it as well as hping3's SYNs.
+const CLIENT_PACKETS: u64 = 20;
+
 /// How long each may take, from connect to its echo: less than a lost SYN's retry.
 const WITHIN: Duration = Duration::from_secs(1);
 
@@ -135,7 +139,8 @@ fn flood_with_clients(ns: &NetNs) -> Flood {
         .map(|n| echo(ns, &format!("client {n} during the flood\n")))
         .collect();
     let after_clients = device(ns).to_stack() - before;
-    let want = FLOOD.max(after_clients + UNDER_WAY);
+    // hping3's own count must reach FLOOD too: room for the clients' packets on top.
+    let want = FLOOD.max(after_clients + UNDER_WAY) + CLIENT_PACKETS * CLIENTS as u64;
     wait_for(EVENT, || flooded(ns, before, want)).unwrap();
     let sent = stop_flood(hping3);
     let end = device(ns);
