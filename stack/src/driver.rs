@@ -50,6 +50,8 @@ use crate::time::Instant;
 
 mod batch;
 #[cfg(test)]
+mod gso_tests;
+#[cfg(test)]
 mod lock_tests;
 mod pool;
 mod task;
@@ -203,7 +205,10 @@ impl Stack {
         config.mtu = link.mtu();
         config.medium = link.medium();
         config.offloads = link.offloads();
-        let shared = Arc::new(Shared::new(Host::new(config)));
+        let trains = config.gso && !config.offloads.tso;
+        let mut host = Host::new(config);
+        host.set_trains(trains);
+        let shared = Arc::new(Shared::new(host));
         tokio::spawn(Driver::new(shared.clone(), link));
         Stack {
             handle: Arc::new(Handle { shared }),

@@ -10,10 +10,12 @@
 use std::collections::VecDeque;
 
 use super::pool::Pool;
+use crate::device::offload;
 use crate::device::{PacketInfo, Tail};
 use crate::host::Host;
 use crate::link::Reason;
 use crate::time::Instant;
+use crate::wire::WireError;
 
 /// Packets at least this long go up shared, for TCP to keep instead of copying. Sharing costs
 /// allocations (the shared count, and a new buffer for the slot) and atomic counts: more than
@@ -127,6 +129,8 @@ pub(super) struct Outbox {
     queue: VecDeque<Outgoing>,
     /// Buffers of packets already sent, for the next ones.
     free: Vec<Vec<u8>>,
+    /// The segments of a train being cut (kept for its room).
+    pieces: Vec<Vec<u8>>,
 }
 
 impl Outbox {
@@ -191,6 +195,46 @@ impl Outbox {
         if let Some(packet) = self.queue.pop_front() {
             self.recycle(packet.buf);
         }
+    }
+
+    /// Cuts the oldest packet, if it is a train of segments (see
+    /// [`Config::gso`](crate::host::Config::gso)), into those segments: each a packet of its
+    /// own, in the train's place, with the train's reason, built in a spent buffer.
+    /// `link_len`: the link header's length in front of the IP header.
+    ///
+    /// Errors: the train is no well-formed TCP packet (it stays, for the caller to drop).
+    pub(super) fn cut_front(&mut self, link_len: usize) -> Result<(), WireError> {
+        let Some(gso) = self.queue.front().and_then(|packet| packet.info.gso) else {
+            return Ok(());
+        };
+        let mut pieces = std::mem::take(&mut self.pieces);
+        let train = &self.queue[0];
+        let free = &mut self.free;
+        let cut = offload::segment_parts(
+            (&train.buf, train.tail.pieces()),
+            &gso,
+            link_len,
+            || free.pop().unwrap_or_default(),
+            |segment| pieces.push(segment),
+        );
+        if cut.is_ok() {
+            if let Some(train) = self.queue.pop_front() {
+                for buf in pieces.drain(..).rev() {
+                    self.queue.push_front(Outgoing {
+                        buf,
+                        tail: Tail::default(),
+                        why: train.why.clone(),
+                        info: PacketInfo::PLAIN,
+                    });
+                }
+                self.recycle(train.buf);
+            }
+        }
+        for spare in pieces.drain(..) {
+            self.recycle(spare);
+        }
+        self.pieces = pieces;
+        cut
     }
 
     /// Drops every packet (the link cannot send any more).

@@ -56,6 +56,10 @@ pub(super) struct Driver<L> {
     outbox: Outbox,
     /// The words of a packet's reason, for a capture (the buffer is reused).
     words: String,
+    /// For a link without TSO: the length of its link header, in front of the IP header of
+    /// each train of segments the driver cuts for it (software GSO, see
+    /// [`Config::gso`](crate::host::Config::gso)).
+    cuts: Option<usize>,
     /// The link reported it can no longer receive (e.g. the other end of the wire is gone):
     /// the stack goes on without it, so that timers still run and sockets still get answers
     /// (a connect times out rather than hangs).
@@ -77,12 +81,14 @@ pub(super) struct Driver<L> {
 
 impl<L: Device> Driver<L> {
     pub(super) fn new(shared: Arc<Shared>, link: L) -> Driver<L> {
+        let cuts = (!link.offloads().tso).then(|| link.medium().header_len());
         Driver {
             shared,
             link,
             inbox: Inbox::default(),
             outbox: Outbox::default(),
             words: String::new(),
+            cuts,
             rx_closed: false,
             tx_closed: false,
             rx_errors: 0,
@@ -235,7 +241,16 @@ impl<L: Device> Driver<L> {
     /// What the link cannot take yet stays in the outbox for the next pass.
     fn transmit(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
         let mut progress = false;
-        while let Some(packet) = self.outbox.front() {
+        loop {
+            if let Some(link_len) = self.cuts {
+                if let Err(err) = self.outbox.cut_front(link_len) {
+                    warn!(%err, "driver: a train of segments could not be cut: dropped");
+                    self.outbox.pop();
+                }
+            }
+            let Some(packet) = self.outbox.front() else {
+                break;
+            };
             if self.tx_closed {
                 self.outbox.clear();
                 return Ok(true);

@@ -45,6 +45,13 @@ pub struct Config {
     /// segments of up to 64 KiB for the device to cut; with checksum offload, it leaves their
     /// checksums partial. [`Stack::new`](crate::Stack::new) takes them from the device.
     pub offloads: Offloads,
+    /// Segmentation in software (Linux's GSO), on by default: on a device without TSO, TCP
+    /// sends up to 64 KiB of whole segments as one *train*, and the driver cuts it into the
+    /// segments the wire would have carried anyway, with their headers and checksums, before
+    /// the device (and its capture) sees them. The same packets as without it, for a fraction
+    /// of TCP's work per segment. It takes the driver ([`Stack::new`](crate::Stack::new)): a
+    /// [`Host`](crate::host::Host) driven by hand sends one segment per packet.
+    pub gso: bool,
     /// Our MAC address, on an Ethernet device. [`Config::new`] makes a locally administered
     /// one from the IPv4 address: `02:00` and the address's four bytes (10.77.0.2 is
     /// 02:00:0a:4d:00:02), unique on a link where the addresses are.
@@ -81,6 +88,7 @@ impl Config {
             tcp: TcpConfig::default(),
             medium: Medium::Ip,
             offloads: Offloads::NONE,
+            gso: true,
             mac: Config::mac_for(addr.address()),
             gateway: None,
             neighbours: NeighbourConfig::default(),

@@ -163,6 +163,7 @@ impl Host {
                 v6,
                 pmtu: PathMtus::new(config.mtu),
                 offloads: config.offloads,
+                trains: false,
             },
             icmp,
             icmpv6,
@@ -311,6 +312,11 @@ impl Host {
             return Some(Transmit::plain(why));
         }
         self.tcp.transmit(now, &mut self.ip, buf, parts)
+    }
+
+    /// Lets TCP send trains of segments, for the driver to cut (see [`Config::gso`]).
+    pub(crate) fn set_trains(&mut self, on: bool) {
+        self.ip.trains = on;
     }
 
     /// When the host next needs [`Host::transmit`] called even if no packet arrives: the

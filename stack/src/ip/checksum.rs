@@ -110,6 +110,15 @@ pub fn finish(sum: u64) -> u16 {
     !fold(sum)
 }
 
+/// A checksum field brought up to date after one 16-bit word of what it covers changed from
+/// `old` to `new`, without summing the rest again ([RFC 1624] equation 3:
+/// HC' = ~(~HC + ~m + m')). Only as right as the checksum it starts from.
+///
+/// [RFC 1624]: https://www.rfc-editor.org/rfc/rfc1624
+pub fn update(checksum: u16, old: u16, new: u16) -> u16 {
+    !fold(u64::from(!checksum) + u64::from(!old) + u64::from(new))
+}
+
 /// The checksum of one contiguous buffer.
 ///
 /// Computed over bytes that already hold a correct checksum, the result is zero: that is how
@@ -191,6 +200,28 @@ mod tests {
                 whole,
                 "cut at {a} and {b}"
             );
+        }
+    }
+
+    /// An update word by word gives the checksum summed afresh, whatever the words.
+    #[test]
+    fn an_update_matches_the_sum_taken_again() {
+        let mut header = [
+            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8,
+            0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7,
+        ];
+        let mut sum = checksum(&header);
+        for (at, new) in [
+            (2, 0x05dc_u16),
+            (4, 0xffff),
+            (4, 0),
+            (2, 0x0000),
+            (6, 0x1234),
+        ] {
+            let old = u16::from_be_bytes([header[at], header[at + 1]]);
+            header[at..at + 2].copy_from_slice(&new.to_be_bytes());
+            sum = update(sum, old, new);
+            assert_eq!(sum, checksum(&header), "word at {at} set to {new:#06x}");
         }
     }
 

@@ -338,6 +338,11 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         write_u16(self.buffer.as_mut(), field::LENGTH.start, value);
     }
 
+    /// Sets the header checksum field as it is (see [`Packet::fill_checksum`] to compute it).
+    pub fn set_checksum(&mut self, value: u16) {
+        write_u16(self.buffer.as_mut(), field::CHECKSUM.start, value);
+    }
+
     /// Sets the Identification field.
     pub fn set_ident(&mut self, value: u16) {
         write_u16(self.buffer.as_mut(), field::IDENT.start, value);

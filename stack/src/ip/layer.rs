@@ -29,6 +29,11 @@ pub(crate) struct IpLayer {
     /// The jobs the device beneath does for us: TCP asks how large a segment may be, and
     /// whether to leave its checksum partial.
     pub(crate) offloads: Offloads,
+    /// On a device without TSO, TCP may still build a segment of several, as a *train* of
+    /// whole segments that the driver cuts apart before the device (Linux's GSO): one pass
+    /// through TCP for up to 64 KiB, and the same segments on the wire. Off for a host that
+    /// has no driver to cut them ([`Host::new`](crate::host::Host::new) on its own).
+    pub(crate) trains: bool,
 }
 
 impl IpLayer {
@@ -109,6 +114,20 @@ impl IpLayer {
                 self.v4.wrap(packet, &header);
             }
             _ => {}
+        }
+    }
+
+    /// Counts the `n` packets more that a burst just wrapped to `dst` goes out as, once cut
+    /// into segments, and moves the IPv4 Identification counter past them: each segment is
+    /// numbered from the burst's own.
+    pub(crate) fn sent_more(&mut self, dst: IpAddr, n: usize) {
+        match (dst, self.v6.as_mut()) {
+            (IpAddr::V4(_), _) => {
+                self.v4.next_ident = self.v4.next_ident.wrapping_add(n as u16);
+                self.v4.stats.sent += n as u64;
+            }
+            (IpAddr::V6(_), Some(v6)) => v6.stats.sent += n as u64,
+            (IpAddr::V6(_), None) => {}
         }
     }
 

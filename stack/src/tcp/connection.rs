@@ -76,7 +76,7 @@ impl std::fmt::Display for Quad {
 pub struct ConnStats {
     /// Segments received for this connection.
     pub segments_in: u64,
-    /// Segments sent.
+    /// Segments sent: a burst counts as the segments it is cut into on the wire.
     pub segments_out: u64,
     /// Segments sent again, for any reason (the three below, and going back after a timeout).
     pub retransmissions: u64,

@@ -9,6 +9,12 @@
 //! goes in front of it, then the IP header in front of that. For a device that sends a packet
 //! in parts (a TUN device's `writev`), the data is not copied: the packet is the headers, then
 //! a slice of the send buffer (`send_buffer.rs`).
+//!
+//! Several segments may go down as one packet, to be cut apart below: a *burst* for a device
+//! with TSO, or a *train* for the driver to cut when the device has none (software GSO,
+//! [`Config::gso`](crate::host::Config::gso)). A train holds only the whole segments that
+//! would have gone one by one at this moment, so the wire sees the very same segments; the
+//! saving is in passing through TCP and IP once for up to 45 of them.
 
 use tracing::debug;
 
@@ -39,6 +45,17 @@ const MAX_PERSIST: std::time::Duration = std::time::Duration::from_secs(60);
 /// the data apart ([`Connection::transmit`]'s `parts`): a copy of a few hundred bytes costs
 /// less than sharing them, and leaves the send buffer's tail in one piece.
 const SLICE_MIN: usize = 4096;
+
+/// How much data one packet may carry, to be cut into segments of [`Connection::segment_size`].
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Burst {
+    /// The device cuts it (TSO): a burst of up to this many bytes, and Nagle's rule and the
+    /// unsent limit count in bursts (`tcp_tso_should_defer`).
+    Device(usize),
+    /// The driver cuts it (a train, [`IpLayer::trains`]): up to this many bytes of whole
+    /// segments, each of which would have gone on its own just the same.
+    Train(usize),
+}
 
 /// A segment chosen to be sent.
 #[derive(Debug, Clone, Copy)]
@@ -74,11 +91,19 @@ impl Connection {
         let (src, dst) = (self.quad.local.ip(), self.quad.remote.ip());
         let ip_len = IpLayer::header_len(dst);
         let offloads = ip.offloads;
-        let burst = offloads.tso.then(|| {
+        let burst = if offloads.tso {
             let longest = offloads.longest_burst_packet(dst.is_ipv6());
-            self.burst_size(ip_len, longest)
+            Some(Burst::Device(self.burst_size(ip_len, longest)))
+        } else if ip.trains {
+            let longest = usize::from(u16::MAX);
+            Some(Burst::Train(self.burst_size(ip_len, longest)))
+        } else {
+            None
+        };
+        self.snd.set_burst(match burst {
+            Some(Burst::Device(most)) => most,
+            _ => 0,
         });
-        self.snd.set_burst(burst.unwrap_or(0));
         let plan = self.next_segment(now, burst)?;
         let header = self.header_for(&plan, now);
         let tcp_len = header.buffer_len();
@@ -110,11 +135,15 @@ impl Connection {
         ip.with_ttl(self.ttl, |ip| {
             ip.wrap(buf, (src, dst), IpProtocol::Tcp, tcp_len)
         });
+        // A burst goes out as several packets, each with an IPv4 Identification of its own
+        // (the burst's, plus its index, as Linux's TSO and GSO number them).
+        let segments = info.segments(buf.len() + tail.as_ref().map_or(0, |t| t.len()));
+        ip.sent_more(dst, segments - 1);
 
         if header.flags.urg() {
             self.stats.urgent_segments_out += 1;
         }
-        let why = urgent_why(self.after_sending(now, &plan), &header);
+        let why = urgent_why(self.after_sending(now, &plan, segments), &header);
         Some(Transmit {
             why: why.map(Reason::Tcp),
             info,
@@ -135,16 +164,18 @@ impl Connection {
 
     /// What the device is to do for a segment with `header`: with checksum offload, complete
     /// its checksum (left partial); with TSO, cut it into segments if it holds more than one.
+    /// A train (see [`IpLayer::trains`]) asks the same of the driver, which cuts it.
     fn offload_info(&self, ip: &IpLayer, header: &Repr, ip_len: usize) -> PacketInfo {
         let mut info = PacketInfo::PLAIN;
-        if ip.offloads.checksum {
+        let segment = self.segment_size();
+        let train = ip.trains && header.payload_len > segment;
+        if ip.offloads.checksum || train {
             info.checksum = Checksum::Partial {
                 start: ip_len as u16,
                 offset: 16,
             };
         }
-        let segment = self.segment_size();
-        if ip.offloads.tso && header.payload_len > segment {
+        if (ip.offloads.tso || train) && header.payload_len > segment {
             info.gso = Some(Gso {
                 size: segment as u16,
                 header_len: (ip_len + header.header_len()) as u16,
@@ -216,14 +247,14 @@ impl Connection {
             if header.flags.urg() {
                 self.stats.urgent_segments_out += 1;
             }
-            self.after_sending(now, &plan);
+            self.after_sending(now, &plan, 1);
         }
         sent
     }
 
-    /// Decides what to send now, if anything. `burst`: with TSO, the most data one packet may
-    /// carry for the device to cut into segments.
-    fn next_segment(&mut self, now: Instant, burst: Option<usize>) -> Option<Plan> {
+    /// Decides what to send now, if anything. `burst`: with TSO, or trains, the most data one
+    /// packet may carry to be cut into segments.
+    fn next_segment(&mut self, now: Instant, burst: Option<Burst>) -> Option<Plan> {
         match self.state {
             State::Closed | State::Listen => return None,
             // Our SYN, or SYN-ACK, until it is acknowledged (sent again after a timeout).
@@ -281,7 +312,7 @@ impl Connection {
     /// allow, or a zero-window probe. New data goes in segments of up to `burst` bytes with
     /// TSO (not in urgent mode, whose pointer belongs to one segment); retransmissions and
     /// probes are one segment each.
-    fn data_segment(&mut self, now: Instant, burst: Option<usize>) -> Option<Plan> {
+    fn data_segment(&mut self, now: Instant, burst: Option<Burst>) -> Option<Plan> {
         if let Some(plan) = self.recovery_segment() {
             return Some(plan);
         }
@@ -302,11 +333,19 @@ impl Connection {
         // A probe carries one byte into a zero window, or as much as a small open window takes
         // when silly window avoidance held it back (RFC 1122 4.2.3.4: the override timeout).
         let room = if probe { usable.max(1) } else { usable };
-        let most = match burst {
-            Some(burst) if !self.urgent_mode() => burst,
-            _ => self.segment_size(),
+        let segment = self.segment_size();
+        let (most, train) = match burst {
+            Some(Burst::Device(most)) if !self.urgent_mode() => (most, false),
+            Some(Burst::Train(most)) if !self.urgent_mode() && !probe => (most, true),
+            _ => (segment, false),
         };
         let mut len = avail.min(most).min(room);
+        if train && len > segment {
+            // A train carries whole segments only: the short one after them is decided on its
+            // own, as it would be without trains, so the wire sees the same segments.
+            len -= len % segment;
+        }
+        let most = if train { segment } else { most };
         if len > 0 && !probe && (!self.may_send(len, avail) || self.rest_can_wait(len, avail, most))
         {
             len = 0;

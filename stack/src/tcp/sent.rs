@@ -16,10 +16,15 @@ use super::why::Why;
 use crate::time::Instant;
 
 impl Connection {
-    /// Bookkeeping once a segment has gone: sequence numbers, timers, counters. Returns why
-    /// it was sent, for the capture.
-    pub(super) fn after_sending(&mut self, now: Instant, plan: &Plan) -> Option<Why> {
-        self.stats.segments_out += 1;
+    /// Bookkeeping once a segment has gone (as `segments` on the wire: more than one for a
+    /// burst): sequence numbers, timers, counters. Returns why it was sent, for the capture.
+    pub(super) fn after_sending(
+        &mut self,
+        now: Instant,
+        plan: &Plan,
+        segments: usize,
+    ) -> Option<Why> {
+        self.stats.segments_out += segments as u64;
         if plan.flags.ack() {
             self.rcv.ack_sent();
         }
@@ -32,7 +37,7 @@ impl Connection {
                 None => self.after_sending_new(plan, len),
             }
             if resent {
-                self.after_retransmission(plan);
+                self.after_retransmission(plan, segments);
             } else {
                 self.time_new_segment(now, plan, len);
             }
@@ -81,8 +86,8 @@ impl Connection {
     }
 
     /// Something went a second time: count it, name it, and take no RTT sample from it.
-    fn after_retransmission(&mut self, plan: &Plan) {
-        self.stats.retransmissions += 1;
+    fn after_retransmission(&mut self, plan: &Plan, segments: usize) {
+        self.stats.retransmissions += segments as u64;
         if self.why.is_none() {
             self.why = Some(match plan.resend {
                 Some(Resend::Sack) => Why::SackHole,

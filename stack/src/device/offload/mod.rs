@@ -61,7 +61,7 @@ use std::io;
 use crate::ip::checksum;
 
 mod segment;
-pub use segment::{segment, split};
+pub use segment::{segment, segment_parts, split};
 
 /// The length of the legacy virtio-net header in front of every packet ([module docs](self)).
 pub const VNET_HEADER_LEN: usize = 10;

@@ -1,6 +1,7 @@
 //! TCP segmentation in software: what a card with TSO, or the kernel's GSO, does with a
-//! super-packet, for the one place that needs the wire's own segments (the impairment wrapper,
-//! which must corrupt one segment of a burst, not a sum the kernel would then recompute).
+//! super-packet, for the places that need the wire's own segments: the driver, which cuts
+//! TCP's trains for a device without TSO (software GSO), and the impairment wrapper, which
+//! must corrupt one segment of a burst, not a sum the kernel would then recompute.
 //!
 //! Each segment gets a copy of the headers and `gso_size` bytes of the data (the last gets what
 //! is left), then its own fields, as Linux's `tcp_gso_segment` sets them:
@@ -17,7 +18,10 @@
 
 use std::net::IpAddr;
 
+use bytes::Bytes;
+
 use super::{Checksum, Gso, PacketInfo};
+use crate::ip::checksum;
 use crate::ip::header::Packet as Ipv4Packet;
 use crate::ip::ipv6::header::Packet as Ipv6Packet;
 use crate::tcp::flags::Flags;
@@ -46,10 +50,36 @@ pub fn segment(
         out.push(whole);
         return Ok(());
     };
-    cut(packet, &gso, link_len, 1, |mut seg, tcp_at, (src, dst)| {
-        TcpPacket::new_unchecked(&mut seg[tcp_at..]).fill_checksum(src, dst);
-        out.push(seg);
-    })
+    segment_parts((packet, &[]), &gso, link_len, Vec::new, |seg| out.push(seg))
+}
+
+/// [`segment`] for a super-packet given in parts: its headers (and perhaps the start of its
+/// data) in `head`, the rest of its data in `tail`, as the stack hands a packet to a device
+/// ([`Device::poll_send_parts`](crate::device::Device::poll_send_parts)). Each segment is
+/// built in a buffer `new_buf` gives (emptied first), so that a caller with spent buffers
+/// allocates nothing, and handed to `each`. This is the driver's software GSO
+/// ([`Config::gso`](crate::host::Config::gso)).
+///
+/// Errors: as [`segment`].
+pub fn segment_parts(
+    (head, tail): (&[u8], &[Bytes]),
+    gso: &Gso,
+    link_len: usize,
+    new_buf: impl FnMut() -> Vec<u8>,
+    mut each: impl FnMut(Vec<u8>),
+) -> Result<(), WireError> {
+    let pieces = Pieces { head, tail };
+    cut(
+        pieces,
+        gso,
+        link_len,
+        1,
+        new_buf,
+        |mut seg, tcp_at, (src, dst)| {
+            TcpPacket::new_unchecked(&mut seg[tcp_at..]).fill_checksum(src, dst);
+            each(seg);
+        },
+    )
 }
 
 /// Cuts the super-packet `packet` (its IP header at `link_len`) into super-packets of whole
@@ -73,11 +103,16 @@ pub fn split(
     if per == 0 {
         return Err(WireError::BadLength);
     }
+    let pieces = Pieces {
+        head: packet,
+        tail: &[],
+    };
     cut(
-        packet,
+        pieces,
         &gso,
         link_len,
         per,
+        Vec::new,
         |mut seg, tcp_at, (src, dst)| {
             let mut tcp = TcpPacket::new_unchecked(&mut seg[tcp_at..]);
             tcp.fill_partial_checksum(src, dst);
@@ -94,29 +129,66 @@ pub fn split(
     )
 }
 
+/// A packet in parts: `head` (the headers, and perhaps data), then the pieces of `tail`.
+#[derive(Clone, Copy)]
+struct Pieces<'a> {
+    head: &'a [u8],
+    tail: &'a [Bytes],
+}
+
+impl Pieces<'_> {
+    /// Appends to `out` the bytes `start..end` of the data, which begins at `head[headers..]`
+    /// and goes on through the tail.
+    fn append_data(&self, headers: usize, (mut start, end): (usize, usize), out: &mut Vec<u8>) {
+        let data = self.head.get(headers..).unwrap_or_default();
+        let pieces = std::iter::once(data).chain(self.tail.iter().map(|b| &b[..]));
+        let mut at = 0;
+        for piece in pieces {
+            let piece_end = at + piece.len();
+            if start < end && start < piece_end {
+                let from = start - at;
+                let to = end.min(piece_end) - at;
+                out.extend_from_slice(&piece[from..to]);
+                start = at + to;
+            }
+            at = piece_end;
+        }
+    }
+
+    /// How many bytes of data follow `headers` bytes of headers.
+    fn data_len(&self, headers: usize) -> usize {
+        let tail: usize = self.tail.iter().map(Bytes::len).sum();
+        self.head.len().saturating_sub(headers) + tail
+    }
+}
+
 /// Cuts `packet` into pieces of `per` segments of `gso.size` bytes each (the last gets what is
-/// left) and hands each to `each` with where its TCP header starts and the addresses; the
-/// headers are fixed but for the TCP checksum.
+/// left), each built in a buffer from `new_buf`, and hands each to `each` with where its TCP
+/// header starts and the addresses; the headers are fixed but for the TCP checksum.
 fn cut(
-    packet: &[u8],
+    packet: Pieces<'_>,
     gso: &Gso,
     link_len: usize,
     per: usize,
+    mut new_buf: impl FnMut() -> Vec<u8>,
     mut each: impl FnMut(Vec<u8>, usize, (IpAddr, IpAddr)),
 ) -> Result<(), WireError> {
-    let ip = packet.get(link_len..).ok_or(WireError::Truncated)?;
-    let (ip_len, src, dst) = ip_header(ip, gso.v6)?;
-    let tcp = TcpPacket::new_checked(&ip[ip_len..])?;
+    let ip = packet.head.get(link_len..).ok_or(WireError::Truncated)?;
+    let rest = packet.tail.iter().map(Bytes::len).sum();
+    let (ip_len, src, dst) = ip_header(ip, gso.v6, rest)?;
+    let tcp = TcpPacket::new_checked(ip.get(ip_len..).ok_or(WireError::Truncated)?)?;
     let headers = link_len + ip_len + tcp.header_len();
     let (seq, flags) = (tcp.seq_number(), tcp.flags());
-    let data = &packet[headers..];
+    let data_len = packet.data_len(headers);
     let size = usize::from(gso.size).max(1) * per;
-    let count = data.len().div_ceil(size).max(1);
+    let count = data_len.div_ceil(size).max(1);
     for (i, start) in (0..count).map(|i| (i, i * size)) {
-        let chunk = &data[start..(start + size).min(data.len())];
-        let mut seg = Vec::with_capacity(headers + chunk.len());
-        seg.extend_from_slice(&packet[..headers]);
-        seg.extend_from_slice(chunk);
+        let end = (start + size).min(data_len);
+        let mut seg = new_buf();
+        seg.clear();
+        seg.reserve(headers + end - start);
+        seg.extend_from_slice(&packet.head[..headers]);
+        packet.append_data(headers, (start, end), &mut seg);
         let last = i + 1 == count;
         let mut seg_flags = flags;
         if !last {
@@ -135,17 +207,24 @@ fn cut(
     Ok(())
 }
 
-/// The IP header's length and addresses, checking it carries TCP.
-fn ip_header(ip: &[u8], v6: bool) -> Result<(usize, IpAddr, IpAddr), WireError> {
+/// The IP header's length and addresses, checking it carries TCP; `ip` is the packet from its
+/// IP header on, but for `rest` bytes that lie elsewhere.
+fn ip_header(ip: &[u8], v6: bool, rest: usize) -> Result<(usize, IpAddr, IpAddr), WireError> {
     if v6 {
-        let header = Ipv6Packet::new_checked(ip)?;
+        let header = match rest {
+            0 => Ipv6Packet::new_checked(ip)?,
+            _ => Ipv6Packet::new_checked_head(ip, rest)?,
+        };
         if u8::from(header.next_header()) != 6 {
             return Err(WireError::Unsupported);
         }
         let addrs = (header.src_addr().into(), header.dst_addr().into());
         Ok((crate::ip::ipv6::HEADER_LEN, addrs.0, addrs.1))
     } else {
-        let header = Ipv4Packet::new_checked_super(ip)?;
+        let header = match rest {
+            0 => Ipv4Packet::new_checked_super(ip)?,
+            _ => Ipv4Packet::new_checked_head(ip, rest)?,
+        };
         if u8::from(header.protocol()) != 6 {
             return Err(WireError::Unsupported);
         }
@@ -160,11 +239,15 @@ fn fix_ip(ip: &mut [u8], v6: bool, ip_len: usize, i: usize) -> Result<(), WireEr
     if v6 {
         Ipv6Packet::new_unchecked(ip).set_payload_len(total - ip_len as u16);
     } else {
+        // Two words change: the checksum follows them (RFC 1624), as the super-packet's was
+        // right (we built it), rather than summing the header again for every segment.
         let mut header = Ipv4Packet::new_unchecked(ip);
-        let ident = header.ident().wrapping_add(i as u16);
+        let (old_total, old_ident) = (header.total_len(), header.ident());
+        let ident = old_ident.wrapping_add(i as u16);
         header.set_total_len(total);
         header.set_ident(ident);
-        header.fill_checksum();
+        let sum = checksum::update(header.checksum(), old_total, total);
+        header.set_checksum(checksum::update(sum, old_ident, ident));
     }
     Ok(())
 }

@@ -1,0 +1,228 @@
+//! Software GSO ([`Config::gso`]): TCP sends trains of segments and the driver cuts them, and
+//! the wire must not be able to tell. Each test runs one conversation twice on paused time,
+//! trains on and off, and compares every packet each side put on the wire, byte for byte.
+
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::device::{memory, Device, Medium, MemoryConfig, PacketInfo, Tail};
+use crate::{Config, Stack, TcpListener, TcpStream};
+
+/// The packets one end sent, each whole.
+type Sent = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// A link that keeps a copy of every packet sent through it. It takes packets in parts, as the
+/// in-memory wire and TUN devices do, so that trains come with their data still in the send
+/// buffer.
+struct Recorder {
+    inner: memory::MemoryDevice,
+    sent: Sent,
+}
+
+impl Device for Recorder {
+    fn mtu(&self) -> usize {
+        self.inner.mtu()
+    }
+
+    fn medium(&self) -> Medium {
+        self.inner.medium()
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.inner.poll_recv(cx, buf)
+    }
+
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        let sent = self.inner.poll_send(cx, packet, comment);
+        if let Poll::Ready(Ok(())) = sent {
+            self.sent.lock().unwrap().push(packet.to_vec());
+        }
+        sent
+    }
+
+    fn sends_parts(&self) -> bool {
+        true
+    }
+
+    fn poll_send_parts(
+        &mut self,
+        cx: &mut Context<'_>,
+        head: &mut Vec<u8>,
+        tail: &Tail,
+        info: &PacketInfo,
+        comment: Option<&str>,
+    ) -> Poll<io::Result<()>> {
+        let mut whole = head.clone();
+        tail.append_to(&mut whole);
+        let sent = self.inner.poll_send_parts(cx, head, tail, info, comment);
+        if let Poll::Ready(Ok(())) = sent {
+            self.sent.lock().unwrap().push(whole);
+        }
+        sent
+    }
+}
+
+/// What a conversation put on the wire: the client's packets, then the server's.
+struct Wire {
+    client: Vec<Vec<u8>>,
+    server: Vec<Vec<u8>>,
+    /// The packets the client's TCP handed down (a train counts once).
+    client_tcp_sent: u64,
+}
+
+/// Two stacks on a recorded wire of `medium`, with trains on or off.
+fn pair(medium: Medium, gso: bool) -> (Stack, Stack, Sent, Sent) {
+    let (a, b) = memory::pair(MemoryConfig {
+        medium,
+        ..Default::default()
+    });
+    let config = |addr: &str, seed| {
+        let mut config = Config::new(addr.parse().unwrap());
+        config.seed = Some(seed);
+        config.gso = gso;
+        config.tcp.msl = Duration::from_secs(1);
+        config
+    };
+    let (client_sent, server_sent) = (Sent::default(), Sent::default());
+    let client = Recorder {
+        inner: a,
+        sent: client_sent.clone(),
+    };
+    let server = Recorder {
+        inner: b,
+        sent: server_sent.clone(),
+    };
+    (
+        Stack::new(client, config("10.0.0.1/24", 1)),
+        Stack::new(server, config("10.0.0.2/24", 2)),
+        client_sent,
+        server_sent,
+    )
+}
+
+/// The client writes `data` in writes of the sizes in `writes` (over and over) and closes;
+/// the server reads `first` bytes, stops for `stall`, then reads the rest and closes.
+async fn conversation(
+    medium: Medium,
+    gso: bool,
+    (data, writes): (&[u8], &[usize]),
+    (first, stall): (usize, Duration),
+) -> Wire {
+    let (client, server, client_sent, server_sent) = pair(medium, gso);
+    let listener = TcpListener::bind(&server, "0.0.0.0:80").await.unwrap();
+    let mut c = TcpStream::connect(&client, "10.0.0.2:80").await.unwrap();
+    let (mut s, _) = listener.accept().await.unwrap();
+    let sending = data.to_vec();
+    let writes = writes.to_vec();
+    let writer = tokio::spawn(async move {
+        let mut rest = &sending[..];
+        for &n in writes.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (now, later) = rest.split_at(n.min(rest.len()));
+            c.write_all(now).await.unwrap();
+            rest = later;
+        }
+        c.shutdown().await.unwrap();
+        c
+    });
+    let mut got = vec![0; first];
+    s.read_exact(&mut got).await.unwrap();
+    tokio::time::sleep(stall).await;
+    s.read_to_end(&mut got).await.unwrap();
+    assert!(got == data, "the bytes arrived as sent");
+    s.shutdown().await.unwrap();
+    drop(writer.await.unwrap());
+    drop(s);
+    // Past TIME-WAIT, so that every last packet is in.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let wire = Wire {
+        client: client_sent.lock().unwrap().clone(),
+        server: server_sent.lock().unwrap().clone(),
+        client_tcp_sent: client.stats().tcp.sent,
+    };
+    assert!(!wire.client.is_empty() && !wire.server.is_empty());
+    wire
+}
+
+/// Runs a conversation with trains and without, and checks both ends sent the same packets;
+/// returns how many packets the client's TCP handed down with trains, and without.
+async fn same_on_the_wire(
+    medium: Medium,
+    (data, writes): (&[u8], &[usize]),
+    reader: (usize, Duration),
+) -> (u64, u64) {
+    let trains = conversation(medium, true, (data, writes), reader).await;
+    let single = conversation(medium, false, (data, writes), reader).await;
+    for (side, with, without) in [
+        ("client", &trains.client, &single.client),
+        ("server", &trains.server, &single.server),
+    ] {
+        let first_difference = with.iter().zip(without).position(|(a, b)| a != b);
+        assert_eq!(
+            first_difference, None,
+            "the {side}'s packets differ from this one on"
+        );
+        assert_eq!(with.len(), without.len(), "the {side} sent as many packets");
+        let mtu = 1500 + medium.header_len();
+        assert!(
+            with.iter().all(|p| p.len() <= mtu),
+            "every one fits the MTU"
+        );
+    }
+
+    (trains.client_tcp_sent, single.client_tcp_sent)
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 253) as u8).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bulk_transfer_is_the_same_on_the_wire_with_trains() {
+    let data = pattern(3_000_000);
+    let reader = (0, Duration::ZERO);
+    let (trains, single) = same_on_the_wire(Medium::Ip, (&data, &[65_536]), reader).await;
+    assert!(single > 2_000, "{single} segments");
+    // Most of them went down from TCP in trains of many.
+    assert!(
+        trains * 5 < single,
+        "{trains} packets from TCP for {single}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn odd_writes_and_a_stalled_reader_are_the_same_on_the_wire_with_trains() {
+    // Writes that leave short segments behind (Nagle's rule decides them), a reader that
+    // stops until the window closes (probes), then the rest.
+    let data = pattern(700_000);
+    let writes = [7_000, 100, 65_536, 3, 1_449, 20_000];
+    let reader = (1_000, Duration::from_secs(10));
+    let (trains, single) = same_on_the_wire(Medium::Ip, (&data, &writes), reader).await;
+    assert!(
+        trains * 2 < single,
+        "{trains} packets from TCP for {single}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ethernet_frames_are_the_same_on_the_wire_with_trains() {
+    let data = pattern(500_000);
+    let reader = (200_000, Duration::from_millis(300));
+    let writes = [10_000, 33];
+    let (trains, single) = same_on_the_wire(Medium::Ethernet, (&data, &writes), reader).await;
+    assert!(
+        trains * 2 < single,
+        "{trains} packets from TCP for {single}"
+    );
+}
