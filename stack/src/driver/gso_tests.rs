@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::device::{memory, Device, Medium, MemoryConfig, PacketInfo, Tail};
+use crate::device::impair::{ImpairConfig, Impairments};
+use crate::device::{memory, Device, Impair, Medium, MemoryConfig, PacketInfo, Tail};
 use crate::{Config, Stack, TcpListener, TcpStream};
 
 /// The packets one end sent, each whole.
@@ -19,7 +20,7 @@ type Sent = Arc<Mutex<Vec<Vec<u8>>>>;
 /// in-memory wire and TUN devices do, so that trains come with their data still in the send
 /// buffer.
 struct Recorder {
-    inner: memory::MemoryDevice,
+    inner: Box<dyn Device>,
     sent: Sent,
 }
 
@@ -77,19 +78,27 @@ struct Wire {
     server: Vec<Vec<u8>>,
     /// The packets the client's TCP handed down (a train counts once).
     client_tcp_sent: u64,
+    /// The client's connection's counters.
+    stats: crate::tcp::ConnStats,
 }
 
-/// Two stacks on a recorded wire of `medium`, with trains on or off.
-fn pair(medium: Medium, gso: bool) -> (Stack, Stack, Sent, Sent) {
+/// Two stacks on a recorded wire of `medium`, with trains on or off; the client's end
+/// impaired as `impair` says, if it says.
+fn pair(medium: Medium, impair: Option<&ImpairConfig>, gso: bool) -> (Stack, Stack, Sent, Sent) {
     let (a, b) = memory::pair(MemoryConfig {
         medium,
         ..Default::default()
     });
+    let a: Box<dyn Device> = match impair {
+        Some(config) => Box::new(Impair::new(a, config.clone()).unwrap()),
+        None => Box::new(a),
+    };
     let config = |addr: &str, seed| {
         let mut config = Config::new(addr.parse().unwrap());
         config.seed = Some(seed);
         config.gso = gso;
         config.tcp.msl = Duration::from_secs(1);
+        config.addr6 = Some(format!("fd00::{seed}/64").parse().unwrap());
         config
     };
     let (client_sent, server_sent) = (Sent::default(), Sent::default());
@@ -98,7 +107,7 @@ fn pair(medium: Medium, gso: bool) -> (Stack, Stack, Sent, Sent) {
         sent: client_sent.clone(),
     };
     let server = Recorder {
-        inner: b,
+        inner: Box::new(b),
         sent: server_sent.clone(),
     };
     (
@@ -109,17 +118,21 @@ fn pair(medium: Medium, gso: bool) -> (Stack, Stack, Sent, Sent) {
     )
 }
 
-/// The client writes `data` in writes of the sizes in `writes` (over and over) and closes;
-/// the server reads `first` bytes, stops for `stall`, then reads the rest and closes.
+/// The client (10.0.0.1 and fd00::1) connects to `to` on the server (10.0.0.2 and fd00::2),
+/// writes `data` in writes of the sizes in `writes` (over and over) and closes; the server
+/// reads `first` bytes, stops for `stall`, then reads the rest and closes.
 async fn conversation(
-    medium: Medium,
+    (medium, to, impair): (Medium, &str, Option<&ImpairConfig>),
     gso: bool,
     (data, writes): (&[u8], &[usize]),
     (first, stall): (usize, Duration),
 ) -> Wire {
-    let (client, server, client_sent, server_sent) = pair(medium, gso);
-    let listener = TcpListener::bind(&server, "0.0.0.0:80").await.unwrap();
-    let mut c = TcpStream::connect(&client, "10.0.0.2:80").await.unwrap();
+    let (client, server, client_sent, server_sent) = pair(medium, impair, gso);
+    for stack in [&client, &server] {
+        stack.addresses_ready().await.unwrap();
+    }
+    let listener = TcpListener::bind(&server, "[::]:80").await.unwrap();
+    let mut c = TcpStream::connect(&client, to).await.unwrap();
     let (mut s, _) = listener.accept().await.unwrap();
     let sending = data.to_vec();
     let writes = writes.to_vec();
@@ -142,7 +155,7 @@ async fn conversation(
     s.read_to_end(&mut got).await.unwrap();
     assert!(got == data, "the bytes arrived as sent");
     s.shutdown().await.unwrap();
-    drop(writer.await.unwrap());
+    let stats = writer.await.unwrap().info().unwrap().stats;
     drop(s);
     // Past TIME-WAIT, so that every last packet is in.
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -150,6 +163,7 @@ async fn conversation(
         client: client_sent.lock().unwrap().clone(),
         server: server_sent.lock().unwrap().clone(),
         client_tcp_sent: client.stats().tcp.sent,
+        stats,
     };
     assert!(!wire.client.is_empty() && !wire.server.is_empty());
     wire
@@ -158,17 +172,25 @@ async fn conversation(
 /// Runs a conversation with trains and without, and checks both ends sent the same packets;
 /// returns how many packets the client's TCP handed down with trains, and without.
 async fn same_on_the_wire(
-    medium: Medium,
+    link: (Medium, &str, Option<&ImpairConfig>),
     (data, writes): (&[u8], &[usize]),
     reader: (usize, Duration),
-) -> (u64, u64) {
-    let trains = conversation(medium, true, (data, writes), reader).await;
-    let single = conversation(medium, false, (data, writes), reader).await;
+) -> (u64, u64, crate::tcp::ConnStats) {
+    let medium = link.0;
+    let trains = conversation(link, true, (data, writes), reader).await;
+    let single = conversation(link, false, (data, writes), reader).await;
     for (side, with, without) in [
         ("client", &trains.client, &single.client),
         ("server", &trains.server, &single.server),
     ] {
         let first_difference = with.iter().zip(without).position(|(a, b)| a != b);
+        if let Some(at) = first_difference {
+            // The packets around the first difference, side by side.
+            let show = |p: &Vec<u8>| format!("{} bytes {:02x?}", p.len(), &p[..p.len().min(60)]);
+            for i in at.saturating_sub(8)..(at + 6).min(with.len()).min(without.len()) {
+                eprintln!("{side} {i}:\n  {}\n  {}", show(&with[i]), show(&without[i]));
+            }
+        }
         assert_eq!(
             first_difference, None,
             "the {side}'s packets differ from this one on"
@@ -181,7 +203,7 @@ async fn same_on_the_wire(
         );
     }
 
-    (trains.client_tcp_sent, single.client_tcp_sent)
+    (trains.client_tcp_sent, single.client_tcp_sent, trains.stats)
 }
 
 fn pattern(len: usize) -> Vec<u8> {
@@ -192,7 +214,12 @@ fn pattern(len: usize) -> Vec<u8> {
 async fn a_bulk_transfer_is_the_same_on_the_wire_with_trains() {
     let data = pattern(3_000_000);
     let reader = (0, Duration::ZERO);
-    let (trains, single) = same_on_the_wire(Medium::Ip, (&data, &[65_536]), reader).await;
+    let (trains, single, _) = same_on_the_wire(
+        (Medium::Ip, "10.0.0.2:80", None),
+        (&data, &[65_536]),
+        reader,
+    )
+    .await;
     assert!(single > 2_000, "{single} segments");
     // Most of them went down from TCP in trains of many.
     assert!(
@@ -208,7 +235,8 @@ async fn odd_writes_and_a_stalled_reader_are_the_same_on_the_wire_with_trains() 
     let data = pattern(700_000);
     let writes = [7_000, 100, 65_536, 3, 1_449, 20_000];
     let reader = (1_000, Duration::from_secs(10));
-    let (trains, single) = same_on_the_wire(Medium::Ip, (&data, &writes), reader).await;
+    let (trains, single, _) =
+        same_on_the_wire((Medium::Ip, "10.0.0.2:80", None), (&data, &writes), reader).await;
     assert!(
         trains * 2 < single,
         "{trains} packets from TCP for {single}"
@@ -220,9 +248,58 @@ async fn ethernet_frames_are_the_same_on_the_wire_with_trains() {
     let data = pattern(500_000);
     let reader = (200_000, Duration::from_millis(300));
     let writes = [10_000, 33];
-    let (trains, single) = same_on_the_wire(Medium::Ethernet, (&data, &writes), reader).await;
+    let (trains, single, _) = same_on_the_wire(
+        (Medium::Ethernet, "10.0.0.2:80", None),
+        (&data, &writes),
+        reader,
+    )
+    .await;
     assert!(
         trains * 2 < single,
         "{trains} packets from TCP for {single}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ipv6_is_the_same_on_the_wire_with_trains() {
+    let data = pattern(1_000_000);
+    let reader = (50_000, Duration::from_millis(500));
+    let writes = [30_000, 1_000];
+    for medium in [Medium::Ip, Medium::Ethernet] {
+        let to = (medium, "[fd00::2]:80", None);
+        let (trains, single, _) = same_on_the_wire(to, (&data, &writes), reader).await;
+        assert!(
+            trains * 2 < single,
+            "{trains} packets from TCP for {single}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lossy_link_is_the_same_on_the_wire_with_trains() {
+    // Losses both ways, so fast retransmits, SACK recovery, tail loss probes and timeouts
+    // (after which the window goes again from the first hole, past what the peer SACKed)
+    // all come into it.
+    let (mut timeouts, mut sack_retransmissions) = (0, 0);
+    for (seed, loss) in [(1, 0.03), (2, 0.03), (7, 0.10), (8, 0.10), (9, 0.15)] {
+        let impair = ImpairConfig {
+            seed,
+            ..ImpairConfig::both_ways(Impairments {
+                loss,
+                delay: Duration::from_millis(5),
+                ..Default::default()
+            })
+        };
+        let data = pattern(1_000_000);
+        let link = (Medium::Ip, "10.0.0.2:80", Some(&impair));
+        let reader = (0, Duration::ZERO);
+        let (trains, single, stats) = same_on_the_wire(link, (&data, &[65_536]), reader).await;
+        assert!(
+            trains * 2 < single,
+            "{trains} packets from TCP for {single}"
+        );
+        timeouts += stats.timeouts;
+        sack_retransmissions += stats.sack_retransmissions;
+    }
+    assert!(timeouts > 0 && sack_retransmissions > 0);
 }

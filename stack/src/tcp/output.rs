@@ -345,6 +345,9 @@ impl Connection {
             // own, as it would be without trains, so the wire sees the same segments.
             len -= len % segment;
         }
+        if len > segment {
+            len = self.burst_before_sacked(len, segment);
+        }
         let most = if train { segment } else { most };
         if len > 0 && !probe && (!self.may_send(len, avail) || self.rest_can_wait(len, avail, most))
         {
@@ -438,6 +441,18 @@ impl Connection {
             tail_probe: false,
             resend: Some(why),
         })
+    }
+
+    /// A burst of `len` bytes from SND.NXT, cut short before its first segment that would
+    /// begin in data the peer has SACKed. That happens only when going over the window again
+    /// after a timeout; segment by segment, each one after such data is skipped (see
+    /// [`Connection::data_segment`]), so a burst does not carry it either.
+    fn burst_before_sacked(&self, len: usize, segment: usize) -> usize {
+        let nxt = self.snd.nxt;
+        match self.rec.scoreboard.next_hole(nxt, nxt + len) {
+            Some((_, hole_end)) => len.min((hole_end - nxt).div_ceil(segment) * segment),
+            None => len,
+        }
     }
 
     /// Whether a segment of `len` bytes (of `avail` waiting) may go now: full segments always;

@@ -102,9 +102,18 @@ impl Connection {
 
     /// A segment sent for the first time: time it for an RTT sample.
     fn time_new_segment(&mut self, now: Instant, plan: &Plan, len: usize) {
-        if !plan.probe {
-            self.timers.segment_sent(now, self.snd.nxt, plan.seq + len);
+        if plan.probe {
+            return;
         }
+        // A burst is timed as its segments would be, one by one: the RTT sample comes from
+        // the ACK of its first segment, and each segment's end has its send time.
+        let segment = self.segment_size();
+        let (data_end, mut at) = (plan.seq + plan.len, plan.seq);
+        while data_end - at > segment {
+            at += segment;
+            self.timers.segment_sent(now, at, at);
+        }
+        self.timers.segment_sent(now, self.snd.nxt, plan.seq + len);
     }
 }
 
