@@ -6,7 +6,7 @@
 //! Needs root and `/dev/net/tun` (else each test prints `skipped: <why>` and passes, except
 //! under CI), and nc, curl, python3 and chromium, which `.ci/run` installs.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::thread::JoinHandle;
 
@@ -222,7 +222,7 @@ fn dual_tcp_server(ns: &NetNs, clients: usize) -> JoinHandle<Vec<(Vec<u8>, Socke
             let (mut conn, client) = accept_within(&listener, READY + EXIT).unwrap();
             let mut received = Vec::new();
             let mut buf = [0; 1024];
-            while let Ok(n @ 1..) = conn.read(&mut buf) {
+            while let Ok(n @ 1..) = tunstack_tests::read(&mut conn, &mut buf) {
                 received.extend_from_slice(&buf[..n]);
                 conn.write_all(&buf[..n]).unwrap();
             }

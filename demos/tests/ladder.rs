@@ -373,7 +373,7 @@ fn a_tcpdump_capture_of_tun0_draws_the_same_ladder_as_our_own_capture() {
     assert_eq!(&echoed, b"hello ladder\n");
     client.shutdown(Shutdown::Write).unwrap();
     assert_eq!(
-        client.read(&mut echoed).unwrap(),
+        tunstack_tests::read(&mut client, &mut echoed).unwrap(),
         0,
         "the server closes too"
     );

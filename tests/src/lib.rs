@@ -71,8 +71,8 @@ mod wait;
 
 pub use kernel_loss::{Firewall, KernelLoss, Verdict};
 pub use linux::{
-    accept_within, linux_ping, linux_tcp_connect, linux_tcp_listener, linux_udp, recv, recv_from,
-    set_socket_option,
+    accept_within, linux_ping, linux_tcp_connect, linux_tcp_listener, linux_udp, read, recv,
+    recv_from, set_socket_option,
 };
 pub use nstat::Nstat;
 pub use pattern::{both_ways, Pattern};

@@ -37,6 +37,12 @@ pub fn recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<usize> {
     again(|| socket.recv(buf))
 }
 
+/// `reader.read(buf)` on a blocking reader (a Linux TCP socket, a pipe), again when a signal
+/// interrupted it (see [`recv_from`]). `read_exact` and `read_to_end` do this themselves.
+pub fn read(reader: &mut impl std::io::Read, buf: &mut [u8]) -> io::Result<usize> {
+    again(|| reader.read(buf))
+}
+
 /// `call`, made again for as long as a signal interrupts it.
 fn again<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     loop {

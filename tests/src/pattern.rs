@@ -130,7 +130,7 @@ impl Pattern {
         let mut buf = vec![0; 64 * 1024];
         let mut received = 0u64;
         loop {
-            let n = reader.read(&mut buf)?;
+            let n = crate::read(reader, &mut buf)?;
             if n == 0 {
                 return Ok(received);
             }

@@ -10,7 +10,7 @@
 //! quoted segment is in flight), send again at once in packets that fit, and deliver 1 MiB
 //! intact.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
@@ -89,7 +89,7 @@ fn count_and_sum_server(far: &NetNs, addr: SocketAddr) -> std::thread::JoinHandl
         let mut buf = vec![0u8; 64 * 1024];
         let (mut total, mut sum) = (0usize, 0u64);
         loop {
-            let n = conn.read(&mut buf).expect("read");
+            let n = crate::read(&mut conn, &mut buf).expect("read");
             if n == 0 {
                 break;
             }

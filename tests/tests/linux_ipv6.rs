@@ -194,7 +194,7 @@ fn linux_echo_exchange(net: &TunNet, to: SocketAddr, seed: u64) -> Duration {
         let mut buf = vec![0; 64 << 10];
         let mut received = 0;
         loop {
-            let n = reader.read(&mut buf)?;
+            let n = tunstack_tests::read(&mut reader, &mut buf)?;
             if n == 0 {
                 return Ok(received);
             }

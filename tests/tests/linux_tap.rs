@@ -150,7 +150,7 @@ fn we_arp_for_the_kernel_and_ten_mib_echo_back() {
                 let mut buf = vec![0; 65536];
                 let mut total = 0;
                 loop {
-                    let n = conn.read(&mut buf)?;
+                    let n = tunstack_tests::read(&mut conn, &mut buf)?;
                     if n == 0 {
                         return Ok(total);
                     }

@@ -258,7 +258,7 @@ fn a_linux_client_gets_4_mib_echoed_over_ipv6_over_tap() {
     let mut buf = vec![0; 64 << 10];
     let mut received = 0;
     loop {
-        let n = reader.read(&mut buf).unwrap();
+        let n = tunstack_tests::read(&mut reader, &mut buf).unwrap();
         if n == 0 {
             break;
         }

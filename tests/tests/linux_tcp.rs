@@ -189,7 +189,7 @@ fn linux_receive_pattern(mut stream: std::net::TcpStream, seed: u64) -> io::Resu
     let mut expect = Expect::new(seed);
     let mut buf = vec![0; CHUNK];
     loop {
-        let n = stream.read(&mut buf)?;
+        let n = tunstack_tests::read(&mut stream, &mut buf)?;
         if n == 0 {
             return Ok(expect.seen);
         }
@@ -353,7 +353,7 @@ fn our_client_uploads_100_mib_to_a_linux_server() {
         let (mut count, mut hash) = (0, Fnv::new());
         let mut buf = vec![0; CHUNK];
         loop {
-            let n = conn.read(&mut buf)?;
+            let n = tunstack_tests::read(&mut conn, &mut buf)?;
             if n == 0 {
                 return Ok((count, hash.0));
             }

@@ -323,7 +323,7 @@ fn our_urgent_mark_is_linuxs_siocatmark_with_so_oobinline() {
     let mut before = Vec::new();
     let mut buf = [0u8; 64];
     while !linux_at_mark(&linux).unwrap() {
-        let n = linux.read(&mut buf).unwrap();
+        let n = tunstack_tests::read(&mut linux, &mut buf).unwrap();
         assert!(
             n > 0 && before.len() + n <= 5,
             "read past the mark: {before:?}"
