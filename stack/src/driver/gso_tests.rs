@@ -303,3 +303,54 @@ async fn a_lossy_link_is_the_same_on_the_wire_with_trains() {
     }
     assert!(timeouts > 0 && sack_retransmissions > 0);
 }
+
+/// What two clients sending at once put on the wire: every packet of the client's end.
+async fn two_at_once(gso: bool) -> (Vec<Vec<u8>>, u64) {
+    let (client, server, client_sent, _) = pair(Medium::Ip, None, gso);
+    let listener = TcpListener::bind(&server, "0.0.0.0:80").await.unwrap();
+    let data = pattern(600_000);
+    let mut writers = Vec::new();
+    for _ in 0..2 {
+        let mut c = TcpStream::connect(&client, "10.0.0.2:80").await.unwrap();
+        let sending = data.clone();
+        writers.push(tokio::spawn(async move {
+            c.write_all(&sending).await.unwrap();
+            c.shutdown().await.unwrap();
+            c
+        }));
+    }
+    let mut readers = Vec::new();
+    for _ in 0..2 {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let expected = data.clone();
+        readers.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).await.unwrap();
+            assert!(got == expected, "the bytes arrived as sent");
+            s.shutdown().await.unwrap();
+        }));
+    }
+    for reader in readers {
+        reader.await.unwrap();
+    }
+    for writer in writers {
+        drop(writer.await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let sent = client_sent.lock().unwrap().clone();
+    (sent, client.stats().tcp.sent)
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_connections_sending_at_once_take_turns_as_without_trains() {
+    let (with, trains) = two_at_once(true).await;
+    let (without, single) = two_at_once(false).await;
+    let first_difference = with.iter().zip(&without).position(|(a, b)| a != b);
+    assert_eq!(
+        first_difference, None,
+        "the packets differ from this one on"
+    );
+    assert_eq!(with.len(), without.len());
+    // Trains still go whenever one of them sends alone (its peer's window is full, say).
+    assert!(trains < single, "{trains} packets from TCP for {single}");
+}

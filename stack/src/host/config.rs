@@ -49,7 +49,8 @@ pub struct Config {
     /// sends up to 64 KiB of whole segments as one *train*, and the driver cuts it into the
     /// segments the wire would have carried anyway, with their headers and checksums, before
     /// the device (and its capture) sees them. The same packets as without it, for a fraction
-    /// of TCP's work per segment. It takes the driver ([`Stack::new`](crate::Stack::new)): a
+    /// of TCP's work per segment: a train goes only while no other connection has something
+    /// to send, as those take turns segment by segment. It takes the driver ([`Stack::new`](crate::Stack::new)): a
     /// [`Host`](crate::host::Host) driven by hand sends one segment per packet.
     pub gso: bool,
     /// Our MAC address, on an Ethernet device. [`Config::new`] makes a locally administered

@@ -337,7 +337,10 @@ impl TcpLayer {
             let Some(conn) = self.conns.get_mut(index) else {
                 continue;
             };
-            let sent = conn.transmit(now, ip, buf, parts);
+            // Trains only while no other connection waits its turn: several sending at once
+            // take turns segment by segment, as they would without trains.
+            let alone = self.ready.is_empty();
+            let sent = conn.transmit(now, ip, buf, (parts, alone));
             if let Some(transmit) = sent {
                 self.stats.sent += 1;
                 // It may have more: ask again after the others had their turn.

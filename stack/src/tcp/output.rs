@@ -80,13 +80,14 @@ impl Connection {
     ///
     /// With `parts`, the segment's data may stay in the send buffer: `buf` then holds the
     /// headers only, and [`Transmit::tail`] a shared slice of the data, for a device that sends
-    /// the two side by side (see `send_buffer.rs`).
+    /// the two side by side (see `send_buffer.rs`). With `trains` (and [`IpLayer::trains`]),
+    /// it may be a train of segments.
     pub(crate) fn transmit(
         &mut self,
         now: Instant,
         ip: &mut IpLayer,
         buf: &mut Vec<u8>,
-        parts: bool,
+        (parts, trains): (bool, bool),
     ) -> Option<Transmit> {
         let (src, dst) = (self.quad.local.ip(), self.quad.remote.ip());
         let ip_len = IpLayer::header_len(dst);
@@ -94,7 +95,7 @@ impl Connection {
         let burst = if offloads.tso {
             let longest = offloads.longest_burst_packet(dst.is_ipv6());
             Some(Burst::Device(self.burst_size(ip_len, longest)))
-        } else if ip.trains {
+        } else if ip.trains && trains {
             let longest = usize::from(u16::MAX);
             Some(Burst::Train(self.burst_size(ip_len, longest)))
         } else {
@@ -168,7 +169,7 @@ impl Connection {
     fn offload_info(&self, ip: &IpLayer, header: &Repr, ip_len: usize) -> PacketInfo {
         let mut info = PacketInfo::PLAIN;
         let segment = self.segment_size();
-        let train = ip.trains && header.payload_len > segment;
+        let train = !ip.offloads.tso && ip.trains && header.payload_len > segment;
         if ip.offloads.checksum || train {
             info.checksum = Checksum::Partial {
                 start: ip_len as u16,
