@@ -67,7 +67,13 @@
 //! On a shared virtual machine one case's figure moves by a third from run to run, with other
 //! tenants' use of the memory system. Pinning the run to one core (`taskset -c 1 cargo bench
 //! ...`) and `--repeat N` (each cell keeps its best) steady the ratios; compare cases only
-//! within one run.
+//! within one run. `--rounds N` runs only ours→ours and smoltcp→smoltcp, alternating, N times
+//! at each MTU, and gives the ratio of each round and their median, so that both stacks are
+//! measured on the same minutes of the machine:
+//!
+//! ```text
+//! taskset -c 1 cargo bench -p tunstack-tests --bench throughput -- --rounds 12 --bytes 256M
+//! ```
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -119,12 +125,14 @@ struct Options {
     pair: Option<String>,
     /// What the wire carries (`--medium ip|ethernet`).
     medium: Medium,
+    /// `--rounds N`: only ours→ours against smoltcp→smoltcp, alternating, N rounds.
+    rounds: Option<usize>,
 }
 
 /// Parses `--bytes N` (with an optional K, M or G suffix, powers of 1024), `--runtime
-/// current|multi`, `--repeat N`, and `--mtu N` and `--pair SENDER-RECEIVER` (e.g.
-/// `ours-smoltcp`) to run one case only, under a profiler; `TUNSTACK_BENCH_BYTES` sets the
-/// default byte count. Other arguments (cargo passes `--bench`) are ignored.
+/// current|multi`, `--repeat N`, `--rounds N`, and `--mtu N` and `--pair SENDER-RECEIVER`
+/// (e.g. `ours-smoltcp`) to run one case only, under a profiler; `TUNSTACK_BENCH_BYTES` sets
+/// the default byte count. Other arguments (cargo passes `--bench`) are ignored.
 fn options() -> Result<Options, String> {
     let mut options = Options {
         bytes: 1 << 30,
@@ -133,6 +141,7 @@ fn options() -> Result<Options, String> {
         mtu: None,
         pair: None,
         medium: Medium::Ip,
+        rounds: None,
     };
     if let Ok(bytes) = std::env::var("TUNSTACK_BENCH_BYTES") {
         options.bytes = parse_size(&bytes)?;
@@ -157,6 +166,10 @@ fn options() -> Result<Options, String> {
                     "ethernet" => Medium::Ethernet,
                     other => return Err(format!("--medium ip|ethernet, not {other}")),
                 }
+            }
+            "--rounds" => {
+                let rounds: usize = value()?.parse().map_err(|e| format!("--rounds: {e}"))?;
+                options.rounds = Some(rounds.max(1));
             }
             "--repeat" => {
                 options.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?;
@@ -338,6 +351,54 @@ fn pair_name((sender, receiver, offload): (Kind, Kind, bool)) -> String {
     format!("{}→{}{wire}", sender.name(), receiver.name())
 }
 
+/// `--rounds N`: ours→ours and smoltcp→smoltcp one after the other, N times at each MTU,
+/// each run the best of `--repeat`; prints each round's figures and their ratio, then the
+/// range and median of the ratios. On a machine whose speed drifts from minute to minute, the
+/// ratio within a round is the fair one: both stacks met the same machine.
+fn rounds(options: &Options, rounds: usize) {
+    let (ours, smol) = (PAIRS[0], PAIRS[3]);
+    for mtu in MTUS {
+        if options.mtu.is_some_and(|only| only != mtu) {
+            continue;
+        }
+        let mut ratios = Vec::new();
+        for round in 1..=rounds {
+            let rate = |case| {
+                measure(options, case, mtu).map(|outcome| gbits(options.bytes, outcome.elapsed))
+            };
+            match (rate(ours), rate(smol)) {
+                (Ok(ours), Ok(smol)) => {
+                    let ratio = ours / smol;
+                    println!(
+                        "  MTU {mtu:>5}  round {round:>2}: ours→ours {ours:>6.2}, \
+                         smoltcp→smoltcp {smol:>6.2} Gbit/s: {ratio:.2}x"
+                    );
+                    ratios.push(ratio);
+                }
+                (Err(err), _) | (_, Err(err)) => {
+                    println!("  MTU {mtu:>5}  round {round:>2}: FAILED: {err}");
+                }
+            }
+        }
+        ratios.sort_by(f64::total_cmp);
+        let (Some(low), Some(high)) = (ratios.first(), ratios.last()) else {
+            continue;
+        };
+        let mid = ratios.len() / 2;
+        let median = match ratios.len() % 2 {
+            1 => ratios[mid],
+            _ => (ratios[mid - 1] + ratios[mid]) / 2.0,
+        };
+        let at_least = ratios.iter().filter(|&&r| r >= 1.5).count();
+        println!(
+            "  MTU {mtu:>5}  ours→ours / smoltcp→smoltcp: {low:.2}x to {high:.2}x, median \
+             {median:.2}x ({at_least} of {} rounds at 1.5x or more)",
+            ratios.len()
+        );
+        println!();
+    }
+}
+
 fn main() {
     let options = match options() {
         Ok(options) => options,
@@ -366,6 +427,10 @@ fn main() {
         options.medium,
     );
     println!();
+    if let Some(n) = options.rounds {
+        rounds(&options, n);
+        return;
+    }
 
     let mut table = Vec::new();
     for mtu in MTUS {
