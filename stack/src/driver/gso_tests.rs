@@ -354,3 +354,16 @@ async fn two_connections_sending_at_once_take_turns_as_without_trains() {
     // Trains still go whenever one of them sends alone (its peer's window is full, say).
     assert!(trains < single, "{trains} packets from TCP for {single}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_fin_at_the_end_of_a_train_is_the_same_on_the_wire() {
+    // Whole segments only (1,448 bytes each, with timestamps), written at once and closed:
+    // the FIN goes with the last of them, in a train, and must end up on its last segment.
+    for segments in [2, 45, 500] {
+        let data = pattern(1_448 * segments);
+        let reader = (0, Duration::ZERO);
+        let link = (Medium::Ip, "10.0.0.2:80", None);
+        let (trains, single, _) = same_on_the_wire(link, (&data, &[data.len()]), reader).await;
+        assert!(trains < single, "{trains} packets from TCP for {single}");
+    }
+}
