@@ -9,6 +9,8 @@
 
 use std::collections::VecDeque;
 
+use tracing::debug;
+
 use super::pool::Pool;
 use crate::device::offload;
 use crate::device::{PacketInfo, Tail};
@@ -219,6 +221,13 @@ impl Outbox {
         );
         if cut.is_ok() {
             if let Some(train) = self.queue.pop_front() {
+                let bytes = train.buf.len() + train.tail.len();
+                debug!(
+                    "driver: software GSO: a train of {bytes} bytes cut into {} segments of \
+                     up to {} bytes of data each",
+                    pieces.len(),
+                    gso.size
+                );
                 for buf in pieces.drain(..).rev() {
                     self.queue.push_front(Outgoing {
                         buf,
