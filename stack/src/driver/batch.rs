@@ -221,10 +221,10 @@ impl Outbox {
         );
         if cut.is_ok() {
             if let Some(train) = self.queue.pop_front() {
-                let bytes = train.buf.len() + train.tail.len();
                 debug!(
-                    "driver: software GSO: a train of {bytes} bytes cut into {} segments of \
-                     up to {} bytes of data each",
+                    "driver: software GSO: a train of {} bytes cut into {} segments of up to \
+                     {} bytes of data each",
+                    train.buf.len() + train.tail.len(),
                     pieces.len(),
                     gso.size
                 );

@@ -34,6 +34,7 @@ use crate::stats::LayerStats;
 use crate::time::Instant;
 
 mod api;
+mod burst;
 mod calls;
 mod challenge;
 pub mod config;

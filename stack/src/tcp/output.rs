@@ -10,14 +10,11 @@
 //! in parts (a TUN device's `writev`), the data is not copied: the packet is the headers, then
 //! a slice of the send buffer (`send_buffer.rs`).
 //!
-//! Several segments may go down as one packet, to be cut apart below: a *burst* for a device
-//! with TSO, or a *train* for the driver to cut when the device has none (software GSO,
-//! [`Config::gso`](crate::host::Config::gso)). A train holds only the whole segments that
-//! would have gone one by one at this moment, so the wire sees the very same segments; the
-//! saving is in passing through TCP and IP once for up to 45 of them.
+//! Several segments may go down as one packet, to be cut apart below (`burst.rs`).
 
 use tracing::debug;
 
+use super::burst::Burst;
 use super::connection::Connection;
 use super::flags::Flags;
 use super::header::Repr;
@@ -28,7 +25,7 @@ use super::seq::SeqNumber;
 use super::state::State;
 use super::urgent::urgent_why;
 use super::why::Why;
-use crate::device::offload::{Checksum, Gso, PacketInfo};
+use crate::device::offload::Checksum;
 use crate::host::Transmit;
 use crate::ip::header::IpProtocol;
 use crate::ip::layer::IpLayer;
@@ -45,17 +42,6 @@ const MAX_PERSIST: std::time::Duration = std::time::Duration::from_secs(60);
 /// the data apart ([`Connection::transmit`]'s `parts`): a copy of a few hundred bytes costs
 /// less than sharing them, and leaves the send buffer's tail in one piece.
 const SLICE_MIN: usize = 4096;
-
-/// How much data one packet may carry, to be cut into segments of [`Connection::segment_size`].
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Burst {
-    /// The device cuts it (TSO): a burst of up to this many bytes, and Nagle's rule and the
-    /// unsent limit count in bursts (`tcp_tso_should_defer`).
-    Device(usize),
-    /// The driver cuts it (a train, [`IpLayer::trains`]): up to this many bytes of whole
-    /// segments, each of which would have gone on its own just the same.
-    Train(usize),
-}
 
 /// A segment chosen to be sent.
 #[derive(Debug, Clone, Copy)]
@@ -91,16 +77,7 @@ impl Connection {
     ) -> Option<Transmit> {
         let (src, dst) = (self.quad.local.ip(), self.quad.remote.ip());
         let ip_len = IpLayer::header_len(dst);
-        let offloads = ip.offloads;
-        let burst = if offloads.tso {
-            let longest = offloads.longest_burst_packet(dst.is_ipv6());
-            Some(Burst::Device(self.burst_size(ip_len, longest)))
-        } else if ip.trains && trains {
-            let longest = usize::from(u16::MAX);
-            Some(Burst::Train(self.burst_size(ip_len, longest)))
-        } else {
-            None
-        };
+        let burst = self.burst_for(ip, dst, trains);
         self.snd.set_burst(match burst {
             Some(Burst::Device(most)) => most,
             _ => 0,
@@ -150,41 +127,6 @@ impl Connection {
             info,
             tail: tail.unwrap_or_default(),
         })
-    }
-
-    /// The most data one packet carries with TSO: as many whole segments as fit an IP packet
-    /// of `longest` bytes (65,535, or more with BIG TCP) with the largest TCP header, at least
-    /// one. The device cuts it into segments of [`Connection::segment_size`] (Linux sizes its
-    /// bursts the same way, in whole segments, so that none but the last on the wire is
-    /// small).
-    fn burst_size(&self, ip_len: usize, longest: usize) -> usize {
-        let segment = self.segment_size();
-        let room = longest.saturating_sub(ip_len + 20 + MAX_OPTIONS_LEN);
-        segment * (room / segment).max(1)
-    }
-
-    /// What the device is to do for a segment with `header`: with checksum offload, complete
-    /// its checksum (left partial); with TSO, cut it into segments if it holds more than one.
-    /// A train (see [`IpLayer::trains`]) asks the same of the driver, which cuts it.
-    fn offload_info(&self, ip: &IpLayer, header: &Repr, ip_len: usize) -> PacketInfo {
-        let mut info = PacketInfo::PLAIN;
-        let segment = self.segment_size();
-        let train = !ip.offloads.tso && ip.trains && header.payload_len > segment;
-        if ip.offloads.checksum || train {
-            info.checksum = Checksum::Partial {
-                start: ip_len as u16,
-                offset: 16,
-            };
-        }
-        if (ip.offloads.tso || train) && header.payload_len > segment {
-            info.gso = Some(Gso {
-                size: segment as u16,
-                header_len: (ip_len + header.header_len()) as u16,
-                v6: self.quad.remote.is_ipv6(),
-                ecn: false,
-            });
-        }
-        info
     }
 
     /// The sequence number for a segment without data (an ACK, a RST): SND.MAX, one past the
@@ -442,18 +384,6 @@ impl Connection {
             tail_probe: false,
             resend: Some(why),
         })
-    }
-
-    /// A burst of `len` bytes from SND.NXT, cut short before its first segment that would
-    /// begin in data the peer has SACKed. That happens only when going over the window again
-    /// after a timeout; segment by segment, each one after such data is skipped (see
-    /// [`Connection::data_segment`]), so a burst does not carry it either.
-    fn burst_before_sacked(&self, len: usize, segment: usize) -> usize {
-        let nxt = self.snd.nxt;
-        match self.rec.scoreboard.next_hole(nxt, nxt + len) {
-            Some((_, hole_end)) => len.min((hole_end - nxt).div_ceil(segment) * segment),
-            None => len,
-        }
     }
 
     /// Whether a segment of `len` bytes (of `avail` waiting) may go now: full segments always;

@@ -154,12 +154,6 @@ impl Pieces<'_> {
             at = piece_end;
         }
     }
-
-    /// How many bytes of data follow `headers` bytes of headers.
-    fn data_len(&self, headers: usize) -> usize {
-        let tail: usize = self.tail.iter().map(Bytes::len).sum();
-        self.head.len().saturating_sub(headers) + tail
-    }
 }
 
 /// Cuts `packet` into pieces of `per` segments of `gso.size` bytes each (the last gets what is
@@ -179,7 +173,7 @@ fn cut(
     let tcp = TcpPacket::new_checked(ip.get(ip_len..).ok_or(WireError::Truncated)?)?;
     let headers = link_len + ip_len + tcp.header_len();
     let (seq, flags) = (tcp.seq_number(), tcp.flags());
-    let data_len = packet.data_len(headers);
+    let data_len = packet.head.len().saturating_sub(headers) + rest;
     let size = usize::from(gso.size).max(1) * per;
     let count = data_len.div_ceil(size).max(1);
     for (i, start) in (0..count).map(|i| (i, i * size)) {
