@@ -2,7 +2,7 @@
 # Runs every fuzz target in turn for SECONDS_PER_TARGET seconds (default 600) and prints, for
 # each, libFuzzer's last status line: executions, coverage, corpus size.
 #
-#   stack/fuzz/run.sh                 # all fourteen targets, 10 minutes each
+#   stack/fuzz/run.sh                 # all fifteen targets, 10 minutes each
 #   stack/fuzz/run.sh tcp udp         # just these
 #   SECONDS_PER_TARGET=60 stack/fuzz/run.sh
 #
@@ -14,7 +14,7 @@ cd "$(dirname "$0")"
 seconds=${SECONDS_PER_TARGET:-600}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(ipv4 ipv6 icmp icmpv6 udp tcp ethernet_arp reassembly reassembly_v6 host_receive host_receive_ethernet host_receive_v6 tcp_conversation dns_message)
+    targets=(ipv4 ipv6 icmp icmpv6 udp tcp ethernet_arp reassembly reassembly_v6 host_receive host_receive_ethernet host_receive_v6 tcp_conversation dns_message offload)
 fi
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     fuzz=(cargo +nightly fuzz)

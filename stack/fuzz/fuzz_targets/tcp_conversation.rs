@@ -13,7 +13,12 @@
 //! peer 6, 7  servers 10.77.0.9:8080 and :8081, for the host's own connections
 //! ```
 //!
-//! The input is a list of records; the first byte says what and to whom (`op >> 3` picks the
+//! The input's first byte chooses how the host sends: with its lowest bit set, TCP sends
+//! trains of whole segments (`Host::set_trains`), which the target cuts with
+//! `offload::segment` as the driver cuts them, and checks segment by segment; otherwise one
+//! segment per packet.
+//!
+//! The rest is a list of records; the first byte says what and to whom (`op >> 3` picks the
 //! action, modulo the number of actions; `op & 7` the peer, or the application's socket). A
 //! record cut short reads zeros.
 //!
@@ -56,12 +61,13 @@
 //! replaying an input.
 #![no_main]
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
+use tunstack::device::offload::{self, PacketInfo};
 use tunstack::ip::header::{self as ip, IpProtocol};
 use tunstack::tcp::header::{self as tcp_header, Repr};
 use tunstack::tcp::{
@@ -88,9 +94,15 @@ const MAX_BURST: usize = 20_000;
 const CATCH_UP: usize = 1;
 
 fuzz_target!(|data: &[u8]| {
-    let mut conversation = Conversation::new();
-    conversation.run(data);
-    if logging() {
+    // The first byte's lowest bit: TCP sends trains, cut as the driver cuts them.
+    let Some((&settings, records)) = data.split_first() else {
+        return;
+    };
+    // Before the conversation, so that its trace shows (a panic ends it early).
+    let log = logging();
+    let mut conversation = Conversation::new(settings & 1 != 0);
+    conversation.run(records);
+    if log {
         eprintln!(
             "tcp_conversation: {:?}",
             conversation.host.stats().handshakes
@@ -198,7 +210,7 @@ struct Conversation {
 }
 
 impl Conversation {
-    fn new() -> Conversation {
+    fn new(trains: bool) -> Conversation {
         let mut config = Config::new(Ipv4Cidr::new(US, 24).expect("a /24"));
         config.seed = Some(0x7457_0a4d_0003);
         config.tcp.syn_queue = 4;
@@ -238,8 +250,10 @@ impl Conversation {
                 host_isns: Vec::new(),
             });
         }
+        let mut host = Host::new(config);
+        host.set_trains(trains);
         let mut conversation = Conversation {
-            host: Host::new(config),
+            host,
             now: Instant::ZERO,
             peers,
             sockets: Vec::new(),
@@ -540,7 +554,7 @@ impl Conversation {
                 let peer = self
                     .peers
                     .iter()
-                    .position(|p| p.remote == remote)
+                    .position(|p| SocketAddr::V4(p.remote) == remote)
                     .unwrap_or_else(|| {
                         panic!("accepted a connection from {remote}, no peer of ours")
                     });
@@ -698,11 +712,26 @@ impl Conversation {
 
     fn drain_now(&mut self) {
         let mut sent = 0;
-        while self.host.transmit(self.now, &mut self.out).is_some() {
+        let mut segments = Vec::new();
+        while let Some(transmit) = self.host.transmit(self.now, &mut self.out) {
             sent += 1;
             assert!(sent < MAX_BURST, "the host keeps sending at {:?}", self.now);
             let packet = std::mem::take(&mut self.out);
-            self.check_sent(&packet);
+            if transmit.info == PacketInfo::PLAIN {
+                self.check_sent(&packet);
+            } else {
+                // A train: cut into the segments the wire carries, as the driver does.
+                assert!(
+                    transmit.info.gso.is_some(),
+                    "only trains leave work to the device here: {:?}",
+                    transmit.info
+                );
+                offload::segment(&packet, &transmit.info, 0, &mut segments)
+                    .expect("a train the driver can cut");
+                for segment in segments.drain(..) {
+                    self.check_sent(&segment);
+                }
+            }
             self.out = packet;
         }
     }

@@ -51,7 +51,8 @@ pub struct Config {
     /// the device (and its capture) sees them. The same packets as without it, for a fraction
     /// of TCP's work per segment: a train goes only while no other connection has something
     /// to send, as those take turns segment by segment. It takes the driver ([`Stack::new`](crate::Stack::new)): a
-    /// [`Host`](crate::host::Host) driven by hand sends one segment per packet.
+    /// [`Host`](crate::host::Host) driven by hand sends one segment per packet, unless it
+    /// asks for trains ([`Host::set_trains`](crate::host::Host::set_trains)) and cuts them.
     pub gso: bool,
     /// Our MAC address, on an Ethernet device. [`Config::new`] makes a locally administered
     /// one from the IPv4 address: `02:00` and the address's four bytes (10.77.0.2 is

@@ -78,7 +78,8 @@ pub struct Transmit {
     /// (e.g. "retransmission #2 after RTO 400 ms").
     pub why: Option<Reason>,
     /// What the device is to do for it: complete its checksum, cut it into segments (only
-    /// with the device's [`Offloads`](crate::device::Offloads)).
+    /// with the device's [`Offloads`](crate::device::Offloads), or with trains:
+    /// [`Host::set_trains`]).
     pub info: PacketInfo,
     /// The rest of the packet, when it is not in the buffer: a TCP segment's data, still in
     /// the send buffer it was written to, in a few pieces (none: the packet is whole).
@@ -314,8 +315,12 @@ impl Host {
         self.tcp.transmit(now, &mut self.ip, buf, parts)
     }
 
-    /// Lets TCP send trains of segments, for the driver to cut (see [`Config::gso`]).
-    pub(crate) fn set_trains(&mut self, on: bool) {
+    /// Lets TCP send trains of segments (see [`Config::gso`]), as [`Stack::new`](crate::Stack::new)
+    /// does for a device without TSO. A host driven by hand that turns them on must do what
+    /// the driver does: a packet whose [`Transmit::info`] has a [`Gso`](crate::device::offload::Gso)
+    /// is cut with [`offload::segment`](crate::device::offload::segment) (or
+    /// [`segment_parts`](crate::device::offload::segment_parts)) before it goes on a wire.
+    pub fn set_trains(&mut self, on: bool) {
         self.ip.trains = on;
     }
 
