@@ -212,6 +212,10 @@ impl Receiver {
                 self.dsack = Some((self.nxt + dup.start, self.nxt + dup.end));
             }
         }
+        // In order with data held beyond RCV.NXT: the segment fills all or part of the gap,
+        // whether that data lies past its end or inside it (a peer that sends again in
+        // larger segments than it first did).
+        let fills_gap = in_order && !self.buf.early_ranges().is_empty();
         let advanced = self.buf.insert(offset, data, packet);
         self.nxt += advanced;
         if !in_order {
@@ -238,7 +242,7 @@ impl Receiver {
         // ACK per second full-sized segment, at once, to clock the sender's slow start.
         // A lone in-order segment may wait a little for a second one, or for data to carry
         // the ACK (delayed ACK, RFC 9293 3.8.6.3).
-        if !in_order || advanced > data.len() || self.buf.has_holes() {
+        if !in_order || fills_gap || self.buf.has_holes() {
             self.ack_now = true;
             self.ack_immediately = true;
         } else if self.unacked_bytes >= 2 * self.mss {

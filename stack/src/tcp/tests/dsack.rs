@@ -162,3 +162,59 @@ fn a_recovery_with_a_real_loss_is_not_undone_by_another_dsack() {
     assert_eq!(info.stats.undone_recoveries, 0);
     assert_eq!(info.cwnd, cwnd);
 }
+
+/// A segment on the wire: its IP length, its SACK blocks and its data length.
+type OnTheWire = (usize, Vec<(u32, u32)>, usize);
+
+/// With trains on: the host's next packet as the wire carries it, cut as the driver cuts a
+/// train.
+fn next_on_the_wire(h: &mut Harness) -> Option<Vec<OnTheWire>> {
+    let mut buf = Vec::new();
+    let transmit = h.host.transmit(h.now, &mut buf)?;
+    let mut segments = Vec::new();
+    crate::device::offload::segment(&buf, &transmit.info, 0, &mut segments).expect("it cuts");
+    let parsed = segments.iter().map(|packet| {
+        let ip = crate::ip::header::Packet::new_checked(&packet[..]).expect("IPv4");
+        let tcp = crate::tcp::header::Packet::new_checked(ip.payload()).expect("TCP");
+        let repr = crate::tcp::header::Repr::parse(&tcp, US, THEM).expect("a right checksum");
+        let sack = repr.sack_blocks.as_slice().iter();
+        let sack = sack.map(|b| (b.left.0, b.right.0)).collect();
+        (packet.len(), sack, repr.payload_len)
+    });
+    Some(parsed.collect())
+}
+
+#[test]
+fn a_segment_that_brings_early_data_again_is_acknowledged_at_once_with_a_dsack() {
+    let mut h = Harness::new();
+    h.host.set_trains(true);
+    let (id, ours, theirs) = with_sack(&mut h);
+    let at = |off: u32| theirs.wrapping_add(off);
+    h.send(&data(at(100), ours, 100));
+    assert_eq!(
+        h.expect().sack,
+        [(at(100), at(200))],
+        "early: SACKed at once"
+    );
+    // Sent again in one larger segment, which fills the gap and holds the early bytes: the
+    // ACK goes at once (RFC 5681 4.2), with the early bytes as a D-SACK (RFC 2883 4, case 2),
+    // not later on the data the application is about to write.
+    h.send(&data(theirs, ours, 300));
+    h.write(id, &vec![5; 30_000]).unwrap();
+    let ack = next_on_the_wire(&mut h).expect("the ACK");
+    assert_eq!(
+        ack,
+        [(40 + 12, vec![(at(100), at(200))], 0)],
+        "a pure ACK, first"
+    );
+    let mut sent = 0;
+    while let Some(segments) = next_on_the_wire(&mut h) {
+        for (len, sack, data) in segments {
+            assert!(sack.is_empty(), "reported once");
+            assert!(len <= 40 + 1000, "{len} bytes to a peer whose MSS is 1000");
+            sent += data;
+        }
+    }
+    assert_eq!(sent, 10 * 1000, "the initial window, in trains");
+    assert_eq!(h.host.tcp_info(id).unwrap().stats.dsacks_sent, 1);
+}
