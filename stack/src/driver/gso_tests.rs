@@ -275,6 +275,18 @@ async fn ipv6_is_the_same_on_the_wire_with_trains() {
     }
 }
 
+/// Losses both ways (`loss` of the packets, chosen by `seed`) and 5 ms each way.
+fn lossy(seed: u64, loss: f64) -> ImpairConfig {
+    ImpairConfig {
+        seed,
+        ..ImpairConfig::both_ways(Impairments {
+            loss,
+            delay: Duration::from_millis(5),
+            ..Default::default()
+        })
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_lossy_link_is_the_same_on_the_wire_with_trains() {
     // Losses both ways, so fast retransmits, SACK recovery, tail loss probes and timeouts
@@ -282,14 +294,7 @@ async fn a_lossy_link_is_the_same_on_the_wire_with_trains() {
     // all come into it.
     let (mut timeouts, mut sack_retransmissions) = (0, 0);
     for (seed, loss) in [(1, 0.03), (2, 0.03), (7, 0.10), (8, 0.10), (9, 0.15)] {
-        let impair = ImpairConfig {
-            seed,
-            ..ImpairConfig::both_ways(Impairments {
-                loss,
-                delay: Duration::from_millis(5),
-                ..Default::default()
-            })
-        };
+        let impair = lossy(seed, loss);
         let data = pattern(1_000_000);
         let link = (Medium::Ip, "10.0.0.2:80", Some(&impair));
         let reader = (0, Duration::ZERO);
@@ -366,4 +371,78 @@ async fn a_fin_at_the_end_of_a_train_is_the_same_on_the_wire() {
         let (trains, single, _) = same_on_the_wire(link, (&data, &[data.len()]), reader).await;
         assert!(trains < single, "{trains} packets from TCP for {single}");
     }
+}
+
+/// What an echo over a lossy link puts on the wire: the client writes `data` and reads it back
+/// as the server returns it, both ends sending at once. Every packet of each end, and the
+/// D-SACKs both ends sent.
+async fn echo_over_loss(gso: bool, impair: &ImpairConfig, data: &[u8]) -> (Wire, u64) {
+    let (client, server, client_sent, server_sent) = pair(Medium::Ip, Some(impair), gso);
+    let listener = TcpListener::bind(&server, "0.0.0.0:7").await.unwrap();
+    let c = TcpStream::connect(&client, "10.0.0.2:7").await.unwrap();
+    let (s, _) = listener.accept().await.unwrap();
+    let echo = tokio::spawn(async move {
+        let (mut from, mut to) = tokio::io::split(s);
+        tokio::io::copy(&mut from, &mut to).await.unwrap();
+        to.shutdown().await.unwrap();
+        from.unsplit(to)
+    });
+    let (mut from, mut to) = tokio::io::split(c);
+    let sending = data.to_vec();
+    let writer = tokio::spawn(async move {
+        to.write_all(&sending).await.unwrap();
+        to.shutdown().await.unwrap();
+        to
+    });
+    let mut got = Vec::new();
+    from.read_to_end(&mut got).await.unwrap();
+    assert!(got == data, "the bytes came back as sent");
+    let c = from.unsplit(writer.await.unwrap());
+    let s = echo.await.unwrap();
+    let dsacks = [&c, &s]
+        .iter()
+        .map(|stream| stream.info().unwrap().stats.dsacks_sent)
+        .sum();
+    let stats = c.info().unwrap().stats;
+    drop((c, s));
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let wire = Wire {
+        client: client_sent.lock().unwrap().clone(),
+        server: server_sent.lock().unwrap().clone(),
+        client_tcp_sent: client.stats().tcp.sent,
+        stats,
+    };
+    (wire, dsacks)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_echo_over_a_lossy_link_is_the_same_on_the_wire_with_trains() {
+    // Both ends send and receive at once, so each has data to send while it owes the other
+    // a D-SACK for a segment that came twice (a tail loss probe, a retransmission of what
+    // had arrived): the segment that carries the D-SACK has less room for data.
+    let mut dsacks = 0;
+    for (seed, loss) in [(3, 0.03), (4, 0.05), (5, 0.10), (6, 0.10)] {
+        let impair = lossy(seed, loss);
+        let data = pattern(600_000);
+        let (with, dsacks_with) = echo_over_loss(true, &impair, &data).await;
+        let (without, _) = echo_over_loss(false, &impair, &data).await;
+        for (side, a, b) in [
+            ("client", &with.client, &without.client),
+            ("server", &with.server, &without.server),
+        ] {
+            assert!(
+                a.iter().all(|p| p.len() <= 1500),
+                "every {side} packet fits the MTU"
+            );
+            let first_difference = a.iter().zip(b).position(|(x, y)| x != y);
+            assert_eq!(
+                first_difference, None,
+                "the {side}'s packets differ from here"
+            );
+            assert_eq!(a.len(), b.len(), "the {side} sent as many packets");
+        }
+        assert!(with.client_tcp_sent < without.client_tcp_sent);
+        dsacks += dsacks_with;
+    }
+    assert!(dsacks > 0, "some D-SACKs went out");
 }

@@ -51,13 +51,21 @@ impl Connection {
         segment * (room / segment).max(1)
     }
 
-    /// What the device is to do for a segment with `header`: with checksum offload, complete
-    /// its checksum (left partial); if it holds more than one segment, cut it (TSO). A train
+    /// What the device is to do for a segment with `header` behind an IP header of `ip_len`
+    /// bytes, planned in segments of `segment` bytes: with checksum offload, complete its
+    /// checksum (left partial); if it holds more than one segment, cut it (TSO). A train
     /// asks the same of the driver, which cuts it before the device and completes the
     /// checksums.
-    pub(super) fn offload_info(&self, ip: &IpLayer, header: &Repr, ip_len: usize) -> PacketInfo {
+    ///
+    /// `segment` is the size the packet was planned with, not asked again: building the
+    /// header takes a pending D-SACK, after which [`Connection::segment_size`] is larger.
+    pub(super) fn offload_info(
+        &self,
+        ip: &IpLayer,
+        header: &Repr,
+        (ip_len, segment): (usize, usize),
+    ) -> PacketInfo {
         let mut info = PacketInfo::PLAIN;
-        let segment = self.segment_size();
         // Only a burst or a train holds more than one; without TSO it is a train.
         let several = header.payload_len > segment;
         if ip.offloads.checksum || (several && !ip.offloads.tso) {

@@ -83,6 +83,8 @@ impl Connection {
             _ => 0,
         });
         let plan = self.next_segment(now, burst)?;
+        // Before the header takes a D-SACK the segment was sized with (`segment_size`).
+        let segment = self.segment_size();
         let header = self.header_for(&plan, now);
         let tcp_len = header.buffer_len();
         // Encapsulation, inside out: data, then the TCP header, then the IP header. Room for
@@ -100,7 +102,7 @@ impl Connection {
             self.snd.buf.append_to(offset, plan.len, buf);
             buf.resize(ip_len + tcp_len, 0);
         }
-        let info = self.offload_info(ip, &header, ip_len);
+        let info = self.offload_info(ip, &header, (ip_len, segment));
         let partial = matches!(info.checksum, Checksum::Partial { .. });
         let head = &mut buf[ip_len..];
         match &tail {
@@ -277,9 +279,13 @@ impl Connection {
         // when silly window avoidance held it back (RFC 1122 4.2.3.4: the override timeout).
         let room = if probe { usable.max(1) } else { usable };
         let segment = self.segment_size();
+        // A D-SACK goes in one segment only (RFC 2883 section 4), which has less room for
+        // data than the ones after it: that segment goes alone, not at the head of a burst
+        // whose every segment would repeat its header.
+        let single = self.urgent_mode() || (self.sack_ok && self.rcv.dsack.is_some());
         let (most, train) = match burst {
-            Some(Burst::Device(most)) if !self.urgent_mode() => (most, false),
-            Some(Burst::Train(most)) if !self.urgent_mode() && !probe => (most, true),
+            Some(Burst::Device(most)) if !single => (most, false),
+            Some(Burst::Train(most)) if !single && !probe => (most, true),
             _ => (segment, false),
         };
         let mut len = avail.min(most).min(room);

@@ -218,3 +218,32 @@ fn a_segment_that_brings_early_data_again_is_acknowledged_at_once_with_a_dsack()
     assert_eq!(sent, 10 * 1000, "the initial window, in trains");
     assert_eq!(h.host.tcp_info(id).unwrap().stats.dsacks_sent, 1);
 }
+
+#[test]
+fn a_dsack_owed_when_data_goes_rides_one_segment_not_a_train() {
+    // However it came to be owed, a D-SACK goes in one segment, with less room for data
+    // than the ones after it; a train of segments would repeat it in every one, each too
+    // long by its SACK option.
+    let mut h = Harness::new();
+    h.host.set_trains(true);
+    let (id, ours, theirs) = with_sack(&mut h);
+    h.send(&data(theirs, ours, 300));
+    h.recv_all();
+    let conn = h.host.tcp.conn_mut(id).expect("open");
+    let nxt = conn.rcv.nxt;
+    conn.rcv.dsack = Some((nxt - 300, nxt - 200));
+    h.write(id, &vec![5; 30_000]).unwrap();
+    let first = next_on_the_wire(&mut h).expect("data");
+    let dsack = (theirs, theirs.wrapping_add(100));
+    assert_eq!(first.len(), 1, "one segment: {first:?}");
+    assert_eq!(first[0], (40 + 12 + 988, vec![dsack], 988));
+    let mut sent = first[0].2;
+    while let Some(segments) = next_on_the_wire(&mut h) {
+        assert!(segments.len() > 1, "then trains");
+        for (len, sack, data) in segments {
+            assert_eq!((len, sack.len()), (40 + 1000, 0));
+            sent += data;
+        }
+    }
+    assert_eq!(sent, 988 + 9 * 1000);
+}
