@@ -213,6 +213,18 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         );
     }
 
+    /// Clears `flags` and leaves every other bit of their 16-bit word as it is: the data
+    /// offset, the other flags, and the reserved bits (zero in what we generate, but a copy of
+    /// another header keeps them, as segmentation copies a super-packet's).
+    pub fn clear_flags(&mut self, flags: Flags) {
+        let word = read_u16(self.buffer.as_ref(), field::OFF_FLAGS.start);
+        write_u16(
+            self.buffer.as_mut(),
+            field::OFF_FLAGS.start,
+            word & !flags.bits(),
+        );
+    }
+
     /// Sets the window field (already scaled down by our window scale).
     pub fn set_window_len(&mut self, value: u16) {
         write_u16(self.buffer.as_mut(), field::WINDOW.start, value);

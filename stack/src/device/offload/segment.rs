@@ -116,7 +116,9 @@ pub fn split(
         |mut seg, tcp_at, (src, dst)| {
             let mut tcp = TcpPacket::new_unchecked(&mut seg[tcp_at..]);
             tcp.fill_partial_checksum(src, dst);
-            let payload = seg.len() - usize::from(gso.header_len);
+            // The data's length from the headers the piece has (`cut` checked them), not from
+            // `gso.header_len`, which a caller could have wrong.
+            let payload = tcp.payload_mut().len();
             let info = PacketInfo {
                 checksum: Checksum::Partial {
                     start: tcp_at as u16,
@@ -172,7 +174,7 @@ fn cut(
     let (ip_len, src, dst) = ip_header(ip, gso.v6, rest)?;
     let tcp = TcpPacket::new_checked(ip.get(ip_len..).ok_or(WireError::Truncated)?)?;
     let headers = link_len + ip_len + tcp.header_len();
-    let (seq, flags) = (tcp.seq_number(), tcp.flags());
+    let seq = tcp.seq_number();
     let data_len = packet.head.len().saturating_sub(headers) + rest;
     let size = usize::from(gso.size).max(1) * per;
     let count = data_len.div_ceil(size).max(1);
@@ -183,19 +185,19 @@ fn cut(
         seg.reserve(headers + end - start);
         seg.extend_from_slice(&packet.head[..headers]);
         packet.append_data(headers, (start, end), &mut seg);
-        let last = i + 1 == count;
-        let mut seg_flags = flags;
-        if !last {
-            seg_flags.remove(Flags::FIN | Flags::PSH);
+        // Every bit of the flags' word as the super-packet had it, but these.
+        let mut cleared = Flags::empty();
+        if i + 1 < count {
+            cleared |= Flags::FIN | Flags::PSH;
         }
         if i > 0 {
-            seg_flags.remove(Flags::CWR);
+            cleared |= Flags::CWR;
         }
         // Each wire segment has its own Identification, so a piece starts at its first's.
         fix_ip(&mut seg[link_len..], gso.v6, ip_len, i * per)?;
         let mut tcp = TcpPacket::new_unchecked(&mut seg[link_len + ip_len..]);
         tcp.set_seq_number(seq + start);
-        tcp.set_flags(seg_flags);
+        tcp.clear_flags(cleared);
         each(seg, link_len + ip_len, (src, dst));
     }
     Ok(())

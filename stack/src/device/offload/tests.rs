@@ -259,6 +259,39 @@ fn software_segmentation_makes_the_segments_a_card_would() {
 }
 
 #[test]
+fn each_segment_keeps_every_bit_of_the_headers_but_its_own_fields() {
+    // The reserved bits between the data offset and the flags (zero in what we generate,
+    // RFC 9293 3.1) and AE are copied as they are, as a card copies them; only FIN, PSH and
+    // CWR change from segment to segment.
+    let payload = data(3_000);
+    let mut packet = tcp_packet(
+        false,
+        0,
+        &payload,
+        Flags::ACK | Flags::PSH | Flags::AE,
+        true,
+    );
+    packet[20 + 12] |= 0x0e;
+    let info = segments_of_1448(0, false);
+    let mut out = Vec::new();
+    segment(&packet, &info, 0, &mut out).unwrap();
+    assert_eq!(out.len(), 3);
+    for (i, seg) in out.iter().enumerate() {
+        assert_eq!(
+            seg[32], packet[32],
+            "data offset, reserved bits and AE of segment {i}"
+        );
+        let psh = if i == 2 { 0x08 } else { 0 };
+        assert_eq!(seg[33], 0x10 | psh, "flags of segment {i}");
+        let tcp = TcpPacket::new_checked(&seg[20..]).unwrap();
+        assert!(
+            tcp.verify_checksum(SRC4, DST4),
+            "segment {i}'s checksum covers them"
+        );
+    }
+}
+
+#[test]
 fn a_packet_that_is_no_super_packet_comes_out_alone_with_its_checksum_whole() {
     let partial = tcp_packet(false, 0, &data(100), Flags::ACK, true);
     let whole = tcp_packet(false, 0, &data(100), Flags::ACK, false);
@@ -323,7 +356,13 @@ fn shifting_moves_the_offsets_past_an_ethernet_header() {
 fn big_tcp_packet(link: usize, payload: &[u8]) -> (Vec<u8>, PacketInfo) {
     let flags = Flags::ACK | Flags::PSH | Flags::FIN | Flags::CWR;
     let packet = tcp_packet(false, link, payload, flags, true);
-    let info = PacketInfo {
+    (packet, segments_of_1448(link, true))
+}
+
+/// What TCP says of an IPv4 super-packet it built (after `link` bytes of link header, with
+/// timestamps): its checksum partial, to be cut into segments of 1,448 bytes.
+fn segments_of_1448(link: usize, ecn: bool) -> PacketInfo {
+    PacketInfo {
         checksum: Checksum::Partial {
             start: (link + 20) as u16,
             offset: 16,
@@ -332,10 +371,9 @@ fn big_tcp_packet(link: usize, payload: &[u8]) -> (Vec<u8>, PacketInfo) {
             size: 1448,
             header_len: (link + 20 + 32) as u16,
             v6: false,
-            ecn: true,
+            ecn,
         }),
-    };
-    (packet, info)
+    }
 }
 
 #[test]
@@ -387,4 +425,23 @@ fn a_big_tcp_packets_partial_sum_is_the_one_linux_cuts_segments_from() {
     let cut = !checksum::finish(field + u64::from(delta >> 16) + u64::from(delta & 0xffff));
     let own = checksum::pseudo_header_ip(SRC4.into(), DST4.into(), 6, segment_len as usize);
     assert_eq!(cut, !checksum::finish(own));
+}
+
+#[test]
+fn a_gso_header_length_past_the_real_headers_is_no_panic() {
+    // `split` sizes its pieces with the Gso's header length, but reads each piece's data
+    // length from the headers it has: a Gso that claims more header than there is makes
+    // small pieces, not an overflow.
+    let (packet, mut info) = big_tcp_packet(0, &data(5_000));
+    if let Some(gso) = info.gso.as_mut() {
+        gso.header_len = 2_000;
+    }
+    let mut pieces = Vec::new();
+    split(&packet, &info, 0, 4_000, &mut pieces).expect("split");
+    let lens: Vec<usize> = pieces.iter().map(|(p, _)| p.len() - 52).collect();
+    assert_eq!(lens, [1_448, 1_448, 1_448, 656]);
+    assert!(
+        pieces.iter().all(|(_, i)| i.gso.is_none()),
+        "one segment each"
+    );
 }
