@@ -157,16 +157,55 @@ async fn conversation(
     s.shutdown().await.unwrap();
     let stats = writer.await.unwrap().info().unwrap().stats;
     drop(s);
-    // Past TIME-WAIT, so that every last packet is in.
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let wire = Wire {
-        client: client_sent.lock().unwrap().clone(),
-        server: server_sent.lock().unwrap().clone(),
-        client_tcp_sent: client.stats().tcp.sent,
-        stats,
-    };
+    let wire = Wire::after_time_wait((&client_sent, &server_sent), &client, stats).await;
     assert!(!wire.client.is_empty() && !wire.server.is_empty());
     wire
+}
+
+impl Wire {
+    /// What each end sent, once past TIME-WAIT (so that every last packet is in); `client`
+    /// is the client's stack, `stats` its connection's counters.
+    async fn after_time_wait(
+        (client_sent, server_sent): (&Sent, &Sent),
+        client: &Stack,
+        stats: crate::tcp::ConnStats,
+    ) -> Wire {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Wire {
+            client: client_sent.lock().unwrap().clone(),
+            server: server_sent.lock().unwrap().clone(),
+            client_tcp_sent: client.stats().tcp.sent,
+            stats,
+        }
+    }
+
+    /// Checks that both ends sent the same packets on `self` as on `other`, and that every
+    /// one fits an MTU of 1,500 bytes on `medium`; shows the packets around a difference.
+    fn assert_same(&self, other: &Wire, medium: Medium) {
+        for (side, with, without) in [
+            ("client", &self.client, &other.client),
+            ("server", &self.server, &other.server),
+        ] {
+            let first_difference = with.iter().zip(without).position(|(a, b)| a != b);
+            if let Some(at) = first_difference {
+                let show =
+                    |p: &Vec<u8>| format!("{} bytes {:02x?}", p.len(), &p[..p.len().min(60)]);
+                for i in at.saturating_sub(8)..(at + 6).min(with.len()).min(without.len()) {
+                    eprintln!("{side} {i}:\n  {}\n  {}", show(&with[i]), show(&without[i]));
+                }
+            }
+            assert_eq!(
+                first_difference, None,
+                "the {side}'s packets differ from this one on"
+            );
+            assert_eq!(with.len(), without.len(), "the {side} sent as many packets");
+            let mtu = 1500 + medium.header_len();
+            assert!(
+                with.iter().all(|p| p.len() <= mtu),
+                "every {side} packet fits the MTU"
+            );
+        }
+    }
 }
 
 /// Runs a conversation with trains and without, and checks both ends sent the same packets;
@@ -176,33 +215,9 @@ async fn same_on_the_wire(
     (data, writes): (&[u8], &[usize]),
     reader: (usize, Duration),
 ) -> (u64, u64, crate::tcp::ConnStats) {
-    let medium = link.0;
     let trains = conversation(link, true, (data, writes), reader).await;
     let single = conversation(link, false, (data, writes), reader).await;
-    for (side, with, without) in [
-        ("client", &trains.client, &single.client),
-        ("server", &trains.server, &single.server),
-    ] {
-        let first_difference = with.iter().zip(without).position(|(a, b)| a != b);
-        if let Some(at) = first_difference {
-            // The packets around the first difference, side by side.
-            let show = |p: &Vec<u8>| format!("{} bytes {:02x?}", p.len(), &p[..p.len().min(60)]);
-            for i in at.saturating_sub(8)..(at + 6).min(with.len()).min(without.len()) {
-                eprintln!("{side} {i}:\n  {}\n  {}", show(&with[i]), show(&without[i]));
-            }
-        }
-        assert_eq!(
-            first_difference, None,
-            "the {side}'s packets differ from this one on"
-        );
-        assert_eq!(with.len(), without.len(), "the {side} sent as many packets");
-        let mtu = 1500 + medium.header_len();
-        assert!(
-            with.iter().all(|p| p.len() <= mtu),
-            "every one fits the MTU"
-        );
-    }
-
+    trains.assert_same(&single, link.0);
     (trains.client_tcp_sent, single.client_tcp_sent, trains.stats)
 }
 
@@ -405,13 +420,7 @@ async fn echo_over_loss(gso: bool, impair: &ImpairConfig, data: &[u8]) -> (Wire,
         .sum();
     let stats = c.info().unwrap().stats;
     drop((c, s));
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let wire = Wire {
-        client: client_sent.lock().unwrap().clone(),
-        server: server_sent.lock().unwrap().clone(),
-        client_tcp_sent: client.stats().tcp.sent,
-        stats,
-    };
+    let wire = Wire::after_time_wait((&client_sent, &server_sent), &client, stats).await;
     (wire, dsacks)
 }
 
@@ -426,21 +435,7 @@ async fn an_echo_over_a_lossy_link_is_the_same_on_the_wire_with_trains() {
         let data = pattern(600_000);
         let (with, dsacks_with) = echo_over_loss(true, &impair, &data).await;
         let (without, _) = echo_over_loss(false, &impair, &data).await;
-        for (side, a, b) in [
-            ("client", &with.client, &without.client),
-            ("server", &with.server, &without.server),
-        ] {
-            assert!(
-                a.iter().all(|p| p.len() <= 1500),
-                "every {side} packet fits the MTU"
-            );
-            let first_difference = a.iter().zip(b).position(|(x, y)| x != y);
-            assert_eq!(
-                first_difference, None,
-                "the {side}'s packets differ from here"
-            );
-            assert_eq!(a.len(), b.len(), "the {side} sent as many packets");
-        }
+        with.assert_same(&without, Medium::Ip);
         assert!(with.client_tcp_sent < without.client_tcp_sent);
         dsacks += dsacks_with;
     }

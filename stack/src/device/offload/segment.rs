@@ -118,7 +118,7 @@ pub fn split(
             tcp.fill_partial_checksum(src, dst);
             // The data's length from the headers the piece has (`cut` checked them), not from
             // `gso.header_len`, which a caller could have wrong.
-            let payload = tcp.payload_mut().len();
+            let payload = tcp.payload().len();
             let info = PacketInfo {
                 checksum: Checksum::Partial {
                     start: tcp_at as u16,
